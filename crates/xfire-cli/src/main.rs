@@ -1,0 +1,36 @@
+//! `xfire`: the command-line front end. Each subcommand lives in its own module with an
+//! `Args` struct and a `run` function; this file only dispatches. Logic a library user
+//! would need belongs in the library crates, not here.
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "xfire",
+    version,
+    about = "Radiation dose to tumour cells and lymphocytes from radioligand therapy",
+    long_about = "xfire tracks alpha particles, electrons and photons from radionuclide decays \
+through voxel phantoms, from micrometre cells to millimetre patient voxels, and reports \
+absorbed dose to tumour and lymphocyte voxels over time."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result: anyhow::Result<()> = match cli.command {
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
