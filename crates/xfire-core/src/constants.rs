@@ -14,7 +14,7 @@ pub const MEV_TO_J: f64 = 1.602_176_634e-13;
 /// Dose of 1 MeV deposited in 1 g [Gy] (= 1.602176634e-10).
 pub const MEV_PER_G_TO_GY: f64 = MEV_TO_J * 1.0e3;
 /// Alpha-particle rest energy [MeV] (CODATA 2018).
-pub const ALPHA_MASS_MEV: f64 = 3727.379_409_7;
+pub const ALPHA_MASS_MEV: f64 = 3_727.379_409_7;
 /// Seconds in a day.
 pub const DAY_S: f64 = 86_400.0;
 /// Seconds in a Julian year (365.25 d), the ICRP-107 convention.
