@@ -4,6 +4,8 @@
 
 use clap::{Parser, Subcommand};
 
+mod chain;
+
 #[derive(Parser)]
 #[command(
     name = "xfire",
@@ -20,11 +22,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Decay chain of a radionuclide: activity of every member at given times and
+    /// cumulated decays from 0 to each time (exact Bateman solution with branching).
+    Chain(chain::Args),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
+        Command::Chain(a) => chain::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

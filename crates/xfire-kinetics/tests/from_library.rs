@@ -1,0 +1,113 @@
+//! Chains from the built-in ICRP-107 library (xfire-data) vs radioactivedecay 0.6.1.
+//!
+//! Both use the ICRP-107 half-lives and branching fractions; the one difference is the year:
+//! radioactivedecay converts "y" half-lives with 365.2422 d, xfire-data with 365.25 d
+//! (ICRP-07.NDX convention). So: structure and branching must be identical; decay constants
+//! identical to 1e-12 except for half-lives given in years, whose ratio must be exactly
+//! 365.2422/365.25; and for chains without a year-scale member, activities and cumulated
+//! decays from the library must match radioactivedecay to the 1e-6 requirement.
+
+mod rd_refs;
+
+use rd_refs::CHAINS;
+use xfire_kinetics::{Chain, ChainError};
+
+const YEAR_RATIO: f64 = 365.2422 / 365.25;
+
+fn rel(a: f64, b: f64) -> f64 {
+    if a == b {
+        0.0
+    } else {
+        (a - b).abs() / b.abs()
+    }
+}
+
+#[test]
+fn library_chains_match_radioactivedecay() {
+    let lib = xfire_data::nuclides::library();
+    let mut compared = 0;
+    for r in CHAINS {
+        if lib.get(r.parent).is_none() {
+            continue; // not in the built-in library (e.g. Pb-210, Ra-224)
+        }
+        let c = Chain::from_library(r.parent).unwrap();
+        let names: Vec<&str> = c.members().iter().map(|m| m.nuclide.as_str()).collect();
+        let theirs: Vec<&str> = r.members.iter().map(|m| m.0).collect();
+        assert_eq!(names, theirs, "members of {}", r.parent);
+        let mut year_member = false;
+        for (m, (name, l_rd, daughters)) in c.members().iter().zip(r.members) {
+            let l = m.decay_constant_per_s;
+            if *l_rd == 0.0 {
+                assert_eq!(l, 0.0, "{name} stable in radioactivedecay");
+                continue;
+            }
+            let unit = &lib.get(name).unwrap().half_life_unit;
+            if unit == "y" {
+                year_member = true;
+                assert!(rel(l, l_rd * YEAR_RATIO) < 1e-12, "{name}: {l} vs {l_rd}");
+            } else {
+                assert!(rel(l, *l_rd) < 1e-12, "{name}: {l} vs {l_rd} 1/s");
+            }
+            let i = c.index_of(name).unwrap();
+            for (d, b) in daughters.iter() {
+                let j = c.index_of(d).unwrap();
+                let ours = c
+                    .branches()
+                    .iter()
+                    .find(|x| x.from == i && x.to == j)
+                    .map(|x| x.fraction);
+                assert_eq!(ours, Some(*b), "{name} -> {d}");
+            }
+        }
+        if year_member {
+            continue;
+        }
+        for (k, &t) in r.times_s.iter().enumerate() {
+            let a = c.activities(1.0, t);
+            let n = c.cumulated_decays(1.0, 0.0, t);
+            let (pa, pn) = (r.activity_bq[k][0], r.cumulated[k][0]);
+            for j in 0..c.len() {
+                let (ra, rn) = (r.activity_bq[k][j], r.cumulated[k][j]);
+                if ra > 1e-12 * pa {
+                    assert!(rel(a[j], ra) < 1e-6, "{} {}: {} vs {ra}", r.parent, j, a[j]);
+                }
+                if rn > 1e-12 * pn {
+                    assert!(rel(n[j], rn) < 1e-6, "{} {}: {} vs {rn}", r.parent, j, n[j]);
+                }
+            }
+        }
+        compared += 1;
+    }
+    assert!(compared >= 4, "only {compared} library chains compared");
+}
+
+#[test]
+fn library_lookup_accepts_spellings_and_reports_unknown() {
+    let a = Chain::from_library("225Ac").unwrap();
+    assert_eq!(a.members()[0].nuclide, "Ac-225");
+    let x = Chain::from_library("xe131m").unwrap();
+    assert_eq!(x.members()[0].nuclide, "Xe-131m");
+    assert!(matches!(
+        Chain::from_library("Zz-999"),
+        Err(ChainError::UnknownNuclide(_))
+    ));
+}
+
+#[test]
+fn every_library_nuclide_has_a_valid_chain() {
+    // all ~40 library nuclides: the chain builds, is topologically ordered, and its
+    // activities and decays are finite and non-negative
+    for n in xfire_data::nuclides::library().nuclides() {
+        let c = Chain::from_library(&n.name).unwrap();
+        assert!(c.branches().iter().all(|b| b.from < b.to));
+        for t in [60.0, 86400.0, 8.64e6] {
+            let a = c.activities(1.0, t);
+            let d = c.cumulated_decays(1.0, 0.0, t);
+            assert!(
+                a.iter().chain(&d).all(|x| x.is_finite() && *x >= 0.0),
+                "{}",
+                n.name
+            );
+        }
+    }
+}
