@@ -241,12 +241,12 @@ impl Nuclide {
     /// Mean energy emitted per decay as this radiation type [MeV] (Σ yield × energy over
     /// the ICRP-07.RAD records).
     pub fn energy_per_decay_mev(&self, r: Radiation) -> f64 {
-        self.lines(r).iter().map(|(e, y)| e * y).sum()
+        self.lines(r).iter().fold(0.0, |acc, (e, y)| acc + e * y)
     }
 
     /// Number of particles of this type per decay (Σ yields).
     pub fn yield_per_decay(&self, r: Radiation) -> f64 {
-        self.lines(r).iter().map(|(_, y)| y).sum()
+        self.lines(r).iter().fold(0.0, |acc, (_, y)| acc + y)
     }
 
     /// Highest β endpoint energy [MeV]: the grid energy at which the tabulated spectrum
