@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand};
 
 mod chain;
+mod nuclide;
 
 #[derive(Parser)]
 #[command(
@@ -25,12 +26,16 @@ enum Command {
     /// Decay chain of a radionuclide: activity of every member at given times and
     /// cumulated decays from 0 to each time (exact Bateman solution with branching).
     Chain(chain::Args),
+    /// Radionuclide data from ICRP Publication 107: list, show.
+    Nuclide(nuclide::Args),
 }
 
 fn main() -> std::process::ExitCode {
+    quiet_broken_pipe();
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
         Command::Chain(a) => chain::run(a),
+        Command::Nuclide(a) => nuclide::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -39,4 +44,21 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::from(1)
         }
     }
+}
+
+/// `xfire ... | head` closes stdout early; end quietly instead of reporting a panic.
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
