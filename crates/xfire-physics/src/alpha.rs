@@ -7,10 +7,14 @@
 //!   ([`AlphaSource::Astar`]): water, cortical bone, dry air among the built-ins.
 //! * Any other material is a Bragg-additivity mixture of ASTAR compounds
 //!   ([`AlphaSource::BraggMixture`]): S = Σ c_k S_k with non-negative mass weights c_k chosen
-//!   so that the mixture's elemental composition matches the material's (least squares,
-//!   electron-weighted). Leave-one-out tests on ASTAR's own tissues give 0.3–1.5 %
-//!   (see `docs/validation.md`). Materials no mixture can approximate (elemental mass
-//!   fractions off by more than [`MAX_MIXTURE_MISMATCH`]) are refused.
+//!   so that the mixture matches the material's elemental composition (least squares, rows
+//!   weighted per electron) and its electron-weighted ln I. ASTAR's biological materials
+//!   (water, two muscles, adipose tissue, two bones) are tried first, all 20 compounds if they
+//!   cannot match. Leave-one-out tests on ASTAR's own tissues give 0.3–1.3 % for muscles and
+//!   bone, 3.9 % for adipose tissue (see `docs/validation.md`). The built-in soft tissues and
+//!   lung come out as water + muscle (+ a little adipose/bone) with composition mismatch
+//!   ≤ 0.005. Materials no mixture approximates (an elemental mass fraction off by more than
+//!   [`MAX_MIXTURE_MISMATCH`]) are refused.
 //!
 //! Interpolation is log–log; the CSDA range integrates the total (electronic + nuclear)
 //! stopping power exactly on the interpolant, and its inverse E(R) is exact, so the step
@@ -102,7 +106,14 @@ fn nnls(a: &[Vec<f64>], b: &[f64], sweeps: usize) -> Vec<f64> {
     x
 }
 
-fn mixture_weights(material: &Material, compounds: &[AstarCompound]) -> (Vec<f64>, f64) {
+/// Mass weights of `compounds` whose mixture best matches `material`'s elemental composition
+/// (rows weighted by Zᵢ/Aᵢ, i.e. per electron) and, with weight `i_weight`, its
+/// electron-weighted ln I; returns (weights summing to 1, largest elemental mismatch).
+fn mixture_weights(
+    material: &Material,
+    compounds: &[&AstarCompound],
+    i_weight: f64,
+) -> (Vec<f64>, f64) {
     let mut zs: Vec<u32> = material
         .composition
         .iter()
@@ -130,6 +141,20 @@ fn mixture_weights(material: &Material, compounds: &[AstarCompound]) -> (Vec<f64
     }
     a.push(vec![1.0; compounds.len()]);
     b.push(1.0);
+    if i_weight > 0.0 {
+        let za = |comp: &[(u32, f64)]| -> f64 {
+            comp.iter()
+                .filter_map(|&(z, w)| element(z).map(|e| w * z as f64 / e.atomic_mass_g_mol))
+                .sum()
+        };
+        a.push(
+            compounds
+                .iter()
+                .map(|c| i_weight * za(&c.composition) * c.mean_excitation_ev.ln())
+                .collect(),
+        );
+        b.push(i_weight * material.z_over_a() * material.mean_excitation_ev.ln());
+    }
     let mut x = nnls(&a, &b, 20_000);
     let s: f64 = x.iter().sum();
     if s > 0.0 {
@@ -160,6 +185,62 @@ pub fn astar_tables() -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
+/// ASTAR's biological materials, tried first for a Bragg mixture: mixing like with like
+/// keeps the chemical-binding and phase effects of ICRU 49's compound stopping powers.
+const BIOLOGICAL: &[&str] = &[
+    "WATER_LIQUID",
+    "MUSCLE_STRIATED_ICRU",
+    "MUSCLE_SKELETAL_ICRP",
+    "ADIPOSE_TISSUE_ICRP",
+    "BONE_CORTICAL_ICRP",
+    "BONE_COMPACT_ICRU",
+];
+
+/// Weight of the ln I row in the mixture fit.
+const I_ROW_WEIGHT: f64 = 1.0;
+
+/// Bragg-mixture weights over all of `compounds` (0 for unused ones and for `exclude`):
+/// first from the biological compounds only, then, if those cannot match the composition
+/// within [`MAX_MIXTURE_MISMATCH`], from all of them. Returns (weights, mismatch).
+fn choose_mixture(
+    material: &Material,
+    compounds: &[AstarCompound],
+    exclude: Option<&str>,
+) -> (Vec<f64>, f64) {
+    let usable = |c: &&AstarCompound| Some(c.name.as_str()) != exclude;
+    let tiers: [Vec<&AstarCompound>; 2] = [
+        compounds
+            .iter()
+            .filter(usable)
+            .filter(|c| BIOLOGICAL.contains(&c.name.as_str()))
+            .collect(),
+        compounds.iter().filter(usable).collect(),
+    ];
+    let mut best: Option<(Vec<f64>, f64)> = None;
+    for tier in &tiers {
+        let (w, mismatch) = mixture_weights(material, tier, I_ROW_WEIGHT);
+        let full: Vec<f64> = compounds
+            .iter()
+            .map(|c| {
+                tier.iter()
+                    .position(|t| t.name == c.name)
+                    .map_or(0.0, |k| w[k])
+            })
+            .collect();
+        let better = match &best {
+            None => true,
+            Some(b) => mismatch < b.1,
+        };
+        if better {
+            best = Some((full, mismatch));
+        }
+        if mismatch <= MAX_MIXTURE_MISMATCH {
+            break;
+        }
+    }
+    best.unwrap_or_else(|| (vec![0.0; compounds.len()], f64::INFINITY))
+}
+
 impl AlphaStopping {
     /// Builds the α tables for `material` (see the module docs for the method).
     pub fn new(material: &Material) -> Result<AlphaStopping, PhysicsError> {
@@ -183,7 +264,7 @@ impl AlphaStopping {
                 },
             ),
             None => {
-                let (w, mismatch) = mixture_weights(&material, &data.compounds);
+                let (w, mismatch) = choose_mixture(&material, &data.compounds, None);
                 if mismatch > MAX_MIXTURE_MISMATCH {
                     return Err(PhysicsError::NoAlphaData {
                         material: material.name.clone(),
@@ -471,12 +552,59 @@ mod tests {
             }
             // tissue ranges within a few % of water's (same Z/A, similar I)
             let r = a.csda_range_g_cm2(5.0) / water().csda_range_g_cm2(5.0);
+            println!("{n}: {:?}; R(5 MeV)/R_water = {r:.4}", a.source());
             assert!((r - 1.0).abs() < 0.04, "{n}: {r}");
         }
         for n in ["bone_cortical", "air"] {
             let a = AlphaStopping::new(&builtin(n).unwrap()).unwrap();
             assert!(matches!(a.source(), AlphaSource::Astar { .. }), "{n}");
         }
+    }
+
+    #[test]
+    fn bragg_mixture_leave_one_out() {
+        // Rebuild ASTAR tissues from the *other* compounds and compare with their own tables.
+        let d = astar();
+        let mut report = Vec::new();
+        // tolerances: measured 0.32 %, 0.71 %, 3.9 %, 1.3 % (docs/validation.md); adipose has
+        // no carbon-rich biological partner and falls back to CH2 plastics, which ICRU 49
+        // itself spreads by ~4 % (polyethylene vs paraffin).
+        for (name, tol) in [
+            ("MUSCLE_STRIATED_ICRU", 0.01),
+            ("MUSCLE_SKELETAL_ICRP", 0.01),
+            ("ADIPOSE_TISSUE_ICRP", 0.05),
+            ("BONE_COMPACT_ICRU", 0.02),
+        ] {
+            let target = d.compounds.iter().find(|c| c.name == name).unwrap();
+            let mat = Material::new(
+                "t",
+                target.density_g_cm3,
+                target.mean_excitation_ev,
+                target.composition.clone(),
+                "",
+            )
+            .unwrap();
+            let (w, mismatch) = choose_mixture(&mat, &d.compounds, Some(name));
+            assert!(mismatch < MAX_MIXTURE_MISMATCH, "{name}: {mismatch}");
+            let mut worst = 0.0f64;
+            for (i, e) in d.energy_mev.iter().enumerate() {
+                if (0.5..=10.0).contains(e) {
+                    let s: f64 = d
+                        .compounds
+                        .iter()
+                        .zip(&w)
+                        .map(|(c, x)| x * c.electronic[i])
+                        .sum();
+                    worst = worst.max((s / target.electronic[i] - 1.0).abs());
+                }
+            }
+            report.push(format!("{name}: {:.2} %", worst * 100.0));
+            assert!(worst < tol, "{name}: {worst}");
+        }
+        println!(
+            "leave-one-out worst S_el deviation 0.5-10 MeV: {}",
+            report.join(", ")
+        );
     }
 
     #[test]

