@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod chain;
 mod nuclide;
+mod range;
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +29,8 @@ enum Command {
     Chain(chain::Args),
     /// Radionuclide data from ICRP Publication 107: list, show.
     Nuclide(nuclide::Args),
+    /// CSDA range and stopping power of an electron or alpha particle in a material.
+    Range(range::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -36,6 +39,7 @@ fn main() -> std::process::ExitCode {
     let result: anyhow::Result<()> = match cli.command {
         Command::Chain(a) => chain::run(a),
         Command::Nuclide(a) => nuclide::run(a),
+        Command::Range(a) => range::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
