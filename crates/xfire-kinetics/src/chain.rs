@@ -10,7 +10,7 @@ use crate::ChainError;
 pub struct Member {
     /// Canonical nuclide name ("Bi-212", "Xe-131m").
     pub nuclide: String,
-    /// Decay constant λ = ln 2 / T½ [1/s]; 0 for a stable end point.
+    /// Decay constant λ = ln 2 / T½ \[1/s\]; 0 for a stable end point.
     pub decay_constant_per_s: f64,
 }
 
@@ -20,7 +20,7 @@ impl Member {
         self.decay_constant_per_s == 0.0
     }
 
-    /// Half-life [s]; `f64::INFINITY` for a stable member.
+    /// Half-life \[s\]; `f64::INFINITY` for a stable member.
     pub fn half_life_s(&self) -> f64 {
         std::f64::consts::LN_2 / self.decay_constant_per_s
     }
@@ -33,16 +33,16 @@ pub struct Branch {
     pub from: usize,
     /// Index of the daughter; always greater than `from` (topological order).
     pub to: usize,
-    /// Branching fraction (0, 1] [1].
+    /// Branching fraction (0, 1] \[1\].
     pub fraction: f64,
 }
 
 /// Decay data of one nuclide as [`Chain::build`] asks for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecayInfo {
-    /// Decay constant [1/s] (> 0 for a radioactive nuclide).
+    /// Decay constant \[1/s\] (> 0 for a radioactive nuclide).
     pub decay_constant_per_s: f64,
-    /// Daughters with their branching fractions [1]. Fractions may sum to less than 1
+    /// Daughters with their branching fractions \[1\]. Fractions may sum to less than 1
     /// (e.g. spontaneous fission, or decay modes whose product is not tracked).
     pub daughters: Vec<(String, f64)>,
 }
@@ -50,9 +50,9 @@ pub struct DecayInfo {
 /// One administration of the parent: `activity_bq` of the parent at `time_s`.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Administration {
-    /// Time of the administration [s].
+    /// Time of the administration \[s\].
     pub time_s: f64,
-    /// Activity of the parent administered [Bq].
+    /// Activity of the parent administered \[Bq\].
     pub activity_bq: f64,
 }
 
@@ -67,7 +67,7 @@ pub struct Propagator {
 }
 
 impl Propagator {
-    /// Numbers of atoms after the step, given the numbers `atoms0` at its start [1].
+    /// Numbers of atoms after the step, given the numbers `atoms0` at its start \[1\].
     pub fn atoms(&self, atoms0: &[f64]) -> Vec<f64> {
         let d = 2 * self.n;
         (0..self.n)
@@ -76,7 +76,7 @@ impl Propagator {
     }
 
     /// Number of decays of each member during the step, given the numbers of atoms at its
-    /// start [1]. Zero for stable members.
+    /// start \[1\]. Zero for stable members.
     pub fn decays(&self, atoms0: &[f64]) -> Vec<f64> {
         let d = 2 * self.n;
         (0..self.n)
@@ -88,7 +88,7 @@ impl Propagator {
     }
 
     /// Fraction of the atoms of member `from` at the start that are atoms of member `to` at the
-    /// end [1] (the matrix element of e^{Mt}).
+    /// end \[1\] (the matrix element of e^{Mt}).
     pub fn atom_transfer(&self, from: usize, to: usize) -> f64 {
         if to < from {
             0.0
@@ -108,7 +108,7 @@ pub struct Chain {
     generator: Generator,
 }
 
-/// Tolerance on the sum of branching fractions of one member above 1 [1]. Evaluated data
+/// Tolerance on the sum of branching fractions of one member above 1 \[1\]. Evaluated data
 /// round the main branch to 1 and list a weak one besides (ICRP-107 Bi-210: 1 + 1.32e-6).
 const BRANCHING_SUM_SLACK: f64 = 1e-3;
 
@@ -325,7 +325,7 @@ impl Chain {
         self.members.iter().position(|m| m.nuclide == nuclide)
     }
 
-    /// The propagator over a step of `dt_s` ≥ 0 [s]: atoms at the end and decays during the
+    /// The propagator over a step of `dt_s` ≥ 0 \[s\]: atoms at the end and decays during the
     /// step from the atoms at its start. Compute it once and apply it to many states.
     pub fn propagator(&self, dt_s: f64) -> Propagator {
         Propagator {
@@ -334,14 +334,14 @@ impl Chain {
         }
     }
 
-    /// Numbers of atoms of the parent for an activity `activity_bq` [Bq], as a state vector.
+    /// Numbers of atoms of the parent for an activity `activity_bq` \[Bq\], as a state vector.
     fn parent_atoms(&self, activity_bq: f64) -> Vec<f64> {
         let mut n0 = vec![0.0; self.members.len()];
         n0[0] = activity_bq / self.members[0].decay_constant_per_s;
         n0
     }
 
-    /// Activities [Bq] of the members for the numbers of atoms `atoms` [1].
+    /// Activities \[Bq\] of the members for the numbers of atoms `atoms` \[1\].
     pub fn activities_of_atoms(&self, atoms: &[f64]) -> Vec<f64> {
         self.members
             .iter()
@@ -350,8 +350,8 @@ impl Chain {
             .collect()
     }
 
-    /// Activity [Bq] of every member at time `t_s` [s] after an administration of
-    /// `a0_parent_bq` [Bq] of the parent (alone) at t = 0. Zero for t < 0 and for stable
+    /// Activity \[Bq\] of every member at time `t_s` \[s\] after an administration of
+    /// `a0_parent_bq` \[Bq\] of the parent (alone) at t = 0. Zero for t < 0 and for stable
     /// members.
     pub fn activities(&self, a0_parent_bq: f64, t_s: f64) -> Vec<f64> {
         self.schedule_activities(
@@ -363,8 +363,8 @@ impl Chain {
         )
     }
 
-    /// Number of decays of every member in [t0_s, t1_s] [s] after an administration of
-    /// `a0_parent_bq` [Bq] of the parent at t = 0, i.e. ∫ A_j dt [Bq s]. Only times after the
+    /// Number of decays of every member in [t0_s, t1_s] \[s\] after an administration of
+    /// `a0_parent_bq` \[Bq\] of the parent at t = 0, i.e. ∫ A_j dt \[Bq s\]. Only times after the
     /// administration count; if t1_s < t0_s the result is the negative of [t1_s, t0_s].
     pub fn cumulated_decays(&self, a0_parent_bq: f64, t0_s: f64, t1_s: f64) -> Vec<f64> {
         self.schedule_cumulated_decays(
@@ -377,7 +377,7 @@ impl Chain {
         )
     }
 
-    /// Activity [Bq] of every member at `t_s` [s] for a sequence of administrations of the
+    /// Activity \[Bq\] of every member at `t_s` \[s\] for a sequence of administrations of the
     /// parent (superposition; administrations after `t_s` do not count).
     pub fn schedule_activities(&self, administrations: &[Administration], t_s: f64) -> Vec<f64> {
         let mut atoms = vec![0.0; self.members.len()];
@@ -395,7 +395,7 @@ impl Chain {
         self.activities_of_atoms(&atoms)
     }
 
-    /// Number of decays of every member in [t0_s, t1_s] [s] for a sequence of administrations
+    /// Number of decays of every member in [t0_s, t1_s] \[s\] for a sequence of administrations
     /// of the parent (superposition). If t1_s < t0_s the result is the negative of
     /// [t1_s, t0_s].
     pub fn schedule_cumulated_decays(

@@ -26,10 +26,10 @@
 //!
 //! ## Types
 //!
-//! * [`Chain`]: members ([`Member`]: nuclide, λ [1/s]) and branches ([`Branch`]); built from
+//! * [`Chain`]: members ([`Member`]: nuclide, λ \[1/s\]) and branches ([`Branch`]); built from
 //!   an explicit description ([`Chain::new`]), a decay-data lookup ([`Chain::build`]), or
 //!   the built-in ICRP-107 library ([`Chain::from_library`]).
-//! * [`Administration`]: activity [Bq] of the parent given at a time [s].
+//! * [`Administration`]: activity \[Bq\] of the parent given at a time \[s\].
 //! * [`Propagator`]: e^{Mt} over one step, applied to any state (atoms at the end, decays
 //!   during the step) — for later compartment models.
 //! * [`ChainError`]: what is wrong with a chain description, naming values and units.
@@ -105,7 +105,7 @@ pub enum ChainError {
     BadDecayConstant {
         /// The member.
         nuclide: String,
-        /// The offending decay constant [1/s].
+        /// The offending decay constant \[1/s\].
         value: f64,
     },
     /// The parent does not decay.
@@ -142,7 +142,7 @@ pub enum ChainError {
         from: String,
         /// The daughter.
         to: String,
-        /// The offending fraction [1].
+        /// The offending fraction \[1\].
         value: f64,
     },
     /// The branching fractions of one member add up to more than 1.
@@ -150,7 +150,7 @@ pub enum ChainError {
     BranchingSum {
         /// The decaying member.
         nuclide: String,
-        /// The sum of its branching fractions [1].
+        /// The sum of its branching fractions \[1\].
         sum: f64,
     },
     /// A stable member has a daughter.
