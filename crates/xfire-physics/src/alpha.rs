@@ -633,7 +633,12 @@ mod tests {
             steps += 1;
             assert!(steps < 10_000);
         }
-        assert!((sum - 5.0).abs() < 1e-9, "sum {sum}");
+        let err = (sum - 5.0).abs();
+        println!(
+            "5 MeV α track: |Σ deposits − E0| = {err:.2e} MeV, R = {:.4} µm",
+            r0 * 1e4
+        );
+        assert!(err < 1e-9, "sum {sum}");
         assert!(path >= r0 && path - ds < r0, "stops within the last step");
         assert!((r0 * 1e4 / 37.59 - 1.0).abs() < 3e-3);
         // Bragg peak (S maximal at 0.70-0.75 MeV) where the residual range is R(0.5-1 MeV)
