@@ -2,7 +2,7 @@
 //!
 //! A [`Material`] holds what the stopping-power and cross-section models need: the mass
 //! fractions of its elements, its nominal density [g/cm³] and its mean excitation energy
-//! I [eV]. Six materials are built in ([`builtin_names`]); their definitions are NIST ESTAR's
+//! I \[eV\]. Six materials are built in ([`builtin_names`]); their definitions are NIST ESTAR's
 //! (ICRU Report 37 / 44 / 46, ICRP Publication 23), copied unchanged by
 //! `scripts/gen_materials.py` into `data/materials_builtin.toml` (provenance:
 //! `data/materials.md`). Users add materials in the same TOML format
@@ -126,7 +126,7 @@ pub enum MaterialError {
     BadExcitation {
         /// Material name.
         material: String,
-        /// The value given [eV].
+        /// The value given \[eV\].
         value: f64,
     },
     /// The composition has no elements.
@@ -187,7 +187,7 @@ pub struct Material {
     pub name: String,
     /// Nominal density [g/cm³]. Voxels may override it; mass quantities do not depend on it.
     pub density_g_cm3: f64,
-    /// Mean excitation energy I [eV].
+    /// Mean excitation energy I \[eV\].
     pub mean_excitation_ev: f64,
     /// Elements as (Z, mass fraction); after validation sorted by Z, fractions summing to 1.
     pub composition: Vec<(u32, f64)>,
@@ -323,7 +323,7 @@ impl Material {
         self.density_g_cm3 * self.electrons_per_g()
     }
 
-    /// Plasma energy ħω_p [eV] = 28.816 √(ρ⟨Z/A⟩) at the nominal density.
+    /// Plasma energy ħω_p \[eV\] = 28.816 √(ρ⟨Z/A⟩) at the nominal density.
     pub fn plasma_energy_ev(&self) -> f64 {
         28.816 * (self.density_g_cm3 * self.z_over_a()).sqrt()
     }

@@ -30,7 +30,7 @@ use crate::PhysicsError;
 /// Largest elemental mass-fraction mismatch accepted for a Bragg mixture of ASTAR compounds.
 pub const MAX_MIXTURE_MISMATCH: f64 = 0.02;
 
-/// Lower energy limit [MeV] of the Bohr range-straggling integral.
+/// Lower energy limit \[MeV\] of the Bohr range-straggling integral.
 pub const BOHR_STRAGGLING_MIN_ENERGY_MEV: f64 = 0.2;
 
 /// Where a material's α stopping powers come from.
@@ -53,7 +53,7 @@ pub enum AlphaSource {
 /// α stopping powers and ranges of one material.
 ///
 /// Mass quantities (MeV cm²/g, g/cm²); multiply by the voxel density for linear ones.
-/// Energies are the α kinetic energy [MeV] (total, not per nucleon).
+/// Energies are the α kinetic energy \[MeV\] (total, not per nucleon).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlphaStopping {
     material: String,
@@ -340,43 +340,43 @@ impl AlphaStopping {
         &self.source
     }
 
-    /// Lowest tabulated energy [MeV] (1 keV).
+    /// Lowest tabulated energy \[MeV\] (1 keV).
     pub fn min_energy_mev(&self) -> f64 {
         self.total.min_energy_mev()
     }
 
-    /// Highest tabulated energy [MeV] (1 GeV).
+    /// Highest tabulated energy \[MeV\] (1 GeV).
     pub fn max_energy_mev(&self) -> f64 {
         self.total.max_energy_mev()
     }
 
-    /// Electronic mass stopping power [MeV cm²/g] at `e_mev` [MeV].
+    /// Electronic mass stopping power [MeV cm²/g] at `e_mev` \[MeV\].
     pub fn electronic_stopping_power(&self, e_mev: f64) -> f64 {
         self.electronic.stopping_power(e_mev)
     }
 
-    /// Nuclear mass stopping power [MeV cm²/g] at `e_mev` [MeV].
+    /// Nuclear mass stopping power [MeV cm²/g] at `e_mev` \[MeV\].
     pub fn nuclear_stopping_power(&self, e_mev: f64) -> f64 {
         self.nuclear.stopping_power(e_mev)
     }
 
-    /// Total (electronic + nuclear) mass stopping power [MeV cm²/g] at `e_mev` [MeV].
+    /// Total (electronic + nuclear) mass stopping power [MeV cm²/g] at `e_mev` \[MeV\].
     pub fn total_stopping_power(&self, e_mev: f64) -> f64 {
         self.total.stopping_power(e_mev)
     }
 
-    /// CSDA range [g/cm²] at `e_mev` [MeV] (integral of 1/S_total); 0 for E ≤ 0.
+    /// CSDA range [g/cm²] at `e_mev` \[MeV\] (integral of 1/S_total); 0 for E ≤ 0.
     pub fn csda_range_g_cm2(&self, e_mev: f64) -> f64 {
         self.total.range(e_mev)
     }
 
-    /// Energy [MeV] whose CSDA range is `r_g_cm2` [g/cm²]; exact inverse of
+    /// Energy \[MeV\] whose CSDA range is `r_g_cm2` [g/cm²]; exact inverse of
     /// [`AlphaStopping::csda_range_g_cm2`].
     pub fn energy_from_range(&self, r_g_cm2: f64) -> f64 {
         self.total.energy_from_range(r_g_cm2)
     }
 
-    /// Detour factor (mean projected range / CSDA range) at `e_mev` [MeV], ASTAR,
+    /// Detour factor (mean projected range / CSDA range) at `e_mev` \[MeV\], ASTAR,
     /// interpolated linearly in ln E (clamped to the table).
     pub fn detour_factor(&self, e_mev: f64) -> f64 {
         let l = e_mev.max(self.min_energy_mev()).ln();
@@ -389,13 +389,13 @@ impl AlphaStopping {
         self.detour[i] + u * (self.detour[i + 1] - self.detour[i])
     }
 
-    /// Mean projected range [g/cm²] = detour factor × CSDA range at `e_mev` [MeV].
+    /// Mean projected range [g/cm²] = detour factor × CSDA range at `e_mev` \[MeV\].
     /// Straight CSDA tracks overshoot it by 1 − detour (< 1 % above 2 MeV in water).
     pub fn projected_range_g_cm2(&self, e_mev: f64) -> f64 {
         self.detour_factor(e_mev) * self.csda_range_g_cm2(e_mev)
     }
 
-    /// Bohr range straggling σ_R [g/cm²] at `e_mev` [MeV]: σ_R² = ∫ K/S³ dE′ from
+    /// Bohr range straggling σ_R [g/cm²] at `e_mev` \[MeV\]: σ_R² = ∫ K/S³ dE′ from
     /// [`BOHR_STRAGGLING_MIN_ENERGY_MEV`] to E, with K = 4π r_e² (m_ec²)² z² N_A⟨Z/A⟩.
     /// Bohr's formula is the high-velocity limit; below 0.2 MeV (the last ~2 µm in water)
     /// it does not hold and that part is left out (it would add about 10 % to σ_R at 5 MeV).
@@ -406,8 +406,8 @@ impl AlphaStopping {
         (self.bohr_k * var.max(0.0)).sqrt()
     }
 
-    /// Energy [MeV] left after a straight CSDA path of `path_g_cm2` [g/cm²] starting at
-    /// `e_mev` [MeV]: E(R(E) − s); 0 once the path reaches the CSDA range.
+    /// Energy \[MeV\] left after a straight CSDA path of `path_g_cm2` [g/cm²] starting at
+    /// `e_mev` \[MeV\]: E(R(E) − s); 0 once the path reaches the CSDA range.
     pub fn energy_after_path(&self, e_mev: f64, path_g_cm2: f64) -> f64 {
         let r = self.csda_range_g_cm2(e_mev) - path_g_cm2;
         if r <= 0.0 {
@@ -441,14 +441,14 @@ pub struct AlphaTrack {
 }
 
 impl AlphaTrack {
-    /// A track starting with kinetic energy `e0_mev` [MeV] (negative values start stopped).
+    /// A track starting with kinetic energy `e0_mev` \[MeV\] (negative values start stopped).
     pub fn new(e0_mev: f64) -> AlphaTrack {
         AlphaTrack {
             energy_mev: e0_mev.max(0.0),
         }
     }
 
-    /// Current kinetic energy [MeV].
+    /// Current kinetic energy \[MeV\].
     pub fn energy_mev(&self) -> f64 {
         self.energy_mev
     }
@@ -463,8 +463,8 @@ impl AlphaTrack {
         stopping.csda_range_g_cm2(self.energy_mev)
     }
 
-    /// Moves the particle `path_g_cm2` [g/cm²] (= path [cm] × density [g/cm³]) through the
-    /// material of `stopping` and returns the energy deposited [MeV]. A path at or beyond
+    /// Moves the particle `path_g_cm2` [g/cm²] (= path \[cm\] × density [g/cm³]) through the
+    /// material of `stopping` and returns the energy deposited \[MeV\]. A path at or beyond
     /// the residual range stops the particle and deposits all that is left.
     pub fn advance(&mut self, stopping: &AlphaStopping, path_g_cm2: f64) -> f64 {
         if self.energy_mev <= 0.0 || path_g_cm2 <= 0.0 {

@@ -11,7 +11,7 @@ const ASTAR_COMPOUNDS: &str = include_str!("../data/astar_compounds.csv");
 pub(crate) struct ElementShells {
     /// Electrons per shell; a negative last value marks conduction electrons.
     pub occupation: Vec<f64>,
-    /// Binding energy per shell [eV].
+    /// Binding energy per shell \[eV\].
     pub binding_ev: Vec<f64>,
     /// Radiative mass stopping power on [`EstarData::energy_mev`] [MeV cm²/g].
     pub radiative: Vec<f64>,
@@ -20,7 +20,7 @@ pub(crate) struct ElementShells {
 /// All ESTAR per-element data.
 #[derive(Debug, Clone)]
 pub(crate) struct EstarData {
-    /// ESTAR's energy grid [MeV] (1 keV – 10 GeV, 113 points).
+    /// ESTAR's energy grid \[MeV\] (1 keV – 10 GeV, 113 points).
     pub energy_mev: Vec<f64>,
     /// Elements Z = 1..=100 at index Z − 1.
     pub elements: Vec<ElementShells>,
@@ -35,7 +35,7 @@ pub(crate) struct AstarCompound {
     pub nist_name: String,
     /// Density [g/cm³].
     pub density_g_cm3: f64,
-    /// Mean excitation energy [eV].
+    /// Mean excitation energy \[eV\].
     pub mean_excitation_ev: f64,
     /// (Z, mass fraction).
     pub composition: Vec<(u32, f64)>,
@@ -52,7 +52,7 @@ pub(crate) struct AstarCompound {
 /// All ASTAR compound tables.
 #[derive(Debug, Clone)]
 pub(crate) struct AstarData {
-    /// ASTAR's α energy grid [MeV] (1 keV – 1 GeV, 122 points).
+    /// ASTAR's α energy grid \[MeV\] (1 keV – 1 GeV, 122 points).
     pub energy_mev: Vec<f64>,
     /// The compounds.
     pub compounds: Vec<AstarCompound>,

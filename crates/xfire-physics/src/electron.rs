@@ -22,9 +22,9 @@ use crate::data::estar;
 use crate::table::RangeTable;
 use crate::PhysicsError;
 
-/// Lowest energy of the electron tables [MeV] (1 keV).
+/// Lowest energy of the electron tables \[MeV\] (1 keV).
 pub const ELECTRON_MIN_ENERGY_MEV: f64 = 1.0e-3;
-/// Highest energy of the electron tables [MeV] (1 GeV).
+/// Highest energy of the electron tables \[MeV\] (1 GeV).
 pub const ELECTRON_MAX_ENERGY_MEV: f64 = 1.0e3;
 /// Table nodes per decade of energy.
 const NODES_PER_DECADE: usize = 100;
@@ -38,7 +38,7 @@ pub fn two_pi_re2_mc2_na() -> f64 {
         * AVOGADRO
 }
 
-/// ESTAR's plasma-energy constant: ħω_p [eV] = 28.81593 √(ρ⟨Z/A⟩).
+/// ESTAR's plasma-energy constant: ħω_p \[eV\] = 28.81593 √(ρ⟨Z/A⟩).
 const PLASMA_EV: f64 = 28.815_93;
 
 /// The Sternheimer density-effect correction δ of one material (full Sternheimer method).
@@ -172,7 +172,7 @@ impl DensityEffect {
         d.max(0.0)
     }
 
-    /// δ for an electron of kinetic energy `t_mev` [MeV].
+    /// δ for an electron of kinetic energy `t_mev` \[MeV\].
     pub fn delta_electron(&self, t_mev: f64) -> f64 {
         let tau = t_mev / ELECTRON_MASS_MEV;
         self.delta_at_beta_gamma_sq(tau * (tau + 2.0))
@@ -180,7 +180,7 @@ impl DensityEffect {
 }
 
 /// Unrestricted collision mass stopping power [MeV cm²/g] of an electron of kinetic energy
-/// `t_mev` [MeV] (ICRU 37), for ⟨Z/A⟩ [mol/g], I [MeV] and density effect δ.
+/// `t_mev` \[MeV\] (ICRU 37), for ⟨Z/A⟩ [mol/g], I \[MeV\] and density effect δ.
 pub fn collision_stopping_power_formula(t_mev: f64, z_over_a: f64, i_mev: f64, delta: f64) -> f64 {
     let tau = t_mev / ELECTRON_MASS_MEV;
     let gamma = tau + 1.0;
@@ -193,7 +193,7 @@ pub fn collision_stopping_power_formula(t_mev: f64, z_over_a: f64, i_mev: f64, d
 }
 
 /// Restricted collision mass stopping power L_Δ [MeV cm²/g]: energy transfers below
-/// `cut_mev` [MeV] (clamped to T/2, where L_Δ equals the unrestricted value).
+/// `cut_mev` \[MeV\] (clamped to T/2, where L_Δ equals the unrestricted value).
 pub fn restricted_collision_stopping_power_formula(
     t_mev: f64,
     cut_mev: f64,
@@ -312,12 +312,12 @@ impl ElectronStopping {
         &self.material
     }
 
-    /// Lowest tabulated energy [MeV]; below it S ∝ 1/T is assumed.
+    /// Lowest tabulated energy \[MeV\]; below it S ∝ 1/T is assumed.
     pub fn min_energy_mev(&self) -> f64 {
         ELECTRON_MIN_ENERGY_MEV
     }
 
-    /// Highest tabulated energy [MeV]; above it the last segment is extrapolated.
+    /// Highest tabulated energy \[MeV\]; above it the last segment is extrapolated.
     pub fn max_energy_mev(&self) -> f64 {
         ELECTRON_MAX_ENERGY_MEV
     }
@@ -335,7 +335,7 @@ impl ElectronStopping {
         v[i] * (v[i + 1] / v[i]).powf(u)
     }
 
-    /// Collision (electronic) mass stopping power [MeV cm²/g] at kinetic energy `t_mev` [MeV].
+    /// Collision (electronic) mass stopping power [MeV cm²/g] at kinetic energy `t_mev` \[MeV\].
     pub fn collision_stopping_power(&self, t_mev: f64) -> f64 {
         if t_mev < ELECTRON_MIN_ENERGY_MEV {
             return self.collision[0] * ELECTRON_MIN_ENERGY_MEV / t_mev;
@@ -343,7 +343,7 @@ impl ElectronStopping {
         self.loglog(&self.collision, t_mev)
     }
 
-    /// Radiative mass stopping power [MeV cm²/g] at `t_mev` [MeV].
+    /// Radiative mass stopping power [MeV cm²/g] at `t_mev` \[MeV\].
     pub fn radiative_stopping_power(&self, t_mev: f64) -> f64 {
         if t_mev < ELECTRON_MIN_ENERGY_MEV {
             return self.radiative[0];
@@ -351,12 +351,12 @@ impl ElectronStopping {
         self.loglog(&self.radiative, t_mev)
     }
 
-    /// Total mass stopping power [MeV cm²/g] at `t_mev` [MeV] (the one the range integrates).
+    /// Total mass stopping power [MeV cm²/g] at `t_mev` \[MeV\] (the one the range integrates).
     pub fn total_stopping_power(&self, t_mev: f64) -> f64 {
         self.total.stopping_power(t_mev)
     }
 
-    /// Density-effect correction δ at `t_mev` [MeV] (interpolated linearly in ln T).
+    /// Density-effect correction δ at `t_mev` \[MeV\] (interpolated linearly in ln T).
     pub fn density_effect(&self, t_mev: f64) -> f64 {
         if t_mev < ELECTRON_MIN_ENERGY_MEV {
             return self.delta[0];
@@ -370,8 +370,8 @@ impl ElectronStopping {
         &self.density_effect
     }
 
-    /// Restricted collision mass stopping power L_Δ [MeV cm²/g] at `t_mev` [MeV] for energy
-    /// transfers below `cut_mev` [MeV]; equals the collision stopping power for cut ≥ T/2.
+    /// Restricted collision mass stopping power L_Δ [MeV cm²/g] at `t_mev` \[MeV\] for energy
+    /// transfers below `cut_mev` \[MeV\]; equals the collision stopping power for cut ≥ T/2.
     pub fn restricted_collision_stopping_power(&self, t_mev: f64, cut_mev: f64) -> f64 {
         restricted_collision_stopping_power_formula(
             t_mev,
@@ -382,18 +382,18 @@ impl ElectronStopping {
         )
     }
 
-    /// CSDA range R(T) [g/cm²] at `t_mev` [MeV]; 0 for T ≤ 0.
+    /// CSDA range R(T) [g/cm²] at `t_mev` \[MeV\]; 0 for T ≤ 0.
     pub fn csda_range_g_cm2(&self, t_mev: f64) -> f64 {
         self.total.range(t_mev)
     }
 
-    /// Kinetic energy [MeV] whose CSDA range is `r_g_cm2` [g/cm²] (exact inverse of
+    /// Kinetic energy \[MeV\] whose CSDA range is `r_g_cm2` [g/cm²] (exact inverse of
     /// [`ElectronStopping::csda_range_g_cm2`]).
     pub fn energy_from_range(&self, r_g_cm2: f64) -> f64 {
         self.total.energy_from_range(r_g_cm2)
     }
 
-    /// Energy [MeV] left after a CSDA path of `path_g_cm2` [g/cm²] from `t_mev` [MeV]:
+    /// Energy \[MeV\] left after a CSDA path of `path_g_cm2` [g/cm²] from `t_mev` \[MeV\]:
     /// T(R(T) − s), 0 if the path reaches the end of the range.
     pub fn energy_after_path(&self, t_mev: f64, path_g_cm2: f64) -> f64 {
         let r = self.csda_range_g_cm2(t_mev) - path_g_cm2;

@@ -59,7 +59,7 @@ pub enum PhysicsError {
     DensityEffect {
         /// Material name.
         material: String,
-        /// Mean excitation energy [eV].
+        /// Mean excitation energy \[eV\].
         mean_excitation_ev: f64,
     },
     /// No ASTAR compound mixture approximates the material for α stopping.

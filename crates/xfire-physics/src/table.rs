@@ -7,7 +7,7 @@
 //! Below the first node S follows a power law of exponent `b_low` (< 1), giving
 //! R(E₀) = E₀ / ((1 − b_low) S₀); above the last node the last segment is extended.
 
-/// A tabulated total stopping power S(E) [MeV cm²/g] on an increasing energy grid [MeV],
+/// A tabulated total stopping power S(E) [MeV cm²/g] on an increasing energy grid \[MeV\],
 /// with its CSDA range R(E) [g/cm²].
 #[derive(Debug, Clone, PartialEq)]
 pub struct RangeTable {
@@ -75,17 +75,17 @@ impl RangeTable {
         })
     }
 
-    /// Lowest tabulated energy [MeV].
+    /// Lowest tabulated energy \[MeV\].
     pub fn min_energy_mev(&self) -> f64 {
         self.e[0]
     }
 
-    /// Highest tabulated energy [MeV].
+    /// Highest tabulated energy \[MeV\].
     pub fn max_energy_mev(&self) -> f64 {
         self.e[self.e.len() - 1]
     }
 
-    /// Energy nodes [MeV].
+    /// Energy nodes \[MeV\].
     pub fn energies_mev(&self) -> &[f64] {
         &self.e
     }
@@ -118,7 +118,7 @@ impl RangeTable {
         }
     }
 
-    /// Interpolated stopping power S(E) [MeV cm²/g]; E > 0 [MeV].
+    /// Interpolated stopping power S(E) [MeV cm²/g]; E > 0 \[MeV\].
     #[inline]
     pub fn stopping_power(&self, e_mev: f64) -> f64 {
         if e_mev < self.e[0] {
@@ -143,7 +143,7 @@ impl RangeTable {
         self.r[i] + self.e[i] / self.s[i] * pow_m1_over(l - self.ln_e[i], 1.0 - self.b[i])
     }
 
-    /// Inverse of [`RangeTable::range`]: the energy [MeV] whose CSDA range is `r_g_cm2`
+    /// Inverse of [`RangeTable::range`]: the energy \[MeV\] whose CSDA range is `r_g_cm2`
     /// [g/cm²]; 0 for r ≤ 0.
     #[inline]
     pub fn energy_from_range(&self, r_g_cm2: f64) -> f64 {
