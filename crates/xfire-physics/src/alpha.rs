@@ -463,6 +463,22 @@ impl AlphaTrack {
         stopping.csda_range_g_cm2(self.energy_mev)
     }
 
+    /// Remaining CSDA path \[cm\] in `stopping`'s material at density `density_g_cm3` \[g/cm³\].
+    pub fn residual_range_cm(&self, stopping: &AlphaStopping, density_g_cm3: f64) -> f64 {
+        stopping.csda_range_g_cm2(self.energy_mev) / density_g_cm3
+    }
+
+    /// [`AlphaTrack::advance`] for a path `path_cm` \[cm\] at density `density_g_cm3`
+    /// \[g/cm³\]; returns the energy deposited \[MeV\].
+    pub fn advance_cm(
+        &mut self,
+        stopping: &AlphaStopping,
+        path_cm: f64,
+        density_g_cm3: f64,
+    ) -> f64 {
+        self.advance(stopping, path_cm * density_g_cm3)
+    }
+
     /// Moves the particle `path_g_cm2` [g/cm²] (= path \[cm\] × density [g/cm³]) through the
     /// material of `stopping` and returns the energy deposited \[MeV\]. A path at or beyond
     /// the residual range stops the particle and deposits all that is left.
@@ -656,6 +672,18 @@ mod tests {
         // energy after half the range equals E(R/2)
         let e_half = w.energy_after_path(5.0, 0.5 * r0);
         assert!((w.csda_range_g_cm2(e_half) - 0.5 * r0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn advance_cm_uses_density() {
+        let b = AlphaStopping::new(&builtin("bone_cortical").unwrap()).unwrap();
+        let t = AlphaTrack::new(6.0);
+        let r_cm = t.residual_range_cm(&b, 1.85);
+        assert!((r_cm * 1.85 - b.csda_range_g_cm2(6.0)).abs() < 1e-15);
+        let mut t1 = t;
+        let mut t2 = t;
+        assert_eq!(t1.advance_cm(&b, 1e-4, 1.85), t2.advance(&b, 1.85e-4));
+        assert_eq!(t1.energy_mev(), t2.energy_mev());
     }
 
     #[test]

@@ -404,6 +404,42 @@ impl ElectronStopping {
         }
     }
 
+    /// A restricted stopping-power table for condensed-history transport: L_Δ(T) with
+    /// Δ = `cut_mev` \[MeV\] (collision losses below the Møller threshold), plus the full
+    /// radiative stopping power if `add_radiative` (bremsstrahlung not simulated discretely).
+    /// On the same grid as the unrestricted tables; its `range` is the restricted range
+    /// R_Δ(T) \[g/cm²\] and `energy_from_range` its exact inverse, so a continuous step s gives
+    /// T_end = T_Δ(R_Δ(T) − s). Below 2Δ, L_Δ equals the unrestricted collision stopping power.
+    pub fn restricted_table(
+        &self,
+        cut_mev: f64,
+        add_radiative: bool,
+    ) -> Result<RangeTable, PhysicsError> {
+        if !(cut_mev.is_finite() && cut_mev > 0.0) {
+            return Err(PhysicsError::InvalidCut { cut_mev });
+        }
+        let s: Vec<f64> = self
+            .e
+            .iter()
+            .enumerate()
+            .map(|(k, &t)| {
+                let l = restricted_collision_stopping_power_formula(
+                    t,
+                    cut_mev,
+                    self.z_over_a,
+                    self.i_mev,
+                    self.delta[k],
+                );
+                l + if add_radiative {
+                    self.radiative[k]
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        RangeTable::new(self.e.clone(), s, -1.0).ok_or(PhysicsError::InvalidCut { cut_mev })
+    }
+
     /// Radiation yield Y(T): fraction of T emitted as bremsstrahlung while slowing down,
     /// (1/T) ∫₀ᵀ S_rad/S_tot dT′, integrated on the table nodes (trapezoid in ln T).
     pub fn radiation_yield(&self, t_mev: f64) -> f64 {
@@ -499,6 +535,32 @@ mod tests {
         assert_eq!(w.energy_after_path(1.0, r1 * 1.01), 0.0);
         let e = w.energy_after_path(1.0, 0.1);
         assert!((w.csda_range_g_cm2(e) - (r1 - 0.1)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn restricted_table_limits() {
+        let w = water();
+        let cut = 0.01;
+        let t = w.restricted_table(cut, true).unwrap();
+        for e in [0.005, 0.015, 0.1, 1.0, 5.0] {
+            let expect =
+                w.restricted_collision_stopping_power(e, cut) + w.radiative_stopping_power(e);
+            assert!((t.stopping_power(e) / expect - 1.0).abs() < 1e-4, "{e}");
+            // restricted range is longer than the CSDA range above 2Δ, equal below
+            if e > 2.0 * cut {
+                assert!(t.range(e) > w.csda_range_g_cm2(e));
+            } else {
+                assert!((t.range(e) / w.csda_range_g_cm2(e) - 1.0).abs() < 1e-3);
+            }
+            assert!((t.energy_from_range(t.range(e)) / e - 1.0).abs() < 1e-12);
+        }
+        // a cut above T/2 everywhere gives the unrestricted collision table
+        let big = w.restricted_table(1e4, false).unwrap();
+        for e in [0.01, 1.0, 100.0] {
+            assert!((big.stopping_power(e) / w.collision_stopping_power(e) - 1.0).abs() < 1e-9);
+        }
+        assert!(w.restricted_table(0.0, true).is_err());
+        assert!(w.restricted_table(f64::NAN, true).is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //!   inverse E(R), detour factor / projected range and Bohr range straggling.
 //! * [`alpha::AlphaTrack`]: the straight-track CSDA step model, E after a path s =
 //!   E(R(E₀) − s), with exact per-segment deposits.
+//! * [`tables::MaterialTables`]: both sets of tables for one material, built once.
 //! * [`table::RangeTable`]: the power-law (log–log) stopping-power table with the range
 //!   integrated exactly on it.
 //!
@@ -37,6 +38,7 @@ pub mod alpha;
 mod data;
 pub mod electron;
 pub mod table;
+pub mod tables;
 
 use thiserror::Error;
 
@@ -61,6 +63,12 @@ pub enum PhysicsError {
         material: String,
         /// Mean excitation energy \[eV\].
         mean_excitation_ev: f64,
+    },
+    /// A restricted-stopping-power cut that is not finite and positive.
+    #[error("energy cut must be finite and positive, got {cut_mev} MeV")]
+    InvalidCut {
+        /// The cut \[MeV\].
+        cut_mev: f64,
     },
     /// No ASTAR compound mixture approximates the material for α stopping.
     #[error(
