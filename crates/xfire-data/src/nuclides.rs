@@ -215,7 +215,23 @@ pub enum Particle {
     Photon,
 }
 
+/// Days per year of ICRP Publication 107 (`half_life_s` uses it for half-lives in years).
+pub const ICRP_YEAR_DAYS: f64 = 365.25;
+/// Days per (tropical) year used by radioactivedecay for half-lives in years; decay chains
+/// use it by default so that chain results match that reference implementation.
+pub const TROPICAL_YEAR_DAYS: f64 = 365.2422;
+
 impl Nuclide {
+    /// Half-life [s] with a chosen year length [d] for half-lives given in years (other
+    /// units are unaffected). `half_life_s` is this with [`ICRP_YEAR_DAYS`].
+    pub fn half_life_s_with_year(&self, year_days: f64) -> f64 {
+        if self.half_life_unit == "y" {
+            self.half_life_s / ICRP_YEAR_DAYS * year_days
+        } else {
+            self.half_life_s
+        }
+    }
+
     /// Decay constant λ = ln 2 / T½ [1/s].
     pub fn decay_constant_per_s(&self) -> f64 {
         std::f64::consts::LN_2 / self.half_life_s
