@@ -35,6 +35,7 @@
 //! embedded (`data/`, provenance in `data/README.md`).
 
 pub mod alpha;
+pub mod csda;
 mod data;
 pub mod electron;
 pub mod table;

@@ -1,0 +1,327 @@
+//! The [`Scorer`] trait and the standard per-worker batch scorer.
+
+use crate::{Result, TallyError};
+
+/// Receives the events of the transport's hot loop. Energies in MeV, voxels as flat indices.
+///
+/// Calls come in history order: `begin_history`, then any number of deposits and escapes,
+/// then `end_history`. Implementations must not allocate per call in steady state.
+pub trait Scorer {
+    /// A decay starts; `emitted_mev` is the total energy of all its emissions [MeV].
+    fn begin_history(&mut self, emitted_mev: f64);
+    /// Energy lost by a charged particle along its track inside `voxel` [MeV].
+    fn deposit(&mut self, voxel: usize, e_mev: f64);
+    /// Residual energy of a particle whose tracking stopped at the cutoff, or a particle
+    /// deposited on the spot (recoil nucleus), in `voxel` [MeV]. Counted as deposited and
+    /// also in the below-cutoff sum when `below_cutoff` is true.
+    fn deposit_local(&mut self, voxel: usize, e_mev: f64, below_cutoff: bool);
+    /// Energy carried out of the grid by a charged particle [MeV].
+    fn escape(&mut self, e_mev: f64);
+    /// Energy of a photon that is not transported (counted as escaping) [MeV].
+    fn photon_escape(&mut self, e_mev: f64);
+    /// The decay is finished.
+    fn end_history(&mut self);
+}
+
+/// A voxel → region map: `of_voxel[v]` is the region of voxel `v`, in `0..n_regions`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegionMap {
+    /// Name ("label", "cell", "symmetry", …).
+    pub name: String,
+    /// Region index per voxel.
+    pub of_voxel: Vec<u32>,
+    /// Number of regions.
+    pub n_regions: usize,
+}
+
+impl RegionMap {
+    /// A checked map: every region index below `n_regions`.
+    pub fn new(name: &str, of_voxel: Vec<u32>, n_regions: usize) -> Result<Self> {
+        if let Some((v, r)) = of_voxel
+            .iter()
+            .enumerate()
+            .find(|(_, &r)| r as usize >= n_regions)
+        {
+            return Err(TallyError::Layout(format!(
+                "region map {name:?}: voxel {v} has region {r}, but there are {n_regions} regions"
+            )));
+        }
+        Ok(Self {
+            name: name.to_string(),
+            of_voxel,
+            n_regions,
+        })
+    }
+}
+
+/// What is tallied: the number of voxels and the region maps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TallyLayout {
+    /// Number of voxels of the grid.
+    pub n_voxels: usize,
+    /// Region maps, each with one entry per voxel.
+    pub regions: Vec<RegionMap>,
+}
+
+impl TallyLayout {
+    /// A layout; every region map must have `n_voxels` entries and the voxel count must fit
+    /// in `u32`.
+    pub fn new(n_voxels: usize, regions: Vec<RegionMap>) -> Result<Self> {
+        if n_voxels as u64 >= u32::MAX as u64 {
+            return Err(TallyError::Layout(format!(
+                "{n_voxels} voxels: at most {} can be tallied",
+                u32::MAX - 1
+            )));
+        }
+        for r in &regions {
+            if r.of_voxel.len() != n_voxels {
+                return Err(TallyError::Layout(format!(
+                    "region map {:?} has {} entries for {n_voxels} voxels",
+                    r.name,
+                    r.of_voxel.len()
+                )));
+            }
+        }
+        Ok(Self { n_voxels, regions })
+    }
+
+    /// Index of the region map called `name`.
+    pub fn region_index(&self, name: &str) -> Option<usize> {
+        self.regions.iter().position(|r| r.name == name)
+    }
+}
+
+/// One finished batch as sparse plain data.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BatchTally {
+    /// Histories (decays) in the batch.
+    pub histories: u64,
+    /// (voxel, energy [MeV]) for every voxel that received energy, sorted by voxel.
+    pub voxels: Vec<(u32, f64)>,
+    /// Per region map, (region, energy [MeV]) for every region that received energy,
+    /// sorted by region.
+    pub regions: Vec<Vec<(u32, f64)>>,
+    /// Energy emitted [MeV].
+    pub emitted_mev: f64,
+    /// Energy deposited in the grid (including local deposits) [MeV].
+    pub deposited_mev: f64,
+    /// Energy carried out of the grid by charged particles [MeV].
+    pub escaped_charged_mev: f64,
+    /// Energy of photons not transported [MeV].
+    pub escaped_photon_mev: f64,
+    /// Energy deposited locally below the tracking cutoff [MeV] (part of `deposited_mev`).
+    pub below_cutoff_mev: f64,
+    /// Largest |emitted − deposited − escaped| / emitted over the batch's histories.
+    pub max_imbalance_rel: f64,
+}
+
+/// Per-history energy balance being accumulated.
+#[derive(Debug, Clone, Copy, Default)]
+struct HistoryBalance {
+    emitted: f64,
+    deposited: f64,
+    escaped_charged: f64,
+    escaped_photon: f64,
+    below_cutoff: f64,
+}
+
+/// The standard scorer: one per worker, reused for every batch it runs.
+///
+/// Holds a dense per-voxel energy array (8 bytes per voxel) and the list of voxels touched
+/// in the current batch; per region map a dense per-region array and its touched list.
+#[derive(Debug, Clone)]
+pub struct BatchScorer<'a> {
+    layout: &'a TallyLayout,
+    energy: Vec<f64>,
+    touched: Vec<u32>,
+    region_energy: Vec<Vec<f64>>,
+    region_touched: Vec<Vec<u32>>,
+    history: HistoryBalance,
+    batch: BatchTally,
+}
+
+impl<'a> BatchScorer<'a> {
+    /// A scorer for `layout`, empty.
+    pub fn new(layout: &'a TallyLayout) -> Self {
+        Self {
+            layout,
+            energy: vec![0.0; layout.n_voxels],
+            touched: Vec::new(),
+            region_energy: layout
+                .regions
+                .iter()
+                .map(|r| vec![0.0; r.n_regions])
+                .collect(),
+            region_touched: vec![Vec::new(); layout.regions.len()],
+            history: HistoryBalance::default(),
+            batch: BatchTally::default(),
+        }
+    }
+
+    /// Ends the current batch: returns it as sparse data and resets the scorer (O(touched)).
+    pub fn finish_batch(&mut self) -> BatchTally {
+        self.touched.sort_unstable();
+        let mut voxels = Vec::with_capacity(self.touched.len());
+        for &v in &self.touched {
+            let e = std::mem::take(&mut self.energy[v as usize]);
+            voxels.push((v, e));
+        }
+        self.touched.clear();
+        let mut regions = Vec::with_capacity(self.layout.regions.len());
+        for (m, map) in self.layout.regions.iter().enumerate() {
+            let dense = &mut self.region_energy[m];
+            let touched = &mut self.region_touched[m];
+            for &(v, e) in &voxels {
+                let r = map.of_voxel[v as usize];
+                if dense[r as usize] == 0.0 {
+                    touched.push(r);
+                }
+                dense[r as usize] += e;
+            }
+            touched.sort_unstable();
+            let list: Vec<(u32, f64)> = touched
+                .iter()
+                .map(|&r| (r, std::mem::take(&mut dense[r as usize])))
+                .collect();
+            touched.clear();
+            regions.push(list);
+        }
+        let mut out = std::mem::take(&mut self.batch);
+        out.voxels = voxels;
+        out.regions = regions;
+        out
+    }
+}
+
+impl Scorer for BatchScorer<'_> {
+    #[inline]
+    fn begin_history(&mut self, emitted_mev: f64) {
+        self.history = HistoryBalance {
+            emitted: emitted_mev,
+            ..HistoryBalance::default()
+        };
+    }
+
+    #[inline]
+    fn deposit(&mut self, voxel: usize, e_mev: f64) {
+        if e_mev > 0.0 {
+            let slot = &mut self.energy[voxel];
+            if *slot == 0.0 {
+                self.touched.push(voxel as u32);
+            }
+            *slot += e_mev;
+            self.history.deposited += e_mev;
+        }
+    }
+
+    #[inline]
+    fn deposit_local(&mut self, voxel: usize, e_mev: f64, below_cutoff: bool) {
+        if e_mev > 0.0 {
+            self.deposit(voxel, e_mev);
+            if below_cutoff {
+                self.history.below_cutoff += e_mev;
+            }
+        }
+    }
+
+    #[inline]
+    fn escape(&mut self, e_mev: f64) {
+        self.history.escaped_charged += e_mev;
+    }
+
+    #[inline]
+    fn photon_escape(&mut self, e_mev: f64) {
+        self.history.escaped_photon += e_mev;
+    }
+
+    #[inline]
+    fn end_history(&mut self) {
+        let h = self.history;
+        let b = &mut self.batch;
+        b.histories += 1;
+        b.emitted_mev += h.emitted;
+        b.deposited_mev += h.deposited;
+        b.escaped_charged_mev += h.escaped_charged;
+        b.escaped_photon_mev += h.escaped_photon;
+        b.below_cutoff_mev += h.below_cutoff;
+        if h.emitted > 0.0 {
+            let imbalance =
+                (h.emitted - h.deposited - h.escaped_charged - h.escaped_photon).abs() / h.emitted;
+            if imbalance > b.max_imbalance_rel {
+                b.max_imbalance_rel = imbalance;
+            }
+        } else if h.deposited + h.escaped_charged + h.escaped_photon > 0.0 {
+            b.max_imbalance_rel = f64::INFINITY;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout() -> TallyLayout {
+        TallyLayout::new(
+            6,
+            vec![
+                RegionMap::new("label", vec![0, 0, 1, 1, 2, 2], 3).unwrap(),
+                RegionMap::new("cell", vec![0, 1, 1, 0, 0, 2], 3).unwrap(),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn bad_layouts_are_refused() {
+        assert!(RegionMap::new("x", vec![0, 3], 3).is_err());
+        let m = RegionMap::new("x", vec![0, 1], 2).unwrap();
+        let e = TallyLayout::new(3, vec![m]).unwrap_err().to_string();
+        assert!(e.contains("2 entries for 3 voxels"), "{e}");
+    }
+
+    #[test]
+    fn batch_is_sparse_sorted_and_reset() {
+        let l = layout();
+        let mut s = BatchScorer::new(&l);
+        s.begin_history(3.0);
+        s.deposit(5, 1.0);
+        s.deposit(1, 0.5);
+        s.deposit(5, 0.25);
+        s.deposit_local(2, 0.25, true);
+        s.deposit(3, 0.0); // zero deposits are not touched
+        s.escape(0.5);
+        s.photon_escape(0.5);
+        s.end_history();
+        let b = s.finish_batch();
+        assert_eq!(b.histories, 1);
+        assert_eq!(b.voxels, vec![(1, 0.5), (2, 0.25), (5, 1.25)]);
+        assert_eq!(b.regions[0], vec![(0, 0.5), (1, 0.25), (2, 1.25)]);
+        assert_eq!(b.regions[1], vec![(1, 0.75), (2, 1.25)]);
+        assert_eq!(b.emitted_mev, 3.0);
+        assert_eq!(b.deposited_mev, 2.0);
+        assert_eq!(b.below_cutoff_mev, 0.25);
+        assert_eq!(b.escaped_charged_mev, 0.5);
+        assert_eq!(b.escaped_photon_mev, 0.5);
+        assert_eq!(b.max_imbalance_rel, 0.0);
+        // the scorer is clean again
+        let b2 = s.finish_batch();
+        assert_eq!(
+            b2,
+            BatchTally {
+                regions: vec![vec![], vec![]],
+                ..BatchTally::default()
+            }
+        );
+    }
+
+    #[test]
+    fn imbalance_is_detected() {
+        let l = layout();
+        let mut s = BatchScorer::new(&l);
+        s.begin_history(1.0);
+        s.deposit(0, 0.9);
+        s.end_history();
+        let b = s.finish_batch();
+        assert!((b.max_imbalance_rel - 0.1).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,345 @@
+//! The prepared transport state and the per-history hot loop.
+
+use crate::setup::{Emitter, Source, TransportSetup};
+use crate::{Result, TransportError};
+use xfire_core::rng::{Rng, STREAM_SOURCE, STREAM_TRANSPORT};
+use xfire_data::nuclides::{Emission, Particle, Radiation};
+use xfire_phantom::{AliasSampler, Grid};
+use xfire_physics::alpha::AlphaStopping;
+use xfire_physics::csda::{ElectronModel, RangeEnergy};
+use xfire_physics::electron::ElectronStopping;
+use xfire_tally::Scorer;
+
+/// Per-worker scratch memory, reused for every history (no allocation in the loop).
+#[derive(Debug, Default, Clone)]
+pub struct Workspace {
+    /// The emissions of the current decay: the particle stack of the history.
+    pub emissions: Vec<Emission>,
+}
+
+impl Workspace {
+    /// An empty workspace.
+    pub fn new() -> Self {
+        Self {
+            emissions: Vec::with_capacity(64),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum PreparedSource {
+    Point { pos_cm: [f64; 3], voxel: usize },
+    Voxel(usize),
+    Map(AliasSampler),
+}
+
+/// Read-only state of a run, shared by all workers.
+#[derive(Debug, Clone)]
+pub struct Engine<'a> {
+    setup: TransportSetup<'a>,
+    grid: Grid,
+    material: &'a [u8],
+    density: &'a [f32],
+    electron: &'a [ElectronStopping],
+    alpha: &'a [AlphaStopping],
+    /// Electron CSDA range at the minimum cutoff energy, per material [g/cm²].
+    electron_min_range_g_cm2: Vec<f64>,
+    /// α CSDA range at the minimum cutoff energy, per material [g/cm²].
+    alpha_min_range_g_cm2: Vec<f64>,
+    cut_cm: f64,
+    diagonal_cm: f64,
+    source: PreparedSource,
+}
+
+fn invalid(msg: String) -> TransportError {
+    TransportError::Invalid(msg)
+}
+
+impl<'a> Engine<'a> {
+    /// Validates `setup` and prepares the run (source sampler, cutoff ranges).
+    pub fn new(setup: &TransportSetup<'a>) -> Result<Self> {
+        let p = setup.phantom;
+        p.validate()?;
+        let phys = setup.physics;
+        if phys.len() != p.materials.len() {
+            return Err(invalid(format!(
+                "physics tables for {} materials, but the phantom has {}",
+                phys.len(),
+                p.materials.len()
+            )));
+        }
+        if setup.decays == 0 {
+            return Err(invalid(
+                "the number of decays must be at least 1, got 0".into(),
+            ));
+        }
+        if setup.batch_size == 0 {
+            return Err(invalid("the batch size must be at least 1, got 0".into()));
+        }
+        let c = setup.cutoffs;
+        if !(c.range_fraction_of_voxel.is_finite() && c.range_fraction_of_voxel >= 0.0) {
+            return Err(invalid(format!(
+                "cutoff range fraction must be finite and >= 0, got {}",
+                c.range_fraction_of_voxel
+            )));
+        }
+        if !(c.min_energy_mev.is_finite() && c.min_energy_mev > 0.0) {
+            return Err(invalid(format!(
+                "minimum cutoff energy must be positive, got {} MeV",
+                c.min_energy_mev
+            )));
+        }
+        let mut needs_alpha = false;
+        match setup.emitter {
+            Emitter::Mono {
+                particle,
+                energy_mev,
+            } => {
+                if !(energy_mev.is_finite() && energy_mev > 0.0) {
+                    return Err(invalid(format!(
+                        "particle energy must be positive and finite, got {energy_mev} MeV"
+                    )));
+                }
+                needs_alpha = particle == Particle::Alpha;
+            }
+            Emitter::Nuclide(s) => {
+                // conservative: a nuclide with α lines may emit α particles
+                if let Some(n) = xfire_data::nuclides::library().get(s.nuclide()) {
+                    needs_alpha = !n.alpha.is_empty();
+                }
+            }
+        }
+        if needs_alpha && !phys.has_alpha() {
+            return Err(invalid(
+                "alpha particles are emitted but the physics tables were built without alpha data"
+                    .into(),
+            ));
+        }
+        let grid = p.grid;
+        let source = match setup.source {
+            Source::Point(pos) => {
+                let voxel = grid.locate(pos).ok_or_else(|| {
+                    invalid(format!(
+                        "point source at ({}, {}, {}) cm lies outside the grid",
+                        pos[0], pos[1], pos[2]
+                    ))
+                })?;
+                PreparedSource::Point { pos_cm: pos, voxel }
+            }
+            Source::Voxel(v) => {
+                if v >= grid.len() {
+                    return Err(invalid(format!(
+                        "source voxel {v} is outside the grid of {} voxels",
+                        grid.len()
+                    )));
+                }
+                PreparedSource::Voxel(v)
+            }
+            Source::Map(m) => {
+                if m.weight.len() != grid.len() {
+                    return Err(invalid(format!(
+                        "source map {:?} has {} weights for {} voxels",
+                        m.name,
+                        m.weight.len(),
+                        grid.len()
+                    )));
+                }
+                PreparedSource::Map(
+                    AliasSampler::new(&m.weight)
+                        .map_err(|e| invalid(format!("source map {:?}: {e}", m.name)))?,
+                )
+            }
+        };
+        let e_min = c.min_energy_mev;
+        let ext = grid.extent_cm();
+        Ok(Self {
+            setup: *setup,
+            grid,
+            material: &p.material,
+            density: &p.density_g_cm3,
+            electron: &phys.electron,
+            alpha: &phys.alpha,
+            electron_min_range_g_cm2: phys
+                .electron
+                .iter()
+                .map(|t| t.csda_range_g_cm2(e_min))
+                .collect(),
+            alpha_min_range_g_cm2: phys
+                .alpha
+                .iter()
+                .map(|t| t.csda_range_g_cm2(e_min))
+                .collect(),
+            cut_cm: c.cut_length_cm(&grid),
+            diagonal_cm: (ext[0] * ext[0] + ext[1] * ext[1] + ext[2] * ext[2]).sqrt() * 1.000_001,
+            source,
+        })
+    }
+
+    /// The setup this engine was prepared from.
+    pub fn setup(&self) -> &TransportSetup<'a> {
+        &self.setup
+    }
+
+    /// The residual-range cutoff length [cm].
+    pub fn cut_length_cm(&self) -> f64 {
+        self.cut_cm
+    }
+
+    /// Runs history `history` (a global index; its random numbers depend only on it and the
+    /// seed) into `scorer`.
+    #[inline]
+    pub fn history<S: Scorer>(&self, history: u64, scorer: &mut S, ws: &mut Workspace) {
+        let seed = self.setup.seed;
+        let mut rng = Rng::for_stream(seed, history, STREAM_SOURCE);
+        let (pos, voxel) = match &self.source {
+            PreparedSource::Point { pos_cm, voxel } => (*pos_cm, *voxel),
+            PreparedSource::Voxel(v) => {
+                let c = self.grid.corner(*v);
+                let h = self.grid.voxel_cm;
+                let p = [
+                    c[0] + rng.uniform() * h[0],
+                    c[1] + rng.uniform() * h[1],
+                    c[2] + rng.uniform() * h[2],
+                ];
+                (p, *v)
+            }
+            PreparedSource::Map(s) => s.sample_position(&self.grid, &mut rng),
+        };
+        match self.setup.emitter {
+            Emitter::Nuclide(s) => s.sample(&mut rng, &mut ws.emissions),
+            Emitter::Mono {
+                particle,
+                energy_mev,
+            } => {
+                ws.emissions.clear();
+                ws.emissions.push(Emission {
+                    radiation: match particle {
+                        Particle::Alpha => Radiation::Alpha,
+                        Particle::Recoil => Radiation::AlphaRecoil,
+                        Particle::Electron => Radiation::BetaMinus,
+                        Particle::Positron => Radiation::BetaPlus,
+                        Particle::Photon => Radiation::Gamma,
+                    },
+                    energy_mev,
+                });
+            }
+        }
+        let emitted: f64 = ws.emissions.iter().map(|e| e.energy_mev).sum();
+        scorer.begin_history(emitted);
+        let mut transport_rng: Option<Rng> = None;
+        for em in &ws.emissions {
+            let dir = rng.isotropic();
+            let particle = em.radiation.particle();
+            let t = transport_rng
+                .get_or_insert_with(|| Rng::for_stream(seed, history, STREAM_TRANSPORT));
+            self.transport_particle(particle, em.energy_mev, pos, dir, voxel, t, scorer);
+        }
+        scorer.end_history();
+    }
+
+    /// Transports one particle of kinetic energy `e_mev` [MeV] starting at `pos_cm` [cm]
+    /// (inside voxel `voxel`) along the unit vector `dir`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn transport_particle<S: Scorer>(
+        &self,
+        particle: Particle,
+        e_mev: f64,
+        pos_cm: [f64; 3],
+        dir: [f64; 3],
+        voxel: usize,
+        rng: &mut Rng,
+        scorer: &mut S,
+    ) {
+        if e_mev <= 0.0 {
+            return;
+        }
+        match particle {
+            Particle::Alpha => {
+                let mut inv_scale = 1.0;
+                if self.setup.alpha_straggling {
+                    let t = &self.alpha[self.material[voxel] as usize];
+                    let r = t.csda_range_g_cm2(e_mev);
+                    let rel = t.range_straggling_g_cm2(e_mev) / r;
+                    // the track's range is R·k: scale its mass path by 1/k
+                    let k = (1.0 + rel * rng.normal()).max(0.5);
+                    inv_scale = 1.0 / k;
+                }
+                self.walk(
+                    self.alpha,
+                    &self.alpha_min_range_g_cm2,
+                    e_mev,
+                    pos_cm,
+                    dir,
+                    voxel,
+                    inv_scale,
+                    scorer,
+                );
+            }
+            Particle::Electron | Particle::Positron => match self.setup.electron_model {
+                ElectronModel::CsdaStraightLine => self.walk(
+                    self.electron,
+                    &self.electron_min_range_g_cm2,
+                    e_mev,
+                    pos_cm,
+                    dir,
+                    voxel,
+                    1.0,
+                    scorer,
+                ),
+            },
+            Particle::Recoil => scorer.deposit_local(voxel, e_mev, false),
+            Particle::Photon => scorer.photon_escape(e_mev),
+        }
+    }
+
+    /// One straight CSDA track from `pos_cm` until it stops (residual range below the
+    /// cutoff) or leaves the grid. Each voxel crossed gets E(R − s_in) − E(R − s_out);
+    /// `inv_scale` multiplies the mass path (range straggling).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn walk<S: Scorer, T: RangeEnergy>(
+        &self,
+        tables: &[T],
+        min_range_g_cm2: &[f64],
+        e0_mev: f64,
+        pos_cm: [f64; 3],
+        dir: [f64; 3],
+        voxel: usize,
+        inv_scale: f64,
+        scorer: &mut S,
+    ) {
+        let mut m = self.material[voxel] as usize;
+        let mut table = &tables[m];
+        let mut e = e0_mev;
+        let mut r = table.range_g_cm2(e);
+        for step in self.grid.traverse(pos_cm, dir, self.diagonal_cm) {
+            let v = step.index;
+            let mv = self.material[v] as usize;
+            if mv != m {
+                m = mv;
+                table = &tables[m];
+                r = table.range_g_cm2(e);
+            }
+            let rho = self.density[v] as f64 * inv_scale;
+            let r_cut = (rho * self.cut_cm).max(min_range_g_cm2[m]);
+            let r_end = r - step.length_cm * rho;
+            if r_end > r_cut {
+                let e_end = table.energy_at_range(r_end);
+                scorer.deposit(v, e - e_end);
+                e = e_end;
+                r = r_end;
+            } else {
+                let e_cut = if r > r_cut {
+                    table.energy_at_range(r_cut).min(e)
+                } else {
+                    e
+                };
+                scorer.deposit(v, e - e_cut);
+                scorer.deposit_local(v, e_cut, true);
+                return;
+            }
+        }
+        scorer.escape(e);
+    }
+}

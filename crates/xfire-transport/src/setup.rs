@@ -1,0 +1,118 @@
+//! What a transport run is asked to do.
+
+use crate::physics::PhysicsTables;
+use xfire_data::nuclides::{EmissionSampler, Particle};
+use xfire_phantom::{Grid, Phantom, SourceMap};
+use xfire_physics::csda::ElectronModel;
+
+/// Where decays happen.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// Every decay at this point [cm] (must lie inside the grid).
+    Point([f64; 3]),
+    /// Decays uniform inside the voxel with this flat index.
+    Voxel(usize),
+    /// Decays distributed by a source map: voxel by weight, uniform inside it.
+    Map(&'a SourceMap),
+}
+
+/// What each decay emits.
+#[derive(Debug, Clone, Copy)]
+pub enum Emitter<'a> {
+    /// All emissions of one decay drawn from a nuclide's sampler.
+    Nuclide(&'a EmissionSampler),
+    /// One particle of fixed kinetic energy per decay [MeV].
+    Mono {
+        /// The particle.
+        particle: Particle,
+        /// Kinetic energy [MeV].
+        energy_mev: f64,
+    },
+}
+
+/// Tracking cutoffs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cutoffs {
+    /// A particle stops when its residual CSDA range [cm] falls below this fraction of the
+    /// smallest voxel edge (default 0.1).
+    pub range_fraction_of_voxel: f64,
+    /// ... or below the residual range of this energy [MeV] if that is longer (default
+    /// 1 keV: the cutoff energy is never below it).
+    pub min_energy_mev: f64,
+}
+
+impl Default for Cutoffs {
+    fn default() -> Self {
+        Self {
+            range_fraction_of_voxel: 0.1,
+            min_energy_mev: 1.0e-3,
+        }
+    }
+}
+
+impl Cutoffs {
+    /// The residual-range cutoff length [cm] on `grid`.
+    pub fn cut_length_cm(&self, grid: &Grid) -> f64 {
+        let h = grid.voxel_cm[0].min(grid.voxel_cm[1]).min(grid.voxel_cm[2]);
+        self.range_fraction_of_voxel * h
+    }
+}
+
+/// Default number of histories per batch.
+pub const DEFAULT_BATCH_SIZE: u64 = 1000;
+
+/// A transport run: what, where, how many, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct TransportSetup<'a> {
+    /// The phantom (validated by [`crate::Engine::new`]).
+    pub phantom: &'a Phantom,
+    /// Physics tables, one per phantom material.
+    pub physics: &'a PhysicsTables,
+    /// Decay positions.
+    pub source: Source<'a>,
+    /// Emissions per decay.
+    pub emitter: Emitter<'a>,
+    /// Tracking cutoffs.
+    pub cutoffs: Cutoffs,
+    /// Electron transport model.
+    pub electron_model: ElectronModel,
+    /// Sample α range straggling (Bohr) per track.
+    pub alpha_straggling: bool,
+    /// Master seed.
+    pub seed: u64,
+    /// Index of the first history (0 for a whole run; a shard starts elsewhere).
+    pub first_history: u64,
+    /// Number of decays (histories).
+    pub decays: u64,
+    /// Histories per batch (fixed, independent of the thread count).
+    pub batch_size: u64,
+    /// Worker threads (0: the current rayon pool).
+    pub threads: usize,
+}
+
+impl<'a> TransportSetup<'a> {
+    /// A setup with defaults: default cutoffs, CSDA straight-line electrons, no straggling,
+    /// seed 1, batches of [`DEFAULT_BATCH_SIZE`], the current rayon pool.
+    pub fn new(
+        phantom: &'a Phantom,
+        physics: &'a PhysicsTables,
+        source: Source<'a>,
+        emitter: Emitter<'a>,
+        decays: u64,
+    ) -> Self {
+        Self {
+            phantom,
+            physics,
+            source,
+            emitter,
+            cutoffs: Cutoffs::default(),
+            electron_model: ElectronModel::CsdaStraightLine,
+            alpha_straggling: false,
+            seed: 1,
+            first_history: 0,
+            decays,
+            batch_size: DEFAULT_BATCH_SIZE,
+            threads: 0,
+        }
+    }
+}
