@@ -81,10 +81,20 @@
 //! * Nothing here runs Monte Carlo.
 
 mod chain;
+pub mod compartments;
+pub mod error;
 mod expm;
 mod library;
+pub mod regimen;
+pub mod sources;
+pub mod tac;
 
 pub use chain::{Administration, Branch, Chain, DecayInfo, Member, Propagator};
+pub use compartments::{Evolution, Timeline};
+pub use error::KineticsError;
+pub use regimen::{Amount, Regimen};
+pub use sources::{Component, DaughterRelease, Site, SourceKinetics, SourceModel};
+pub use tac::{ExpTerm, Quantity, Tac, Tail};
 
 use thiserror::Error;
 

@@ -1,0 +1,810 @@
+//! Source components of a radiopharmaceutical: chain members × sites, with the agent's
+//! time-activity curve, its regimen and the fate of daughters, as one exact compartment
+//! system ([`crate::compartments`]).
+//!
+//! Layout (compartments in member order, so every flow goes from an earlier to a later
+//! index):
+//!
+//! * Exponential TAC with K terms: for every radioactive member j and term k a compartment
+//!   (j, bound, k) with removal λ_j + λ_bio,k: a retained daughter moves with the carrier
+//!   of the parent atom it came from. With an uptake phase, a parent compartment "input"
+//!   (removal λ_u + λ_p, not tallied) feeds term k at rate f_k λ_u; daughters born before
+//!   uptake are not followed (they are not at the site).
+//! * Tabulated TAC: per administration two helper states (value u \[Bq\], counted at rate
+//!   1, and slope \[Bq/s\]), reset exactly at every table point, a parent tail compartment
+//!   (removal λ_tail) after the last point, and one bound compartment per daughter with no
+//!   biological clearance (a table gives no carrier rate).
+//! * Released daughters: a fraction of the daughters j born at the bound site goes to a
+//!   named site (a spatial distribution the transport knows: "uniform", "vessels", …) with
+//!   its own clearance half-time (∞: stays); their descendants stay at that site.
+//!
+//! Decay into daughter j of member i at rate b_ij λ_i is split (1 − f_j) to the bound
+//! compartment and f_j to the release site. A component is (member, site); its decays are
+//! the sum over its compartments.
+
+use crate::chain::{Administration, Chain};
+use crate::compartments::{Compartment, Evolution, Flow, Impulse, LinearSystem, Timeline};
+use crate::error::{non_negative, positive_or_inf, KResult, KineticsError};
+use crate::tac::{Quantity, Tac, TacRates};
+
+/// A site that released daughters go to.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Site {
+    /// Name of the spatial distribution ("uniform", "vessels", "tumour", …); components
+    /// are reported with it.
+    pub name: String,
+    /// Biological clearance half-time from the site \[s\]; `f64::INFINITY` to stay.
+    pub clearance_half_time_s: f64,
+}
+
+/// Release of daughters from the bound site.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DaughterRelease {
+    /// The daughter nuclide ("Bi-213"); None for every daughter without its own rule.
+    pub daughter: Option<String>,
+    /// Fraction of that daughter's atoms, born at the bound site, released \[1\].
+    pub fraction: f64,
+    /// Name of the destination [`Site`].
+    pub to_site: String,
+}
+
+/// Everything that fixes the decays of every source component.
+#[derive(Debug, Clone)]
+pub struct SourceModel {
+    /// The decay chain (parent first).
+    pub chain: Chain,
+    /// Name of the binding site's distribution ("membrane", "nucleus", "uniform in tumour").
+    pub bound_site: String,
+    /// Shape of the parent's activity at the bound site after one administration.
+    pub tac: Tac,
+    /// What sets the TAC's amplitude.
+    pub quantity: Quantity,
+    /// Release destinations.
+    pub sites: Vec<Site>,
+    /// Release rules (at most one per daughter, plus one default).
+    pub releases: Vec<DaughterRelease>,
+}
+
+/// One source component: a chain member in a spatial distribution.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Component {
+    /// Index of the member in the chain.
+    pub member: usize,
+    /// The member's nuclide name.
+    pub nuclide: String,
+    /// The site (distribution) name.
+    pub site: String,
+}
+
+/// The solved source: components and their exact time course.
+#[derive(Debug, Clone)]
+pub struct SourceKinetics {
+    components: Vec<Component>,
+    evolution: Evolution,
+    administrations: Vec<Administration>,
+}
+
+impl SourceModel {
+    /// A model with all daughters retained at the bound site.
+    pub fn retained(chain: Chain, bound_site: &str, tac: Tac, quantity: Quantity) -> Self {
+        Self {
+            chain,
+            bound_site: bound_site.to_string(),
+            tac,
+            quantity,
+            sites: Vec::new(),
+            releases: Vec::new(),
+        }
+    }
+
+    /// Release fraction and destination site index (into `sites`) for daughter `name`.
+    fn release_of(&self, name: &str) -> Option<(f64, usize)> {
+        let rule = self
+            .releases
+            .iter()
+            .find(|r| r.daughter.as_deref() == Some(name))
+            .or_else(|| self.releases.iter().find(|r| r.daughter.is_none()))?;
+        let s = self.sites.iter().position(|s| s.name == rule.to_site)?;
+        Some((rule.fraction, s))
+    }
+
+    fn validate(&self) -> KResult<()> {
+        let mut seen: Vec<Option<&str>> = Vec::new();
+        for r in &self.releases {
+            let f = non_negative("daughter release fraction", r.fraction, "1")?;
+            if f > 1.0 {
+                return Err(KineticsError::BadValue {
+                    what: format!("release fraction of {:?}", r.daughter),
+                    value: f,
+                    unit: "1",
+                    expected: "in [0, 1]",
+                });
+            }
+            if !self.sites.iter().any(|s| s.name == r.to_site) {
+                return Err(KineticsError::Unknown {
+                    what: "release site",
+                    name: r.to_site.clone(),
+                    known: self
+                        .sites
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+            if let Some(d) = &r.daughter {
+                if self.chain.index_of(d).unwrap_or(0) == 0 {
+                    return Err(KineticsError::Unknown {
+                        what: "daughter",
+                        name: d.clone(),
+                        known: self.chain.members()[1..]
+                            .iter()
+                            .map(|m| m.nuclide.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    });
+                }
+            }
+            let key = r.daughter.as_deref();
+            if seen.contains(&key) {
+                return Err(KineticsError::Parse {
+                    what: "daughter release rules",
+                    text: format!("{key:?}"),
+                    reason: "more than one rule for the same daughter".into(),
+                });
+            }
+            seen.push(key);
+        }
+        for s in &self.sites {
+            positive_or_inf(
+                format!("clearance half-time of site {:?}", s.name),
+                s.clearance_half_time_s,
+                "s",
+            )?;
+            if s.name == self.bound_site {
+                return Err(KineticsError::Parse {
+                    what: "release site",
+                    text: s.name.clone(),
+                    reason: "a release site must differ from the bound site".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Solve the model for a list of administrations (times \[s\], activities \[Bq\]); the
+    /// first administration is the reference of the [`Quantity`].
+    pub fn build(&self, administrations: &[Administration]) -> KResult<SourceKinetics> {
+        self.validate()?;
+        if administrations.is_empty() {
+            return Err(KineticsError::Empty("administrations".into()));
+        }
+        let members = self.chain.members();
+        let nm = members.len();
+        let lp = members[0].decay_constant_per_s;
+        let ln2 = std::f64::consts::LN_2;
+        let rates = self.tac.rates(lp)?;
+        let nsites = 1 + self.sites.len();
+        let site_clear: Vec<f64> = std::iter::once(0.0)
+            .chain(self.sites.iter().map(|s| ln2 / s.clearance_half_time_s))
+            .collect();
+
+        // reachability of (member, site): site 0 = bound
+        let mut reach = vec![vec![false; nsites]; nm];
+        reach[0][0] = true;
+        let release: Vec<Option<(f64, usize)>> = members
+            .iter()
+            .enumerate()
+            .map(|(j, m)| {
+                if j == 0 {
+                    None
+                } else {
+                    self.release_of(&m.nuclide)
+                }
+            })
+            .collect();
+        for b in self.chain.branches() {
+            // branches are sorted by `from`, so parents are final before their daughters
+            for s in 0..nsites {
+                if reach[b.from][s] {
+                    if s == 0 {
+                        match release[b.to] {
+                            Some((f, d)) => {
+                                if f < 1.0 {
+                                    reach[b.to][0] = true;
+                                }
+                                if f > 0.0 {
+                                    reach[b.to][1 + d] = true;
+                                }
+                            }
+                            None => reach[b.to][0] = true,
+                        }
+                    } else {
+                        reach[b.to][s] = true;
+                    }
+                }
+            }
+        }
+        let mut components = Vec::new();
+        let mut comp_index = vec![vec![None; nsites]; nm];
+        for (j, m) in members.iter().enumerate() {
+            if m.is_stable() {
+                continue;
+            }
+            for s in 0..nsites {
+                if reach[j][s] {
+                    comp_index[j][s] = Some(components.len());
+                    components.push(Component {
+                        member: j,
+                        nuclide: m.nuclide.clone(),
+                        site: if s == 0 {
+                            self.bound_site.clone()
+                        } else {
+                            self.sites[s - 1].name.clone()
+                        },
+                    });
+                }
+            }
+        }
+
+        // compartments; holders[i] = (compartment, site, carrier term, production multiplier)
+        let mut comps: Vec<Compartment> = Vec::new();
+        let mut flows: Vec<Flow> = Vec::new();
+        let mut impulses: Vec<Impulse> = Vec::new();
+        let mut holders: Vec<Vec<(usize, usize, usize, f64)>> = vec![Vec::new(); nm];
+        let reference = administrations[0].activity_bq;
+        let mut amps = Vec::with_capacity(administrations.len());
+        for a in administrations {
+            crate::error::finite("administration time", a.time_s, "s")?;
+            amps.push(
+                self.quantity
+                    .amplitude_bq(&self.tac, lp, a.activity_bq, reference)?,
+            );
+        }
+        let comp0 = comp_index[0][0];
+        // carrier clearance rates of the bound site's terms [1/s]
+        let carriers: Vec<f64> = match &rates {
+            TacRates::Exponentials {
+                terms,
+                uptake_per_s,
+            } => {
+                let input = uptake_per_s.map(|lu| {
+                    comps.push(Compartment {
+                        component: None,
+                        count_rate_per_s: lp,
+                        removal_per_s: lu + lp,
+                    });
+                    comps.len() - 1
+                });
+                for (k, &(f, lb)) in terms.iter().enumerate() {
+                    comps.push(Compartment {
+                        component: comp0,
+                        count_rate_per_s: lp,
+                        removal_per_s: lp + lb,
+                    });
+                    let c = comps.len() - 1;
+                    holders[0].push((c, 0, k, lp));
+                    match (input, uptake_per_s) {
+                        (Some(i), Some(lu)) => flows.push(Flow {
+                            from: i,
+                            to: c,
+                            rate_per_s: f * lu,
+                        }),
+                        _ => {
+                            for (a, amp) in administrations.iter().zip(&amps) {
+                                impulses.push(Impulse {
+                                    time_s: a.time_s,
+                                    reset: vec![],
+                                    delta: vec![(c, amp * f / lp)],
+                                });
+                            }
+                        }
+                    }
+                }
+                if let Some(i) = input {
+                    for (a, amp) in administrations.iter().zip(&amps) {
+                        impulses.push(Impulse {
+                            time_s: a.time_s,
+                            reset: vec![],
+                            delta: vec![(i, amp / lp)],
+                        });
+                    }
+                }
+                terms.iter().map(|t| t.1).collect()
+            }
+            TacRates::Table { points, tail_per_s } => {
+                let m = points.len();
+                for (a, amp) in administrations.iter().zip(&amps) {
+                    // helper states of this administration: slope [Bq/s], then value [Bq]
+                    let slope = comps.len();
+                    comps.push(Compartment {
+                        component: None,
+                        count_rate_per_s: 0.0,
+                        removal_per_s: 0.0,
+                    });
+                    let value = comps.len();
+                    comps.push(Compartment {
+                        component: comp0,
+                        count_rate_per_s: 1.0,
+                        removal_per_s: 0.0,
+                    });
+                    holders[0].push((value, 0, 0, 1.0));
+                    flows.push(Flow {
+                        from: slope,
+                        to: value,
+                        rate_per_s: 1.0,
+                    });
+                    for i in 0..m {
+                        let (t, v) = points[i];
+                        let mut delta = vec![];
+                        if i + 1 < m {
+                            let (t2, v2) = points[i + 1];
+                            delta.push((value, amp * v));
+                            delta.push((slope, amp * (v2 - v) / (t2 - t)));
+                        }
+                        impulses.push(Impulse {
+                            time_s: a.time_s + t,
+                            reset: vec![slope, value],
+                            delta,
+                        });
+                    }
+                }
+                comps.push(Compartment {
+                    component: comp0,
+                    count_rate_per_s: lp,
+                    removal_per_s: *tail_per_s,
+                });
+                let tail = comps.len() - 1;
+                holders[0].push((tail, 0, 0, lp));
+                let (tl, vl) = points[m - 1];
+                for (a, amp) in administrations.iter().zip(&amps) {
+                    impulses.push(Impulse {
+                        time_s: a.time_s + tl,
+                        reset: vec![],
+                        delta: vec![(tail, amp * vl / lp)],
+                    });
+                }
+                vec![0.0]
+            }
+        };
+
+        // daughters, in chain order
+        for j in 1..nm {
+            let lj = members[j].decay_constant_per_s;
+            if members[j].is_stable() {
+                continue;
+            }
+            let mut bound_c = vec![None; carriers.len()];
+            if reach[j][0] {
+                for (k, &lb) in carriers.iter().enumerate() {
+                    comps.push(Compartment {
+                        component: comp_index[j][0],
+                        count_rate_per_s: lj,
+                        removal_per_s: lj + lb,
+                    });
+                    bound_c[k] = Some(comps.len() - 1);
+                    holders[j].push((comps.len() - 1, 0, k, lj));
+                }
+            }
+            let mut site_c = vec![None; nsites];
+            for s in 1..nsites {
+                if reach[j][s] {
+                    comps.push(Compartment {
+                        component: comp_index[j][s],
+                        count_rate_per_s: lj,
+                        removal_per_s: lj + site_clear[s],
+                    });
+                    site_c[s] = Some(comps.len() - 1);
+                    holders[j].push((comps.len() - 1, s, 0, lj));
+                }
+            }
+            for b in self.chain.branches().iter().filter(|b| b.to == j) {
+                for &(c, s, k, mult) in &holders[b.from] {
+                    let rate = b.fraction * mult;
+                    if s == 0 {
+                        let (f, d) = match release[j] {
+                            Some((f, d)) => (f, Some(1 + d)),
+                            None => (0.0, None),
+                        };
+                        if f < 1.0 {
+                            if let Some(to) = bound_c[k] {
+                                flows.push(Flow {
+                                    from: c,
+                                    to,
+                                    rate_per_s: rate * (1.0 - f),
+                                });
+                            }
+                        }
+                        if let (true, Some(d)) = (f > 0.0, d) {
+                            if let Some(to) = site_c[d] {
+                                flows.push(Flow {
+                                    from: c,
+                                    to,
+                                    rate_per_s: rate * f,
+                                });
+                            }
+                        }
+                    } else if let Some(to) = site_c[s] {
+                        flows.push(Flow {
+                            from: c,
+                            to,
+                            rate_per_s: rate,
+                        });
+                    }
+                }
+            }
+        }
+        let system = LinearSystem::new(comps, &flows, components.len())?;
+        Ok(SourceKinetics {
+            components,
+            evolution: Evolution::new(system, impulses)?,
+            administrations: administrations.to_vec(),
+        })
+    }
+}
+
+impl SourceKinetics {
+    /// The components (member, site), in the order of every per-component output.
+    pub fn components(&self) -> &[Component] {
+        &self.components
+    }
+
+    /// Index of the component (nuclide, site), if present.
+    pub fn component_index(&self, nuclide: &str, site: &str) -> Option<usize> {
+        self.components
+            .iter()
+            .position(|c| c.nuclide == nuclide && c.site == site)
+    }
+
+    /// The administrations the model was solved for.
+    pub fn administrations(&self) -> &[Administration] {
+        &self.administrations
+    }
+
+    /// The underlying exact evolution.
+    pub fn evolution(&self) -> &Evolution {
+        &self.evolution
+    }
+
+    /// Decay rate Ṅ_c(t) of every component at `t_s` \[1/s\].
+    pub fn decay_rates(&self, t_s: f64) -> KResult<Vec<f64>> {
+        self.evolution.decay_rates(t_s)
+    }
+
+    /// Decays of every component in \[t0_s, t1_s\] \[1\], exact.
+    pub fn decays(&self, t0_s: f64, t1_s: f64) -> KResult<Vec<f64>> {
+        self.evolution.decays(t0_s, t1_s)
+    }
+
+    /// Decays of every component over all time \[1\].
+    pub fn total_decays(&self) -> Vec<f64> {
+        self.evolution.total_decays()
+    }
+
+    /// Rates and decays on an increasing time grid \[s\].
+    pub fn timeline(&self, times_s: &[f64]) -> KResult<Timeline> {
+        self.evolution.timeline(times_s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{Branch, Member};
+    use crate::tac::{ExpTerm, Tail};
+
+    const LN2: f64 = std::f64::consts::LN_2;
+    const H: f64 = 3600.0;
+    const D: f64 = 86400.0;
+
+    fn rel(a: f64, b: f64) -> f64 {
+        if a == b {
+            0.0
+        } else {
+            (a - b).abs() / b.abs()
+        }
+    }
+
+    fn once(a: f64) -> Vec<Administration> {
+        vec![Administration {
+            time_s: 0.0,
+            activity_bq: a,
+        }]
+    }
+
+    fn frac(f: f64) -> Quantity {
+        Quantity::AdministeredFraction { uptake_fraction: f }
+    }
+
+    /// ∫_{t0}^{t1} e^{−k t} dt
+    fn int_exp(k: f64, t0: f64, t1: f64) -> f64 {
+        (-k * t0).exp() * -(-k * (t1 - t0)).exp_m1() / k
+    }
+
+    #[test]
+    fn mono_and_bi_exponential_cumulated_activity_vs_closed_form() {
+        let chain = Chain::from_library("Lu-177").unwrap();
+        let lp = chain.members()[0].decay_constant_per_s;
+        let (a0, u) = (7.4e9, 0.05);
+        let intervals = [
+            (0.0, H),
+            (0.0, D),
+            (2.0 * H, 3.0 * D),
+            (D, 30.0 * D),
+            (0.0, 400.0 * D),
+        ];
+        let mut worst: f64 = 0.0;
+        // mono-exponential, T_bio = 60 h
+        let lb = LN2 / (60.0 * H);
+        let k = SourceModel::retained(chain.clone(), "membrane", Tac::mono(60.0 * H), frac(u))
+            .build(&once(a0))
+            .unwrap();
+        let c = k.component_index("Lu-177", "membrane").unwrap();
+        for (t0, t1) in intervals {
+            let exact = a0 * u * int_exp(lb + lp, t0, t1);
+            worst = worst.max(rel(k.decays(t0, t1).unwrap()[c], exact));
+        }
+        worst = worst.max(rel(k.total_decays()[c], a0 * u / (lb + lp)));
+        for t in [0.0, H, 10.0 * D] {
+            let exact = a0 * u * (-(lb + lp) * t).exp();
+            worst = worst.max(rel(k.decay_rates(t).unwrap()[c], exact));
+        }
+        // bi-exponential 0.3 at 2 h, 0.7 at 80 h
+        let tac = Tac::Exponentials {
+            terms: vec![
+                ExpTerm {
+                    fraction: 0.3,
+                    half_time_s: 2.0 * H,
+                },
+                ExpTerm {
+                    fraction: 0.7,
+                    half_time_s: 80.0 * H,
+                },
+            ],
+            uptake_half_time_s: None,
+        };
+        let k = SourceModel::retained(chain.clone(), "membrane", tac, frac(u))
+            .build(&once(a0))
+            .unwrap();
+        let (l1, l2) = (LN2 / (2.0 * H) + lp, LN2 / (80.0 * H) + lp);
+        for (t0, t1) in intervals {
+            let exact = a0 * u * (0.3 * int_exp(l1, t0, t1) + 0.7 * int_exp(l2, t0, t1));
+            worst = worst.max(rel(k.decays(t0, t1).unwrap()[c], exact));
+        }
+        worst = worst.max(rel(k.total_decays()[c], a0 * u * (0.3 / l1 + 0.7 / l2)));
+        // uptake (T_u = 3 h) and washout (T_e = 50 h): c(1/λe − 1/λu) with physical decay
+        let (lu, le) = (LN2 / (3.0 * H), LN2 / (50.0 * H));
+        let tac = Tac::Exponentials {
+            terms: vec![ExpTerm {
+                fraction: 1.0,
+                half_time_s: 50.0 * H,
+            }],
+            uptake_half_time_s: Some(3.0 * H),
+        };
+        let k = SourceModel::retained(chain, "membrane", tac, frac(u))
+            .build(&once(a0))
+            .unwrap();
+        let cc = a0 * u * lu / (lu - le);
+        for (t0, t1) in intervals {
+            let exact = cc * (int_exp(le + lp, t0, t1) - int_exp(lu + lp, t0, t1));
+            worst = worst.max(rel(k.decays(t0, t1).unwrap()[c], exact));
+        }
+        worst = worst.max(rel(
+            k.total_decays()[c],
+            cc * (1.0 / (le + lp) - 1.0 / (lu + lp)),
+        ));
+        eprintln!(
+            "mono/bi-exponential/uptake cumulated activity vs closed form: max rel {worst:.1e}"
+        );
+        assert!(worst < 1e-9, "{worst:e}");
+    }
+
+    #[test]
+    fn retained_chain_matches_chain_solver() {
+        // physical decay only, daughters retained: the same as the radioactivedecay-validated
+        // chain solver, for a two-administration schedule
+        let chain = Chain::from_library("Ac-225").unwrap();
+        let adm = vec![
+            Administration {
+                time_s: 0.0,
+                activity_bq: 8e6,
+            },
+            Administration {
+                time_s: 8.0 * 7.0 * D,
+                activity_bq: 8e6,
+            },
+        ];
+        let k = SourceModel::retained(chain.clone(), "cells", Tac::physical_only(), frac(1.0))
+            .build(&adm)
+            .unwrap();
+        let mut worst: f64 = 0.0;
+        for (t0, t1) in [
+            (0.0, H),
+            (H, 10.0 * D),
+            (5.0 * D, 60.0 * D),
+            (0.0, 300.0 * D),
+        ] {
+            let ours = k.decays(t0, t1).unwrap();
+            let refs = chain.schedule_cumulated_decays(&adm, t0, t1);
+            for c in k.components() {
+                let r = refs[c.member];
+                if r > 1e-12 * refs[0] {
+                    worst = worst.max(rel(
+                        ours[k.component_index(&c.nuclide, "cells").unwrap()],
+                        r,
+                    ));
+                }
+            }
+            let rates = k.decay_rates(t1).unwrap();
+            let ra = chain.schedule_activities(&adm, t1);
+            for (ci, c) in k.components().iter().enumerate() {
+                if ra[c.member] > 1e-12 * ra[0] {
+                    worst = worst.max(rel(rates[ci], ra[c.member]));
+                }
+            }
+        }
+        eprintln!("retained Ac-225 chain vs chain solver: max rel {worst:.1e}");
+        assert!(worst < 1e-10, "{worst:e}");
+    }
+
+    #[test]
+    fn released_daughters_conserve_decays_and_clear() {
+        let chain = Chain::from_library("Ac-225").unwrap();
+        let mut m = SourceModel::retained(chain.clone(), "cells", Tac::physical_only(), frac(1.0));
+        m.sites.push(Site {
+            name: "uniform".into(),
+            clearance_half_time_s: f64::INFINITY,
+        });
+        m.releases.push(DaughterRelease {
+            daughter: None,
+            fraction: 0.4,
+            to_site: "uniform".into(),
+        });
+        let k = m.build(&once(1e6)).unwrap();
+        let refs = chain.cumulated_decays(1e6, 0.0, 20.0 * D);
+        let ours = k.decays(0.0, 20.0 * D).unwrap();
+        let mut sum = vec![0.0; chain.len()];
+        for (c, x) in k.components().iter().zip(&ours) {
+            sum[c.member] += x;
+        }
+        let mut worst: f64 = 0.0;
+        for (a, b) in sum.iter().zip(&refs) {
+            if *b > 0.0 {
+                worst = worst.max(rel(*a, *b));
+            }
+        }
+        assert!(worst < 1e-10, "{worst:e}");
+        // first daughter Fr-221: 40 % of it at the uniform site
+        let fr = k.component_index("Fr-221", "uniform").unwrap();
+        let j = chain.index_of("Fr-221").unwrap();
+        assert!(rel(ours[fr], 0.4 * refs[j]) < 1e-10);
+
+        // P → D, 100 % of D released to a site with clearance κ: D decays = λd N0/(λd+κ)
+        let (lp, ld, kap) = (LN2 / (10.0 * D), LN2 / (46.0 * 60.0), LN2 / (20.0 * 60.0));
+        let mem = |n: &str, l: f64| Member {
+            nuclide: n.into(),
+            decay_constant_per_s: l,
+        };
+        let ch = Chain::new(
+            vec![mem("P", lp), mem("D", ld)],
+            vec![Branch {
+                from: 0,
+                to: 1,
+                fraction: 1.0,
+            }],
+        )
+        .unwrap();
+        let mut m = SourceModel::retained(ch, "cells", Tac::physical_only(), frac(1.0));
+        m.sites.push(Site {
+            name: "cleared".into(),
+            clearance_half_time_s: 20.0 * 60.0,
+        });
+        m.releases.push(DaughterRelease {
+            daughter: Some("D".into()),
+            fraction: 1.0,
+            to_site: "cleared".into(),
+        });
+        let k = m.build(&once(lp)).unwrap(); // N0 = 1 atom
+        assert_eq!(k.components().len(), 2); // D is never at the bound site
+        let dd = k.total_decays()[k.component_index("D", "cleared").unwrap()];
+        assert!(rel(dd, ld / (ld + kap)) < 1e-12, "{dd}");
+        let t = 5.0 * D;
+        let nd = lp * ((-lp * t).exp() - (-(ld + kap) * t).exp()) / (ld + kap - lp);
+        let r = k.decay_rates(t).unwrap()[1];
+        assert!(rel(r, ld * nd) < 1e-12);
+    }
+
+    #[test]
+    fn tabulated_tac_trapezoid_tail_and_daughters() {
+        let (lp, ld) = (LN2 / (6.0 * D), LN2 / (2.0 * H));
+        let mem = |n: &str, l: f64| Member {
+            nuclide: n.into(),
+            decay_constant_per_s: l,
+        };
+        let ch = Chain::new(
+            vec![mem("P", lp), mem("D", ld), mem("S", 0.0)],
+            vec![
+                Branch {
+                    from: 0,
+                    to: 1,
+                    fraction: 0.6,
+                },
+                Branch {
+                    from: 1,
+                    to: 2,
+                    fraction: 1.0,
+                },
+            ],
+        )
+        .unwrap();
+        let pts = vec![
+            (2.0 * H, 0.02),
+            (24.0 * H, 0.05),
+            (72.0 * H, 0.03),
+            (168.0 * H, 0.01),
+        ];
+        let tac = Tac::Table {
+            points: pts.clone(),
+            tail: Tail::FitLastTwo,
+        };
+        let adm = vec![
+            Administration {
+                time_s: 0.0,
+                activity_bq: 1e9,
+            },
+            Administration {
+                time_s: 4.0 * D,
+                activity_bq: 1e9,
+            },
+        ];
+        let k = SourceModel::retained(ch, "site", tac.clone(), frac(1.0))
+            .build(&adm)
+            .unwrap();
+        let p = k.component_index("P", "site").unwrap();
+        let dcomp = k.component_index("D", "site").unwrap();
+        // parent decays in [0, 30 h]: trapezoid pieces of the first administration
+        let a = |t: f64| tac.activity(lp, t).unwrap() * 1e9;
+        let exact = 0.5 * a(2.0 * H) * 2.0 * H
+            + 0.5 * (a(2.0 * H) + a(24.0 * H)) * 22.0 * H
+            + 0.5 * (a(24.0 * H) + a(30.0 * H)) * 6.0 * H;
+        let ours = k.decays(0.0, 30.0 * H).unwrap()[p];
+        assert!(rel(ours, exact) < 1e-12, "{ours} vs {exact}");
+        // rate at 100 h: both administrations (100 h and 4 h after them)
+        let r = k.decay_rates(100.0 * H).unwrap()[p];
+        assert!(rel(r, a(100.0 * H) + a(4.0 * H)) < 1e-12);
+        // total parent decays = 2 × (trapezoid + tail); daughter total = 0.6 × parent total
+        let per = tac.total_per_amplitude_s(lp).unwrap() * 1e9;
+        let tot = k.total_decays();
+        let mut worst = rel(tot[p], 2.0 * per);
+        worst = worst.max(rel(tot[dcomp], 0.6 * tot[p]));
+        eprintln!("tabulated TAC totals: max rel {worst:.1e}");
+        assert!(worst < 1e-10, "{worst:e}");
+        // in the tail the daughter (2 h) is in transient equilibrium: 0.6 λd/(λd − λtail)
+        let rd = k.decay_rates(400.0 * H).unwrap();
+        let kt = (3.0_f64).ln() / (96.0 * H);
+        let eq = rel(rd[dcomp], 0.6 * ld / (ld - kt) * rd[p]);
+        assert!(eq < 1e-9, "{eq:e}");
+    }
+
+    #[test]
+    fn decays_per_cell_and_bad_models() {
+        let chain = Chain::from_library("Lu-177").unwrap();
+        let q = Quantity::DecaysPerLabelledCell {
+            decays_per_cell: 500.0,
+            labelled_cells: 2000.0,
+        };
+        let k = SourceModel::retained(chain.clone(), "nucleus", Tac::mono(3.0 * D), q)
+            .build(&once(7.4e9))
+            .unwrap();
+        assert!(rel(k.total_decays()[0], 1e6) < 1e-10);
+        let mut m = SourceModel::retained(chain, "nucleus", Tac::mono(3.0 * D), q);
+        assert!(m.build(&[]).is_err());
+        m.releases.push(DaughterRelease {
+            daughter: None,
+            fraction: 0.5,
+            to_site: "nowhere".into(),
+        });
+        let e = m.build(&once(1.0)).unwrap_err().to_string();
+        assert!(e.contains("nowhere"), "{e}");
+    }
+}
