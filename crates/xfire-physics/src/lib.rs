@@ -35,9 +35,13 @@
 //! embedded (`data/`, provenance in `data/README.md`).
 
 pub mod alpha;
+pub mod brems;
+pub mod condensed;
 pub mod csda;
 mod data;
 pub mod electron;
+pub mod moller;
+pub mod msc;
 pub mod table;
 pub mod tables;
 
