@@ -44,7 +44,7 @@ const CELL_FIELDS: [(&str, usize); 9] = [
 pub fn write_phantom(path: &Path, phantom: &Phantom) -> Result<()> {
     phantom.validate().map_err(|e| IoError::Phantom {
         path: path.to_path_buf(),
-        source: e,
+        error: e,
     })?;
     let g = &phantom.grid;
     let shape_zyx = g.shape_zyx();
@@ -374,7 +374,7 @@ fn read_phantom_inner(path: &Path) -> Result<Phantom> {
     )
     .map_err(|e| IoError::Phantom {
         path: path.to_path_buf(),
-        source: e,
+        error: e,
     })?;
     let n = grid.len();
     let want_shape = vec![grid.nz as u64, grid.ny as u64, grid.nx as u64];
@@ -448,7 +448,7 @@ fn read_phantom_inner(path: &Path) -> Result<Phantom> {
     let labels = LabelTable::from_entries(ids.into_iter().zip(names).collect()).map_err(|e| {
         IoError::Phantom {
             path: path.to_path_buf(),
-            source: e,
+            error: e,
         }
     })?;
     let mnames = read_strings(&f, path, "material_table/name")?;
@@ -550,7 +550,7 @@ fn read_phantom_inner(path: &Path) -> Result<Phantom> {
     };
     let perr = |e| IoError::Phantom {
         path: path.to_path_buf(),
-        source: e,
+        error: e,
     };
     phantom.validate().map_err(perr)?;
     if let Some(stored) = attrs.get("content_hash").and_then(|a| a.as_u64()) {

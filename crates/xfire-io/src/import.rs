@@ -63,7 +63,7 @@ pub fn import_images(
 ) -> Result<Phantom> {
     let perr = |path: &Path| {
         let p = path.to_path_buf();
-        move |e: PhantomError| IoError::Phantom { path: p, source: e }
+        move |e: PhantomError| IoError::Phantom { path: p, error: e }
     };
     // value -> (label id, material index, density)
     let mut lt = LabelTable::new();

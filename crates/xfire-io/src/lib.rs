@@ -37,12 +37,12 @@ pub use import::{import_images, ImportTable};
 #[derive(Debug, thiserror::Error)]
 pub enum IoError {
     /// An operating-system I/O error on a file.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file's content is malformed, truncated or inconsistent.
     #[error("{path}: {msg}")]
@@ -53,12 +53,12 @@ pub enum IoError {
         msg: String,
     },
     /// The phantom read or built is invalid.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Phantom {
         /// The file.
         path: PathBuf,
         /// The phantom error.
-        source: xfire_phantom::PhantomError,
+        error: xfire_phantom::PhantomError,
     },
 }
 
@@ -75,7 +75,7 @@ pub(crate) fn fmt_err(path: &Path, msg: impl Into<String>) -> IoError {
 pub(crate) fn io_err(path: &Path, source: std::io::Error) -> IoError {
     IoError::Io {
         path: path.to_path_buf(),
-        source,
+        error: source,
     }
 }
 

@@ -657,7 +657,7 @@ fn tumour_balls(
             )));
         }
         report.push(format!(
-            "lymphocytes: {} placed ({placement}), radius {} um, nucleus {} um",
+            "lymphocytes: {} placed ({placement}), radius {:.2} um, nucleus {:.2} um",
             lymph.len(),
             rl * 1e4,
             rln * 1e4
@@ -742,7 +742,7 @@ fn tumour_balls(
         .map(|b| 4.0 / 3.0 * std::f64::consts::PI * b.r.powi(3))
         .sum();
     report.push(format!(
-        "tumour: {} region, {n_t} tumour cells (radius {} um, nucleus {} um), FCC spacing {:.2} um, \
+        "tumour: {} region, {n_t} tumour cells (radius {:.2} um, nucleus {:.2} um), FCC spacing {:.2} um, \
          {sweeps} relaxation sweeps ({:.0} % moves accepted), cell volume fraction {:.3}",
         match region {
             Region::Spheroid(_) => "spheroid",
