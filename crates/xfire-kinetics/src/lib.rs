@@ -85,6 +85,7 @@ pub mod compartments;
 pub mod error;
 mod expm;
 mod library;
+pub mod radiobiology;
 pub mod regimen;
 pub mod sources;
 pub mod tac;

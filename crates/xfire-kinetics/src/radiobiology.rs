@@ -1,0 +1,635 @@
+//! Radiobiology: RBE-weighted dose, the Lea–Catcheside dose-protraction factor G for any
+//! dose-rate history, biologically effective dose (BED) and linear-quadratic survival.
+//!
+//! **G factor** (Lea & Catcheside 1942; Dale 1985). For a dose-rate history Ḋ(t), total D
+//! and mono-exponential repair μ = ln 2 / T_rep:
+//! G = (2/D²) ∫₀^T Ḋ(t) ∫₀^t Ḋ(w) e^{−μ(t−w)} dw dt. The history is a sequence of
+//! [`DoseRatePiece`]s, each Ḋ(τ) = R e^{−kτ} on \[0, h\] (k = 0: constant; k < 0: rising;
+//! h = ∞ allowed for k > 0). With Q(t) = ∫₀^t Ḋ(w) e^{−μ(t−w)} dw, each piece is integrated
+//! exactly (no quadrature):
+//!
+//! * D += R φ(k, h), φ(x, h) = ∫₀^h e^{−xτ} dτ;
+//! * I += R Q φ(k+μ, h) + R² J(2k, k+μ, h), J(a, b, h) = ∬_{s,u≥0, s+u≤h} e^{−as−bu} ds du,
+//!   evaluated as an entry of the exponential of a 3 × 3 bidiagonal generator, so it has no
+//!   cancellation when a ≈ b;
+//! * Q ← Q e^{−μh} + R ∫₀^h e^{−ks} e^{−μ(h−s)} ds;
+//!
+//! and G = 2I/D². For a constant piece this is the recursion of physics.md §8; for Ḋ₀e^{−λt}
+//! to ∞ it gives G = λ/(λ+μ) (Dale 1985).
+//!
+//! **BED** = D (1 + G D/(α/β)); for cycles weeks apart (cross terms ≈ 0) BED = Σ_c D_c (1 +
+//! G_c D_c/(α/β)) ([`bed_cycles`]); a whole multi-cycle history in one G includes the cross
+//! terms. **Survival** S = exp(−α·RBE·D_α − α D_β − β G D_β²), β = α/(α/β): the α-particle
+//! dose acts linearly (no repair term).
+//!
+//! Default parameters with their quality grades (A: read in the primary source; B: in a
+//! secondary source or a code default; C: not verified) are in [`PARAMETERS`]; the presets
+//! ([`LqParameters::tumour`], [`LqParameters::lymphocyte`], …) carry the grades of the values
+//! they use.
+
+use crate::error::{non_negative, positive, KResult, KineticsError};
+use crate::expm::Generator;
+use crate::tac::phi1;
+
+/// Quality grade of a parameter (from `shared/refdata/radiobiology/radiobiology_parameters.csv`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Grade {
+    /// Read in a retrieved primary-source excerpt (abstract or table).
+    A,
+    /// Read in a secondary source (review, product label, code default).
+    B,
+    /// Not found in retrieved text: common usage or memory, to be verified.
+    C,
+}
+
+/// One default parameter with its source and grade.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Parameter {
+    /// Short key ("lymphocyte_alpha_sensitive").
+    pub key: &'static str,
+    /// Value in `unit`.
+    pub value: f64,
+    /// Unit ("Gy", "1/Gy", "h", "1").
+    pub unit: &'static str,
+    /// Quality grade.
+    pub grade: Grade,
+    /// Source, as in the refdata row (cite the source, not the CSV).
+    pub source: &'static str,
+}
+
+/// The default radiobiology parameters of this crate. Provenance: rows of
+/// `shared/refdata/radiobiology/radiobiology_parameters.csv` (categories "lymphocyte",
+/// "RBE", "LQ") and `shared/refdata/biology-numbers.md` §6; the grade is the CSV's. Derived
+/// values (α = 1/D₃₇ for a purely exponential survival curve) keep the grade of their input
+/// and say so. The lymphocyte α/β and repair half-time were not found in any source (§6 of
+/// biology-numbers.md): the generic tumour code defaults are used, grade C for lymphocytes.
+pub const PARAMETERS: &[Parameter] = &[
+    Parameter {
+        key: "lymphocyte_d37_sensitive",
+        value: 0.72,
+        unit: "Gy",
+        grade: Grade::A,
+        source: "Int J Radiat Biol 1982;41:15-32, doi:10.1080/09553008214550021 (radiosensitive subpopulation, X-rays, in vitro)",
+    },
+    Parameter {
+        key: "lymphocyte_alpha_sensitive",
+        value: 1.0 / 0.72,
+        unit: "1/Gy",
+        grade: Grade::A,
+        source: "derived: 1/D37 with D37 = 0.72 Gy (doi:10.1080/09553008214550021)",
+    },
+    Parameter {
+        key: "lymphocyte_d37_t_type",
+        value: 2.50,
+        unit: "Gy",
+        grade: Grade::A,
+        source: "Int J Radiat Biol 1982;41:15-32, doi:10.1080/09553008214550021 (T-type subpopulation)",
+    },
+    Parameter {
+        key: "lymphocyte_alpha_t_type",
+        value: 1.0 / 2.50,
+        unit: "1/Gy",
+        grade: Grade::A,
+        source: "derived: 1/D37 with D37 = 2.50 Gy (doi:10.1080/09553008214550021)",
+    },
+    Parameter {
+        key: "lymphocyte_alpha_beta",
+        value: 10.0,
+        unit: "Gy",
+        grade: Grade::C,
+        source: "not found for lymphocytes; generic tumour default of MIRDCalculation (bioeffectRT/data/alphabeta.csv) used",
+    },
+    Parameter {
+        key: "lymphocyte_repair_half_time",
+        value: 1.5,
+        unit: "h",
+        grade: Grade::C,
+        source: "not found for lymphocytes; generic tumour default of MIRDCalculation (bioeffectRT/data/trep.csv) used",
+    },
+    Parameter {
+        key: "tumour_alpha",
+        value: 0.1,
+        unit: "1/Gy",
+        grade: Grade::B,
+        source: "MIRDCalculation bioeffectRT/data/alpha.csv@b6449c63 (generic tumour default)",
+    },
+    Parameter {
+        key: "tumour_alpha_beta",
+        value: 10.0,
+        unit: "Gy",
+        grade: Grade::B,
+        source: "MIRDCalculation bioeffectRT/data/alphabeta.csv@b6449c63 (generic tumour default)",
+    },
+    Parameter {
+        key: "tumour_repair_half_time",
+        value: 1.5,
+        unit: "h",
+        grade: Grade::B,
+        source: "MIRDCalculation bioeffectRT/data/trep.csv@b6449c63 (generic tumour default)",
+    },
+    Parameter {
+        key: "kidney_alpha_beta",
+        value: 2.6,
+        unit: "Gy",
+        grade: Grade::C,
+        source: "attributed to MIRD Pamphlet 20 (Wessels 2008, doi:10.2967/jnumed.108.053173), unverified",
+    },
+    Parameter {
+        key: "kidney_repair_half_time",
+        value: 2.8,
+        unit: "h",
+        grade: Grade::C,
+        source: "attributed to MIRD Pamphlet 20 (Wessels 2008), unverified",
+    },
+    Parameter {
+        key: "rbe_alpha",
+        value: 5.0,
+        unit: "1",
+        grade: Grade::A,
+        source: "usage, e.g. Kratochwil 2017 doi:10.1007/s00259-017-3817-y (grade A as usage; MIRD Pamphlet 22 wording: C)",
+    },
+    Parameter {
+        key: "rbe_alpha_energy_slope",
+        value: -0.510,
+        unit: "1/MeV",
+        grade: Grade::A,
+        source: "RBE = 9.14 - 0.510 E_alpha[MeV], 3-9 MeV, mouse testis (PMC3321061)",
+    },
+];
+
+/// Looks up a default parameter by key.
+pub fn parameter(key: &str) -> Option<&'static Parameter> {
+    PARAMETERS.iter().find(|p| p.key == key)
+}
+
+fn value(key: &str) -> f64 {
+    parameter(key).map_or(f64::NAN, |p| p.value)
+}
+
+fn grade(key: &str) -> Grade {
+    parameter(key).map_or(Grade::C, |p| p.grade)
+}
+
+/// RBE of α particles of energy `e_alpha_mev` \[MeV\] for tissue-incorporated emitters:
+/// 9.14 − 0.510 E (mouse testis, valid 3–9 MeV; grade A, PMC3321061). Errors outside 3–9 MeV.
+pub fn rbe_alpha_of_energy(e_alpha_mev: f64) -> KResult<f64> {
+    if !(3.0..=9.0).contains(&e_alpha_mev) {
+        return Err(KineticsError::BadValue {
+            what: "alpha energy for the RBE(E) relation".into(),
+            value: e_alpha_mev,
+            unit: "MeV",
+            expected: "within 3-9 MeV, where the relation was measured",
+        });
+    }
+    Ok(9.14 - 0.510 * e_alpha_mev)
+}
+
+/// Grades of the values of an [`LqParameters`] set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct LqGrades {
+    /// Grade of α.
+    pub alpha: Grade,
+    /// Grade of α/β.
+    pub alpha_beta: Grade,
+    /// Grade of the repair half-time.
+    pub repair_half_time: Grade,
+    /// Grade of the α-particle RBE.
+    pub rbe_alpha: Grade,
+}
+
+/// Linear-quadratic parameters of one cell type.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct LqParameters {
+    /// Linear radiosensitivity α \[1/Gy\].
+    pub alpha_per_gy: f64,
+    /// α/β \[Gy\].
+    pub alpha_beta_gy: f64,
+    /// Repair half-time T_rep \[s\] (mono-exponential repair, μ = ln 2 / T_rep).
+    pub repair_half_time_s: f64,
+    /// RBE of the α-particle dose \[1\].
+    pub rbe_alpha: f64,
+    /// Quality grades of the values.
+    pub grades: LqGrades,
+}
+
+impl LqParameters {
+    /// Tumour cells: α 0.1 Gy⁻¹, α/β 10 Gy, T_rep 1.5 h (B), RBE 5.
+    pub fn tumour() -> Self {
+        Self {
+            alpha_per_gy: value("tumour_alpha"),
+            alpha_beta_gy: value("tumour_alpha_beta"),
+            repair_half_time_s: value("tumour_repair_half_time") * 3600.0,
+            rbe_alpha: value("rbe_alpha"),
+            grades: LqGrades {
+                alpha: grade("tumour_alpha"),
+                alpha_beta: grade("tumour_alpha_beta"),
+                repair_half_time: grade("tumour_repair_half_time"),
+                rbe_alpha: grade("rbe_alpha"),
+            },
+        }
+    }
+
+    /// Lymphocytes, radiosensitive subpopulation (the default for survival: conservative):
+    /// α = 1/0.72 Gy⁻¹ (A, derived), α/β 10 Gy and T_rep 1.5 h (C), RBE 5.
+    pub fn lymphocyte() -> Self {
+        Self {
+            alpha_per_gy: value("lymphocyte_alpha_sensitive"),
+            alpha_beta_gy: value("lymphocyte_alpha_beta"),
+            repair_half_time_s: value("lymphocyte_repair_half_time") * 3600.0,
+            rbe_alpha: value("rbe_alpha"),
+            grades: LqGrades {
+                alpha: grade("lymphocyte_alpha_sensitive"),
+                alpha_beta: grade("lymphocyte_alpha_beta"),
+                repair_half_time: grade("lymphocyte_repair_half_time"),
+                rbe_alpha: grade("rbe_alpha"),
+            },
+        }
+    }
+
+    /// Lymphocytes, T-type subpopulation: α = 1/2.50 Gy⁻¹ (A, derived), α/β, T_rep as
+    /// [`LqParameters::lymphocyte`].
+    pub fn lymphocyte_t_type() -> Self {
+        Self {
+            alpha_per_gy: value("lymphocyte_alpha_t_type"),
+            ..Self::lymphocyte()
+        }
+    }
+
+    /// Kidney: α/β 2.6 Gy, T_rep 2.8 h (C); α as the generic tumour value (B).
+    pub fn kidney() -> Self {
+        let t = Self::tumour();
+        Self {
+            alpha_beta_gy: value("kidney_alpha_beta"),
+            repair_half_time_s: value("kidney_repair_half_time") * 3600.0,
+            grades: LqGrades {
+                alpha_beta: grade("kidney_alpha_beta"),
+                repair_half_time: grade("kidney_repair_half_time"),
+                ..t.grades
+            },
+            ..t
+        }
+    }
+
+    /// Check that every value is finite and positive.
+    pub fn validate(&self) -> KResult<()> {
+        non_negative("alpha", self.alpha_per_gy, "1/Gy")?;
+        positive("alpha/beta", self.alpha_beta_gy, "Gy")?;
+        positive("repair half-time", self.repair_half_time_s, "s")?;
+        non_negative("alpha RBE", self.rbe_alpha, "1")?;
+        Ok(())
+    }
+
+    /// Repair rate μ = ln 2 / T_rep \[1/s\].
+    pub fn repair_rate_per_s(&self) -> f64 {
+        std::f64::consts::LN_2 / self.repair_half_time_s
+    }
+}
+
+/// One piece of a dose-rate history: Ḋ(τ) = `rate0_gy_per_s` × e^{−`decay_per_s` τ} for
+/// τ in \[0, `duration_s`\].
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct DoseRatePiece {
+    /// Length of the piece \[s\] (≥ 0; ∞ allowed when `decay_per_s` > 0).
+    pub duration_s: f64,
+    /// Dose rate at the start of the piece \[Gy/s\] (≥ 0).
+    pub rate0_gy_per_s: f64,
+    /// Exponential decay constant of the dose rate \[1/s\] (0: constant, < 0: rising).
+    pub decay_per_s: f64,
+}
+
+impl DoseRatePiece {
+    /// A constant dose rate `rate_gy_per_s` \[Gy/s\] for `duration_s` \[s\].
+    pub fn constant(duration_s: f64, rate_gy_per_s: f64) -> Self {
+        Self {
+            duration_s,
+            rate0_gy_per_s: rate_gy_per_s,
+            decay_per_s: 0.0,
+        }
+    }
+}
+
+/// Total dose and dose-protraction factor of a history.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Protraction {
+    /// Total dose D \[Gy\].
+    pub dose_gy: f64,
+    /// Lea–Catcheside G \[1\] (0 for D = 0).
+    pub g: f64,
+}
+
+/// ∫₀^h e^{−xτ} dτ \[s\] (h finite).
+fn phi(x: f64, h: f64) -> f64 {
+    h * phi1(x * h)
+}
+
+/// J(a, b, h) = ∬_{s,u≥0, s+u≤h} e^{−as−bu} ds du \[s²\], via a 3 × 3 generator exponential
+/// (no cancellation for a ≈ b).
+fn simplex2(a: f64, b: f64, h: f64) -> f64 {
+    let c = 0.0_f64.max(-a).max(-b);
+    let mut g = Generator::zeros(3);
+    g.rate = vec![c, a + c, b + c];
+    g.off[3] = 1.0; // 0 → 1
+    g.off[7] = 1.0; // 1 → 2
+    let e = g.exp(h);
+    e[6] * (c * h).exp()
+}
+
+/// Total dose and G factor of a dose-rate history for repair half-time `repair_half_time_s`
+/// \[s\], exact for the given pieces. Errors: negative or non-finite rates or durations, an
+/// infinite piece that does not decay.
+pub fn protraction(pieces: &[DoseRatePiece], repair_half_time_s: f64) -> KResult<Protraction> {
+    let mu = std::f64::consts::LN_2 / positive("repair half-time", repair_half_time_s, "s")?;
+    let (mut q, mut integral, mut dose) = (0.0_f64, 0.0_f64, 0.0_f64);
+    for (i, p) in pieces.iter().enumerate() {
+        let r = non_negative(format!("dose rate of piece {i}"), p.rate0_gy_per_s, "Gy/s")?;
+        let k = crate::error::finite(format!("decay constant of piece {i}"), p.decay_per_s, "1/s")?;
+        let h = p.duration_s;
+        if h.is_infinite() && h > 0.0 {
+            if k <= 0.0 {
+                return Err(KineticsError::BadValue {
+                    what: format!("decay constant of infinite piece {i}"),
+                    value: k,
+                    unit: "1/s",
+                    expected: "> 0 (an endless piece must decay)",
+                });
+            }
+            dose += r / k;
+            integral += r * q / (k + mu) + r * r / (2.0 * k * (k + mu));
+            q = 0.0;
+            continue;
+        }
+        non_negative(format!("duration of piece {i}"), h, "s")?;
+        if r == 0.0 {
+            q *= (-mu * h).exp();
+            continue;
+        }
+        dose += r * phi(k, h);
+        integral += r * q * phi(k + mu, h) + r * r * simplex2(2.0 * k, k + mu, h);
+        let conv = if k >= mu {
+            (-mu * h).exp() * phi(k - mu, h)
+        } else {
+            (-k * h).exp() * phi(mu - k, h)
+        };
+        q = q * (-mu * h).exp() + r * conv;
+    }
+    let g = if dose > 0.0 {
+        2.0 * integral / (dose * dose)
+    } else {
+        0.0
+    };
+    Ok(Protraction { dose_gy: dose, g })
+}
+
+/// Exponential pieces through sampled dose rates (t_i \[s\], Ḋ_i \[Gy/s\]): between two
+/// positive samples Ḋ is interpolated exponentially (exact for a mono-exponential history);
+/// where a sample is 0 the piece is constant at the mean of its end points (trapezoid).
+pub fn pieces_from_samples(times_s: &[f64], rates_gy_per_s: &[f64]) -> KResult<Vec<DoseRatePiece>> {
+    if times_s.len() != rates_gy_per_s.len() {
+        return Err(KineticsError::Length {
+            what: "dose-rate samples".into(),
+            expected: times_s.len(),
+            got: rates_gy_per_s.len(),
+        });
+    }
+    crate::compartments::check_grid(times_s)?;
+    let mut out = Vec::with_capacity(times_s.len().saturating_sub(1));
+    for i in 0..times_s.len().saturating_sub(1) {
+        let h = times_s[i + 1] - times_s[i];
+        let (a, b) = (rates_gy_per_s[i], rates_gy_per_s[i + 1]);
+        non_negative("sampled dose rate", a, "Gy/s")?;
+        non_negative("sampled dose rate", b, "Gy/s")?;
+        if a > 0.0 && b > 0.0 {
+            out.push(DoseRatePiece {
+                duration_s: h,
+                rate0_gy_per_s: a,
+                decay_per_s: (a / b).ln() / h,
+            });
+        } else {
+            out.push(DoseRatePiece::constant(h, 0.5 * (a + b)));
+        }
+    }
+    Ok(out)
+}
+
+/// BED = D (1 + G D/(α/β)) \[Gy\].
+pub fn bed(dose_gy: f64, g: f64, alpha_beta_gy: f64) -> f64 {
+    dose_gy * (1.0 + g * dose_gy / alpha_beta_gy)
+}
+
+/// BED of cycles far enough apart that their cross terms vanish: Σ_c D_c (1 + G_c D_c/(α/β))
+/// \[Gy\].
+pub fn bed_cycles(cycles: &[Protraction], alpha_beta_gy: f64) -> f64 {
+    cycles
+        .iter()
+        .map(|c| bed(c.dose_gy, c.g, alpha_beta_gy))
+        .sum()
+}
+
+/// Surviving fraction S = exp(−α·RBE·D_α − α D_β − β G D_β²), β = α/(α/β) \[1\]:
+/// `dose_alpha_gy` the α-particle absorbed dose (no repair), `low_let` the β/γ/electron dose
+/// with its own protraction factor.
+pub fn surviving_fraction(dose_alpha_gy: f64, low_let: Protraction, p: &LqParameters) -> f64 {
+    let beta = p.alpha_per_gy / p.alpha_beta_gy;
+    (-p.alpha_per_gy * p.rbe_alpha * dose_alpha_gy
+        - p.alpha_per_gy * low_let.dose_gy
+        - beta * low_let.g * low_let.dose_gy * low_let.dose_gy)
+        .exp()
+}
+
+/// RBE-weighted dose RBE·D_α + D_β \[Gy (RBE-weighted)\].
+pub fn rbe_weighted_dose(dose_alpha_gy: f64, dose_low_let_gy: f64, rbe_alpha: f64) -> f64 {
+    rbe_alpha * dose_alpha_gy + dose_low_let_gy
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    const LN2: f64 = std::f64::consts::LN_2;
+    const H: f64 = 3600.0;
+
+    fn rel(a: f64, b: f64) -> f64 {
+        if a == b {
+            0.0
+        } else {
+            (a - b).abs() / b.abs()
+        }
+    }
+
+    /// Mono-exponential Ḋ₀e^{−λt} to ∞ with D = 10 Gy, T_eff = 40 h.
+    fn mono(t_eff_h: f64, dose: f64) -> DoseRatePiece {
+        let l = LN2 / (t_eff_h * H);
+        DoseRatePiece {
+            duration_s: f64::INFINITY,
+            rate0_gy_per_s: dose * l,
+            decay_per_s: l,
+        }
+    }
+
+    #[test]
+    fn physics_md_test_values() {
+        let l = LN2 / (40.0 * H);
+        let mut worst: f64 = 0.0;
+        for (ab, trep, g_ref, bed_ref) in
+            [(10.0, 1.5, 0.03614, 10.361), (2.6, 2.8, 0.06542, 12.516)]
+        {
+            let p = protraction(&[mono(40.0, 10.0)], trep * H).unwrap();
+            let mu = LN2 / (trep * H);
+            worst = worst.max(rel(p.g, l / (l + mu)));
+            worst = worst.max(rel(p.dose_gy, 10.0));
+            let b = bed(p.dose_gy, p.g, ab);
+            eprintln!("alpha/beta {ab} Gy, T_rep {trep} h: G {:.5} (ref {g_ref}), BED {b:.3} Gy (ref {bed_ref})", p.g);
+            assert!((p.g - g_ref).abs() < 5e-6);
+            assert!((b - bed_ref).abs() < 5e-4);
+            // Dale's closed form BED = D + Ḋ₀ D/((μ+λ)(α/β))
+            worst = worst.max(rel(b, 10.0 + 10.0 * l * 10.0 / ((mu + l) * ab)));
+        }
+        eprintln!("G vs lambda/(lambda+mu): max rel {worst:.1e}");
+        assert!(worst < 1e-12);
+    }
+
+    #[test]
+    fn split_history_gives_the_same_g() {
+        // the same mono-exponential cut into 200 finite exponential pieces + an endless tail
+        let l = LN2 / (40.0 * H);
+        let mut pieces = Vec::new();
+        let mut t = 0.0;
+        for i in 0..200 {
+            let h = 0.3 * H * (1.0 + (i % 7) as f64);
+            pieces.push(DoseRatePiece {
+                duration_s: h,
+                rate0_gy_per_s: 10.0 * l * (-l * t).exp(),
+                decay_per_s: l,
+            });
+            t += h;
+        }
+        pieces.push(DoseRatePiece {
+            duration_s: f64::INFINITY,
+            rate0_gy_per_s: 10.0 * l * (-l * t).exp(),
+            decay_per_s: l,
+        });
+        let p = protraction(&pieces, 1.5 * H).unwrap();
+        let mu = LN2 / (1.5 * H);
+        eprintln!("split history: G rel diff {:.1e}", rel(p.g, l / (l + mu)));
+        assert!(rel(p.g, l / (l + mu)) < 1e-11);
+        assert!(rel(p.dose_gy, 10.0) < 1e-12);
+        // sampled and re-interpolated: exact for an exponential
+        let times: Vec<f64> = (0..=100).map(|k| k as f64 * 2.0 * H).collect();
+        let rates: Vec<f64> = times.iter().map(|t| 10.0 * l * (-l * t).exp()).collect();
+        let pc = pieces_from_samples(&times, &rates).unwrap();
+        let p = protraction(&pc, 1.5 * H).unwrap();
+        let tt = times[100];
+        let d = 10.0 * -(-l * tt).exp_m1();
+        assert!(rel(p.dose_gy, d) < 1e-12);
+    }
+
+    #[test]
+    fn constant_rate_and_separated_fractions() {
+        // constant rate over T: G = 2(μT − 1 + e^{−μT})/(μT)²
+        let mu = LN2 / (1.5 * H);
+        for t in [60.0, H, 10.0 * H, 100.0 * H] {
+            let p = protraction(&[DoseRatePiece::constant(t, 1e-4)], 1.5 * H).unwrap();
+            let x = mu * t;
+            let g = 2.0 * (x + (-x).exp_m1()) / (x * x);
+            assert!(rel(p.g, g) < 1e-9, "T={t}: {} vs {g}", p.g);
+        }
+        // piecewise-constant in 1000 steps gives the same as one constant piece
+        let many = vec![DoseRatePiece::constant(36.0, 1e-4); 1000];
+        let one = protraction(&[DoseRatePiece::constant(36000.0, 1e-4)], 1.5 * H).unwrap();
+        assert!(rel(protraction(&many, 1.5 * H).unwrap().g, one.g) < 1e-12);
+        // two 1-min fractions 30 d apart: G → (D1² + D2²)/D² = 1/2 (cross term e^{−μ·30 d})
+        let p = protraction(
+            &[
+                DoseRatePiece::constant(60.0, 1.0 / 60.0),
+                DoseRatePiece::constant(30.0 * 86400.0, 0.0),
+                DoseRatePiece::constant(60.0, 1.0 / 60.0),
+            ],
+            1.5 * H,
+        )
+        .unwrap();
+        let c = protraction(&[DoseRatePiece::constant(60.0, 1.0 / 60.0)], 1.5 * H).unwrap();
+        assert!(rel(p.g, 0.5 * c.g) < 1e-12 && (p.g - 0.5).abs() < 3e-3);
+        // and the cycle formula agrees
+        assert!(rel(bed_cycles(&[c, c], 10.0), bed(p.dose_gy, p.g, 10.0)) < 1e-6);
+    }
+
+    #[test]
+    fn degenerate_and_rising_pieces() {
+        // k + μ = 2k (k = μ) and its neighbours: continuous in k
+        let mu = LN2 / (1.5 * H);
+        let g = |k: f64| {
+            protraction(
+                &[DoseRatePiece {
+                    duration_s: 10.0 * H,
+                    rate0_gy_per_s: 1e-4,
+                    decay_per_s: k,
+                }],
+                1.5 * H,
+            )
+            .unwrap()
+            .g
+        };
+        assert!(rel(g(mu), g(mu * (1.0 + 1e-9))) < 1e-8);
+        assert!(rel(g(mu), g(mu * (1.0 - 1e-9))) < 1e-8);
+        // a rising piece is the time reverse of a falling one: G is symmetric under reversal
+        let k = 1.0 / (5.0 * H);
+        let fall = DoseRatePiece {
+            duration_s: 10.0 * H,
+            rate0_gy_per_s: 1e-4,
+            decay_per_s: k,
+        };
+        let rise = DoseRatePiece {
+            duration_s: 10.0 * H,
+            rate0_gy_per_s: 1e-4 * (-k * 10.0 * H).exp(),
+            decay_per_s: -k,
+        };
+        let (a, b) = (
+            protraction(&[fall], 1.5 * H).unwrap(),
+            protraction(&[rise], 1.5 * H).unwrap(),
+        );
+        assert!(rel(a.g, b.g) < 1e-12 && rel(a.dose_gy, b.dose_gy) < 1e-12);
+        // bad input
+        assert!(protraction(&[DoseRatePiece::constant(f64::INFINITY, 1.0)], H).is_err());
+        assert!(protraction(&[DoseRatePiece::constant(1.0, -1.0)], H).is_err());
+        assert!(protraction(&[DoseRatePiece::constant(f64::NAN, 1.0)], H).is_err());
+        assert!(protraction(&[], 0.0).is_err());
+        assert_eq!(protraction(&[], H).unwrap().g, 0.0);
+    }
+
+    #[test]
+    fn survival_rbe_and_parameters() {
+        let p = LqParameters::lymphocyte();
+        p.validate().unwrap();
+        assert_eq!(p.grades.alpha, Grade::A);
+        assert_eq!(p.grades.alpha_beta, Grade::C);
+        // 1 Gy acute low-LET: S = exp(−α − β)
+        let acute = Protraction {
+            dose_gy: 1.0,
+            g: 1.0,
+        };
+        let beta = p.alpha_per_gy / 10.0;
+        assert!(
+            rel(
+                surviving_fraction(0.0, acute, &p),
+                (-p.alpha_per_gy - beta).exp()
+            ) < 1e-15
+        );
+        // D37 for the α component alone at RBE 1 equals 0.72 Gy
+        let q = LqParameters {
+            rbe_alpha: 1.0,
+            ..p
+        };
+        let none = Protraction {
+            dose_gy: 0.0,
+            g: 0.0,
+        };
+        assert!(rel(surviving_fraction(0.72, none, &q), (-1.0_f64).exp()) < 1e-15);
+        assert_eq!(rbe_weighted_dose(2.0, 3.0, 5.0), 13.0);
+        assert!(rel(rbe_alpha_of_energy(5.87).unwrap(), 9.14 - 0.510 * 5.87) < 1e-15);
+        assert!(rbe_alpha_of_energy(10.0).is_err());
+        let k = LqParameters::kidney();
+        assert_eq!(k.alpha_beta_gy, 2.6);
+        assert_eq!(k.grades.alpha_beta, Grade::C);
+        assert_eq!(LqParameters::tumour().grades.alpha_beta, Grade::B);
+        assert!(PARAMETERS.iter().all(|p| p.value.is_finite()));
+    }
+}
