@@ -42,6 +42,7 @@ mod data;
 pub mod electron;
 pub mod moller;
 pub mod msc;
+pub mod photon;
 pub mod table;
 pub mod tables;
 
