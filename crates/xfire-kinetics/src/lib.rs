@@ -82,6 +82,7 @@
 
 mod chain;
 pub mod compartments;
+pub mod dose_time;
 pub mod error;
 mod expm;
 mod library;
