@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod chain;
 mod nuclide;
+mod phantom;
 mod range;
 
 #[derive(Parser)]
@@ -31,6 +32,8 @@ enum Command {
     Nuclide(nuclide::Args),
     /// CSDA range and stopping power of an electron or alpha particle in a material.
     Range(range::Args),
+    /// Voxel phantoms: generate from a TOML spec, info, import images, export.
+    Phantom(phantom::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -40,6 +43,7 @@ fn main() -> std::process::ExitCode {
         Command::Chain(a) => chain::run(a),
         Command::Nuclide(a) => nuclide::run(a),
         Command::Range(a) => range::run(a),
+        Command::Phantom(a) => phantom::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -23,6 +23,14 @@ pub enum Length3 {
 }
 
 impl Length3 {
+    /// The three texts as written.
+    pub fn texts(&self) -> [&str; 3] {
+        match self {
+            Length3::One(s) => [s, s, s],
+            Length3::Three(a) => [&a[0], &a[1], &a[2]],
+        }
+    }
+
     /// The three lengths [cm].
     pub fn to_cm(&self, what: &str) -> Result<[f64; 3]> {
         match self {
@@ -102,13 +110,15 @@ impl GridSpec {
         for a in 0..3 {
             if !(h[a] > 0.0) {
                 return Err(PhantomError::Spec(format!(
-                    "grid.voxel must be positive, got {} cm",
+                    "grid.voxel must be positive, got {:?} ({} cm)",
+                    self.voxel.texts()[a],
                     h[a]
                 )));
             }
             if !(s[a] > 0.0) {
                 return Err(PhantomError::Spec(format!(
-                    "grid.size must be positive, got {} cm",
+                    "grid.size must be positive, got {:?} ({} cm)",
+                    self.size.texts()[a],
                     s[a]
                 )));
             }
