@@ -210,6 +210,25 @@ impl Grid {
         lo as usize..hi as usize
     }
 
+    /// The voxel containing `pos_cm` and the distance [cm] along the **unit** direction `dir`
+    /// to the face where the ray leaves it; `None` outside the grid. The transport's
+    /// "distance to the next voxel boundary" for one step.
+    #[inline]
+    pub fn distance_to_voxel_exit(&self, pos_cm: [f64; 3], dir: [f64; 3]) -> Option<(usize, f64)> {
+        let [i, j, k] = self.locate_ijk(pos_cm)?;
+        let ijk = [i, j, k];
+        let mut t = f64::INFINITY;
+        for a in 0..3 {
+            let lo = self.origin_cm[a] + ijk[a] as f64 * self.voxel_cm[a];
+            if dir[a] > 0.0 {
+                t = t.min((lo + self.voxel_cm[a] - pos_cm[a]) / dir[a]);
+            } else if dir[a] < 0.0 {
+                t = t.min((lo - pos_cm[a]) / dir[a]);
+            }
+        }
+        Some((self.index(i, j, k), t.max(0.0)))
+    }
+
     /// Iterator over the voxels crossed by the segment from `pos_cm` along the **unit**
     /// direction `dir` over `distance_cm` [cm], with the path length in each
     /// (Amanatides & Woo 1987). Parts of the segment outside the grid are skipped; a segment
@@ -468,5 +487,12 @@ mod tests {
             0
         );
         assert_eq!(g.traverse([0.5, 0.5, 0.5], [1.0, 0.0, 0.0], 0.0).count(), 0);
+        // distance to the voxel exit agrees with the first traversal step
+        let d = norm([0.3, -0.5, 0.8]);
+        let (v, t) = g.distance_to_voxel_exit([1.2, 2.7, 0.4], d).unwrap();
+        let first = g.traverse([1.2, 2.7, 0.4], d, 10.0).next().unwrap();
+        assert_eq!(v, first.index);
+        assert!((t - first.length_cm).abs() < 1e-12);
+        assert!(g.distance_to_voxel_exit([-0.1, 0.5, 0.5], d).is_none());
     }
 }

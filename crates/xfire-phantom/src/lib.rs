@@ -31,8 +31,8 @@
 //! let g = generate(&spec, text, &|m| (m == "water").then_some(1.0)).unwrap();
 //! let p = &g.phantom;
 //! assert_eq!(p.cells.len(), 1);
-//! let map = p.source_map("tumour_nucleus").unwrap();
-//! let sampler = AliasSampler::new(&map.weight).unwrap();
+//! let sampler: AliasSampler = p.source_sampler("tumour_nucleus").unwrap();
+//! assert!(p.source_sampler("no_such_map").is_err());
 //! let mut rng = xfire_core::rng::Rng::for_stream(1, 0, xfire_core::rng::STREAM_SOURCE);
 //! let (pos_cm, voxel) = sampler.sample_position(&p.grid, &mut rng);
 //! assert_eq!(p.label[voxel], xfire_phantom::labels::TUMOUR_NUCLEUS);

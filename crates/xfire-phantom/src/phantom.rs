@@ -256,6 +256,24 @@ impl Phantom {
         Ok((self.materials.len() - 1) as u8)
     }
 
+    /// Mass of every voxel [g], in voxel order.
+    pub fn voxel_masses_g(&self) -> Vec<f64> {
+        let vv = self.grid.voxel_volume_cm3();
+        self.density_g_cm3.iter().map(|&d| d as f64 * vv).collect()
+    }
+
+    /// Alias sampler over the source map `name` (decay voxel by weight, position uniform in
+    /// the voxel: [`AliasSampler::sample_position`](crate::AliasSampler::sample_position)).
+    pub fn source_sampler(&self, name: &str) -> Result<crate::AliasSampler> {
+        let m = self.source_map(name).ok_or_else(|| {
+            let names: Vec<&str> = self.source_maps.iter().map(|m| m.name.as_str()).collect();
+            PhantomError::Spec(format!(
+                "no source map {name:?} in this phantom; it has {names:?}"
+            ))
+        })?;
+        crate::AliasSampler::new(&m.weight)
+    }
+
     /// Source map by name.
     pub fn source_map(&self, name: &str) -> Option<&SourceMap> {
         self.source_maps.iter().find(|m| m.name == name)
