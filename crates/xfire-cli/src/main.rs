@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand};
 
 mod chain;
+mod kernel;
 mod nuclide;
 mod phantom;
 mod range;
@@ -28,6 +29,9 @@ enum Command {
     /// Decay chain of a radionuclide: activity of every member at given times and
     /// cumulated decays from 0 to each time (exact Bateman solution with branching).
     Chain(chain::Args),
+    /// Dose point kernel or voxel S-values of a nuclide or particle in a homogeneous medium
+    /// (electrons: CSDA straight-line model; photons counted as escaping).
+    Kernel(kernel::Args),
     /// Radionuclide data from ICRP Publication 107: list, show.
     Nuclide(nuclide::Args),
     /// CSDA range and stopping power of an electron or alpha particle in a material.
@@ -41,6 +45,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
         Command::Chain(a) => chain::run(a),
+        Command::Kernel(a) => kernel::run(a),
         Command::Nuclide(a) => nuclide::run(a),
         Command::Range(a) => range::run(a),
         Command::Phantom(a) => phantom::run(a),

@@ -1,0 +1,199 @@
+//! End-to-end tests of `xfire kernel` (layout in docs/formats/kernel.md).
+
+use std::path::Path;
+use std::process::Command;
+
+fn xfire(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_xfire"))
+        .args(args)
+        .output()
+        .expect("run xfire")
+}
+
+fn ok(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Number of voxels equivalent to the sorted offset (i ≤ j ≤ k): permutations × signs.
+fn class_size(o: [usize; 3]) -> f64 {
+    let perms = if o[0] == o[1] && o[1] == o[2] {
+        1
+    } else if o[0] == o[1] || o[1] == o[2] {
+        3
+    } else {
+        6
+    };
+    let signs = o.iter().filter(|&&x| x > 0).count();
+    (perms << signs) as f64
+}
+
+fn read_csv(path: &Path) -> Vec<([usize; 3], [f64; 3])> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "i,j,k,edep_mev_per_decay,dose_gy_per_decay,rel_unc"
+    );
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            assert_eq!(f.len(), 6, "{l}");
+            let o = [0, 1, 2].map(|a| f[a].parse::<usize>().unwrap());
+            let v = [3, 4, 5].map(|a| f[a].parse::<f64>().unwrap());
+            (o, v)
+        })
+        .collect()
+}
+
+#[test]
+fn alpha_point_kernel_conserves_energy_and_files_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("a5");
+    let v = ok(&xfire(&[
+        "kernel",
+        "--particle",
+        "alpha",
+        "--energy",
+        "5 MeV",
+        "--voxel",
+        "2um",
+        "--grid",
+        "41",
+        "--source",
+        "point",
+        "--decays",
+        "20000",
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--json",
+        "--quiet",
+    ]));
+    assert_eq!(v["electron_model"], "csda-straight-line");
+    assert_eq!(v["particle"], "alpha");
+    assert_eq!(v["decays"], 20000);
+    let e = v["emitted_mev_per_decay"].as_f64().unwrap();
+    let d = v["deposited_mev_per_decay"].as_f64().unwrap();
+    let x = v["escaped_mev_per_decay"].as_f64().unwrap();
+    assert!((e - 5.0).abs() < 1e-12);
+    // 41 µm from the centre to a face > 37.6 µm range: nothing escapes
+    assert!((d - 5.0).abs() < 1e-9 && x.abs() < 1e-12, "{d} {x}");
+    assert!(v["wall_s"].as_f64().unwrap() > 0.0);
+    assert!(v["decays_per_s"].as_f64().unwrap() > 0.0);
+    let rows = read_csv(&out_dir.join("kernel.csv"));
+    assert_eq!(rows.len(), 21 * 22 * 23 / 6);
+    assert!(rows.iter().all(|(o, _)| o[0] <= o[1] && o[1] <= o[2]));
+    let total: f64 = rows.iter().map(|(o, v)| v[0] * class_size(*o)).sum();
+    assert!((total / d - 1.0).abs() < 1e-6, "{total} vs {d}");
+    // dose = energy / (1 g/cm3 × (2 µm)³)
+    let mass = 8e-12;
+    for (_, v) in &rows {
+        assert!((v[1] - v[0] / mass * 1.602176634e-10).abs() <= 1e-9 * v[1].abs() + 1e-30);
+    }
+    // the HDF5 file: full grid and the same symmetric table
+    let f = hdf5_pure::File::open(out_dir.join("kernel.h5")).unwrap();
+    let attrs = f.root().attrs().unwrap();
+    assert_eq!(
+        attrs.get("electron_model").and_then(|a| a.as_str()),
+        Some("csda-straight-line")
+    );
+    let edep = f.dataset("edep_mev_per_decay").unwrap().read_f64().unwrap();
+    assert_eq!(edep.len(), 41 * 41 * 41);
+    assert!((edep.iter().sum::<f64>() / d - 1.0).abs() < 1e-9);
+    let sym = f
+        .dataset("symmetric/edep_mev_per_decay")
+        .unwrap()
+        .read_f64()
+        .unwrap();
+    assert_eq!(sym.len(), rows.len());
+    for (a, (_, v)) in sym.iter().zip(&rows) {
+        assert!((a - v[0]).abs() <= 1e-8 * a.abs());
+    }
+}
+
+#[test]
+fn electron_kernel_bytes_do_not_depend_on_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = Vec::new();
+    for t in ["1", "2"] {
+        let d = dir.path().join(format!("t{t}"));
+        let v = ok(&xfire(&[
+            "kernel",
+            "--nuclide",
+            "177Lu",
+            "--emissions",
+            "all",
+            "--voxel",
+            "50 um",
+            "--grid",
+            "21",
+            "--source",
+            "voxel",
+            "--decays",
+            "30000",
+            "--threads",
+            t,
+            "--out",
+            d.to_str().unwrap(),
+            "--json",
+        ]));
+        assert_eq!(v["nuclide"], "Lu-177");
+        assert_eq!(v["emissions"], "all");
+        let e = v["emitted_mev_per_decay"].as_f64().unwrap();
+        let d_ = v["deposited_mev_per_decay"].as_f64().unwrap();
+        let x = v["escaped_mev_per_decay"].as_f64().unwrap();
+        assert!((e - d_ - x).abs() < 1e-9 * e);
+        // 177Lu emits 0.148 MeV in electrons and 0.035 MeV in photons per decay
+        assert!((e - 0.1834).abs() < 0.01, "{e}");
+        assert!(v["escaped_photon_mev_per_decay"].as_f64().unwrap() > 0.02);
+        csv.push(std::fs::read(d.join("kernel.csv")).unwrap());
+    }
+    assert!(
+        csv[0] == csv[1],
+        "kernel.csv differs between 1 and 2 threads"
+    );
+}
+
+#[test]
+fn bad_input_gives_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dir.path().to_str().unwrap();
+    let base = |extra: &[&str]| {
+        let mut a = vec![
+            "kernel", "--voxel", "10um", "--grid", "11", "--source", "point", "--decays", "10",
+            "--out", o,
+        ];
+        a.extend_from_slice(extra);
+        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let fails_with = |args: Vec<String>, text: &str| {
+        let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        let out = xfire(&args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(text), "{args:?}: {err}");
+    };
+    fails_with(base(&["--nuclide", "Xx-999"]), "unknown radionuclide");
+    let mut a = base(&["--nuclide", "Lu-177"]);
+    a[4] = "40".into();
+    fails_with(a, "odd");
+    let mut a = base(&["--nuclide", "Lu-177"]);
+    a[2] = "0 um".into();
+    fails_with(a, "--voxel must be positive");
+    let mut a = base(&["--nuclide", "Lu-177"]);
+    a[8] = "0".into();
+    fails_with(a, "--decays must be at least 1");
+    fails_with(
+        base(&["--particle", "alpha", "--energy=-5 MeV"]),
+        "--energy must be positive",
+    );
+    fails_with(base(&[]), "--nuclide");
+    fails_with(
+        base(&["--nuclide", "Lu-177", "--emissions", "alpha"]),
+        "emits no",
+    );
+}
