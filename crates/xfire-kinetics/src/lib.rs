@@ -86,6 +86,7 @@ pub mod dose_time;
 pub mod error;
 mod expm;
 mod library;
+pub mod lymphocytes;
 pub mod radiobiology;
 pub mod regimen;
 pub mod sources;
