@@ -295,11 +295,11 @@ fn infinite_medium_alpha_5mev() {
 
 #[test]
 fn infinite_medium_lu177_electrons() {
-    // 177Lu, all emissions (photons escape): 0.5 mm voxels, 15³ box, margin 5 voxels
-    // = 2.5 mm > the 1.8 mm CSDA range of the 498 keV β endpoint
+    // 177Lu electrons (β, IC, Auger): 0.5 mm voxels, 15³ box, margin 5 voxels = 2.5 mm
+    // > the 1.8 mm CSDA range of the 498 keV β endpoint
     let lu = library().resolve("Lu-177").unwrap();
-    let sampler = EmissionSampler::new(lu, RadiationSet::ALL).unwrap();
-    let charged = EmissionSampler::new(lu, RadiationSet::electrons()).unwrap();
+    let sampler = EmissionSampler::new(lu, RadiationSet::electrons()).unwrap();
+    let charged = sampler.clone();
     let p = water_phantom([15, 15, 15], 0.05);
     let phys = PhysicsTables::for_phantom(&p, &builtin, false).unwrap();
     let decays = if slow() { 20_000_000 } else { 1_000_000 };
