@@ -209,88 +209,59 @@ pub fn write_phantom(path: &Path, phantom: &Phantom) -> Result<()> {
 /// attribute `content_hash` and checked on read, so a corrupted file is refused rather than
 /// read as different data.
 pub fn content_hash(p: &Phantom) -> u64 {
-    struct H(u64, Vec<u8>);
-    impl H {
-        fn bytes(&mut self, b: &[u8]) {
-            for w in b.chunks(8) {
-                let mut x = [0u8; 8];
-                x[..w.len()].copy_from_slice(w);
-                self.0 = (self.0 ^ u64::from_le_bytes(x)).wrapping_mul(0x0000_0100_0000_01B3);
-                self.0 ^= self.0 >> 29;
-            }
-            self.0 = (self.0 ^ b.len() as u64).wrapping_mul(0x0000_0100_0000_01B3);
-        }
-        fn flush_buf(&mut self) {
-            let b = std::mem::take(&mut self.1);
-            self.bytes(&b);
-        }
+    const P: u64 = 0x0000_0100_0000_01B3;
+    #[inline]
+    fn mix(h: u64, x: u64) -> u64 {
+        let h = (h ^ x).wrapping_mul(P);
+        h ^ (h >> 29)
     }
-    let mut h = H(0xcbf2_9ce4_8422_2325, Vec::new());
+    fn bytes(mut h: u64, b: &[u8]) -> u64 {
+        for w in b.chunks(8) {
+            let mut x = [0u8; 8];
+            x[..w.len()].copy_from_slice(w);
+            h = mix(h, u64::from_le_bytes(x));
+        }
+        mix(h, b.len() as u64)
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let g = &p.grid;
     for x in [g.nx as u64, g.ny as u64, g.nz as u64] {
-        h.1.extend_from_slice(&x.to_le_bytes());
+        h = mix(h, x);
     }
     for x in g.voxel_cm.iter().chain(&g.origin_cm) {
-        h.1.extend_from_slice(&x.to_le_bytes());
+        h = mix(h, x.to_bits());
     }
-    h.flush_buf();
-    for chunk in p.label.chunks(4096) {
-        h.1.clear();
-        for x in chunk {
-            h.1.extend_from_slice(&x.to_le_bytes());
-        }
-        h.flush_buf();
-    }
-    h.bytes(&p.material);
-    for chunk in p.density_g_cm3.chunks(4096) {
-        for x in chunk {
-            h.1.extend_from_slice(&x.to_bits().to_le_bytes());
-        }
-        h.flush_buf();
-    }
-    for chunk in p.cell_id.chunks(4096) {
-        for x in chunk {
-            h.1.extend_from_slice(&x.to_le_bytes());
-        }
-        h.flush_buf();
-    }
+    h = p.label.iter().fold(h, |h, &x| mix(h, x as u64));
+    h = bytes(h, &p.material);
+    h = p
+        .density_g_cm3
+        .iter()
+        .fold(h, |h, &x| mix(h, x.to_bits() as u64));
+    h = p.cell_id.iter().fold(h, |h, &x| mix(h, x as u64));
     for (id, name) in p.labels.entries() {
-        h.1.extend_from_slice(&id.to_le_bytes());
-        h.1.extend_from_slice(name.as_bytes());
-        h.flush_buf();
+        h = bytes(mix(h, *id as u64), name.as_bytes());
     }
     for m in &p.materials {
-        h.1.extend_from_slice(m.name.as_bytes());
-        h.1.extend_from_slice(&m.density_g_cm3.to_le_bytes());
-        h.flush_buf();
+        h = mix(bytes(h, m.name.as_bytes()), m.density_g_cm3.to_bits());
     }
     for k in &p.cells.kind_names {
-        h.bytes(k.as_bytes());
+        h = bytes(h, k.as_bytes());
     }
     for c in &p.cells.cells {
-        h.1.extend_from_slice(&c.id.to_le_bytes());
-        h.1.extend_from_slice(&c.kind.0.to_le_bytes());
+        h = mix(mix(h, c.id as u64), c.kind.0 as u64);
         for x in c
             .centre_cm
             .iter()
             .chain([&c.radius_cm, &c.nucleus_radius_cm])
         {
-            h.1.extend_from_slice(&x.to_le_bytes());
+            h = mix(h, x.to_bits());
         }
-        h.flush_buf();
     }
     for m in &p.source_maps {
-        h.bytes(m.name.as_bytes());
-        h.bytes(m.method.as_bytes());
-        for chunk in m.weight.chunks(4096) {
-            for x in chunk {
-                h.1.extend_from_slice(&x.to_bits().to_le_bytes());
-            }
-            h.flush_buf();
-        }
+        h = bytes(bytes(h, m.name.as_bytes()), m.method.as_bytes());
+        h = m.weight.iter().fold(h, |h, &x| mix(h, x.to_bits() as u64));
     }
-    h.bytes(p.provenance.as_bytes());
-    h.0
+    bytes(h, p.provenance.as_bytes())
 }
 
 fn h5err(path: &Path, what: &str, e: hdf5_pure::Error) -> IoError {

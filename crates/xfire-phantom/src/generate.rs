@@ -656,6 +656,41 @@ fn tumour_balls(
                 lymph.len()
             )));
         }
+        if let Some(f) = l.fraction_of_cells {
+            // each lymphocyte displaces about one or more lattice sites: trim the (randomly
+            // ordered) list until lymphocytes / all cells matches f for the sites left
+            let margin = if placement == "stroma" {
+                match &l.stroma_margin {
+                    Some(s) => len(s, "lymphocytes.stroma_margin")?.max(0.0),
+                    None => 2e-4,
+                }
+            } else {
+                gap
+            };
+            for _ in 0..8 {
+                let mut b = Bins::new(
+                    [-half[0] - lb, -half[1] - lb, -half[2] - lb],
+                    [half[0] + lb, half[1] + lb, half[2] + lb],
+                    (rl + rc + margin).max(lb),
+                );
+                for (i, x) in lymph.iter().enumerate() {
+                    b.insert(i as u32, x.c);
+                }
+                let t = lattice
+                    .iter()
+                    .filter(|c| {
+                        !b.any_near(**c, |id| {
+                            dist2(lymph[id as usize].c, **c) < (rc + rl + margin).powi(2)
+                        })
+                    })
+                    .count();
+                let target = (f / (1.0 - f) * t as f64).round() as usize;
+                if target >= lymph.len() {
+                    break;
+                }
+                lymph.truncate(target);
+            }
+        }
         report.push(format!(
             "lymphocytes: {} placed ({placement}), radius {:.2} um, nucleus {:.2} um",
             lymph.len(),
