@@ -91,6 +91,7 @@ pub mod radiobiology;
 pub mod regimen;
 pub mod sources;
 pub mod tac;
+pub mod walk;
 pub mod window;
 
 pub use chain::{Administration, Branch, Chain, DecayInfo, Member, Propagator};

@@ -325,11 +325,30 @@ fn phi(x: f64, h: f64) -> f64 {
 /// J(a, b, h) = ∬_{s,u≥0, s+u≤h} e^{−as−bu} ds du \[s²\], via a 3 × 3 generator exponential
 /// (no cancellation for a ≈ b).
 fn simplex2(a: f64, b: f64, h: f64) -> f64 {
+    if a == 0.0 && b * h >= 0.0 {
+        // constant piece: J(0, b, h) = h² (x − 1 + e^{−x})/x², x = bh
+        return h * h * phi2(b * h);
+    }
     if (b - a).abs() * h > 0.1 {
         // (φ(a) − φ(b))/(b − a): cancellation costs at most a factor 1/((b − a)h) < 10
         return (phi(a, h) - phi(b, h)) / (b - a);
     }
     simplex2_generator(a, b, h)
+}
+
+/// (x − 1 + e^{−x})/x² for x ≥ 0 (1/2 at 0), accurate everywhere.
+fn phi2(x: f64) -> f64 {
+    if x < 0.1 {
+        // Σ_{n≥0} (−x)^n/(n+2)!
+        let (mut term, mut sum) = (0.5, 0.0);
+        for n in 0..12 {
+            sum += term;
+            term *= -x / (n as f64 + 3.0);
+        }
+        sum
+    } else {
+        (x + (-x).exp_m1()) / (x * x)
+    }
 }
 
 /// J(a, b, h) as entry (2, 0) of e^{Mh}, M bidiagonal with removal rates shifted to ≥ 0.
@@ -575,6 +594,14 @@ mod tests {
         }
         // a = b = 0: h²/2
         assert!(rel(simplex2(0.0, 0.0, 3.0), 4.5) < 1e-15);
+        // constant-piece series vs generator
+        for x in [1e-9, 1e-3, 0.05, 0.0999, 0.1, 0.5, 3.0, 40.0] {
+            let (b, h) = (x / 50.0, 50.0);
+            assert!(
+                rel(simplex2(0.0, b, h), simplex2_generator(0.0, b, h)) < 1e-13,
+                "x = {x}"
+            );
+        }
     }
 
     #[test]

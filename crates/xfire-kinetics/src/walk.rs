@@ -1,0 +1,605 @@
+//! (c) Migrating lymphocytes: persistent random walks through the time-dependent dose-rate
+//! field, with the dose integrated along each path.
+//!
+//! The grid is abstract ([`WalkGrid`]): dimensions, voxel size, which voxels a lymphocyte
+//! may enter (e.g. stroma and tumour), entry voxels (vessels or the rim), and the dose per
+//! decay of every component in every voxel, so that the dose rate in voxel v is
+//! Σ_c d_c\[v\] Ṅ_c(t). [`VoxelWalkGrid`] is a plain implementation; the phantom crate can
+//! implement the trait on its own grid.
+//!
+//! **Walk.** Time advances in fixed steps Δt (default min(P/4, min voxel edge/(2v))). A
+//! walker starts at a uniformly random point of a random entry voxel at t_in and moves at
+//! speed v along its direction; at the start of every step it keeps its direction with
+//! probability e^{−Δt/P} (P the persistence time) and otherwise draws a new isotropic one
+//! (so the velocity autocorrelation is v² e^{−t/P} at step times). A step that would leave
+//! the grid or enter a forbidden voxel is retried with new isotropic directions (up to 16);
+//! if every try fails the walker stays for that step. Dose in step k is Σ_c d_c\[v_k\] ΔN_c,k
+//! with v_k the voxel at the step's midpoint and ΔN_c,k the exact decays of component c in
+//! the step; the step's mean dose rate forms a piecewise-constant history for the G factor.
+//! Random numbers: `Rng::for_stream(seed, walker, STREAM_KINETICS)`, so every walker's path
+//! is reproducible alone.
+//!
+//! **Defaults** (refdata biology-numbers.md §2): speed 10 µm/min (agent-based model default
+//! for PD-1⁻ T cells citing Boissonnas 2007; grade B), persistence 3 min (lymph-node T-cell
+//! random walk, 2–5 min; grade B, weak). Tumour-core speeds of 2–5 µm/min are grade C.
+
+use xfire_core::rng::{Rng, STREAM_KINETICS};
+
+use crate::compartments::Evolution;
+use crate::dose_time::{SplitDose, TargetProtraction};
+use crate::error::{finite, positive, KResult, KineticsError};
+use crate::lymphocytes::{Cohort, Exposure};
+use crate::radiobiology::{protraction, DoseRatePiece, Grade, LqParameters, Protraction};
+
+/// A voxel grid a lymphocyte can walk on. Voxel index = x + nx (y + ny z).
+pub trait WalkGrid {
+    /// Number of voxels along x, y, z.
+    fn dims(&self) -> [usize; 3];
+    /// Voxel edge lengths \[cm\].
+    fn voxel_size_cm(&self) -> [f64; 3];
+    /// Whether a lymphocyte may be in `voxel`.
+    fn allowed(&self, voxel: usize) -> bool;
+    /// Voxels where lymphocytes enter (vessels, rim).
+    fn entry_voxels(&self) -> &[usize];
+    /// Number of source components of the dose field.
+    fn n_components(&self) -> usize;
+    /// Dose per decay of `component` in `voxel`: (low LET, α) \[Gy/decay\].
+    fn dose_per_decay(&self, voxel: usize, component: usize) -> (f64, f64);
+}
+
+/// A plain [`WalkGrid`]: flags per voxel, entry voxels and per-component dose per decay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoxelWalkGrid {
+    dims: [usize; 3],
+    voxel_cm: [f64; 3],
+    allowed: Vec<bool>,
+    entries: Vec<usize>,
+    /// `low_let[c][v]` \[Gy/decay\].
+    low_let: Vec<Vec<f64>>,
+    /// `alpha[c][v]` \[Gy/decay\] (empty: no α).
+    alpha: Vec<Vec<f64>>,
+}
+
+impl VoxelWalkGrid {
+    /// A grid; `alpha` may be empty. Errors: zero dimensions, non-positive voxel size,
+    /// wrong lengths, entries outside the grid or not allowed, negative dose per decay.
+    pub fn new(
+        dims: [usize; 3],
+        voxel_cm: [f64; 3],
+        allowed: Vec<bool>,
+        entries: Vec<usize>,
+        low_let: Vec<Vec<f64>>,
+        alpha: Vec<Vec<f64>>,
+    ) -> KResult<Self> {
+        let n = dims[0] * dims[1] * dims[2];
+        if n == 0 {
+            return Err(KineticsError::Empty("walk grid (a dimension is 0)".into()));
+        }
+        for (a, s) in ["x", "y", "z"].iter().zip(voxel_cm) {
+            positive(format!("voxel size along {a}"), s, "cm")?;
+        }
+        if allowed.len() != n {
+            return Err(KineticsError::Length {
+                what: "allowed-voxel flags".into(),
+                expected: n,
+                got: allowed.len(),
+            });
+        }
+        if entries.is_empty() {
+            return Err(KineticsError::Empty("entry voxels".into()));
+        }
+        for &e in &entries {
+            if e >= n || !allowed[e] {
+                return Err(KineticsError::Index {
+                    what: "entry voxel (must be an allowed voxel)".into(),
+                    index: e,
+                    len: n,
+                });
+            }
+        }
+        if low_let.is_empty() {
+            return Err(KineticsError::Empty("dose per decay (components)".into()));
+        }
+        if !alpha.is_empty() && alpha.len() != low_let.len() {
+            return Err(KineticsError::Length {
+                what: "alpha dose per decay (components)".into(),
+                expected: low_let.len(),
+                got: alpha.len(),
+            });
+        }
+        for v in low_let.iter().chain(&alpha) {
+            if v.len() != n {
+                return Err(KineticsError::Length {
+                    what: "dose per decay (voxels)".into(),
+                    expected: n,
+                    got: v.len(),
+                });
+            }
+            for &x in v {
+                crate::error::non_negative("dose per decay", x, "Gy")?;
+            }
+        }
+        Ok(Self {
+            dims,
+            voxel_cm,
+            allowed,
+            entries,
+            low_let,
+            alpha,
+        })
+    }
+}
+
+impl WalkGrid for VoxelWalkGrid {
+    fn dims(&self) -> [usize; 3] {
+        self.dims
+    }
+    fn voxel_size_cm(&self) -> [f64; 3] {
+        self.voxel_cm
+    }
+    fn allowed(&self, voxel: usize) -> bool {
+        self.allowed[voxel]
+    }
+    fn entry_voxels(&self) -> &[usize] {
+        &self.entries
+    }
+    fn n_components(&self) -> usize {
+        self.low_let.len()
+    }
+    fn dose_per_decay(&self, voxel: usize, component: usize) -> (f64, f64) {
+        let a = self.alpha.get(component).map_or(0.0, |v| v[voxel]);
+        (self.low_let[component][voxel], a)
+    }
+}
+
+/// Motility and sampling of the walk.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct WalkParameters {
+    /// Speed \[cm/s\].
+    pub speed_cm_per_s: f64,
+    /// Persistence time P \[s\] (mean time between reorientations).
+    pub persistence_s: f64,
+    /// Time step \[s\]; None for min(P/4, min voxel edge/(2 v)).
+    pub step_s: Option<f64>,
+    /// Master seed of the walkers' random streams.
+    pub seed: u64,
+    /// Grade of the speed value.
+    pub speed_grade: Grade,
+    /// Grade of the persistence value.
+    pub persistence_grade: Grade,
+}
+
+impl Default for WalkParameters {
+    /// 10 µm/min (B), persistence 3 min (B, weak), automatic step, seed 1.
+    fn default() -> Self {
+        Self {
+            speed_cm_per_s: 10e-4 / 60.0,
+            persistence_s: 180.0,
+            step_s: None,
+            seed: 1,
+            speed_grade: Grade::B,
+            persistence_grade: Grade::B,
+        }
+    }
+}
+
+/// One point of a path.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct PathPoint {
+    /// Time \[s\].
+    pub time_s: f64,
+    /// Position \[cm\] (grid corner at 0).
+    pub position_cm: [f64; 3],
+}
+
+struct Walker<'g, G: WalkGrid + ?Sized> {
+    grid: &'g G,
+    rng: Rng,
+    pos: [f64; 3],
+    dir: [f64; 3],
+    keep: f64,
+    step_cm: f64,
+}
+
+fn voxel_of<G: WalkGrid + ?Sized>(grid: &G, p: [f64; 3]) -> Option<usize> {
+    let d = grid.dims();
+    let s = grid.voxel_size_cm();
+    let mut idx = [0usize; 3];
+    for a in 0..3 {
+        let f = p[a] / s[a];
+        if !(f >= 0.0 && f < d[a] as f64) {
+            return None;
+        }
+        idx[a] = (f as usize).min(d[a] - 1);
+    }
+    Some(idx[0] + d[0] * (idx[1] + d[1] * idx[2]))
+}
+
+impl<'g, G: WalkGrid + ?Sized> Walker<'g, G> {
+    fn new(grid: &'g G, p: &WalkParameters, index: u64, dt: f64) -> Self {
+        let mut rng = Rng::for_stream(p.seed, index, STREAM_KINETICS);
+        let e = grid.entry_voxels();
+        let k = ((rng.uniform() * e.len() as f64) as usize).min(e.len() - 1);
+        let v = e[k];
+        let d = grid.dims();
+        let s = grid.voxel_size_cm();
+        let (x, y, z) = (v % d[0], (v / d[0]) % d[1], v / (d[0] * d[1]));
+        let pos = [
+            (x as f64 + rng.uniform()) * s[0],
+            (y as f64 + rng.uniform()) * s[1],
+            (z as f64 + rng.uniform()) * s[2],
+        ];
+        let dir = rng.isotropic();
+        Self {
+            grid,
+            rng,
+            pos,
+            dir,
+            keep: (-dt / p.persistence_s).exp(),
+            step_cm: p.speed_cm_per_s * dt,
+        }
+    }
+
+    /// One step; returns the voxel at the step's midpoint.
+    fn step(&mut self) -> usize {
+        if self.rng.uniform() >= self.keep {
+            self.dir = self.rng.isotropic();
+        }
+        for attempt in 0..17 {
+            if attempt > 0 {
+                self.dir = self.rng.isotropic();
+            }
+            let end = [0, 1, 2].map(|a| self.pos[a] + self.step_cm * self.dir[a]);
+            let mid = [0, 1, 2].map(|a| self.pos[a] + 0.5 * self.step_cm * self.dir[a]);
+            let ok = |p| voxel_of(self.grid, p).filter(|&v| self.grid.allowed(v));
+            if let (Some(vm), Some(_)) = (ok(mid), ok(end)) {
+                self.pos = end;
+                return vm;
+            }
+        }
+        // stuck: stay in place (the start position is always in an allowed voxel)
+        voxel_of(self.grid, self.pos).unwrap_or(0)
+    }
+}
+
+fn step_length(grid: &impl WalkGridRef, p: &WalkParameters) -> KResult<f64> {
+    positive("lymphocyte speed", p.speed_cm_per_s, "cm/s")?;
+    positive("persistence time", p.persistence_s, "s")?;
+    match p.step_s {
+        Some(s) => positive("walk time step", s, "s"),
+        None => {
+            let s = grid.min_edge();
+            Ok((0.25 * p.persistence_s).min(0.5 * s / p.speed_cm_per_s))
+        }
+    }
+}
+
+/// Helper so `step_length` works for unsized grids.
+trait WalkGridRef {
+    fn min_edge(&self) -> f64;
+}
+
+impl<G: WalkGrid + ?Sized> WalkGridRef for &G {
+    fn min_edge(&self) -> f64 {
+        let s = self.voxel_size_cm();
+        s[0].min(s[1]).min(s[2])
+    }
+}
+
+/// The path of walker `index` from 0 for `duration_s` \[s\] (for inspection and tests).
+pub fn trajectory<G: WalkGrid + ?Sized>(
+    grid: &G,
+    params: &WalkParameters,
+    index: u64,
+    duration_s: f64,
+) -> KResult<Vec<PathPoint>> {
+    positive("walk duration", duration_s, "s")?;
+    let dt0 = step_length(&grid, params)?;
+    let n = (duration_s / dt0).ceil().max(1.0) as usize;
+    let dt = duration_s / n as f64;
+    let mut w = Walker::new(grid, params, index, dt);
+    let mut out = Vec::with_capacity(n + 1);
+    out.push(PathPoint {
+        time_s: 0.0,
+        position_cm: w.pos,
+    });
+    for k in 1..=n {
+        w.step();
+        out.push(PathPoint {
+            time_s: k as f64 * dt,
+            position_cm: w.pos,
+        });
+    }
+    Ok(out)
+}
+
+/// Result of a migrating-lymphocyte simulation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WalkExposure {
+    /// Exposure per walker (walkers are the "positions").
+    pub exposure: Exposure,
+    /// Time step used \[s\].
+    pub step_s: f64,
+    /// Number of steps per walker.
+    pub steps: usize,
+}
+
+/// Walk `n_walkers` lymphocytes entering at `cohort.arrival_s` for `cohort.residence_s`
+/// through the dose-rate field of `ev` on `grid`; dose, G (piecewise-constant history at
+/// the step), BED and survival per walker.
+pub fn migrating_exposure<G: WalkGrid + ?Sized>(
+    ev: &Evolution,
+    grid: &G,
+    params: &WalkParameters,
+    cohort: Cohort,
+    n_walkers: usize,
+    lq: &LqParameters,
+) -> KResult<WalkExposure> {
+    if grid.n_components() != ev.n_components() {
+        return Err(KineticsError::Length {
+            what: "components of the walk grid's dose field vs the source kinetics".into(),
+            expected: ev.n_components(),
+            got: grid.n_components(),
+        });
+    }
+    if n_walkers == 0 {
+        return Err(KineticsError::Empty("walkers".into()));
+    }
+    if grid.entry_voxels().is_empty() {
+        return Err(KineticsError::Empty("entry voxels".into()));
+    }
+    finite("arrival time", cohort.arrival_s, "s")?;
+    positive("residence time", cohort.residence_s, "s")?;
+    lq.validate()?;
+    let dt0 = step_length(&grid, params)?;
+    let n = (cohort.residence_s / dt0).ceil().max(1.0) as usize;
+    let dt = cohort.residence_s / n as f64;
+    let times: Vec<f64> = (0..=n)
+        .map(|k| {
+            if k == n {
+                cohort.arrival_s + cohort.residence_s
+            } else {
+                cohort.arrival_s + k as f64 * dt
+            }
+        })
+        .collect();
+    let tl = ev.timeline(&times)?;
+    let nc = ev.n_components();
+    let mut low = Vec::with_capacity(n_walkers);
+    let mut alpha = Vec::with_capacity(n_walkers);
+    let mut prot = Vec::with_capacity(n_walkers);
+    let mut pieces = Vec::with_capacity(n);
+    for w in 0..n_walkers {
+        let mut walker = Walker::new(grid, params, w as u64, dt);
+        let (mut dl, mut da) = (0.0, 0.0);
+        pieces.clear();
+        for k in 0..n {
+            let v = walker.step();
+            let (mut sl, mut sa) = (0.0, 0.0);
+            for c in 0..nc {
+                let dn = tl.decays[k][c];
+                if dn != 0.0 {
+                    let (l, a) = grid.dose_per_decay(v, c);
+                    sl += l * dn;
+                    sa += a * dn;
+                }
+            }
+            dl += sl;
+            da += sa;
+            let h = times[k + 1] - times[k];
+            pieces.push(DoseRatePiece::constant(h, (sl / h).max(0.0)));
+        }
+        let g = protraction(&pieces, lq.repair_half_time_s)?.g;
+        low.push(dl);
+        alpha.push(da);
+        prot.push(Protraction { dose_gy: dl, g });
+    }
+    let tp = TargetProtraction {
+        dose: SplitDose {
+            low_let: low,
+            alpha,
+        },
+        low_let: prot,
+        steps: n,
+        g_change: 0.0,
+    };
+    Ok(WalkExposure {
+        exposure: Exposure::from_protraction(tp, lq)?,
+        step_s: dt,
+        steps: n,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{Administration, Chain};
+    use crate::sources::SourceModel;
+    use crate::tac::{Quantity, Tac};
+
+    const UM: f64 = 1e-4;
+
+    fn source() -> crate::SourceKinetics {
+        SourceModel::retained(
+            Chain::from_library("Lu-177").unwrap(),
+            "cells",
+            Tac::mono(50.0 * 3600.0),
+            Quantity::AdministeredFraction {
+                uptake_fraction: 1.0,
+            },
+        )
+        .build(&[Administration {
+            time_s: 0.0,
+            activity_bq: 1e6,
+        }])
+        .unwrap()
+    }
+
+    /// n³ grid of 10 µm voxels; `forbid(x, y, z)` marks forbidden voxels with dose `bad`.
+    fn grid(n: usize, forbid: impl Fn(usize, usize, usize) -> bool, bad: f64) -> VoxelWalkGrid {
+        let nv = n * n * n;
+        let mut allowed = vec![true; nv];
+        let mut dose = vec![1e-12; nv];
+        for z in 0..n {
+            for y in 0..n {
+                for x in 0..n {
+                    if forbid(x, y, z) {
+                        let v = x + n * (y + n * z);
+                        allowed[v] = false;
+                        dose[v] = bad;
+                    }
+                }
+            }
+        }
+        let c = n / 2;
+        VoxelWalkGrid::new(
+            [n; 3],
+            [10.0 * UM; 3],
+            allowed,
+            vec![c + n * (c + n * c)],
+            vec![dose],
+            vec![],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn uniform_field_gives_the_cohort_dose_on_every_path_and_walls_hold() {
+        let k = source();
+        let lq = LqParameters::lymphocyte();
+        let cohort = Cohort {
+            arrival_s: 86400.0,
+            residence_s: 6.0 * 3600.0,
+        };
+        let exact = 1e-12 * k.decays(86400.0, 86400.0 + 6.0 * 3600.0).unwrap()[0];
+        // walls: only a slab 4 ≤ z ≤ 5 is allowed; forbidden voxels carry a huge dose
+        let g = grid(10, |_, _, z| !(4..=5).contains(&z), 1.0);
+        let p = WalkParameters::default();
+        let r = migrating_exposure(k.evolution(), &g, &p, cohort, 40, &lq).unwrap();
+        let mut worst: f64 = 0.0;
+        for &d in &r.exposure.dose.low_let {
+            worst = worst.max((d - exact).abs() / exact);
+        }
+        eprintln!(
+            "walk in uniform allowed field: max rel dose diff {worst:.1e} ({} steps)",
+            r.steps
+        );
+        assert!(worst < 1e-10, "{worst:e}");
+        // every path stays in the slab
+        for w in 0..10 {
+            for pt in trajectory(&g, &p, w, 6.0 * 3600.0).unwrap() {
+                let z = pt.position_cm[2] / (10.0 * UM);
+                assert!((4.0..6.0).contains(&z), "walker {w} at z = {z}");
+            }
+        }
+        // reproducible
+        let r2 = migrating_exposure(k.evolution(), &g, &p, cohort, 40, &lq).unwrap();
+        assert_eq!(r.exposure.dose, r2.exposure.dose);
+        let t1 = trajectory(&g, &p, 3, 3600.0).unwrap();
+        assert_eq!(t1, trajectory(&g, &p, 3, 3600.0).unwrap());
+        assert_ne!(t1, trajectory(&g, &p, 4, 3600.0).unwrap());
+    }
+
+    #[test]
+    fn mean_squared_displacement_of_the_persistent_walk() {
+        // open 130³ grid of 10 µm voxels (1.3 mm): walkers start at the centre and cannot
+        // reach a wall in 1 h at 10 µm/min (path 0.6 mm)
+        let n = 130;
+        let g = VoxelWalkGrid::new(
+            [n; 3],
+            [10.0 * UM; 3],
+            vec![true; n * n * n],
+            vec![n / 2 + n * (n / 2 + n * (n / 2))],
+            vec![vec![0.0; n * n * n]],
+            vec![],
+        )
+        .unwrap();
+        let p = WalkParameters {
+            step_s: Some(30.0),
+            ..WalkParameters::default()
+        };
+        let t = 3600.0;
+        let nw = 3000;
+        let mut sum = 0.0;
+        let mut sum2 = 0.0;
+        for w in 0..nw {
+            let path = trajectory(&g, &p, w, t).unwrap();
+            let (a, b) = (path[0].position_cm, path[path.len() - 1].position_cm);
+            let r2: f64 = (0..3).map(|i| (b[i] - a[i]).powi(2)).sum();
+            sum += r2;
+            sum2 += r2 * r2;
+        }
+        let mean = sum / nw as f64;
+        let sd = ((sum2 / nw as f64 - mean * mean) / nw as f64).sqrt();
+        // exact for the discrete walk: (v Δt)² [n + 2 Σ_{k=1}^{n−1} (n − k) q^k], q = e^{−Δt/P}
+        let steps = 120;
+        let q: f64 = (-30.0_f64 / 180.0).exp();
+        let l = p.speed_cm_per_s * 30.0;
+        let exact = l
+            * l
+            * (steps as f64
+                + 2.0
+                    * (1..steps)
+                        .map(|k| (steps - k) as f64 * q.powi(k))
+                        .sum::<f64>());
+        let z = (mean - exact) / sd;
+        eprintln!(
+            "MSD after 1 h: {:.4e} cm² vs exact {exact:.4e} ({z:.2} σ); continuous-time {:.4e}",
+            mean,
+            2.0 * (p.speed_cm_per_s * 180.0).powi(2) * (t / 180.0 - 1.0 + (-t / 180.0).exp())
+        );
+        assert!(z.abs() < 4.0);
+    }
+
+    #[test]
+    fn bad_grids_are_rejected() {
+        assert!(
+            VoxelWalkGrid::new([0, 1, 1], [1.0; 3], vec![], vec![0], vec![vec![]], vec![]).is_err()
+        );
+        assert!(VoxelWalkGrid::new(
+            [1, 1, 1],
+            [1.0; 3],
+            vec![false],
+            vec![0],
+            vec![vec![0.0]],
+            vec![]
+        )
+        .is_err());
+        assert!(VoxelWalkGrid::new(
+            [1, 1, 1],
+            [-1.0, 1.0, 1.0],
+            vec![true],
+            vec![0],
+            vec![vec![0.0]],
+            vec![]
+        )
+        .is_err());
+        assert!(VoxelWalkGrid::new(
+            [1, 1, 1],
+            [1.0; 3],
+            vec![true],
+            vec![0],
+            vec![vec![-1.0]],
+            vec![]
+        )
+        .is_err());
+        let g = VoxelWalkGrid::new(
+            [1, 1, 1],
+            [1.0; 3],
+            vec![true],
+            vec![0],
+            vec![vec![0.0], vec![0.0]],
+            vec![],
+        )
+        .unwrap();
+        let k = source();
+        let lq = LqParameters::lymphocyte();
+        let c = Cohort {
+            arrival_s: 0.0,
+            residence_s: 10.0,
+        };
+        assert!(
+            migrating_exposure(k.evolution(), &g, &WalkParameters::default(), c, 1, &lq).is_err()
+        );
+    }
+}
