@@ -31,7 +31,7 @@ pub struct ImportLabel {
     pub name: String,
     /// Material name.
     pub material: String,
-    /// Density [g/cm³] (default: the material's nominal density).
+    /// Density \[g/cm³\] (default: the material's nominal density).
     pub density: Option<f64>,
 }
 
@@ -52,7 +52,7 @@ impl ImportTable {
 }
 
 /// Build a phantom. `label_path` / `table_path` are used in error messages;
-/// `material_density` gives the nominal density [g/cm³] of a material name.
+/// `material_density` gives the nominal density \[g/cm³\] of a material name.
 pub fn import_images(
     labels_img: &Volume,
     label_path: &Path,

@@ -112,7 +112,7 @@ pub(crate) fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>)
 /// A scalar 3-D image read from or written to MetaImage / NIfTI, with its element type.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Volume {
-    /// The grid (origin = outer corner of voxel (0,0,0) [cm]).
+    /// The grid (origin = outer corner of voxel (0,0,0) \[cm\]).
     pub grid: xfire_phantom::Grid,
     /// Values, row-major (nz, ny, nx), x fastest.
     pub values: Vec<f64>,

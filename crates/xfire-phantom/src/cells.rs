@@ -26,11 +26,11 @@ pub struct Cell {
     pub id: CellId,
     /// Kind (tumour, lymphocyte, user kind).
     pub kind: CellKind,
-    /// Centre [cm].
+    /// Centre \[cm\].
     pub centre_cm: [f64; 3],
-    /// Cell radius [cm].
+    /// Cell radius \[cm\].
     pub radius_cm: f64,
-    /// Nucleus radius [cm] (< cell radius).
+    /// Nucleus radius \[cm\] (< cell radius).
     pub nucleus_radius_cm: f64,
     /// Flat indices of the voxels of the nucleus (centre of voxel inside the nucleus sphere).
     pub nucleus_voxels: Vec<u32>,

@@ -105,7 +105,7 @@ struct Capillaries {
 }
 
 impl Capillaries {
-    /// Distance from `p` to the nearest capillary axis [cm].
+    /// Distance from `p` to the nearest capillary axis \[cm\].
     fn axis_distance(&self, p: [f64; 3]) -> f64 {
         let (a1, a2) = match self.axis {
             0 => (1, 2),
@@ -185,7 +185,7 @@ impl Bins {
 }
 
 /// Generate the phantom described by `spec`. `spec_text` is stored as provenance;
-/// `material_density` gives the nominal density [g/cm³] of a material name, `None` when the
+/// `material_density` gives the nominal density \[g/cm³\] of a material name, `None` when the
 /// name is unknown.
 pub fn generate(
     spec: &Spec,

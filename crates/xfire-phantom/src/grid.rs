@@ -20,24 +20,24 @@ pub struct Grid {
     pub ny: usize,
     /// Number of voxels along z.
     pub nz: usize,
-    /// Voxel edge lengths along x, y, z [cm].
+    /// Voxel edge lengths along x, y, z \[cm\].
     pub voxel_cm: [f64; 3],
-    /// Position of the lower corner of voxel (0,0,0) [cm].
+    /// Position of the lower corner of voxel (0,0,0) \[cm\].
     pub origin_cm: [f64; 3],
 }
 
-/// One voxel crossed by a ray: its flat index and the path length inside it [cm].
+/// One voxel crossed by a ray: its flat index and the path length inside it \[cm\].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct VoxelStep {
     /// Flat voxel index `(k*ny + j)*nx + i`.
     pub index: usize,
-    /// Path length of the ray inside this voxel [cm].
+    /// Path length of the ray inside this voxel \[cm\].
     pub length_cm: f64,
 }
 
 impl Grid {
     /// A validated grid: every dimension ≥ 1, at most [`MAX_VOXELS`] voxels, voxel sizes finite
-    /// and > 0 [cm], origin finite [cm].
+    /// and > 0 \[cm\], origin finite \[cm\].
     pub fn new(dims: [usize; 3], voxel_cm: [f64; 3], origin_cm: [f64; 3]) -> Result<Self> {
         for (a, &n) in ["x", "y", "z"].iter().zip(dims.iter()) {
             if n == 0 {
@@ -110,13 +110,13 @@ impl Grid {
         self.len() == 0
     }
 
-    /// Volume of one voxel [cm³].
+    /// Volume of one voxel \[cm³\].
     #[inline]
     pub fn voxel_volume_cm3(&self) -> f64 {
         self.voxel_cm[0] * self.voxel_cm[1] * self.voxel_cm[2]
     }
 
-    /// Edge lengths of the whole grid [cm].
+    /// Edge lengths of the whole grid \[cm\].
     #[inline]
     pub fn extent_cm(&self) -> [f64; 3] {
         [
@@ -141,7 +141,7 @@ impl Grid {
         [i, jk % self.ny, jk / self.ny]
     }
 
-    /// Centre of voxel (i, j, k) [cm].
+    /// Centre of voxel (i, j, k) \[cm\].
     #[inline]
     pub fn centre_ijk(&self, i: usize, j: usize, k: usize) -> [f64; 3] {
         [
@@ -151,14 +151,14 @@ impl Grid {
         ]
     }
 
-    /// Centre of the voxel with flat index `index` [cm].
+    /// Centre of the voxel with flat index `index` \[cm\].
     #[inline]
     pub fn centre(&self, index: usize) -> [f64; 3] {
         let [i, j, k] = self.ijk(index);
         self.centre_ijk(i, j, k)
     }
 
-    /// Lower corner of the voxel with flat index `index` [cm].
+    /// Lower corner of the voxel with flat index `index` \[cm\].
     #[inline]
     pub fn corner(&self, index: usize) -> [f64; 3] {
         let [i, j, k] = self.ijk(index);
@@ -210,7 +210,7 @@ impl Grid {
         lo as usize..hi as usize
     }
 
-    /// The voxel containing `pos_cm` and the distance [cm] along the **unit** direction `dir`
+    /// The voxel containing `pos_cm` and the distance \[cm\] along the **unit** direction `dir`
     /// to the face where the ray leaves it; `None` outside the grid. The transport's
     /// "distance to the next voxel boundary" for one step.
     #[inline]
@@ -230,7 +230,7 @@ impl Grid {
     }
 
     /// Iterator over the voxels crossed by the segment from `pos_cm` along the **unit**
-    /// direction `dir` over `distance_cm` [cm], with the path length in each
+    /// direction `dir` over `distance_cm` \[cm\], with the path length in each
     /// (Amanatides & Woo 1987). Parts of the segment outside the grid are skipped; a segment
     /// that starts outside is clipped to the grid first. Allocates nothing.
     ///

@@ -3,11 +3,11 @@
 //! The geometry side of xfire: voxel phantoms from micrometre tumour microenvironments to
 //! millimetre patient images.
 //!
-//! * [`Grid`]: dimensions, voxel size [cm], origin [cm], index helpers, position lookup and
+//! * [`Grid`]: dimensions, voxel size \[cm\], origin \[cm\], index helpers, position lookup and
 //!   [`Grid::traverse`], an allocation-free Amanatides–Woo ray walk yielding
 //!   [`VoxelStep`]`{ index, length_cm }`.
 //! * [`Phantom`]: per voxel a material id (`u8`, into a [`MaterialEntry`] table), a density
-//!   [g/cm³] (`f32`), a label ([`labels`], `u16`, with a [`LabelTable`]) and a cell id (`u32`);
+//!   \[g/cm³\] (`f32`), a label ([`labels`], `u16`, with a [`LabelTable`]) and a cell id (`u32`);
 //!   voxel masses are derived ([`Phantom::voxel_mass_g`]).
 //! * [`CellRegistry`]: every generated cell (id, [`CellKind`], centre, radii, nucleus and
 //!   cytoplasm voxels), so dose can be reported per cell.

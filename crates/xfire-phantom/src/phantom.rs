@@ -12,14 +12,14 @@ use crate::{PhantomError, Result};
 pub struct MaterialEntry {
     /// Material name, resolved against the material database (built-in or user TOML).
     pub name: String,
-    /// Nominal density of the material [g/cm³] (voxels may carry other densities).
+    /// Nominal density of the material \[g/cm³\] (voxels may carry other densities).
     pub density_g_cm3: f64,
 }
 
 /// A voxel phantom.
 ///
 /// Invariants (checked by [`Phantom::validate`]): every per-voxel array has `grid.len()`
-/// entries; material ids index `materials`; densities are finite and ≥ 0 [g/cm³]; every label
+/// entries; material ids index `materials`; densities are finite and ≥ 0 \[g/cm³\]; every label
 /// id is in `labels`; cell ids are 0 or a registry id; source-map weights are finite and ≥ 0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Phantom {
@@ -31,7 +31,7 @@ pub struct Phantom {
     pub labels: LabelTable,
     /// Material id per voxel.
     pub material: Vec<u8>,
-    /// Mass density per voxel [g/cm³].
+    /// Mass density per voxel \[g/cm³\].
     pub density_g_cm3: Vec<f32>,
     /// Label id per voxel.
     pub label: Vec<LabelId>,
@@ -54,9 +54,9 @@ pub struct LabelStats {
     pub name: String,
     /// Number of voxels.
     pub voxels: u64,
-    /// Volume [cm³].
+    /// Volume \[cm³\].
     pub volume_cm3: f64,
-    /// Mass [g].
+    /// Mass \[g\].
     pub mass_g: f64,
 }
 
@@ -79,7 +79,7 @@ impl Phantom {
         }
     }
 
-    /// Mass of voxel `v` [g] (density × voxel volume; derived, not stored).
+    /// Mass of voxel `v` \[g\] (density × voxel volume; derived, not stored).
     #[inline]
     pub fn voxel_mass_g(&self, v: usize) -> f64 {
         self.density_g_cm3[v] as f64 * self.grid.voxel_volume_cm3()
@@ -207,7 +207,7 @@ impl Phantom {
         Ok(())
     }
 
-    /// Voxel count, volume [cm³] and mass [g] per label in the label table (labels with no
+    /// Voxel count, volume \[cm³\] and mass \[g\] per label in the label table (labels with no
     /// voxels included), sorted by id.
     pub fn label_stats(&self) -> Vec<LabelStats> {
         let max = self.labels.max_id() as usize;
@@ -256,7 +256,7 @@ impl Phantom {
         Ok((self.materials.len() - 1) as u8)
     }
 
-    /// Mass of every voxel [g], in voxel order.
+    /// Mass of every voxel \[g\], in voxel order.
     pub fn voxel_masses_g(&self) -> Vec<f64> {
         let vv = self.grid.voxel_volume_cm3();
         self.density_g_cm3.iter().map(|&d| d as f64 * vv).collect()

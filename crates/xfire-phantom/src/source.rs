@@ -326,8 +326,8 @@ impl AliasSampler {
         self.voxels[j] as usize
     }
 
-    /// A decay position: voxel chosen by weight, position uniform inside it [cm]. Returns
-    /// (position [cm], voxel index). Uses 5 draws from `rng`.
+    /// A decay position: voxel chosen by weight, position uniform inside it \[cm\]. Returns
+    /// (position \[cm\], voxel index). Uses 5 draws from `rng`.
     #[inline]
     pub fn sample_position(
         &self,

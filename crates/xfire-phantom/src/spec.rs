@@ -31,7 +31,7 @@ impl Length3 {
         }
     }
 
-    /// The three lengths [cm].
+    /// The three lengths \[cm\].
     pub fn to_cm(&self, what: &str) -> Result<[f64; 3]> {
         match self {
             Length3::One(s) => {
@@ -43,12 +43,12 @@ impl Length3 {
     }
 }
 
-/// Parse a length string [cm]; the error names the field.
+/// Parse a length string \[cm\]; the error names the field.
 pub fn len(text: &str, what: &str) -> Result<f64> {
     parse_length_cm(text).map_err(|e| PhantomError::Spec(format!("{what}: {e}")))
 }
 
-/// Parse a strictly positive length [cm].
+/// Parse a strictly positive length \[cm\].
 pub fn pos_len(text: &str, what: &str) -> Result<f64> {
     let v = len(text, what)?;
     if v > 0.0 {
@@ -151,7 +151,7 @@ impl GridSpec {
 pub struct MaterialSpec {
     /// Material name (built-in or from `materials_file`).
     pub material: String,
-    /// Mass density [g/cm³]; default: the material's nominal density.
+    /// Mass density \[g/cm³\]; default: the material's nominal density.
     pub density: Option<f64>,
 }
 
@@ -264,7 +264,7 @@ pub struct ShapeSpec {
     pub label: Option<String>,
     /// Material of the shape (default "water").
     pub material: Option<String>,
-    /// Density of the shape [g/cm³] (default: the material's).
+    /// Density of the shape \[g/cm³\] (default: the material's).
     pub density: Option<f64>,
     /// Sphere radius.
     pub radius: Option<String>,
