@@ -1,0 +1,589 @@
+//! The shared engine for line charts: axes (linear, or log10 drawn on a linear axis with
+//! decade labels), clipping, lines, filled polygons, reference lines, markers and a legend.
+
+use super::{format_tick, DrawCtx, Figure, Style};
+use crate::error::{ReportError, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// One axis of an [`XyPlot`].
+#[derive(Debug, Clone)]
+pub(crate) struct Axis {
+    /// Quantity and unit, e.g. "Time after administration (d)".
+    pub label: String,
+    /// Logarithmic axis; non-positive values are skipped.
+    pub log: bool,
+    /// Fixed range in data units; `None`: from the data.
+    pub range: Option<(f64, f64)>,
+    /// Stretch an automatic linear range to include zero.
+    pub include_zero: bool,
+    /// Pad an automatic linear range by 5 % at the ends not pinned at zero.
+    pub pad: bool,
+    /// On a log axis, show at most this many decades below the maximum.
+    pub max_decades: f64,
+}
+
+impl Axis {
+    pub fn linear(label: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            log: false,
+            range: None,
+            include_zero: false,
+            pad: true,
+            max_decades: 12.0,
+        }
+    }
+    pub fn log(label: impl Into<String>, max_decades: f64) -> Self {
+        Self {
+            log: true,
+            max_decades,
+            ..Self::linear(label)
+        }
+    }
+    /// The value on the drawn (linear) axis: log10 on a log axis; `None` when not drawable.
+    pub fn t(&self, v: f64) -> Option<f64> {
+        if !v.is_finite() {
+            None
+        } else if self.log {
+            (v > 0.0).then(|| v.log10())
+        } else {
+            Some(v)
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Line {
+    pub label: String,
+    pub xs: Vec<f64>,
+    pub ys: Vec<f64>,
+    pub colour: RGBColor,
+    pub dashed: bool,
+    pub width: u32,
+    pub markers: bool,
+    /// Whether the line enters the legend.
+    pub in_legend: bool,
+}
+
+impl Line {
+    pub fn new(label: impl Into<String>, xs: Vec<f64>, ys: Vec<f64>, colour: RGBColor) -> Self {
+        Self {
+            label: label.into(),
+            xs,
+            ys,
+            colour,
+            dashed: false,
+            width: 3,
+            markers: false,
+            in_legend: true,
+        }
+    }
+}
+
+/// A filled polygon in data units (clamped to the axes).
+#[derive(Debug, Clone)]
+pub(crate) struct Fill {
+    pub points: Vec<(f64, f64)>,
+    pub colour: RGBColor,
+    pub alpha: f64,
+}
+
+/// A dashed reference line across the plot with a text label.
+#[derive(Debug, Clone)]
+pub(crate) struct RefLine {
+    pub horizontal: bool,
+    pub at: f64,
+    pub text: String,
+    pub colour: RGBColor,
+}
+
+/// A filled circle at a point.
+#[derive(Debug, Clone)]
+pub(crate) struct Mark {
+    pub x: f64,
+    pub y: f64,
+    pub colour: RGBColor,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct XyPlot {
+    pub title: String,
+    pub x: Axis,
+    pub y: Axis,
+    pub lines: Vec<Line>,
+    pub fills: Vec<Fill>,
+    pub ref_lines: Vec<RefLine>,
+    pub marks: Vec<Mark>,
+    pub legend_pos: SeriesLabelPosition,
+}
+
+/// Axis range on the drawn axis (log10 units on a log axis).
+fn auto_range(axis: &Axis, values: &[f64], what: &str) -> Result<(f64, f64)> {
+    if let Some((a, b)) = axis.range {
+        let (ta, tb) = match (axis.t(a), axis.t(b)) {
+            (Some(ta), Some(tb)) if tb > ta => (ta, tb),
+            _ => {
+                return Err(ReportError::Invalid {
+                    what: format!("{what}: axis range of '{}'", axis.label),
+                    reason: format!(
+                        "[{a}, {b}] must be increasing{}",
+                        if axis.log { " and positive" } else { "" }
+                    ),
+                })
+            }
+        };
+        return Ok((ta, tb));
+    }
+    let ts: Vec<f64> = values.iter().filter_map(|&v| axis.t(v)).collect();
+    if ts.is_empty() {
+        return Err(ReportError::NothingPlottable {
+            what: what.into(),
+            reason: format!(
+                "every value on the axis '{}' is NaN or infinite{}",
+                axis.label,
+                if axis.log {
+                    " or not positive (log axis)"
+                } else {
+                    ""
+                }
+            ),
+        });
+    }
+    let mut lo = ts.iter().copied().fold(f64::INFINITY, f64::min);
+    let mut hi = ts.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if axis.log {
+        lo = lo.max(hi - axis.max_decades);
+        let (mut a, mut b) = (lo.floor(), hi.ceil());
+        if b - a < 1.0 {
+            b = a + 1.0;
+            if (hi - b).abs() < 1e-12 {
+                a -= 1.0;
+            }
+        }
+        return Ok((a, b));
+    }
+    if axis.include_zero {
+        lo = lo.min(0.0);
+        hi = hi.max(0.0);
+    }
+    let span = hi - lo;
+    if span <= 0.0 {
+        let d = if hi == 0.0 { 1.0 } else { 0.1 * hi.abs() };
+        return Ok((lo - d, hi + d));
+    }
+    if axis.pad {
+        if !(axis.include_zero && lo == 0.0) {
+            lo -= 0.05 * span;
+        }
+        if !(axis.include_zero && hi == 0.0) {
+            hi += 0.05 * span;
+        }
+    }
+    Ok((lo, hi))
+}
+
+type Pt = (f64, f64);
+/// A clipped segment: start, end, whether the start moved, whether the end moved.
+type Clipped = (Pt, Pt, bool, bool);
+
+/// Liang–Barsky: the part of segment p→q inside the box, with flags "start moved", "end moved".
+fn clip(p: (f64, f64), q: (f64, f64), xr: (f64, f64), yr: (f64, f64)) -> Option<Clipped> {
+    let (dx, dy) = (q.0 - p.0, q.1 - p.1);
+    let mut t0 = 0.0f64;
+    let mut t1 = 1.0f64;
+    for (pk, qk) in [
+        (-dx, p.0 - xr.0),
+        (dx, xr.1 - p.0),
+        (-dy, p.1 - yr.0),
+        (dy, yr.1 - p.1),
+    ] {
+        if pk == 0.0 {
+            if qk < 0.0 {
+                return None;
+            }
+        } else {
+            let r = qk / pk;
+            if pk < 0.0 {
+                t0 = t0.max(r);
+            } else {
+                t1 = t1.min(r);
+            }
+        }
+    }
+    if t0 > t1 {
+        return None;
+    }
+    let a = (p.0 + t0 * dx, p.1 + t0 * dy);
+    let b = (p.0 + t1 * dx, p.1 + t1 * dy);
+    Some((a, b, t0 > 0.0, t1 < 1.0))
+}
+
+/// Splits a line (drawn-axis units, `None` = gap) into visible polylines and isolated points.
+fn visible_parts(
+    pts: &[Option<(f64, f64)>],
+    xr: (f64, f64),
+    yr: (f64, f64),
+) -> (Vec<Vec<Pt>>, Vec<Pt>) {
+    let inside = |p: (f64, f64)| p.0 >= xr.0 && p.0 <= xr.1 && p.1 >= yr.0 && p.1 <= yr.1;
+    let mut polys: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut isolated = Vec::new();
+    let mut current: Vec<(f64, f64)> = Vec::new();
+    for (k, p) in pts.iter().enumerate() {
+        let Some(p) = *p else {
+            if current.len() > 1 {
+                polys.push(std::mem::take(&mut current));
+            }
+            current.clear();
+            continue;
+        };
+        let prev = if k > 0 { pts[k - 1] } else { None };
+        let next = pts.get(k + 1).copied().flatten();
+        if prev.is_none() && next.is_none() && inside(p) {
+            isolated.push(p);
+        }
+        let Some(q) = next else { continue };
+        match clip(p, q, xr, yr) {
+            Some((a, b, a_moved, b_moved)) => {
+                if a_moved || current.is_empty() {
+                    if current.len() > 1 {
+                        polys.push(std::mem::take(&mut current));
+                    }
+                    current = vec![a];
+                }
+                current.push(b);
+                if b_moved {
+                    polys.push(std::mem::take(&mut current));
+                }
+            }
+            None => {
+                if current.len() > 1 {
+                    polys.push(std::mem::take(&mut current));
+                }
+                current.clear();
+            }
+        }
+    }
+    if current.len() > 1 {
+        polys.push(current);
+    }
+    (polys, isolated)
+}
+
+impl XyPlot {
+    pub fn new(title: impl Into<String>, x: Axis, y: Axis) -> Self {
+        Self {
+            title: title.into(),
+            x,
+            y,
+            lines: Vec::new(),
+            fills: Vec::new(),
+            ref_lines: Vec::new(),
+            marks: Vec::new(),
+            legend_pos: SeriesLabelPosition::UpperRight,
+        }
+    }
+
+    /// Computes the axis ranges; fails when nothing can be drawn.
+    pub fn resolve(self, what: &str) -> Result<ResolvedXy> {
+        let mut xs: Vec<f64> = Vec::new();
+        let mut ys: Vec<f64> = Vec::new();
+        for l in &self.lines {
+            for (&x, &y) in l.xs.iter().zip(&l.ys) {
+                if self.x.t(x).is_some() && self.y.t(y).is_some() {
+                    xs.push(x);
+                    ys.push(y);
+                }
+            }
+        }
+        if xs.is_empty() {
+            let reason = format!(
+                "every point is NaN or infinite{}",
+                if self.x.log || self.y.log {
+                    ", or not positive on a log axis"
+                } else {
+                    ""
+                }
+            );
+            return Err(ReportError::NothingPlottable {
+                what: what.into(),
+                reason,
+            });
+        }
+        for r in &self.ref_lines {
+            if r.horizontal {
+                ys.push(r.at);
+            } else {
+                xs.push(r.at);
+            }
+        }
+        let xr = auto_range(&self.x, &xs, what)?;
+        let yr = auto_range(&self.y, &ys, what)?;
+        Ok(ResolvedXy { plot: self, xr, yr })
+    }
+}
+
+/// An [`XyPlot`] with its ranges on the drawn axes.
+pub(crate) struct ResolvedXy {
+    plot: XyPlot,
+    xr: (f64, f64),
+    yr: (f64, f64),
+}
+
+fn label_count(axis: &Axis, r: (f64, f64)) -> usize {
+    if axis.log {
+        ((r.1 - r.0).round() as usize + 1).clamp(2, 13)
+    } else {
+        9
+    }
+}
+
+impl Figure for ResolvedXy {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        st: &Style,
+    ) -> std::result::Result<(), String> {
+        let p = &self.plot;
+        let (xr, yr) = (self.xr, self.yr);
+        let mut chart = ChartBuilder::on(root)
+            .caption(&p.title, st.title())
+            .margin(st.px(18.0))
+            .margin_right(st.px(36.0))
+            .x_label_area_size(st.px(70.0))
+            .y_label_area_size(st.px(115.0))
+            .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)
+            .ctx("chart")?;
+
+        let xlog = p.x.log;
+        let ylog = p.y.log;
+        let x_fmt = move |v: &f64| format_tick(xlog, *v);
+        let y_fmt = move |v: &f64| format_tick(ylog, *v);
+        let mut mesh = chart.configure_mesh();
+        mesh.x_desc(p.x.label.as_str())
+            .y_desc(p.y.label.as_str())
+            .x_labels(label_count(&p.x, xr))
+            .y_labels(label_count(&p.y, yr))
+            .x_label_formatter(&x_fmt)
+            .y_label_formatter(&y_fmt)
+            .label_style(st.tick())
+            .axis_desc_style(st.desc())
+            .bold_line_style(BLACK.mix(0.15))
+            .axis_style(BLACK.stroke_width(1))
+            .x_label_offset(0)
+            .set_all_tick_mark_size(st.pxi(6.0));
+        if xlog || ylog {
+            mesh.light_line_style(TRANSPARENT);
+        } else {
+            mesh.light_line_style(BLACK.mix(0.05));
+        }
+        mesh.draw().ctx("axes")?;
+
+        // Minor decade grid (2…9 × 10ᵏ) on log axes of moderate span.
+        let minor = BLACK.mix(0.06);
+        for (log, r, vertical) in [(xlog, xr, true), (ylog, yr, false)] {
+            if !log || r.1 - r.0 > 8.0 {
+                continue;
+            }
+            let mut k = r.0.floor();
+            while k < r.1 {
+                for m in 2..10 {
+                    let t = k + f64::from(m).log10();
+                    if t > r.0 && t < r.1 {
+                        let seg = if vertical {
+                            vec![(t, yr.0), (t, yr.1)]
+                        } else {
+                            vec![(xr.0, t), (xr.1, t)]
+                        };
+                        chart
+                            .draw_series(std::iter::once(PathElement::new(seg, minor)))
+                            .ctx("minor grid")?;
+                    }
+                }
+                k += 1.0;
+            }
+        }
+
+        let clamp = |v: f64, r: (f64, f64)| v.clamp(r.0, r.1);
+        for f in &p.fills {
+            let pts: Vec<(f64, f64)> = f
+                .points
+                .iter()
+                .filter_map(|&(x, y)| {
+                    let tx = p.x.t(x)?;
+                    let ty = p.y.t(y).unwrap_or(yr.0);
+                    Some((clamp(tx, xr), clamp(ty, yr)))
+                })
+                .collect();
+            if pts.len() > 2 {
+                chart
+                    .draw_series(std::iter::once(Polygon::new(
+                        pts,
+                        f.colour.mix(f.alpha).filled(),
+                    )))
+                    .ctx("filled area")?;
+            }
+        }
+
+        for r in &p.ref_lines {
+            let (t, range) = if r.horizontal {
+                (p.y.t(r.at), yr)
+            } else {
+                (p.x.t(r.at), xr)
+            };
+            let Some(t) = t.filter(|t| *t >= range.0 && *t <= range.1) else {
+                continue;
+            };
+            let seg = if r.horizontal {
+                vec![(xr.0, t), (xr.1, t)]
+            } else {
+                vec![(t, yr.0), (t, yr.1)]
+            };
+            chart
+                .draw_series(DashedLineSeries::new(
+                    seg,
+                    st.px(10.0),
+                    st.px(7.0),
+                    r.colour.stroke_width(2),
+                ))
+                .ctx("reference line")?;
+            if !r.text.is_empty() {
+                let anchor = if r.horizontal { (xr.0, t) } else { (t, yr.1) };
+                let off = if r.horizontal {
+                    (st.pxi(8.0), -st.pxi(26.0))
+                } else {
+                    (st.pxi(6.0), st.pxi(6.0))
+                };
+                let text = EmptyElement::at(anchor)
+                    + Text::new(r.text.clone(), off, st.legend().color(&r.colour));
+                chart
+                    .draw_series(std::iter::once(text))
+                    .ctx("reference label")?;
+            }
+        }
+
+        for line in &p.lines {
+            let pts: Vec<Option<(f64, f64)>> = line
+                .xs
+                .iter()
+                .zip(&line.ys)
+                .map(|(&x, &y)| Some((p.x.t(x)?, p.y.t(y)?)))
+                .collect();
+            let (polys, isolated) = visible_parts(&pts, xr, yr);
+            let style = line
+                .colour
+                .stroke_width(st.px(f64::from(line.width)).max(1));
+            let mut labelled = false;
+            let dash = (st.px(12.0), st.px(8.0));
+            let mut parts: Vec<Vec<(f64, f64)>> = polys;
+            if parts.is_empty() {
+                parts.push(Vec::new());
+            }
+            for poly in parts {
+                let anno = if line.dashed {
+                    chart
+                        .draw_series(DashedLineSeries::new(poly, dash.0, dash.1, style))
+                        .ctx("line")?
+                } else {
+                    chart
+                        .draw_series(LineSeries::new(poly, style))
+                        .ctx("line")?
+                };
+                if line.in_legend && !labelled {
+                    labelled = true;
+                    let dashed = line.dashed;
+                    let w = st.pxi(34.0);
+                    anno.label(line.label.clone()).legend(move |(x, y)| {
+                        let (a, b) = if dashed { (w / 3, 2 * w / 3) } else { (w, w) };
+                        EmptyElement::at((x, y))
+                            + PathElement::new(vec![(0, 0), (a, 0)], style)
+                            + PathElement::new(vec![(b, 0), (w, 0)], style)
+                    });
+                }
+            }
+            let marker_pts: Vec<(f64, f64)> = if line.markers {
+                pts.iter()
+                    .flatten()
+                    .copied()
+                    .filter(|q| q.0 >= xr.0 && q.0 <= xr.1 && q.1 >= yr.0 && q.1 <= yr.1)
+                    .collect()
+            } else {
+                isolated
+            };
+            let r = st.px(4.5);
+            chart
+                .draw_series(
+                    marker_pts
+                        .into_iter()
+                        .map(|q| Circle::new(q, r, line.colour.filled())),
+                )
+                .ctx("markers")?;
+        }
+
+        for m in &p.marks {
+            let (Some(tx), Some(ty)) = (p.x.t(m.x), p.y.t(m.y)) else {
+                continue;
+            };
+            if tx < xr.0 || tx > xr.1 || ty < yr.0 || ty > yr.1 {
+                continue;
+            }
+            let el = EmptyElement::at((tx, ty))
+                + Circle::new((0, 0), st.px(8.0), m.colour.filled())
+                + Circle::new((0, 0), st.px(8.0), BLACK.stroke_width(1));
+            chart.draw_series(std::iter::once(el)).ctx("marker")?;
+        }
+
+        if p.lines.iter().filter(|l| l.in_legend).count() > 1 {
+            chart
+                .configure_series_labels()
+                .position(p.legend_pos.clone())
+                .margin(st.px(12.0))
+                .legend_area_size(st.px(44.0))
+                .label_font(st.legend())
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK.mix(0.4))
+                .draw()
+                .ctx("legend")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clipping_keeps_inside_and_cuts_at_the_border() {
+        let r = (0.0, 1.0);
+        let (a, b, am, bm) = clip((0.5, 0.5), (1.5, 0.5), r, r).unwrap();
+        assert_eq!((a, b, am, bm), ((0.5, 0.5), (1.0, 0.5), false, true));
+        assert!(clip((2.0, 2.0), (3.0, 3.0), r, r).is_none());
+    }
+
+    #[test]
+    fn gaps_split_lines() {
+        let pts = vec![
+            Some((0.1, 0.1)),
+            Some((0.2, 0.2)),
+            None,
+            Some((0.3, 0.3)),
+            Some((0.4, 0.4)),
+            None,
+            Some((0.5, 0.5)),
+        ];
+        let (polys, iso) = visible_parts(&pts, (0.0, 1.0), (0.0, 1.0));
+        assert_eq!(polys.len(), 2);
+        assert_eq!(iso, vec![(0.5, 0.5)]);
+    }
+
+    #[test]
+    fn log_range_snaps_to_decades_and_limits_span() {
+        let ax = Axis::log("y", 3.0);
+        assert_eq!(
+            auto_range(&ax, &[1e-9, 0.02, 5.0, 0.0, f64::NAN], "t").unwrap(),
+            (-3.0, 1.0)
+        );
+        assert!(auto_range(&ax, &[0.0, -1.0], "t").is_err());
+    }
+}
