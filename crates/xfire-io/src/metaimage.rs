@@ -311,6 +311,51 @@ mod tests {
     }
 
     #[test]
+    fn mha_local_and_compressed_big_endian() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let values: Vec<u16> = (0..24).map(|x| x * 300).collect();
+        let be: Vec<u8> = values.iter().flat_map(|v| v.to_be_bytes()).collect();
+        let head = "ObjectType = Image\nNDims = 3\nDimSize = 4 3 2\nElementSpacing = 1 1 1\n\
+                    Offset = 0.5 0.5 0.5\nElementType = MET_USHORT\nBinaryDataByteOrderMSB = True\n";
+        // LOCAL, uncompressed
+        let p = dir.path().join("a.mha");
+        let mut f = std::fs::File::create(&p).unwrap();
+        f.write_all(format!("{head}ElementDataFile = LOCAL\n").as_bytes())
+            .unwrap();
+        f.write_all(&be).unwrap();
+        drop(f);
+        let v = read_metaimage(&p).unwrap();
+        assert_eq!(
+            v.values,
+            values.iter().map(|&x| x as f64).collect::<Vec<_>>()
+        );
+        assert_eq!(v.grid.origin_cm, [0.0; 3]);
+        // LOCAL, zlib-compressed
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(&be).unwrap();
+        let zb = z.finish().unwrap();
+        let p = dir.path().join("b.mha");
+        let mut f = std::fs::File::create(&p).unwrap();
+        f.write_all(format!("{head}CompressedData = True\nElementDataFile = LOCAL\n").as_bytes())
+            .unwrap();
+        f.write_all(&zb).unwrap();
+        drop(f);
+        assert_eq!(read_metaimage(&p).unwrap().values, v.values);
+        // compressed stream that decodes to too few bytes
+        let p = dir.path().join("c.mha");
+        let mut f = std::fs::File::create(&p).unwrap();
+        f.write_all(format!("{head}CompressedData = True\nElementDataFile = LOCAL\n").as_bytes())
+            .unwrap();
+        f.write_all(&zb[..zb.len() / 2]).unwrap();
+        drop(f);
+        assert!(read_metaimage(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("c.mha"));
+    }
+
+    #[test]
     fn bad_headers_and_data() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("d.mhd");
