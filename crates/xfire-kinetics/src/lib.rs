@@ -1,10 +1,41 @@
 //! # xfire-kinetics
 //!
-//! Decay chains for radiopharmaceutical therapy: the activity of every member of a chain
-//! (²²⁵Ac, ²²³Ra, ²¹²Pb with its ²¹²Bi → ²¹²Po / ²⁰⁸Tl branch, ²²⁷Th, ²¹¹At, ¹³¹I → ¹³¹ᵐXe, …)
-//! at any time, and the number of decays of every member in any interval (the cumulated
-//! activity ∫A dt that multiplies dose per decay), for one administration of the parent or a
-//! sequence of them.
+//! The deterministic half of xfire: everything that happens in time once the transport has
+//! given dose per decay \[Gy/decay\] per source component (a chain member in a spatial
+//! distribution) and target (label, cell or voxel).
+//!
+//! * Decay chains ([`Chain`]): the activity of every member of a chain (²²⁵Ac, ²²³Ra, ²¹²Pb
+//!   with its ²¹²Bi → ²¹²Po / ²⁰⁸Tl branch, ²²⁷Th, ²¹¹At, ¹³¹I → ¹³¹ᵐXe, …) at any time, and
+//!   the number of decays of every member in any interval, for one administration or a
+//!   schedule — exact (below).
+//! * Source kinetics ([`sources`], [`tac`], [`regimen`], [`compartments`]): the agent's
+//!   time-activity curve at its binding site (sum of exponentials with an uptake phase, or
+//!   tabulated points with trapezoid and exponential tail), its amplitude (administered
+//!   activity × uptake fraction, Bq/g × mass, or decays per labelled cell), the regimen
+//!   ("7.4 GBq every 6 weeks × 6", "55 kBq/kg every 4 weeks × 6"), and daughters retained
+//!   or released to other sites (uniform, vessels, …, with a clearance half-time). All of it
+//!   is one lower-triangular compartment system (member × site × carrier term) solved
+//!   exactly: per component, the decay rate Ṅ_c(t) \[1/s\] and the decays in any interval.
+//! * Dose over time ([`dose_time`]): Ḋ_i(t) = Σ_c d_c\[i\] Ṅ_c(t) and D_i(t0, t1) per target
+//!   from plain `&[f64]` dose-per-decay arrays, α and low-LET parts separately.
+//! * Radiobiology ([`radiobiology`]): exact Lea–Catcheside G for any piecewise exponential
+//!   dose-rate history, BED, cycles, LQ survival with the α dose linear at an RBE; default
+//!   parameters with quality grades and sources ([`radiobiology::PARAMETERS`]).
+//! * Lymphocytes ([`lymphocytes`], [`walk`]): resident TILs, arriving cohorts, migrating
+//!   lymphocytes (persistent random walks on an abstract grid), circulating blood
+//!   (self-dose + tumour transit); dose, BED and surviving fraction per lymphocyte.
+//! * Immunotherapy window ([`window`]): per candidate start day the exposure of arriving
+//!   lymphocytes, the earliest day their survival reaches a target, the tumour dose already
+//!   delivered by then, and the safe days between cycles.
+//!
+//! A scenario runner calls, in order: [`Regimen::parse`] → `administrations`;
+//! [`SourceModel`] `{ chain, bound_site, tac, quantity, sites, releases }.build(&adm)` →
+//! [`SourceKinetics`] (its [`SourceKinetics::components`] are the transport's source
+//! components); [`dose_time::DoseField::new`] from the tallies; then
+//! [`dose_time::dose_timeline`], [`lymphocytes::cohort_exposure`],
+//! [`lymphocytes::resident_exposure`], [`walk::migrating_exposure`],
+//! [`lymphocytes::circulating_exposure`] and [`window::immunotherapy_window`].
+//! Models, formulas and parameter sources: `docs/kinetics.md`.
 //!
 //! ## Problem
 //!
@@ -24,7 +55,7 @@
 //! the counter holds ∫λ_j N_j dt. The augmented generator has the same non-negative
 //! structure, so counters are as accurate as activities.
 //!
-//! ## Types
+//! ## Chain types
 //!
 //! * [`Chain`]: members ([`Member`]: nuclide, λ \[1/s\]) and branches ([`Branch`]); built from
 //!   an explicit description ([`Chain::new`]), a decay-data lookup ([`Chain::build`]), or
@@ -68,6 +99,36 @@
 //! assert!(n[0] > 0.0 && n[4] == 0.0);
 //! ```
 //!
+//! ## Example: from dose per decay to the immunotherapy window
+//!
+//! ```
+//! use xfire_kinetics::{Chain, Quantity, Regimen, SourceModel, Tac};
+//! use xfire_kinetics::dose_time::{dose_total, DoseField};
+//! use xfire_kinetics::window::{immunotherapy_window, WindowOptions};
+//! let h = 3600.0;
+//! let adm = Regimen::parse("7.4 GBq every 6 weeks x 2").unwrap().administrations(None).unwrap();
+//! let model = SourceModel::retained(
+//!     Chain::from_library("Lu-177").unwrap(),
+//!     "membrane",
+//!     Tac::mono(60.0 * h),                                      // biological T½ 60 h
+//!     Quantity::AdministeredFraction { uptake_fraction: 1e-3 }, // 0.1 % in the tumour
+//! );
+//! let source = model.build(&adm).unwrap();
+//! assert_eq!(source.components().len(), 1); // Lu-177 at "membrane" (Hf-177 is stable)
+//! // dose per decay from the transport: targets 0 = tumour cells, 1 = a lymphocyte
+//! let field = DoseField::low_let_only(vec![vec![2e-12, 5e-13]]).unwrap();
+//! let total = dose_total(source.evolution(), &field).unwrap();
+//! assert!((total.low_let[0] / total.low_let[1] - 4.0).abs() < 1e-12);
+//! let lymph = DoseField::low_let_only(vec![vec![5e-13]]).unwrap();
+//! let tumour = DoseField::low_let_only(vec![vec![2e-12]]).unwrap();
+//! let mut opts = WindowOptions::new(72.0 * h); // cohorts reside 3 d
+//! opts.start_days = (0..=20).map(f64::from).collect();
+//! let w = immunotherapy_window(&source, &lymph, Some((&tumour, 0)), &opts).unwrap();
+//! if let Some(day) = w.earliest_day {
+//!     assert!(w.days[day as usize].surviving_fraction >= 0.9);
+//! }
+//! ```
+//!
 //! ## Invariants
 //!
 //! * Members are in topological order and `members()[0]` is the parent; every
@@ -78,7 +139,12 @@
 //!   cumulated totals.
 //! * Times are in seconds, activities in Bq, decay constants in 1/s; results are linear in
 //!   the administered activities (superposition).
-//! * Nothing here runs Monte Carlo.
+//! * Compartment systems have the same structure (lower triangular, non-negative flows),
+//!   so source components are as accurate as chains; decays are never a quadrature.
+//! * Every input is validated; bad values give a [`KineticsError`] naming the value and its
+//!   unit, never a panic.
+//! * Nothing here runs Monte Carlo; the only random numbers (random walks, uptake
+//!   heterogeneity) come from `Rng::for_stream(seed, index, STREAM_KINETICS)`.
 
 mod chain;
 pub mod compartments;
@@ -98,7 +164,9 @@ pub use chain::{Administration, Branch, Chain, DecayInfo, Member, Propagator};
 pub use compartments::{Evolution, Timeline};
 pub use error::KineticsError;
 pub use regimen::{Amount, Regimen};
-pub use sources::{Component, DaughterRelease, Site, SourceKinetics, SourceModel};
+pub use sources::{
+    lognormal_uptake_weights, Component, DaughterRelease, Site, SourceKinetics, SourceModel,
+};
 pub use tac::{ExpTerm, Quantity, Tac, Tail};
 
 use thiserror::Error;

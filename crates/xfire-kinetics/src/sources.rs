@@ -487,6 +487,28 @@ impl SourceKinetics {
     }
 }
 
+/// Per-cell uptake weights for lognormal heterogeneity with log-standard deviation
+/// `sigma` \[1\]: w_i = exp(σ z_i), z_i standard normal from
+/// `Rng::for_stream(seed, i, STREAM_KINETICS)` (cell i's weight depends on i alone), then
+/// scaled so the weights' mean is exactly 1 (the tumour's total decays are unchanged). The
+/// transport samples decays of a labelled cell in proportion to its weight.
+pub fn lognormal_uptake_weights(n_cells: usize, sigma: f64, seed: u64) -> KResult<Vec<f64>> {
+    non_negative("uptake heterogeneity sigma", sigma, "1")?;
+    if n_cells == 0 {
+        return Err(KineticsError::Empty("labelled cells".into()));
+    }
+    let mut w: Vec<f64> = (0..n_cells)
+        .map(|i| {
+            let mut r =
+                xfire_core::rng::Rng::for_stream(seed, i as u64, xfire_core::rng::STREAM_KINETICS);
+            (sigma * r.normal()).exp()
+        })
+        .collect();
+    let mean = w.iter().sum::<f64>() / n_cells as f64;
+    w.iter_mut().for_each(|x| *x /= mean);
+    Ok(w)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -784,6 +806,23 @@ mod tests {
         let kt = (3.0_f64).ln() / (96.0 * H);
         let eq = rel(rd[dcomp], 0.6 * ld / (ld - kt) * rd[p]);
         assert!(eq < 1e-9, "{eq:e}");
+    }
+
+    #[test]
+    fn lognormal_weights() {
+        let w = lognormal_uptake_weights(20000, 0.5, 7).unwrap();
+        let mean = w.iter().sum::<f64>() / w.len() as f64;
+        assert!((mean - 1.0).abs() < 1e-12);
+        let logs: Vec<f64> = w.iter().map(|x| x.ln()).collect();
+        let m = logs.iter().sum::<f64>() / logs.len() as f64;
+        let sd =
+            (logs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (logs.len() - 1) as f64).sqrt();
+        // sd of the sample sd ≈ σ/√(2n) = 0.0025
+        assert!((sd - 0.5).abs() < 0.01, "{sd}");
+        assert_eq!(w[17], lognormal_uptake_weights(20000, 0.5, 7).unwrap()[17]);
+        assert_eq!(lognormal_uptake_weights(3, 0.0, 1).unwrap(), vec![1.0; 3]);
+        assert!(lognormal_uptake_weights(0, 0.5, 1).is_err());
+        assert!(lognormal_uptake_weights(3, -0.5, 1).is_err());
     }
 
     #[test]
