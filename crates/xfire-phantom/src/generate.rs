@@ -1223,6 +1223,49 @@ material = "soft_tissue_icrp"
     }
 
     #[test]
+    fn density_mode_and_explicit_sources() {
+        let text = r#"
+seed = 11
+sources = ["lymphocyte_nucleus", "label:stroma", "uniform_in_tumour"]
+[grid]
+voxel = "2 um"
+size = "100 um"
+[tumour]
+shape = "block"
+cell_radius = "5 um"
+nucleus_radius = "3 um"
+[lymphocytes]
+density_per_mm3 = 20000.0
+placement = "stroma"
+"#;
+        let g = gen(text).unwrap();
+        let p = &g.phantom;
+        // 2e4 per mm3 × (0.1 mm)³ = 20 lymphocytes
+        assert_eq!(p.cells.count_by_kind()[1], 20);
+        let names: Vec<&str> = p.source_maps.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["lymphocyte_nucleus", "label:stroma", "uniform_in_tumour"]
+        );
+        let m = p.source_map("lymphocyte_nucleus").unwrap();
+        for (v, &w) in m.weight.iter().enumerate() {
+            assert_eq!(w > 0.0, p.label[v] == labels::LYMPHOCYTE_NUCLEUS);
+        }
+        let total: f64 = m.weight.iter().map(|&w| w as f64).sum();
+        assert!((total - 20.0).abs() < 1e-3);
+        assert!(p.source_sampler("label:stroma").is_ok());
+        for bad in [
+            "macrophage_nucleus",
+            "label:liver",
+            "tumour_mitochondria",
+            "vessels",
+        ] {
+            let t = text.replace("\"uniform_in_tumour\"", &format!("\"{bad}\""));
+            assert!(gen(&t).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn memory_estimate_scales_with_voxels() {
         let g = Grid::centred([100, 100, 100], [1e-4; 3]).unwrap();
         let m = estimate_memory(&g, 2);
