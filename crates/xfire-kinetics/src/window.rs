@@ -12,9 +12,10 @@
 
 use crate::dose_time::{dose_between, dose_total, DoseField, ProtractionOptions};
 use crate::error::{finite, positive, KResult, KineticsError};
-use crate::lymphocytes::{cohort_exposure, Cohort, Distribution};
+use crate::lymphocytes::{cohort_exposure, Cohort, Distribution, Exposure};
 use crate::radiobiology::{LqGrades, LqParameters};
 use crate::sources::SourceKinetics;
+use crate::walk::{migrating_exposure, WalkGrid, WalkParameters};
 
 const DAY_S: f64 = 86400.0;
 
@@ -106,6 +107,42 @@ pub fn immunotherapy_window(
     tumour: Option<(&DoseField, usize)>,
     opts: &WindowOptions,
 ) -> KResult<WindowReport> {
+    scan(source, tumour, opts, |cohort| {
+        cohort_exposure(
+            source.evolution(),
+            lymphocytes,
+            cohort,
+            &opts.lq,
+            opts.protraction,
+        )
+    })
+}
+
+/// As [`immunotherapy_window`] with migrating lymphocytes (model (c)): on each candidate day
+/// `n_walkers` walkers enter `grid` and walk for the residence time; the distributions are
+/// over walkers.
+pub fn immunotherapy_window_migrating<G: WalkGrid + ?Sized>(
+    source: &SourceKinetics,
+    grid: &G,
+    walk: &WalkParameters,
+    n_walkers: usize,
+    tumour: Option<(&DoseField, usize)>,
+    opts: &WindowOptions,
+) -> KResult<WindowReport> {
+    scan(source, tumour, opts, |cohort| {
+        Ok(
+            migrating_exposure(source.evolution(), grid, walk, cohort, n_walkers, &opts.lq)?
+                .exposure,
+        )
+    })
+}
+
+fn scan(
+    source: &SourceKinetics,
+    tumour: Option<(&DoseField, usize)>,
+    opts: &WindowOptions,
+    mut exposure: impl FnMut(Cohort) -> KResult<Exposure>,
+) -> KResult<WindowReport> {
     let ev = source.evolution();
     positive("cohort residence time", opts.residence_s, "s")?;
     let target = opts.survival_target;
@@ -143,16 +180,10 @@ pub fn immunotherapy_window(
     let mut days = Vec::with_capacity(opts.start_days.len());
     for &day in &opts.start_days {
         let arrival_s = t_first + day * DAY_S;
-        let e = cohort_exposure(
-            ev,
-            lymphocytes,
-            Cohort {
-                arrival_s,
-                residence_s: opts.residence_s,
-            },
-            &opts.lq,
-            opts.protraction,
-        )?;
+        let e = exposure(Cohort {
+            arrival_s,
+            residence_s: opts.residence_s,
+        })?;
         let tumour_dose_fraction = match (tumour, tumour_total) {
             (Some((f, i)), Some(tot)) if tot > 0.0 => {
                 let d = if arrival_s > t_first {
@@ -306,6 +337,37 @@ mod tests {
         assert_eq!(r.cycles.len(), 1);
         assert_eq!(r.cycles[0].safe_runs_days, vec![(expected, 56.0)]);
         assert_eq!(r.grades.alpha_beta, crate::radiobiology::Grade::C);
+    }
+
+    #[test]
+    fn migrating_window_in_a_uniform_field_equals_the_cohort_window() {
+        let (k, _) = source(&[0.0]);
+        let dpd = 4e-14;
+        let n = 4;
+        let grid = crate::walk::VoxelWalkGrid::new(
+            [n; 3],
+            [1e-3; 3],
+            vec![true; n * n * n],
+            vec![0],
+            vec![vec![dpd; n * n * n]],
+            vec![],
+        )
+        .unwrap();
+        let mut opts = WindowOptions::new(DAY_S);
+        opts.start_days = (0..=20).map(f64::from).collect();
+        let lymph = DoseField::low_let_only(vec![vec![dpd]]).unwrap();
+        let a = immunotherapy_window(&k, &lymph, None, &opts).unwrap();
+        let walk = WalkParameters {
+            step_s: Some(600.0),
+            ..WalkParameters::default()
+        };
+        let b = immunotherapy_window_migrating(&k, &grid, &walk, 3, None, &opts).unwrap();
+        assert_eq!(a.earliest_day, b.earliest_day);
+        for (x, y) in a.days.iter().zip(&b.days) {
+            assert!((x.rbe_weighted_gy.mean / y.rbe_weighted_gy.mean - 1.0).abs() < 1e-10);
+            // G from 10-min constant steps vs converged exponential sampling
+            assert!((x.surviving_fraction - y.surviving_fraction).abs() < 1e-4);
+        }
     }
 
     #[test]
