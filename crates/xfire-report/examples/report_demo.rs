@@ -149,6 +149,23 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         &HistogramOptions::default(),
     )?;
 
+    // Doses over many decades with some zeros: logarithmic bins, counts.
+    let mut wide: Vec<f64> = (0..600).map(|_| (0.5 + 2.0 * g.normal()).exp()).collect();
+    wide.extend([0.0; 25]);
+    dose_histograms(
+        &FigureTarget::new(&dir, "dose_histogram_log"),
+        "Absorbed dose per lymphocyte, 225Ac",
+        &[DoseGroup {
+            name: "lymphocytes".into(),
+            doses_gy: wide,
+        }],
+        &HistogramOptions {
+            bins: 30,
+            fraction: false,
+            log_bins: None,
+        },
+    )?;
+
     // A dose slice: cells on a grid, activity in the tumour cells' membranes.
     let (nx, ny, dx) = (160usize, 120usize, 2.0);
     let mut ids = vec![0u32; nx * ny];
@@ -227,6 +244,23 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
             },
         ],
         false,
+    )?;
+
+    // The same kernel on log-log axes, r in µm, single curve with its band.
+    let r_um: Vec<f64> = (0..80).map(|i| 1e-3 * 1.08f64.powi(i)).collect();
+    let k: Vec<f64> = r_um.iter().map(|&r| kernel(r)).collect();
+    let s: Vec<f64> = k.iter().map(|v| 0.1 * v).collect();
+    kernel_radial_profile(
+        &FigureTarget::new(&dir, "kernel_profile_loglog"),
+        "177Lu dose point kernel (log–log)",
+        &[KernelCurve {
+            label: "xfire".into(),
+            r_mm: r_um.iter().map(|r| r * 0.2).collect(),
+            gy_per_decay: k,
+            sigma_gy_per_decay: Some(s),
+            reference: false,
+        }],
+        true,
     )?;
 
     let report = Report {

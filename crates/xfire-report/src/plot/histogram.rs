@@ -182,13 +182,16 @@ pub fn dose_histograms(
         line.width = 2;
         plot.lines.push(line);
     }
-    if plot.lines.len() == 1 {
-        // A single group still gets a legend entry: it carries n and the median.
-        plot.lines.push(Line {
-            in_legend: false,
-            ..plot.lines[0].clone()
-        });
-    }
+    // Even a single group gets a legend entry: it carries n and the median.
+    plot.legend_always = true;
+    // Headroom above the tallest bin for the legend (one row per group).
+    let y_max = plot
+        .lines
+        .iter()
+        .flat_map(|l| l.ys.iter().copied())
+        .fold(0.0, f64::max);
+    let top = if y_max > 0.0 { y_max } else { 1.0 };
+    plot.y.range = Some((0.0, top * (1.1 + 0.08 * groups.len() as f64)));
     render(target, &plot.resolve(what)?)
 }
 

@@ -126,5 +126,7 @@ pub fn kernel_radial_profile(
         line.width = if c.reference { 2 } else { 3 };
         plot.lines.push(line);
     }
+    // A single curve's label still says what the band is.
+    plot.legend_always = !plot.fills.is_empty();
     render(target, &plot.resolve(what)?)
 }

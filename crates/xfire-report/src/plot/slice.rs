@@ -175,7 +175,7 @@ impl Figure for SliceFigure<'_> {
         let (w_um, h_um) = (s.nx as f64 * s.voxel_um.0, s.ny as f64 * s.voxel_um.1);
         let area = root.titled(&self.title, st.title()).ctx("title")?;
         let (aw, _) = area.dim_in_pixel();
-        let bar_w = st.px(190.0).min(aw / 3);
+        let bar_w = st.px(175.0).min(aw / 3);
         let (main, bar) = area.split_horizontally(aw - bar_w);
         let (mw, mh) = main.dim_in_pixel();
 
@@ -265,7 +265,7 @@ impl Figure for SliceFigure<'_> {
             .margin_bottom(bottom.min(bh.saturating_sub(top + 20)))
             .margin_left(st.px(10.0))
             .margin_right(st.px(8.0))
-            .right_y_label_area_size(bar_w.saturating_sub(st.px(50.0)))
+            .right_y_label_area_size(bar_w.saturating_sub(st.px(48.0)))
             .build_cartesian_2d(0.0..1.0, self.lo..self.hi)
             .ctx("colour bar")?;
         let log = self.log;

@@ -46,7 +46,7 @@ pub fn survival_vs_start_day(
         }
     }
     let mut y = Axis::linear("Lymphocyte survival (%)");
-    y.range = Some((0.0, 105.0));
+    y.range = Some((-2.0, 104.0));
     let mut plot = XyPlot::new(
         title,
         Axis::linear("Immunotherapy start (d after administration)"),
@@ -54,7 +54,6 @@ pub fn survival_vs_start_day(
     );
     plot.x.include_zero = true;
     plot.x.pad = false;
-    plot.legend_pos = SeriesLabelPosition::LowerRight;
     for (i, c) in curves.iter().enumerate() {
         let name = format!("{what}: curve '{}'", c.label);
         check_lengths(

@@ -45,6 +45,7 @@ fn time_plot(what: &str, title: &str, series: &[TimeSeries], y: Axis) -> Result<
     }
     let mut plot = XyPlot::new(title, Axis::linear("Time after administration (d)"), y);
     plot.x.pad = false;
+    plot.x.include_zero = true;
     for (i, s) in series.iter().enumerate() {
         let name = format!("{what}: series '{}'", s.label);
         check_lengths(&name, "times_d", s.times_d.len(), "values", s.values.len())?;
@@ -87,8 +88,6 @@ pub fn cumulative_dose_vs_time(
     let what = "cumulative_dose_vs_time";
     let mut y = Axis::linear("Cumulative absorbed dose (Gy)");
     y.include_zero = true;
-    let mut plot = time_plot(what, title, series, y)?;
-    plot.x.include_zero = true;
-    plot.legend_pos = plotters::chart::SeriesLabelPosition::LowerRight;
+    let plot = time_plot(what, title, series, y)?;
     render(target, &plot.resolve(what)?)
 }

@@ -115,7 +115,10 @@ pub(crate) struct XyPlot {
     pub fills: Vec<Fill>,
     pub ref_lines: Vec<RefLine>,
     pub marks: Vec<Mark>,
-    pub legend_pos: SeriesLabelPosition,
+    /// Legend corner; `None`: the corner that hides the fewest line points.
+    pub legend_pos: Option<SeriesLabelPosition>,
+    /// Draw the legend even for a single line (when its label carries information).
+    pub legend_always: bool,
 }
 
 /// Axis range on the drawn axis (log10 units on a log axis).
@@ -280,7 +283,8 @@ impl XyPlot {
             fills: Vec::new(),
             ref_lines: Vec::new(),
             marks: Vec::new(),
-            legend_pos: SeriesLabelPosition::UpperRight,
+            legend_pos: None,
+            legend_always: false,
         }
     }
 
@@ -328,6 +332,107 @@ pub(crate) struct ResolvedXy {
     plot: XyPlot,
     xr: (f64, f64),
     yr: (f64, f64),
+}
+
+impl ResolvedXy {
+    /// The legend position whose box covers the fewest points of the drawn lines (sampled
+    /// along each segment), reference lines and their labels, and markers.
+    fn best_legend_corner(&self, st: &Style, plot_px: (u32, u32)) -> SeriesLabelPosition {
+        let p = &self.plot;
+        let font = st.legend().font;
+        let labels: Vec<&Line> = p.lines.iter().filter(|l| l.in_legend).collect();
+        let text_w = labels
+            .iter()
+            .map(|l| font.box_size(&l.label).map(|b| b.0).unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        let box_w = f64::from(text_w + st.px(44.0) + 3 * st.px(12.0));
+        let box_h =
+            labels.len() as f64 * 1.6 * 19.0 * st.px(1.0) as f64 + f64::from(3 * st.px(12.0));
+        let fw = (box_w / f64::from(plot_px.0.max(1))).min(1.0);
+        let fh = (box_h / f64::from(plot_px.1.max(1))).min(1.0);
+        let (xr, yr) = (self.xr, self.yr);
+        // Candidate boxes in fractions of the plot area (x to the right, y up), in order of
+        // preference; the one covering the fewest sampled points wins.
+        use SeriesLabelPosition as P;
+        let xs = [(1.0 - fw, 1.0), (0.0, fw), (0.5 - fw / 2.0, 0.5 + fw / 2.0)];
+        let ys = [(1.0 - fh, 1.0), (0.0, fh), (0.5 - fh / 2.0, 0.5 + fh / 2.0)];
+        let candidates = [
+            (P::UpperRight, xs[0], ys[0]),
+            (P::UpperLeft, xs[1], ys[0]),
+            (P::LowerRight, xs[0], ys[1]),
+            (P::LowerLeft, xs[1], ys[1]),
+            (P::MiddleRight, xs[0], ys[2]),
+            (P::MiddleLeft, xs[1], ys[2]),
+            (P::UpperMiddle, xs[2], ys[0]),
+            (P::LowerMiddle, xs[2], ys[1]),
+        ];
+        let mut counts = [0usize; 8];
+        let mut count = |q: Pt, weight: usize| {
+            let fx = (q.0 - xr.0) / (xr.1 - xr.0);
+            let fy = (q.1 - yr.0) / (yr.1 - yr.0);
+            for (k, (_, bx, by)) in candidates.iter().enumerate() {
+                if fx >= bx.0 && fx <= bx.1 && fy >= by.0 && fy <= by.1 {
+                    counts[k] += weight;
+                }
+            }
+        };
+        let sample = |a: Pt, b: Pt, n: u32| {
+            (0..=n).map(move |k| {
+                let f = f64::from(k) / f64::from(n);
+                (a.0 + f * (b.0 - a.0), a.1 + f * (b.1 - a.1))
+            })
+        };
+        for line in &p.lines {
+            let pts: Vec<Option<Pt>> = line
+                .xs
+                .iter()
+                .zip(&line.ys)
+                .map(|(&x, &y)| Some((p.x.t(x)?, p.y.t(y)?)))
+                .collect();
+            let (polys, isolated) = visible_parts(&pts, xr, yr);
+            for poly in &polys {
+                for w in poly.windows(2) {
+                    // About 300 samples per plot width, so long straight segments count fully.
+                    let len = ((w[1].0 - w[0].0) / (xr.1 - xr.0))
+                        .hypot((w[1].1 - w[0].1) / (yr.1 - yr.0));
+                    let n = (len * 300.0).ceil().clamp(1.0, 1000.0) as u32;
+                    sample(w[0], w[1], n).for_each(|q| count(q, 1));
+                }
+            }
+            isolated.into_iter().for_each(|q| count(q, 1));
+        }
+        for r in &p.ref_lines {
+            let t = if r.horizontal {
+                p.y.t(r.at)
+            } else {
+                p.x.t(r.at)
+            };
+            let Some(t) = t else { continue };
+            let (a, b) = if r.horizontal {
+                ((xr.0, t), (xr.1, t))
+            } else {
+                ((t, yr.0), (t, yr.1))
+            };
+            sample(a, b, 300).for_each(|q| count(q, 1));
+            if r.horizontal && !r.text.is_empty() {
+                // The label sits above the left end of the line.
+                let w = font.box_size(&r.text).map(|b| b.0).unwrap_or(0);
+                let dx = f64::from(w + st.px(10.0)) / f64::from(plot_px.0.max(1)) * (xr.1 - xr.0);
+                let dy = f64::from(st.px(28.0)) / f64::from(plot_px.1.max(1)) * (yr.1 - yr.0);
+                sample((xr.0, t + dy), (xr.0 + dx, t + dy), 20).for_each(|q| count(q, 3));
+            }
+        }
+        for m in &p.marks {
+            if let (Some(x), Some(y)) = (p.x.t(m.x), p.y.t(m.y)) {
+                count((x, y), 20);
+            }
+        }
+        let best = (0..candidates.len())
+            .min_by_key(|&k| (counts[k], k))
+            .unwrap_or(0);
+        candidates[best].0.clone()
+    }
 }
 
 fn label_count(axis: &Axis, r: (f64, f64)) -> usize {
@@ -382,7 +487,7 @@ impl Figure for ResolvedXy {
         // Minor decade grid (2…9 × 10ᵏ) on log axes of moderate span.
         let minor = BLACK.mix(0.06);
         for (log, r, vertical) in [(xlog, xr, true), (ylog, yr, false)] {
-            if !log || r.1 - r.0 > 8.0 {
+            if !log || r.1 - r.0 > 5.0 {
                 continue;
             }
             let mut k = r.0.floor();
@@ -462,6 +567,11 @@ impl Figure for ResolvedXy {
             }
         }
 
+        let (pw, ph) = chart.plotting_area().dim_in_pixel();
+        let legend_pos = match &p.legend_pos {
+            Some(pos) => pos.clone(),
+            None => self.best_legend_corner(st, (pw, ph)),
+        };
         for line in &p.lines {
             let pts: Vec<Option<(f64, f64)>> = line
                 .xs
@@ -533,10 +643,11 @@ impl Figure for ResolvedXy {
             chart.draw_series(std::iter::once(el)).ctx("marker")?;
         }
 
-        if p.lines.iter().filter(|l| l.in_legend).count() > 1 {
+        let n_legend = p.lines.iter().filter(|l| l.in_legend).count();
+        if n_legend > 1 || (n_legend == 1 && p.legend_always) {
             chart
                 .configure_series_labels()
-                .position(p.legend_pos.clone())
+                .position(legend_pos)
                 .margin(st.px(12.0))
                 .legend_area_size(st.px(44.0))
                 .label_font(st.legend())
