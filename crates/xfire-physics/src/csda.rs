@@ -54,6 +54,10 @@ pub enum ElectronModel {
     /// stopping power; radiative losses are deposited locally along the track.
     #[default]
     CsdaStraightLine,
+    /// Class-II condensed history (`crate::condensed`): restricted continuous loss with
+    /// straggling, Møller δ rays and bremsstrahlung photons above thresholds, mixed elastic
+    /// scattering (screened Rutherford with spin correction) with a random hinge.
+    CondensedHistory,
 }
 
 impl ElectronModel {
@@ -61,6 +65,7 @@ impl ElectronModel {
     pub fn name(self) -> &'static str {
         match self {
             ElectronModel::CsdaStraightLine => "csda-straight-line",
+            ElectronModel::CondensedHistory => "condensed-history",
         }
     }
 
@@ -72,6 +77,12 @@ impl ElectronModel {
                  ICRU 37); no multiple scattering, no straggling, no delta rays or \
                  bremsstrahlung photons: a placeholder until condensed history"
             }
+            ElectronModel::CondensedHistory => {
+                "class-II condensed history: restricted collision loss (ICRU 37) with \
+                 straggling, Moller delta rays and bremsstrahlung photons above the cutoffs, \
+                 screened-Rutherford elastic scattering with spin correction in PENELOPE's \
+                 mixed scheme with a random hinge (docs/physics.md)"
+            }
         }
     }
 
@@ -81,6 +92,8 @@ impl ElectronModel {
     pub fn max_substep_g_cm2(self, _stopping: &ElectronStopping, _e_mev: f64) -> f64 {
         match self {
             ElectronModel::CsdaStraightLine => f64::INFINITY,
+            // the condensed-history step is planned by `condensed::CondensedTables`
+            ElectronModel::CondensedHistory => f64::INFINITY,
         }
     }
 
@@ -90,6 +103,7 @@ impl ElectronModel {
     pub fn deflects(self) -> bool {
         match self {
             ElectronModel::CsdaStraightLine => false,
+            ElectronModel::CondensedHistory => true,
         }
     }
 }

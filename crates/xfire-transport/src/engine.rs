@@ -6,6 +6,7 @@ use xfire_core::rng::{Rng, STREAM_SOURCE, STREAM_TRANSPORT};
 use xfire_data::nuclides::{Emission, Particle, Radiation};
 use xfire_phantom::{AliasSampler, Grid};
 use xfire_physics::alpha::AlphaStopping;
+use xfire_physics::condensed::{CondensedTables, ElectronState, Secondary, StepEnd};
 use xfire_physics::csda::{ElectronModel, RangeEnergy};
 use xfire_physics::electron::ElectronStopping;
 use xfire_tally::Scorer;
@@ -42,6 +43,7 @@ pub struct Engine<'a> {
     density: &'a [f32],
     electron: &'a [ElectronStopping],
     alpha: &'a [AlphaStopping],
+    condensed: &'a [CondensedTables],
     /// Electron CSDA range at the minimum cutoff energy, per material [g/cm²].
     electron_min_range_g_cm2: Vec<f64>,
     /// α CSDA range at the minimum cutoff energy, per material [g/cm²].
@@ -115,6 +117,13 @@ impl<'a> Engine<'a> {
                     .into(),
             ));
         }
+        if setup.electron_model == ElectronModel::CondensedHistory
+            && phys.condensed.len() != p.materials.len()
+        {
+            return Err(invalid(
+                "the condensed-history electron model needs PhysicsTables::with_condensed".into(),
+            ));
+        }
         let grid = p.grid;
         let source = match setup.source {
             Source::Point(pos) => {
@@ -159,6 +168,7 @@ impl<'a> Engine<'a> {
             density: &p.density_g_cm3,
             electron: &phys.electron,
             alpha: &phys.alpha,
+            condensed: &phys.condensed,
             electron_min_range_g_cm2: phys
                 .electron
                 .iter()
@@ -287,6 +297,9 @@ impl<'a> Engine<'a> {
                     1.0,
                     scorer,
                 ),
+                ElectronModel::CondensedHistory => {
+                    self.walk_condensed(e_mev, pos_cm, dir, voxel, rng, scorer)
+                }
             },
             Particle::Recoil => scorer.deposit_local(voxel, e_mev, false),
             Particle::Photon => scorer.photon_escape(e_mev),
@@ -342,4 +355,158 @@ impl<'a> Engine<'a> {
         }
         scorer.escape(e);
     }
+
+    /// One electron (and, recursively, its δ rays) with the class-II condensed-history model
+    /// of `xfire_physics::condensed`: steps planned in mass thickness, each straight segment's
+    /// continuous loss split over the voxels it crosses in proportion to their mass path; a
+    /// change of material ends the step at the face (no hinge, no hard event: a fresh step
+    /// starts there, exact since the hard-event distance is memoryless). Bremsstrahlung
+    /// photons escape (no photon transport yet); electrons below the cutoff deposit locally.
+    #[allow(clippy::too_many_arguments)]
+    fn walk_condensed<S: Scorer>(
+        &self,
+        e0_mev: f64,
+        pos_cm: [f64; 3],
+        dir: [f64; 3],
+        voxel: usize,
+        rng: &mut Rng,
+        scorer: &mut S,
+    ) {
+        let mut el = ElectronState { e_mev: e0_mev, dir };
+        let mut pos = pos_cm;
+        let mut voxel = voxel;
+        let mut m = self.material[voxel] as usize;
+        if self.condensed[m].is_absorbed(el.e_mev) {
+            scorer.deposit_local(voxel, el.e_mev, true);
+            return;
+        }
+        loop {
+            let t = &self.condensed[m];
+            let plan = t.plan_step(el.e_mev, rng);
+            // first segment, hinge, second segment
+            let mut completed = true;
+            for (seg, s_g, loss) in [
+                (0, plan.s1_g_cm2, plan.loss1_mev),
+                (1, plan.s2_g_cm2, plan.loss2_mev),
+            ] {
+                if seg == 1 {
+                    el.dir = xfire_physics::msc::rotate(el.dir, plan.hinge_cos, plan.hinge_phi);
+                }
+                match self.fly(pos, el.dir, m, s_g, loss, scorer) {
+                    Fly::Done { pos: p, voxel: v } => {
+                        pos = p;
+                        voxel = v;
+                        el.e_mev -= loss;
+                    }
+                    Fly::Boundary {
+                        pos: p,
+                        voxel: v,
+                        deposited,
+                    } => {
+                        pos = p;
+                        voxel = v;
+                        m = self.material[v] as usize;
+                        el.e_mev -= deposited;
+                        completed = false;
+                        break;
+                    }
+                    Fly::Escaped { deposited } => {
+                        scorer.escape((el.e_mev - deposited).max(0.0));
+                        return;
+                    }
+                }
+            }
+            if (completed && plan.end == StepEnd::Absorbed)
+                || self.condensed[m].is_absorbed(el.e_mev)
+            {
+                scorer.deposit_local(voxel, el.e_mev.max(0.0), true);
+                return;
+            }
+            if completed && plan.end == StepEnd::Hard {
+                match t.interact(&mut el, plan.sigma_max, rng) {
+                    Some(Secondary::Electron(d)) => {
+                        self.walk_condensed(d.e_mev, pos, d.dir, voxel, rng, scorer)
+                    }
+                    Some(Secondary::Photon { e_mev, .. }) => scorer.photon_escape(e_mev),
+                    None => {}
+                }
+            }
+        }
+    }
+
+    /// Flies a straight segment of mass thickness `s_g` [g/cm²] from `pos` along `dir` in
+    /// material `m`, depositing `loss` [MeV] pro rata of the mass path in each voxel.
+    #[inline]
+    fn fly<S: Scorer>(
+        &self,
+        pos: [f64; 3],
+        dir: [f64; 3],
+        m: usize,
+        s_g: f64,
+        loss: f64,
+        scorer: &mut S,
+    ) -> Fly {
+        let mut left = s_g;
+        let mut deposited = 0.0;
+        let mut travelled = 0.0;
+        let at = |d: f64| {
+            [
+                pos[0] + dir[0] * d,
+                pos[1] + dir[1] * d,
+                pos[2] + dir[2] * d,
+            ]
+        };
+        for step in self.grid.traverse(pos, dir, self.diagonal_cm) {
+            let v = step.index;
+            if self.material[v] as usize != m {
+                // stop just inside the new material
+                let nudge = 1e-9
+                    * self.grid.voxel_cm[0]
+                        .min(self.grid.voxel_cm[1])
+                        .min(self.grid.voxel_cm[2]);
+                let p = at(travelled + nudge);
+                return match self.grid.locate(p) {
+                    Some(v2) if self.material[v2] as usize != m => Fly::Boundary {
+                        pos: p,
+                        voxel: v2,
+                        deposited,
+                    },
+                    _ => Fly::Boundary {
+                        pos: p,
+                        voxel: v,
+                        deposited,
+                    },
+                };
+            }
+            let rho = self.density[v] as f64;
+            let mass = step.length_cm * rho;
+            if mass >= left {
+                scorer.deposit(v, loss - deposited);
+                return Fly::Done {
+                    pos: at(travelled + left / rho),
+                    voxel: v,
+                };
+            }
+            let part = loss * (mass / s_g);
+            scorer.deposit(v, part);
+            deposited += part;
+            left -= mass;
+            travelled += step.length_cm;
+        }
+        Fly::Escaped { deposited }
+    }
+}
+
+/// How a straight condensed-history segment ended.
+enum Fly {
+    /// Completed inside `voxel` at `pos` [cm].
+    Done { pos: [f64; 3], voxel: usize },
+    /// Stopped on entering another material (`voxel`, at `pos`), after `deposited` [MeV].
+    Boundary {
+        pos: [f64; 3],
+        voxel: usize,
+        deposited: f64,
+    },
+    /// Left the grid after depositing `deposited` [MeV].
+    Escaped { deposited: f64 },
 }

@@ -4,6 +4,7 @@ use crate::{Result, TransportError};
 use xfire_data::materials::Material;
 use xfire_phantom::Phantom;
 use xfire_physics::alpha::AlphaStopping;
+use xfire_physics::condensed::{CondensedParams, CondensedTables};
 use xfire_physics::electron::ElectronStopping;
 
 /// Stopping-power and range tables for every material of a phantom, indexed like the
@@ -16,6 +17,10 @@ pub struct PhysicsTables {
     pub electron: Vec<ElectronStopping>,
     /// α tables per material; empty when built without α.
     pub alpha: Vec<AlphaStopping>,
+    /// Condensed-history electron tables per material; empty unless built with
+    /// [`PhysicsTables::with_condensed`] (needed by `ElectronModel::CondensedHistory`).
+    pub condensed: Vec<CondensedTables>,
+    materials: Vec<Material>,
 }
 
 impl PhysicsTables {
@@ -38,7 +43,24 @@ impl PhysicsTables {
             names: materials.iter().map(|m| m.name.clone()).collect(),
             electron,
             alpha,
+            condensed: Vec::new(),
+            materials: materials.to_vec(),
         })
+    }
+
+    /// Adds the condensed-history electron tables of every material, built with `params`.
+    pub fn with_condensed(mut self, params: CondensedParams) -> Result<Self> {
+        let mut out = Vec::with_capacity(self.materials.len());
+        for m in &self.materials {
+            out.push(CondensedTables::new(m, params).map_err(|source| {
+                TransportError::Physics {
+                    material: m.name.clone(),
+                    source,
+                }
+            })?);
+        }
+        self.condensed = out;
+        Ok(self)
     }
 
     /// Tables for every entry of `phantom`'s material table, each name resolved by

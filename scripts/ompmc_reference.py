@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Reference dose point kernels from ompMC (EGSnrc condensed history, PyPI `ompmc`) for the
+condensed-history electron validation (docs/validation.md, "Electron condensed history").
+
+Runs the peer driver `point_source_dose.py` (../shared/peers/ompmc) for each case: point
+source at the centre of a water voxel box, PEGS4 521icru (10 keV electron and photon cuts),
+and reduces the per-voxel energy to symmetry classes (|i| >= |j| >= |k| >= 0 of the voxel
+offsets from the centre: octants and axis permutations averaged), written as
+crates/xfire-transport/tests/data/ompmc_<case>.csv with a provenance header.
+
+Usage (never needed to build or test):
+    python3 -m venv /tmp/ompmc-venv
+    /tmp/ompmc-venv/bin/pip install ompmc==0.4.0 icrp107-database==0.0.3 numpy
+    OMP_NUM_THREADS=1 /tmp/ompmc-venv/bin/python scripts/ompmc_reference.py [case ...]
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+PEER = ROOT.parent / "shared" / "peers" / "ompmc" / "point_source_dose.py"
+OUT = ROOT / "crates" / "xfire-transport" / "tests" / "data"
+
+# name: (driver arguments, voxel edge [cm], voxels per axis, decays)
+CASES = {
+    "e050": (["--source", "mono-e", "--energy", "0.05"], 0.0003, 41, 40000),
+    "e100": (["--source", "mono-e", "--energy", "0.1"], 0.001, 41, 40000),
+    "e500": (["--source", "mono-e", "--energy", "0.5"], 0.01, 41, 40000),
+    "e1000": (["--source", "mono-e", "--energy", "1.0"], 0.025, 41, 40000),
+    "lu177e": (["--source", "nuclide", "--nuclide", "Lu-177", "--emissions", "electrons"],
+               0.005, 81, 200000),
+}
+SEED = 12345
+
+
+def reduce_classes(edep, unc):
+    n = edep.shape[0]
+    c = n // 2
+    classes = {}
+    for i in range(n):
+        for j in range(n):
+            for k in range(n):
+                key = tuple(sorted((abs(i - c), abs(j - c), abs(k - c)), reverse=True))
+                e = edep[i, j, k]
+                u = unc[i, j, k] if unc[i, j, k] < 0.99 else 1.0
+                s = classes.setdefault(key, [0, 0.0, 0.0])
+                s[0] += 1
+                s[1] += e
+                s[2] += (e * u) ** 2
+    return classes
+
+
+def main():
+    names = sys.argv[1:] or list(CASES)
+    import ompmc  # noqa: F401  (version for the header)
+    for name in names:
+        args, voxel, grid, decays = CASES[name]
+        run_dir = Path("/tmp/ompmc-ref") / name
+        cmd = [sys.executable, str(PEER), *args, "--decays", str(decays), "--voxel", str(voxel),
+               "--grid", str(grid), "--seed", str(SEED), "--out", str(run_dir)]
+        env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+        subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+        summ = json.loads((run_dir / "summary.json").read_text())
+        edep = np.load(run_dir / "edep_per_decay.npy")
+        unc = np.load(run_dir / "edep_rel_unc.npy")
+        classes = reduce_classes(edep, unc)
+        with open(OUT / f"ompmc_{name}.csv", "w") as f:
+            f.write(f"# ompMC reference point kernel '{name}' (scripts/ompmc_reference.py)\n")
+            f.write(f"# peer: {summ['peer']}; driver ../shared/peers/ompmc/point_source_dose.py\n")
+            f.write(f"# command: {' '.join(cmd[1:])}\n")
+            f.write(f"# seed {SEED}, ompMC seeds (97, 33), {summ['histories_run']} histories, "
+                    f"{summ['decays_covered']} decays, 10 batches, OMP_NUM_THREADS={summ['omp_threads']}\n")
+            f.write(f"# voxel_cm {voxel}\n# grid {grid}\n")
+            f.write(f"# emitted_MeV_per_decay {summ['emitted_MeV_per_decay']:.8g}\n")
+            f.write(f"# deposited_MeV_per_decay {summ['deposited_MeV_per_decay']:.8g}\n")
+            f.write(f"# decays_per_s_transport_only {summ['decays_per_s_transport_only']:.6g}\n")
+            f.write("# columns: i>=j>=k>=0 voxel offsets from the centre, n voxels in the class,\n")
+            f.write("# sum of the class's energy [MeV/decay], its std. error [MeV/decay] (ompMC batch unc.)\n")
+            f.write("i,j,k,n,e_sum_mev,e_sum_sd_mev\n")
+            for key in sorted(classes):
+                nv, e, v2 = classes[key]
+                f.write(f"{key[0]},{key[1]},{key[2]},{nv},{e:.6e},{np.sqrt(v2):.3e}\n")
+        print(name, json.dumps({k: summ[k] for k in (
+            "emitted_MeV_per_decay", "deposited_MeV_per_decay", "decays_per_s_transport_only")}))
+
+
+if __name__ == "__main__":
+    main()
