@@ -30,7 +30,7 @@ pub struct RunInfo {
     pub seed: Option<u64>,
     /// Number of simulated decays (histories).
     pub decays: Option<u64>,
-    /// Wall-clock time of the run [s].
+    /// Wall-clock time of the run \[s\].
     pub wall_time_s: Option<f64>,
     /// The command line that produced the run.
     pub command_line: Option<String>,

@@ -9,7 +9,7 @@ use crate::error::{ReportError, Result};
 pub struct DoseGroup {
     /// Legend text, e.g. "tumour cells".
     pub name: String,
-    /// Absorbed dose of each cell [Gy]; NaN, infinite and negative values are skipped (and
+    /// Absorbed dose of each cell \[Gy\]; NaN, infinite and negative values are skipped (and
     /// counted in the legend).
     pub doses_gy: Vec<f64>,
 }
@@ -46,7 +46,7 @@ fn median(sorted: &[f64]) -> f64 {
     }
 }
 
-/// Histograms of per-cell dose [Gy], one outlined and lightly filled step curve per group,
+/// Histograms of per-cell dose \[Gy\], one outlined and lightly filled step curve per group,
 /// overlaid on shared bins; legend with the number of cells and the median dose; writes
 /// `STEM.png` and `STEM.svg`.
 ///

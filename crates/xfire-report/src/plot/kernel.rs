@@ -9,18 +9,18 @@ use crate::error::{ReportError, Result};
 pub struct KernelCurve {
     /// Legend text, e.g. "xfire 177Lu" or "reference (Graves 2019)".
     pub label: String,
-    /// Distance from the point source [mm] (shell midpoints).
+    /// Distance from the point source \[mm\] (shell midpoints).
     pub r_mm: Vec<f64>,
-    /// Absorbed dose per decay at that distance [Gy per decay]; zero and NaN values are
+    /// Absorbed dose per decay at that distance \[Gy per decay\]; zero and NaN values are
     /// skipped on the log axis.
     pub gy_per_decay: Vec<f64>,
-    /// One standard uncertainty of each value [Gy per decay], drawn as a ±1σ band.
+    /// One standard uncertainty of each value \[Gy per decay\], drawn as a ±1σ band.
     pub sigma_gy_per_decay: Option<Vec<f64>>,
     /// Draw as a dashed reference curve (no band).
     pub reference: bool,
 }
 
-/// Dose per decay [Gy] against distance (µm below 0.5 mm, else mm), log y axis (at most 8
+/// Dose per decay \[Gy\] against distance (µm below 0.5 mm, else mm), log y axis (at most 8
 /// decades), log x axis when `log_r`; computed curves solid with ±1σ bands, reference curves
 /// dashed; writes `STEM.png` and `STEM.svg`.
 ///

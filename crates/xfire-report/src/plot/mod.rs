@@ -27,9 +27,9 @@ pub struct FigureTarget {
     pub dir: PathBuf,
     /// File stem without extension; no path separators.
     pub stem: String,
-    /// Width of the PNG and of the SVG canvas [px]; at least 300.
+    /// Width of the PNG and of the SVG canvas \[px\]; at least 300.
     pub width_px: u32,
-    /// Height of the PNG and of the SVG canvas [px]; at least 200.
+    /// Height of the PNG and of the SVG canvas \[px\]; at least 200.
     pub height_px: u32,
 }
 
@@ -44,7 +44,7 @@ impl FigureTarget {
         }
     }
 
-    /// The same target with another size [px].
+    /// The same target with another size \[px\].
     pub fn with_size(mut self, width_px: u32, height_px: u32) -> Self {
         self.width_px = width_px;
         self.height_px = height_px;
@@ -98,7 +98,7 @@ pub struct WrittenFigure {
     pub svg: PathBuf,
 }
 
-/// Font sizes and spacings [px], scaled from the 1000 × 700 px reference layout.
+/// Font sizes and spacings \[px\], scaled from the 1000 × 700 px reference layout.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Style {
     scale: f64,

@@ -28,14 +28,14 @@ pub struct DoseSlice<'a> {
     /// Value of each voxel, `nx * ny` of them [Gy, or the unit in `value_label`]; NaN is
     /// drawn light grey.
     pub values_gy: &'a [f64],
-    /// Voxel size along x and y [µm].
+    /// Voxel size along x and y \[µm\].
     pub voxel_um: (f64, f64),
     /// Optional cell (or label) id of each voxel, same layout; a white outline is drawn
     /// wherever neighbouring voxels have different ids.
     pub outlines: Option<&'a [u32]>,
     /// Linear or logarithmic colours.
     pub scale: ColourScale,
-    /// Colour range [same unit as the values]; `None`: from the data (log: at most 4 decades
+    /// Colour range \[same unit as the values\]; `None`: from the data (log: at most 4 decades
     /// below the maximum, widened to whole decades).
     pub range: Option<(f64, f64)>,
     /// Colour-bar label with unit.
@@ -74,7 +74,7 @@ const VIRIDIS: [(u8, u8, u8); 11] = [
     (253, 231, 37),
 ];
 
-/// Viridis colour at `f` in [0, 1].
+/// Viridis colour at `f` in \[0, 1\].
 fn viridis(f: f64) -> (u8, u8, u8) {
     let f = if f.is_finite() {
         f.clamp(0.0, 1.0)
@@ -98,12 +98,12 @@ struct SliceFigure<'a> {
     lo: f64,
     hi: f64,
     log: bool,
-    /// Outline segments [µm], merged along rows/columns.
+    /// Outline segments \[µm\], merged along rows/columns.
     segments: Vec<((f64, f64), (f64, f64))>,
 }
 
 impl SliceFigure<'_> {
-    /// Position in [0, 1] of a value on the colour scale; `None` for NaN.
+    /// Position in \[0, 1\] of a value on the colour scale; `None` for NaN.
     fn frac(&self, v: f64) -> Option<f64> {
         if v.is_nan() {
             return None;
@@ -121,7 +121,7 @@ impl SliceFigure<'_> {
     }
 }
 
-/// Outline segments between voxels of different id, merged into runs [µm].
+/// Outline segments between voxels of different id, merged into runs \[µm\].
 fn outline_segments(
     nx: usize,
     ny: usize,

@@ -11,19 +11,19 @@ use plotters::prelude::*;
 pub struct SurvivalCurve {
     /// Legend text, e.g. "177Lu" or "225Ac".
     pub label: String,
-    /// Candidate immunotherapy start days [d after administration].
+    /// Candidate immunotherapy start days \[d after administration\].
     pub start_days: Vec<f64>,
-    /// Surviving fraction of lymphocytes for each start day [fraction, 0–1]; NaN is skipped.
+    /// Surviving fraction of lymphocytes for each start day \[fraction, 0–1\]; NaN is skipped.
     pub survival: Vec<f64>,
-    /// Earliest start day that meets the target [d], if any; drawn as a marker and dashed line.
+    /// Earliest start day that meets the target \[d\], if any; drawn as a marker and dashed line.
     pub window_day: Option<f64>,
 }
 
-/// Lymphocyte survival [%] against immunotherapy start day [d], one line per curve, an
+/// Lymphocyte survival \[%\] against immunotherapy start day \[d\], one line per curve, an
 /// optional dashed target line (`target_survival` as a fraction, e.g. 0.9) and each curve's
 /// earliest window day marked; writes `STEM.png` and `STEM.svg`.
 ///
-/// Errors: no curves, a curve without points, unequal lengths, survival outside [0, 1], a
+/// Errors: no curves, a curve without points, unequal lengths, survival outside \[0, 1\], a
 /// target outside (0, 1].
 pub fn survival_vs_start_day(
     target: &FigureTarget,

@@ -9,10 +9,10 @@ use crate::error::{ReportError, Result};
 pub struct TimeSeries {
     /// Legend text, e.g. "tumour cells" or "lymphocytes (177Lu)".
     pub label: String,
-    /// Times after administration [d].
+    /// Times after administration \[d\].
     pub times_d: Vec<f64>,
-    /// Values at those times: dose rate [Gy/h] for [`dose_rate_vs_time`], cumulative dose
-    /// [Gy] for [`cumulative_dose_vs_time`]. NaN, infinite (and on the log axis zero or
+    /// Values at those times: dose rate \[Gy/h\] for [`dose_rate_vs_time`], cumulative dose
+    /// \[Gy\] for [`cumulative_dose_vs_time`]. NaN, infinite (and on the log axis zero or
     /// negative) values are skipped and break the line.
     pub values: Vec<f64>,
 }
@@ -62,7 +62,7 @@ fn time_plot(what: &str, title: &str, series: &[TimeSeries], y: Axis) -> Result<
     Ok(plot)
 }
 
-/// Dose rate [Gy/h] against time [d], log y axis (at most 6 decades below the maximum), one
+/// Dose rate \[Gy/h\] against time \[d\], log y axis (at most 6 decades below the maximum), one
 /// line per series; writes `STEM.png` and `STEM.svg`.
 ///
 /// Errors: no series, a series without points, unequal lengths, or no positive finite value.
@@ -76,7 +76,7 @@ pub fn dose_rate_vs_time(
     render(target, &plot.resolve(what)?)
 }
 
-/// Cumulative absorbed dose [Gy] against time [d], linear axes from zero, one line per series;
+/// Cumulative absorbed dose \[Gy\] against time \[d\], linear axes from zero, one line per series;
 /// writes `STEM.png` and `STEM.svg`.
 ///
 /// Errors: no series, a series without points, unequal lengths, or no finite value.
