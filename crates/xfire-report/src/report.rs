@@ -150,13 +150,33 @@ pub fn format_sig(v: f64) -> String {
     }
 }
 
+/// A value with its uncertainty: σ to 2 significant digits and the value to the same decimal
+/// place (`10.412 ± 0.052`); scientific with a shared exponent outside [10⁻³, 10⁶)
+/// (`(1.234 ± 0.052)e-12`). A σ that is zero, negative or not finite is shown as it is.
+pub fn format_with_sigma(v: f64, s: f64) -> String {
+    if !(v.is_finite() && s.is_finite() && s > 0.0) {
+        return format!("{} ± {}", format_sig(v), format_sig(s));
+    }
+    let a = v.abs().max(s);
+    let e_s = s.log10().floor() as i32;
+    if (1e-3..1e6).contains(&a) {
+        let d = (1 - e_s).max(0) as usize;
+        format!("{v:.d$} ± {s:.d$}")
+    } else {
+        let e = a.log10().floor() as i32;
+        let scale = 10f64.powi(e);
+        let d = (1 - (e_s - e)).max(0) as usize;
+        format!("({:.d$} ± {:.d$})e{e}", v / scale, s / scale)
+    }
+}
+
 impl Cell {
     fn render(&self) -> String {
         match self {
             Cell::Text(s) => s.clone(),
             Cell::Int(i) => i.to_string(),
             Cell::Num(v) => format_sig(*v),
-            Cell::NumSigma(v, s) => format!("{} ± {}", format_sig(*v), format_sig(*s)),
+            Cell::NumSigma(v, s) => format_with_sigma(*v, *s),
         }
     }
 }
@@ -442,6 +462,18 @@ mod tests {
         assert_eq!(format_sig(1.23456e-5), "1.235e-5");
         assert_eq!(format_sig(0.0), "0");
         assert_eq!(format_sig(f64::NAN), "NaN");
+    }
+
+    #[test]
+    fn values_with_sigma() {
+        assert_eq!(format_with_sigma(10.41234, 0.0523), "10.412 ± 0.052");
+        assert_eq!(format_with_sigma(1234.5, 56.0), "1234 ± 56");
+        assert_eq!(
+            format_with_sigma(1.2341e-12, 5.2e-14),
+            "(1.234 ± 0.052)e-12"
+        );
+        assert_eq!(format_with_sigma(2.0, 0.0), "2.000 ± 0");
+        assert_eq!(format_with_sigma(0.0, 0.5), "0.00 ± 0.50");
     }
 
     #[test]

@@ -81,7 +81,7 @@ fn markdown_and_html_hold_run_block_tables_and_figures() {
         "- two",
         "```\nxfire run a.toml\n```",
         "| target | cells | dose (Gy) | per decay (Gy) |",
-        "| tumour | 2000 | 10.41 ± 0.05230 | 1.235e-12 |",
+        "| tumour | 2000 | 10.412 ± 0.052 | 1.235e-12 |",
         "| a\\|b | 3 | 2.000 | NaN |",
         "![Figure 1. Cumulative dose.](fig.png)",
         "(fig.svg)",
@@ -96,7 +96,7 @@ fn markdown_and_html_hold_run_block_tables_and_figures() {
         "<p>Second &amp; last.</p>",
         "<li>two</li>",
         "<th>dose (Gy)</th>",
-        "<td class=\"n\">10.41 ± 0.05230</td>",
+        "<td class=\"n\">10.412 ± 0.052</td>",
         "<td>a|b</td>",
         "<figcaption><b>Figure 1.</b> Cumulative dose.</figcaption>",
     ] {
