@@ -127,6 +127,14 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         Some(0.9),
     )?;
 
+    // The same figure small (640 × 448 px): fonts and spacing scale with the size.
+    survival_vs_start_day(
+        &FigureTarget::new(&dir, "survival_small").with_size(640, 448),
+        "Lymphocyte survival vs immunotherapy start",
+        &curves,
+        Some(0.9),
+    )?;
+
     // Per-cell dose histograms.
     let mut g = Gen(0x1234_5678_9abc_def1);
     let tumour: Vec<f64> = (0..2000).map(|_| (2.3 + 0.35 * g.normal()).exp()).collect();

@@ -2,6 +2,7 @@
 
 use crate::error::{ReportError, Result};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A temporary path beside `path` that keeps its extension (the PNG encoder picks the format
 /// from the extension).
@@ -14,7 +15,10 @@ pub(crate) fn temp_path(path: &Path) -> PathBuf {
         .extension()
         .map(|e| format!(".{}", e.to_string_lossy()))
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp{}{ext}", std::process::id()))
+    // Process id and a per-process counter: concurrent writers never share a temporary file.
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    path.with_file_name(format!(".{name}.tmp{}-{n}{ext}", std::process::id()))
 }
 
 /// Creates `dir` (and parents) if needed.

@@ -11,7 +11,7 @@ use plotters::prelude::*;
 pub struct SurvivalCurve {
     /// Legend text, e.g. "177Lu" or "225Ac".
     pub label: String,
-    /// Candidate immunotherapy start days \[d after administration\].
+    /// Candidate immunotherapy start days \[d after administration\], in increasing order.
     pub start_days: Vec<f64>,
     /// Surviving fraction of lymphocytes for each start day \[fraction, 0–1\]; NaN is skipped.
     pub survival: Vec<f64>,

@@ -9,7 +9,7 @@ use crate::error::{ReportError, Result};
 pub struct TimeSeries {
     /// Legend text, e.g. "tumour cells" or "lymphocytes (177Lu)".
     pub label: String,
-    /// Times after administration \[d\].
+    /// Times after administration \[d\], in increasing order.
     pub times_d: Vec<f64>,
     /// Values at those times: dose rate \[Gy/h\] for [`dose_rate_vs_time`], cumulative dose
     /// \[Gy\] for [`cumulative_dose_vs_time`]. NaN, infinite (and on the log axis zero or
