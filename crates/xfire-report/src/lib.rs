@@ -17,6 +17,9 @@
 //! tables and figure references) becomes `report.md` (figures linked) and `report.html`
 //! (figures embedded as base64 PNG, one self-contained file), both from the same structure.
 //!
+//! To look at every figure and a sample report, run
+//! `cargo run -p xfire-report --example report_demo` (writes `target/report-demo/`).
+//!
 //! Invariants:
 //! - Text is drawn with DejaVu Sans embedded in the binary (`assets/`, Bitstream Vera
 //!   licence) through plotters' pure-Rust `ab_glyph` renderer: no system fonts, no
