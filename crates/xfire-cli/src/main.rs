@@ -9,6 +9,7 @@ mod kernel;
 mod nuclide;
 mod phantom;
 mod range;
+mod run;
 
 #[derive(Parser)]
 #[command(
@@ -38,6 +39,9 @@ enum Command {
     Range(range::Args),
     /// Voxel phantoms: generate from a TOML spec, info, import images, export.
     Phantom(phantom::Args),
+    /// Run a scenario: dose to tumour cells and lymphocytes over time, lymphocyte survival
+    /// and the immunotherapy window (results.h5, summary.json/csv, figures, report).
+    Run(run::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -49,6 +53,7 @@ fn main() -> std::process::ExitCode {
         Command::Nuclide(a) => nuclide::run(a),
         Command::Range(a) => range::run(a),
         Command::Phantom(a) => phantom::run(a),
+        Command::Run(a) => run::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

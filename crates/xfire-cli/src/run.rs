@@ -1,0 +1,147 @@
+//! `xfire run`: a scenario end to end (transport once per source component, then kinetics,
+//! lymphocytes, radiobiology and the immunotherapy window). The pipeline lives in
+//! `xfire-scenario`; this module parses arguments, shows progress and prints the table.
+//! Formats: `docs/formats/scenario.md`, `docs/formats/results.md`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use xfire_scenario::{output, Options, Plan, Scenario};
+
+/// Arguments of `xfire run`.
+#[derive(Debug, clap::Args)]
+#[command(
+    about = "Run a scenario: dose to tumour cells and lymphocytes over time, lymphocyte survival and the immunotherapy window",
+    after_help = "Writes results.h5, summary.json, summary.csv, figures and report.md/html into --out.\n\
+Transport results are cached (OUT/cache or --cache), keyed by the phantom, the source \
+distribution, the nuclide and the transport settings: re-running with other kinetics, regimen, \
+lymphocyte or radiobiology settings reuses them.\n\nExample:\n  xfire run phantoms/til-spheroid-lu177.toml --out out/"
+)]
+pub struct Args {
+    /// Scenario file (TOML, docs/formats/scenario.md).
+    pub scenario: PathBuf,
+    /// Output folder (created if needed).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Cache folder for transport results (default OUT/cache).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    /// Do not read or write the transport cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Worker threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// No progress output.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Only validate the scenario and build the plan (phantom, components); no transport.
+    #[arg(long)]
+    pub check: bool,
+}
+
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    current: String,
+    last_line: Instant,
+}
+
+fn progress_callback(quiet: bool) -> Option<xfire_scenario::transport::ProgressFn> {
+    if quiet {
+        return None;
+    }
+    let tty = std::io::stderr().is_terminal();
+    let st = Mutex::new(Progress {
+        bar: None,
+        current: String::new(),
+        last_line: Instant::now(),
+    });
+    Some(Arc::new(move |what: &str, done: u64, total: u64| {
+        let Ok(mut p) = st.lock() else { return };
+        if p.current != what {
+            if let Some(b) = p.bar.take() {
+                b.finish_and_clear();
+            }
+            p.current = what.to_string();
+            if tty {
+                let b = indicatif::ProgressBar::new(total);
+                if let Ok(style) = indicatif::ProgressStyle::with_template(
+                    "{msg} [{bar:30}] {pos}/{len} decays ({per_sec}, ETA {eta})",
+                ) {
+                    b.set_style(style.progress_chars("=> "));
+                }
+                b.set_message(what.to_string());
+                p.bar = Some(b);
+            } else {
+                eprintln!("transport {what}: {done}/{total} decays");
+                p.last_line = Instant::now();
+            }
+        }
+        if let Some(b) = &p.bar {
+            b.set_length(total);
+            b.set_position(done);
+        } else if p.last_line.elapsed() > Duration::from_secs(5) {
+            eprintln!("transport {what}: {done}/{total} decays");
+            p.last_line = Instant::now();
+        }
+    }))
+}
+
+/// Entry point of the subcommand.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let scenario = Scenario::from_file(&args.scenario)?;
+    let plan = Plan::new(scenario)?;
+    if !args.quiet {
+        for n in &plan.notes {
+            eprintln!("{n}");
+        }
+        eprintln!(
+            "{} source component(s): {}",
+            plan.source.components().len(),
+            plan.source
+                .components()
+                .iter()
+                .map(|c| format!("{} @ {}", c.nuclide, c.site))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if args.check {
+        println!("scenario {} is valid", args.scenario.display());
+        return Ok(());
+    }
+    let opts = Options {
+        threads: args.threads,
+        cache_dir: if args.no_cache {
+            None
+        } else {
+            Some(args.cache.clone().unwrap_or_else(|| args.out.join("cache")))
+        },
+        progress: progress_callback(args.quiet),
+    };
+    let (tr, result) = xfire_scenario::run(&plan, &opts)?;
+    let (files, notes) = output::write_all(&args.out, &plan, &tr, &result)?;
+    let cached = tr
+        .iter()
+        .flat_map(|c| &c.parts)
+        .filter(|p| p.from_cache)
+        .count();
+    let parts = tr.iter().map(|c| c.parts.len()).sum::<usize>();
+    print!("{}", output::short_table(&result));
+    for n in notes {
+        eprintln!("note: {n}");
+    }
+    println!(
+        "transport: {parts} part(s), {cached} from the cache; wall time {:.1} s; files: {}",
+        start.elapsed().as_secs_f64(),
+        files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(())
+}

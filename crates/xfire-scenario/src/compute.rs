@@ -1,0 +1,885 @@
+//! The time step: from dose per decay per component (transport) and the exact decays of
+//! every component (kinetics) to doses over time per label and per cell, lymphocyte
+//! exposure, radiobiology and the immunotherapy window. Deterministic, serial.
+
+use serde::Serialize;
+use xfire_kinetics::dose_time::{
+    dose_between, dose_timeline, dose_total, settle_time_s, DoseField, ProtractionOptions,
+};
+use xfire_kinetics::lymphocytes::{
+    circulating_exposure, cohort_exposure, resident_exposure, Blood, Cohort, Distribution,
+    Exposure, TumourTransit,
+};
+use xfire_kinetics::radiobiology::{Grade, LqParameters};
+use xfire_kinetics::walk::{migrating_exposure, VoxelWalkGrid, WalkParameters};
+use xfire_kinetics::window::{immunotherapy_window, WindowOptions, WindowReport};
+use xfire_kinetics::{ExpTerm, Quantity, SourceModel, Tac};
+use xfire_phantom::{labels, CellKind};
+use xfire_tally::dose_gy;
+use xfire_transport::region_masses_g;
+
+use crate::plan::{Plan, GROUP_LYMPHOCYTE, GROUP_MAP, GROUP_TUMOUR};
+use crate::transport::{ComponentTransport, Part};
+use crate::{Result, ScenarioError};
+
+const DAY: f64 = 86400.0;
+
+fn failed(what: impl std::fmt::Display) -> ScenarioError {
+    ScenarioError::Failed(what.to_string())
+}
+
+fn k<T>(what: &str, r: std::result::Result<T, xfire_kinetics::KineticsError>) -> Result<T> {
+    r.map_err(|e| failed(format!("{what}: {e}")))
+}
+
+/// One source component: its decays and its dose per decay at the tumour cells.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentSummary {
+    /// Nuclide.
+    pub nuclide: String,
+    /// Site (source distribution).
+    pub site: String,
+    /// Decays in the phantom over all time \[1\].
+    pub total_decays: f64,
+    /// Decays transported (low-LET part, α part) \[1\].
+    pub transported_decays: [u64; 2],
+    /// Dose per decay to the tumour cells (low-LET, α) \[Gy\].
+    pub tumour_gy_per_decay: [f64; 2],
+    /// Relative standard uncertainty of the tumour-cell dose per decay (low-LET, α) \[1\].
+    pub tumour_rel_unc: [f64; 2],
+    /// Dose per decay to the lymphocytes (low-LET, α) \[Gy\].
+    pub lymphocyte_gy_per_decay: [f64; 2],
+    /// Whether each part came from the cache.
+    pub from_cache: bool,
+}
+
+/// Total dose of one label (over all time).
+#[derive(Debug, Clone, Serialize)]
+pub struct LabelSummary {
+    /// Label id.
+    pub id: u16,
+    /// Label name.
+    pub name: String,
+    /// Mass \[g\].
+    pub mass_g: f64,
+    /// Mean absorbed dose \[Gy\].
+    pub mean_gy: f64,
+    /// α part of the mean \[Gy\].
+    pub alpha_gy: f64,
+    /// RBE-weighted mean (low-LET + RBE × α, tumour RBE) \[Gy\].
+    pub rbe_weighted_gy: f64,
+    /// Median voxel dose \[Gy\].
+    pub median_gy: f64,
+    /// D98: dose exceeded in 98 % of the voxels \[Gy\].
+    pub d98_gy: f64,
+    /// D2: dose exceeded in 2 % of the voxels \[Gy\].
+    pub d2_gy: f64,
+    /// Relative standard uncertainty of the mean (combined over components) \[1\].
+    pub rel_unc: f64,
+}
+
+/// Dose, BED and survival of a population of cells (tumour cells or lymphocytes).
+#[derive(Debug, Clone, Serialize)]
+pub struct CellGroupSummary {
+    /// "tumour cells" or "lymphocytes".
+    pub name: String,
+    /// Number of cells.
+    pub cells: usize,
+    /// Mass-weighted mean absorbed dose of the group's voxels \[Gy\].
+    pub mean_gy: f64,
+    /// α part \[Gy\].
+    pub alpha_gy: f64,
+    /// RBE-weighted mean \[Gy\].
+    pub rbe_weighted_gy: f64,
+    /// Per-cell absorbed dose distribution \[Gy\] (None without cells).
+    pub per_cell_gy: Option<Distribution>,
+    /// Per-cell RBE-weighted dose \[Gy\].
+    pub per_cell_rbe_weighted_gy: Option<Distribution>,
+    /// Per-cell BED \[Gy\].
+    pub per_cell_bed_gy: Option<Distribution>,
+    /// Mean surviving fraction over the cells \[1\].
+    pub surviving_fraction: Option<f64>,
+}
+
+/// Exposure of a set of lymphocytes over an interval.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExposureSummary {
+    /// Model ("cohort", "migrating", "circulating", "resident").
+    pub model: String,
+    /// Start of exposure \[s\].
+    pub from_s: f64,
+    /// End of exposure \[s\].
+    pub to_s: f64,
+    /// Number of lymphocytes (positions, walkers).
+    pub lymphocytes: usize,
+    /// Mean surviving fraction \[1\].
+    pub surviving_fraction: f64,
+    /// Mean absorbed dose \[Gy\].
+    pub mean_gy: f64,
+    /// RBE-weighted dose distribution \[Gy\].
+    pub rbe_weighted_gy: Distribution,
+    /// BED distribution \[Gy\].
+    pub bed_gy: Distribution,
+}
+
+impl ExposureSummary {
+    fn of(model: &str, from_s: f64, to_s: f64, e: &Exposure) -> Self {
+        let tot = e.dose.total();
+        Self {
+            model: model.into(),
+            from_s,
+            to_s,
+            lymphocytes: tot.len(),
+            surviving_fraction: e.surviving_fraction,
+            mean_gy: tot.iter().sum::<f64>() / tot.len().max(1) as f64,
+            rbe_weighted_gy: e.rbe_weighted_summary.clone(),
+            bed_gy: e.bed_summary.clone(),
+        }
+    }
+}
+
+/// Cumulative dose of the tumour cells and lymphocytes at one reporting time.
+#[derive(Debug, Clone, Serialize)]
+pub struct AtTime {
+    /// Time after the first administration \[s\].
+    pub time_s: f64,
+    /// Tumour-cell mean dose \[Gy\].
+    pub tumour_gy: f64,
+    /// Lymphocyte mean dose \[Gy\].
+    pub lymphocyte_gy: f64,
+    /// Fraction of the tumour's total dose delivered \[1\].
+    pub tumour_fraction_delivered: f64,
+    /// Per-cell tumour dose distribution \[Gy\].
+    pub tumour_per_cell_gy: Option<Distribution>,
+    /// Per-cell lymphocyte dose distribution \[Gy\].
+    pub lymphocyte_per_cell_gy: Option<Distribution>,
+}
+
+/// One radiobiology parameter as used, with its grade.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParameterUsed {
+    /// Name ("lymphocyte.alpha").
+    pub name: String,
+    /// Value.
+    pub value: f64,
+    /// Unit.
+    pub unit: String,
+    /// Grade of the default ("A", "B", "C") or "scenario" when set in the file.
+    pub grade: String,
+}
+
+/// Dose rate and cumulative dose on a time grid.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Curves {
+    /// Times \[s\].
+    pub times_s: Vec<f64>,
+    /// Names of the curves: "tumour cells", "lymphocytes", then every label.
+    pub names: Vec<String>,
+    /// Dose rate `rate[curve][time]` \[Gy/s\] (absorbed, α + low LET).
+    pub rate_gy_per_s: Vec<Vec<f64>>,
+    /// Cumulative dose `cumulative[curve][time]` \[Gy\].
+    pub cumulative_gy: Vec<Vec<f64>>,
+}
+
+/// Per-cell results (resident cells over the whole treatment).
+#[derive(Debug, Clone, Default)]
+pub struct CellTable {
+    /// Cell ids.
+    pub id: Vec<u32>,
+    /// Cell kind (0 tumour, 1 lymphocyte, …).
+    pub kind: Vec<u16>,
+    /// Labelled (carries the agent).
+    pub labelled: Vec<bool>,
+    /// Uptake weight (0 if not labelled).
+    pub uptake_weight: Vec<f64>,
+    /// Absorbed dose \[Gy\].
+    pub dose_gy: Vec<f64>,
+    /// α part \[Gy\].
+    pub alpha_gy: Vec<f64>,
+    /// RBE-weighted dose \[Gy\].
+    pub rbe_weighted_gy: Vec<f64>,
+    /// BED \[Gy\].
+    pub bed_gy: Vec<f64>,
+    /// Surviving fraction \[1\].
+    pub survival: Vec<f64>,
+    /// Absorbed dose at each reporting time `dose_at[t][cell]` \[Gy\].
+    pub dose_at_gy: Vec<Vec<f64>>,
+}
+
+/// Everything a run produced (plain data).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunResult {
+    /// Scenario description.
+    pub description: Option<String>,
+    /// Parent nuclide.
+    pub nuclide: String,
+    /// Binding site.
+    pub binding: String,
+    /// Administrations (time \[s\], activity \[Bq\]).
+    pub administrations: Vec<(f64, f64)>,
+    /// Labelled tumour cells / all tumour cells.
+    pub labelled_cells: [usize; 2],
+    /// Mass of the phantom's tumour \[g\].
+    pub tumour_mass_g: f64,
+    /// End of the treatment used for totals and resident exposure (< 1e-4 of the decays left) \[s\].
+    pub end_s: f64,
+    /// Source components.
+    pub components: Vec<ComponentSummary>,
+    /// Per label, over all time.
+    pub labels: Vec<LabelSummary>,
+    /// Tumour cells and lymphocytes (resident), over all time.
+    pub tumour: CellGroupSummary,
+    /// Lymphocytes of the phantom (resident TILs), over all time.
+    pub lymphocytes: CellGroupSummary,
+    /// Tumour / lymphocyte mean dose: absorbed and RBE-weighted.
+    pub tumour_to_lymphocyte_ratio: [f64; 2],
+    /// At the reporting times.
+    pub at_times: Vec<AtTime>,
+    /// Arriving cohorts, migrating walkers and circulating lymphocytes.
+    pub exposures: Vec<ExposureSummary>,
+    /// The immunotherapy window.
+    pub window: Option<WindowReport>,
+    /// Radiobiology parameters used, with grades.
+    pub parameters: Vec<ParameterUsed>,
+    /// Notes (models skipped and why, approximations).
+    pub notes: Vec<String>,
+    /// Dose curves.
+    #[serde(skip)]
+    pub curves: Curves,
+    /// Per-cell table.
+    #[serde(skip)]
+    pub cells: CellTable,
+    /// Dose per decay per voxel of each component (low-LET, α) \[Gy\] (f32).
+    #[serde(skip)]
+    pub voxel_dose_per_decay: Vec<[Vec<f32>; 2]>,
+    /// Cumulative absorbed dose maps at the reporting times, then over all time \[Gy\].
+    #[serde(skip)]
+    pub dose_maps: Vec<(f64, Vec<f32>)>,
+}
+
+fn grade(g: Grade) -> String {
+    format!("{g:?}")
+}
+
+fn params(plan: &Plan) -> Vec<ParameterUsed> {
+    let rb = &plan.scenario.radiobiology;
+    let mut v = Vec::new();
+    for (who, p) in [("tumour", &rb.tumour), ("lymphocyte", &rb.lymphocyte)] {
+        let g = |key: &str, gr: Grade| {
+            if rb
+                .overridden
+                .iter()
+                .any(|o| o == &format!("{who}.{key}") || o == key)
+            {
+                "scenario".to_string()
+            } else {
+                grade(gr)
+            }
+        };
+        v.push(ParameterUsed {
+            name: format!("{who}.alpha"),
+            value: p.alpha_per_gy,
+            unit: "1/Gy".into(),
+            grade: g("alpha", p.grades.alpha),
+        });
+        v.push(ParameterUsed {
+            name: format!("{who}.alpha_beta"),
+            value: p.alpha_beta_gy,
+            unit: "Gy".into(),
+            grade: g("alpha_beta", p.grades.alpha_beta),
+        });
+        v.push(ParameterUsed {
+            name: format!("{who}.repair_half_time"),
+            value: p.repair_half_time_s / 3600.0,
+            unit: "h".into(),
+            grade: g("repair_half_time", p.grades.repair_half_time),
+        });
+        v.push(ParameterUsed {
+            name: format!("{who}.rbe_alpha"),
+            value: p.rbe_alpha,
+            unit: "1".into(),
+            grade: g("rbe_alpha", p.grades.rbe_alpha),
+        });
+    }
+    v
+}
+
+/// Dose per decay per target for one region map: `[part][component][region]` \[Gy\].
+fn region_field(
+    plan: &Plan,
+    tr: &[ComponentTransport],
+    map: usize,
+    masses: &[f64],
+) -> [Vec<Vec<f64>>; 2] {
+    let mut out = [Vec::new(), Vec::new()];
+    for c in tr {
+        for (pi, part) in [Part::LowLet, Part::Alpha].into_iter().enumerate() {
+            let v = match c.part(part) {
+                Some(t) => (0..masses.len())
+                    .map(|r| {
+                        if masses[r] > 0.0 {
+                            dose_gy(t.region_mean_mev(map, r), masses[r])
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect(),
+                None => vec![0.0; masses.len()],
+            };
+            out[pi].push(v);
+        }
+    }
+    let _ = plan;
+    out
+}
+
+fn select(field: &[Vec<Vec<f64>>; 2], idx: &[usize]) -> Result<DoseField> {
+    let pick = |f: &Vec<Vec<f64>>| -> Vec<Vec<f64>> {
+        f.iter()
+            .map(|c| idx.iter().map(|&i| c[i]).collect())
+            .collect()
+    };
+    k(
+        "dose field",
+        DoseField::new(pick(&field[0]), pick(&field[1])),
+    )
+}
+
+fn quantile_sorted(s: &[f64], p: f64) -> f64 {
+    if s.is_empty() {
+        return f64::NAN;
+    }
+    let h = (s.len() - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let hi = h.ceil() as usize;
+    s[lo] + (h - lo as f64) * (s[hi] - s[lo])
+}
+
+/// The time step of a run: everything after the transport.
+pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
+    let s = &plan.scenario;
+    let ph = &plan.phantom;
+    let src = &plan.source;
+    let ev = src.evolution();
+    let comps = src.components();
+    if tr.len() != comps.len()
+        || tr
+            .iter()
+            .zip(comps)
+            .any(|(t, c)| t.nuclide != c.nuclide || t.site != c.site)
+    {
+        return Err(failed(
+            "transport results do not match the plan's source components",
+        ));
+    }
+    let rb = &s.radiobiology;
+    let (lq_t, lq_l): (LqParameters, LqParameters) = (rb.tumour, rb.lymphocyte);
+    let popts = ProtractionOptions::default();
+    let mut notes = Vec::new();
+
+    // targets: label regions, groups, cells
+    let label_masses = region_masses_g(ph, &plan.layout.regions[0]);
+    let cell_masses = region_masses_g(ph, &plan.layout.regions[1]);
+    let group_masses = region_masses_g(ph, &plan.layout.regions[GROUP_MAP]);
+    let lf = region_field(plan, tr, 0, &label_masses);
+    let cf = region_field(plan, tr, 1, &cell_masses);
+    let gf = region_field(plan, tr, GROUP_MAP, &group_masses);
+    let n_labels = label_masses.len();
+    let label_field = k(
+        "label dose field",
+        DoseField::new(lf[0].clone(), lf[1].clone()),
+    )?;
+    let group_field = k(
+        "group dose field",
+        DoseField::new(gf[0].clone(), gf[1].clone()),
+    )?;
+
+    let end_s = k("end of treatment", settle_time_s(ev, 1e-4))?;
+    let first = ev.first_time_s().unwrap_or(0.0);
+
+    // components summary
+    let mut components = Vec::new();
+    let totals = src.total_decays();
+    for (ci, (c, t)) in comps.iter().zip(tr).enumerate() {
+        let unc = |p: Part| {
+            t.part(p)
+                .map_or(0.0, |x| x.region_rel_unc(GROUP_MAP, GROUP_TUMOUR))
+        };
+        let dec = |p: Part| t.part(p).map_or(0, |x| x.decays);
+        components.push(ComponentSummary {
+            nuclide: c.nuclide.clone(),
+            site: c.site.clone(),
+            total_decays: totals[ci],
+            transported_decays: [dec(Part::LowLet), dec(Part::Alpha)],
+            tumour_gy_per_decay: [gf[0][ci][GROUP_TUMOUR], gf[1][ci][GROUP_TUMOUR]],
+            tumour_rel_unc: [unc(Part::LowLet), unc(Part::Alpha)],
+            lymphocyte_gy_per_decay: [gf[0][ci][GROUP_LYMPHOCYTE], gf[1][ci][GROUP_LYMPHOCYTE]],
+            from_cache: t.parts.iter().all(|p| p.from_cache),
+        });
+    }
+
+    // voxel dose per decay and total map
+    let masses = ph.voxel_masses_g();
+    let nv = ph.grid.len();
+    let mut vdpd: Vec<[Vec<f32>; 2]> = Vec::new();
+    for t in tr {
+        let mut pair: [Vec<f32>; 2] = [vec![0.0; nv], vec![0.0; nv]];
+        for (pi, part) in [Part::LowLet, Part::Alpha].into_iter().enumerate() {
+            if let Some(x) = t.part(part) {
+                let n = x.decays.max(1) as f64;
+                for v in 0..nv {
+                    pair[pi][v] = dose_gy(x.voxel_sum[v] / n, masses[v]) as f32;
+                }
+            }
+        }
+        vdpd.push(pair);
+    }
+    let map_for = |decays: &[f64]| -> Vec<f32> {
+        let mut m = vec![0f64; nv];
+        for (ci, pair) in vdpd.iter().enumerate() {
+            let n = decays[ci];
+            for p in pair {
+                for (a, &d) in m.iter_mut().zip(p) {
+                    *a += f64::from(d) * n;
+                }
+            }
+        }
+        m.into_iter().map(|x| x as f32).collect()
+    };
+    let total_map = map_for(&totals);
+
+    // labels
+    let ltot = k("label doses", dose_total(ev, &label_field))?;
+    let mut per_label: Vec<Vec<f64>> = vec![Vec::new(); n_labels];
+    for (v, &l) in ph.label.iter().enumerate() {
+        if (l as usize) < n_labels && masses[v] > 0.0 {
+            per_label[l as usize].push(f64::from(total_map[v]));
+        }
+    }
+    let mut label_summaries = Vec::new();
+    for (id, name) in ph.labels.entries() {
+        let i = *id as usize;
+        if i >= n_labels || label_masses[i] <= 0.0 {
+            continue;
+        }
+        let vals = &mut per_label[i];
+        vals.sort_by(f64::total_cmp);
+        // combined uncertainty: Σ_c (N_c d_c u_c)² over components and parts
+        let mut var = 0.0;
+        for (ci, t) in tr.iter().enumerate() {
+            for (pi, part) in [Part::LowLet, Part::Alpha].into_iter().enumerate() {
+                if let Some(x) = t.part(part) {
+                    let u = x.region_rel_unc(0, i);
+                    let d = lf[pi][ci][i] * totals[ci];
+                    if u.is_finite() {
+                        var += (d * u).powi(2);
+                    }
+                }
+            }
+        }
+        let mean = ltot.low_let[i] + ltot.alpha[i];
+        label_summaries.push(LabelSummary {
+            id: *id,
+            name: name.clone(),
+            mass_g: label_masses[i],
+            mean_gy: mean,
+            alpha_gy: ltot.alpha[i],
+            rbe_weighted_gy: ltot.low_let[i] + lq_t.rbe_alpha * ltot.alpha[i],
+            median_gy: quantile_sorted(vals, 0.5),
+            d98_gy: quantile_sorted(vals, 0.02),
+            d2_gy: quantile_sorted(vals, 0.98),
+            rel_unc: if mean > 0.0 { var.sqrt() / mean } else { 0.0 },
+        });
+    }
+
+    // cells
+    let n_cells = ph.cells.len();
+    let tumour_idx: Vec<usize> = ph
+        .cells
+        .cells
+        .iter()
+        .filter(|c| c.kind == CellKind::TUMOUR)
+        .map(|c| c.id as usize)
+        .collect();
+    let lymph_idx: Vec<usize> = ph
+        .cells
+        .cells
+        .iter()
+        .filter(|c| c.kind == CellKind::LYMPHOCYTE)
+        .map(|c| c.id as usize)
+        .collect();
+    let gtot = k("group doses", dose_total(ev, &group_field))?;
+    let mut cells = CellTable::default();
+    let mut labelled = vec![false; n_cells + 1];
+    let mut weight = vec![0.0; n_cells + 1];
+    for (id, w) in plan.labelled_cells.iter().zip(&plan.cell_weights) {
+        labelled[*id as usize] = true;
+        weight[*id as usize] = *w;
+    }
+    let exposure_of = |idx: &[usize],
+                       lq: &LqParameters,
+                       name: &str,
+                       group: usize|
+     -> Result<(CellGroupSummary, Option<Exposure>)> {
+        let mean = gtot.low_let[group] + gtot.alpha[group];
+        let mut g = CellGroupSummary {
+            name: name.into(),
+            cells: idx.len(),
+            mean_gy: mean,
+            alpha_gy: gtot.alpha[group],
+            rbe_weighted_gy: gtot.low_let[group] + lq.rbe_alpha * gtot.alpha[group],
+            per_cell_gy: None,
+            per_cell_rbe_weighted_gy: None,
+            per_cell_bed_gy: None,
+            surviving_fraction: None,
+        };
+        if idx.is_empty() {
+            return Ok((g, None));
+        }
+        let f = select(&cf, idx)?;
+        let e = k(
+            &format!("{name}: resident exposure"),
+            resident_exposure(ev, &f, end_s.max(first + 1.0), lq, popts),
+        )?;
+        g.per_cell_gy = Some(k("distribution", Distribution::of(&e.dose.total()))?);
+        g.per_cell_rbe_weighted_gy = Some(e.rbe_weighted_summary.clone());
+        g.per_cell_bed_gy = Some(e.bed_summary.clone());
+        g.surviving_fraction = Some(e.surviving_fraction);
+        Ok((g, Some(e)))
+    };
+    let (tumour, te) = exposure_of(&tumour_idx, &lq_t, "tumour cells", GROUP_TUMOUR)?;
+    let (lymphocytes, le) = exposure_of(&lymph_idx, &lq_l, "lymphocytes", GROUP_LYMPHOCYTE)?;
+    for (idx, e) in [(&tumour_idx, &te), (&lymph_idx, &le)] {
+        let Some(e) = e else { continue };
+        let tot = e.dose.total();
+        for (j, &i) in idx.iter().enumerate() {
+            let c = &ph.cells.cells[i - 1];
+            cells.id.push(c.id);
+            cells.kind.push(c.kind.0);
+            cells.labelled.push(labelled[i]);
+            cells.uptake_weight.push(weight[i]);
+            cells.dose_gy.push(tot[j]);
+            cells.alpha_gy.push(e.dose.alpha[j]);
+            cells.rbe_weighted_gy.push(e.rbe_weighted_gy[j]);
+            cells.bed_gy.push(e.bed_gy[j]);
+            cells.survival.push(e.survival[j]);
+        }
+    }
+    if lymph_idx.is_empty() {
+        notes.push("the phantom has no lymphocyte cells: resident, cohort and window models need lymphocyte positions and were skipped".into());
+    }
+    let ratio = [
+        if lymphocytes.mean_gy > 0.0 {
+            tumour.mean_gy / lymphocytes.mean_gy
+        } else {
+            f64::NAN
+        },
+        if lymphocytes.rbe_weighted_gy > 0.0 {
+            tumour.rbe_weighted_gy / lymphocytes.rbe_weighted_gy
+        } else {
+            f64::NAN
+        },
+    ];
+
+    // reporting times
+    let order: Vec<usize> = tumour_idx.iter().chain(&lymph_idx).copied().collect();
+    let all_cells_field = select(&cf, &order)?;
+    let mut at_times = Vec::new();
+    let mut dose_maps = Vec::new();
+    let tum_total = tumour.mean_gy;
+    for &t in &s.output.times_s {
+        let g = k(
+            "dose at time",
+            dose_between(ev, &group_field, first, first + t),
+        )?;
+        let c = k(
+            "cell dose at time",
+            dose_between(ev, &all_cells_field, first, first + t),
+        )?
+        .total();
+        let (ct, cl) = c.split_at(tumour_idx.len());
+        let tg = g.low_let[GROUP_TUMOUR] + g.alpha[GROUP_TUMOUR];
+        at_times.push(AtTime {
+            time_s: t,
+            tumour_gy: tg,
+            lymphocyte_gy: g.low_let[GROUP_LYMPHOCYTE] + g.alpha[GROUP_LYMPHOCYTE],
+            tumour_fraction_delivered: if tum_total > 0.0 { tg / tum_total } else { 0.0 },
+            tumour_per_cell_gy: Distribution::of(ct).ok(),
+            lymphocyte_per_cell_gy: Distribution::of(cl).ok(),
+        });
+        if !cells.id.is_empty() {
+            cells.dose_at_gy.push(c);
+        }
+        if s.output.maps.iter().any(|m| m == "dose") {
+            let d = k("decays at time", src.decays(first, first + t))?;
+            dose_maps.push((t, map_for(&d)));
+        }
+    }
+    dose_maps.push((f64::INFINITY, total_map));
+
+    // curves
+    let mut times: Vec<f64> = (0..=600)
+        .map(|i| first + (end_s - first) * f64::from(i) / 600.0)
+        .collect();
+    times.extend(
+        s.output
+            .times_s
+            .iter()
+            .map(|t| first + t)
+            .filter(|&t| t < end_s),
+    );
+    times.sort_by(f64::total_cmp);
+    times.dedup();
+    let gl = k(
+        "group dose timeline",
+        dose_timeline(ev, &group_field, &times),
+    )?;
+    let ll = k(
+        "label dose timeline",
+        dose_timeline(ev, &label_field, &times),
+    )?;
+    let mut names = vec!["tumour cells".to_string(), "lymphocytes".to_string()];
+    let mut rate = vec![Vec::new(), Vec::new()];
+    let mut cum = vec![Vec::new(), Vec::new()];
+    let label_ids: Vec<(usize, String)> = label_summaries
+        .iter()
+        .map(|l| (l.id as usize, l.name.clone()))
+        .collect();
+    for (_, n) in &label_ids {
+        names.push(n.clone());
+        rate.push(Vec::new());
+        cum.push(Vec::new());
+    }
+    for ti in 0..times.len() {
+        let (gr, gc) = (gl.rate[ti].total(), gl.cumulative[ti].total());
+        rate[0].push(gr[GROUP_TUMOUR]);
+        rate[1].push(gr[GROUP_LYMPHOCYTE]);
+        cum[0].push(gc[GROUP_TUMOUR]);
+        cum[1].push(gc[GROUP_LYMPHOCYTE]);
+        let (lr, lc) = (ll.rate[ti].total(), ll.cumulative[ti].total());
+        for (j, (i, _)) in label_ids.iter().enumerate() {
+            rate[2 + j].push(lr[*i]);
+            cum[2 + j].push(lc[*i]);
+        }
+    }
+    let curves = Curves {
+        times_s: times,
+        names,
+        rate_gy_per_s: rate,
+        cumulative_gy: cum,
+    };
+
+    // lymphocyte models
+    let ls = &s.lymphocytes;
+    let mut exposures = Vec::new();
+    let mut window = None;
+    if !lymph_idx.is_empty() {
+        let lfield = select(&cf, &lymph_idx)?;
+        if let Some(e) = &le {
+            exposures.push(ExposureSummary::of("resident", first, end_s, e));
+        }
+        for &a in &ls.arrivals_s {
+            let e = k(
+                "cohort exposure",
+                cohort_exposure(
+                    ev,
+                    &lfield,
+                    Cohort {
+                        arrival_s: first + a,
+                        residence_s: ls.residence_s,
+                    },
+                    &lq_l,
+                    popts,
+                ),
+            )?;
+            exposures.push(ExposureSummary::of(
+                "cohort",
+                first + a,
+                first + a + ls.residence_s,
+                &e,
+            ));
+        }
+        let mut wo = WindowOptions::new(ls.residence_s);
+        wo.start_days = rb.start_days.clone();
+        wo.survival_target = rb.survival_target;
+        wo.lq = lq_l;
+        window = Some(k(
+            "immunotherapy window",
+            immunotherapy_window(src, &lfield, Some((&group_field, GROUP_TUMOUR)), &wo),
+        )?);
+    }
+    if let Some(m) = &ls.migrating {
+        let allowed: Vec<bool> = ph
+            .label
+            .iter()
+            .map(|&l| l != labels::MEDIUM && l != labels::NECROSIS)
+            .collect();
+        let mut entries: Vec<usize> = (0..nv)
+            .filter(|&v| ph.label[v] == labels::VESSEL && allowed[v])
+            .collect();
+        if entries.is_empty() {
+            // the rim: allowed voxels with a neighbour that is not allowed or outside the grid
+            let g = &ph.grid;
+            for v in 0..nv {
+                if !allowed[v] {
+                    continue;
+                }
+                let [i, j, kk] = g.ijk(v);
+                let nb = [
+                    (i > 0).then(|| g.index(i - 1, j, kk)),
+                    (i + 1 < g.nx).then(|| g.index(i + 1, j, kk)),
+                    (j > 0).then(|| g.index(i, j - 1, kk)),
+                    (j + 1 < g.ny).then(|| g.index(i, j + 1, kk)),
+                    (kk > 0).then(|| g.index(i, j, kk - 1)),
+                    (kk + 1 < g.nz).then(|| g.index(i, j, kk + 1)),
+                ];
+                if nb.iter().any(|n| n.is_none_or(|n| !allowed[n])) {
+                    entries.push(v);
+                }
+            }
+            notes.push("migrating lymphocytes enter at the tumour rim (no vessel voxels)".into());
+        }
+        if entries.is_empty() {
+            notes.push("migrating lymphocytes skipped: no voxel where they may walk".into());
+        } else {
+            let low: Vec<Vec<f64>> = vdpd
+                .iter()
+                .map(|p| p[0].iter().map(|&x| f64::from(x)).collect())
+                .collect();
+            let alpha: Vec<Vec<f64>> = vdpd
+                .iter()
+                .map(|p| p[1].iter().map(|&x| f64::from(x)).collect())
+                .collect();
+            let grid = k(
+                "walk grid",
+                VoxelWalkGrid::new(
+                    ph.grid.dims(),
+                    ph.grid.voxel_cm,
+                    allowed,
+                    entries,
+                    low,
+                    alpha,
+                ),
+            )?;
+            let wp = WalkParameters {
+                speed_cm_per_s: m.speed_cm_per_s,
+                persistence_s: m.persistence_s,
+                seed: s.transport.seed,
+                ..WalkParameters::default()
+            };
+            for &a in &ls.arrivals_s {
+                let w = k(
+                    "migrating lymphocytes",
+                    migrating_exposure(
+                        ev,
+                        &grid,
+                        &wp,
+                        Cohort {
+                            arrival_s: first + a,
+                            residence_s: ls.residence_s,
+                        },
+                        m.walkers,
+                        &lq_l,
+                    ),
+                )?;
+                exposures.push(ExposureSummary::of(
+                    "migrating",
+                    first + a,
+                    first + a + ls.residence_s,
+                    &w.exposure,
+                ));
+            }
+        }
+    }
+    if let Some(c) = &ls.circulating {
+        let chain = k(
+            "chain",
+            xfire_kinetics::Chain::from_library(&s.agent.nuclide).map_err(|e| {
+                xfire_kinetics::KineticsError::Parse {
+                    what: "chain",
+                    text: s.agent.nuclide.clone(),
+                    reason: e.to_string(),
+                }
+            }),
+        )?;
+        let terms: Vec<ExpTerm> = c.clearance.clone();
+        let blood_model = SourceModel::retained(
+            chain,
+            "blood",
+            Tac::Exponentials {
+                terms,
+                uptake_half_time_s: None,
+            },
+            Quantity::AdministeredFraction {
+                uptake_fraction: c.blood_fraction,
+            },
+        );
+        let blood = k("blood kinetics", blood_model.build(src.administrations()))?;
+        let vessel = labels::VESSEL as usize;
+        let transit =
+            (c.tumour_transit_fraction > 0.0 && vessel < n_labels && label_masses[vessel] > 0.0)
+                .then_some(TumourTransit {
+                    evolution: ev,
+                    field: &label_field,
+                    vessel_target: vessel,
+                    fraction_of_time: c.tumour_transit_fraction,
+                });
+        if c.tumour_transit_fraction > 0.0 && transit.is_none() {
+            notes.push("circulating lymphocytes: the phantom has no vessel voxels, so the tumour transit dose is left out".into());
+        }
+        let e = k(
+            "circulating lymphocytes",
+            circulating_exposure(
+                Blood {
+                    kinetics: &blood,
+                    site: "blood",
+                    mass_g: c.blood_mass_g,
+                },
+                transit,
+                first,
+                first + c.until_s,
+                &lq_l,
+                popts,
+            ),
+        )?;
+        exposures.push(ExposureSummary::of(
+            "circulating",
+            first,
+            first + c.until_s,
+            &e,
+        ));
+    }
+
+    Ok(RunResult {
+        description: s.description.clone(),
+        nuclide: s.agent.nuclide.clone(),
+        binding: s.agent.binding.clone(),
+        administrations: src
+            .administrations()
+            .iter()
+            .map(|a| (a.time_s, a.activity_bq))
+            .collect(),
+        labelled_cells: [plan.labelled_cells.len(), tumour_idx.len()],
+        tumour_mass_g: plan.tumour_mass_g,
+        end_s,
+        components,
+        labels: label_summaries,
+        tumour,
+        lymphocytes,
+        tumour_to_lymphocyte_ratio: ratio,
+        at_times,
+        exposures,
+        window,
+        parameters: params(plan),
+        notes,
+        curves,
+        cells,
+        voxel_dose_per_decay: vdpd,
+        dose_maps,
+    })
+}
+
+#[allow(dead_code)]
+fn days(s: f64) -> f64 {
+    s / DAY
+}

@@ -1,0 +1,629 @@
+//! Output files of a run (`docs/formats/results.md`): `results.h5`, `summary.json`,
+//! `summary.csv`, figures and `report.md`/`report.html`. Every file is written to a temporary
+//! name and renamed; the bytes depend only on the scenario (not on threads or time).
+
+use std::path::{Path, PathBuf};
+
+use hdf5_pure::{AttrValue, FileBuilder};
+use serde_json::json;
+
+use crate::compute::RunResult;
+use crate::plan::Plan;
+use crate::transport::ComponentTransport;
+use crate::{Result, ScenarioError};
+
+const DAY: f64 = 86400.0;
+
+fn failed(what: impl std::fmt::Display) -> ScenarioError {
+    ScenarioError::Failed(what.to_string())
+}
+
+fn vstr(s: &str) -> AttrValue {
+    AttrValue::VarLenString(s.to_string())
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
+    std::fs::write(&tmp, bytes)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            failed(format!("cannot write {}: {e}", path.display()))
+        })
+}
+
+/// The JSON summary (plain data of [`RunResult`] plus file names).
+pub fn summary_json(r: &RunResult) -> Result<serde_json::Value> {
+    let mut v = serde_json::to_value(r).map_err(|e| failed(format!("summary: {e}")))?;
+    v["format"] = json!("xfire-run-summary");
+    v["format_version"] = json!(1);
+    v["xfire_version"] = json!(env!("CARGO_PKG_VERSION"));
+    v["units"] = json!("doses Gy, times s, masses g, activities Bq");
+    Ok(v)
+}
+
+fn dist_cols(d: &Option<xfire_kinetics::lymphocytes::Distribution>) -> String {
+    let q = |p: f64| {
+        d.as_ref()
+            .and_then(|d| d.quantile(p))
+            .map_or(String::new(), |x| format!("{x:.6e}"))
+    };
+    format!("{},{},{},{},{}", q(0.05), q(0.25), q(0.5), q(0.75), q(0.95))
+}
+
+/// The CSV summary: one row per label and per cell group, then the window.
+pub fn summary_csv(r: &RunResult) -> String {
+    let mut s = String::from("# xfire run summary: doses over all time [Gy]; per-cell quantiles p5,p25,p50,p75,p95 where the target is a cell population\n");
+    s.push_str("target,mass_g,mean_gy,alpha_gy,rbe_weighted_gy,median_gy,d98_gy,d2_gy,rel_unc,cells,cell_p5_gy,cell_p25_gy,cell_p50_gy,cell_p75_gy,cell_p95_gy,surviving_fraction\n");
+    for g in [&r.tumour, &r.lymphocytes] {
+        s.push_str(&format!(
+            "{},,{:.6e},{:.6e},{:.6e},,,,,{},{},{}\n",
+            g.name,
+            g.mean_gy,
+            g.alpha_gy,
+            g.rbe_weighted_gy,
+            g.cells,
+            dist_cols(&g.per_cell_gy),
+            g.surviving_fraction
+                .map_or(String::new(), |x| format!("{x:.6}"))
+        ));
+    }
+    for l in &r.labels {
+        s.push_str(&format!(
+            "label:{},{:.6e},{:.6e},{:.6e},{:.6e},{:.6e},{:.6e},{:.6e},{:.3e},,,,,,,\n",
+            l.name,
+            l.mass_g,
+            l.mean_gy,
+            l.alpha_gy,
+            l.rbe_weighted_gy,
+            l.median_gy,
+            l.d98_gy,
+            l.d2_gy,
+            l.rel_unc
+        ));
+    }
+    s.push_str(&format!(
+        "ratio tumour/lymphocyte,,{:.6},,{:.6},,,,,,,,,,,\n",
+        r.tumour_to_lymphocyte_ratio[0], r.tumour_to_lymphocyte_ratio[1]
+    ));
+    if let Some(w) = &r.window {
+        s.push_str("\n# immunotherapy window: cohorts arriving on each day\n");
+        s.push_str("start_day,surviving_fraction,rbe_weighted_mean_gy,rbe_weighted_p50_gy,bed_mean_gy,tumour_dose_fraction_delivered\n");
+        for d in &w.days {
+            s.push_str(&format!(
+                "{},{:.6},{:.6e},{:.6e},{:.6e},{}\n",
+                d.day,
+                d.surviving_fraction,
+                d.rbe_weighted_gy.mean,
+                d.rbe_weighted_gy.quantile(0.5).unwrap_or(f64::NAN),
+                d.bed_gy.mean,
+                d.tumour_dose_fraction
+                    .map_or(String::new(), |x| format!("{x:.6}"))
+            ));
+        }
+        s.push_str(&format!(
+            "# earliest day with surviving fraction >= {}: {}\n",
+            w.survival_target,
+            w.earliest_day
+                .map_or("none in the scanned days".to_string(), |d| d.to_string())
+        ));
+    }
+    s
+}
+
+/// Write `results.h5`.
+pub fn write_results_h5(
+    path: &Path,
+    plan: &Plan,
+    tr: &[ComponentTransport],
+    r: &RunResult,
+) -> Result<()> {
+    let g = &plan.phantom.grid;
+    let [nz, ny, nx] = g.shape_zyx();
+    let shape = [nz as u64, ny as u64, nx as u64];
+    let ch = [nz.min(16) as u64, ny.min(64) as u64, nx.min(64) as u64];
+    let mut b = FileBuilder::new();
+    b.set_attr("format", vstr("xfire-results"));
+    b.set_attr("format_version", AttrValue::I64(1));
+    b.set_attr(
+        "creator",
+        vstr(&format!("xfire {}", env!("CARGO_PKG_VERSION"))),
+    );
+    b.set_attr("units", vstr("dose Gy, time s, mass g, activity Bq"));
+    b.set_attr(
+        "array_order",
+        vstr("voxel arrays shaped (nz, ny, nx), x fastest"),
+    );
+    b.set_attr("voxel_size_cm", AttrValue::F64Array(g.voxel_cm.to_vec()));
+    b.set_attr("origin_cm", AttrValue::F64Array(g.origin_cm.to_vec()));
+    b.set_attr("scenario", vstr(&plan.scenario.text));
+    b.set_attr("nuclide", vstr(&r.nuclide));
+    b.set_attr("binding", vstr(&r.binding));
+    b.set_attr("phantom_content_hash", AttrValue::U64(plan.phantom_hash));
+    b.set_attr("seed", AttrValue::U64(plan.scenario.transport.seed));
+    b.set_attr("end_s", AttrValue::F64(r.end_s));
+
+    // components
+    for (ci, (c, t)) in r.components.iter().zip(tr).enumerate() {
+        let mut gr = b.create_group(&format!("component_{ci}"));
+        gr.set_attr("nuclide", vstr(&c.nuclide));
+        gr.set_attr("site", vstr(&c.site));
+        gr.set_attr("total_decays", AttrValue::F64(c.total_decays));
+        gr.set_attr(
+            "transported_decays_low_let",
+            AttrValue::U64(c.transported_decays[0]),
+        );
+        gr.set_attr(
+            "transported_decays_alpha",
+            AttrValue::U64(c.transported_decays[1]),
+        );
+        for (pi, part) in [
+            crate::transport::Part::LowLet,
+            crate::transport::Part::Alpha,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let masses_l = xfire_transport::region_masses_g(&plan.phantom, &plan.layout.regions[0]);
+            let masses_c = xfire_transport::region_masses_g(&plan.phantom, &plan.layout.regions[1]);
+            let (dl, ul, dc) = match t.part(part) {
+                Some(x) => (
+                    (0..masses_l.len())
+                        .map(|i| xfire_tally::dose_gy(x.region_mean_mev(0, i), masses_l[i]))
+                        .collect::<Vec<f64>>(),
+                    (0..masses_l.len())
+                        .map(|i| x.region_rel_unc(0, i))
+                        .collect::<Vec<f64>>(),
+                    (1..masses_c.len())
+                        .map(|i| xfire_tally::dose_gy(x.region_mean_mev(1, i), masses_c[i]))
+                        .collect::<Vec<f64>>(),
+                ),
+                None => (
+                    vec![0.0; masses_l.len()],
+                    vec![0.0; masses_l.len()],
+                    vec![0.0; masses_c.len().saturating_sub(1)],
+                ),
+            };
+            let p = part.name();
+            gr.create_dataset(&format!("label_dose_gy_per_decay_{p}"))
+                .with_f64_data(&dl)
+                .set_attr("units", vstr("Gy per decay, one per label id"));
+            gr.create_dataset(&format!("label_rel_unc_{p}"))
+                .with_f64_data(&ul);
+            gr.create_dataset(&format!("cell_dose_gy_per_decay_{p}"))
+                .with_f64_data(&dc)
+                .set_attr("units", vstr("Gy per decay, one per cell id 1..N"));
+            if plan
+                .scenario
+                .output
+                .maps
+                .iter()
+                .any(|m| m == "dose_per_decay")
+            {
+                gr.create_dataset(&format!("voxel_dose_gy_per_decay_{p}"))
+                    .with_f32_data(&r.voxel_dose_per_decay[ci][pi])
+                    .with_shape(&shape)
+                    .with_chunks(&ch)
+                    .with_shuffle()
+                    .with_deflate(1)
+                    .set_attr("units", vstr("Gy per decay"));
+            }
+        }
+        b.add_group(gr.finish());
+    }
+    // labels
+    let mut gl = b.create_group("labels");
+    gl.create_dataset("id")
+        .with_u32_data(&r.labels.iter().map(|l| u32::from(l.id)).collect::<Vec<_>>());
+    gl.set_attr(
+        "names",
+        vstr(
+            &r.labels
+                .iter()
+                .map(|l| l.name.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+    );
+    gl.create_dataset("mass_g")
+        .with_f64_data(&r.labels.iter().map(|l| l.mass_g).collect::<Vec<_>>());
+    gl.create_dataset("mean_gy")
+        .with_f64_data(&r.labels.iter().map(|l| l.mean_gy).collect::<Vec<_>>());
+    gl.create_dataset("alpha_gy")
+        .with_f64_data(&r.labels.iter().map(|l| l.alpha_gy).collect::<Vec<_>>());
+    gl.create_dataset("d98_gy")
+        .with_f64_data(&r.labels.iter().map(|l| l.d98_gy).collect::<Vec<_>>());
+    gl.create_dataset("d2_gy")
+        .with_f64_data(&r.labels.iter().map(|l| l.d2_gy).collect::<Vec<_>>());
+    b.add_group(gl.finish());
+    // time curves
+    let c = &r.curves;
+    let mut gt = b.create_group("time");
+    gt.set_attr("curves", vstr(&c.names.join(",")));
+    gt.create_dataset("times_s").with_f64_data(&c.times_s);
+    let flat = |m: &Vec<Vec<f64>>| m.iter().flatten().copied().collect::<Vec<f64>>();
+    let cs = [c.names.len() as u64, c.times_s.len() as u64];
+    gt.create_dataset("dose_rate_gy_per_s")
+        .with_f64_data(&flat(&c.rate_gy_per_s))
+        .with_shape(&cs);
+    gt.create_dataset("cumulative_dose_gy")
+        .with_f64_data(&flat(&c.cumulative_gy))
+        .with_shape(&cs);
+    b.add_group(gt.finish());
+    // cells
+    let cl = &r.cells;
+    let mut gc = b.create_group("cells");
+    gc.create_dataset("id").with_u32_data(&cl.id);
+    gc.create_dataset("kind").with_u16_data(&cl.kind);
+    gc.create_dataset("labelled")
+        .with_u8_data(&cl.labelled.iter().map(|&x| u8::from(x)).collect::<Vec<_>>());
+    gc.create_dataset("uptake_weight")
+        .with_f64_data(&cl.uptake_weight);
+    gc.create_dataset("dose_gy").with_f64_data(&cl.dose_gy);
+    gc.create_dataset("alpha_dose_gy")
+        .with_f64_data(&cl.alpha_gy);
+    gc.create_dataset("rbe_weighted_dose_gy")
+        .with_f64_data(&cl.rbe_weighted_gy);
+    gc.create_dataset("bed_gy").with_f64_data(&cl.bed_gy);
+    gc.create_dataset("surviving_fraction")
+        .with_f64_data(&cl.survival);
+    if !cl.dose_at_gy.is_empty() {
+        gc.create_dataset("dose_at_times_gy")
+            .with_f64_data(&cl.dose_at_gy.iter().flatten().copied().collect::<Vec<_>>())
+            .with_shape(&[cl.dose_at_gy.len() as u64, cl.id.len() as u64]);
+        gc.create_dataset("times_s")
+            .with_f64_data(&plan.scenario.output.times_s);
+    }
+    b.add_group(gc.finish());
+    // maps
+    if !r.dose_maps.is_empty() {
+        let mut gm = b.create_group("maps");
+        gm.create_dataset("times_s")
+            .with_f64_data(&r.dose_maps.iter().map(|m| m.0).collect::<Vec<_>>())
+            .set_attr(
+                "description",
+                vstr(
+                    "time of each dose_<i> map after the first administration; inf = over all time",
+                ),
+            );
+        for (i, (_, m)) in r.dose_maps.iter().enumerate() {
+            gm.create_dataset(&format!("dose_{i}"))
+                .with_f32_data(m)
+                .with_shape(&shape)
+                .with_chunks(&ch)
+                .with_shuffle()
+                .with_deflate(1)
+                .set_attr("units", vstr("Gy (cumulative absorbed dose)"));
+        }
+        b.add_group(gm.finish());
+    }
+    // window
+    if let Some(w) = &r.window {
+        let mut gw = b.create_group("window");
+        gw.set_attr("survival_target", AttrValue::F64(w.survival_target));
+        gw.set_attr(
+            "earliest_day",
+            AttrValue::F64(w.earliest_day.unwrap_or(f64::NAN)),
+        );
+        gw.create_dataset("start_day")
+            .with_f64_data(&w.days.iter().map(|d| d.day).collect::<Vec<_>>());
+        gw.create_dataset("surviving_fraction").with_f64_data(
+            &w.days
+                .iter()
+                .map(|d| d.surviving_fraction)
+                .collect::<Vec<_>>(),
+        );
+        gw.create_dataset("rbe_weighted_mean_gy").with_f64_data(
+            &w.days
+                .iter()
+                .map(|d| d.rbe_weighted_gy.mean)
+                .collect::<Vec<_>>(),
+        );
+        gw.create_dataset("bed_mean_gy")
+            .with_f64_data(&w.days.iter().map(|d| d.bed_gy.mean).collect::<Vec<_>>());
+        gw.create_dataset("tumour_dose_fraction").with_f64_data(
+            &w.days
+                .iter()
+                .map(|d| d.tumour_dose_fraction.unwrap_or(f64::NAN))
+                .collect::<Vec<_>>(),
+        );
+        b.add_group(gw.finish());
+    }
+    let tmp = path.with_extension("h5.tmp");
+    let res = b
+        .write(&tmp)
+        .map_err(|e| failed(format!("writing {}: {e}", path.display())));
+    match res {
+        Ok(()) => std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            failed(format!("cannot write {}: {e}", path.display()))
+        }),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Figures and report.md/html through `xfire-report`; returns the file stems written and
+/// any figure that could not be drawn (as notes).
+pub fn write_figures(dir: &Path, plan: &Plan, r: &RunResult) -> Vec<String> {
+    use xfire_report::*;
+    let mut notes = Vec::new();
+    let mut figs: Vec<FigureRef> = Vec::new();
+    let c = &r.curves;
+    let series = |vals: &Vec<Vec<f64>>, scale: f64| -> Vec<TimeSeries> {
+        c.names
+            .iter()
+            .zip(vals)
+            .take(2)
+            .map(|(n, v)| {
+                TimeSeries::from_seconds(
+                    n.clone(),
+                    &c.times_s,
+                    v.iter().map(|x| x * scale).collect(),
+                )
+            })
+            .collect()
+    };
+    let mut try_fig =
+        |stem: &str, caption: &str, res: std::result::Result<WrittenFigure, ReportError>| match res
+        {
+            Ok(_) => figs.push(FigureRef {
+                stem: stem.into(),
+                caption: caption.into(),
+            }),
+            Err(e) => notes.push(format!("figure {stem} not drawn: {e}")),
+        };
+    try_fig(
+        "dose_rate",
+        "Mean dose rate of tumour cells and lymphocytes (Gy/h).",
+        dose_rate_vs_time(
+            &FigureTarget::new(dir, "dose_rate"),
+            &format!("{}: dose rate [Gy/h]", r.nuclide),
+            &series(&c.rate_gy_per_s, 3600.0),
+        ),
+    );
+    try_fig(
+        "cumulative_dose",
+        "Cumulative absorbed dose (Gy).",
+        cumulative_dose_vs_time(
+            &FigureTarget::new(dir, "cumulative_dose"),
+            &format!("{}: cumulative dose", r.nuclide),
+            &series(&c.cumulative_gy, 1.0),
+        ),
+    );
+    if let Some(w) = &r.window {
+        let curve = SurvivalCurve {
+            label: "arriving lymphocytes".into(),
+            start_days: w.days.iter().map(|d| d.day).collect(),
+            survival: w.days.iter().map(|d| d.surviving_fraction).collect(),
+            window_day: w.earliest_day,
+        };
+        try_fig(
+            "survival_vs_start_day",
+            "Surviving fraction of lymphocytes arriving on each day (cohort model).",
+            survival_vs_start_day(
+                &FigureTarget::new(dir, "survival_vs_start_day"),
+                "Lymphocyte survival vs start day",
+                &[curve],
+                Some(w.survival_target),
+            ),
+        );
+    }
+    let cl = &r.cells;
+    let pick = |kind: u16| -> Vec<f64> {
+        cl.kind
+            .iter()
+            .zip(&cl.dose_gy)
+            .filter(|(k, _)| **k == kind)
+            .map(|(_, d)| *d)
+            .collect()
+    };
+    let groups: Vec<DoseGroup> = [(0u16, "tumour cells"), (1u16, "lymphocytes")]
+        .iter()
+        .map(|(k, n)| DoseGroup {
+            name: (*n).into(),
+            doses_gy: pick(*k),
+        })
+        .filter(|g| !g.doses_gy.is_empty())
+        .collect();
+    if !groups.is_empty() {
+        try_fig(
+            "cell_dose_histogram",
+            "Per-cell absorbed dose over the whole treatment.",
+            dose_histograms(
+                &FigureTarget::new(dir, "cell_dose_histogram"),
+                "Per-cell dose",
+                &groups,
+                &HistogramOptions::default(),
+            ),
+        );
+    }
+    if let Some((_, total)) = r.dose_maps.last() {
+        let g = &plan.phantom.grid;
+        let k = g.nz / 2;
+        let sl: Vec<f64> = (0..g.ny)
+            .flat_map(|j| (0..g.nx).map(move |i| (i, j)))
+            .map(|(i, j)| f64::from(total[g.index(i, j, k)]))
+            .collect();
+        let lab: Vec<u32> = (0..g.ny)
+            .flat_map(|j| (0..g.nx).map(move |i| (i, j)))
+            .map(|(i, j)| plan.phantom.cell_id[g.index(i, j, k)])
+            .collect();
+        let mut ds = DoseSlice::new(g.nx, g.ny, &sl, (g.voxel_cm[0] * 1e4, g.voxel_cm[1] * 1e4));
+        ds.outlines = Some(&lab);
+        try_fig(
+            "dose_slice",
+            "Total absorbed dose in the central slice, with label outlines.",
+            dose_slice(
+                &FigureTarget::new(dir, "dose_slice"),
+                "Total dose, central slice [Gy]",
+                &ds,
+            ),
+        );
+    }
+    let mut rows = vec![];
+    for g in [&r.tumour, &r.lymphocytes] {
+        rows.push(vec![
+            Cell::from(g.name.as_str()),
+            Cell::from(format!("{:.4}", g.mean_gy).as_str()),
+            Cell::from(format!("{:.4}", g.rbe_weighted_gy).as_str()),
+            Cell::from(
+                g.surviving_fraction
+                    .map_or("-".into(), |x| format!("{x:.4}"))
+                    .as_str(),
+            ),
+        ]);
+    }
+    let mut blocks = vec![Block::Table(Table {
+        caption: Some("Totals over the whole treatment".into()),
+        header: vec![
+            "target".into(),
+            "mean dose (Gy)".into(),
+            "RBE-weighted (Gy)".into(),
+            "surviving fraction".into(),
+        ],
+        rows,
+    })];
+    if let Some(w) = &r.window {
+        blocks.push(Block::Text(format!(
+            "Earliest start day with lymphocyte survival >= {}: {}; tumour dose delivered by then: {}.",
+            w.survival_target,
+            w.earliest_day.map_or("none in the scanned days".into(), |d| format!("day {d}")),
+            w.tumour_dose_fraction_at_earliest.map_or("-".into(), |f| format!("{:.1} %", 100.0 * f))
+        )));
+    }
+    blocks.push(Block::List(
+        r.parameters
+            .iter()
+            .map(|p| format!("{} = {} {} (grade {})", p.name, p.value, p.unit, p.grade))
+            .collect(),
+    ));
+    for f in &figs {
+        blocks.push(Block::Figure(f.clone()));
+    }
+    let report = Report {
+        title: format!(
+            "xfire run: {} ({})",
+            r.description.clone().unwrap_or_default(),
+            r.nuclide
+        ),
+        run: RunInfo {
+            xfire_version: env!("CARGO_PKG_VERSION").into(),
+            seed: Some(plan.scenario.transport.seed),
+            decays: r
+                .components
+                .first()
+                .map(|c| c.transported_decays[0].max(c.transported_decays[1])),
+            wall_time_s: None,
+            command_line: None,
+            extra: vec![],
+        },
+        sections: vec![Section {
+            heading: "Results".into(),
+            blocks,
+        }],
+    };
+    if let Err(e) = write_report(dir, &report) {
+        notes.push(format!("report not written: {e}"));
+    }
+    notes
+}
+
+/// Write every output file into `dir`; returns their paths.
+pub fn write_all(
+    dir: &Path,
+    plan: &Plan,
+    tr: &[ComponentTransport],
+    r: &RunResult,
+) -> Result<(Vec<PathBuf>, Vec<String>)> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| failed(format!("cannot create {}: {e}", dir.display())))?;
+    let mut files = Vec::new();
+    let h5 = dir.join("results.h5");
+    write_results_h5(&h5, plan, tr, r)?;
+    files.push(h5);
+    let j = dir.join("summary.json");
+    let v = summary_json(r)?;
+    write_atomic(
+        &j,
+        serde_json::to_string_pretty(&v)
+            .map_err(|e| failed(e.to_string()))?
+            .as_bytes(),
+    )?;
+    files.push(j);
+    let c = dir.join("summary.csv");
+    write_atomic(&c, summary_csv(r).as_bytes())?;
+    files.push(c);
+    let notes = if plan.scenario.output.figures {
+        write_figures(dir, plan, r)
+    } else {
+        vec![]
+    };
+    Ok((files, notes))
+}
+
+/// A short table for the terminal.
+pub fn short_table(r: &RunResult) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "{} bound to {}; {} administration(s); labelled cells {} of {}\n",
+        r.nuclide,
+        r.binding,
+        r.administrations.len(),
+        r.labelled_cells[0],
+        r.labelled_cells[1]
+    ));
+    s.push_str(&format!(
+        "{:<16} {:>12} {:>12} {:>14} {:>10}\n",
+        "target", "dose (Gy)", "alpha (Gy)", "RBE-wtd (Gy)", "survival"
+    ));
+    for g in [&r.tumour, &r.lymphocytes] {
+        s.push_str(&format!(
+            "{:<16} {:>12.4} {:>12.4} {:>14.4} {:>10}\n",
+            g.name,
+            g.mean_gy,
+            g.alpha_gy,
+            g.rbe_weighted_gy,
+            g.surviving_fraction
+                .map_or("-".into(), |x| format!("{x:.4}"))
+        ));
+    }
+    s.push_str(&format!(
+        "tumour/lymphocyte dose ratio: {:.3} (absorbed), {:.3} (RBE-weighted)\n",
+        r.tumour_to_lymphocyte_ratio[0], r.tumour_to_lymphocyte_ratio[1]
+    ));
+    for a in &r.at_times {
+        s.push_str(&format!(
+            "  by day {:>6.1}: tumour {:.4} Gy ({:.1} % of total), lymphocytes {:.4} Gy\n",
+            a.time_s / DAY,
+            a.tumour_gy,
+            100.0 * a.tumour_fraction_delivered,
+            a.lymphocyte_gy
+        ));
+    }
+    for e in &r.exposures {
+        s.push_str(&format!(
+            "  {:<11} day {:>5.1}-{:<6.1} survival {:.4}, mean dose {:.4} Gy\n",
+            e.model,
+            e.from_s / DAY,
+            e.to_s / DAY,
+            e.surviving_fraction,
+            e.mean_gy
+        ));
+    }
+    if let Some(w) = &r.window {
+        s.push_str(&match w.earliest_day {
+            Some(d) => format!("immunotherapy window: lymphocytes arriving from day {d} survive >= {:.0} %; tumour dose delivered by then {:.1} %\n", 100.0 * w.survival_target, 100.0 * w.tumour_dose_fraction_at_earliest.unwrap_or(f64::NAN)),
+            None => format!("immunotherapy window: no scanned day reaches {:.0} % lymphocyte survival\n", 100.0 * w.survival_target),
+        });
+    }
+    for n in &r.notes {
+        s.push_str(&format!("note: {n}\n"));
+    }
+    s
+}

@@ -1,0 +1,352 @@
+//! The plan: a validated scenario with its phantom, labelled-cell source map, sites and
+//! source components — everything the transport and time steps need, nothing computed yet.
+
+use xfire_kinetics::{DaughterRelease, Quantity, Site, SourceKinetics, SourceModel};
+use xfire_phantom::{build_source_map, labels, CellKind, Phantom, SourceMap};
+use xfire_tally::{RegionMap, TallyLayout};
+
+use crate::spec::{AmountSpec, PhantomSource, Problem, Scenario};
+use crate::{Result, ScenarioError};
+
+/// Index of the "group" region map in the tally layout (after "label" and "cell").
+pub const GROUP_MAP: usize = 2;
+/// Group region: tumour cells (tumour nucleus + cytoplasm labels).
+pub const GROUP_TUMOUR: usize = 1;
+/// Group region: lymphocytes (lymphocyte nucleus + cytoplasm labels).
+pub const GROUP_LYMPHOCYTE: usize = 2;
+
+/// A spatial distribution of decays: a site of the kinetics model and its source map.
+#[derive(Debug, Clone)]
+pub struct SiteMap {
+    /// Site name (the binding name for the bound site).
+    pub name: String,
+    /// The map the transport samples decays from.
+    pub map: SourceMap,
+}
+
+/// Everything fixed before any transport.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// The phantom.
+    pub phantom: Phantom,
+    /// Content hash of the phantom (part of the cache key).
+    pub phantom_hash: u64,
+    /// Ids of the labelled tumour cells.
+    pub labelled_cells: Vec<u32>,
+    /// Uptake weight of each labelled cell (mean 1), in `labelled_cells` order.
+    pub cell_weights: Vec<f64>,
+    /// Mass of the phantom's tumour (every voxel not labelled `medium`) \[g\].
+    pub tumour_mass_g: f64,
+    /// The solved source kinetics (components and their exact time course).
+    pub source: SourceKinetics,
+    /// The source maps of the sites (bound site first).
+    pub sites: Vec<SiteMap>,
+    /// The tally layout: region maps "label", "cell", "group".
+    pub layout: TallyLayout,
+    /// Lines printed while building (phantom generation report).
+    pub notes: Vec<String>,
+}
+
+fn failed(what: impl std::fmt::Display) -> ScenarioError {
+    ScenarioError::Failed(what.to_string())
+}
+
+/// Material density lookup for the generator: built-in materials.
+fn density(name: &str) -> Option<f64> {
+    xfire_data::materials::builtin(name).map(|m| m.density_g_cm3)
+}
+
+/// Load or generate the phantom of a scenario.
+pub fn load_phantom(s: &Scenario) -> Result<(Phantom, Vec<String>)> {
+    match &s.phantom {
+        PhantomSource::File(p) => {
+            let ph = xfire_io::h5::read_phantom(p)
+                .map_err(|e| failed(format!("phantom {}: {e}", p.display())))?;
+            Ok((ph, vec![format!("phantom read from {}", p.display())]))
+        }
+        PhantomSource::Spec { text, origin } => {
+            let spec = xfire_phantom::Spec::from_toml(text)
+                .map_err(|e| failed(format!("phantom spec ({origin}): {e}")))?;
+            let g = xfire_phantom::generate(&spec, text, &density)
+                .map_err(|e| failed(format!("phantom spec ({origin}): {e}")))?;
+            let mut notes = vec![format!("phantom generated from {origin}")];
+            notes.extend(g.report);
+            Ok((g.phantom, notes))
+        }
+    }
+}
+
+/// The source map `name` of `phantom`: stored, built from labels and cells, or "uniform"
+/// (weight 1 in every voxel).
+pub fn site_map(phantom: &Phantom, name: &str) -> std::result::Result<SourceMap, String> {
+    if name == "uniform" {
+        return Ok(SourceMap {
+            name: name.into(),
+            method: "1 per voxel of the whole phantom".into(),
+            weight: vec![1.0; phantom.grid.len()],
+        });
+    }
+    if let Some(m) = phantom.source_map(name) {
+        return Ok(m.clone());
+    }
+    build_source_map(
+        name,
+        &phantom.grid,
+        &phantom.label,
+        &phantom.cell_id,
+        &phantom.labels,
+        &phantom.cells,
+    )
+    .map_err(|e| {
+        let stored: Vec<&str> = phantom
+            .source_maps
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect();
+        format!("{e} (maps stored in the phantom: {stored:?}; also uniform, vessels, label:<name>)")
+    })
+}
+
+/// Tumour cells labelled (deterministic from `seed`) and their lognormal weights.
+pub fn labelled_cells(
+    phantom: &Phantom,
+    fraction: f64,
+    sigma: f64,
+    seed: u64,
+) -> Result<(Vec<u32>, Vec<f64>)> {
+    let mut ids = Vec::new();
+    for c in &phantom.cells.cells {
+        if c.kind != CellKind::TUMOUR {
+            continue;
+        }
+        let mut r = xfire_core::rng::Rng::for_stream(
+            seed ^ 0x6c61_6265_6c6c_6564,
+            c.id as u64,
+            xfire_core::rng::STREAM_KINETICS,
+        );
+        if fraction >= 1.0 || r.uniform() < fraction {
+            ids.push(c.id);
+        }
+    }
+    if ids.is_empty() {
+        return Ok((ids, vec![]));
+    }
+    let w = xfire_kinetics::lognormal_uptake_weights(ids.len(), sigma, seed)
+        .map_err(|e| failed(format!("uptake heterogeneity: {e}")))?;
+    Ok((ids, w))
+}
+
+/// The tally layout: "label", "cell" and "group" (0 other, 1 tumour cells, 2 lymphocytes).
+pub fn layout(phantom: &Phantom) -> Result<TallyLayout> {
+    let id = |n: &str, d: u16| phantom.labels.id(n).unwrap_or(d);
+    let (tn, tc) = (
+        id("tumour_nucleus", labels::TUMOUR_NUCLEUS),
+        id("tumour_cytoplasm", labels::TUMOUR_CYTOPLASM),
+    );
+    let (ln, lc) = (
+        id("lymphocyte_nucleus", labels::LYMPHOCYTE_NUCLEUS),
+        id("lymphocyte_cytoplasm", labels::LYMPHOCYTE_CYTOPLASM),
+    );
+    let g: Vec<u32> = phantom
+        .label
+        .iter()
+        .map(|&l| {
+            if l == tn || l == tc {
+                GROUP_TUMOUR as u32
+            } else if l == ln || l == lc {
+                GROUP_LYMPHOCYTE as u32
+            } else {
+                0
+            }
+        })
+        .collect();
+    let group = RegionMap::new("group", g, 3).map_err(|e| failed(format!("tally layout: {e}")))?;
+    xfire_transport::phantom_layout(phantom, vec![group])
+        .map_err(|e| failed(format!("tally layout: {e}")))
+}
+
+impl Plan {
+    /// Build the plan of a validated scenario: phantom, maps, kinetics. Problems that need
+    /// the phantom (unknown source map or label) are collected with their lines.
+    pub fn new(scenario: Scenario) -> Result<Self> {
+        let (phantom, notes) = load_phantom(&scenario)?;
+        Self::with_phantom(scenario, phantom, notes)
+    }
+
+    /// As [`Plan::new`] with a phantom already in memory.
+    pub fn with_phantom(scenario: Scenario, phantom: Phantom, notes: Vec<String>) -> Result<Self> {
+        let s = &scenario;
+        let file = s
+            .path
+            .as_ref()
+            .map_or("<scenario>".to_string(), |p| p.display().to_string());
+        let mut problems: Vec<Problem> = Vec::new();
+        let a = &s.agent;
+        let seed = s.transport.seed;
+
+        // the bound map
+        let base = site_map(&phantom, &a.binding);
+        let (cells, weights) = labelled_cells(&phantom, a.labelled_fraction, a.uptake_sigma, seed)?;
+        let mut bound = None;
+        match base {
+            Err(e) => problems.push(Problem {
+                line: a.binding_line,
+                message: format!("agent.binding = {:?}: {e}", a.binding),
+            }),
+            Ok(mut m) => {
+                let cell_based = a.binding.starts_with("tumour_");
+                if cell_based {
+                    let mut f = vec![0f32; phantom.cells.len() + 1];
+                    for (id, w) in cells.iter().zip(&weights) {
+                        f[*id as usize] = *w as f32;
+                    }
+                    for (w, &c) in m.weight.iter_mut().zip(&phantom.cell_id) {
+                        *w *= f.get(c as usize).copied().unwrap_or(0.0);
+                    }
+                    m.method = format!(
+                        "{}; {} of {} tumour cells labelled (fraction {}), lognormal uptake sigma {}",
+                        m.method,
+                        cells.len(),
+                        phantom.cells.cells.iter().filter(|c| c.kind == CellKind::TUMOUR).count(),
+                        a.labelled_fraction,
+                        a.uptake_sigma
+                    );
+                }
+                if m.weight.iter().all(|&w| w <= 0.0) {
+                    problems.push(Problem { line: a.binding_line, message: format!("agent.binding = {:?}: the source map has no activity in this phantom (no labelled voxels)", a.binding) });
+                } else {
+                    bound = Some(SiteMap {
+                        name: a.binding.clone(),
+                        map: m,
+                    });
+                }
+            }
+        }
+        // release sites
+        let mut sites: Vec<Site> = Vec::new();
+        let mut site_maps = Vec::new();
+        for d in &s.daughters {
+            if let Some(prev) = sites.iter().find(|x| x.name == d.to) {
+                if prev.clearance_half_time_s != d.clearance_half_time_s {
+                    problems.push(Problem { line: d.line, message: format!("daughters: site {:?} is given two clearance half-times; use one per site", d.to) });
+                }
+                continue;
+            }
+            match site_map(&phantom, &d.to) {
+                Ok(m) if m.weight.iter().any(|&w| w > 0.0) => {
+                    sites.push(Site {
+                        name: d.to.clone(),
+                        clearance_half_time_s: d.clearance_half_time_s,
+                    });
+                    site_maps.push(SiteMap {
+                        name: d.to.clone(),
+                        map: m,
+                    });
+                }
+                Ok(_) => problems.push(Problem {
+                    line: d.line,
+                    message: format!(
+                        "daughters: release site {:?} is empty in this phantom",
+                        d.to
+                    ),
+                }),
+                Err(e) => problems.push(Problem {
+                    line: d.line,
+                    message: format!("daughters: release site {:?}: {e}", d.to),
+                }),
+            }
+        }
+
+        let tumour_mass_g: f64 = phantom
+            .label
+            .iter()
+            .enumerate()
+            .filter(|(_, &l)| l != labels::MEDIUM)
+            .map(|(v, _)| phantom.voxel_mass_g(v))
+            .sum();
+        let quantity = match s.amount {
+            AmountSpec::DecaysPerLabelledCell(d) => {
+                if cells.is_empty() {
+                    problems.push(Problem { line: None, message: "kinetics.decays_per_labelled_cell: the phantom has no labelled tumour cells".into() });
+                }
+                Quantity::DecaysPerLabelledCell {
+                    decays_per_cell: d,
+                    labelled_cells: cells.len() as f64,
+                }
+            }
+            AmountSpec::BqPerGram(c) => Quantity::Concentration {
+                bq_per_g: c,
+                mass_g: tumour_mass_g.max(f64::MIN_POSITIVE),
+            },
+            AmountSpec::UptakeFraction {
+                fraction,
+                tumour_mass_g: m,
+            } => {
+                if tumour_mass_g > m {
+                    problems.push(Problem { line: None, message: format!("kinetics.tumour_mass = {m} g is smaller than the phantom's tumour ({tumour_mass_g:.3e} g)") });
+                }
+                Quantity::AdministeredFraction {
+                    uptake_fraction: (fraction * tumour_mass_g / m).min(1.0),
+                }
+            }
+        };
+        if tumour_mass_g <= 0.0 {
+            problems.push(Problem {
+                line: None,
+                message: "the phantom has no tumour (every voxel is labelled medium)".into(),
+            });
+        }
+        if !problems.is_empty() {
+            return Err(ScenarioError::Invalid { file, problems });
+        }
+        let bound = bound.expect("checked");
+        let chain = xfire_kinetics::Chain::from_library(&a.nuclide)
+            .map_err(|e| failed(format!("agent.nuclide: {e}")))?;
+        let model = SourceModel {
+            chain,
+            bound_site: a.binding.clone(),
+            tac: s.tac.clone(),
+            quantity,
+            sites,
+            releases: s
+                .daughters
+                .iter()
+                .map(|d| DaughterRelease {
+                    daughter: d.daughter.clone(),
+                    fraction: d.release,
+                    to_site: d.to.clone(),
+                })
+                .collect(),
+        };
+        let adm = s
+            .regimen
+            .administrations(s.body_mass_kg)
+            .map_err(|e| failed(format!("regimen: {e}")))?;
+        let source = model
+            .build(&adm)
+            .map_err(|e| failed(format!("kinetics: {e}")))?;
+        let mut all_sites = vec![bound];
+        all_sites.extend(site_maps);
+        let layout = layout(&phantom)?;
+        let phantom_hash = xfire_io::h5::content_hash(&phantom);
+        Ok(Plan {
+            scenario,
+            phantom,
+            phantom_hash,
+            labelled_cells: cells,
+            cell_weights: weights,
+            tumour_mass_g,
+            source,
+            sites: all_sites,
+            layout,
+            notes,
+        })
+    }
+
+    /// The source map of site `name`.
+    pub fn site(&self, name: &str) -> Option<&SiteMap> {
+        self.sites.iter().find(|s| s.name == name)
+    }
+}

@@ -1,0 +1,1345 @@
+//! Reading a scenario file: every key checked, every quantity converted from its unit, and
+//! every problem collected with its line number (format: `docs/formats/scenario.md`).
+
+use std::path::{Path, PathBuf};
+
+use toml_edit::{ImDocument, Item, TableLike, Value};
+use xfire_core::units;
+use xfire_kinetics::radiobiology::LqParameters;
+use xfire_kinetics::{ExpTerm, Regimen, Tac, Tail};
+
+/// One problem in a scenario file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    /// 1-based line number, when known.
+    pub line: Option<usize>,
+    /// What is wrong, naming the key, the value and the expected unit.
+    pub message: String,
+}
+
+/// One line per problem: `line N: message`.
+pub fn format_problems(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| match p.line {
+            Some(l) => format!("  line {l}: {}", p.message),
+            None => format!("  {}", p.message),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Where the phantom comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PhantomSource {
+    /// An xfire phantom HDF5 file.
+    File(PathBuf),
+    /// A generator specification (TOML text, from a file or inline).
+    Spec {
+        /// The specification text.
+        text: String,
+        /// Where it came from (a path or "inline").
+        origin: String,
+    },
+}
+
+/// The radioligand: nuclide and binding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agent {
+    /// Canonical nuclide name of the parent ("Lu-177").
+    pub nuclide: String,
+    /// Source distribution of the bound agent: `tumour_membrane`, `tumour_cytoplasm`,
+    /// `tumour_nucleus`, `tumour_uniform`, `vessels`, `label:<name>` or a phantom map name.
+    pub binding: String,
+    /// Line of `binding` (for problems found once the phantom exists).
+    pub binding_line: Option<usize>,
+    /// Fraction of tumour cells that carry the agent \[1\] (0, 1].
+    pub labelled_fraction: f64,
+    /// Log-standard deviation of the lognormal per-cell uptake \[1\] (0: equal).
+    pub uptake_sigma: f64,
+}
+
+/// What sets the amount of activity in the phantom.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AmountSpec {
+    /// Cumulated decays of the parent per labelled cell, for the first administration \[1\].
+    DecaysPerLabelledCell(f64),
+    /// Activity concentration in the tumour at t = 0 of the first administration \[Bq/g\].
+    BqPerGram(f64),
+    /// Administered activity × tumour uptake fraction, spread over a tumour of this mass.
+    UptakeFraction {
+        /// Fraction of the administered activity in the whole tumour \[1\].
+        fraction: f64,
+        /// Mass of the whole tumour \[g\]; the phantom's tumour gets its share by mass.
+        tumour_mass_g: f64,
+    },
+}
+
+/// Release rule of a daughter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DaughterSpec {
+    /// Daughter nuclide (canonical), None for the `default` rule.
+    pub daughter: Option<String>,
+    /// Fraction released from the bound site \[1\].
+    pub release: f64,
+    /// Destination distribution ("uniform", "vessels", "label:<name>", a map name).
+    pub to: String,
+    /// Clearance half-time from the destination \[s\] (∞: stays).
+    pub clearance_half_time_s: f64,
+    /// Line of the rule.
+    pub line: Option<usize>,
+}
+
+/// Migrating lymphocytes (persistent random walks).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MigratingSpec {
+    /// Number of walkers per arrival time.
+    pub walkers: usize,
+    /// Speed \[cm/s\].
+    pub speed_cm_per_s: f64,
+    /// Persistence time \[s\].
+    pub persistence_s: f64,
+}
+
+/// Circulating blood lymphocytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CirculatingSpec {
+    /// Fraction of the administered activity in blood at t = 0 \[1\].
+    pub blood_fraction: f64,
+    /// Blood clearance (biological) as exponential terms.
+    pub clearance: Vec<ExpTerm>,
+    /// Blood mass \[g\].
+    pub blood_mass_g: f64,
+    /// Fraction of time a circulating lymphocyte spends in the tumour's vessels \[1\].
+    pub tumour_transit_fraction: f64,
+    /// Exposure window: from the first administration to this time \[s\].
+    pub until_s: f64,
+}
+
+/// Lymphocyte exposure models.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LymphocyteSpec {
+    /// Residence time of an arriving cohort \[s\].
+    pub residence_s: f64,
+    /// Arrival times of the cohorts reported individually \[s\].
+    pub arrivals_s: Vec<f64>,
+    /// Migrating lymphocytes, if asked for.
+    pub migrating: Option<MigratingSpec>,
+    /// Circulating blood lymphocytes, if asked for.
+    pub circulating: Option<CirculatingSpec>,
+}
+
+/// Radiobiology parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RadiobiologySpec {
+    /// Tumour-cell LQ parameters.
+    pub tumour: LqParameters,
+    /// Lymphocyte LQ parameters.
+    pub lymphocyte: LqParameters,
+    /// Lymphocyte surviving fraction that opens the window \[1\].
+    pub survival_target: f64,
+    /// Candidate start days \[d\].
+    pub start_days: Vec<f64>,
+    /// Which keys were given in the file (the rest are graded defaults).
+    pub overridden: Vec<String>,
+}
+
+/// Transport settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransportSpec {
+    /// Decays per source component (per chunk when a target uncertainty is given).
+    pub decays: u64,
+    /// Master seed.
+    pub seed: u64,
+    /// Stop when the relative uncertainty of the tumour-cell mean dose is below this \[1\].
+    pub target_uncertainty: Option<f64>,
+    /// Upper limit of decays per component with a target uncertainty.
+    pub max_decays: u64,
+    /// Histories per batch.
+    pub batch_size: u64,
+}
+
+/// What to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputSpec {
+    /// Times after the first administration at which to report cumulative doses \[s\].
+    pub times_s: Vec<f64>,
+    /// Maps to write in results.h5: "dose" (cumulative dose at each time), "dose_per_decay".
+    pub maps: Vec<String>,
+    /// Write figures and report.md/html.
+    pub figures: bool,
+}
+
+/// A validated scenario: every quantity in internal units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// The file it was read from (relative paths inside resolve against its folder).
+    pub path: Option<PathBuf>,
+    /// The text of the file.
+    pub text: String,
+    /// Free description.
+    pub description: Option<String>,
+    /// The phantom.
+    pub phantom: PhantomSource,
+    /// The agent.
+    pub agent: Agent,
+    /// Time-activity curve of the parent at the binding site (shape).
+    pub tac: Tac,
+    /// What sets its amplitude.
+    pub amount: AmountSpec,
+    /// The regimen.
+    pub regimen: Regimen,
+    /// Body mass \[kg\] (for amounts per kg).
+    pub body_mass_kg: Option<f64>,
+    /// Daughter release rules.
+    pub daughters: Vec<DaughterSpec>,
+    /// Lymphocyte models.
+    pub lymphocytes: LymphocyteSpec,
+    /// Radiobiology.
+    pub radiobiology: RadiobiologySpec,
+    /// Transport.
+    pub transport: TransportSpec,
+    /// Output.
+    pub output: OutputSpec,
+}
+
+struct Ctx<'t> {
+    text: &'t str,
+    problems: Vec<Problem>,
+}
+
+impl<'t> Ctx<'t> {
+    fn line_of(&self, span: Option<std::ops::Range<usize>>) -> Option<usize> {
+        span.map(|s| {
+            1 + self.text.as_bytes()[..s.start.min(self.text.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+        })
+    }
+    fn item_line(&self, it: &Item) -> Option<usize> {
+        let span = match it {
+            Item::Table(t) => t.span(),
+            Item::Value(Value::InlineTable(t)) => t.span(),
+            _ => it.span(),
+        };
+        self.line_of(span)
+    }
+    fn problem(&mut self, line: Option<usize>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            line,
+            message: message.into(),
+        });
+    }
+}
+
+/// A table (or inline table) being read: remembers which keys were used.
+struct Tab<'a> {
+    path: String,
+    t: &'a dyn TableLike,
+    line: Option<usize>,
+    used: Vec<&'static str>,
+}
+
+impl<'a> Tab<'a> {
+    fn get(&mut self, key: &'static str) -> Option<&'a Item> {
+        self.used.push(key);
+        self.t.get(key).filter(|i| !i.is_none())
+    }
+    fn key_name(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+    fn finish(self, cx: &mut Ctx, allowed_extra: &[&str]) {
+        for (k, it) in self.t.iter() {
+            if !self.used.contains(&k) && !allowed_extra.contains(&k) {
+                let mut known: Vec<&str> = self.used.clone();
+                known.extend_from_slice(allowed_extra);
+                known.sort();
+                known.dedup();
+                let line = cx.item_line(it).or(self.line);
+                cx.problem(
+                    line,
+                    format!(
+                        "unknown key {:?}{}; known keys: {}",
+                        self.key_name(k),
+                        suggestion(k, &known),
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn suggestion(k: &str, known: &[&str]) -> String {
+    let best = known
+        .iter()
+        .map(|c| (levenshtein(k, c), *c))
+        .min()
+        .filter(|(d, _)| *d <= 2 + k.len() / 4);
+    match best {
+        Some((_, c)) => format!(" (did you mean {c:?}?)"),
+        None => String::new(),
+    }
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let c = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+            cur.push(c);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn sub<'a>(cx: &mut Ctx, parent: &mut Tab<'a>, key: &'static str) -> Option<Tab<'a>> {
+    let it = parent.get(key)?;
+    let path = parent.key_name(key);
+    match it.as_table_like() {
+        Some(t) => Some(Tab {
+            path,
+            t,
+            line: cx.item_line(it),
+            used: vec![],
+        }),
+        None => {
+            let l = cx.item_line(it);
+            cx.problem(l, format!("{path} must be a table"));
+            None
+        }
+    }
+}
+
+fn get_str(cx: &mut Ctx, t: &mut Tab, key: &'static str) -> Option<(String, Option<usize>)> {
+    let it = t.get(key)?;
+    let line = cx.item_line(it);
+    match it.as_str() {
+        Some(s) => Some((s.to_string(), line)),
+        None => {
+            cx.problem(
+                line,
+                format!("{} must be a string, got {}", t.key_name(key), show(it)),
+            );
+            None
+        }
+    }
+}
+
+fn show(it: &Item) -> String {
+    it.to_string().trim().to_string()
+}
+
+fn num_of(it: &Item) -> Option<f64> {
+    it.as_float().or_else(|| it.as_integer().map(|i| i as f64))
+}
+
+/// A plain number (no unit) checked against `lo`/`hi` (inclusive unless `lo_open`).
+fn get_num(
+    cx: &mut Ctx,
+    t: &mut Tab,
+    key: &'static str,
+    lo: f64,
+    lo_open: bool,
+    hi: f64,
+) -> Option<f64> {
+    let it = t.get(key)?;
+    let line = cx.item_line(it);
+    let name = t.key_name(key);
+    let Some(v) = num_of(it) else {
+        cx.problem(line, format!("{name} must be a number, got {}", show(it)));
+        return None;
+    };
+    let ok = v.is_finite() && (if lo_open { v > lo } else { v >= lo }) && v <= hi;
+    if !ok {
+        cx.problem(
+            line,
+            format!(
+                "{name} = {v} is out of range: expected a finite number {} {lo}{}",
+                if lo_open { ">" } else { ">=" },
+                if hi.is_finite() {
+                    format!(" and <= {hi}")
+                } else {
+                    String::new()
+                }
+            ),
+        );
+        return None;
+    }
+    Some(v)
+}
+
+fn get_u64(cx: &mut Ctx, t: &mut Tab, key: &'static str, min: u64) -> Option<u64> {
+    let it = t.get(key)?;
+    let line = cx.item_line(it);
+    match it.as_integer() {
+        Some(i) if i >= min as i64 => Some(i as u64),
+        _ => {
+            cx.problem(
+                line,
+                format!(
+                    "{} must be an integer >= {min}, got {}",
+                    t.key_name(key),
+                    show(it)
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn get_bool(cx: &mut Ctx, t: &mut Tab, key: &'static str) -> Option<bool> {
+    let it = t.get(key)?;
+    let line = cx.item_line(it);
+    match it.as_bool() {
+        Some(b) => Some(b),
+        None => {
+            cx.problem(
+                line,
+                format!(
+                    "{} must be true or false, got {}",
+                    t.key_name(key),
+                    show(it)
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// A quantity string converted by `parse`, positive (or ≥ 0 with `allow_zero`).
+fn get_qty(
+    cx: &mut Ctx,
+    t: &mut Tab,
+    key: &'static str,
+    what: &str,
+    allow_zero: bool,
+    parse: &dyn Fn(&str) -> Result<f64, String>,
+) -> Option<f64> {
+    let (s, line) = get_str(cx, t, key)?;
+    qty_text(cx, &t.key_name(key), &s, line, what, allow_zero, parse)
+}
+
+fn qty_text(
+    cx: &mut Ctx,
+    name: &str,
+    s: &str,
+    line: Option<usize>,
+    what: &str,
+    allow_zero: bool,
+    parse: &dyn Fn(&str) -> Result<f64, String>,
+) -> Option<f64> {
+    match parse(s) {
+        Ok(v) if v.is_finite() && (v > 0.0 || (allow_zero && v == 0.0)) => Some(v),
+        Ok(v) => {
+            cx.problem(
+                line,
+                format!(
+                    "{name} = {s:?} ({v}): a {what} must be finite and {}",
+                    if allow_zero { ">= 0" } else { "> 0" }
+                ),
+            );
+            None
+        }
+        Err(e) => {
+            cx.problem(line, format!("{name} = {s:?}: {e}"));
+            None
+        }
+    }
+}
+
+fn time(s: &str) -> Result<f64, String> {
+    units::parse_time_s(s).map_err(|e| e.to_string())
+}
+
+fn time_or_inf(s: &str) -> Result<f64, String> {
+    let l = s.trim().to_ascii_lowercase();
+    if l == "inf" || l == "infinite" || l == "infinity" || l == "none" {
+        return Ok(f64::INFINITY);
+    }
+    time(s)
+}
+
+fn length(s: &str) -> Result<f64, String> {
+    units::parse_length_cm(s).map_err(|e| e.to_string())
+}
+
+/// A mass ("50 g", "0.05 kg", "500 mg", "70 kg") in grams.
+pub fn parse_mass_g(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let split = t
+        .char_indices()
+        .find(|(_, c)| c.is_alphabetic() && *c != 'e' && *c != 'E')
+        .map(|(i, _)| i)
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let v: f64 = num.trim().parse().map_err(|_| {
+        format!("cannot read a mass from {s:?} (expected e.g. \"50 g\", \"70 kg\")")
+    })?;
+    let f = match unit.trim() {
+        "ug" | "µg" => 1e-6,
+        "mg" => 1e-3,
+        "g" => 1.0,
+        "kg" => 1e3,
+        u => {
+            return Err(format!(
+                "unknown mass unit {u:?} in {s:?} (known: ug, mg, g, kg)"
+            ))
+        }
+    };
+    Ok(v * f)
+}
+
+/// An activity concentration ("1 MBq/g", "5 kBq/mg", "2 GBq/kg") in Bq/g.
+pub fn parse_bq_per_g(s: &str) -> Result<f64, String> {
+    let Some((a, m)) = s.split_once('/') else {
+        return Err(format!(
+            "cannot read an activity concentration from {s:?} (expected e.g. \"1 MBq/g\")"
+        ));
+    };
+    let a = units::parse_activity_bq(a).map_err(|e| e.to_string())?;
+    let m = parse_mass_g(&format!("1 {}", m.trim()))?;
+    Ok(a / m)
+}
+
+/// A speed ("5 um/min", "0.1 mm/h") in cm/s.
+pub fn parse_speed_cm_per_s(s: &str) -> Result<f64, String> {
+    let Some((l, t)) = s.split_once('/') else {
+        return Err(format!(
+            "cannot read a speed from {s:?} (expected e.g. \"5 um/min\")"
+        ));
+    };
+    let l = length(l)?;
+    let t = time(&format!("1 {}", t.trim()))?;
+    Ok(l / t)
+}
+
+fn get_array<'a>(
+    cx: &mut Ctx,
+    t: &mut Tab<'a>,
+    key: &'static str,
+) -> Option<(Vec<&'a Value>, Option<usize>)> {
+    let it = t.get(key)?;
+    let line = cx.item_line(it);
+    match it.as_array() {
+        Some(a) => Some((a.iter().collect(), line)),
+        None => {
+            cx.problem(
+                line,
+                format!("{} must be an array, got {}", t.key_name(key), show(it)),
+            );
+            None
+        }
+    }
+}
+
+fn get_time_list(
+    cx: &mut Ctx,
+    t: &mut Tab,
+    key: &'static str,
+    allow_zero: bool,
+) -> Option<Vec<f64>> {
+    let it = t.get(key)?;
+    let line = cx.item_line(it);
+    let name = t.key_name(key);
+    let mut out = Vec::new();
+    let strings: Vec<String> = if let Some(s) = it.as_str() {
+        s.split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect()
+    } else if let Some(a) = it.as_array() {
+        let mut v = Vec::new();
+        for x in a.iter() {
+            match x.as_str() {
+                Some(s) => v.push(s.to_string()),
+                None => {
+                    cx.problem(
+                        line,
+                        format!("{name}: every entry must be a time string like \"7 d\", got {x}"),
+                    );
+                    return None;
+                }
+            }
+        }
+        v
+    } else {
+        cx.problem(
+            line,
+            format!("{name} must be a list of times like [\"1 d\", \"7 d\"]"),
+        );
+        return None;
+    };
+    let mut ok = true;
+    for s in &strings {
+        match qty_text(cx, &name, s, line, "time", allow_zero, &time) {
+            Some(v) => out.push(v),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+/// The canonical library name of `text`, or a problem with suggestions.
+fn nuclide(cx: &mut Ctx, text: &str, line: Option<usize>, what: &str) -> Option<String> {
+    match xfire_data::nuclides::library().resolve(text) {
+        Ok(n) => Some(n.name.clone()),
+        Err(_) => {
+            let close = xfire_data::nuclides::library().close_matches(text);
+            cx.problem(
+                line,
+                format!(
+                    "{what}: unknown nuclide {text:?}{}",
+                    if close.is_empty() {
+                        " (see `xfire nuclide list`)".to_string()
+                    } else {
+                        format!("; did you mean {}?", close.join(", "))
+                    }
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Accepted binding names besides `label:<name>` and phantom map names.
+pub const BINDINGS: [&str; 6] = [
+    "tumour_membrane",
+    "tumour_cytoplasm",
+    "tumour_nucleus",
+    "tumour_uniform",
+    "uniform",
+    "vessels",
+];
+
+impl Scenario {
+    /// Read and validate a scenario file.
+    pub fn from_file(path: &Path) -> crate::Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            crate::ScenarioError::Failed(format!("cannot read scenario {}: {e}", path.display()))
+        })?;
+        Self::from_text(&text, Some(path))
+    }
+
+    /// Validate scenario `text`; `path` (if any) resolves relative file names and names the
+    /// file in problems. All problems are reported together.
+    pub fn from_text(text: &str, path: Option<&Path>) -> crate::Result<Self> {
+        let file = path.map_or("<scenario>".to_string(), |p| p.display().to_string());
+        let invalid = |problems| crate::ScenarioError::Invalid {
+            file: file.clone(),
+            problems,
+        };
+        let doc = match ImDocument::parse(text.to_string()) {
+            Ok(d) => d,
+            Err(e) => {
+                let line = e
+                    .span()
+                    .map(|s| 1 + text[..s.start.min(text.len())].matches('\n').count());
+                return Err(invalid(vec![Problem {
+                    line,
+                    message: format!("TOML syntax: {}", e.message()),
+                }]));
+            }
+        };
+        let mut cx = Ctx {
+            text,
+            problems: Vec::new(),
+        };
+        let base = path
+            .and_then(|p| p.parent())
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let mut root = Tab {
+            path: String::new(),
+            t: doc.as_table(),
+            line: Some(1),
+            used: vec![],
+        };
+        let description = get_str(&mut cx, &mut root, "description").map(|x| x.0);
+        let seed = get_u64(&mut cx, &mut root, "seed", 0).unwrap_or(1);
+
+        // phantom
+        let mut phantom = None;
+        match sub(&mut cx, &mut root, "phantom") {
+            None => {
+                if root.t.get("phantom").is_none() {
+                    cx.problem(None, "missing table [phantom] (file = \"x.h5\", generate = \"spec.toml\" or [phantom.spec])");
+                }
+            }
+            Some(mut pt) => {
+                let file = get_str(&mut cx, &mut pt, "file");
+                let gen = get_str(&mut cx, &mut pt, "generate");
+                let spec_item = pt.get("spec");
+                let n = usize::from(file.is_some())
+                    + usize::from(gen.is_some())
+                    + usize::from(spec_item.is_some());
+                if n != 1 {
+                    cx.problem(pt.line, "[phantom] needs exactly one of file = \"phantom.h5\", generate = \"spec.toml\" or a [phantom.spec] table");
+                }
+                if let Some((f, _)) = file {
+                    phantom = Some(PhantomSource::File(base.join(f)));
+                } else if let Some((g, line)) = gen {
+                    let p = base.join(&g);
+                    match std::fs::read_to_string(&p) {
+                        Ok(t) => {
+                            phantom = Some(PhantomSource::Spec {
+                                text: t,
+                                origin: p.display().to_string(),
+                            })
+                        }
+                        Err(e) => cx.problem(
+                            line,
+                            format!("phantom.generate: cannot read {}: {e}", p.display()),
+                        ),
+                    }
+                } else if let Some(it) = spec_item {
+                    let line = cx.item_line(it);
+                    // re-read the sub-table with the plain toml parser and print it back
+                    let v: Result<toml::Value, _> = toml::from_str(text);
+                    let st = v
+                        .ok()
+                        .and_then(|v| v.get("phantom").and_then(|p| p.get("spec")).cloned())
+                        .and_then(|s| toml::to_string(&s).ok());
+                    match st {
+                        Some(t) => match xfire_phantom::Spec::from_toml(&t) {
+                            Ok(_) => {
+                                phantom = Some(PhantomSource::Spec {
+                                    text: t,
+                                    origin: "inline [phantom.spec]".into(),
+                                })
+                            }
+                            Err(e) => cx.problem(line, format!("phantom.spec: {e}")),
+                        },
+                        None => cx.problem(
+                            line,
+                            "phantom.spec must be a table (a phantom generator specification)",
+                        ),
+                    }
+                }
+                pt.finish(&mut cx, &[]);
+            }
+        }
+
+        // agent
+        let mut agent = None;
+        match sub(&mut cx, &mut root, "agent") {
+            None => cx.problem(None, "missing table [agent] (nuclide, binding)"),
+            Some(mut at) => {
+                let nuc = match get_str(&mut cx, &mut at, "nuclide") {
+                    Some((s, l)) => nuclide(&mut cx, &s, l, "agent.nuclide"),
+                    None => {
+                        cx.problem(at.line, "agent.nuclide is required (e.g. \"Lu-177\")");
+                        None
+                    }
+                };
+                let binding = match get_str(&mut cx, &mut at, "binding") {
+                    Some((s, l)) => {
+                        let s = s.trim().to_string();
+                        let s = match s.as_str() {
+                            "membrane" => "tumour_membrane".to_string(),
+                            "cytoplasm" => "tumour_cytoplasm".to_string(),
+                            "nucleus" => "tumour_nucleus".to_string(),
+                            "uniform_in_tumour" | "uniform in tumour" => {
+                                "tumour_uniform".to_string()
+                            }
+                            _ => s,
+                        };
+                        if s.is_empty() {
+                            cx.problem(l, "agent.binding must not be empty");
+                        }
+                        Some((s, l))
+                    }
+                    None => {
+                        cx.problem(at.line, format!("agent.binding is required (one of {}, label:<name> or a source map of the phantom)", BINDINGS.join(", ")));
+                        None
+                    }
+                };
+                let lf =
+                    get_num(&mut cx, &mut at, "labelled_fraction", 0.0, true, 1.0).unwrap_or(1.0);
+                let sigma =
+                    get_num(&mut cx, &mut at, "uptake_sigma", 0.0, false, 5.0).unwrap_or(0.0);
+                at.finish(&mut cx, &[]);
+                if let (Some(n), Some((b, bl))) = (nuc, binding) {
+                    agent = Some(Agent {
+                        nuclide: n,
+                        binding: b,
+                        binding_line: bl,
+                        labelled_fraction: lf,
+                        uptake_sigma: sigma,
+                    });
+                }
+            }
+        }
+
+        // kinetics
+        let mut tac = None;
+        let mut amount = None;
+        match sub(&mut cx, &mut root, "kinetics") {
+            None => cx.problem(
+                None,
+                "missing table [kinetics] (clearance or table, and one amount)",
+            ),
+            Some(mut kt) => {
+                let uptake = get_qty(&mut cx, &mut kt, "uptake_half_time", "time", false, &time);
+                let clear = kt.get("clearance");
+                let table = kt.get("table");
+                let tail = get_str(&mut cx, &mut kt, "tail");
+                match (clear, table) {
+                    (Some(_), Some(_)) => cx.problem(kt.line, "kinetics: give either clearance (exponentials) or table (points), not both"),
+                    (Some(c), None) => {
+                        let line = cx.item_line(c);
+                        let mut terms = Vec::new();
+                        let mut ok = true;
+                        let entries: Vec<Item> = if let Some(s) = c.as_str() {
+                            vec![Item::Value(Value::from(s))]
+                        } else if let Some(a) = c.as_array() {
+                            a.iter().map(|v| Item::Value(v.clone())).collect()
+                        } else if let Some(a) = c.as_array_of_tables() {
+                            a.iter().map(|t| Item::Table(t.clone())).collect()
+                        } else {
+                            cx.problem(line, "kinetics.clearance must be a half-time (\"60 h\", \"inf\") or a list of { fraction, half_time }");
+                            vec![]
+                        };
+                        for e in &entries {
+                            if let Some(s) = e.as_str() {
+                                match qty_text(&mut cx, "kinetics.clearance", s, line, "half-time", false, &time_or_inf) {
+                                    Some(h) => terms.push(ExpTerm { fraction: 1.0, half_time_s: h }),
+                                    None => ok = false,
+                                }
+                            } else if let Some(t) = e.as_table_like() {
+                                let mut tt = Tab { path: "kinetics.clearance[]".into(), t, line, used: vec![] };
+                                let f = get_num(&mut cx, &mut tt, "fraction", 0.0, false, f64::INFINITY);
+                                let h = get_qty(&mut cx, &mut tt, "half_time", "half-time", false, &time_or_inf);
+                                if tt.t.get("fraction").is_none() || tt.t.get("half_time").is_none() {
+                                    cx.problem(line, "kinetics.clearance: each term needs fraction and half_time");
+                                    ok = false;
+                                }
+                                tt.finish(&mut cx, &[]);
+                                match (f, h) {
+                                    (Some(f), Some(h)) => terms.push(ExpTerm { fraction: f, half_time_s: h }),
+                                    _ => ok = false,
+                                }
+                            } else {
+                                cx.problem(line, format!("kinetics.clearance: cannot read term {}", show(e)));
+                                ok = false;
+                            }
+                        }
+                        if ok && !terms.is_empty() {
+                            if terms.iter().map(|t| t.fraction).sum::<f64>() <= 0.0 {
+                                cx.problem(line, "kinetics.clearance: the fractions sum to 0");
+                            } else {
+                                tac = Some(Tac::Exponentials { terms, uptake_half_time_s: uptake });
+                            }
+                        }
+                        if tail.is_some() {
+                            cx.problem(line, "kinetics.tail applies to a table only");
+                        }
+                    }
+                    (None, Some(tb)) => {
+                        let line = cx.item_line(tb);
+                        let mut pts = Vec::new();
+                        let mut ok = true;
+                        match tb.as_array() {
+                            Some(a) => {
+                                for p in a.iter() {
+                                    let pair = p.as_array().filter(|x| x.len() == 2);
+                                    let parsed = pair.and_then(|x| {
+                                        let t = x.get(0)?.as_str()?.to_string();
+                                        let v = x.get(1)?;
+                                        let v = v.as_float().or_else(|| v.as_integer().map(|i| i as f64))?;
+                                        Some((t, v))
+                                    });
+                                    match parsed {
+                                        Some((t, v)) => {
+                                            let ts = qty_text(&mut cx, "kinetics.table", &t, line, "time", true, &time);
+                                            if !(v.is_finite() && v >= 0.0) {
+                                                cx.problem(line, format!("kinetics.table: relative activity {v} must be finite and >= 0"));
+                                                ok = false;
+                                            }
+                                            match ts {
+                                                Some(ts) => pts.push((ts, v)),
+                                                None => ok = false,
+                                            }
+                                        }
+                                        None => {
+                                            cx.problem(line, format!("kinetics.table: each point must be [\"time\", value], got {p}"));
+                                            ok = false;
+                                        }
+                                    }
+                                }
+                            }
+                            None => {
+                                cx.problem(line, "kinetics.table must be a list of [\"time\", relative activity] points");
+                                ok = false;
+                            }
+                        }
+                        if ok && pts.windows(2).any(|w| w[1].0 <= w[0].0) {
+                            cx.problem(line, "kinetics.table: times must increase");
+                            ok = false;
+                        }
+                        if ok && pts.is_empty() {
+                            cx.problem(line, "kinetics.table has no points");
+                            ok = false;
+                        }
+                        let tail_v = match tail {
+                            None => Some(Tail::Physical),
+                            Some((s, l)) => match s.trim() {
+                                "physical" => Some(Tail::Physical),
+                                "fit" | "fit_last_two" => Some(Tail::FitLastTwo),
+                                x => qty_text(&mut cx, "kinetics.tail", x, l, "effective half-time", false, &time)
+                                    .map(Tail::EffectiveHalfTime),
+                            },
+                        };
+                        if uptake.is_some() {
+                            cx.problem(line, "kinetics.uptake_half_time applies to clearance exponentials only");
+                        }
+                        if let (true, Some(tail)) = (ok, tail_v) {
+                            tac = Some(Tac::Table { points: pts, tail });
+                        }
+                    }
+                    (None, None) => {
+                        tac = Some(Tac::Exponentials {
+                            terms: vec![ExpTerm { fraction: 1.0, half_time_s: f64::INFINITY }],
+                            uptake_half_time_s: uptake,
+                        });
+                    }
+                }
+                let dpc = get_num(
+                    &mut cx,
+                    &mut kt,
+                    "decays_per_labelled_cell",
+                    0.0,
+                    false,
+                    f64::INFINITY,
+                );
+                let bqg = get_qty(
+                    &mut cx,
+                    &mut kt,
+                    "activity_concentration",
+                    "activity concentration",
+                    true,
+                    &parse_bq_per_g,
+                );
+                let uf = get_num(&mut cx, &mut kt, "uptake_fraction", 0.0, false, 1.0);
+                let tm = get_qty(
+                    &mut cx,
+                    &mut kt,
+                    "tumour_mass",
+                    "mass",
+                    false,
+                    &parse_mass_g,
+                );
+                let given =
+                    usize::from(dpc.is_some() || kt.t.contains_key("decays_per_labelled_cell"))
+                        + usize::from(bqg.is_some() || kt.t.contains_key("activity_concentration"))
+                        + usize::from(uf.is_some() || kt.t.contains_key("uptake_fraction"));
+                if given != 1 {
+                    cx.problem(kt.line, "kinetics needs exactly one amount: decays_per_labelled_cell, activity_concentration (\"1 MBq/g\") or uptake_fraction with tumour_mass");
+                }
+                if let Some(d) = dpc {
+                    amount = Some(AmountSpec::DecaysPerLabelledCell(d));
+                } else if let Some(c) = bqg {
+                    amount = Some(AmountSpec::BqPerGram(c));
+                } else if let Some(f) = uf {
+                    match tm {
+                        Some(m) => {
+                            amount = Some(AmountSpec::UptakeFraction {
+                                fraction: f,
+                                tumour_mass_g: m,
+                            })
+                        }
+                        None => {
+                            if !kt.t.contains_key("tumour_mass") {
+                                cx.problem(kt.line, "kinetics.uptake_fraction needs kinetics.tumour_mass (\"10 g\"): the phantom gets the share of its tumour mass")
+                            }
+                        }
+                    }
+                }
+                if tm.is_some() && uf.is_none() && kt.t.get("uptake_fraction").is_none() {
+                    cx.problem(
+                        kt.line,
+                        "kinetics.tumour_mass is used only with uptake_fraction",
+                    );
+                }
+                kt.finish(&mut cx, &[]);
+            }
+        }
+
+        // regimen
+        let mut regimen = None;
+        let mut body_mass_kg = None;
+        match sub(&mut cx, &mut root, "regimen") {
+            None => {
+                regimen = Some(Regimen::single(1.0));
+                if root.t.get("regimen").is_none() {
+                    // a single unit administration: the amount then must not depend on activity
+                }
+            }
+            Some(mut rt) => {
+                match get_str(&mut cx, &mut rt, "schedule") {
+                    Some((s, l)) => match Regimen::parse(&s) {
+                        Ok(r) => regimen = Some(r),
+                        Err(e) => cx.problem(l, format!("regimen.schedule: {e}")),
+                    },
+                    None => cx.problem(
+                        rt.line,
+                        "regimen.schedule is required (e.g. \"7.4 GBq every 6 weeks x 6\")",
+                    ),
+                }
+                body_mass_kg = get_qty(&mut cx, &mut rt, "body_mass", "mass", false, &parse_mass_g)
+                    .map(|g| g / 1e3);
+                let rline = rt.line;
+                rt.finish(&mut cx, &[]);
+                if let Some(r) = &regimen {
+                    if let Err(e) = r.administrations(body_mass_kg) {
+                        cx.problem(rline, format!("regimen: {e}"));
+                    }
+                }
+            }
+        }
+
+        // daughters
+        let mut daughters = Vec::new();
+        if let Some(mut dt) = sub(&mut cx, &mut root, "daughters") {
+            let keys: Vec<String> = dt.t.iter().map(|(k, _)| k.to_string()).collect();
+            for k in keys {
+                let it = dt.t.get(&k).expect("key listed");
+                let line = cx.item_line(it);
+                let Some(t) = it.as_table_like() else {
+                    cx.problem(line, format!("daughters.{k} must be a table {{ release = 0.3, to = \"uniform\", clearance_half_time = \"1 h\" }}"));
+                    continue;
+                };
+                let daughter = if k == "default" {
+                    None
+                } else {
+                    match nuclide(&mut cx, &k, line, "daughters") {
+                        Some(n) => Some(n),
+                        None => continue,
+                    }
+                };
+                let mut tt = Tab {
+                    path: format!("daughters.{k}"),
+                    t,
+                    line,
+                    used: vec![],
+                };
+                let rel = get_num(&mut cx, &mut tt, "release", 0.0, false, 1.0);
+                let to = get_str(&mut cx, &mut tt, "to").map(|x| x.0);
+                let ch = get_qty(
+                    &mut cx,
+                    &mut tt,
+                    "clearance_half_time",
+                    "half-time",
+                    false,
+                    &time_or_inf,
+                );
+                if tt.t.get("release").is_none() {
+                    cx.problem(
+                        line,
+                        format!("daughters.{k}.release is required (fraction released, 0..1)"),
+                    );
+                }
+                tt.finish(&mut cx, &[]);
+                if let Some(rel) = rel {
+                    let to = to.unwrap_or_else(|| "uniform".into());
+                    if rel > 0.0 || k != "default" {
+                        daughters.push(DaughterSpec {
+                            daughter,
+                            release: rel,
+                            to,
+                            clearance_half_time_s: ch.unwrap_or(f64::INFINITY),
+                            line,
+                        });
+                    }
+                }
+            }
+            dt.used = vec![];
+            // every key was a daughter name: nothing unknown
+        }
+
+        // lymphocytes
+        let mut lymphocytes = LymphocyteSpec {
+            residence_s: 3.0 * 86400.0,
+            arrivals_s: vec![0.0, 7.0 * 86400.0, 14.0 * 86400.0, 28.0 * 86400.0],
+            migrating: None,
+            circulating: None,
+        };
+        if let Some(mut lt) = sub(&mut cx, &mut root, "lymphocytes") {
+            if let Some(r) = get_qty(&mut cx, &mut lt, "residence", "time", false, &time) {
+                lymphocytes.residence_s = r;
+            }
+            if let Some(a) = get_time_list(&mut cx, &mut lt, "arrivals", true) {
+                lymphocytes.arrivals_s = a;
+            }
+            if let Some(mut mt) = sub(&mut cx, &mut lt, "migrating") {
+                let w = get_u64(&mut cx, &mut mt, "walkers", 1).unwrap_or(200);
+                let sp = get_qty(
+                    &mut cx,
+                    &mut mt,
+                    "speed",
+                    "speed",
+                    false,
+                    &parse_speed_cm_per_s,
+                )
+                .unwrap_or(5e-4 / 60.0);
+                let p =
+                    get_qty(&mut cx, &mut mt, "persistence", "time", false, &time).unwrap_or(180.0);
+                mt.finish(&mut cx, &[]);
+                lymphocytes.migrating = Some(MigratingSpec {
+                    walkers: w as usize,
+                    speed_cm_per_s: sp,
+                    persistence_s: p,
+                });
+            }
+            if let Some(mut ct) = sub(&mut cx, &mut lt, "circulating") {
+                let bf =
+                    get_num(&mut cx, &mut ct, "blood_fraction", 0.0, false, 1.0).unwrap_or(0.0);
+                let hts = get_time_list(&mut cx, &mut ct, "blood_half_times", false)
+                    .unwrap_or_else(|| vec![10.8 * 3600.0]);
+                let bm = get_qty(&mut cx, &mut ct, "blood_mass", "mass", false, &parse_mass_g)
+                    .unwrap_or(5000.0);
+                let tf = get_num(&mut cx, &mut ct, "tumour_transit_fraction", 0.0, false, 1.0)
+                    .unwrap_or(0.0);
+                let until = get_qty(&mut cx, &mut ct, "until", "time", false, &time)
+                    .unwrap_or(56.0 * 86400.0);
+                ct.finish(&mut cx, &[]);
+                let n = hts.len().max(1) as f64;
+                lymphocytes.circulating = Some(CirculatingSpec {
+                    blood_fraction: bf,
+                    clearance: hts
+                        .iter()
+                        .map(|&h| ExpTerm {
+                            fraction: 1.0 / n,
+                            half_time_s: h,
+                        })
+                        .collect(),
+                    blood_mass_g: bm,
+                    tumour_transit_fraction: tf,
+                    until_s: until,
+                });
+            }
+            lt.finish(&mut cx, &[]);
+        }
+
+        // radiobiology
+        let mut rb = RadiobiologySpec {
+            tumour: LqParameters::tumour(),
+            lymphocyte: LqParameters::lymphocyte(),
+            survival_target: 0.9,
+            start_days: (0..=56).map(f64::from).collect(),
+            overridden: vec![],
+        };
+        if let Some(mut bt) = sub(&mut cx, &mut root, "radiobiology") {
+            if let Some(r) = get_num(&mut cx, &mut bt, "rbe_alpha", 0.0, false, 100.0) {
+                rb.tumour.rbe_alpha = r;
+                rb.lymphocyte.rbe_alpha = r;
+                rb.overridden.push("rbe_alpha".into());
+            }
+            if let Some(s) = get_num(&mut cx, &mut bt, "survival_target", 0.0, true, 1.0) {
+                rb.survival_target = s;
+            }
+            if let Some(it) = bt.get("start_days") {
+                let line = cx.item_line(it);
+                let days: Option<Vec<f64>> = if let Some(s) = it.as_str() {
+                    // "0..56" or "0..56 step 2"
+                    parse_day_range(s)
+                } else {
+                    it.as_array().and_then(|a| {
+                        a.iter()
+                            .map(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
+                            .collect()
+                    })
+                };
+                match days {
+                    Some(d) if !d.is_empty() && d.iter().all(|x| x.is_finite() && *x >= 0.0) && d.windows(2).all(|w| w[1] > w[0]) => rb.start_days = d,
+                    _ => cx.problem(line, format!("radiobiology.start_days = {}: expected increasing days >= 0, as \"0..56\" or [0, 7, 14]", show(it))),
+                }
+            }
+            for (key, which) in [("tumour", 0), ("lymphocyte", 1)] {
+                if let Some(mut pt) = sub(&mut cx, &mut bt, key) {
+                    let p = if which == 0 {
+                        &mut rb.tumour
+                    } else {
+                        &mut rb.lymphocyte
+                    };
+                    if let Some(a) = get_num(&mut cx, &mut pt, "alpha", 0.0, false, 100.0) {
+                        p.alpha_per_gy = a;
+                        rb.overridden.push(format!("{key}.alpha"));
+                    }
+                    if let Some(a) = get_qty(&mut cx, &mut pt, "alpha_beta", "dose", false, &|s| {
+                        parse_gy(s)
+                    }) {
+                        p.alpha_beta_gy = a;
+                        rb.overridden.push(format!("{key}.alpha_beta"));
+                    }
+                    if let Some(t) =
+                        get_qty(&mut cx, &mut pt, "repair_half_time", "time", false, &time)
+                    {
+                        p.repair_half_time_s = t;
+                        rb.overridden.push(format!("{key}.repair_half_time"));
+                    }
+                    pt.finish(&mut cx, &[]);
+                }
+            }
+            bt.finish(&mut cx, &[]);
+        }
+
+        // transport
+        let mut tr = TransportSpec {
+            decays: 100_000,
+            seed,
+            target_uncertainty: None,
+            max_decays: 0,
+            batch_size: xfire_transport::DEFAULT_BATCH_SIZE,
+        };
+        if let Some(mut tt) = sub(&mut cx, &mut root, "transport") {
+            if let Some(d) = get_u64(&mut cx, &mut tt, "decays", 1) {
+                tr.decays = d;
+            }
+            if let Some(s) = get_u64(&mut cx, &mut tt, "seed", 0) {
+                tr.seed = s;
+            }
+            tr.target_uncertainty = get_num(&mut cx, &mut tt, "target_uncertainty", 0.0, true, 1.0);
+            if let Some(m) = get_u64(&mut cx, &mut tt, "max_decays", 1) {
+                tr.max_decays = m;
+            }
+            if let Some(b) = get_u64(&mut cx, &mut tt, "batch_size", 1) {
+                tr.batch_size = b;
+            }
+            tt.finish(&mut cx, &[]);
+        }
+        if tr.max_decays == 0 {
+            tr.max_decays = tr.decays.saturating_mul(20);
+        }
+        if tr.max_decays < tr.decays {
+            cx.problem(
+                None,
+                format!(
+                    "transport.max_decays ({}) is below transport.decays ({})",
+                    tr.max_decays, tr.decays
+                ),
+            );
+        }
+
+        // output
+        let mut out = OutputSpec {
+            times_s: vec![86400.0, 7.0 * 86400.0, 14.0 * 86400.0, 28.0 * 86400.0],
+            maps: vec!["dose".into()],
+            figures: true,
+        };
+        if let Some(mut ot) = sub(&mut cx, &mut root, "output") {
+            if let Some(t) = get_time_list(&mut cx, &mut ot, "times", false) {
+                out.times_s = t;
+                out.times_s.sort_by(f64::total_cmp);
+                out.times_s.dedup();
+            }
+            if let Some((a, line)) = get_array(&mut cx, &mut ot, "maps") {
+                out.maps.clear();
+                for v in a {
+                    match v.as_str() {
+                        Some(s @ ("dose" | "dose_per_decay")) => out.maps.push(s.to_string()),
+                        _ => cx.problem(line, format!("output.maps: unknown map {v} (known: \"dose\", \"dose_per_decay\")")),
+                    }
+                }
+            }
+            if let Some(f) = get_bool(&mut cx, &mut ot, "figures") {
+                out.figures = f;
+            }
+            ot.finish(&mut cx, &[]);
+        }
+        root.finish(&mut cx, &[]);
+
+        // cross checks
+        if let (Some(Regimen { .. }), Some(AmountSpec::DecaysPerLabelledCell(_))) =
+            (&regimen, &amount)
+        {
+            // fine: later administrations scale with their activity
+        }
+        if let Some(a) = &agent {
+            if let Ok(chain) = xfire_kinetics::Chain::from_library(&a.nuclide) {
+                for d in &daughters {
+                    if let Some(n) = &d.daughter {
+                        if chain.index_of(n).unwrap_or(0) == 0 {
+                            let members: Vec<&str> = chain.members()[1..]
+                                .iter()
+                                .map(|m| m.nuclide.as_str())
+                                .collect();
+                            cx.problem(
+                                d.line,
+                                format!(
+                                    "daughters: {n} is not a daughter of {} (chain: {})",
+                                    a.nuclide,
+                                    members.join(", ")
+                                ),
+                            );
+                        }
+                    }
+                    if d.to == a.binding {
+                        cx.problem(d.line, format!("daughters: released atoms must go to a site other than the binding site {:?}", a.binding));
+                    }
+                }
+            } else {
+                cx.problem(
+                    a.binding_line,
+                    format!("agent.nuclide: {} has no decay chain (stable?)", a.nuclide),
+                );
+            }
+        }
+
+        if !cx.problems.is_empty() {
+            let mut p = cx.problems;
+            p.sort_by_key(|x| x.line.unwrap_or(0));
+            return Err(invalid(p));
+        }
+        Ok(Scenario {
+            path: path.map(Path::to_path_buf),
+            text: text.to_string(),
+            description,
+            phantom: phantom.expect("checked"),
+            agent: agent.expect("checked"),
+            tac: tac.expect("checked"),
+            amount: amount.expect("checked"),
+            regimen: regimen.expect("checked"),
+            body_mass_kg,
+            daughters,
+            lymphocytes,
+            radiobiology: rb,
+            transport: tr,
+            output: out,
+        })
+    }
+}
+
+fn parse_gy(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let n = t
+        .strip_suffix("Gy")
+        .ok_or_else(|| format!("expected a dose in Gy like \"10 Gy\", got {s:?}"))?;
+    n.trim()
+        .parse::<f64>()
+        .map_err(|_| format!("cannot read a dose from {s:?}"))
+}
+
+fn parse_day_range(s: &str) -> Option<Vec<f64>> {
+    let (range, step) = match s.split_once("step") {
+        Some((r, st)) => (r.trim(), st.trim().parse::<f64>().ok()?),
+        None => (s.trim(), 1.0),
+    };
+    let (a, b) = range.split_once("..")?;
+    let (a, b): (f64, f64) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    if !(step > 0.0 && b >= a && (b - a) / step < 1e5) {
+        return None;
+    }
+    let n = ((b - a) / step + 1e-9).floor() as usize;
+    Some((0..=n).map(|i| a + i as f64 * step).collect())
+}

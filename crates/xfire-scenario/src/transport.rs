@@ -1,0 +1,435 @@
+//! The transport step: every source component (chain member × site) is transported once for
+//! unit decays, its α part (α lines and recoils) and its low-LET part (everything else)
+//! separately, and the tallies are cached on disk.
+//!
+//! Cache: one file per (component, part) in the cache folder, named
+//! `NUCLIDE_SITE_PART_KEY.tally`, KEY a 64-bit hash of the xfire version, the phantom's
+//! content hash, the source map's weights, the nuclide and part, and every transport setting
+//! (decays, seed, batch size, target uncertainty, maximum decays, cutoffs, electron model,
+//! straggling). Kinetics, regimen, lymphocyte and radiobiology changes do not touch the key.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use xfire_data::nuclides::{library, EmissionSampler, Radiation, RadiationSet};
+use xfire_tally::{BatchStat, EnergyBalance, RegionTally, TallyResult};
+use xfire_transport::{Emitter, PhysicsTables, Source, TransportSetup};
+
+use crate::plan::{Plan, GROUP_MAP, GROUP_TUMOUR};
+use crate::{Result, ScenarioError};
+
+/// The α part or the low-LET part of a nuclide's emissions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Part {
+    /// Everything but α particles and their recoils (β, conversion and Auger electrons,
+    /// photons).
+    LowLet,
+    /// α particles and recoil nuclei.
+    Alpha,
+}
+
+impl Part {
+    /// Name used in files ("low_let", "alpha").
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::LowLet => "low_let",
+            Part::Alpha => "alpha",
+        }
+    }
+    /// The radiation types of the part.
+    pub fn set(self) -> RadiationSet {
+        match self {
+            Part::Alpha => RadiationSet::alpha(),
+            Part::LowLet => RadiationSet::of(
+                &Radiation::ALL
+                    .iter()
+                    .copied()
+                    .filter(|r| !matches!(r, Radiation::Alpha | Radiation::AlphaRecoil))
+                    .collect::<Vec<_>>(),
+            ),
+        }
+    }
+}
+
+/// The transport of one part of one component.
+#[derive(Debug, Clone)]
+pub struct PartTransport {
+    /// Which part.
+    pub part: Part,
+    /// The tally (energy per voxel and region, batch statistics).
+    pub tally: TallyResult,
+    /// Read from the cache.
+    pub from_cache: bool,
+    /// Cache key (hex).
+    pub key: String,
+    /// Wall time of the transport \[s\] (0 from the cache).
+    pub wall_s: f64,
+}
+
+/// The transport of one source component; a part the nuclide does not emit is absent.
+#[derive(Debug, Clone)]
+pub struct ComponentTransport {
+    /// Nuclide.
+    pub nuclide: String,
+    /// Site.
+    pub site: String,
+    /// Low-LET and α parts.
+    pub parts: Vec<PartTransport>,
+}
+
+impl ComponentTransport {
+    /// The tally of `part`, if the nuclide emits it.
+    pub fn part(&self, part: Part) -> Option<&TallyResult> {
+        self.parts.iter().find(|p| p.part == part).map(|p| &p.tally)
+    }
+}
+
+/// Progress callback: (what is transported, decays done, decays planned).
+pub type ProgressFn = std::sync::Arc<dyn Fn(&str, u64, u64) + Send + Sync>;
+
+/// Transport settings beyond the scenario.
+#[derive(Clone, Default)]
+pub struct Options {
+    /// Worker threads (0: all cores).
+    pub threads: usize,
+    /// Cache folder (None: no cache).
+    pub cache_dir: Option<PathBuf>,
+    /// Progress callback: (what, decays done, decays planned).
+    pub progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("threads", &self.threads)
+            .field("cache_dir", &self.cache_dir)
+            .finish()
+    }
+}
+
+fn failed(what: impl std::fmt::Display) -> ScenarioError {
+    ScenarioError::Failed(what.to_string())
+}
+
+struct Fnv(u64);
+impl Fnv {
+    fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        for &x in b {
+            self.0 ^= u64::from(x);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01B3);
+        }
+        self.u64(b.len() as u64);
+    }
+    fn u64(&mut self, x: u64) {
+        for byte in x.to_le_bytes() {
+            self.0 ^= u64::from(byte);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01B3);
+        }
+    }
+}
+
+/// The cache key of one part of one component.
+pub fn cache_key(
+    plan: &Plan,
+    nuclide: &str,
+    site: &str,
+    part: Part,
+    setup: &TransportSetup,
+) -> String {
+    let mut h = Fnv::new();
+    h.bytes(env!("CARGO_PKG_VERSION").as_bytes());
+    h.u64(plan.phantom_hash);
+    if let Some(s) = plan.site(site) {
+        let mut w = Fnv::new();
+        for x in &s.map.weight {
+            w.u64(u64::from(x.to_bits()));
+        }
+        h.u64(w.0);
+    }
+    h.bytes(nuclide.as_bytes());
+    h.bytes(part.name().as_bytes());
+    let t = &plan.scenario.transport;
+    for x in [t.decays, t.seed, t.batch_size, t.max_decays] {
+        h.u64(x);
+    }
+    h.u64(t.target_uncertainty.unwrap_or(-1.0).to_bits());
+    h.u64(setup.cutoffs.range_fraction_of_voxel.to_bits());
+    h.u64(setup.cutoffs.min_energy_mev.to_bits());
+    h.bytes(format!("{:?}", setup.electron_model).as_bytes());
+    h.u64(u64::from(setup.alpha_straggling));
+    format!("{:016x}", h.0)
+}
+
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+const MAGIC: &[u8; 8] = b"XFTALLY1";
+
+/// Write a tally to `path` atomically (raw little-endian; see the module doc).
+pub fn write_tally(path: &Path, t: &TallyResult) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let res = (|| {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        f.write_all(MAGIC)?;
+        let u = |f: &mut std::io::BufWriter<std::fs::File>, x: u64| f.write_all(&x.to_le_bytes());
+        let arr = |f: &mut std::io::BufWriter<std::fs::File>, a: &[f64]| -> std::io::Result<()> {
+            f.write_all(&(a.len() as u64).to_le_bytes())?;
+            for x in a {
+                f.write_all(&x.to_le_bytes())?;
+            }
+            Ok(())
+        };
+        u(&mut f, t.decays)?;
+        u(&mut f, t.batches)?;
+        arr(&mut f, &t.voxel_sum)?;
+        arr(&mut f, &t.voxel_sum2)?;
+        u(&mut f, t.regions.len() as u64)?;
+        for r in &t.regions {
+            u(&mut f, r.name.len() as u64)?;
+            f.write_all(r.name.as_bytes())?;
+            arr(&mut f, &r.sum)?;
+            arr(&mut f, &r.sum2)?;
+        }
+        let b = &t.balance;
+        for s in [
+            &b.emitted,
+            &b.deposited,
+            &b.escaped_charged,
+            &b.escaped_photon,
+            &b.below_cutoff,
+        ] {
+            arr(&mut f, &[s.sum, s.sum2])?;
+        }
+        arr(&mut f, &[t.max_history_imbalance_rel])?;
+        f.flush()?;
+        Ok(())
+    })();
+    match res {
+        Ok(()) => std::fs::rename(&tmp, path),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Read a tally written by [`write_tally`].
+pub fn read_tally(path: &Path) -> std::io::Result<TallyResult> {
+    let mut buf = Vec::new();
+    std::fs::File::open(path)?.read_to_end(&mut buf)?;
+    let bad = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not an xfire tally cache file",
+        )
+    };
+    if buf.len() < 8 || &buf[..8] != MAGIC {
+        return Err(bad());
+    }
+    let mut pos = 8;
+    let mut u = || -> std::io::Result<u64> {
+        let b = buf.get(pos..pos + 8).ok_or_else(bad)?;
+        pos += 8;
+        Ok(u64::from_le_bytes(b.try_into().expect("8 bytes")))
+    };
+    let decays = u()?;
+    let batches = u()?;
+    let mut rd_u = |pos: &mut usize| -> std::io::Result<u64> {
+        let b = buf.get(*pos..*pos + 8).ok_or_else(bad)?;
+        *pos += 8;
+        Ok(u64::from_le_bytes(b.try_into().expect("8 bytes")))
+    };
+    let rd_arr = |pos: &mut usize,
+                  rd_u: &mut dyn FnMut(&mut usize) -> std::io::Result<u64>|
+     -> std::io::Result<Vec<f64>> {
+        let n = rd_u(pos)? as usize;
+        let b = buf.get(*pos..*pos + 8 * n).ok_or_else(bad)?;
+        *pos += 8 * n;
+        Ok(b.chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect())
+    };
+    let voxel_sum = rd_arr(&mut pos, &mut rd_u)?;
+    let voxel_sum2 = rd_arr(&mut pos, &mut rd_u)?;
+    let nr = rd_u(&mut pos)? as usize;
+    let mut regions = Vec::with_capacity(nr);
+    for _ in 0..nr {
+        let l = rd_u(&mut pos)? as usize;
+        let name = String::from_utf8(buf.get(pos..pos + l).ok_or_else(bad)?.to_vec())
+            .map_err(|_| bad())?;
+        pos += l;
+        let sum = rd_arr(&mut pos, &mut rd_u)?;
+        let sum2 = rd_arr(&mut pos, &mut rd_u)?;
+        regions.push(RegionTally { name, sum, sum2 });
+    }
+    let mut st = || -> std::io::Result<BatchStat> {
+        let a = rd_arr(&mut pos, &mut rd_u)?;
+        if a.len() != 2 {
+            return Err(bad());
+        }
+        Ok(BatchStat {
+            sum: a[0],
+            sum2: a[1],
+        })
+    };
+    let balance = EnergyBalance {
+        emitted: st()?,
+        deposited: st()?,
+        escaped_charged: st()?,
+        escaped_photon: st()?,
+        below_cutoff: st()?,
+    };
+    let m = rd_arr(&mut pos, &mut rd_u)?;
+    Ok(TallyResult {
+        decays,
+        batches,
+        voxel_sum,
+        voxel_sum2,
+        regions,
+        balance,
+        max_history_imbalance_rel: *m.first().ok_or_else(bad)?,
+    })
+}
+
+/// Transport one part of one component (or read it from the cache).
+pub fn transport_part(
+    plan: &Plan,
+    physics: &PhysicsTables,
+    nuclide: &str,
+    site: &str,
+    part: Part,
+    opts: &Options,
+) -> Result<Option<PartTransport>> {
+    let nuc = library()
+        .resolve(nuclide)
+        .map_err(|e| failed(format!("nuclide {nuclide}: {e}")))?;
+    let Ok(sampler) = EmissionSampler::new(nuc, part.set()) else {
+        return Ok(None); // the nuclide emits nothing of this part
+    };
+    let sm = plan
+        .site(site)
+        .ok_or_else(|| failed(format!("no source map for site {site:?}")))?;
+    let t = &plan.scenario.transport;
+    let mut setup = TransportSetup::new(
+        &plan.phantom,
+        physics,
+        Source::Map(&sm.map),
+        Emitter::Nuclide(&sampler),
+        t.decays,
+    );
+    setup.seed = t.seed;
+    setup.batch_size = t.batch_size;
+    setup.threads = opts.threads;
+    let key = cache_key(plan, nuclide, site, part, &setup);
+    let file = opts.cache_dir.as_ref().map(|d| {
+        d.join(format!(
+            "{}_{}_{}_{key}.tally",
+            sanitize(nuclide),
+            sanitize(site),
+            part.name()
+        ))
+    });
+    if let Some(f) = &file {
+        if let Ok(tally) = read_tally(f) {
+            if tally.voxel_sum.len() == plan.phantom.grid.len()
+                && tally.regions.len() == plan.layout.regions.len()
+            {
+                return Ok(Some(PartTransport {
+                    part,
+                    tally,
+                    from_cache: true,
+                    key,
+                    wall_s: 0.0,
+                }));
+            }
+        }
+    }
+    let what = format!("{nuclide} @ {site} ({})", part.name());
+    let start = std::time::Instant::now();
+    let mut total: Option<TallyResult> = None;
+    let mut done = 0u64;
+    let planned = if t.target_uncertainty.is_some() {
+        t.max_decays
+    } else {
+        t.decays
+    };
+    loop {
+        let n = t.decays.min(t.max_decays - done);
+        setup.first_history = done;
+        setup.decays = n;
+        let base = done;
+        let cb = |d: u64| {
+            if let Some(p) = &opts.progress {
+                p(&what, base + d, planned);
+            }
+        };
+        let r = xfire_transport::run(&setup, &plan.layout, &cb)
+            .map_err(|e| failed(format!("transport of {what}: {e}")))?;
+        done += n;
+        match &mut total {
+            None => total = Some(r),
+            Some(acc) => acc
+                .merge(&r)
+                .map_err(|e| failed(format!("merging chunks of {what}: {e}")))?,
+        }
+        let acc = total.as_ref().expect("set");
+        let Some(target) = t.target_uncertainty else {
+            break;
+        };
+        let u = acc.region_rel_unc(GROUP_MAP, GROUP_TUMOUR);
+        if (u.is_finite() && u <= target && acc.region_mean_mev(GROUP_MAP, GROUP_TUMOUR) > 0.0)
+            || done >= t.max_decays
+        {
+            break;
+        }
+    }
+    let tally = total.expect("at least one chunk");
+    if let Some(f) = &file {
+        if let Some(d) = f.parent() {
+            std::fs::create_dir_all(d)
+                .map_err(|e| failed(format!("cannot create cache folder {}: {e}", d.display())))?;
+        }
+        write_tally(f, &tally)
+            .map_err(|e| failed(format!("cannot write cache file {}: {e}", f.display())))?;
+    }
+    Ok(Some(PartTransport {
+        part,
+        tally,
+        from_cache: false,
+        key,
+        wall_s: start.elapsed().as_secs_f64(),
+    }))
+}
+
+/// Transport every component of the plan (in component order, parts low-LET then α).
+pub fn transport_all(plan: &Plan, opts: &Options) -> Result<Vec<ComponentTransport>> {
+    let physics = PhysicsTables::for_phantom(&plan.phantom, &xfire_data::materials::builtin, true)
+        .map_err(|e| failed(format!("physics tables: {e}")))?;
+    let mut out = Vec::new();
+    for c in plan.source.components() {
+        let mut parts = Vec::new();
+        for part in [Part::LowLet, Part::Alpha] {
+            if let Some(p) = transport_part(plan, &physics, &c.nuclide, &c.site, part, opts)? {
+                parts.push(p);
+            }
+        }
+        out.push(ComponentTransport {
+            nuclide: c.nuclide.clone(),
+            site: c.site.clone(),
+            parts,
+        });
+    }
+    Ok(out)
+}
