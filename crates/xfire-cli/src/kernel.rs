@@ -355,6 +355,7 @@ pub fn run_kernel(args: &Args) -> anyhow::Result<Value> {
     write_csv(&csv_path, &result, &classes, sym_index, mass_g)?;
     let h5_path = args.out.join("kernel.h5");
     write_h5(&h5_path, &result, &classes, sym_index, mass_g, &meta, args)?;
+    let plot_files = write_profile_plot(&args.out, &result, &classes, sym_index, mass_g, voxel_cm)?;
 
     let threads = if args.threads > 0 {
         args.threads
@@ -389,6 +390,8 @@ pub fn run_kernel(args: &Args) -> anyhow::Result<Value> {
         "files": {
             "h5": h5_path.display().to_string(),
             "csv": csv_path.display().to_string(),
+            "profile_png": plot_files.png.display().to_string(),
+            "profile_svg": plot_files.svg.display().to_string(),
         },
     });
     if let (Value::Object(s), Value::Object(e)) = (&mut summary, meta.emitter) {
@@ -429,6 +432,61 @@ fn class_values(
             (e, dose_gy(e, mass_g), u)
         })
         .collect()
+}
+
+/// Radial profile figure (`kernel_profile.png`/`.svg`): dose per decay averaged over
+/// spherical shells one voxel wide (voxels assigned by their centre-to-centre distance), with
+/// the ±1σ band (classes treated as independent).
+fn write_profile_plot(
+    dir: &Path,
+    r: &TallyResult,
+    classes: &SymmetryClasses,
+    sym: usize,
+    mass_g: f64,
+    voxel_cm: f64,
+) -> anyhow::Result<xfire_report::WrittenFigure> {
+    // per shell: (Σ count·dose, Σ (count·σ)², Σ count)
+    let mut shells: Vec<(f64, f64, f64)> = Vec::new();
+    for ((o, (_, d, u)), &count) in classes
+        .offsets
+        .iter()
+        .zip(class_values(r, classes, sym, mass_g))
+        .zip(&classes.counts)
+    {
+        let dist = ((o[0] * o[0] + o[1] * o[1] + o[2] * o[2]) as f64).sqrt();
+        let shell = dist.round() as usize;
+        if shells.len() <= shell {
+            shells.resize(shell + 1, (0.0, 0.0, 0.0));
+        }
+        let c = count as f64;
+        let sigma = if u.is_finite() { u * d } else { 0.0 };
+        shells[shell].0 += c * d;
+        shells[shell].1 += (c * sigma).powi(2);
+        shells[shell].2 += c;
+    }
+    let kept: Vec<(usize, &(f64, f64, f64))> = shells
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.2 > 0.0)
+        .collect();
+    let curve = xfire_report::KernelCurve {
+        label: "xfire, shell means".into(),
+        r_mm: kept
+            .iter()
+            .map(|(i, _)| 10.0 * voxel_cm * *i as f64)
+            .collect(),
+        gy_per_decay: kept.iter().map(|(_, s)| s.0 / s.2).collect(),
+        sigma_gy_per_decay: Some(kept.iter().map(|(_, s)| s.1.sqrt() / s.2).collect()),
+        reference: false,
+    };
+    let target = xfire_report::FigureTarget::new(dir, "kernel_profile");
+    xfire_report::kernel_radial_profile(
+        &target,
+        "Dose per decay vs distance from the source voxel",
+        &[curve],
+        false,
+    )
+    .context("cannot draw the kernel profile figure")
 }
 
 fn write_csv(
