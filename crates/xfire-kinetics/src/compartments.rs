@@ -249,6 +249,7 @@ struct Marcher<'a> {
     next_impulse: usize,
     state: Vec<f64>,
     zero: bool,
+    last_dt: f64,
 }
 
 impl<'a> Marcher<'a> {
@@ -260,13 +261,25 @@ impl<'a> Marcher<'a> {
             next_impulse: 0,
             state: vec![0.0; n],
             zero: true,
+            last_dt: f64::NAN,
         }
     }
 
     fn advance_state(&mut self, t: f64, decays: &mut [f64]) {
         if t > self.t {
             if !self.zero {
-                self.ev.system.step(&mut self.state, decays, t - self.t);
+                // Steps of a uniform grid, t_{k+1} − t_k, differ from each other by rounding
+                // of the absolute times (a few ulp of t); such a step reuses the previous
+                // step's length (and its cached propagator). The shift is below the
+                // resolution of the times themselves.
+                let mut dt = t - self.t;
+                let tol = 4.0 * f64::EPSILON * t.abs().max(self.t.abs());
+                if (dt - self.last_dt).abs() <= tol {
+                    dt = self.last_dt;
+                } else {
+                    self.last_dt = dt;
+                }
+                self.ev.system.step(&mut self.state, decays, dt);
             }
             self.t = t;
         }

@@ -142,3 +142,29 @@ pub(crate) fn positive_or_inf(
         })
     }
 }
+
+/// As [`non_negative`], building the name only on error (for hot loops).
+pub(crate) fn non_negative_lazy(
+    what: impl FnOnce() -> String,
+    value: f64,
+    unit: &'static str,
+) -> KResult<f64> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        non_negative(what(), value, unit)
+    }
+}
+
+/// As [`finite`], building the name only on error (for hot loops).
+pub(crate) fn finite_lazy(
+    what: impl FnOnce() -> String,
+    value: f64,
+    unit: &'static str,
+) -> KResult<f64> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        finite(what(), value, unit)
+    }
+}

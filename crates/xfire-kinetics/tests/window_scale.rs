@@ -1,0 +1,71 @@
+//! A realistic-size immunotherapy-window scan: ²²⁵Ac with 30 % of daughters released to a
+//! uniform site, 6 cycles, 1000 lymphocyte positions with α and low-LET dose per decay,
+//! 57 start days. Slow in debug builds: runs with XFIRE_SLOW_TESTS=1 (prints the time).
+
+use std::time::Instant;
+
+use xfire_kinetics::dose_time::DoseField;
+use xfire_kinetics::window::{immunotherapy_window, WindowOptions};
+use xfire_kinetics::{Chain, DaughterRelease, Quantity, Regimen, Site, SourceModel, Tac};
+
+#[test]
+fn ac225_window_scan_1000_positions() {
+    if std::env::var("XFIRE_SLOW_TESTS").is_err() {
+        eprintln!("skipped: set XFIRE_SLOW_TESTS=1");
+        return;
+    }
+    let h = 3600.0;
+    let mut m = SourceModel::retained(
+        Chain::from_library("Ac-225").unwrap(),
+        "membrane",
+        Tac::mono(100.0 * h),
+        Quantity::AdministeredFraction {
+            uptake_fraction: 1e-3,
+        },
+    );
+    m.sites.push(Site {
+        name: "uniform".into(),
+        clearance_half_time_s: 10.0 * h,
+    });
+    m.releases.push(DaughterRelease {
+        daughter: None,
+        fraction: 0.3,
+        to_site: "uniform".into(),
+    });
+    let adm = Regimen::parse("8 MBq every 8 weeks x 6")
+        .unwrap()
+        .administrations(None)
+        .unwrap();
+    let t = Instant::now();
+    let k = m.build(&adm).unwrap();
+    let nc = k.components().len();
+    let np = 1000;
+    // deterministic pseudo-random dose per decay, α larger near "labelled" positions
+    let mut low = vec![vec![0.0; np]; nc];
+    let mut alpha = vec![vec![0.0; np]; nc];
+    for c in 0..nc {
+        for p in 0..np {
+            let u = ((p * 7919 + c * 104729) % 1000) as f64 / 1000.0;
+            low[c][p] = 1e-13 * (0.5 + u);
+            alpha[c][p] = if p % 10 == 0 { 1e-11 * u } else { 0.0 };
+        }
+    }
+    let f = DoseField::new(low, alpha).unwrap();
+    let opts = WindowOptions::new(72.0 * h);
+    let r = immunotherapy_window(&k, &f, None, &opts).unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    eprintln!(
+        "Ac-225 window: {nc} components, {np} positions, {} days in {secs:.2} s; earliest {:?}; \
+         cycles with safe days {}",
+        r.days.len(),
+        r.earliest_day,
+        r.cycles
+            .iter()
+            .filter(|c| !c.safe_runs_days.is_empty())
+            .count()
+    );
+    assert_eq!(r.days.len(), 57);
+    for d in &r.days {
+        assert!(d.surviving_fraction > 0.0 && d.surviving_fraction <= 1.0);
+    }
+}
