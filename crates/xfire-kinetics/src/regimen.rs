@@ -5,6 +5,9 @@
 use crate::chain::Administration;
 use crate::error::{finite, positive, KResult, KineticsError};
 
+/// Largest number of administrations a regimen may have.
+pub const MAX_ADMINISTRATIONS: usize = 10_000;
+
 /// The amount given at each administration.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Amount {
@@ -147,6 +150,14 @@ impl Regimen {
                 expected: ">= 1",
             });
         }
+        if self.count > MAX_ADMINISTRATIONS {
+            return Err(KineticsError::BadValue {
+                what: "number of administrations".into(),
+                value: self.count as f64,
+                unit: "1",
+                expected: "at most 10000",
+            });
+        }
         if self.count > 1 {
             positive("interval between administrations", self.interval_s, "s")?;
         }
@@ -220,6 +231,9 @@ mod tests {
             "7.4 GBq every 6 weeks x six",
             "-7.4 GBq every 6 weeks x 6",
             "7.4 GBq every 6 weeks x 0",
+            "7.4 GBq every 6 weeks x 99999999999",
+            "7.4 GBq every -6 weeks x 6",
+            "7.4 GBq every NaN weeks x 6",
         ] {
             let e = Regimen::parse(t);
             assert!(e.is_err(), "{t:?} accepted");

@@ -262,6 +262,56 @@ impl<'g, G: WalkGrid + ?Sized> Walker<'g, G> {
     }
 }
 
+/// Largest number of time steps of one walk.
+pub const MAX_WALK_STEPS: usize = 10_000_000;
+
+/// Number of steps and step length \[s\] for a walk of `duration_s` \[s\].
+fn steps_for(
+    grid: &impl WalkGridRef,
+    p: &WalkParameters,
+    duration_s: f64,
+) -> KResult<(usize, f64)> {
+    let dt0 = step_length(grid, p)?;
+    let n = (duration_s / dt0).ceil().max(1.0);
+    if n > MAX_WALK_STEPS as f64 {
+        return Err(KineticsError::BadValue {
+            what: format!("number of walk steps ({duration_s} s in steps of {dt0} s)"),
+            value: n,
+            unit: "1",
+            expected: "at most 1e7: use a longer time step",
+        });
+    }
+    let n = n as usize;
+    Ok((n, duration_s / n as f64))
+}
+
+/// Error unless the grid's dimensions are non-zero and its entry voxels are allowed voxels
+/// inside it.
+fn check_grid_entries<G: WalkGrid + ?Sized>(grid: &G) -> KResult<()> {
+    let d = grid.dims();
+    let n = d[0].saturating_mul(d[1]).saturating_mul(d[2]);
+    if n == 0 {
+        return Err(KineticsError::Empty("walk grid (a dimension is 0)".into()));
+    }
+    let s = grid.voxel_size_cm();
+    for (a, x) in ["x", "y", "z"].iter().zip(s) {
+        positive(format!("voxel size along {a}"), x, "cm")?;
+    }
+    if grid.entry_voxels().is_empty() {
+        return Err(KineticsError::Empty("entry voxels".into()));
+    }
+    for &e in grid.entry_voxels() {
+        if e >= n || !grid.allowed(e) {
+            return Err(KineticsError::Index {
+                what: "entry voxel (must be an allowed voxel)".into(),
+                index: e,
+                len: n,
+            });
+        }
+    }
+    Ok(())
+}
+
 fn step_length(grid: &impl WalkGridRef, p: &WalkParameters) -> KResult<f64> {
     positive("lymphocyte speed", p.speed_cm_per_s, "cm/s")?;
     positive("persistence time", p.persistence_s, "s")?;
@@ -294,9 +344,8 @@ pub fn trajectory<G: WalkGrid + ?Sized>(
     duration_s: f64,
 ) -> KResult<Vec<PathPoint>> {
     positive("walk duration", duration_s, "s")?;
-    let dt0 = step_length(&grid, params)?;
-    let n = (duration_s / dt0).ceil().max(1.0) as usize;
-    let dt = duration_s / n as f64;
+    check_grid_entries(grid)?;
+    let (n, dt) = steps_for(&grid, params, duration_s)?;
     let mut w = Walker::new(grid, params, index, dt);
     let mut out = Vec::with_capacity(n + 1);
     out.push(PathPoint {
@@ -345,15 +394,11 @@ pub fn migrating_exposure<G: WalkGrid + ?Sized>(
     if n_walkers == 0 {
         return Err(KineticsError::Empty("walkers".into()));
     }
-    if grid.entry_voxels().is_empty() {
-        return Err(KineticsError::Empty("entry voxels".into()));
-    }
+    check_grid_entries(grid)?;
     finite("arrival time", cohort.arrival_s, "s")?;
     positive("residence time", cohort.residence_s, "s")?;
     lq.validate()?;
-    let dt0 = step_length(&grid, params)?;
-    let n = (cohort.residence_s / dt0).ceil().max(1.0) as usize;
-    let dt = cohort.residence_s / n as f64;
+    let (n, dt) = steps_for(&grid, params, cohort.residence_s)?;
     let times: Vec<f64> = (0..=n)
         .map(|k| {
             if k == n {
