@@ -108,20 +108,63 @@ impl SourceModel {
         Some((rule.fraction, s))
     }
 
-    fn validate(&self) -> KResult<()> {
+    /// Every problem of the model and its administrations, not just the first: TAC,
+    /// quantity, release rules, sites, administrations (for a scenario file that reports all
+    /// problems at once). Empty when [`SourceModel::build`] will succeed.
+    pub fn problems(&self, administrations: &[Administration]) -> Vec<KineticsError> {
+        let mut out = Vec::new();
+        let mut keep = |r: KResult<f64>| {
+            if let Err(e) = r {
+                out.push(e);
+            }
+        };
+        let lp = self.chain.members()[0].decay_constant_per_s;
+        keep(self.tac.rates(lp).map(|_| 0.0));
+        if administrations.is_empty() {
+            keep(Err(KineticsError::Empty("administrations".into())));
+        }
+        for (k, a) in administrations.iter().enumerate() {
+            keep(crate::error::finite(
+                format!("time of administration {k}"),
+                a.time_s,
+                "s",
+            ));
+            keep(non_negative(
+                format!("activity of administration {k}"),
+                a.activity_bq,
+                "Bq",
+            ));
+        }
+        if let Some(first) = administrations.first() {
+            if self.tac.rates(lp).is_ok()
+                && first.activity_bq.is_finite()
+                && first.activity_bq > 0.0
+            {
+                keep(self.quantity.amplitude_bq(
+                    &self.tac,
+                    lp,
+                    first.activity_bq,
+                    first.activity_bq,
+                ));
+            }
+        }
         let mut seen: Vec<Option<&str>> = Vec::new();
         for r in &self.releases {
-            let f = non_negative("daughter release fraction", r.fraction, "1")?;
-            if f > 1.0 {
-                return Err(KineticsError::BadValue {
-                    what: format!("release fraction of {:?}", r.daughter),
+            let what = format!(
+                "release fraction of {}",
+                r.daughter.as_deref().unwrap_or("all daughters")
+            );
+            match non_negative(what.clone(), r.fraction, "1") {
+                Ok(f) if f > 1.0 => keep(Err(KineticsError::BadValue {
+                    what,
                     value: f,
                     unit: "1",
                     expected: "in [0, 1]",
-                });
+                })),
+                other => keep(other),
             }
             if !self.sites.iter().any(|s| s.name == r.to_site) {
-                return Err(KineticsError::Unknown {
+                keep(Err(KineticsError::Unknown {
                     what: "release site",
                     name: r.to_site.clone(),
                     known: self
@@ -130,11 +173,11 @@ impl SourceModel {
                         .map(|s| s.name.as_str())
                         .collect::<Vec<_>>()
                         .join(", "),
-                });
+                }));
             }
             if let Some(d) = &r.daughter {
                 if self.chain.index_of(d).unwrap_or(0) == 0 {
-                    return Err(KineticsError::Unknown {
+                    keep(Err(KineticsError::Unknown {
                         what: "daughter",
                         name: d.clone(),
                         known: self.chain.members()[1..]
@@ -142,42 +185,41 @@ impl SourceModel {
                             .map(|m| m.nuclide.as_str())
                             .collect::<Vec<_>>()
                             .join(", "),
-                    });
+                    }));
                 }
             }
             let key = r.daughter.as_deref();
             if seen.contains(&key) {
-                return Err(KineticsError::Parse {
+                keep(Err(KineticsError::Parse {
                     what: "daughter release rules",
-                    text: format!("{key:?}"),
+                    text: key.unwrap_or("all daughters").to_string(),
                     reason: "more than one rule for the same daughter".into(),
-                });
+                }));
             }
             seen.push(key);
         }
         for s in &self.sites {
-            positive_or_inf(
+            keep(positive_or_inf(
                 format!("clearance half-time of site {:?}", s.name),
                 s.clearance_half_time_s,
                 "s",
-            )?;
+            ));
             if s.name == self.bound_site {
-                return Err(KineticsError::Parse {
+                keep(Err(KineticsError::Parse {
                     what: "release site",
                     text: s.name.clone(),
                     reason: "a release site must differ from the bound site".into(),
-                });
+                }));
             }
         }
-        Ok(())
+        out
     }
 
     /// Solve the model for a list of administrations (times \[s\], activities \[Bq\]); the
     /// first administration is the reference of the [`Quantity`].
     pub fn build(&self, administrations: &[Administration]) -> KResult<SourceKinetics> {
-        self.validate()?;
-        if administrations.is_empty() {
-            return Err(KineticsError::Empty("administrations".into()));
+        if let Some(e) = self.problems(administrations).into_iter().next() {
+            return Err(e);
         }
         let members = self.chain.members();
         let nm = members.len();
@@ -845,5 +887,23 @@ mod tests {
         });
         let e = m.build(&once(1.0)).unwrap_err().to_string();
         assert!(e.contains("nowhere"), "{e}");
+        // all problems at once
+        m.tac = Tac::mono(-1.0);
+        m.releases.push(DaughterRelease {
+            daughter: None,
+            fraction: 1.5,
+            to_site: "nowhere".into(),
+        });
+        m.sites.push(Site {
+            name: "nucleus".into(),
+            clearance_half_time_s: 0.0,
+        });
+        let p = m.problems(&[Administration {
+            time_s: f64::NAN,
+            activity_bq: -1.0,
+        }]);
+        let text: Vec<String> = p.iter().map(|e| e.to_string()).collect();
+        // TAC, time, activity, fraction, 2 × unknown site, duplicate rule, clearance, bound site
+        assert_eq!(p.len(), 9, "{text:#?}");
     }
 }
