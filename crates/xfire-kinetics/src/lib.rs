@@ -169,6 +169,12 @@ pub use sources::{
 };
 pub use tac::{ExpTerm, Quantity, Tac, Tail};
 
+pub use dose_time::{DoseField, DoseTimeline, ProtractionOptions, SplitDose};
+pub use lymphocytes::{Blood, Cohort, Distribution, Exposure, TumourTransit};
+pub use radiobiology::{DoseRatePiece, Grade, LqParameters, Protraction};
+pub use walk::{VoxelWalkGrid, WalkGrid, WalkParameters};
+pub use window::{WindowOptions, WindowReport};
+
 use thiserror::Error;
 
 /// What is wrong with a decay-chain description.
