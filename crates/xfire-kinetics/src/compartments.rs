@@ -228,6 +228,9 @@ pub struct Timeline {
     /// `rates[k][c]`: decay rate of component c at `times_s[k]` \[1/s\] (after any impulse
     /// at that time).
     pub rates: Vec<Vec<f64>>,
+    /// `rates_before[k][c]`: the left limit, just before any impulse at `times_s[k]` \[1/s\]
+    /// (equal to `rates[k][c]` where no administration or table corner falls on that time).
+    pub rates_before: Vec<Vec<f64>>,
     /// `decays[k][c]`: decays of component c in \[times_s\[k\], times_s\[k+1\]\] \[1\]
     /// (one entry fewer than `times_s`).
     pub decays: Vec<Vec<f64>>,
@@ -285,23 +288,45 @@ impl<'a> Marcher<'a> {
         }
     }
 
-    /// Advance to `t` (impulses at `t` applied), adding compartment decays to `decays`.
-    fn advance_to(&mut self, t: f64, decays: &mut [f64]) {
+    /// Advance to `t` with the impulses before `t` applied (not those at `t`), adding
+    /// compartment decays to `decays`.
+    fn advance_before(&mut self, t: f64, decays: &mut [f64]) {
         while let Some(imp) = self.ev.impulses.get(self.next_impulse) {
-            if imp.time_s > t {
+            if imp.time_s >= t {
                 break;
             }
             self.advance_state(imp.time_s, decays);
-            for &i in &imp.reset {
-                self.state[i] = 0.0;
-            }
-            for &(i, a) in &imp.delta {
-                self.state[i] += a;
-            }
-            self.zero = false;
-            self.next_impulse += 1;
+            self.apply(self.next_impulse);
         }
         self.advance_state(t, decays);
+    }
+
+    fn apply(&mut self, k: usize) {
+        let imp = &self.ev.impulses[k];
+        for &i in &imp.reset {
+            self.state[i] = 0.0;
+        }
+        for &(i, a) in &imp.delta {
+            self.state[i] += a;
+        }
+        self.zero = false;
+        self.next_impulse = k + 1;
+    }
+
+    /// Apply the impulses at the current time.
+    fn apply_current(&mut self) {
+        while let Some(imp) = self.ev.impulses.get(self.next_impulse) {
+            if imp.time_s > self.t {
+                break;
+            }
+            self.apply(self.next_impulse);
+        }
+    }
+
+    /// Advance to `t` (impulses at `t` applied), adding compartment decays to `decays`.
+    fn advance_to(&mut self, t: f64, decays: &mut [f64]) {
+        self.advance_before(t, decays);
+        self.apply_current();
     }
 }
 
@@ -384,13 +409,7 @@ impl Evolution {
         let mut m = Marcher::new(self);
         let mut scratch = vec![0.0; n];
         // state just before t0 (impulses at t0 belong to the interval)
-        while let Some(imp) = self.impulses.get(m.next_impulse) {
-            if imp.time_s >= t0_s {
-                break;
-            }
-            m.advance_to(imp.time_s, &mut scratch);
-        }
-        m.advance_state(t0_s, &mut scratch);
+        m.advance_before(t0_s, &mut scratch);
         let mut dec = vec![0.0; n];
         m.advance_to(t1_s, &mut dec);
         Ok(self.system.component_decays(&dec))
@@ -418,15 +437,20 @@ impl Evolution {
         let mut rates = Vec::with_capacity(times_s.len());
         let mut decays = Vec::with_capacity(times_s.len().saturating_sub(1));
         let mut cumulative = Vec::with_capacity(times_s.len());
+        let mut rates_before = Vec::with_capacity(times_s.len());
         // decays before the first grid time
         let mut interval = vec![0.0; n];
-        m.advance_to(times_s[0], &mut interval);
+        m.advance_before(times_s[0], &mut interval);
+        rates_before.push(self.system.component_rates(&m.state));
+        m.apply_current();
         let mut running = self.system.component_decays(&interval);
         rates.push(self.system.component_rates(&m.state));
         cumulative.push(running.clone());
         for &t in &times_s[1..] {
             interval.iter_mut().for_each(|x| *x = 0.0);
-            m.advance_to(t, &mut interval);
+            m.advance_before(t, &mut interval);
+            rates_before.push(self.system.component_rates(&m.state));
+            m.apply_current();
             rates.push(self.system.component_rates(&m.state));
             let d = self.system.component_decays(&interval);
             running.iter_mut().zip(&d).for_each(|(r, x)| *r += x);
@@ -436,6 +460,7 @@ impl Evolution {
         Ok(Timeline {
             times_s: times_s.to_vec(),
             rates,
+            rates_before,
             decays,
             cumulative,
         })
@@ -574,6 +599,18 @@ mod tests {
             if k + 1 < times.len() {
                 let d = ev.decays(t, times[k + 1]).unwrap();
                 assert!((tl.decays[k][0] - d[0]).abs() <= 1e-12 * (1.0 + d[0].abs()));
+            }
+        }
+        // left limits differ only at the impulse times
+        for (k, &t) in times.iter().enumerate() {
+            if t == 0.0 {
+                assert_eq!(tl.rates_before[k][0], 0.0);
+                assert!(tl.rates[k][0] > 0.0);
+            } else if t == 5000.0 {
+                assert!(tl.rates_before[k][0] > tl.rates[k][0]);
+                assert!(rel(tl.rates[k][0], 3e-4) < 1e-15);
+            } else {
+                assert_eq!(tl.rates_before[k][0], tl.rates[k][0]);
             }
         }
         // after the reset at 5000 s only 3 atoms remain

@@ -21,7 +21,7 @@
 
 use crate::compartments::{check_grid, Evolution};
 use crate::error::{finite, non_negative, KResult, KineticsError};
-use crate::radiobiology::{pieces_from_samples, Protraction};
+use crate::radiobiology::Protraction;
 
 /// Dose per decay of every component at every target, low-LET and α parts.
 #[derive(Debug, Clone, PartialEq)]
@@ -332,11 +332,13 @@ fn g_on_grid(
             if s.weight == 0.0 || s.field.low_let[c].iter().all(|&d| d == 0.0) {
                 continue;
             }
-            let r: Vec<f64> = tl.rates.iter().map(|x| x[c].max(0.0)).collect();
-            if r.iter().all(|&x| x == 0.0) {
+            let m = times.len() - 1;
+            let start: Vec<f64> = tl.rates[..m].iter().map(|x| x[c].max(0.0)).collect();
+            let end: Vec<f64> = tl.rates_before[1..].iter().map(|x| x[c].max(0.0)).collect();
+            if start.iter().chain(&end).all(|&x| x == 0.0) {
                 continue;
             }
-            let p = pieces_from_samples(times, &r)?;
+            let p = crate::radiobiology::pieces_between(times, &start, &end)?;
             let d = crate::radiobiology::pieces_dose(&p);
             comps.push((si, c, p, d));
         }
@@ -478,7 +480,7 @@ pub fn protraction_between_sources(
 mod tests {
     use super::*;
     use crate::chain::{Administration, Chain};
-    use crate::radiobiology::bed;
+    use crate::radiobiology::{bed, pieces_from_samples, protraction, DoseRatePiece};
     use crate::sources::SourceModel;
     use crate::tac::{Quantity, Tac};
 
@@ -647,5 +649,67 @@ mod tests {
             p.steps
         );
         assert!(worst < 3e-4, "{worst:e}");
+    }
+
+    #[test]
+    fn administration_inside_the_interval_is_a_jump_not_a_ramp() {
+        // two administrations at 0 and 30 h; [0, 100 h] contains the jump. Exact history:
+        // R e^{−λt} on [0, 30 h], then (R e^{−λ·30 h} + R) e^{−λτ}: two exponential pieces
+        let lp = Chain::from_library("Lu-177").unwrap().members()[0].decay_constant_per_s;
+        let le = LN2 / (40.0 * H);
+        let k = SourceModel::retained(
+            Chain::from_library("Lu-177").unwrap(),
+            "cells",
+            Tac::mono(LN2 / (le - lp)),
+            Quantity::AdministeredFraction {
+                uptake_fraction: 1.0,
+            },
+        )
+        .build(&[
+            Administration {
+                time_s: 0.0,
+                activity_bq: 1e6,
+            },
+            Administration {
+                time_s: 30.0 * H,
+                activity_bq: 1e6,
+            },
+        ])
+        .unwrap();
+        let d = 1e-10;
+        let f = DoseField::low_let_only(vec![vec![d]]).unwrap();
+        let r = d * 1e6;
+        let exact = protraction(
+            &[
+                DoseRatePiece {
+                    duration_s: 30.0 * H,
+                    rate0_gy_per_s: r,
+                    decay_per_s: le,
+                },
+                DoseRatePiece {
+                    duration_s: 70.0 * H,
+                    rate0_gy_per_s: r * (1.0 + (-le * 30.0 * H).exp()),
+                    decay_per_s: le,
+                },
+            ],
+            1.5 * H,
+        )
+        .unwrap();
+        let p = protraction_between(
+            k.evolution(),
+            &f,
+            0.0,
+            100.0 * H,
+            1.5 * H,
+            ProtractionOptions::default(),
+        )
+        .unwrap();
+        let e = rel(p.low_let[0].g, exact.g);
+        eprintln!(
+            "G with an administration inside the interval: rel diff {e:.1e} ({} steps)",
+            p.steps
+        );
+        assert!(e < 1e-10, "{e:e}");
+        assert!(rel(p.dose.low_let[0], exact.dose_gy) < 1e-12);
     }
 }

@@ -487,11 +487,31 @@ pub fn pieces_from_samples(times_s: &[f64], rates_gy_per_s: &[f64]) -> KResult<V
             got: rates_gy_per_s.len(),
         });
     }
+    let n = rates_gy_per_s.len();
+    pieces_between(
+        times_s,
+        &rates_gy_per_s[..n.saturating_sub(1)],
+        &rates_gy_per_s[n.min(1)..],
+    )
+}
+
+/// As [`pieces_from_samples`] with separate values at the start and the end of each piece
+/// (`start[k]` at `times_s[k]`, `end[k]` at `times_s[k+1]`), for histories that jump at
+/// sample times (an administration: the end of the piece before it takes the left limit).
+pub fn pieces_between(times_s: &[f64], start: &[f64], end: &[f64]) -> KResult<Vec<DoseRatePiece>> {
+    let m = times_s.len().saturating_sub(1);
+    if start.len() != m || end.len() != m {
+        return Err(KineticsError::Length {
+            what: "dose-rate values at piece ends".into(),
+            expected: m,
+            got: start.len().min(end.len()),
+        });
+    }
     crate::compartments::check_grid(times_s)?;
-    let mut out = Vec::with_capacity(times_s.len().saturating_sub(1));
-    for i in 0..times_s.len().saturating_sub(1) {
+    let mut out = Vec::with_capacity(m);
+    for i in 0..m {
         let h = times_s[i + 1] - times_s[i];
-        let (a, b) = (rates_gy_per_s[i], rates_gy_per_s[i + 1]);
+        let (a, b) = (start[i], end[i]);
         non_negative("sampled dose rate", a, "Gy/s")?;
         non_negative("sampled dose rate", b, "Gy/s")?;
         if a > 0.0 && b > 0.0 {
