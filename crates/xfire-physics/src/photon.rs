@@ -1006,6 +1006,37 @@ mod tests {
             assert_eq!(d.ff[i].len(), d.x_grid.len());
             assert!((d.ff[i][0] - (i + 1) as f64).abs() < 1e-9);
         }
+        // every cross section finite; photoelectric positive everywhere and decreasing above
+        // the K edge (where XCOM's spline is used; L and M sub-shell regions may rise)
+        for (i, el) in d.elements.iter().enumerate() {
+            for p in 0..4 {
+                assert!(
+                    el.xs[p].iter().all(|v| v.is_finite() && *v >= 0.0),
+                    "Z = {}",
+                    i + 1
+                );
+            }
+            assert!(el.xs[2].iter().all(|v| *v > 0.0), "Z = {}", i + 1);
+            let k = d.atomic[i].k_edge_mev * (1.0 + 1e-4);
+            for j in 0..el.e_mev.len() - 1 {
+                let (e0, e1) = (el.e_mev[j], el.e_mev[j + 1]);
+                // (xraylib's and XCOM's K-edge energies differ by up to ~0.1 %; both sides
+                // of an edge are 0.1 eV apart)
+                if e0 > k * 1.002 && e1 > e0 * (1.0 + 1e-5) {
+                    let (s0, s1) = (el.xs[2][j], el.xs[2][j + 1]);
+                    assert!(
+                        s1 <= s0 * 1.001,
+                        "Z = {}: photo rises from {e0} to {e1} MeV",
+                        i + 1
+                    );
+                }
+            }
+        }
+        // iodine K edge 33.17 keV: jump ratio ≈ 6 in the photoelectric cross section
+        let i53 = &d.elements[52];
+        let below = i53.sigma(2, 0.033_169_3);
+        let above = i53.sigma(2, 0.033_169_5);
+        assert!((above / below - 6.04).abs() < 0.2, "{above} / {below}");
         // calcium: K edge 4.038 keV, fluorescence yield 0.169
         let ca = &d.atomic[19];
         assert!((ca.k_edge_mev - 4.0381e-3).abs() < 1e-7);
@@ -1020,6 +1051,18 @@ mod tests {
             let e = E_MIN_MEV * (E_MAX_MEV / E_MIN_MEV).powf(rng.uniform());
             let i = t.locate(e);
             assert_eq!(i, interval(&t.e_mev, e), "e = {e}");
+        }
+        // exactly on the accelerator's bin edges and on the grid nodes
+        let nodes = t.e_mev.clone();
+        for e in (0..=n_bins())
+            .map(bin_edge)
+            .chain(nodes)
+            .chain([0.1, 0.03, 1.0, 3.0])
+        {
+            if (E_MIN_MEV..E_MAX_MEV).contains(&e) {
+                assert_eq!(t.locate(e), interval(&t.e_mev, e), "e = {e}");
+                assert!(t.mu_total_cm2_g(e).is_finite());
+            }
         }
         // exactly at the K edge of Ca: the value above the edge
         let above = t.mu_cm2_g(PhotonProcess::Photoelectric, 4.0382e-3);

@@ -463,3 +463,24 @@ fn narrow_beam_slab_transmission_woodcock() {
     }
     let _ = rotate([0.0, 0.0, 1.0], 1.0, 0.0);
 }
+
+/// Tables build for every element Z = 1..100: all coefficients finite, 0 ≤ μ_tr ≤ μ, and the
+/// K edge shows as a jump of the photoelectric coefficient.
+#[test]
+fn every_element_builds() {
+    for z in 1..=100u32 {
+        let m = Material::new(&format!("z{z}"), 1.0, 100.0, vec![(z, 1.0)], "test").unwrap();
+        let t = PhotonTables::new(&m).unwrap();
+        let mut e = 1.0e-3;
+        while e < 10.0 {
+            let mu = t.mu_total_cm2_g(e);
+            let tr = t.mu_tr_cm2_g(e);
+            assert!(mu.is_finite() && mu > 0.0, "Z = {z}, {e} MeV: μ = {mu}");
+            assert!(
+                tr >= 0.0 && tr <= mu * (1.0 + 1e-9),
+                "Z = {z}, {e} MeV: μ_tr = {tr}, μ = {mu}"
+            );
+            e *= 1.01;
+        }
+    }
+}
