@@ -33,6 +33,15 @@ CASES = {
     "e1000": (["--source", "mono-e", "--energy", "1.0"], 0.025, 41, 40000),
     "lu177e": (["--source", "nuclide", "--nuclide", "Lu-177", "--emissions", "electrons"],
                0.005, 81, 200000),
+    "tb161e": (["--source", "nuclide", "--nuclide", "Tb-161", "--emissions", "electrons"],
+               0.005, 81, 200000),
+    "y90b": (["--source", "nuclide", "--nuclide", "Y-90", "--emissions", "beta"],
+             0.05, 41, 40000),
+    # voxel S values: decays uniform in the central voxel
+    "vsv_lu177e_4mm": (["--source", "nuclide", "--nuclide", "Lu-177", "--emissions", "electrons",
+                        "--spread", "voxel"], 0.4, 7, 400000),
+    "vsv_y90b_4mm": (["--source", "nuclide", "--nuclide", "Y-90", "--emissions", "beta",
+                      "--spread", "voxel"], 0.4, 9, 200000),
 }
 SEED = 12345
 

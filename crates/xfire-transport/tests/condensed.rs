@@ -36,11 +36,34 @@ fn run_point(
     params: CondensedParams,
     seed: u64,
 ) -> TallyResult {
+    run_source(p, emitter, decays, params, seed, false)
+}
+
+/// Runs a point source at the grid centre, or (`in_voxel`) decays uniform in the central voxel.
+fn run_source(
+    p: &Phantom,
+    emitter: Emitter,
+    decays: u64,
+    params: CondensedParams,
+    seed: u64,
+    in_voxel: bool,
+) -> TallyResult {
     let phys = PhysicsTables::for_phantom(p, &builtin, false)
         .unwrap()
         .with_condensed(params)
         .unwrap();
-    let mut setup = TransportSetup::new(p, &phys, Source::Point(centre(p)), emitter, decays);
+    let mut setup = TransportSetup::new(
+        p,
+        &phys,
+        if in_voxel {
+            let c = p.grid.dims().map(|d| d / 2);
+            Source::Voxel(p.grid.index(c[0], c[1], c[2]))
+        } else {
+            Source::Point(centre(p))
+        },
+        emitter,
+        decays,
+    );
     setup.electron_model = ElectronModel::CondensedHistory;
     setup.seed = seed;
     setup.batch_size = 1000;
@@ -448,5 +471,93 @@ fn point_kernel_matches_ompmc_lu177_electrons() {
     let s = EmissionSampler::new(lu, RadiationSet::electrons()).unwrap();
     let decays = if slow() { 2_000_000 } else { 100_000 };
     let fails = compare_with_ompmc("lu177e", Emitter::Nuclide(&s), decays).unwrap_or_default();
+    assert!(fails.is_empty(), "{fails:?}");
+}
+
+/// 161Tb electrons (81³ × 50 µm) and 90Y β (41³ × 0.5 mm). Fails at present: spheres of
+/// 161Tb pass (< 1 %) but tail voxel classes are low; 90Y spheres are up to 2.2 % high at
+/// 0.5–0.7 X90 (the same too-concentrated kernels as the mono-energetic cases; see
+/// docs/validation.md).
+#[test]
+#[ignore = "known deviation from the ompMC reference, see docs/validation.md"]
+fn point_kernels_match_ompmc_tb161_electrons_and_y90_beta() {
+    let mut fails = Vec::new();
+    for (name, nuc, set, fast, slow_n) in [
+        (
+            "tb161e",
+            "Tb-161",
+            RadiationSet::electrons(),
+            100_000,
+            2_000_000,
+        ),
+        ("y90b", "Y-90", RadiationSet::beta(), 20_000, 400_000),
+    ] {
+        let n = library().resolve(nuc).unwrap();
+        let s = EmissionSampler::new(n, set).unwrap();
+        let decays = if slow() { slow_n } else { fast };
+        fails.extend(compare_with_ompmc(name, Emitter::Nuclide(&s), decays).unwrap_or_default());
+    }
+    assert!(fails.is_empty(), "{fails:?}");
+}
+
+/// Voxel S values (decays uniform in the central 4 mm voxel of water): self voxel within
+/// 2 % and face neighbours within 5 % of ompMC (or 3σ).
+#[test]
+fn voxel_s_values_match_ompmc() {
+    let mut fails = Vec::new();
+    for (name, nuc, set) in [
+        ("vsv_lu177e_4mm", "Lu-177", RadiationSet::electrons()),
+        ("vsv_y90b_4mm", "Y-90", RadiationSet::beta()),
+    ] {
+        let Some(re) = load_reference(name) else {
+            println!("{name}: no reference, skipped");
+            continue;
+        };
+        let n = library().resolve(nuc).unwrap();
+        let s = EmissionSampler::new(n, set).unwrap();
+        let decays = if slow() { 1_000_000 } else { 50_000 };
+        let p = water_phantom(re.grid, re.voxel_cm);
+        let r = run_source(
+            &p,
+            Emitter::Nuclide(&s),
+            decays,
+            CondensedParams::default(),
+            7,
+            true,
+        );
+        assert_balance(&r);
+        let c = re.grid / 2;
+        for (cls, tol, what) in [((0, 0, 0), 0.02_f64, "self"), ((1, 0, 0), 0.05, "face")] {
+            let refc = re.classes.iter().find(|x| (x.0, x.1, x.2) == cls).unwrap();
+            let (mut e, mut v) = (0.0, 0.0);
+            for vox in 0..p.grid.len() {
+                let [i, j, k] = p.grid.ijk(vox);
+                let mut a = [
+                    (i as i64 - c as i64).abs(),
+                    (j as i64 - c as i64).abs(),
+                    (k as i64 - c as i64).abs(),
+                ];
+                a.sort_unstable_by(|x, y| y.cmp(x));
+                if (a[0], a[1], a[2]) == cls {
+                    let m = r.voxel_mean_mev(vox);
+                    e += m;
+                    v += (m * r.voxel_rel_unc(vox)).powi(2);
+                }
+            }
+            let dev = e / refc.4 - 1.0;
+            let sig = (v + refc.5 * refc.5).sqrt() / refc.4;
+            println!(
+                "{name} {what} ({} voxels): xfire {:.5e} ompMC {:.5e} MeV/decay  {:+.2} % (σ {:.2} %)",
+                refc.3,
+                e / refc.3 as f64,
+                refc.4 / refc.3 as f64,
+                dev * 100.0,
+                sig * 100.0
+            );
+            if dev.abs() > tol.max(3.0 * sig) {
+                fails.push(format!("{name} {what}: {:+.2} %", dev * 100.0));
+            }
+        }
+    }
     assert!(fails.is_empty(), "{fails:?}");
 }
