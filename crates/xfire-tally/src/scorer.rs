@@ -17,7 +17,7 @@ pub trait Scorer {
     fn deposit_local(&mut self, voxel: usize, e_mev: f64, below_cutoff: bool);
     /// Energy carried out of the grid by a charged particle [MeV].
     fn escape(&mut self, e_mev: f64);
-    /// Energy of a photon that is not transported (counted as escaping) [MeV].
+    /// Energy of a photon leaving the grid (or not transported), counted as escaping [MeV].
     fn photon_escape(&mut self, e_mev: f64);
     /// The decay is finished.
     fn end_history(&mut self);
@@ -107,7 +107,7 @@ pub struct BatchTally {
     pub deposited_mev: f64,
     /// Energy carried out of the grid by charged particles [MeV].
     pub escaped_charged_mev: f64,
-    /// Energy of photons not transported [MeV].
+    /// Energy of photons leaving the grid [MeV].
     pub escaped_photon_mev: f64,
     /// Energy deposited locally below the tracking cutoff [MeV] (part of `deposited_mev`).
     pub below_cutoff_mev: f64,

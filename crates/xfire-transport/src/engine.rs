@@ -11,6 +11,8 @@ use xfire_physics::csda::{ElectronModel, RangeEnergy};
 use xfire_physics::electron::ElectronStopping;
 use xfire_tally::Scorer;
 
+mod photon;
+
 /// Per-worker scratch memory, reused for every history (no allocation in the loop).
 #[derive(Debug, Default, Clone)]
 pub struct Workspace {
@@ -44,6 +46,9 @@ pub struct Engine<'a> {
     electron: &'a [ElectronStopping],
     alpha: &'a [AlphaStopping],
     condensed: &'a [CondensedTables],
+    photon: &'a [xfire_physics::photon::PhotonTables],
+    /// Woodcock majorant over the phantom's materials at their largest densities.
+    majorant: xfire_physics::photon::Majorant,
     /// Electron CSDA range at the minimum cutoff energy, per material [g/cm²].
     electron_min_range_g_cm2: Vec<f64>,
     /// α CSDA range at the minimum cutoff energy, per material [g/cm²].
@@ -171,6 +176,8 @@ impl<'a> Engine<'a> {
             electron: &phys.electron,
             alpha: &phys.alpha,
             condensed: &phys.condensed,
+            photon: &phys.photon,
+            majorant: photon::phantom_majorant(p, &phys.photon),
             electron_min_range_g_cm2: phys
                 .electron
                 .iter()
@@ -308,7 +315,7 @@ impl<'a> Engine<'a> {
                 }
             },
             Particle::Recoil => scorer.deposit_local(voxel, e_mev, false),
-            Particle::Photon => scorer.photon_escape(e_mev),
+            Particle::Photon => self.transport_photon(e_mev, pos_cm, dir, voxel, rng, scorer),
         }
     }
 
@@ -441,7 +448,9 @@ impl<'a> Engine<'a> {
                     Some(Secondary::Electron(d)) => {
                         self.walk_condensed(d.e_mev, pos, d.dir, voxel, rng, scorer)
                     }
-                    Some(Secondary::Photon { e_mev, .. }) => scorer.photon_escape(e_mev),
+                    Some(Secondary::Photon { e_mev, dir }) => {
+                        self.transport_photon(e_mev, pos, dir, voxel, rng, scorer)
+                    }
                     None => {}
                 }
             }

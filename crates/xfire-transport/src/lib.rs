@@ -26,8 +26,13 @@
 //!   split exactly over the voxels crossed. No scattering: a placeholder until condensed
 //!   history. Positrons are treated as electrons; their annihilation photons are part of the
 //!   nuclide's photon emissions.
-//! * Recoil nuclei: deposited at the decay site. Photons: not transported, counted as
-//!   escaping energy (never deposited).
+//! * Recoil nuclei: deposited at the decay site.
+//! * Photons (γ, X-ray, annihilation, bremsstrahlung, fluorescence): Woodcock (delta)
+//!   tracking through the grid with the interaction models of `xfire_physics::photon`
+//!   (photoelectric with K fluorescence, Klein–Nishina with binding, Rayleigh, pair);
+//!   secondary electrons and positrons go to the electron model above, a positron's two
+//!   511 keV photons start at its creation point; photons leaving the grid are counted as
+//!   escaping photon energy.
 //! * Tracking cutoff: a particle stops when its residual CSDA range falls below
 //!   [`Cutoffs::range_fraction_of_voxel`] × the smallest voxel edge (default 1/10), or below
 //!   the range at [`Cutoffs::min_energy_mev`] (1 keV) if that is longer; the residual energy

@@ -6,6 +6,7 @@ use xfire_phantom::Phantom;
 use xfire_physics::alpha::AlphaStopping;
 use xfire_physics::condensed::{CondensedParams, CondensedTables};
 use xfire_physics::electron::ElectronStopping;
+use xfire_physics::photon::PhotonTables;
 
 /// Stopping-power and range tables for every material of a phantom, indexed like the
 /// phantom's material table. Mass quantities; the voxel density scales them.
@@ -20,6 +21,8 @@ pub struct PhysicsTables {
     /// Condensed-history electron tables per material; empty unless built with
     /// [`PhysicsTables::with_condensed`] (needed by `ElectronModel::CondensedHistory`).
     pub condensed: Vec<CondensedTables>,
+    /// Photon cross-section tables per material (always built).
+    pub photon: Vec<PhotonTables>,
     materials: Vec<Material>,
 }
 
@@ -29,12 +32,14 @@ impl PhysicsTables {
     pub fn new(materials: &[Material], with_alpha: bool) -> Result<Self> {
         let mut electron = Vec::with_capacity(materials.len());
         let mut alpha = Vec::new();
+        let mut photon = Vec::with_capacity(materials.len());
         for m in materials {
             let err = |source| TransportError::Physics {
                 material: m.name.clone(),
                 source,
             };
             electron.push(ElectronStopping::new(m).map_err(err)?);
+            photon.push(PhotonTables::new(m).map_err(err)?);
             if with_alpha {
                 alpha.push(AlphaStopping::new(m).map_err(err)?);
             }
@@ -44,6 +49,7 @@ impl PhysicsTables {
             electron,
             alpha,
             condensed: Vec::new(),
+            photon,
             materials: materials.to_vec(),
         })
     }
