@@ -28,7 +28,7 @@ pub enum Emissions {
     Electrons,
     /// α lines and their recoil nuclei.
     Alpha,
-    /// Everything (photons are counted as escaping until photon transport exists).
+    /// Everything: β, IC and Auger electrons, α, γ, X-ray and annihilation photons.
     All,
 }
 
@@ -59,6 +59,8 @@ pub enum KernelParticle {
     Electron,
     /// α particle.
     Alpha,
+    /// Photon.
+    Photon,
 }
 
 /// Where decays happen inside the centre voxel.
@@ -75,7 +77,7 @@ pub enum SourceKind {
 #[command(
     about = "Dose point kernel or voxel S-values of a nuclide or mono-energetic particle in a homogeneous medium",
     after_help = "Electrons use the CSDA straight-line model (no scattering) until condensed history \
-lands; photons are counted as escaping energy.\n\nExamples:\n  \
+lands; photons are transported (Woodcock tracking), those leaving the grid counted as escaping energy.\n\nExamples:\n  \
 xfire kernel --nuclide Lu-177 --emissions electrons --voxel 50um --grid 81 --source voxel --decays 1000000 --out lu177\n  \
 xfire kernel --particle alpha --energy 5MeV --voxel 1um --grid 81 --source point --decays 100000 --out a5 --json"
 )]
@@ -224,7 +226,8 @@ impl Progress {
 }
 
 /// How photons are handled (written to the summary and kernel.h5).
-const PHOTON_NOTE: &str = "not transported: counted as escaping energy";
+const PHOTON_NOTE: &str =
+    "transported (Woodcock tracking); photons leaving the grid counted as escaping energy";
 
 /// What the kernel was computed for (the metadata of both files and the summary).
 struct Meta {
@@ -304,6 +307,7 @@ pub fn run_kernel(args: &Args) -> anyhow::Result<Value> {
             let (particle, name, with_alpha) = match p {
                 KernelParticle::Electron => (Particle::Electron, "electron", false),
                 KernelParticle::Alpha => (Particle::Alpha, "alpha", true),
+                KernelParticle::Photon => (Particle::Photon, "photon", false),
             };
             (
                 Emitter::Mono {
@@ -314,7 +318,7 @@ pub fn run_kernel(args: &Args) -> anyhow::Result<Value> {
                 with_alpha,
             )
         }
-        (None, None) => bail!("give --nuclide NAME or --particle electron|alpha --energy E"),
+        (None, None) => bail!("give --nuclide NAME or --particle electron|alpha|photon --energy E"),
     };
     let physics = PhysicsTables::new(std::slice::from_ref(&material), with_alpha)?;
     let classes = SymmetryClasses::new(n)?;

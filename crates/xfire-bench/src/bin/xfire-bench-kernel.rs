@@ -7,8 +7,11 @@
 //! ```text
 //! xfire-bench-kernel --model csda|condensed (--lu177-electrons | --electron-mev E)
 //!     --voxel-cm H --grid N --source point|voxel --decays N [--threads T] [--seed S]
-//!     [--radii-cm R1,R2,...]
+//!     [--radii-cm R1,R2,...] [--c1 C] [--c2 C] [--max-loss F]
 //! ```
+//!
+//! `--c1`, `--c2`, `--max-loss` override the condensed-history step parameters
+//! (`CondensedParams::c1`, `c2`, `max_loss_fraction`; defaults 0.05, 0.05, 0.05).
 
 use std::time::Instant;
 
@@ -35,6 +38,7 @@ fn real_main() -> Result<(), String> {
     let mut threads = 1usize;
     let mut seed = 12345u64;
     let mut radii: Vec<f64> = vec![];
+    let mut params = CondensedParams::default();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next().ok_or_else(|| format!("{a} needs a value"));
@@ -55,6 +59,9 @@ fn real_main() -> Result<(), String> {
             "--decays" => decays = num(val()?)? as u64,
             "--threads" => threads = num(val()?)? as usize,
             "--seed" => seed = num(val()?)? as u64,
+            "--c1" => params.c1 = num(val()?)?,
+            "--c2" => params.c2 = num(val()?)?,
+            "--max-loss" => params.max_loss_fraction = num(val()?)?,
             "--radii-cm" => {
                 radii = val()?
                     .split(',')
@@ -70,9 +77,7 @@ fn real_main() -> Result<(), String> {
     let phantom = water_phantom(grid, voxel_cm);
     let mut physics = physics_for(&phantom, false);
     if model == ElectronModel::CondensedHistory {
-        physics = physics
-            .with_condensed(CondensedParams::default())
-            .map_err(|e| e.to_string())?;
+        physics = physics.with_condensed(params).map_err(|e| e.to_string())?;
     }
     let lu = library().resolve("Lu-177").map_err(|e| e.to_string())?;
     let sampler = EmissionSampler::new(lu, RadiationSet::electrons()).map_err(|e| e.to_string())?;
