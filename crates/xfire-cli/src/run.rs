@@ -122,8 +122,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
         progress: progress_callback(args.quiet),
     };
-    let (tr, result) = xfire_scenario::run(&plan, &opts)?;
+    let t_plan = start.elapsed().as_secs_f64();
+    let tr = xfire_scenario::transport_all(&plan, &opts)?;
+    let t_tr = start.elapsed().as_secs_f64();
+    let result = xfire_scenario::compute(&plan, &tr)?;
+    let t_comp = start.elapsed().as_secs_f64();
     let (files, notes) = output::write_all(&args.out, &plan, &tr, &result)?;
+    if !args.quiet {
+        eprintln!(
+            "times: plan {t_plan:.1} s, transport {:.1} s, time step {:.1} s ({}), output {:.1} s",
+            t_tr - t_plan,
+            t_comp - t_tr,
+            result
+                .phases
+                .iter()
+                .map(|(n, s)| format!("{n} {s:.1}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            start.elapsed().as_secs_f64() - t_comp
+        );
+    }
     let cached = tr
         .iter()
         .flat_map(|c| &c.parts)

@@ -49,7 +49,9 @@ pub struct ComponentSummary {
     pub tumour_rel_unc: [f64; 2],
     /// Dose per decay to the lymphocytes (low-LET, α) \[Gy\].
     pub lymphocyte_gy_per_decay: [f64; 2],
-    /// Whether each part came from the cache.
+    /// Whether every part came from the cache (not written to files: outputs do not
+    /// depend on the cache).
+    #[serde(skip)]
     pub from_cache: bool,
 }
 
@@ -243,6 +245,10 @@ pub struct RunResult {
     pub parameters: Vec<ParameterUsed>,
     /// Notes (models skipped and why, approximations).
     pub notes: Vec<String>,
+    /// Wall time of each phase of the time step, labelled by the phase that *ended* \[s\]
+    /// (diagnostics; not written to files).
+    #[serde(skip)]
+    pub phases: Vec<(String, f64)>,
     /// Dose curves.
     #[serde(skip)]
     pub curves: Curves,
@@ -376,7 +382,14 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
     let (lq_t, lq_l): (LqParameters, LqParameters) = (rb.tumour, rb.lymphocyte);
     let popts = ProtractionOptions::default();
     let mut notes = Vec::new();
+    let mut phases: Vec<(String, f64)> = Vec::new();
+    let mut t0 = std::time::Instant::now();
 
+    phase(
+        &mut phases,
+        &mut t0,
+        "targets: label regions, groups, cells",
+    );
     // targets: label regions, groups, cells
     let label_masses = region_masses_g(ph, &plan.layout.regions[0]);
     let cell_masses = region_masses_g(ph, &plan.layout.regions[1]);
@@ -418,6 +431,7 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
         });
     }
 
+    phase(&mut phases, &mut t0, "voxel dose per decay and total map");
     // voxel dose per decay and total map
     let masses = ph.voxel_masses_g();
     let nv = ph.grid.len();
@@ -448,6 +462,7 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
     };
     let total_map = map_for(&totals);
 
+    phase(&mut phases, &mut t0, "labels");
     // labels
     let ltot = k("label doses", dose_total(ev, &label_field))?;
     let mut per_label: Vec<Vec<f64>> = vec![Vec::new(); n_labels];
@@ -492,6 +507,7 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
         });
     }
 
+    phase(&mut phases, &mut t0, "cells");
     // cells
     let n_cells = ph.cells.len();
     let tumour_idx: Vec<usize> = ph
@@ -581,6 +597,7 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
         },
     ];
 
+    phase(&mut phases, &mut t0, "reporting times");
     // reporting times
     let order: Vec<usize> = tumour_idx.iter().chain(&lymph_idx).copied().collect();
     let all_cells_field = select(&cf, &order)?;
@@ -617,6 +634,7 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
     }
     dose_maps.push((f64::INFINITY, total_map));
 
+    phase(&mut phases, &mut t0, "curves");
     // curves
     let mut times: Vec<f64> = (0..=600)
         .map(|i| first + (end_s - first) * f64::from(i) / 600.0)
@@ -669,6 +687,7 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
         cumulative_gy: cum,
     };
 
+    phase(&mut phases, &mut t0, "lymphocyte models");
     // lymphocyte models
     let ls = &s.lymphocytes;
     let mut exposures = Vec::new();
@@ -767,27 +786,30 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
                 seed: s.transport.seed,
                 ..WalkParameters::default()
             };
-            for &a in &ls.arrivals_s {
-                let w = k(
-                    "migrating lymphocytes",
-                    migrating_exposure(
-                        ev,
-                        &grid,
-                        &wp,
-                        Cohort {
-                            arrival_s: first + a,
-                            residence_s: ls.residence_s,
-                        },
-                        m.walkers,
-                        &lq_l,
-                    ),
-                )?;
-                exposures.push(ExposureSummary::of(
-                    "migrating",
-                    first + a,
-                    first + a + ls.residence_s,
-                    &w.exposure,
-                ));
+            // arrivals are independent: in parallel, collected in arrival order
+            use rayon::prelude::*;
+            let runs: Vec<Result<ExposureSummary>> = ls
+                .arrivals_s
+                .par_iter()
+                .map(|&a| {
+                    let cohort = Cohort {
+                        arrival_s: first + a,
+                        residence_s: ls.residence_s,
+                    };
+                    let w = k(
+                        "migrating lymphocytes",
+                        migrating_exposure(ev, &grid, &wp, cohort, m.walkers, &lq_l),
+                    )?;
+                    Ok(ExposureSummary::of(
+                        "migrating",
+                        first + a,
+                        first + a + ls.residence_s,
+                        &w.exposure,
+                    ))
+                })
+                .collect();
+            for r in runs {
+                exposures.push(r?);
             }
         }
     }
@@ -850,7 +872,9 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
         ));
     }
 
+    phase(&mut phases, &mut t0, "end");
     Ok(RunResult {
+        phases,
         description: s.description.clone(),
         nuclide: s.agent.nuclide.clone(),
         binding: s.agent.binding.clone(),
@@ -882,4 +906,9 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
 #[allow(dead_code)]
 fn days(s: f64) -> f64 {
     s / DAY
+}
+
+fn phase(p: &mut Vec<(String, f64)>, t0: &mut std::time::Instant, next: &str) {
+    p.push((format!("before {next}"), t0.elapsed().as_secs_f64()));
+    *t0 = std::time::Instant::now();
 }

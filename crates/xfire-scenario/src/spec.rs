@@ -440,7 +440,12 @@ fn qty_text(
     parse: &dyn Fn(&str) -> Result<f64, String>,
 ) -> Option<f64> {
     match parse(s) {
-        Ok(v) if v.is_finite() && (v > 0.0 || (allow_zero && v == 0.0)) => Some(v),
+        Ok(v)
+            if (v.is_finite() || (v == f64::INFINITY && what == "half-time"))
+                && (v > 0.0 || (allow_zero && v == 0.0)) =>
+        {
+            Some(v)
+        }
         Ok(v) => {
             cx.problem(
                 line,
