@@ -72,6 +72,15 @@ pub enum SourceKind {
     Voxel,
 }
 
+/// Electron transport model of `xfire kernel`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ElectronModelArg {
+    /// Straight-line continuous slowing down (no scattering).
+    Csda,
+    /// Class-II condensed history (docs/physics.md).
+    Condensed,
+}
+
 /// Arguments of `xfire kernel`.
 #[derive(Debug, clap::Args)]
 #[command(
@@ -125,6 +134,10 @@ pub struct Args {
     /// Sample α range straggling (Bohr).
     #[arg(long)]
     pub alpha_straggling: bool,
+    /// Electron transport model: csda (straight line) or condensed (class-II condensed
+    /// history with scattering, δ rays, straggling; 10 keV cutoffs).
+    #[arg(long, value_enum, default_value = "csda")]
+    pub electron_model: ElectronModelArg,
     /// Output directory (created if needed) for kernel.h5 and kernel.csv.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -134,6 +147,16 @@ pub struct Args {
     /// No progress output.
     #[arg(long)]
     pub quiet: bool,
+}
+
+impl Args {
+    /// The selected electron model.
+    pub fn electron_model(&self) -> ElectronModel {
+        match self.electron_model {
+            ElectronModelArg::Csda => ElectronModel::CsdaStraightLine,
+            ElectronModelArg::Condensed => ElectronModel::CondensedHistory,
+        }
+    }
 }
 
 fn find_material(args: &Args) -> anyhow::Result<Material> {
@@ -320,7 +343,10 @@ pub fn run_kernel(args: &Args) -> anyhow::Result<Value> {
         }
         (None, None) => bail!("give --nuclide NAME or --particle electron|alpha|photon --energy E"),
     };
-    let physics = PhysicsTables::new(std::slice::from_ref(&material), with_alpha)?;
+    let mut physics = PhysicsTables::new(std::slice::from_ref(&material), with_alpha)?;
+    if args.electron_model() == ElectronModel::CondensedHistory {
+        physics = physics.with_condensed(xfire_physics::condensed::CondensedParams::default())?;
+    }
     let classes = SymmetryClasses::new(n)?;
     let layout = phantom_layout(&phantom, vec![classes.map.clone()])?;
     let mut setup = TransportSetup::new(&phantom, &physics, source, emitter, args.decays);
@@ -329,7 +355,7 @@ pub fn run_kernel(args: &Args) -> anyhow::Result<Value> {
     setup.batch_size = args.batch_size;
     setup.alpha_straggling = args.alpha_straggling;
     setup.cutoffs = Cutoffs::default();
-    setup.electron_model = ElectronModel::CsdaStraightLine;
+    setup.electron_model = args.electron_model();
 
     let progress = Progress::new(args.decays, args.quiet);
     let t0 = Instant::now();
@@ -368,7 +394,7 @@ pub fn run_kernel(args: &Args) -> anyhow::Result<Value> {
     };
     let mut summary = json!({
         "format": "xfire-kernel-summary/1",
-        "electron_model": ElectronModel::CsdaStraightLine.name(),
+        "electron_model": args.electron_model().name(),
         "photons": PHOTON_NOTE,
         "material": meta.material,
         "density_g_cm3": rho,
@@ -560,13 +586,10 @@ fn write_h5(
             _ => {}
         }
     }
-    b.set_attr(
-        "electron_model",
-        vstr(ElectronModel::CsdaStraightLine.name()),
-    );
+    b.set_attr("electron_model", vstr(args.electron_model().name()));
     b.set_attr(
         "electron_model_description",
-        vstr(ElectronModel::CsdaStraightLine.description()),
+        vstr(args.electron_model().description()),
     );
     b.set_attr("photons", vstr(PHOTON_NOTE));
     b.set_attr("material", vstr(&meta.material));
@@ -672,7 +695,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             v["decays"],
             f("wall_s"),
             f("decays_per_s"),
-            ElectronModel::CsdaStraightLine.name()
+            args.electron_model().name()
         );
         println!(
             "energy per decay [MeV]: emitted {:.6}, deposited {:.6}, escaped {:.6} (photons {:.6}: {})",
