@@ -31,7 +31,7 @@ enum Command {
     /// cumulated decays from 0 to each time (exact Bateman solution with branching).
     Chain(chain::Args),
     /// Dose point kernel or voxel S-values of a nuclide or particle in a homogeneous medium
-    /// (electrons: CSDA straight-line model; photons counted as escaping).
+    /// (electrons: CSDA straight-line or condensed history; photons transported).
     Kernel(kernel::Args),
     /// Radionuclide data from ICRP Publication 107: list, show.
     Nuclide(nuclide::Args),

@@ -15,7 +15,7 @@
 //! * [`TallyResult`]: the run's tally as plain, mergeable data: per voxel and per region the
 //!   sum over batches of the batch energy and of its square (divided by the batch size),
 //!   the number of decays and batches, and the energy balance (emitted, deposited, escaped,
-//!   photons not transported, below the tracking cutoff).
+//!   photons leaving the grid, below the tracking cutoff).
 //! * [`RegionMap`]: a voxel → region map (labels, cells, kernel symmetry classes, …).
 //! * [`matrix`]: source → target dose matrices from several results.
 //! * [`kernel`]: symmetry classes of a cubic kernel grid around its centre voxel.

@@ -51,7 +51,7 @@ pub struct EnergyBalance {
     pub deposited: BatchStat,
     /// Energy carried out of the grid by charged particles.
     pub escaped_charged: BatchStat,
-    /// Energy of photons, which are not transported and counted as escaping.
+    /// Energy of photons leaving the grid (escaping).
     pub escaped_photon: BatchStat,
     /// Energy deposited on the spot below the tracking cutoff (part of `deposited`).
     pub below_cutoff: BatchStat,
@@ -224,13 +224,12 @@ impl TallyResult {
         self.per_decay(self.balance.deposited.sum)
     }
 
-    /// Mean energy escaping per decay [MeV]: charged particles leaving the grid plus photons
-    /// (not transported).
+    /// Mean energy escaping per decay [MeV]: charged particles and photons leaving the grid.
     pub fn escaped_mev_per_decay(&self) -> f64 {
         self.per_decay(self.balance.escaped_charged.sum + self.balance.escaped_photon.sum)
     }
 
-    /// Mean photon energy per decay counted as escaping [MeV].
+    /// Mean photon energy per decay leaving the grid [MeV].
     pub fn escaped_photon_mev_per_decay(&self) -> f64 {
         self.per_decay(self.balance.escaped_photon.sum)
     }

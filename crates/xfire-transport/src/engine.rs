@@ -374,7 +374,7 @@ impl<'a> Engine<'a> {
     /// continuous loss split over the voxels it crosses in proportion to their mass path; a
     /// change of material ends the step at the face (no hinge, no hard event: a fresh step
     /// starts there, exact since the hard-event distance is memoryless). Bremsstrahlung
-    /// photons escape (no photon transport yet); electrons below the cutoff deposit locally.
+    /// photons are transported (Woodcock); electrons below the cutoff deposit locally.
     #[allow(clippy::too_many_arguments)]
     fn walk_condensed<S: Scorer>(
         &self,
