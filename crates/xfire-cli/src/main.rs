@@ -2,9 +2,11 @@
 //! `Args` struct and a `run` function; this file only dispatches. Logic a library user
 //! would need belongs in the library crates, not here.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod chain;
+mod compare;
+mod completions;
 mod kernel;
 mod nuclide;
 mod phantom;
@@ -42,6 +44,11 @@ enum Command {
     /// Run a scenario: dose to tumour cells and lymphocytes over time, lymphocyte survival
     /// and the immunotherapy window (results.h5, summary.json/csv, figures, report).
     Run(run::Args),
+    /// Compare nuclides on one scenario (normalised to equal tumour dose, activity or
+    /// decays): side-by-side table, comparison.csv/json, figures and report.
+    Compare(compare::Args),
+    /// Print a shell completion script: `xfire completions bash|zsh|fish`.
+    Completions(completions::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -54,6 +61,8 @@ fn main() -> std::process::ExitCode {
         Command::Range(a) => range::run(a),
         Command::Phantom(a) => phantom::run(a),
         Command::Run(a) => run::run(a),
+        Command::Compare(a) => compare::run(a),
+        Command::Completions(a) => completions::run(a, &mut Cli::command()),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

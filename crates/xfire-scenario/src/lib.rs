@@ -3,6 +3,7 @@
 //! Scenario files (TOML, `docs/formats/scenario.md`) and the end-to-end run behind
 //! `xfire run`.
 
+pub mod compare;
 pub mod compute;
 pub mod output;
 pub mod plan;

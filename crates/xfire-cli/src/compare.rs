@@ -1,0 +1,259 @@
+//! `xfire compare`: one scenario with several nuclides side by side (normalised to equal
+//! tumour dose, activity or decays): table on stdout, comparison.csv/json, figures and
+//! report.md/html in --out. The work is in `xfire_scenario::compare`; this module parses
+//! arguments, shows progress and prints. Format: `docs/formats/comparison.md`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use xfire_scenario::compare::{self, CompareOptions, Event, Normalise};
+use xfire_scenario::{Options, Scenario};
+
+/// Arguments of `xfire compare`.
+#[derive(Debug, clap::Args)]
+#[command(
+    about = "Compare nuclides on one scenario: tumour vs lymphocyte dose, cross-fire, dose-rate half-time, immunotherapy window",
+    long_about = "Run one scenario with each of several nuclides (same phantom, binding site, \
+kinetics shape, regimen, daughter rules, lymphocyte and radiobiology models; each nuclide with \
+its own half-life and chain), normalised to equal mean tumour dose (default), equal \
+administered activity or equal parent decays, and set the results side by side.",
+    after_help = "Prints the side-by-side table and writes into --out: comparison.csv, \
+comparison.json, figures (PNG + SVG) and report.md / report.html (figures embedded).\n\
+Transport results are cached in OUT/cache (or --cache) and shared between nuclides whose \
+chains have a member in common (Bi-213 in the Ac-225 chain and alone).\n\n\
+Examples:\n  xfire compare phantoms/til-spheroid-lu177.toml --out out/\n  \
+xfire compare phantoms/tiny-lu177.toml --nuclides Lu-177,At-211 --normalise decays --out cmp/"
+)]
+pub struct Args {
+    /// Scenario file (TOML, docs/formats/scenario.md); its nuclide is replaced by each one.
+    pub scenario: PathBuf,
+    /// Nuclides to compare, comma-separated ("Lu-177,Ac-225" or "177Lu,225Ac").
+    #[arg(
+        long,
+        short = 'n',
+        value_delimiter = ',',
+        default_value = "Lu-177,Tb-161,Ac-225,Bi-213,At-211,Pb-212,Ra-223"
+    )]
+    pub nuclides: Vec<String>,
+    /// What is held equal: tumour-dose (mean tumour-cell dose of the reference nuclide at the
+    /// scenario's amount), activity (the scenario's administered activity), decays (parent
+    /// decays of the reference nuclide).
+    #[arg(long, default_value = "tumour-dose", value_parser = parse_normalise)]
+    pub normalise: Normalise,
+    /// Reference nuclide whose amount is the scenario's (default: the first of --nuclides).
+    #[arg(long)]
+    pub reference: Option<String>,
+    /// Output folder (created if needed).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Override the scenario's transport.decays (decays per transport round of each
+    /// component part).
+    #[arg(long, value_name = "N")]
+    pub decays: Option<u64>,
+    /// Override the scenario's transport.max_decays (cap when a target uncertainty is set).
+    #[arg(long, value_name = "N")]
+    pub max_decays: Option<u64>,
+    /// Override the scenario's transport.target_uncertainty (relative, e.g. 0.02 for 2 %).
+    #[arg(long, value_name = "FRACTION")]
+    pub target_uncertainty: Option<f64>,
+    /// Decays of the self-cell transport per component part for the cross-fire fraction
+    /// (0: skip it).
+    #[arg(long, default_value_t = 20_000, value_name = "N")]
+    pub crossfire_decays: u64,
+    /// Also write every nuclide's full run output (results.h5, summary, figures) to
+    /// OUT/NUCLIDE/.
+    #[arg(long)]
+    pub full: bool,
+    /// Cache folder for transport results (default OUT/cache).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    /// Do not read or write the transport cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Worker threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// No progress output (the table is still printed).
+    #[arg(long, short, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More detail: components, steps and timings.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+fn parse_normalise(s: &str) -> Result<Normalise, String> {
+    Normalise::parse(s)
+}
+
+struct Bar {
+    bar: Option<indicatif::ProgressBar>,
+    current: String,
+    last_line: Instant,
+    started: Instant,
+    prefix: String,
+    done0: u64,
+}
+
+fn progress(
+    quiet: bool,
+    prefix: Arc<Mutex<String>>,
+) -> Option<xfire_scenario::transport::ProgressFn> {
+    if quiet {
+        return None;
+    }
+    let tty = std::io::stderr().is_terminal();
+    let st = Mutex::new(Bar {
+        bar: None,
+        current: String::new(),
+        last_line: Instant::now(),
+        started: Instant::now(),
+        prefix: String::new(),
+        done0: 0,
+    });
+    Some(Arc::new(move |what: &str, done: u64, total: u64| {
+        let Ok(mut p) = st.lock() else { return };
+        let pre = prefix.lock().map(|s| s.clone()).unwrap_or_default();
+        if p.current != what {
+            if let Some(b) = p.bar.take() {
+                b.finish_and_clear();
+            }
+            p.current = what.to_string();
+            p.prefix = pre.clone();
+            p.started = Instant::now();
+            p.last_line = Instant::now();
+            p.done0 = done;
+            if tty {
+                let b = indicatif::ProgressBar::new(total);
+                if let Ok(style) = indicatif::ProgressStyle::with_template(
+                    "{prefix} {msg} [{bar:25}] {human_pos}/{human_len} decays ({per_sec}, ETA {eta})",
+                ) {
+                    b.set_style(style.progress_chars("=> "));
+                }
+                b.set_prefix(pre);
+                b.set_message(what.to_string());
+                p.bar = Some(b);
+            } else {
+                eprintln!("{pre} transport {what}: {done}/{total} decays");
+            }
+        }
+        if let Some(b) = &p.bar {
+            b.set_length(total);
+            b.set_position(done);
+        } else if p.last_line.elapsed() > Duration::from_secs(5) || (done >= total && total > 0) {
+            // rate since the first report of this part (the first round is not timed)
+            let s = p.started.elapsed().as_secs_f64();
+            let rate = if s > 0.5 && done > p.done0 {
+                format!(" ({:.0} decays/s)", (done - p.done0) as f64 / s)
+            } else {
+                String::new()
+            };
+            eprintln!("{} transport {what}: {done}/{total} decays{rate}", p.prefix);
+            p.last_line = Instant::now();
+        }
+    }))
+}
+
+/// Entry point of the subcommand.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let mut scenario = Scenario::from_file(&args.scenario)?;
+    let t = &mut scenario.transport;
+    if let Some(d) = args.decays {
+        anyhow::ensure!(d > 0, "--decays must be at least 1");
+        t.decays = d;
+        t.max_decays = t.max_decays.max(d);
+    }
+    if let Some(m) = args.max_decays {
+        anyhow::ensure!(m > 0, "--max-decays must be at least 1");
+        t.max_decays = m;
+        t.decays = t.decays.min(m);
+    }
+    if let Some(u) = args.target_uncertainty {
+        anyhow::ensure!(
+            u > 0.0 && u < 1.0,
+            "--target-uncertainty must be a fraction in (0, 1), got {u}"
+        );
+        t.target_uncertainty = Some(u);
+    }
+    let prefix = Arc::new(Mutex::new(String::new()));
+    let verbose = args.verbose;
+    let quiet = args.quiet;
+    let pf = prefix.clone();
+    let events: compare::EventFn = Arc::new(move |e: &Event| match e {
+        Event::Nuclide {
+            index,
+            total,
+            nuclide,
+        } => {
+            if let Ok(mut p) = pf.lock() {
+                *p = format!("[{}/{total} {nuclide}]", index + 1);
+            }
+            if !quiet {
+                eprintln!("[{}/{total}] {nuclide}", index + 1);
+            }
+        }
+        Event::Step(s) => {
+            if verbose {
+                eprintln!("  {s}");
+            }
+        }
+        Event::Warning(w) => eprintln!("warning: {w}"),
+    });
+    let copts = CompareOptions {
+        nuclides: args.nuclides.clone(),
+        normalise: args.normalise,
+        reference: args.reference.clone(),
+        crossfire_decays: args.crossfire_decays,
+        full_output: args.full.then(|| args.out.clone()),
+        events: Some(events),
+    };
+    let topts = Options {
+        threads: args.threads,
+        cache_dir: if args.no_cache {
+            None
+        } else {
+            Some(args.cache.clone().unwrap_or_else(|| args.out.join("cache")))
+        },
+        progress: progress(quiet, prefix),
+        ..Options::default()
+    };
+    let c = compare::compare(&scenario, &copts, &topts)?;
+    if verbose {
+        for r in &c.rows {
+            eprintln!(
+                "{}: transport {:.1} s, time step and self-cell tally {:.1} s, scale {:.6e}",
+                r.nuclide, r.transport_wall_s, r.other_wall_s, r.scale
+            );
+        }
+    }
+    let command_line = std::env::args()
+        .map(|a| if a.contains(' ') { format!("'{a}'") } else { a })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let inv = compare::Invocation {
+        command_line: Some(command_line),
+        wall_s: Some(start.elapsed().as_secs_f64()),
+        threads: Some(if args.threads > 0 {
+            args.threads
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }),
+    };
+    let (files, notes) = compare::write_outputs(&args.out, &c, &scenario.text, &inv)?;
+    print!("{}", compare::text_table(&c));
+    for n in notes {
+        eprintln!("warning: {n}");
+    }
+    println!(
+        "wall time {:.1} s; files: {}",
+        start.elapsed().as_secs_f64(),
+        files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(())
+}

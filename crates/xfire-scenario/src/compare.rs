@@ -1,0 +1,1915 @@
+//! Emission-scheme comparison (`xfire compare`, `docs/formats/comparison.md`): the same
+//! scenario — phantom, binding site, kinetics shape, regimen, daughter rules, lymphocyte and
+//! radiobiology models — run with each of several nuclides, normalised to equal mean tumour
+//! absorbed dose, equal administered activity or equal parent decays, and set side by side.
+//!
+//! For each nuclide the scenario is cloned with `agent.nuclide` replaced (each nuclide keeps
+//! its own half-life and chain; daughter rules naming a nuclide that is not in its chain are
+//! dropped with a note), the plan is rebuilt on the same phantom (moved, never regenerated),
+//! every component is transported once (the on-disk cache of [`crate::transport`] and an
+//! in-memory table share a chain member that appears for several nuclides, e.g. Bi-213 in
+//! the Ac-225 chain and alone), and the time step ([`crate::compute`]) runs once with the
+//! administered amount already scaled: doses are linear in activity, so the scale factor is
+//! known from the dose per decay and the decays before the time step runs, and survival,
+//! BED and the immunotherapy window are computed at the normalised amount.
+//!
+//! Two quantities are computed here rather than by the run:
+//!
+//! * **Cross-fire fraction** of a cell population: the fraction of the absorbed energy in
+//!   its voxels that comes from decays outside the cell the voxel belongs to,
+//!   1 − E_self / E_total, over all components weighted by their decays. The run's tallies
+//!   do not know where a decay happened, so a separate "self-cell" transport of
+//!   [`CompareOptions::crossfire_decays`] decays per component part (the same seed and
+//!   history indices as the run, so the same decays) records, for every deposit, whether it
+//!   lands in the cell its decay came from.
+//! * **Dose-rate half-time** in the tumour: the time from the peak of the tumour-cell mean
+//!   dose rate after the first administration to the moment it has fallen to half the peak
+//!   (before the second administration; `None` if it does not fall that far by then).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use xfire_data::nuclides::{library, EmissionSampler};
+use xfire_kinetics::dose_time::{
+    dose_rate_at, dose_timeline, dose_total, settle_time_s, DoseField,
+};
+use xfire_kinetics::regimen::Amount;
+use xfire_phantom::{AliasSampler, CellKind, Phantom};
+use xfire_tally::{dose_gy, Scorer};
+use xfire_transport::{
+    region_masses_g, Emitter, Engine, PhysicsTables, Source, TransportSetup, Workspace,
+};
+
+use crate::compute::{compute, RunResult};
+use crate::plan::{Plan, GROUP_LYMPHOCYTE, GROUP_MAP, GROUP_TUMOUR};
+use crate::spec::{AmountSpec, Scenario};
+use crate::transport::{
+    cache_key, transport_part, ComponentTransport, Options, Part, PartTransport,
+};
+use crate::{Result, ScenarioError};
+
+const DAY: f64 = 86_400.0;
+
+/// The seven nuclides compared by default.
+pub const DEFAULT_NUCLIDES: [&str; 7] = [
+    "Lu-177", "Tb-161", "Ac-225", "Bi-213", "At-211", "Pb-212", "Ra-223",
+];
+
+fn failed(what: impl std::fmt::Display) -> ScenarioError {
+    ScenarioError::Failed(what.to_string())
+}
+
+/// What is held equal across the nuclides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Normalise {
+    /// Equal mean absorbed dose to the tumour cells over the whole treatment (that of the
+    /// reference nuclide at the scenario's amount).
+    TumourDose,
+    /// Equal administered activity (the scenario's regimen and uptake as written; needs an
+    /// amount given as an activity: `uptake_fraction` or `activity_concentration`).
+    Activity,
+    /// Equal decays of the parent nuclide in the phantom over the whole treatment (that of
+    /// the reference nuclide at the scenario's amount).
+    Decays,
+}
+
+impl Normalise {
+    /// Name on the command line and in files ("tumour-dose", "activity", "decays").
+    pub fn name(self) -> &'static str {
+        match self {
+            Normalise::TumourDose => "tumour-dose",
+            Normalise::Activity => "activity",
+            Normalise::Decays => "decays",
+        }
+    }
+
+    /// Read a name written by [`Normalise::name`].
+    pub fn parse(s: &str) -> std::result::Result<Self, String> {
+        match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "tumour-dose" | "tumor-dose" | "dose" => Ok(Normalise::TumourDose),
+            "activity" => Ok(Normalise::Activity),
+            "decays" => Ok(Normalise::Decays),
+            other => Err(format!(
+                "normalisation {other:?}: expected tumour-dose, activity or decays"
+            )),
+        }
+    }
+}
+
+/// Something that happened during a comparison, for progress output.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Work on nuclide `index` (0-based) of `total` starts.
+    Nuclide {
+        /// Index in the list.
+        index: usize,
+        /// Number of nuclides.
+        total: usize,
+        /// Its name.
+        nuclide: String,
+    },
+    /// A step of the current nuclide (detail for `-v`).
+    Step(String),
+    /// A warning (printed once; also recorded in the comparison).
+    Warning(String),
+}
+
+/// Event callback.
+pub type EventFn = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// What to compare and how.
+#[derive(Clone)]
+pub struct CompareOptions {
+    /// Nuclides ("Lu-177", "177Lu", …), at least one; duplicates are an error.
+    pub nuclides: Vec<String>,
+    /// What is held equal.
+    pub normalise: Normalise,
+    /// The reference nuclide (its amount is the scenario's); None: the first of the list.
+    pub reference: Option<String>,
+    /// Decays of the self-cell transport per component part for the cross-fire fraction
+    /// (0: no cross-fire fraction) \[1\].
+    pub crossfire_decays: u64,
+    /// Write each nuclide's full run output (results.h5, summary, figures) under
+    /// `DIR/NUCLIDE/`.
+    pub full_output: Option<PathBuf>,
+    /// Progress events.
+    pub events: Option<EventFn>,
+}
+
+impl std::fmt::Debug for CompareOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompareOptions")
+            .field("nuclides", &self.nuclides)
+            .field("normalise", &self.normalise)
+            .field("reference", &self.reference)
+            .field("crossfire_decays", &self.crossfire_decays)
+            .field("full_output", &self.full_output)
+            .finish()
+    }
+}
+
+impl Default for CompareOptions {
+    fn default() -> Self {
+        Self {
+            nuclides: DEFAULT_NUCLIDES.iter().map(|s| s.to_string()).collect(),
+            normalise: Normalise::TumourDose,
+            reference: None,
+            crossfire_decays: 20_000,
+            full_output: None,
+            events: None,
+        }
+    }
+}
+
+/// Lymphocyte exposure of one model and interval, at the normalised amount.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExposureRow {
+    /// "resident", "cohort", "migrating" or "circulating" (blood).
+    pub model: String,
+    /// Start of the exposure after the first administration \[d\].
+    pub from_day: f64,
+    /// End of the exposure \[d\].
+    pub to_day: f64,
+    /// Mean absorbed dose \[Gy\].
+    pub mean_gy: f64,
+    /// Mean RBE-weighted dose \[Gy\].
+    pub rbe_weighted_gy: f64,
+    /// Mean surviving fraction \[1\].
+    pub surviving_fraction: f64,
+}
+
+impl ExposureRow {
+    /// Column key: "resident", "cohort_d7", "migrating_d14", "blood".
+    pub fn key(&self) -> String {
+        match self.model.as_str() {
+            "resident" => "resident".into(),
+            "circulating" => "blood".into(),
+            m => format!("{m}_d{}", fmt_day(self.from_day)),
+        }
+    }
+}
+
+fn fmt_day(d: f64) -> String {
+    if (d - d.round()).abs() < 1e-9 {
+        format!("{}", d.round() as i64)
+    } else {
+        format!("{d:.2}")
+    }
+}
+
+/// A value with its relative or absolute one-σ uncertainty.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct WithSigma {
+    /// Value.
+    pub value: f64,
+    /// One-σ uncertainty (same unit).
+    pub sigma: f64,
+}
+
+/// One source component of a nuclide as transported.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentRow {
+    /// Chain member.
+    pub nuclide: String,
+    /// Site.
+    pub site: String,
+    /// Decays in the phantom over the whole treatment, normalised \[1\].
+    pub total_decays: f64,
+    /// Decays transported (low-LET part, α part) \[1\].
+    pub transported_decays: [u64; 2],
+    /// Relative standard uncertainty of the tumour-cell dose per decay (low-LET, α) \[1\].
+    pub tumour_rel_unc: [f64; 2],
+    /// Every part read from the cache or from an earlier nuclide of this comparison.
+    pub reused: bool,
+}
+
+/// The comparison row of one nuclide (all doses at the normalised amount).
+#[derive(Debug, Clone, Serialize)]
+pub struct NuclideRow {
+    /// Nuclide (canonical name).
+    pub nuclide: String,
+    /// Half-life of the parent \[s\].
+    pub half_life_s: f64,
+    /// Some chain member emits α particles.
+    pub alpha_emitter: bool,
+    /// Factor applied to the scenario's administered amount \[1\].
+    pub scale: f64,
+    /// Activity per administration after scaling \[Bq\] (the scenario's regimen × scale).
+    pub activity_per_administration_bq: f64,
+    /// Number of administrations.
+    pub administrations: usize,
+    /// Decays of the parent in the phantom over the whole treatment \[1\].
+    pub parent_decays: f64,
+    /// Decays of all chain members in the phantom over the whole treatment \[1\].
+    pub chain_decays: f64,
+    /// Mean absorbed dose to the tumour cells \[Gy\].
+    pub tumour_gy: f64,
+    /// α part of it \[Gy\].
+    pub tumour_alpha_gy: f64,
+    /// RBE-weighted tumour-cell dose (low LET + RBE × α) \[Gy\].
+    pub tumour_rbe_weighted_gy: f64,
+    /// Mean surviving fraction of the tumour cells \[1\].
+    pub tumour_surviving_fraction: Option<f64>,
+    /// Lymphocyte exposures: resident TILs over the whole treatment, cohorts arriving on the
+    /// chosen days, migrating lymphocytes, blood.
+    pub lymphocytes: Vec<ExposureRow>,
+    /// Tumour / resident-lymphocyte mean dose: absorbed, RBE-weighted \[1\].
+    pub tumour_to_lymphocyte: [f64; 2],
+    /// Cross-fire fraction of the tumour-cell dose \[1\] (None: not computed).
+    pub crossfire_tumour: Option<WithSigma>,
+    /// Cross-fire fraction of the resident-lymphocyte dose \[1\].
+    pub crossfire_lymphocyte: Option<WithSigma>,
+    /// Peak tumour-cell dose rate after the first administration \[Gy/h\].
+    pub peak_dose_rate_gy_per_h: f64,
+    /// Time of that peak after the first administration \[h\].
+    pub peak_time_h: f64,
+    /// Dose-rate half-time in the tumour: peak to half the peak \[h\].
+    pub dose_rate_half_time_h: Option<f64>,
+    /// Survival target of the window \[1\].
+    pub survival_target: f64,
+    /// Earliest candidate start day whose arriving lymphocytes reach the target \[d\].
+    pub window_day: Option<f64>,
+    /// Surviving fraction of the lymphocytes arriving on that day \[1\].
+    pub window_survival: Option<f64>,
+    /// Fraction of the tumour dose delivered by that day \[1\].
+    pub window_tumour_dose_fraction: Option<f64>,
+    /// Source components.
+    pub components: Vec<ComponentRow>,
+    /// Wall time of this nuclide's transport (0 when reused) \[s\].
+    pub transport_wall_s: f64,
+    /// Wall time of its time step and cross-fire tally \[s\].
+    pub other_wall_s: f64,
+    /// Notes of the run.
+    pub notes: Vec<String>,
+    /// Data for the figures (not written to JSON).
+    #[serde(skip)]
+    pub curves: NuclideCurves,
+}
+
+/// Curves of one nuclide for the figures.
+#[derive(Debug, Clone, Default)]
+pub struct NuclideCurves {
+    /// Candidate start days \[d\] and lymphocyte survival \[1\].
+    pub survival: (Vec<f64>, Vec<f64>),
+    /// Times after the first administration \[d\] (first cycle) and tumour-cell dose rate
+    /// \[Gy/h\].
+    pub rate: (Vec<f64>, Vec<f64>),
+    /// Times after the first administration \[d\] (whole treatment) and cumulative tumour-cell
+    /// dose \[Gy\].
+    pub cumulative: (Vec<f64>, Vec<f64>),
+    /// Per-cell absorbed dose of the tumour cells and lymphocytes \[Gy\].
+    pub cell_doses: (Vec<f64>, Vec<f64>),
+}
+
+/// Central z slice of the total dose map of the reference nuclide.
+#[derive(Debug, Clone)]
+pub struct SliceData {
+    /// Nuclide.
+    pub nuclide: String,
+    /// Voxels along x and y.
+    pub nx: usize,
+    /// Voxels along y.
+    pub ny: usize,
+    /// Voxel size along x and y \[µm\].
+    pub voxel_um: (f64, f64),
+    /// Total absorbed dose per voxel, x fastest \[Gy\].
+    pub dose_gy: Vec<f64>,
+    /// Cell id per voxel (outlines).
+    pub cell_id: Vec<u32>,
+}
+
+/// The comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    /// Scenario description.
+    pub description: Option<String>,
+    /// Scenario file.
+    pub scenario: Option<String>,
+    /// The nuclide of the scenario file.
+    pub scenario_nuclide: String,
+    /// Binding site.
+    pub binding: String,
+    /// What is held equal.
+    pub normalise: Normalise,
+    /// Reference nuclide.
+    pub reference: String,
+    /// The equal quantity: tumour dose \[Gy\], activity per administration \[Bq\] or parent
+    /// decays \[1\].
+    pub normalised_value: f64,
+    /// Master seed.
+    pub seed: u64,
+    /// Decays of the self-cell transport per component part \[1\].
+    pub crossfire_decays: u64,
+    /// One row per nuclide, in the order asked.
+    pub rows: Vec<NuclideRow>,
+    /// Warnings (each once).
+    pub warnings: Vec<String>,
+    /// Wall time of the comparison \[s\].
+    pub wall_s: f64,
+    /// Central slice of the reference nuclide's dose map.
+    #[serde(skip)]
+    pub slice: Option<SliceData>,
+}
+
+/// Self-cell tally of one component part: absorbed energy in the tumour-cell and
+/// lymphocyte voxels, all and from decays in the same cell.
+#[derive(Debug, Clone, Copy, Default, Serialize, serde::Deserialize)]
+pub struct SelfCell {
+    /// Decays \[1\].
+    pub decays: u64,
+    /// Energy from decays in the same cell: tumour cells, lymphocytes \[MeV\].
+    pub self_mev: [f64; 2],
+    /// All energy: tumour cells, lymphocytes \[MeV\].
+    pub total_mev: [f64; 2],
+    /// Batch sums for the uncertainty: Σ s², Σ t², Σ s t over batches, per group \[MeV²\].
+    pub s2: [f64; 2],
+    /// Σ t² per group \[MeV²\].
+    pub t2: [f64; 2],
+    /// Σ s t per group \[MeV²\].
+    pub st: [f64; 2],
+    /// Number of batches \[1\].
+    pub batches: u64,
+}
+
+/// Per-batch (self, total) energy of the two groups \[MeV\].
+type BatchSums = ([f64; 2], [f64; 2]);
+
+struct SelfScorer<'a> {
+    group: &'a [u32],
+    cell: &'a [u32],
+    src: u32,
+    self_mev: [f64; 2],
+    total_mev: [f64; 2],
+}
+
+impl SelfScorer<'_> {
+    #[inline]
+    fn add(&mut self, v: usize, e: f64) {
+        let g = self.group[v] as usize;
+        let gi = if g == GROUP_TUMOUR {
+            0
+        } else if g == GROUP_LYMPHOCYTE {
+            1
+        } else {
+            return;
+        };
+        self.total_mev[gi] += e;
+        if self.src != 0 && self.cell[v] == self.src {
+            self.self_mev[gi] += e;
+        }
+    }
+}
+
+impl Scorer for SelfScorer<'_> {
+    fn begin_history(&mut self, _emitted_mev: f64) {}
+    fn deposit(&mut self, voxel: usize, e_mev: f64) {
+        self.add(voxel, e_mev);
+    }
+    fn deposit_local(&mut self, voxel: usize, e_mev: f64, _below_cutoff: bool) {
+        self.add(voxel, e_mev);
+    }
+    fn escape(&mut self, _e_mev: f64) {}
+    fn photon_escape(&mut self, _e_mev: f64) {}
+    fn end_history(&mut self) {}
+}
+
+/// The self-cell tally of `nuclide` (part `part`) decaying by `map` on `plan`'s phantom:
+/// histories 0..`decays` with the scenario's seed and batch size, so the decays are those of
+/// the run. The decay's voxel is drawn exactly as the engine draws it (the first draws of the
+/// history's source stream), and every deposit is checked against the decay's cell.
+/// Threads: `threads` (0: available parallelism); the result does not depend on them.
+pub fn self_cell_tally(
+    plan: &Plan,
+    physics: &PhysicsTables,
+    nuclide: &str,
+    site: &str,
+    part: Part,
+    decays: u64,
+    threads: usize,
+) -> Result<Option<SelfCell>> {
+    let nuc = library()
+        .resolve(nuclide)
+        .map_err(|e| failed(format!("nuclide {nuclide}: {e}")))?;
+    let Ok(sampler) = EmissionSampler::new(nuc, part.set()) else {
+        return Ok(None);
+    };
+    let sm = plan
+        .site(site)
+        .ok_or_else(|| failed(format!("no source map for site {site:?}")))?;
+    let t = &plan.scenario.transport;
+    let mut setup = TransportSetup::new(
+        &plan.phantom,
+        physics,
+        Source::Map(&sm.map),
+        Emitter::Nuclide(&sampler),
+        decays,
+    );
+    setup.seed = t.seed;
+    setup.batch_size = t.batch_size.max(1);
+    let engine = Engine::new(&setup).map_err(|e| failed(format!("self-cell tally: {e}")))?;
+    let alias =
+        AliasSampler::new(&sm.map.weight).map_err(|e| failed(format!("source map {site}: {e}")))?;
+    let grid = &plan.phantom.grid;
+    let group = &plan.layout.regions[GROUP_MAP].of_voxel;
+    let cell = &plan.phantom.cell_id;
+    let bs = setup.batch_size;
+    let n_batches = decays.div_ceil(bs) as usize;
+    let threads = if threads > 0 {
+        threads
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+    .clamp(1, n_batches.max(1));
+    let seed = t.seed;
+    let run_batch = |b: usize, ws: &mut Workspace| -> ([f64; 2], [f64; 2]) {
+        let mut sc = SelfScorer {
+            group,
+            cell,
+            src: 0,
+            self_mev: [0.0; 2],
+            total_mev: [0.0; 2],
+        };
+        let h0 = b as u64 * bs;
+        let h1 = (h0 + bs).min(decays);
+        for h in h0..h1 {
+            let mut rng = xfire_core::rng::Rng::for_stream(seed, h, xfire_core::rng::STREAM_SOURCE);
+            let (_, v) = alias.sample_position(grid, &mut rng);
+            sc.src = cell[v];
+            engine.history(h, &mut sc, ws);
+        }
+        (sc.self_mev, sc.total_mev)
+    };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done: Vec<Vec<(usize, BatchSums)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut ws = Workspace::new();
+                    let mut mine = Vec::new();
+                    loop {
+                        let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if b >= n_batches {
+                            break;
+                        }
+                        mine.push((b, run_batch(b, &mut ws)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    // reduce in batch order: the result does not depend on the thread count
+    let mut per_batch: Vec<BatchSums> = vec![([0.0; 2], [0.0; 2]); n_batches];
+    let mut seen = 0usize;
+    for (b, r) in done.into_iter().flatten() {
+        per_batch[b] = r;
+        seen += 1;
+    }
+    if seen != n_batches {
+        return Err(failed(format!(
+            "self-cell tally of {nuclide} @ {site}: a worker thread failed"
+        )));
+    }
+    let mut out = SelfCell {
+        decays,
+        batches: n_batches as u64,
+        ..SelfCell::default()
+    };
+    for (s, t) in &per_batch {
+        for g in 0..2 {
+            out.self_mev[g] += s[g];
+            out.total_mev[g] += t[g];
+            out.s2[g] += s[g] * s[g];
+            out.t2[g] += t[g] * t[g];
+            out.st[g] += s[g] * t[g];
+        }
+    }
+    Ok(Some(out))
+}
+
+/// Cross-fire fraction of group `g` (0 tumour cells, 1 lymphocytes) from self-cell tallies
+/// `(tally, weight)`, weight = decays of the component over the treatment; None without
+/// energy. σ from the batch spread (delta method on the ratio).
+pub fn crossfire_fraction(parts: &[(SelfCell, f64)], g: usize) -> Option<WithSigma> {
+    let (mut s, mut t, mut vs, mut vt, mut cst) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for (p, w) in parts {
+        if p.decays == 0 {
+            continue;
+        }
+        let k = w / p.decays as f64;
+        s += k * p.self_mev[g];
+        t += k * p.total_mev[g];
+        let nb = p.batches as f64;
+        if nb > 1.0 {
+            // variance of a sum of nb batch values: nb/(nb-1) Σ (x - x̄)²
+            let var = |x2: f64, x: f64, y: f64| (x2 - x * y / nb) * nb / (nb - 1.0);
+            vs += k * k * var(p.s2[g], p.self_mev[g], p.self_mev[g]);
+            vt += k * k * var(p.t2[g], p.total_mev[g], p.total_mev[g]);
+            cst += k * k * var(p.st[g], p.self_mev[g], p.total_mev[g]);
+        }
+    }
+    if t <= 0.0 {
+        return None;
+    }
+    let r = s / t;
+    let var_r = ((vs - 2.0 * r * cst + r * r * vt) / (t * t)).max(0.0);
+    Some(WithSigma {
+        value: 1.0 - r,
+        sigma: var_r.sqrt(),
+    })
+}
+
+/// Dose per decay of every component to the "group" regions (other, tumour cells,
+/// lymphocytes), as the time step computes it.
+fn group_field(plan: &Plan, tr: &[ComponentTransport]) -> Result<DoseField> {
+    let masses = region_masses_g(&plan.phantom, &plan.layout.regions[GROUP_MAP]);
+    let mut out = [Vec::new(), Vec::new()];
+    for c in tr {
+        for (pi, part) in [Part::LowLet, Part::Alpha].into_iter().enumerate() {
+            let v: Vec<f64> = match c.part(part) {
+                Some(t) => (0..masses.len())
+                    .map(|r| {
+                        if masses[r] > 0.0 {
+                            dose_gy(t.region_mean_mev(GROUP_MAP, r), masses[r])
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect(),
+                None => vec![0.0; masses.len()],
+            };
+            out[pi].push(v);
+        }
+    }
+    let [low, alpha] = out;
+    DoseField::new(low, alpha).map_err(|e| failed(format!("group dose field: {e}")))
+}
+
+/// Mean tumour-cell absorbed dose over the whole treatment \[Gy\], as the time step computes it.
+fn tumour_dose_gy(plan: &Plan, tr: &[ComponentTransport]) -> Result<f64> {
+    let f = group_field(plan, tr)?;
+    let d =
+        dose_total(plan.source.evolution(), &f).map_err(|e| failed(format!("tumour dose: {e}")))?;
+    Ok(d.low_let[GROUP_TUMOUR] + d.alpha[GROUP_TUMOUR])
+}
+
+/// Decays of the parent (member 0) over the whole treatment \[1\].
+fn parent_decays(plan: &Plan) -> f64 {
+    let tot = plan.source.total_decays();
+    plan.source
+        .components()
+        .iter()
+        .zip(&tot)
+        .filter(|(c, _)| c.member == 0)
+        .map(|(_, d)| d)
+        .sum()
+}
+
+/// The scenario with its administered amount multiplied by `k`.
+pub fn scaled_scenario(s: &Scenario, k: f64) -> Scenario {
+    let mut s = s.clone();
+    match &mut s.amount {
+        AmountSpec::DecaysPerLabelledCell(d) => *d *= k,
+        AmountSpec::BqPerGram(c) => *c *= k,
+        AmountSpec::UptakeFraction { .. } => {
+            s.regimen.amount = match s.regimen.amount {
+                Amount::Activity(a) => Amount::Activity(a * k),
+                Amount::PerBodyMass(a) => Amount::PerBodyMass(a * k),
+            }
+        }
+    }
+    s
+}
+
+/// The scenario with `nuclide` as the agent's nuclide; daughter rules naming a nuclide that
+/// is not a daughter of `nuclide` are dropped (returned as notes).
+pub fn with_nuclide(s: &Scenario, nuclide: &str) -> Result<(Scenario, Vec<String>)> {
+    let chain = xfire_kinetics::Chain::from_library(nuclide)
+        .map_err(|e| failed(format!("nuclide {nuclide}: {e}")))?;
+    let name = chain.members()[0].nuclide.clone();
+    let mut s = s.clone();
+    s.agent.nuclide = name.clone();
+    let mut notes = Vec::new();
+    s.daughters.retain(|d| match &d.daughter {
+        None => true,
+        Some(x) => {
+            let keep = chain.index_of(x).unwrap_or(0) > 0;
+            if !keep {
+                notes.push(format!(
+                    "{name}: the daughter rule for {x} does not apply ({x} is not in its chain)"
+                ));
+            }
+            keep
+        }
+    });
+    Ok((s, notes))
+}
+
+fn alpha_emitter(chain: &xfire_kinetics::Chain) -> bool {
+    chain.members().iter().any(|m| {
+        !m.is_stable()
+            && library()
+                .resolve(&m.nuclide)
+                .is_ok_and(|n| !n.alpha.is_empty())
+    })
+}
+
+/// Tumour-cell dose rate: peak after the first administration \[Gy/s\], its time after the
+/// first administration \[s\], and the time from the peak to half the peak \[s\].
+fn dose_rate_half_time(plan: &Plan, field: &DoseField) -> Result<(f64, f64, Option<f64>)> {
+    let src = &plan.source;
+    let ev = src.evolution();
+    let adm = src.administrations();
+    let first = ev.first_time_s().unwrap_or(0.0);
+    let end = settle_time_s(ev, 1e-4).map_err(|e| failed(format!("end of treatment: {e}")))?;
+    let horizon = adm
+        .iter()
+        .map(|a| a.time_s)
+        .find(|&t| t > first)
+        .unwrap_or(end)
+        .min(end.max(first + 1.0));
+    let span = (horizon - first).max(1.0);
+    let rate = |tau: f64| -> Result<f64> {
+        let r =
+            dose_rate_at(ev, field, first + tau).map_err(|e| failed(format!("dose rate: {e}")))?;
+        Ok(r.low_let[GROUP_TUMOUR] + r.alpha[GROUP_TUMOUR])
+    };
+    // log grid from 1 s to the horizon (just before it)
+    let n = 400;
+    let lo = 1.0f64.ln();
+    let hi = (span * (1.0 - 1e-9)).ln();
+    let taus: Vec<f64> = (0..=n)
+        .map(|i| (lo + (hi - lo) * f64::from(i) / f64::from(n)).exp())
+        .collect();
+    let tl = dose_timeline(
+        ev,
+        field,
+        &taus.iter().map(|t| first + t).collect::<Vec<_>>(),
+    )
+    .map_err(|e| failed(format!("dose rate timeline: {e}")))?;
+    let rates: Vec<f64> = tl
+        .rate
+        .iter()
+        .map(|r| r.low_let[GROUP_TUMOUR] + r.alpha[GROUP_TUMOUR])
+        .collect();
+    let (mut ip, mut peak) = (0usize, rates[0]);
+    for (i, &r) in rates.iter().enumerate() {
+        if r > peak {
+            ip = i;
+            peak = r;
+        }
+    }
+    // refine the peak by golden-section search on the bracketing grid points
+    let (mut a, mut b) = (
+        taus[ip.saturating_sub(1)],
+        taus[(ip + 1).min(taus.len() - 1)],
+    );
+    let g = 0.5 * (5f64.sqrt() - 1.0);
+    for _ in 0..60 {
+        let c = b - g * (b - a);
+        let d = a + g * (b - a);
+        if rate(c)? >= rate(d)? {
+            b = d;
+        } else {
+            a = c;
+        }
+    }
+    let tp = 0.5 * (a + b);
+    let rp = rate(tp)?;
+    let (tp, peak) = if rp >= peak {
+        (tp, rp)
+    } else {
+        (taus[ip], peak)
+    };
+    if peak <= 0.0 {
+        return Ok((0.0, tp, None));
+    }
+    let half = 0.5 * peak;
+    let Some(j) = (0..taus.len()).find(|&j| taus[j] > tp && rates[j] <= half) else {
+        return Ok((peak, tp, None));
+    };
+    let (mut a, mut b) = (taus[j - 1].max(tp), taus[j]);
+    for _ in 0..80 {
+        let m = 0.5 * (a + b);
+        if rate(m)? > half {
+            a = m;
+        } else {
+            b = m;
+        }
+    }
+    Ok((peak, tp, Some(0.5 * (a + b) - tp)))
+}
+
+struct Memo {
+    parts: HashMap<(String, String, &'static str), PartTransport>,
+}
+
+/// Transport the components of `plan`, reusing parts transported for an earlier nuclide
+/// (kept only while a later nuclide's chain contains that member).
+fn transport_components(
+    plan: &Plan,
+    physics: &PhysicsTables,
+    memo: &mut Memo,
+    later: &[xfire_kinetics::Chain],
+    opts: &Options,
+) -> Result<(Vec<ComponentTransport>, f64, Vec<bool>)> {
+    let mut out = Vec::new();
+    let mut wall = 0.0;
+    let mut reused = Vec::new();
+    for c in plan.source.components() {
+        let mut parts = Vec::new();
+        let mut all_reused = true;
+        for part in [Part::LowLet, Part::Alpha] {
+            let key = (c.nuclide.clone(), c.site.clone(), part.name());
+            if let Some(p) = memo.parts.get(&key) {
+                let mut p = p.clone();
+                p.from_cache = true;
+                parts.push(p);
+                continue;
+            }
+            if let Some(p) = transport_part(plan, physics, &c.nuclide, &c.site, part, opts)? {
+                wall += p.wall_s;
+                all_reused &= p.from_cache;
+                if later.iter().any(|ch| ch.index_of(&c.nuclide).is_some()) {
+                    memo.parts.insert(key, p.clone());
+                }
+                parts.push(p);
+            }
+        }
+        reused.push(all_reused);
+        out.push(ComponentTransport {
+            nuclide: c.nuclide.clone(),
+            site: c.site.clone(),
+            parts,
+        });
+    }
+    // forget parts no later nuclide needs
+    memo.parts
+        .retain(|(n, _, _), _| later.iter().any(|ch| ch.index_of(n).is_some()));
+    Ok((out, wall, reused))
+}
+
+fn selfcell_cached(
+    plan: &Plan,
+    physics: &PhysicsTables,
+    nuclide: &str,
+    site: &str,
+    part: Part,
+    decays: u64,
+    opts: &Options,
+) -> Result<Option<SelfCell>> {
+    let file = match &opts.cache_dir {
+        Some(d) => {
+            let nuc = library()
+                .resolve(nuclide)
+                .map_err(|e| failed(format!("nuclide {nuclide}: {e}")))?;
+            let Ok(sampler) = EmissionSampler::new(nuc, part.set()) else {
+                return Ok(None);
+            };
+            let sm = plan
+                .site(site)
+                .ok_or_else(|| failed(format!("no source map for site {site:?}")))?;
+            let setup = TransportSetup::new(
+                &plan.phantom,
+                physics,
+                Source::Map(&sm.map),
+                Emitter::Nuclide(&sampler),
+                decays,
+            );
+            let key = cache_key(plan, nuclide, site, part, &setup);
+            let clean = |s: &str| -> String {
+                s.chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '-' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect()
+            };
+            Some(d.join(format!(
+                "{}_{}_{}_{key}_selfcell{decays}.json",
+                clean(nuclide),
+                clean(site),
+                part.name()
+            )))
+        }
+        None => None,
+    };
+    if let Some(f) = &file {
+        if let Ok(text) = std::fs::read_to_string(f) {
+            if let Ok(s) = serde_json::from_str::<SelfCell>(&text) {
+                if s.decays == decays {
+                    return Ok(Some(s));
+                }
+            }
+        }
+    }
+    let r = self_cell_tally(plan, physics, nuclide, site, part, decays, opts.threads)?;
+    if let (Some(f), Some(s)) = (&file, &r) {
+        if let Some(d) = f.parent() {
+            let _ = std::fs::create_dir_all(d);
+        }
+        let tmp = f.with_extension("json.tmp");
+        let text = serde_json::to_string(s).map_err(|e| failed(e.to_string()))?;
+        if std::fs::write(&tmp, text).is_ok() {
+            let _ = std::fs::rename(&tmp, f);
+        }
+    }
+    Ok(r)
+}
+
+fn exposure_rows(r: &RunResult) -> Vec<ExposureRow> {
+    let mut v = Vec::new();
+    let has_resident = r.exposures.iter().any(|e| e.model == "resident");
+    if !has_resident && r.lymphocytes.cells > 0 {
+        v.push(ExposureRow {
+            model: "resident".into(),
+            from_day: 0.0,
+            to_day: r.end_s / DAY,
+            mean_gy: r.lymphocytes.mean_gy,
+            rbe_weighted_gy: r.lymphocytes.rbe_weighted_gy,
+            surviving_fraction: r.lymphocytes.surviving_fraction.unwrap_or(f64::NAN),
+        });
+    }
+    let first = r.administrations.first().map_or(0.0, |a| a.0);
+    for e in &r.exposures {
+        v.push(ExposureRow {
+            model: e.model.clone(),
+            from_day: (e.from_s - first) / DAY,
+            to_day: (e.to_s - first) / DAY,
+            mean_gy: e.mean_gy,
+            rbe_weighted_gy: e.rbe_weighted_gy.mean,
+            surviving_fraction: e.surviving_fraction,
+        });
+    }
+    v
+}
+
+/// Run the comparison. `base` is the scenario as read; `topts` the transport options
+/// (threads, cache, progress).
+pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Result<Comparison> {
+    let start = std::time::Instant::now();
+    let ev = |e: Event| {
+        if let Some(f) = &opts.events {
+            f(&e);
+        }
+    };
+    if opts.nuclides.is_empty() {
+        return Err(failed("compare: no nuclides given"));
+    }
+    // resolve names and chains up front: every bad name at once
+    let mut chains = Vec::new();
+    let mut bad = Vec::new();
+    for n in &opts.nuclides {
+        match xfire_kinetics::Chain::from_library(n) {
+            Ok(c) => chains.push(c),
+            Err(e) => bad.push(format!("{n}: {e}")),
+        }
+    }
+    if !bad.is_empty() {
+        return Err(failed(format!("unknown nuclide(s): {}", bad.join("; "))));
+    }
+    let names: Vec<String> = chains
+        .iter()
+        .map(|c| c.members()[0].nuclide.clone())
+        .collect();
+    for (i, n) in names.iter().enumerate() {
+        if names[..i].contains(n) {
+            return Err(failed(format!("nuclide {n} is listed twice")));
+        }
+    }
+    let reference = match &opts.reference {
+        None => names[0].clone(),
+        Some(r) => {
+            let c = xfire_kinetics::Chain::from_library(r)
+                .map_err(|e| failed(format!("reference nuclide {r}: {e}")))?;
+            let n = c.members()[0].nuclide.clone();
+            if !names.contains(&n) {
+                return Err(failed(format!(
+                    "the reference nuclide {n} is not among the compared nuclides"
+                )));
+            }
+            n
+        }
+    };
+    if opts.normalise == Normalise::Activity
+        && matches!(base.amount, AmountSpec::DecaysPerLabelledCell(_))
+    {
+        return Err(failed(
+            "--normalise activity needs the scenario's amount as an activity \
+             (kinetics.uptake_fraction or kinetics.activity_concentration), not decays_per_labelled_cell",
+        ));
+    }
+    // order: the reference first (its amount sets the target), results in the order asked
+    let ref_idx = names.iter().position(|n| *n == reference).expect("present");
+    let mut order: Vec<usize> = vec![ref_idx];
+    order.extend((0..names.len()).filter(|&i| i != ref_idx));
+
+    let (phantom, phantom_notes) = crate::plan::load_phantom(base)?;
+    let physics = PhysicsTables::for_phantom(&phantom, &xfire_data::materials::builtin, true)
+        .map_err(|e| failed(format!("physics tables: {e}")))?;
+    let mut phantom: Option<Phantom> = Some(phantom);
+    let mut memo = Memo {
+        parts: HashMap::new(),
+    };
+    let mut target: Option<f64> = None;
+    let mut rows: Vec<Option<NuclideRow>> = vec![None; names.len()];
+    let mut warnings: Vec<String> = Vec::new();
+    let warn = |w: String, warnings: &mut Vec<String>| {
+        if !warnings.contains(&w) {
+            ev(Event::Warning(w.clone()));
+            warnings.push(w);
+        }
+    };
+    let mut slice = None;
+    for (step, &i) in order.iter().enumerate() {
+        let name = &names[i];
+        ev(Event::Nuclide {
+            index: step,
+            total: names.len(),
+            nuclide: name.clone(),
+        });
+        let (scen, dropped) = with_nuclide(base, name)?;
+        for n in dropped {
+            warn(n, &mut warnings);
+        }
+        let ph = phantom.take().expect("phantom present");
+        let plan = Plan::with_phantom(scen.clone(), ph, phantom_notes.clone())?;
+        let later: Vec<xfire_kinetics::Chain> = order[step + 1..]
+            .iter()
+            .map(|&j| chains[j].clone())
+            .collect();
+        ev(Event::Step(format!(
+            "{name}: {} component(s): {}",
+            plan.source.components().len(),
+            plan.source
+                .components()
+                .iter()
+                .map(|c| format!("{} @ {}", c.nuclide, c.site))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+        let (tr, tr_wall, reused) =
+            transport_components(&plan, &physics, &mut memo, &later, topts)?;
+        let t_other = std::time::Instant::now();
+        // the scale factor
+        let d1 = tumour_dose_gy(&plan, &tr)?;
+        let p1 = parent_decays(&plan);
+        let k = match opts.normalise {
+            Normalise::Activity => 1.0,
+            Normalise::TumourDose => {
+                if d1.is_nan() || d1 <= 0.0 {
+                    return Err(failed(format!(
+                        "{name}: no dose to the tumour cells, so it cannot be normalised to equal tumour dose"
+                    )));
+                }
+                let t = *target.get_or_insert(d1);
+                t / d1
+            }
+            Normalise::Decays => {
+                if p1.is_nan() || p1 <= 0.0 {
+                    return Err(failed(format!("{name}: no parent decays in the phantom")));
+                }
+                let t = *target.get_or_insert(p1);
+                t / p1
+            }
+        };
+        if opts.normalise == Normalise::Activity {
+            target.get_or_insert(
+                plan.source
+                    .administrations()
+                    .first()
+                    .map_or(0.0, |a| a.activity_bq),
+            );
+        }
+        // the plan at the normalised amount (same phantom, same components)
+        let Plan {
+            phantom: ph,
+            notes: pn,
+            ..
+        } = plan;
+        let plan = Plan::with_phantom(scaled_scenario(&scen, k), ph, pn)?;
+        ev(Event::Step(format!("{name}: time step (scale {k:.6e})")));
+        let mut r = compute(&plan, &tr)?;
+        // cross-fire: self-cell tallies
+        let mut cf_parts: Vec<(SelfCell, f64)> = Vec::new();
+        if opts.crossfire_decays > 0 {
+            ev(Event::Step(format!(
+                "{name}: self-cell tally ({} decays per part)",
+                opts.crossfire_decays
+            )));
+            let totals = plan.source.total_decays();
+            for (ci, c) in plan.source.components().iter().enumerate() {
+                for part in [Part::LowLet, Part::Alpha] {
+                    if let Some(s) = selfcell_cached(
+                        &plan,
+                        &physics,
+                        &c.nuclide,
+                        &c.site,
+                        part,
+                        opts.crossfire_decays,
+                        topts,
+                    )? {
+                        cf_parts.push((s, totals[ci]));
+                    }
+                }
+            }
+        }
+        let field = group_field(&plan, &tr)?;
+        let (peak, tpeak, half) = dose_rate_half_time(&plan, &field)?;
+        // curves for figures
+        let ev_ = plan.source.evolution();
+        let first = ev_.first_time_s().unwrap_or(0.0);
+        let adm = plan.source.administrations();
+        let horizon = adm
+            .iter()
+            .map(|a| a.time_s)
+            .find(|&t| t > first)
+            .unwrap_or_else(|| r.end_s.max(first + DAY))
+            - first;
+        let mut taus: Vec<f64> = (0..=600).map(|j| horizon * f64::from(j) / 600.0).collect();
+        taus.extend((0..120).map(|j| 60.0 * (horizon / 60.0).powf(f64::from(j) / 120.0)));
+        taus.retain(|&t| t < horizon);
+        taus.sort_by(f64::total_cmp);
+        taus.dedup();
+        let abs: Vec<f64> = taus.iter().map(|t| first + t).collect();
+        let tl = dose_timeline(ev_, &field, &abs)
+            .map_err(|e| failed(format!("dose-rate curve: {e}")))?;
+        let rate_curve: Vec<f64> = tl
+            .rate
+            .iter()
+            .map(|x| 3600.0 * (x.low_let[GROUP_TUMOUR] + x.alpha[GROUP_TUMOUR]))
+            .collect();
+        let c = &r.curves;
+        let cum = (
+            c.times_s.iter().map(|t| (t - first) / DAY).collect(),
+            c.cumulative_gy.first().cloned().unwrap_or_default(),
+        );
+        let pick = |kind: u16| -> Vec<f64> {
+            r.cells
+                .kind
+                .iter()
+                .zip(&r.cells.dose_gy)
+                .filter(|(kk, _)| **kk == kind)
+                .map(|(_, d)| *d)
+                .collect()
+        };
+        let cell_doses = (pick(CellKind::TUMOUR.0), pick(CellKind::LYMPHOCYTE.0));
+        let (surv, window) = match &r.window {
+            Some(w) => (
+                (
+                    w.days.iter().map(|d| d.day).collect(),
+                    w.days.iter().map(|d| d.surviving_fraction).collect(),
+                ),
+                Some(w),
+            ),
+            None => ((vec![], vec![]), None),
+        };
+        if let Some(full) = &opts.full_output {
+            let dir = full.join(name);
+            let (_, notes) = crate::output::write_all(&dir, &plan, &tr, &r)?;
+            for n in notes {
+                warn(format!("{name}: {n}"), &mut warnings);
+            }
+        }
+        if i == ref_idx {
+            if let Some((_, total)) = r.dose_maps.last() {
+                let g = &plan.phantom.grid;
+                let kz = g.nz / 2;
+                let idx: Vec<usize> = (0..g.ny)
+                    .flat_map(|j| (0..g.nx).map(move |ii| (ii, j)))
+                    .map(|(ii, j)| g.index(ii, j, kz))
+                    .collect();
+                slice = Some(SliceData {
+                    nuclide: name.clone(),
+                    nx: g.nx,
+                    ny: g.ny,
+                    voxel_um: (g.voxel_cm[0] * 1e4, g.voxel_cm[1] * 1e4),
+                    dose_gy: idx.iter().map(|&v| f64::from(total[v])).collect(),
+                    cell_id: idx.iter().map(|&v| plan.phantom.cell_id[v]).collect(),
+                });
+            }
+        }
+        // warnings: uncertainty target not reached
+        if let Some(target_u) = plan.scenario.transport.target_uncertainty {
+            for cs in &r.components {
+                for (pi, pn) in ["low-LET", "alpha"].iter().enumerate() {
+                    let u = cs.tumour_rel_unc[pi];
+                    if cs.transported_decays[pi] > 0 && u.is_finite() && u > target_u {
+                        warn(
+                            format!(
+                                "{} @ {} ({pn}): tumour-cell dose uncertainty {:.2} % after {} decays, above the target {:.2} % (max_decays reached)",
+                                cs.nuclide,
+                                cs.site,
+                                100.0 * u,
+                                cs.transported_decays[pi],
+                                100.0 * target_u
+                            ),
+                            &mut warnings,
+                        );
+                    }
+                }
+            }
+        }
+        for n in &r.notes {
+            warn(n.clone(), &mut warnings);
+        }
+        let window_survival = window.and_then(|w| {
+            w.earliest_day.and_then(|d| {
+                w.days
+                    .iter()
+                    .find(|x| x.day == d)
+                    .map(|x| x.surviving_fraction)
+            })
+        });
+        let components = r
+            .components
+            .iter()
+            .zip(&reused)
+            .map(|(c, &ru)| ComponentRow {
+                nuclide: c.nuclide.clone(),
+                site: c.site.clone(),
+                total_decays: c.total_decays,
+                transported_decays: c.transported_decays,
+                tumour_rel_unc: c.tumour_rel_unc,
+                reused: ru,
+            })
+            .collect();
+        let row = NuclideRow {
+            nuclide: name.clone(),
+            half_life_s: chains[i].members()[0].half_life_s(),
+            alpha_emitter: alpha_emitter(&chains[i]),
+            scale: k,
+            activity_per_administration_bq: r.administrations.first().map_or(0.0, |a| a.1),
+            administrations: r.administrations.len(),
+            parent_decays: parent_decays(&plan),
+            chain_decays: plan.source.total_decays().iter().sum(),
+            tumour_gy: r.tumour.mean_gy,
+            tumour_alpha_gy: r.tumour.alpha_gy,
+            tumour_rbe_weighted_gy: r.tumour.rbe_weighted_gy,
+            tumour_surviving_fraction: r.tumour.surviving_fraction,
+            lymphocytes: exposure_rows(&r),
+            tumour_to_lymphocyte: r.tumour_to_lymphocyte_ratio,
+            crossfire_tumour: crossfire_fraction(&cf_parts, 0),
+            crossfire_lymphocyte: crossfire_fraction(&cf_parts, 1),
+            peak_dose_rate_gy_per_h: peak * 3600.0,
+            peak_time_h: tpeak / 3600.0,
+            dose_rate_half_time_h: half.map(|h| h / 3600.0),
+            survival_target: window.map_or(plan.scenario.radiobiology.survival_target, |w| {
+                w.survival_target
+            }),
+            window_day: window.and_then(|w| w.earliest_day),
+            window_survival,
+            window_tumour_dose_fraction: window.and_then(|w| w.tumour_dose_fraction_at_earliest),
+            components,
+            transport_wall_s: tr_wall,
+            other_wall_s: t_other.elapsed().as_secs_f64(),
+            notes: r.notes.clone(),
+            curves: NuclideCurves {
+                survival: surv,
+                rate: (taus.iter().map(|t| t / DAY).collect(), rate_curve),
+                cumulative: cum,
+                cell_doses,
+            },
+        };
+        // free the large arrays before the next nuclide
+        r.voxel_dose_per_decay.clear();
+        r.dose_maps.clear();
+        drop(tr);
+        rows[i] = Some(row);
+        phantom = Some(plan.phantom);
+    }
+    Ok(Comparison {
+        description: base.description.clone(),
+        scenario: base.path.as_ref().map(|p| p.display().to_string()),
+        scenario_nuclide: base.agent.nuclide.clone(),
+        binding: base.agent.binding.clone(),
+        normalise: opts.normalise,
+        reference,
+        normalised_value: target.unwrap_or(f64::NAN),
+        seed: base.transport.seed,
+        crossfire_decays: opts.crossfire_decays,
+        rows: rows
+            .into_iter()
+            .map(|r| r.expect("every nuclide ran"))
+            .collect(),
+        warnings,
+        wall_s: start.elapsed().as_secs_f64(),
+        slice,
+    })
+}
+
+/// A number with 4 significant digits (scientific outside 10⁻³–10⁶); "-" for None/NaN.
+fn sig(v: f64) -> String {
+    if !v.is_finite() {
+        return "-".into();
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if !(1e-3..1e6).contains(&a) {
+        return format!("{v:.3e}");
+    }
+    let digits = (3 - a.log10().floor() as i32).max(0) as usize;
+    format!("{v:.digits$}")
+}
+
+fn opt(v: Option<f64>) -> f64 {
+    v.unwrap_or(f64::NAN)
+}
+
+fn pm(v: Option<WithSigma>) -> String {
+    match v {
+        Some(w) if w.sigma > 0.0 => format!("{:.3} ± {:.3}", w.value, w.sigma),
+        Some(w) => format!("{:.3}", w.value),
+        None => "-".into(),
+    }
+}
+
+/// The exposure column keys over all rows, in order of first appearance.
+fn exposure_keys(c: &Comparison) -> Vec<(String, String)> {
+    let mut keys: Vec<(String, String)> = Vec::new();
+    for r in &c.rows {
+        for e in &r.lymphocytes {
+            let k = e.key();
+            if !keys.iter().any(|(x, _)| *x == k) {
+                let label = match e.model.as_str() {
+                    "resident" => "resident".to_string(),
+                    "circulating" => {
+                        format!("blood d{}-{}", fmt_day(e.from_day), fmt_day(e.to_day))
+                    }
+                    m => format!("{m} d{}", fmt_day(e.from_day)),
+                };
+                keys.push((k, label));
+            }
+        }
+    }
+    keys
+}
+
+/// One labelled line of the side-by-side table: a quantity per nuclide.
+struct Line {
+    label: String,
+    values: Vec<String>,
+}
+
+fn table_lines(c: &Comparison) -> Vec<Line> {
+    let mut v = Vec::new();
+    let mut add = |label: &str, f: &dyn Fn(&NuclideRow) -> String| {
+        v.push(Line {
+            label: label.to_string(),
+            values: c.rows.iter().map(f).collect(),
+        });
+    };
+    add("half-life (d)", &|r| sig(r.half_life_s / DAY));
+    add("scale on scenario amount", &|r| sig(r.scale));
+    add("activity/administration (GBq)", &|r| {
+        sig(r.activity_per_administration_bq / 1e9)
+    });
+    add("parent decays", &|r| sig(r.parent_decays));
+    add("tumour dose (Gy)", &|r| sig(r.tumour_gy));
+    add("tumour alpha dose (Gy)", &|r| sig(r.tumour_alpha_gy));
+    add("tumour RBE-weighted (Gy)", &|r| {
+        sig(r.tumour_rbe_weighted_gy)
+    });
+    add("tumour cell survival", &|r| {
+        sig(opt(r.tumour_surviving_fraction))
+    });
+    for (k, label) in exposure_keys(c) {
+        let find = |r: &NuclideRow| r.lymphocytes.iter().find(|e| e.key() == k).cloned();
+        add(&format!("lymph {label} dose (Gy)"), &|r| {
+            find(r).map_or("-".into(), |e| sig(e.mean_gy))
+        });
+        add(&format!("lymph {label} survival"), &|r| {
+            find(r).map_or("-".into(), |e| sig(e.surviving_fraction))
+        });
+    }
+    add("tumour/lymph dose ratio", &|r| {
+        sig(r.tumour_to_lymphocyte[0])
+    });
+    add("tumour/lymph ratio (RBE)", &|r| {
+        sig(r.tumour_to_lymphocyte[1])
+    });
+    add("cross-fire tumour", &|r| pm(r.crossfire_tumour));
+    add("cross-fire lymph", &|r| pm(r.crossfire_lymphocyte));
+    add("peak tumour dose rate (Gy/h)", &|r| {
+        sig(r.peak_dose_rate_gy_per_h)
+    });
+    add("dose-rate half-time (h)", &|r| {
+        r.dose_rate_half_time_h.map_or("-".into(), sig)
+    });
+    let target = c.rows.first().map_or(0.9, |r| r.survival_target);
+    add(
+        &format!("window: first day >= {:.0}% surv", 100.0 * target),
+        &|r| r.window_day.map_or("none".into(), fmt_day),
+    );
+    add("lymph survival at window", &|r| sig(opt(r.window_survival)));
+    add("tumour dose by window", &|r| {
+        r.window_tumour_dose_fraction
+            .map_or("-".into(), |f| format!("{:.1} %", 100.0 * f))
+    });
+    v
+}
+
+/// What is held equal, in words.
+pub fn normalisation_text(c: &Comparison) -> String {
+    match c.normalise {
+        Normalise::TumourDose => format!(
+            "equal mean tumour-cell absorbed dose, {} Gy (that of {} at the scenario's amount)",
+            sig(c.normalised_value),
+            c.reference
+        ),
+        Normalise::Activity => format!(
+            "equal administered activity, {} GBq per administration (the scenario's regimen)",
+            sig(c.normalised_value / 1e9)
+        ),
+        Normalise::Decays => format!(
+            "equal parent decays in the phantom, {} (those of {} at the scenario's amount)",
+            sig(c.normalised_value),
+            c.reference
+        ),
+    }
+}
+
+/// The side-by-side table as text (quantities down, nuclides across), for the terminal.
+pub fn text_table(c: &Comparison) -> String {
+    let lines = table_lines(c);
+    let w0 = lines
+        .iter()
+        .map(|l| l.label.chars().count())
+        .max()
+        .unwrap_or(10);
+    let w: Vec<usize> = (0..c.rows.len())
+        .map(|j| {
+            lines
+                .iter()
+                .map(|l| l.values[j].chars().count())
+                .chain(std::iter::once(c.rows[j].nuclide.len()))
+                .max()
+                .unwrap_or(6)
+        })
+        .collect();
+    let mut s = format!(
+        "{} bound to {}; normalised to {}\n",
+        c.description.as_deref().unwrap_or("scenario"),
+        c.binding,
+        normalisation_text(c)
+    );
+    s.push_str(&format!("{:<w0$}", ""));
+    for (j, r) in c.rows.iter().enumerate() {
+        s.push_str(&format!("  {:>w$}", r.nuclide, w = w[j]));
+    }
+    s.push('\n');
+    for l in &lines {
+        let pad = w0 - l.label.chars().count();
+        s.push_str(&l.label);
+        s.push_str(&" ".repeat(pad));
+        for (j, x) in l.values.iter().enumerate() {
+            let p = w[j].saturating_sub(x.chars().count());
+            s.push_str("  ");
+            s.push_str(&" ".repeat(p));
+            s.push_str(x);
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// `comparison.json`: the [`Comparison`] plus format, version and units.
+pub fn comparison_json(c: &Comparison) -> Result<serde_json::Value> {
+    let mut v = serde_json::to_value(c).map_err(|e| failed(format!("comparison.json: {e}")))?;
+    v["format"] = serde_json::json!("xfire-comparison");
+    v["format_version"] = serde_json::json!(1);
+    v["xfire_version"] = serde_json::json!(env!("CARGO_PKG_VERSION"));
+    v["units"] = serde_json::json!(
+        "doses Gy, dose rates Gy/h, half-lives s, times h or d as named, activities Bq, fractions 0-1"
+    );
+    Ok(v)
+}
+
+fn csv_num(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.6e}")
+    } else {
+        String::new()
+    }
+}
+
+/// `comparison.csv`: one row per nuclide.
+pub fn comparison_csv(c: &Comparison) -> String {
+    let keys = exposure_keys(c);
+    let mut s = format!(
+        "# xfire comparison: {}; normalised to {}; doses Gy over the whole treatment unless named\n",
+        c.description.as_deref().unwrap_or("scenario"),
+        normalisation_text(c)
+    );
+    let mut head = vec![
+        "nuclide",
+        "half_life_d",
+        "alpha_emitter",
+        "scale",
+        "activity_per_administration_bq",
+        "administrations",
+        "parent_decays",
+        "tumour_gy",
+        "tumour_alpha_gy",
+        "tumour_rbe_weighted_gy",
+        "tumour_surviving_fraction",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect::<Vec<_>>();
+    for (k, _) in &keys {
+        head.push(format!("lymphocyte_{k}_gy"));
+        head.push(format!("lymphocyte_{k}_rbe_weighted_gy"));
+        head.push(format!("lymphocyte_{k}_surviving_fraction"));
+    }
+    for h in [
+        "tumour_to_lymphocyte",
+        "tumour_to_lymphocyte_rbe_weighted",
+        "crossfire_fraction_tumour",
+        "crossfire_fraction_tumour_sigma",
+        "crossfire_fraction_lymphocyte",
+        "crossfire_fraction_lymphocyte_sigma",
+        "peak_dose_rate_gy_per_h",
+        "peak_time_h",
+        "dose_rate_half_time_h",
+        "survival_target",
+        "window_day",
+        "window_surviving_fraction",
+        "window_tumour_dose_fraction",
+    ] {
+        head.push(h.into());
+    }
+    s.push_str(&head.join(","));
+    s.push('\n');
+    for r in &c.rows {
+        let mut f: Vec<String> = vec![
+            r.nuclide.clone(),
+            csv_num(r.half_life_s / DAY),
+            r.alpha_emitter.to_string(),
+            csv_num(r.scale),
+            csv_num(r.activity_per_administration_bq),
+            r.administrations.to_string(),
+            csv_num(r.parent_decays),
+            csv_num(r.tumour_gy),
+            csv_num(r.tumour_alpha_gy),
+            csv_num(r.tumour_rbe_weighted_gy),
+            csv_num(opt(r.tumour_surviving_fraction)),
+        ];
+        for (k, _) in &keys {
+            match r.lymphocytes.iter().find(|e| e.key() == *k) {
+                Some(e) => {
+                    f.push(csv_num(e.mean_gy));
+                    f.push(csv_num(e.rbe_weighted_gy));
+                    f.push(csv_num(e.surviving_fraction));
+                }
+                None => f.extend([String::new(), String::new(), String::new()]),
+            }
+        }
+        let ws = |w: Option<WithSigma>| {
+            (
+                csv_num(w.map_or(f64::NAN, |x| x.value)),
+                csv_num(w.map_or(f64::NAN, |x| x.sigma)),
+            )
+        };
+        let (ct, cts) = ws(r.crossfire_tumour);
+        let (cl, cls) = ws(r.crossfire_lymphocyte);
+        f.extend([
+            csv_num(r.tumour_to_lymphocyte[0]),
+            csv_num(r.tumour_to_lymphocyte[1]),
+            ct,
+            cts,
+            cl,
+            cls,
+            csv_num(r.peak_dose_rate_gy_per_h),
+            csv_num(r.peak_time_h),
+            csv_num(opt(r.dose_rate_half_time_h)),
+            csv_num(r.survival_target),
+            csv_num(opt(r.window_day)),
+            csv_num(opt(r.window_survival)),
+            csv_num(opt(r.window_tumour_dose_fraction)),
+        ]);
+        s.push_str(&f.join(","));
+        s.push('\n');
+    }
+    s
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            failed(format!("cannot write {}: {e}", path.display()))
+        })
+}
+
+/// Facts about the invocation for the report.
+#[derive(Debug, Clone, Default)]
+pub struct Invocation {
+    /// The command line.
+    pub command_line: Option<String>,
+    /// Wall time of the whole command \[s\].
+    pub wall_s: Option<f64>,
+    /// Worker threads.
+    pub threads: Option<usize>,
+}
+
+/// The figures and `report.md` / `report.html`; returns the figure stems drawn and notes on
+/// figures that could not be drawn.
+pub fn write_report(
+    dir: &Path,
+    c: &Comparison,
+    scenario_text: &str,
+    inv: &Invocation,
+) -> Result<Vec<String>> {
+    use xfire_report as rp;
+    let mut notes = Vec::new();
+    let mut figs: Vec<rp::FigureRef> = Vec::new();
+    let mut fig =
+        |stem: &str,
+         caption: String,
+         r: std::result::Result<rp::WrittenFigure, rp::ReportError>| match r {
+            Ok(_) => figs.push(rp::FigureRef {
+                stem: stem.into(),
+                caption,
+            }),
+            Err(e) => notes.push(format!("figure {stem} not drawn: {e}")),
+        };
+    let curves: Vec<rp::SurvivalCurve> = c
+        .rows
+        .iter()
+        .filter(|r| !r.curves.survival.0.is_empty())
+        .map(|r| rp::SurvivalCurve {
+            label: r.nuclide.clone(),
+            start_days: r.curves.survival.0.clone(),
+            survival: r.curves.survival.1.clone(),
+            window_day: r.window_day,
+        })
+        .collect();
+    if !curves.is_empty() {
+        let target = c.rows[0].survival_target;
+        fig(
+            "survival_vs_start_day",
+            format!(
+                "Mean surviving fraction of a lymphocyte cohort arriving on each day after the first administration and staying for the residence time (cohort model, resident-TIL positions); dashed: the {:.0} % target; markers: each nuclide's earliest window day. Normalised to {}.",
+                100.0 * target,
+                normalisation_text(c)
+            ),
+            rp::survival_vs_start_day(
+                &rp::FigureTarget::new(dir, "survival_vs_start_day"),
+                "Lymphocyte survival vs immunotherapy start day",
+                &curves,
+                Some(target),
+            ),
+        );
+    }
+    let rate: Vec<rp::TimeSeries> = c
+        .rows
+        .iter()
+        .map(|r| {
+            rp::TimeSeries::new(
+                r.nuclide.clone(),
+                r.curves.rate.0.clone(),
+                r.curves.rate.1.clone(),
+            )
+        })
+        .collect();
+    fig(
+        "tumour_dose_rate",
+        "Mean absorbed dose rate of the tumour cells after the first administration (until the second), log scale.".into(),
+        rp::dose_rate_vs_time(
+            &rp::FigureTarget::new(dir, "tumour_dose_rate"),
+            "Tumour-cell dose rate, first administration",
+            &rate,
+        ),
+    );
+    let cum: Vec<rp::TimeSeries> = c
+        .rows
+        .iter()
+        .map(|r| {
+            rp::TimeSeries::new(
+                r.nuclide.clone(),
+                r.curves.cumulative.0.clone(),
+                r.curves.cumulative.1.clone(),
+            )
+        })
+        .collect();
+    fig(
+        "tumour_cumulative_dose",
+        "Cumulative mean absorbed dose of the tumour cells over the whole treatment.".into(),
+        rp::cumulative_dose_vs_time(
+            &rp::FigureTarget::new(dir, "tumour_cumulative_dose"),
+            "Tumour-cell cumulative dose",
+            &cum,
+        ),
+    );
+    // per-cell histograms: the reference and one other (the first α emitter, else the next)
+    let ref_row = c.rows.iter().position(|r| r.nuclide == c.reference);
+    let other = ref_row.and_then(|i| {
+        let ref_alpha = c.rows[i].alpha_emitter;
+        c.rows
+            .iter()
+            .position(|r| r.nuclide != c.reference && r.alpha_emitter != ref_alpha)
+            .or_else(|| c.rows.iter().position(|r| r.nuclide != c.reference))
+    });
+    for i in [ref_row, other].into_iter().flatten() {
+        let r = &c.rows[i];
+        let groups: Vec<rp::DoseGroup> = [
+            ("tumour cells", &r.curves.cell_doses.0),
+            ("lymphocytes", &r.curves.cell_doses.1),
+        ]
+        .into_iter()
+        .filter(|(_, d)| !d.is_empty())
+        .map(|(n, d)| rp::DoseGroup {
+            name: n.into(),
+            doses_gy: d.clone(),
+        })
+        .collect();
+        if groups.is_empty() {
+            continue;
+        }
+        let stem = format!("cell_dose_histogram_{}", r.nuclide);
+        fig(
+            &stem,
+            format!(
+                "{}: absorbed dose of each tumour cell and each resident lymphocyte over the whole treatment (fraction of cells per bin).",
+                r.nuclide
+            ),
+            rp::dose_histograms(
+                &rp::FigureTarget::new(dir, &stem),
+                &format!("Per-cell dose, {}", r.nuclide),
+                &groups,
+                &rp::HistogramOptions::default(),
+            ),
+        );
+    }
+    if let Some(s) = &c.slice {
+        let mut ds = rp::DoseSlice::new(s.nx, s.ny, &s.dose_gy, s.voxel_um);
+        ds.outlines = Some(&s.cell_id);
+        fig(
+            "dose_slice",
+            format!(
+                "{}: total absorbed dose in the central z slice, with cell outlines.",
+                s.nuclide
+            ),
+            rp::dose_slice(
+                &rp::FigureTarget::new(dir, "dose_slice"),
+                &format!("Total dose, central slice, {}", s.nuclide),
+                &ds,
+            ),
+        );
+    }
+
+    // tables
+    let lines = table_lines(c);
+    let mut header = vec!["quantity".to_string()];
+    header.extend(c.rows.iter().map(|r| r.nuclide.clone()));
+    let main = rp::Table {
+        caption: Some(format!(
+            "Side by side, normalised to {}; doses over the whole treatment.",
+            normalisation_text(c)
+        )),
+        header,
+        rows: lines
+            .iter()
+            .map(|l| {
+                let mut row = vec![rp::Cell::from(l.label.as_str())];
+                row.extend(l.values.iter().map(|v| rp::Cell::from(v.as_str())));
+                row
+            })
+            .collect(),
+    };
+    let mut comp_rows = Vec::new();
+    for r in &c.rows {
+        for cr in &r.components {
+            comp_rows.push(vec![
+                rp::Cell::from(r.nuclide.as_str()),
+                rp::Cell::from(cr.nuclide.as_str()),
+                rp::Cell::from(cr.site.as_str()),
+                rp::Cell::Num(cr.total_decays),
+                rp::Cell::from(format!(
+                    "{} / {}",
+                    cr.transported_decays[0], cr.transported_decays[1]
+                )),
+                rp::Cell::from(format!(
+                    "{} / {}",
+                    if cr.transported_decays[0] > 0 {
+                        format!("{:.2} %", 100.0 * cr.tumour_rel_unc[0])
+                    } else {
+                        "-".into()
+                    },
+                    if cr.transported_decays[1] > 0 {
+                        format!("{:.2} %", 100.0 * cr.tumour_rel_unc[1])
+                    } else {
+                        "-".into()
+                    }
+                )),
+                rp::Cell::from(if cr.reused { "yes" } else { "no" }),
+            ]);
+        }
+    }
+    let comps = rp::Table {
+        caption: Some("Source components (chain member × site): decays over the treatment at the normalised amount, decays transported and the tumour-cell dose uncertainty per part (low LET / α).".into()),
+        header: vec![
+            "nuclide".into(),
+            "member".into(),
+            "site".into(),
+            "decays".into(),
+            "transported (low LET / α)".into(),
+            "tumour σ (low LET / α)".into(),
+            "reused".into(),
+        ],
+        rows: comp_rows,
+    };
+    let mut summary = vec![rp::Block::Text(format!(
+        "Scenario: {} — the agent bound to {}, the same phantom, binding, kinetics shape, regimen, daughter rules, lymphocyte and radiobiology models for every nuclide (each with its own half-life and chain). Normalised to {}.",
+        c.description.as_deref().unwrap_or("(no description)"),
+        c.binding,
+        normalisation_text(c)
+    ))];
+    summary.push(rp::Block::Table(main));
+    let best = c
+        .rows
+        .iter()
+        .filter(|r| r.tumour_to_lymphocyte[1].is_finite())
+        .max_by(|a, b| a.tumour_to_lymphocyte[1].total_cmp(&b.tumour_to_lymphocyte[1]));
+    let earliest = c
+        .rows
+        .iter()
+        .filter(|r| r.window_day.is_some())
+        .min_by(|a, b| opt(a.window_day).total_cmp(&opt(b.window_day)));
+    let mut highlights = Vec::new();
+    if let Some(b) = best {
+        highlights.push(format!(
+            "Highest tumour-to-lymphocyte RBE-weighted dose ratio: {} ({}).",
+            b.nuclide,
+            sig(b.tumour_to_lymphocyte[1])
+        ));
+    }
+    if let Some(e) = earliest {
+        highlights.push(format!(
+            "Earliest immunotherapy window: {} (day {}).",
+            e.nuclide,
+            fmt_day(opt(e.window_day))
+        ));
+    }
+    if !highlights.is_empty() {
+        summary.push(rp::Block::List(highlights));
+    }
+    let mut fig_blocks: Vec<rp::Block> = figs.iter().cloned().map(rp::Block::Figure).collect();
+    if fig_blocks.is_empty() {
+        fig_blocks.push(rp::Block::Text("No figure could be drawn.".into()));
+    }
+    let defs = rp::Block::List(vec![
+        "Tumour dose: mass-weighted mean absorbed dose of the tumour-cell voxels over the whole treatment; RBE-weighted: low-LET + RBE(α) × α part with the tumour's RBE.".into(),
+        "Lymphocytes: resident TILs of the phantom over the whole treatment; cohorts arriving on the scenario's days at the TIL positions for the residence time; migrating lymphocytes (random walk); blood (circulating), as configured in the scenario.".into(),
+        "Cross-fire fraction: fraction of the absorbed energy in a population's voxels that comes from decays outside the cell each voxel belongs to (1 − self/total), from a self-cell transport of the same decays; ± one σ from the batch spread.".into(),
+        "Dose-rate half-time: time from the peak of the tumour-cell mean dose rate after the first administration to when it has fallen to half the peak (before the second administration).".into(),
+        "Immunotherapy window: earliest candidate start day whose arriving lymphocyte cohort reaches the survival target (LQ with dose-rate protraction).".into(),
+    ]);
+    let mut sections = vec![
+        rp::Section {
+            heading: "Comparison".into(),
+            blocks: summary,
+        },
+        rp::Section {
+            heading: "Figures".into(),
+            blocks: fig_blocks,
+        },
+        rp::Section {
+            heading: "Definitions".into(),
+            blocks: vec![defs],
+        },
+        rp::Section {
+            heading: "Source components".into(),
+            blocks: vec![rp::Block::Table(comps)],
+        },
+    ];
+    if !c.warnings.is_empty() {
+        sections.push(rp::Section {
+            heading: "Warnings and notes".into(),
+            blocks: vec![rp::Block::List(c.warnings.clone())],
+        });
+    }
+    sections.push(rp::Section {
+        heading: "Scenario file".into(),
+        blocks: vec![rp::Block::Code(scenario_text.to_string())],
+    });
+    let mut extra = vec![
+        (
+            "nuclides".to_string(),
+            c.rows
+                .iter()
+                .map(|r| r.nuclide.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        ("normalisation".to_string(), c.normalise.name().to_string()),
+        ("reference nuclide".to_string(), c.reference.clone()),
+        (
+            "self-cell decays per part".to_string(),
+            c.crossfire_decays.to_string(),
+        ),
+    ];
+    if let Some(s) = &c.scenario {
+        extra.insert(0, ("scenario".to_string(), s.clone()));
+    }
+    if let Some(t) = inv.threads {
+        extra.push(("threads".into(), t.to_string()));
+    }
+    let report = rp::Report {
+        title: format!(
+            "xfire compare: {}",
+            c.description.as_deref().unwrap_or("scenario")
+        ),
+        run: rp::RunInfo {
+            xfire_version: env!("CARGO_PKG_VERSION").into(),
+            seed: Some(c.seed),
+            decays: None,
+            wall_time_s: Some(inv.wall_s.unwrap_or(c.wall_s)),
+            command_line: inv.command_line.clone(),
+            extra,
+        },
+        sections,
+    };
+    if let Err(e) = rp::write_report(dir, &report) {
+        return Err(failed(format!("report: {e}")));
+    }
+    Ok(notes)
+}
+
+/// Write `comparison.csv`, `comparison.json`, the figures and `report.md`/`report.html`
+/// into `dir`; returns the data files written and notes on figures not drawn.
+pub fn write_outputs(
+    dir: &Path,
+    c: &Comparison,
+    scenario_text: &str,
+    inv: &Invocation,
+) -> Result<(Vec<PathBuf>, Vec<String>)> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| failed(format!("cannot create {}: {e}", dir.display())))?;
+    let csv = dir.join("comparison.csv");
+    write_atomic(&csv, comparison_csv(c).as_bytes())?;
+    let json = dir.join("comparison.json");
+    let text = serde_json::to_string_pretty(&comparison_json(c)?)
+        .map_err(|e| failed(format!("comparison.json: {e}")))?;
+    write_atomic(&json, text.as_bytes())?;
+    let notes = write_report(dir, c, scenario_text, inv)?;
+    Ok((
+        vec![csv, json, dir.join("report.md"), dir.join("report.html")],
+        notes,
+    ))
+}
