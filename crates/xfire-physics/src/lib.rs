@@ -16,6 +16,9 @@
 //! * [`tables::MaterialTables`]: both sets of tables for one material, built once.
 //! * [`table::RangeTable`]: the power-law (log–log) stopping-power table with the range
 //!   integrated exactly on it.
+//! * [`photon::PhotonTables`]: photon attenuation coefficients by process (NIST XCOM) and the
+//!   interaction samplers (Klein–Nishina with binding, Rayleigh, photoelectric with K
+//!   fluorescence, pair); [`photon::Majorant`] for Woodcock tracking.
 //!
 //! ```
 //! use xfire_data::materials::builtin;

@@ -40,7 +40,7 @@ pub(super) fn phantom_majorant(phantom: &Phantom, tables: &[PhotonTables]) -> Ma
 }
 
 impl Engine<'_> {
-    /// Transports one photon of `e_mev` [MeV] from `pos_cm` (in `voxel`) along `dir` until it
+    /// Transports one photon of `e_mev` \[MeV\] from `pos_cm` (in `voxel`) along `dir` until it
     /// is absorbed, falls below the cutoff or leaves the grid; its secondaries are transported
     /// too.
     #[allow(clippy::too_many_arguments)]
