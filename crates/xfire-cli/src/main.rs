@@ -8,6 +8,7 @@ mod chain;
 mod compare;
 mod completions;
 mod kernel;
+mod merge;
 mod nuclide;
 mod phantom;
 mod range;
@@ -49,6 +50,9 @@ enum Command {
     Compare(compare::Args),
     /// Print a shell completion script: `xfire completions bash|zsh|fish`.
     Completions(completions::Args),
+    /// Merge the shards of a run (`xfire run --shard K/N`) into the result of the single
+    /// run (byte-identical results.h5, summary.json, summary.csv).
+    Merge(merge::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -63,6 +67,7 @@ fn main() -> std::process::ExitCode {
         Command::Run(a) => run::run(a),
         Command::Compare(a) => compare::run(a),
         Command::Completions(a) => completions::run(a, &mut Cli::command()),
+        Command::Merge(a) => merge::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -40,6 +40,19 @@ pub struct Args {
     /// Only validate the scenario and build the plan (phantom, components); no transport.
     #[arg(long)]
     pub check: bool,
+    /// Run only shard K of N (0-based, e.g. 2/8): its part of every component's batches;
+    /// writes part files and manifest.json into --out for `xfire merge` (docs/hpc.md).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Continue from the checkpoints in OUT/checkpoints after an interrupted run.
+    #[arg(long)]
+    pub resume: bool,
+    /// Write a checkpoint when this much time has passed since the last ("0" = not by time).
+    #[arg(long, default_value = "5 min", value_name = "TIME")]
+    pub checkpoint_every: String,
+    /// Also write a checkpoint every M batches (0 = not by count).
+    #[arg(long, default_value_t = 0, value_name = "M")]
+    pub checkpoint_batches: u64,
 }
 
 struct Progress {
@@ -121,13 +134,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Some(args.cache.clone().unwrap_or_else(|| args.out.join("cache")))
         },
         progress: progress_callback(args.quiet),
+        ..Options::default()
     };
+    let mut opts = opts;
+    let hpc = crate::merge::hpc_options(&args, &mut opts)?;
+    if opts.shard.is_some() {
+        return crate::merge::run_shard(&args, &plan, &opts, &hpc);
+    }
     let t_plan = start.elapsed().as_secs_f64();
     let tr = xfire_scenario::transport_all(&plan, &opts)?;
     let t_tr = start.elapsed().as_secs_f64();
     let result = xfire_scenario::compute(&plan, &tr)?;
     let t_comp = start.elapsed().as_secs_f64();
     let (files, notes) = output::write_all(&args.out, &plan, &tr, &result)?;
+    hpc.finished();
     if !args.quiet {
         eprintln!(
             "times: plan {t_plan:.1} s, transport {:.1} s, time step {:.1} s ({}), output {:.1} s",

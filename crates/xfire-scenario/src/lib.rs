@@ -5,8 +5,10 @@
 
 pub mod compare;
 pub mod compute;
+pub mod exact;
 pub mod output;
 pub mod plan;
+pub mod shard;
 pub mod spec;
 pub mod transport;
 

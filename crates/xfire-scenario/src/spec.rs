@@ -147,11 +147,12 @@ pub struct RadiobiologySpec {
 /// Transport settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransportSpec {
-    /// Decays per source component (per chunk when a target uncertainty is given).
+    /// Decays per source component (the minimum when a target uncertainty is given).
     pub decays: u64,
     /// Master seed.
     pub seed: u64,
-    /// Stop when the relative uncertainty of the tumour-cell mean dose is below this \[1\].
+    /// Stop after the first batch (once `decays` are done) at which the relative
+    /// uncertainty of the tumour-cell mean dose is at or below this \[1\].
     pub target_uncertainty: Option<f64>,
     /// Upper limit of decays per component with a target uncertainty.
     pub max_decays: u64,

@@ -15,7 +15,7 @@ use xfire_data::nuclides::{library, EmissionSampler, Radiation, RadiationSet};
 use xfire_tally::{BatchStat, EnergyBalance, RegionTally, TallyResult};
 use xfire_transport::{Emitter, PhysicsTables, Source, TransportSetup};
 
-use crate::plan::{Plan, GROUP_MAP, GROUP_TUMOUR};
+use crate::plan::Plan;
 use crate::{Result, ScenarioError};
 
 /// The α part or the low-LET part of a nuclide's emissions.
@@ -96,6 +96,10 @@ pub struct Options {
     pub cache_dir: Option<PathBuf>,
     /// Progress callback: (what, decays done, decays planned).
     pub progress: Option<ProgressFn>,
+    /// Run only this shard's batches and write its part files (no cache; `crate::shard`).
+    pub shard: Option<crate::shard::ShardOut>,
+    /// Write checkpoints (and resume from them); `crate::shard`.
+    pub checkpoint: Option<crate::shard::Checkpointing>,
 }
 
 impl std::fmt::Debug for Options {
@@ -103,6 +107,8 @@ impl std::fmt::Debug for Options {
         f.debug_struct("Options")
             .field("threads", &self.threads)
             .field("cache_dir", &self.cache_dir)
+            .field("shard", &self.shard)
+            .field("checkpoint", &self.checkpoint)
             .finish()
     }
 }
@@ -333,7 +339,8 @@ pub fn transport_part(
     setup.batch_size = t.batch_size;
     setup.threads = opts.threads;
     let key = cache_key(plan, nuclide, site, part, &setup);
-    let file = opts.cache_dir.as_ref().map(|d| {
+    let cache_dir = opts.cache_dir.as_ref().filter(|_| opts.shard.is_none());
+    let file = cache_dir.map(|d| {
         d.join(format!(
             "{}_{}_{}_{key}.tally",
             sanitize(nuclide),
@@ -356,46 +363,10 @@ pub fn transport_part(
             }
         }
     }
-    let what = format!("{nuclide} @ {site} ({})", part.name());
     let start = std::time::Instant::now();
-    let mut total: Option<TallyResult> = None;
-    let mut done = 0u64;
-    let planned = if t.target_uncertainty.is_some() {
-        t.max_decays
-    } else {
-        t.decays
-    };
-    loop {
-        let n = t.decays.min(t.max_decays - done);
-        setup.first_history = done;
-        setup.decays = n;
-        let base = done;
-        let cb = |d: u64| {
-            if let Some(p) = &opts.progress {
-                p(&what, base + d, planned);
-            }
-        };
-        let r = xfire_transport::run(&setup, &plan.layout, &cb)
-            .map_err(|e| failed(format!("transport of {what}: {e}")))?;
-        done += n;
-        match &mut total {
-            None => total = Some(r),
-            Some(acc) => acc
-                .merge(&r)
-                .map_err(|e| failed(format!("merging chunks of {what}: {e}")))?,
-        }
-        let acc = total.as_ref().expect("set");
-        let Some(target) = t.target_uncertainty else {
-            break;
-        };
-        let u = acc.region_rel_unc(GROUP_MAP, GROUP_TUMOUR);
-        if (u.is_finite() && u <= target && acc.region_mean_mev(GROUP_MAP, GROUP_TUMOUR) > 0.0)
-            || done >= t.max_decays
-        {
-            break;
-        }
-    }
-    let tally = total.expect("at least one chunk");
+    // batches accumulated exactly: same bytes for any thread count, shard split or resume
+    let tally =
+        crate::shard::run_part(plan, &mut setup, (nuclide, site, part), &key, opts)?.to_result();
     if let Some(f) = &file {
         if let Some(d) = f.parent() {
             std::fs::create_dir_all(d)

@@ -1,0 +1,713 @@
+//! Runs split over processes and time: shards and their merge, checkpoints and resume, and
+//! the batch loop of the transport step that makes them exact (`docs/formats/shard.md`,
+//! `docs/hpc.md`).
+//!
+//! Every part (component × low-LET/α) is a sequence of batches: batch `b` holds histories
+//! `b·batch_size .. (b+1)·batch_size` of the run, and its random numbers are a pure function
+//! of (seed, history, stream). Shard K of N owns the contiguous batches
+//! `⌊K·B/N⌋ .. ⌊(K+1)·B/N⌋` of the B batches the single run does. Batches are accumulated in
+//! an [`ExactTally`] (fixed-point integers), so the sum over any split — threads, shards,
+//! MPI ranks, checkpoint segments — is the same integers, and the `f64` tally (rounded once
+//! at the end) the same bytes as the single run.
+//!
+//! Stop at uncertainty (`transport.target_uncertainty`): after at least `transport.decays`
+//! decays, the run stops after the first batch at which the relative uncertainty of the
+//! tumour-cell mean energy is at or below the target (at most `transport.max_decays`); the
+//! result records the decays actually run. The stop point depends on every batch before it,
+//! so a target cannot be combined with shards (refused with a message); checkpoints and
+//! resume work with it (the checkpoint records that the target was reached).
+//!
+//! Checkpoints: every `every_batches` batches and/or `every_s` seconds the tally of the batches
+//! done so far and the next batch index are written atomically (temporary file, fsync,
+//! rename) to `DIR/NUCLIDE_SITE_PART_KEY[_kK-N].ckpt`, and once more when the part is
+//! complete; `resume` continues from them.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use xfire_tally::BatchScorer;
+use xfire_transport::TransportSetup;
+
+use crate::exact::ExactTally;
+use crate::plan::{Plan, GROUP_MAP, GROUP_TUMOUR};
+use crate::transport::{ComponentTransport, Options, Part, PartTransport};
+use crate::{Result, ScenarioError};
+
+fn failed(what: impl std::fmt::Display) -> ScenarioError {
+    ScenarioError::Failed(what.to_string())
+}
+
+/// Shard K of N (K counted from 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardSpec {
+    /// This shard, 0..count.
+    pub index: u64,
+    /// Number of shards.
+    pub count: u64,
+}
+
+impl ShardSpec {
+    /// Parses `"K/N"` with 0 ≤ K < N.
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        let bad = || format!("shard must be K/N with 0 <= K < N (e.g. 0/4), got {text:?}");
+        let (k, n) = text.split_once('/').ok_or_else(bad)?;
+        let index: u64 = k.trim().parse().map_err(|_| bad())?;
+        let count: u64 = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Self { index, count })
+    }
+
+    /// The batches `[first, end)` of this shard out of `batches`.
+    pub fn range(&self, batches: u64) -> (u64, u64) {
+        let at = |k: u64| ((u128::from(batches) * u128::from(k)) / u128::from(self.count)) as u64;
+        (at(self.index), at(self.index + 1))
+    }
+}
+
+impl std::fmt::Display for ShardSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// Where a shard run writes its part files and manifest.
+#[derive(Debug, Clone)]
+pub struct ShardOut {
+    /// Which shard.
+    pub spec: ShardSpec,
+    /// Output folder of the shard.
+    pub dir: PathBuf,
+}
+
+/// Checkpoint settings.
+#[derive(Debug, Clone)]
+pub struct Checkpointing {
+    /// Folder of the checkpoint files.
+    pub dir: PathBuf,
+    /// Write after every this many batches (0: not by count).
+    pub every_batches: u64,
+    /// Write when this much wall time \[s\] has passed since the last one (0: not by time).
+    pub every_s: f64,
+    /// Continue from the checkpoints found in `dir`.
+    pub resume: bool,
+}
+
+/// Header of a part file (checkpoint or shard part), JSON inside the binary file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PartHeader {
+    /// Transport cache key of the part (version, phantom, source, nuclide, part, settings).
+    pub key: String,
+    /// Nuclide.
+    pub nuclide: String,
+    /// Site.
+    pub site: String,
+    /// "low_let" or "alpha".
+    pub part: String,
+    /// Histories per batch.
+    pub batch_size: u64,
+    /// First batch of the range this file belongs to.
+    pub first_batch: u64,
+    /// Next batch to run (= end_batch when complete, or earlier if the target was reached).
+    pub next_batch: u64,
+    /// End (exclusive) of the range.
+    pub end_batch: u64,
+    /// The uncertainty target was reached after batch next_batch − 1.
+    pub stopped: bool,
+}
+
+impl PartHeader {
+    /// No batch is left to run.
+    pub fn complete(&self) -> bool {
+        self.stopped || self.next_batch >= self.end_batch
+    }
+}
+
+const PART_MAGIC: &[u8; 8] = b"XFPART01";
+
+/// Writes `bytes` to `path` atomically: temporary file in the same folder, fsync, rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!(
+        "{}.tmp{}",
+        path.extension().and_then(|e| e.to_str()).unwrap_or(""),
+        std::process::id()
+    ));
+    let res = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
+
+/// Writes a part file: magic `XFPART01`, u64 header length, header JSON, [`ExactTally`] bytes.
+pub fn write_part(path: &Path, h: &PartHeader, t: &ExactTally) -> std::io::Result<()> {
+    let head = serde_json::to_vec(h).map_err(std::io::Error::other)?;
+    let body = t.to_bytes();
+    let mut b = Vec::with_capacity(16 + head.len() + body.len());
+    b.extend_from_slice(PART_MAGIC);
+    b.extend_from_slice(&(head.len() as u64).to_le_bytes());
+    b.extend_from_slice(&head);
+    b.extend_from_slice(&body);
+    write_atomic(path, &b)
+}
+
+/// Reads a part file written by [`write_part`].
+pub fn read_part(path: &Path) -> std::result::Result<(PartHeader, ExactTally), String> {
+    let buf = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bad = || format!("{} is not an xfire part file", path.display());
+    if buf.len() < 16 || &buf[..8] != PART_MAGIC {
+        return Err(bad());
+    }
+    let n = u64::from_le_bytes(buf[8..16].try_into().expect("8 bytes")) as usize;
+    let head = buf.get(16..16usize.saturating_add(n)).ok_or_else(bad)?;
+    let h: PartHeader = serde_json::from_slice(head).map_err(|_| bad())?;
+    let t =
+        ExactTally::from_bytes(&buf[16 + n..]).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((h, t))
+}
+
+/// File stem of a part: `NUCLIDE_SITE_PART`.
+pub fn part_stem(nuclide: &str, site: &str, part: Part) -> String {
+    let s = |t: &str| -> String {
+        t.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    format!("{}_{}_{}", s(nuclide), s(site), part.name())
+}
+
+/// Number of batches the single run of a part plans (with a target: up to max_decays).
+pub fn planned_batches(plan: &Plan) -> u64 {
+    let t = &plan.scenario.transport;
+    let limit = if t.target_uncertainty.is_some() {
+        t.max_decays
+    } else {
+        t.decays
+    };
+    limit.div_ceil(t.batch_size)
+}
+
+/// The batch loop of one part: the part's batch range (all, or the shard's), resumed from a
+/// checkpoint when asked, checkpointed, stopped at the uncertainty target; returns the exact
+/// tally of the batches run.
+pub(crate) fn run_part(
+    plan: &Plan,
+    setup: &mut TransportSetup,
+    (nuclide, site, part): (&str, &str, Part),
+    key: &str,
+    opts: &Options,
+) -> Result<ExactTally> {
+    let what = &format!("{nuclide} @ {site} ({})", part.name());
+    let stem = &part_stem(nuclide, site, part);
+    let t = &plan.scenario.transport;
+    let bs = t.batch_size;
+    let limit = if t.target_uncertainty.is_some() {
+        t.max_decays
+    } else {
+        t.decays
+    };
+    let nb = planned_batches(plan);
+    let (first, end) = match &opts.shard {
+        Some(s) => {
+            if t.target_uncertainty.is_some() {
+                return Err(failed(
+                    "transport.target_uncertainty cannot be combined with shards: where the run \
+                     stops depends on every batch before it. Remove the target (set \
+                     transport.decays) or run without --shard (checkpoints and --resume work \
+                     with a target)",
+                ));
+            }
+            s.spec.range(nb)
+        }
+        None => (0, nb),
+    };
+    let header = |next: u64, stopped: bool| PartHeader {
+        key: key.to_string(),
+        nuclide: nuclide.to_string(),
+        site: site.to_string(),
+        part: part.name().to_string(),
+        batch_size: bs,
+        first_batch: first,
+        next_batch: next,
+        end_batch: end,
+        stopped,
+    };
+    let ck_file = opts.checkpoint.as_ref().map(|c| {
+        let tag = opts
+            .shard
+            .as_ref()
+            .map(|s| format!("_k{}-{}", s.spec.index, s.spec.count))
+            .unwrap_or_default();
+        c.dir.join(format!("{stem}_{key}{tag}.ckpt"))
+    });
+    let mut acc = ExactTally::new(&plan.layout);
+    let mut next = first;
+    let mut stopped = false;
+    if let (Some(c), Some(f)) = (&opts.checkpoint, &ck_file) {
+        if c.resume && f.exists() {
+            let (h, tally) = read_part(f).map_err(failed)?;
+            let want = header(h.next_batch, h.stopped);
+            if h != want || tally.batches != h.next_batch - first {
+                return Err(failed(format!(
+                    "checkpoint {} does not belong to this run (batches {}..{} of key {}, \
+                     expected {}..{} of key {key}); remove it to start afresh",
+                    f.display(),
+                    h.first_batch,
+                    h.end_batch,
+                    h.key,
+                    first,
+                    end
+                )));
+            }
+            acc = tally;
+            next = h.next_batch;
+            stopped = h.stopped;
+        }
+        std::fs::create_dir_all(&c.dir)
+            .map_err(|e| failed(format!("cannot create {}: {e}", c.dir.display())))?;
+    }
+    let planned = (end * bs).min(limit) - (first * bs).min(limit);
+    let mut last_ck = Instant::now();
+    let mut since_ck = 0u64;
+    let mut ck_err: Option<String> = None;
+    while next < end && !stopped {
+        // with a target, run the minimum (transport.decays) in one go, then smaller segments
+        // so that the stop wastes little work
+        let seg_end = match t.target_uncertainty {
+            None => end,
+            Some(_) => {
+                let min_b = t.decays.div_ceil(bs);
+                let seg = (4 * rayon::current_num_threads().max(setup.threads) as u64).max(8);
+                if next < min_b {
+                    min_b.min(end)
+                } else {
+                    (next + seg).min(end)
+                }
+            }
+        };
+        setup.first_history = next * bs;
+        setup.decays = (seg_end * bs).min(limit) - next * bs;
+        let base = next * bs - (first * bs).min(limit);
+        let cb = |d: u64| {
+            if let Some(p) = &opts.progress {
+                p(what, base + d, planned);
+            }
+        };
+        xfire_transport::run_batches(
+            setup,
+            || BatchScorer::new(&plan.layout),
+            |s| s.finish_batch(),
+            |b| {
+                if stopped {
+                    return; // batches after the one that reached the target are not used
+                }
+                acc.absorb(&b);
+                next += 1;
+                since_ck += 1;
+                if let Some(target) = t.target_uncertainty {
+                    let u = acc.region_rel_unc(GROUP_MAP, GROUP_TUMOUR);
+                    if acc.decays >= t.decays
+                        && u.is_finite()
+                        && u <= target
+                        && acc.region_sum_mev(GROUP_MAP, GROUP_TUMOUR) > 0.0
+                    {
+                        stopped = true;
+                    }
+                }
+                if let (Some(c), Some(f)) = (&opts.checkpoint, &ck_file) {
+                    let due = (c.every_batches > 0 && since_ck >= c.every_batches)
+                        || (c.every_s > 0.0 && last_ck.elapsed().as_secs_f64() >= c.every_s);
+                    if due && next < end && !stopped && ck_err.is_none() {
+                        if let Err(e) = write_part(f, &header(next, false), &acc) {
+                            ck_err = Some(format!("cannot write checkpoint {}: {e}", f.display()));
+                        }
+                        since_ck = 0;
+                        last_ck = Instant::now();
+                    }
+                }
+            },
+            &cb,
+        )
+        .map_err(|e| failed(format!("transport of {what}: {e}")))?;
+        if let Some(e) = ck_err.take() {
+            return Err(failed(e));
+        }
+    }
+    if let Some(f) = &ck_file {
+        write_part(f, &header(next, stopped), &acc)
+            .map_err(|e| failed(format!("cannot write checkpoint {}: {e}", f.display())))?;
+    }
+    if let Some(s) = &opts.shard {
+        std::fs::create_dir_all(&s.dir)
+            .map_err(|e| failed(format!("cannot create {}: {e}", s.dir.display())))?;
+        let f = s.dir.join(shard_part_file(stem, key));
+        write_part(&f, &header(next, stopped), &acc)
+            .map_err(|e| failed(format!("cannot write {}: {e}", f.display())))?;
+    }
+    Ok(acc)
+}
+
+/// The manifest of a shard folder (`manifest.json`, `docs/formats/shard.md`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ShardManifest {
+    /// "xfire-shard".
+    pub format: String,
+    /// 1.
+    pub format_version: u32,
+    /// Version of the xfire that ran the shard.
+    pub xfire_version: String,
+    /// The scenario file (absolute path when it could be resolved).
+    pub scenario_path: String,
+    /// 64-bit FNV-1a hash of the scenario text (hex).
+    pub scenario_hash: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Content hash of the phantom (hex).
+    pub phantom_hash: String,
+    /// Histories per batch.
+    pub batch_size: u64,
+    /// This shard (0-based).
+    pub shard: u64,
+    /// Number of shards.
+    pub shards: u64,
+    /// The parts of every component, in transport order.
+    pub parts: Vec<ShardPart>,
+}
+
+/// One part in a shard manifest.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ShardPart {
+    /// Nuclide.
+    pub nuclide: String,
+    /// Site.
+    pub site: String,
+    /// "low_let" or "alpha".
+    pub part: String,
+    /// Transport cache key (hex).
+    pub key: String,
+    /// Part file inside the shard folder.
+    pub file: String,
+    /// First batch of the shard's range.
+    pub first_batch: u64,
+    /// End (exclusive) of the shard's range.
+    pub end_batch: u64,
+    /// Batches of the whole run.
+    pub total_batches: u64,
+    /// Decays run by this shard.
+    pub decays: u64,
+}
+
+/// 64-bit FNV-1a of `text` as 16 hex digits.
+pub fn text_hash(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in text.as_bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01B3);
+    }
+    format!("{h:016x}")
+}
+
+/// File name of a part inside a shard folder.
+pub fn shard_part_file(stem: &str, key: &str) -> String {
+    format!("{stem}_{key}.part")
+}
+
+/// Writes `manifest.json` of a shard run whose parts [`crate::transport_all`] has written.
+pub fn write_manifest(
+    plan: &Plan,
+    scenario_path: &Path,
+    out: &ShardOut,
+    tr: &[ComponentTransport],
+) -> Result<ShardManifest> {
+    let t = &plan.scenario.transport;
+    let nb = planned_batches(plan);
+    let (first, end) = out.spec.range(nb);
+    let mut parts = Vec::new();
+    for c in tr {
+        for p in &c.parts {
+            let stem = part_stem(&c.nuclide, &c.site, p.part);
+            parts.push(ShardPart {
+                nuclide: c.nuclide.clone(),
+                site: c.site.clone(),
+                part: p.part.name().into(),
+                key: p.key.clone(),
+                file: shard_part_file(&stem, &p.key),
+                first_batch: first,
+                end_batch: end,
+                total_batches: nb,
+                decays: p.tally.decays,
+            });
+        }
+    }
+    let m = ShardManifest {
+        format: "xfire-shard".into(),
+        format_version: 1,
+        xfire_version: env!("CARGO_PKG_VERSION").into(),
+        scenario_path: std::fs::canonicalize(scenario_path)
+            .unwrap_or_else(|_| scenario_path.to_path_buf())
+            .display()
+            .to_string(),
+        scenario_hash: text_hash(&plan.scenario.text),
+        seed: t.seed,
+        phantom_hash: format!("{:016x}", plan.phantom_hash),
+        batch_size: t.batch_size,
+        shard: out.spec.index,
+        shards: out.spec.count,
+        parts,
+    };
+    let text = serde_json::to_string_pretty(&m).map_err(|e| failed(e.to_string()))?;
+    let f = out.dir.join("manifest.json");
+    write_atomic(&f, text.as_bytes())
+        .map_err(|e| failed(format!("cannot write {}: {e}", f.display())))?;
+    Ok(m)
+}
+
+/// Reads a shard folder's manifest.
+pub fn read_manifest(dir: &Path) -> Result<ShardManifest> {
+    let f = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&f).map_err(|e| {
+        failed(format!(
+            "{} is not a shard folder (no manifest.json: {e})",
+            dir.display()
+        ))
+    })?;
+    let m: ShardManifest = serde_json::from_str(&text)
+        .map_err(|e| failed(format!("{}: not an xfire shard manifest: {e}", f.display())))?;
+    if m.format != "xfire-shard" || m.format_version != 1 {
+        return Err(failed(format!(
+            "{}: format {:?} version {} is not xfire-shard version 1",
+            f.display(),
+            m.format,
+            m.format_version
+        )));
+    }
+    Ok(m)
+}
+
+/// Checks that the manifests are the shards 0..N of one run: same xfire version (this
+/// one), scenario, seed, phantom, batch size, shard count and parts; every shard once; part
+/// ranges contiguous from 0 to the end. Returns them ordered by shard index.
+pub fn check_manifests(
+    dirs: &[PathBuf],
+    ms: Vec<ShardManifest>,
+) -> Result<Vec<(PathBuf, ShardManifest)>> {
+    if ms.is_empty() {
+        return Err(failed("no shard folders given"));
+    }
+    let mut problems = Vec::new();
+    let m0 = ms[0].clone();
+    let m0 = &m0;
+    let d0 = &dirs[0];
+    let here = env!("CARGO_PKG_VERSION");
+    for (d, m) in dirs.iter().zip(&ms) {
+        let mut diffs: Vec<String> = Vec::new();
+        let mut differ = |what: &str, a: &dyn std::fmt::Display, b: &dyn std::fmt::Display| {
+            diffs.push(format!(
+                "{} and {} are shards of different runs: {what} {a} vs {b}",
+                d0.display(),
+                d.display()
+            ));
+        };
+        if m.xfire_version != here {
+            problems.push(format!(
+                "{} was made by xfire {}, this is xfire {here}; rerun the shard or merge with \
+                 that version",
+                d.display(),
+                m.xfire_version
+            ));
+        }
+        if m.scenario_hash != m0.scenario_hash {
+            differ("scenario (text hash)", &m0.scenario_hash, &m.scenario_hash);
+        }
+        if m.seed != m0.seed {
+            differ("seed", &m0.seed, &m.seed);
+        }
+        if m.phantom_hash != m0.phantom_hash {
+            differ("phantom data (hash)", &m0.phantom_hash, &m.phantom_hash);
+        }
+        if m.batch_size != m0.batch_size {
+            differ("batch size", &m0.batch_size, &m.batch_size);
+        }
+        if m.shards != m0.shards {
+            differ("shard count", &m0.shards, &m.shards);
+        }
+        let ids = |m: &ShardManifest| {
+            m.parts
+                .iter()
+                .map(|p| format!("{} @ {} {} key {}", p.nuclide, p.site, p.part, p.key))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if ids(m) != ids(m0) {
+            differ("parts (transport settings or data)", &ids(m0), &ids(m));
+        }
+        problems.extend(diffs);
+    }
+    if !problems.is_empty() {
+        return Err(failed(format!(
+            "cannot merge:\n  {}",
+            problems.join("\n  ")
+        )));
+    }
+    let n = m0.shards;
+    let mut slots: Vec<Option<usize>> = vec![None; n as usize];
+    for (i, m) in ms.iter().enumerate() {
+        let s = &mut slots[m.shard as usize];
+        if let Some(j) = *s {
+            problems.push(format!(
+                "overlapping shards: shard {}/{n} is given twice ({} and {})",
+                m.shard,
+                dirs[j].display(),
+                dirs[i].display()
+            ));
+        } else {
+            *s = Some(i);
+        }
+    }
+    let missing: Vec<String> = slots
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_none())
+        .map(|(k, _)| format!("{k}/{n}"))
+        .collect();
+    if !missing.is_empty() {
+        problems.push(format!(
+            "missing shard(s): {} (have {} of {n})",
+            missing.join(", "),
+            n as usize - missing.len()
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(failed(format!(
+            "cannot merge:\n  {}",
+            problems.join("\n  ")
+        )));
+    }
+    let mut ordered: Vec<(PathBuf, ShardManifest)> = Vec::new();
+    let mut ms: Vec<Option<ShardManifest>> = ms.into_iter().map(Some).collect();
+    for i in slots.into_iter().flatten() {
+        ordered.push((dirs[i].clone(), ms[i].take().expect("each once")));
+    }
+    for pi in 0..m0.parts.len() {
+        let mut at = 0;
+        for (d, m) in &ordered {
+            let p = &m.parts[pi];
+            if p.first_batch != at || p.end_batch < p.first_batch {
+                problems.push(format!(
+                    "{}: {} @ {} {} covers batches {}..{}, expected to start at {at} (gap or \
+                     overlap)",
+                    d.display(),
+                    p.nuclide,
+                    p.site,
+                    p.part,
+                    p.first_batch,
+                    p.end_batch
+                ));
+            }
+            at = p.end_batch;
+        }
+        let p = &ordered[0].1.parts[pi];
+        if at != p.total_batches {
+            problems.push(format!(
+                "{} @ {} {}: the shards cover batches 0..{at} of {}",
+                p.nuclide, p.site, p.part, p.total_batches
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(failed(format!(
+            "cannot merge:\n  {}",
+            problems.join("\n  ")
+        )));
+    }
+    Ok(ordered)
+}
+
+/// Merges validated shards (see [`check_manifests`]) into the transport of the whole run,
+/// in the plan's component order; checks the plan (scenario hash, phantom) against them.
+pub fn merge_shards(
+    plan: &Plan,
+    shards: &[(PathBuf, ShardManifest)],
+) -> Result<Vec<ComponentTransport>> {
+    let m0 = &shards[0].1;
+    if text_hash(&plan.scenario.text) != m0.scenario_hash {
+        return Err(failed(format!(
+            "the scenario file {} changed since the shards were run (text hash {} vs {})",
+            m0.scenario_path,
+            text_hash(&plan.scenario.text),
+            m0.scenario_hash
+        )));
+    }
+    if format!("{:016x}", plan.phantom_hash) != m0.phantom_hash {
+        return Err(failed(format!(
+            "the phantom differs from the shards' (content hash {:016x} vs {})",
+            plan.phantom_hash, m0.phantom_hash
+        )));
+    }
+    let mut out = Vec::new();
+    let mut used = 0;
+    for c in plan.source.components() {
+        let mut parts = Vec::new();
+        for part in [Part::LowLet, Part::Alpha] {
+            let Some(pi) = m0
+                .parts
+                .iter()
+                .position(|p| p.nuclide == c.nuclide && p.site == c.site && p.part == part.name())
+            else {
+                continue;
+            };
+            used += 1;
+            let mp = &m0.parts[pi];
+            let mut acc = ExactTally::new(&plan.layout);
+            for (d, m) in shards {
+                let p = &m.parts[pi];
+                let f = d.join(&p.file);
+                let (h, t) = read_part(&f).map_err(failed)?;
+                if h.key != p.key
+                    || h.first_batch != p.first_batch
+                    || h.end_batch != p.end_batch
+                    || !h.complete()
+                    || t.batches != p.end_batch - p.first_batch
+                {
+                    return Err(failed(format!(
+                        "{} does not match its manifest (key, batch range or incomplete)",
+                        f.display()
+                    )));
+                }
+                acc.merge(&t)
+                    .map_err(|e| failed(format!("{}: {e}", f.display())))?;
+            }
+            parts.push(PartTransport {
+                part,
+                tally: acc.to_result(),
+                from_cache: false,
+                key: mp.key.clone(),
+                wall_s: 0.0,
+            });
+        }
+        out.push(ComponentTransport {
+            nuclide: c.nuclide.clone(),
+            site: c.site.clone(),
+            parts,
+        });
+    }
+    if used != m0.parts.len() {
+        return Err(failed(
+            "the shards hold parts that the scenario does not have (different scenario)",
+        ));
+    }
+    Ok(out)
+}
