@@ -498,6 +498,18 @@ impl<'a> Engine<'a> {
                 pos[2] + dir[2] * d,
             ]
         };
+        // fast path (issue 9, docs/perf.md): a segment that ends inside the voxel it starts
+        // in needs no traversal (same deposits, about 14 % fewer instructions per history)
+        if let Some((v0, d_exit)) = self.grid.distance_to_voxel_exit(pos, dir) {
+            let rho = self.density[v0] as f64;
+            if self.material[v0] as usize == m && d_exit * rho > s_g {
+                scorer.deposit(v0, loss);
+                return Fly::Done {
+                    pos: at(s_g / rho),
+                    voxel: v0,
+                };
+            }
+        }
         for step in self.grid.traverse(pos, dir, self.diagonal_cm) {
             let v = step.index;
             if self.material[v] as usize != m {
