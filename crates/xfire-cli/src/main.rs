@@ -9,6 +9,8 @@ mod compare;
 mod completions;
 mod kernel;
 mod merge;
+#[cfg(feature = "mpi")]
+mod mpi_run;
 mod nuclide;
 mod phantom;
 mod range;

@@ -138,6 +138,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let mut opts = opts;
     let hpc = crate::merge::hpc_options(&args, &mut opts)?;
+    #[cfg(feature = "mpi")]
+    if crate::mpi_run::run(&args, &plan, &opts, &hpc)? {
+        return Ok(());
+    }
     if opts.shard.is_some() {
         return crate::merge::run_shard(&args, &plan, &opts, &hpc);
     }
