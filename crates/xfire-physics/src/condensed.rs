@@ -71,9 +71,9 @@ impl Default for CondensedParams {
         CondensedParams {
             cut_mev: 0.01,
             brems_cut_mev: 0.01,
-            c1: 0.05,
-            c2: 0.05,
-            max_loss_fraction: 0.05,
+            c1: 0.1,
+            c2: 0.1,
+            max_loss_fraction: 0.1,
             straggling: true,
             spin: true,
         }

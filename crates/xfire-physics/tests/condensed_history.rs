@@ -162,8 +162,8 @@ fn mean_path_length_equals_csda_range_in_water() {
 /// with hard elastic events reproduces Lewis's ⟨z⟩ = λ₁(1 − e^(−s/λ₁)) and
 /// ⟨r²⟩ = 2λ₁[s − λ₁(1 − e^(−s/λ₁))] after a path s (energy reset to T₀ after every step;
 /// δ-ray and bremsstrahlung events are skipped), within 2 %: the soft moments are taken at
-/// the step's mid energy T₀ − ΔT/2 (ΔT ≤ 5 % of T₀), which makes the scattering slightly
-/// stronger than at T₀ (measured: −0.1 … −0.9 %).
+/// the step's mid energy T₀ − ΔT/2 (ΔT ≤ f_E T₀ = 10 % of T₀), which makes the scattering
+/// slightly stronger than at T₀ (measured: −0.3 … −1.4 %).
 #[test]
 fn random_hinge_reproduces_lewis_moments() {
     let t = tables("water", CondensedParams::default());
