@@ -61,10 +61,11 @@ impl Engine<'_> {
                 return;
             }
             let mu_max = self.majorant.mu_max_per_cm(e);
-            debug_assert!(
-                mu_max.is_finite() && mu_max > 0.0,
-                "majorant {mu_max} at {e} MeV"
-            );
+            if mu_max <= 0.0 {
+                // nothing in the phantom attenuates (all densities zero): straight out
+                scorer.photon_escape(e);
+                return;
+            }
             // delta tracking to the next real interaction
             let (m, v) = loop {
                 let s = -rng.uniform().ln() / mu_max;
