@@ -692,8 +692,18 @@ impl Scenario {
                 if n != 1 {
                     cx.problem(pt.line, "[phantom] needs exactly one of file = \"phantom.h5\", generate = \"spec.toml\" or a [phantom.spec] table");
                 }
-                if let Some((f, _)) = file {
-                    phantom = Some(PhantomSource::File(base.join(f)));
+                if let Some((f, line)) = file {
+                    let p = base.join(f);
+                    if !p.is_file() {
+                        cx.problem(
+                            line,
+                            format!(
+                                "phantom.file: {} does not exist (or is not a file)",
+                                p.display()
+                            ),
+                        );
+                    }
+                    phantom = Some(PhantomSource::File(p));
                 } else if let Some((g, line)) = gen {
                     let p = base.join(&g);
                     match std::fs::read_to_string(&p) {
