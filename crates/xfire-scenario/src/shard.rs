@@ -20,7 +20,7 @@
 //! Checkpoints: every `every_batches` batches and/or `every_s` seconds the tally of the batches
 //! done so far and the next batch index are written atomically (temporary file, fsync,
 //! rename) to `DIR/NUCLIDE_SITE_PART_KEY[_kK-N].ckpt`, and once more when the part is
-//! complete; `resume` continues from them.
+//! complete (unless the transport cache keeps it); `resume` continues from them.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -346,7 +346,9 @@ pub(crate) fn run_part(
             return Err(failed(e));
         }
     }
-    if let Some(f) = &ck_file {
+    // the finished part: a checkpoint lets --resume skip it, unless the cache holds it
+    let cached = opts.cache_dir.is_some() && opts.shard.is_none();
+    if let (Some(f), false) = (&ck_file, cached) {
         write_part(f, &header(next, stopped), &acc)
             .map_err(|e| failed(format!("cannot write checkpoint {}: {e}", f.display())))?;
     }
