@@ -1,7 +1,47 @@
 //! # xfire-scenario
 //!
 //! Scenario files (TOML, `docs/formats/scenario.md`) and the end-to-end run behind
-//! `xfire run`.
+//! `xfire run`: given a tumour microenvironment (phantom), a radioligand (nuclide, binding
+//! site, labelled fraction, uptake heterogeneity), its kinetics and regimen, the fate of
+//! daughters and the lymphocyte models, how much dose tumour cells and lymphocytes get over
+//! time, what fraction of lymphocytes survive, and when immunotherapy can start.
+//!
+//! The pipeline has three separable steps (the design's "one idea": transport once per
+//! source component for a unit decay, everything in time deterministic afterwards):
+//!
+//! 1. **Plan** — [`Scenario::from_file`] / [`Scenario::from_text`] read and validate the
+//!    file, collecting *every* problem with its line ([`ScenarioError::Invalid`]);
+//!    [`Plan::new`] builds the phantom (file or generator), the labelled-cell source map
+//!    (fraction labelled and lognormal per-cell weights, deterministic from the seed), the
+//!    release sites, the exact source kinetics ([`xfire_kinetics::SourceKinetics`]: chain
+//!    member × site components, regimen, daughters) and the tally layout (labels, cells,
+//!    groups "tumour cells"/"lymphocytes": [`plan::GROUP_MAP`]).
+//! 2. **Transport** — [`transport_all`] (or [`transport::transport_part`] for one component
+//!    and [`Part`]: α lines + recoils, or everything else) runs each component for unit
+//!    decays, reading/writing the on-disk cache keyed by phantom content, source map,
+//!    nuclide, part and transport settings ([`transport::cache_key`]); shards, checkpoints
+//!    and exact accumulation live in [`shard`] and [`exact`].
+//! 3. **Time step** — [`compute()`] turns dose per decay × exact decays into dose rate and
+//!    cumulative dose per label, group and cell, resident / cohort / migrating / circulating
+//!    lymphocyte exposure, LQ survival with graded parameters, and the immunotherapy window
+//!    ([`RunResult`], plain data). [`output::write_all`] writes `results.h5`,
+//!    `summary.json`, `summary.csv`, figures and the report (`docs/formats/results.md`).
+//!
+//! A comparison of nuclides on one scenario ([`compare`]) reuses the plan and the time step
+//! per nuclide. Outputs depend only on the scenario: the same bytes for any thread count,
+//! shard split, or whether the transport came from the cache.
+//!
+//! ```no_run
+//! use xfire_scenario::{compute, output, transport_all, Options, Plan, Scenario};
+//! let s = Scenario::from_file("phantoms/til-spheroid-lu177.toml".as_ref())?;
+//! let plan = Plan::new(s)?;
+//! let opts = Options { cache_dir: Some("out/cache".into()), ..Options::default() };
+//! let tr = transport_all(&plan, &opts)?;          // dose per decay per component
+//! let r = compute(&plan, &tr)?;                    // doses over time, survival, window
+//! output::write_all("out".as_ref(), &plan, &tr, &r)?;
+//! println!("{}", output::short_table(&r));
+//! # Ok::<(), xfire_scenario::ScenarioError>(())
+//! ```
 
 pub mod compare;
 pub mod compute;
@@ -31,7 +71,7 @@ pub enum ScenarioError {
     /// The scenario file has problems; every one is listed with its line.
     #[error("{file}: {} problem(s):\n{}", problems.len(), spec::format_problems(problems))]
     Invalid {
-        /// The scenario file (or "<text>").
+        /// The scenario file (or `<scenario>` for text).
         file: String,
         /// Every problem found.
         problems: Vec<Problem>,

@@ -82,7 +82,7 @@ pub struct DaughterSpec {
     pub daughter: Option<String>,
     /// Fraction released from the bound site \[1\].
     pub release: f64,
-    /// Destination distribution ("uniform", "vessels", "label:<name>", a map name).
+    /// Destination distribution (`uniform`, `vessels`, `label:<name>`, a map name).
     pub to: String,
     /// Clearance half-time from the destination \[s\] (∞: stays).
     pub clearance_half_time_s: f64,
