@@ -290,7 +290,9 @@ pub(crate) fn run_part(
             None => end,
             Some(_) => {
                 let min_b = t.decays.div_ceil(bs);
-                let seg = (4 * rayon::current_num_threads().max(setup.threads) as u64).max(8);
+                // segments: each re-prepares the engine; the stop wastes at most one
+                let threads = rayon::current_num_threads().max(setup.threads) as u64;
+                let seg = (16 * threads).max(min_b / 4).max(8);
                 if next < min_b {
                     min_b.min(end)
                 } else {
