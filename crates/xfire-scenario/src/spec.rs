@@ -1276,10 +1276,17 @@ impl Scenario {
         root.finish(&mut cx, &[]);
 
         // cross checks
-        if let (Some(Regimen { .. }), Some(AmountSpec::DecaysPerLabelledCell(_))) =
-            (&regimen, &amount)
+        if doc.as_table().get("regimen").is_none()
+            && doc
+                .as_table()
+                .get("kinetics")
+                .and_then(|k| k.get("uptake_fraction"))
+                .is_some()
         {
-            // fine: later administrations scale with their activity
+            cx.problem(
+                None,
+                "kinetics.uptake_fraction is a fraction of the administered activity: give [regimen] schedule = \"7.4 GBq ...\"",
+            );
         }
         if let Some(a) = &agent {
             if let Ok(chain) = xfire_kinetics::Chain::from_library(&a.nuclide) {

@@ -187,6 +187,22 @@ colour = "red"
 }
 
 #[test]
+fn uptake_fraction_needs_a_regimen_and_a_tumour_mass() {
+    let text = r#"
+[phantom]
+generate = "x.toml"
+[agent]
+nuclide = "Lu-177"
+binding = "membrane"
+[kinetics]
+uptake_fraction = 0.01
+"#;
+    let e = Scenario::from_text(text, None).unwrap_err().to_string();
+    assert!(e.contains("needs kinetics.tumour_mass"), "{e}");
+    assert!(e.contains("give [regimen]"), "{e}");
+}
+
+#[test]
 fn unknown_binding_map_is_reported_after_the_phantom_is_built() {
     let text = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../phantoms/tiny-lu177.toml"),
