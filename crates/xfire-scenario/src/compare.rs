@@ -247,6 +247,8 @@ pub struct NuclideRow {
     pub chain_decays: f64,
     /// Mean absorbed dose to the tumour cells \[Gy\].
     pub tumour_gy: f64,
+    /// Its relative standard uncertainty from the transport (all component parts) \[1\].
+    pub tumour_rel_unc: f64,
     /// α part of it \[Gy\].
     pub tumour_alpha_gy: f64,
     /// RBE-weighted tumour-cell dose (low LET + RBE × α) \[Gy\].
@@ -416,6 +418,18 @@ impl Scorer for SelfScorer<'_> {
     fn end_history(&mut self) {}
 }
 
+/// The voxel of history `history`'s decay, drawn as the transport engine draws it: the
+/// first draws of the history's source stream pick a voxel of the source map by weight.
+pub fn source_voxel(
+    alias: &AliasSampler,
+    grid: &xfire_phantom::Grid,
+    seed: u64,
+    history: u64,
+) -> usize {
+    let mut rng = xfire_core::rng::Rng::for_stream(seed, history, xfire_core::rng::STREAM_SOURCE);
+    alias.sample_position(grid, &mut rng).1
+}
+
 /// The self-cell tally of `nuclide` (part `part`) decaying by `map` on `plan`'s phantom:
 /// histories 0..`decays` with the scenario's seed and batch size, so the decays are those of
 /// the run. The decay's voxel is drawn exactly as the engine draws it (the first draws of the
@@ -475,9 +489,7 @@ pub fn self_cell_tally(
         let h0 = b as u64 * bs;
         let h1 = (h0 + bs).min(decays);
         for h in h0..h1 {
-            let mut rng = xfire_core::rng::Rng::for_stream(seed, h, xfire_core::rng::STREAM_SOURCE);
-            let (_, v) = alias.sample_position(grid, &mut rng);
-            sc.src = cell[v];
+            sc.src = cell[source_voxel(&alias, grid, seed, h)];
             engine.history(h, &mut sc, ws);
         }
         (sc.self_mev, sc.total_mev)
@@ -1139,25 +1151,34 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
                 });
             }
         }
-        // warnings: uncertainty target not reached
-        if let Some(target_u) = plan.scenario.transport.target_uncertainty {
-            for cs in &r.components {
-                for (pi, pn) in ["low-LET", "alpha"].iter().enumerate() {
-                    let u = cs.tumour_rel_unc[pi];
-                    if cs.transported_decays[pi] > 0 && u.is_finite() && u > target_u {
-                        warn(
-                            format!(
-                                "{} @ {} ({pn}): tumour-cell dose uncertainty {:.2} % after {} decays, above the target {:.2} % (max_decays reached)",
-                                cs.nuclide,
-                                cs.site,
-                                100.0 * u,
-                                cs.transported_decays[pi],
-                                100.0 * target_u
-                            ),
-                            &mut warnings,
-                        );
-                    }
+        // combined relative uncertainty of the tumour dose: Σ over component parts of
+        // (dose share × relative uncertainty) in quadrature
+        let (mut dsum, mut var) = (0.0, 0.0);
+        for cs in &r.components {
+            for pi in 0..2 {
+                let d = cs.total_decays * cs.tumour_gy_per_decay[pi];
+                let u = cs.tumour_rel_unc[pi];
+                dsum += d;
+                if cs.transported_decays[pi] > 0 && u.is_finite() {
+                    var += (d * u).powi(2);
                 }
+            }
+        }
+        let tumour_rel_unc = if dsum > 0.0 {
+            var.sqrt() / dsum
+        } else {
+            f64::NAN
+        };
+        if let Some(target_u) = plan.scenario.transport.target_uncertainty {
+            if tumour_rel_unc > target_u {
+                warn(
+                    format!(
+                        "{name}: tumour-cell dose uncertainty {:.2} % (all components), above the target {:.2} %: raise --max-decays",
+                        100.0 * tumour_rel_unc,
+                        100.0 * target_u
+                    ),
+                    &mut warnings,
+                );
             }
         }
         for n in &r.notes {
@@ -1194,6 +1215,7 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
             parent_decays: parent_decays(&plan),
             chain_decays: plan.source.total_decays().iter().sum(),
             tumour_gy: r.tumour.mean_gy,
+            tumour_rel_unc,
             tumour_alpha_gy: r.tumour.alpha_gy,
             tumour_rbe_weighted_gy: r.tumour.rbe_weighted_gy,
             tumour_surviving_fraction: r.tumour.surviving_fraction,
@@ -1246,6 +1268,83 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
         wall_s: start.elapsed().as_secs_f64(),
         slice,
     })
+}
+
+/// Thin a curve for drawing: Ramer–Douglas–Peucker in plot coordinates (x scaled to 1000
+/// units over its range, y to 600 units over its range, or 100 units per decade over the 6
+/// decades below the maximum with `log_y`), keeping every point that deviates by more than
+/// `tol` units from the simplified line. Fewer, longer segments draw as clean lines.
+pub fn thin_curve(xs: &[f64], ys: &[f64], log_y: bool, tol: f64) -> (Vec<f64>, Vec<f64>) {
+    let n = xs.len().min(ys.len());
+    if n <= 2 {
+        return (xs[..n].to_vec(), ys[..n].to_vec());
+    }
+    let fin = |v: &&f64| v.is_finite();
+    let x0 = xs[..n]
+        .iter()
+        .filter(fin)
+        .fold(f64::INFINITY, |a, &v| a.min(v));
+    let x1 = xs[..n]
+        .iter()
+        .filter(fin)
+        .fold(f64::NEG_INFINITY, |a, &v| a.max(v));
+    let ymax = ys[..n]
+        .iter()
+        .filter(fin)
+        .fold(f64::NEG_INFINITY, |a, &v| a.max(v));
+    let ymin = ys[..n]
+        .iter()
+        .filter(fin)
+        .fold(f64::INFINITY, |a, &v| a.min(v));
+    let sx = if x1 > x0 { 1000.0 / (x1 - x0) } else { 1.0 };
+    let floor = ymax * 1e-6;
+    let ty = |y: f64| -> f64 {
+        if log_y {
+            if y > floor && floor > 0.0 {
+                (y / floor).log10() * 100.0
+            } else {
+                0.0
+            }
+        } else if ymax > ymin {
+            (y - ymin) * 600.0 / (ymax - ymin)
+        } else {
+            0.0
+        }
+    };
+    let pts: Vec<(f64, f64)> = (0..n).map(|i| ((xs[i] - x0) * sx, ty(ys[i]))).collect();
+    if pts.iter().any(|p| !p.0.is_finite() || !p.1.is_finite()) {
+        return (xs[..n].to_vec(), ys[..n].to_vec());
+    }
+    let mut keep = vec![false; n];
+    keep[0] = true;
+    keep[n - 1] = true;
+    let mut stack = vec![(0usize, n - 1)];
+    while let Some((a, b)) = stack.pop() {
+        if b <= a + 1 {
+            continue;
+        }
+        let (pa, pb) = (pts[a], pts[b]);
+        let (dx, dy) = (pb.0 - pa.0, pb.1 - pa.1);
+        let len = (dx * dx + dy * dy).sqrt();
+        let (mut best, mut bi) = (-1.0, a);
+        for (i, p) in pts.iter().enumerate().take(b).skip(a + 1) {
+            let d = if len > 0.0 {
+                ((p.0 - pa.0) * dy - (p.1 - pa.1) * dx).abs() / len
+            } else {
+                ((p.0 - pa.0).powi(2) + (p.1 - pa.1).powi(2)).sqrt()
+            };
+            if d > best {
+                best = d;
+                bi = i;
+            }
+        }
+        if best > tol {
+            keep[bi] = true;
+            stack.push((a, bi));
+            stack.push((bi, b));
+        }
+    }
+    (0..n).filter(|&i| keep[i]).map(|i| (xs[i], ys[i])).unzip()
 }
 
 /// A number with 4 significant digits (scientific outside 10⁻³–10⁶); "-" for None/NaN.
@@ -1318,6 +1417,9 @@ fn table_lines(c: &Comparison) -> Vec<Line> {
     });
     add("parent decays", &|r| sig(r.parent_decays));
     add("tumour dose (Gy)", &|r| sig(r.tumour_gy));
+    add("tumour dose MC uncertainty", &|r| {
+        format!("{:.2} %", 100.0 * r.tumour_rel_unc)
+    });
     add("tumour alpha dose (Gy)", &|r| sig(r.tumour_alpha_gy));
     add("tumour RBE-weighted (Gy)", &|r| {
         sig(r.tumour_rbe_weighted_gy)
@@ -1462,6 +1564,7 @@ pub fn comparison_csv(c: &Comparison) -> String {
         "administrations",
         "parent_decays",
         "tumour_gy",
+        "tumour_rel_unc",
         "tumour_alpha_gy",
         "tumour_rbe_weighted_gy",
         "tumour_surviving_fraction",
@@ -1503,6 +1606,7 @@ pub fn comparison_csv(c: &Comparison) -> String {
             r.administrations.to_string(),
             csv_num(r.parent_decays),
             csv_num(r.tumour_gy),
+            csv_num(r.tumour_rel_unc),
             csv_num(r.tumour_alpha_gy),
             csv_num(r.tumour_rbe_weighted_gy),
             csv_num(opt(r.tumour_surviving_fraction)),
@@ -1620,11 +1724,8 @@ pub fn write_report(
         .rows
         .iter()
         .map(|r| {
-            rp::TimeSeries::new(
-                r.nuclide.clone(),
-                r.curves.rate.0.clone(),
-                r.curves.rate.1.clone(),
-            )
+            let (x, y) = thin_curve(&r.curves.rate.0, &r.curves.rate.1, true, 0.4);
+            rp::TimeSeries::new(r.nuclide.clone(), x, y)
         })
         .collect();
     fig(
@@ -1640,11 +1741,8 @@ pub fn write_report(
         .rows
         .iter()
         .map(|r| {
-            rp::TimeSeries::new(
-                r.nuclide.clone(),
-                r.curves.cumulative.0.clone(),
-                r.curves.cumulative.1.clone(),
-            )
+            let (x, y) = thin_curve(&r.curves.cumulative.0, &r.curves.cumulative.1, false, 0.4);
+            rp::TimeSeries::new(r.nuclide.clone(), x, y)
         })
         .collect();
     fig(
@@ -1699,6 +1797,20 @@ pub fn write_report(
     if let Some(s) = &c.slice {
         let mut ds = rp::DoseSlice::new(s.nx, s.ny, &s.dose_gy, s.voxel_um);
         ds.outlines = Some(&s.cell_id);
+        // two decades below the 99.5th percentile: cell-scale contrast, noise in the
+        // medium drawn dark
+        let mut v: Vec<f64> = s
+            .dose_gy
+            .iter()
+            .copied()
+            .filter(|x| *x > 0.0 && x.is_finite())
+            .collect();
+        v.sort_by(f64::total_cmp);
+        if let Some(&hi) = v.get(((v.len() as f64 - 1.0) * 0.995) as usize) {
+            if hi > 0.0 {
+                ds.range = Some((hi / 100.0, hi));
+            }
+        }
         fig(
             "dose_slice",
             format!(
@@ -1912,4 +2024,178 @@ pub fn write_outputs(
         vec![csv, json, dir.join("report.md"), dir.join("report.html")],
         notes,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> Scenario {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../phantoms/tiny-lu177.toml");
+        Scenario::from_file(&p).expect("tiny scenario")
+    }
+
+    /// Every recoil nucleus is deposited on the spot, in the decay's voxel: the voxel that
+    /// [`source_voxel`] computes must be the one the engine deposits recoils in, history by
+    /// history (this is what attributes a deposit to the decay's own cell).
+    #[test]
+    fn source_voxel_is_the_engines_decay_voxel() {
+        struct Check {
+            want: usize,
+            seen: usize,
+            bad: usize,
+        }
+        impl Scorer for Check {
+            fn begin_history(&mut self, _: f64) {}
+            fn deposit(&mut self, _: usize, _: f64) {}
+            fn deposit_local(&mut self, v: usize, _: f64, below_cutoff: bool) {
+                if !below_cutoff {
+                    self.seen += 1;
+                    self.bad += usize::from(v != self.want);
+                }
+            }
+            fn escape(&mut self, _: f64) {}
+            fn photon_escape(&mut self, _: f64) {}
+            fn end_history(&mut self) {}
+        }
+        let (s, _) = with_nuclide(&tiny(), "At-211").unwrap();
+        let plan = Plan::new(s).unwrap();
+        let physics =
+            PhysicsTables::for_phantom(&plan.phantom, &xfire_data::materials::builtin, true)
+                .unwrap();
+        let nuc = library().resolve("At-211").unwrap();
+        let sampler = EmissionSampler::new(nuc, Part::Alpha.set()).unwrap();
+        let site = &plan.sites[0];
+        let mut setup = TransportSetup::new(
+            &plan.phantom,
+            &physics,
+            Source::Map(&site.map),
+            Emitter::Nuclide(&sampler),
+            300,
+        );
+        setup.seed = 99;
+        let engine = Engine::new(&setup).unwrap();
+        let alias = AliasSampler::new(&site.map.weight).unwrap();
+        let mut ws = Workspace::new();
+        let mut c = Check {
+            want: 0,
+            seen: 0,
+            bad: 0,
+        };
+        for h in 0..300 {
+            c.want = source_voxel(&alias, &plan.phantom.grid, 99, h);
+            engine.history(h, &mut c, &mut ws);
+        }
+        // At-211 emits an α (and its recoil) in 42 % of its decays
+        assert!(c.seen > 90 && c.seen < 170, "{} recoils in 300 decays", c.seen);
+        assert_eq!(c.bad, 0);
+    }
+
+    /// The self-cell tally's total tumour-cell energy is the run's tally of the same decays;
+    /// the self part is a fraction of it; the result is independent of the thread count.
+    #[test]
+    fn self_cell_tally_matches_the_run_and_threads() {
+        let mut s = tiny();
+        s.transport.decays = 1000;
+        s.transport.batch_size = 100;
+        s.transport.target_uncertainty = None;
+        let plan = Plan::new(s).unwrap();
+        let physics =
+            PhysicsTables::for_phantom(&plan.phantom, &xfire_data::materials::builtin, true)
+                .unwrap();
+        let site = plan.sites[0].name.clone();
+        let a = self_cell_tally(&plan, &physics, "Lu-177", &site, Part::LowLet, 1000, 1)
+            .unwrap()
+            .unwrap();
+        let b = self_cell_tally(&plan, &physics, "Lu-177", &site, Part::LowLet, 1000, 2)
+            .unwrap()
+            .unwrap();
+        assert_eq!(a.self_mev, b.self_mev);
+        assert_eq!(a.total_mev, b.total_mev);
+        assert_eq!(a.batches, 10);
+        let run = transport_part(
+            &plan,
+            &physics,
+            "Lu-177",
+            &site,
+            Part::LowLet,
+            &Options::default(),
+        )
+        .unwrap()
+        .unwrap();
+        let e_run = run.tally.region_mean_mev(GROUP_MAP, GROUP_TUMOUR) * run.tally.decays as f64;
+        assert!(
+            (a.total_mev[0] - e_run).abs() <= 1e-9 * e_run,
+            "{} vs {e_run}",
+            a.total_mev[0]
+        );
+        assert!(a.self_mev[0] > 0.0 && a.self_mev[0] < a.total_mev[0]);
+        // unlabelled lymphocytes: no self dose
+        assert_eq!(a.self_mev[1], 0.0);
+        let cf = crossfire_fraction(&[(a, 1.0)], 0).unwrap();
+        assert!(cf.value > 0.0 && cf.value < 1.0 && cf.sigma > 0.0 && cf.sigma < 0.1);
+    }
+
+    #[test]
+    fn crossfire_fraction_weights_components_by_decays() {
+        let part = |s: f64, t: f64| SelfCell {
+            decays: 10,
+            self_mev: [s, 0.0],
+            total_mev: [t, 0.0],
+            batches: 1,
+            ..SelfCell::default()
+        };
+        // component 1: all self; component 2: all cross, with 3× the decays and equal
+        // energy per decay: cross-fire 3/4
+        let f = crossfire_fraction(&[(part(5.0, 5.0), 1.0), (part(0.0, 5.0), 3.0)], 0).unwrap();
+        assert!((f.value - 0.75).abs() < 1e-12);
+        assert!(crossfire_fraction(&[(part(0.0, 0.0), 1.0)], 0).is_none());
+    }
+
+    #[test]
+    fn scaling_and_nuclide_swap() {
+        let s = tiny();
+        let AmountSpec::DecaysPerLabelledCell(d) = s.amount else {
+            panic!("tiny gives decays")
+        };
+        let k = scaled_scenario(&s, 0.25);
+        assert_eq!(k.amount, AmountSpec::DecaysPerLabelledCell(0.25 * d));
+        let mut u = s.clone();
+        u.amount = AmountSpec::UptakeFraction {
+            fraction: 0.5,
+            tumour_mass_g: 10.0,
+        };
+        let k = scaled_scenario(&u, 2.0);
+        assert_eq!(
+            k.amount, u.amount,
+            "the fraction stays, the activity scales"
+        );
+        assert_eq!(
+            k.regimen.activity_bq(None).unwrap(),
+            2.0 * u.regimen.activity_bq(None).unwrap()
+        );
+        let (a, notes) = with_nuclide(&s, "225Ac").unwrap();
+        assert_eq!(a.agent.nuclide, "Ac-225");
+        assert!(notes.is_empty());
+        assert_eq!(Normalise::parse("tumour_dose"), Ok(Normalise::TumourDose));
+        assert!(Normalise::parse("dose-rate").is_err());
+    }
+
+    #[test]
+    fn thin_curve_keeps_shape_drops_collinear_points() {
+        let xs: Vec<f64> = (0..=1000).map(f64::from).collect();
+        let line: Vec<f64> = xs.iter().map(|x| 2.0 * x + 1.0).collect();
+        let (tx, ty) = thin_curve(&xs, &line, false, 0.4);
+        assert_eq!((tx.len(), ty.len()), (2, 2));
+        let exp: Vec<f64> = xs.iter().map(|x| (-x / 100.0).exp()).collect();
+        let (tx, ty) = thin_curve(&xs, &exp, true, 0.4);
+        assert!(tx.len() <= 3, "an exponential is a line on a log axis");
+        let step: Vec<f64> = xs
+            .iter()
+            .map(|&x| if x < 500.0 { 0.0 } else { 1.0 })
+            .collect();
+        let (tx, _) = thin_curve(&xs, &step, false, 0.4);
+        assert!(tx.contains(&499.0) && tx.contains(&500.0));
+        assert_eq!(ty.first(), exp.first());
+    }
 }
