@@ -72,9 +72,15 @@ pub enum SourceKind {
     Voxel,
 }
 
+/// Smallest voxel edge [cm] for which `--electron-model auto` picks condensed history.
+pub const AUTO_CONDENSED_MIN_VOXEL_CM: f64 = 25e-4;
+
 /// Electron transport model of `xfire kernel`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ElectronModelArg {
+    /// Condensed history for voxels of at least 25 µm, where its 10 keV cutoff (CSDA range
+    /// 2.5 µm) is below a tenth of the voxel; the straight-line model on finer grids.
+    Auto,
     /// Straight-line continuous slowing down (no scattering).
     Csda,
     /// Class-II condensed history (docs/physics.md).
@@ -85,8 +91,8 @@ pub enum ElectronModelArg {
 #[derive(Debug, clap::Args)]
 #[command(
     about = "Dose point kernel or voxel S-values of a nuclide or mono-energetic particle in a homogeneous medium",
-    after_help = "Electrons use the CSDA straight-line model (no scattering) until condensed history \
-lands; photons are transported (Woodcock tracking), those leaving the grid counted as escaping energy.\n\nExamples:\n  \
+    after_help = "Electrons: class-II condensed history for voxels of 25 µm and more, the CSDA \
+straight-line model on finer grids (--electron-model); photons are transported (Woodcock tracking), those leaving the grid counted as escaping energy.\n\nExamples:\n  \
 xfire kernel --nuclide Lu-177 --emissions electrons --voxel 50um --grid 81 --source voxel --decays 1000000 --out lu177\n  \
 xfire kernel --particle alpha --energy 5MeV --voxel 1um --grid 81 --source point --decays 100000 --out a5 --json"
 )]
@@ -134,9 +140,10 @@ pub struct Args {
     /// Sample α range straggling (Bohr).
     #[arg(long)]
     pub alpha_straggling: bool,
-    /// Electron transport model: csda (straight line) or condensed (class-II condensed
-    /// history with scattering, δ rays, straggling; 10 keV cutoffs).
-    #[arg(long, value_enum, default_value = "csda")]
+    /// Electron transport model: auto (condensed for voxels ≥ 25 µm, else csda), csda
+    /// (straight line) or condensed (class-II condensed history with scattering, δ rays,
+    /// straggling; 10 keV cutoffs).
+    #[arg(long, value_enum, default_value = "auto")]
     pub electron_model: ElectronModelArg,
     /// Output directory (created if needed) for kernel.h5 and kernel.csv.
     #[arg(long, value_name = "DIR")]
@@ -155,6 +162,13 @@ impl Args {
         match self.electron_model {
             ElectronModelArg::Csda => ElectronModel::CsdaStraightLine,
             ElectronModelArg::Condensed => ElectronModel::CondensedHistory,
+            ElectronModelArg::Auto => {
+                // an unreadable voxel size is reported by run_kernel before this matters
+                match xfire_core::units::parse_length_cm(&self.voxel) {
+                    Ok(v) if v >= AUTO_CONDENSED_MIN_VOXEL_CM => ElectronModel::CondensedHistory,
+                    _ => ElectronModel::CsdaStraightLine,
+                }
+            }
         }
     }
 }
