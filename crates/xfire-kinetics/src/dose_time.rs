@@ -371,7 +371,10 @@ fn g_on_grid(
             let row = &kernel[a * m..(a + 1) * m];
             integral += v[a] * row.iter().zip(&v).map(|(k, w)| k * w).sum::<f64>();
         }
-        out.push(2.0 * integral / (dose * dose));
+        // a dose so small that its square underflows (a short-lived source long after it
+        // decayed, e.g. 213Bi on day 20) gives 0/0: G·D² is 0 there either way
+        let g = 2.0 * integral / (dose * dose);
+        out.push(if g.is_finite() { g } else { 0.0 });
     }
     Ok(out)
 }
