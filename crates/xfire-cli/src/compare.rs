@@ -49,7 +49,8 @@ pub struct Args {
     #[arg(long, short)]
     pub out: PathBuf,
     /// Override the scenario's transport.decays (decays per transport round of each
-    /// component part).
+    /// component part; 20000 is enough for the comparison of the shipped TIL spheroid, whose
+    /// `xfire run` example transports 10⁶).
     #[arg(long, value_name = "N")]
     pub decays: Option<u64>,
     /// Override the scenario's transport.max_decays (cap when a target uncertainty is set).

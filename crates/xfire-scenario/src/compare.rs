@@ -1369,7 +1369,11 @@ fn opt(v: Option<f64>) -> f64 {
 
 fn pm(v: Option<WithSigma>) -> String {
     match v {
-        Some(w) if w.sigma > 0.0 => format!("{:.3} ± {:.3}", w.value, w.sigma),
+        Some(w) if w.sigma > 0.0 => {
+            // σ to one significant digit, at least 3 decimals
+            let d = ((-w.sigma.log10()).ceil() as i64).clamp(3, 6) as usize;
+            format!("{:.d$} ± {:.d$}", w.value, w.sigma)
+        }
         Some(w) => format!("{:.3}", w.value),
         None => "-".into(),
     }
@@ -2087,7 +2091,11 @@ mod tests {
             engine.history(h, &mut c, &mut ws);
         }
         // At-211 emits an α (and its recoil) in 42 % of its decays
-        assert!(c.seen > 90 && c.seen < 170, "{} recoils in 300 decays", c.seen);
+        assert!(
+            c.seen > 90 && c.seen < 170,
+            "{} recoils in 300 decays",
+            c.seen
+        );
         assert_eq!(c.bad, 0);
     }
 
