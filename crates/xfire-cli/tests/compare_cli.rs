@@ -215,3 +215,33 @@ fn completions_and_help() {
         assert!(s.contains(w), "help lacks {w}:\n{s}");
     }
 }
+
+/// A short-lived nuclide (213Bi, 46 min, with its chain) against 177Lu: the window opens
+/// within two days, the dose-rate half-time is about an hour, and every exposure has a
+/// surviving fraction in [0, 1] although the late cohorts of the scan get vanishing doses.
+#[test]
+fn short_lived_nuclide_late_cohorts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bi");
+    let o = xfire()
+        .arg("compare")
+        .arg(root().join("phantoms/tiny-lu177.toml"))
+        .args(["--nuclides", "Lu-177,Bi-213", "--decays", "2000"])
+        .args(["--crossfire-decays", "0", "--quiet", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    ok(&o);
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("comparison.json")).unwrap())
+            .unwrap();
+    let bi = &j["rows"][1];
+    assert_eq!(bi["nuclide"], "Bi-213");
+    assert!(bi["window_day"].as_f64().unwrap() <= 2.0);
+    assert!(bi["window_survival"].as_f64().unwrap() >= 0.9);
+    for e in bi["lymphocytes"].as_array().unwrap() {
+        let s = e["surviving_fraction"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&s), "{e}");
+    }
+    assert!(bi["dose_rate_half_time_h"].as_f64().unwrap() < 1.5);
+}
