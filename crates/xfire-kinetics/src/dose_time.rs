@@ -550,6 +550,35 @@ mod tests {
     }
 
     #[test]
+    fn g_factor_is_finite_long_after_a_short_lived_source_decayed() {
+        // ²¹³Bi (46 min) 20 days on: doses < 1e-154 Gy whose squares underflow (was 0/0)
+        let k = SourceModel::retained(
+            Chain::from_library("Bi-213").unwrap(),
+            "cells",
+            Tac::mono(1000.0 * H),
+            Quantity::AdministeredFraction {
+                uptake_fraction: 1.0,
+            },
+        )
+        .build(&[Administration {
+            time_s: 0.0,
+            activity_bq: 1e6,
+        }])
+        .unwrap();
+        let ev = k.evolution();
+        // only the parent contributes at this target
+        let mut per = vec![vec![0.0]; ev.n_components()];
+        per[0][0] = 1e-9;
+        let f = DoseField::low_let_only(per).unwrap();
+        let (t0, t1) = (20.0 * 24.0 * H, 23.0 * 24.0 * H);
+        let p =
+            protraction_between(ev, &f, t0, t1, 1.5 * H, ProtractionOptions::default()).unwrap();
+        let pr = p.low_let[0];
+        assert!(pr.dose_gy >= 0.0 && pr.dose_gy < 1e-154, "{}", pr.dose_gy);
+        assert!(pr.g.is_finite(), "G = {}", pr.g);
+    }
+
+    #[test]
     fn g_factor_of_a_mono_exponential_source_matches_closed_form() {
         // T_eff = 40 h: pick T_bio so that λp + λb = ln2/40 h
         let lp = Chain::from_library("Lu-177").unwrap().members()[0].decay_constant_per_s;
