@@ -23,8 +23,9 @@
 //!   detour (0.7 % at 5 MeV in water).
 //! * Electrons and positrons: [`ElectronModel::CsdaStraightLine`](xfire_physics::csda::ElectronModel)
 //!   — continuous slowing down along a straight line with the total stopping power, deposits
-//!   split exactly over the voxels crossed. No scattering: a placeholder until condensed
-//!   history. Positrons are treated as electrons; their annihilation photons are part of the
+//!   split exactly over the voxels crossed, no scattering (used on µm grids); or
+//!   `ElectronModel::CondensedHistory` — class-II condensed history (`xfire_physics::condensed`,
+//!   docs/physics.md). Positrons are treated as electrons; their annihilation photons are part of the
 //!   nuclide's photon emissions.
 //! * Recoil nuclei: deposited at the decay site.
 //! * Photons (γ, X-ray, annihilation, bremsstrahlung, fluorescence): Woodcock (delta)
