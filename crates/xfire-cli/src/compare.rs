@@ -3,10 +3,9 @@
 //! report.md/html in --out. The work is in `xfire_scenario::compare`; this module parses
 //! arguments, shows progress and prints. Format: `docs/formats/comparison.md`.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use xfire_scenario::compare::{self, CompareOptions, Event, Normalise};
 use xfire_scenario::{Options, Scenario};
@@ -88,74 +87,6 @@ fn parse_normalise(s: &str) -> Result<Normalise, String> {
     Normalise::parse(s)
 }
 
-struct Bar {
-    bar: Option<indicatif::ProgressBar>,
-    current: String,
-    last_line: Instant,
-    started: Instant,
-    prefix: String,
-    done0: u64,
-}
-
-fn progress(
-    quiet: bool,
-    prefix: Arc<Mutex<String>>,
-) -> Option<xfire_scenario::transport::ProgressFn> {
-    if quiet {
-        return None;
-    }
-    let tty = std::io::stderr().is_terminal();
-    let st = Mutex::new(Bar {
-        bar: None,
-        current: String::new(),
-        last_line: Instant::now(),
-        started: Instant::now(),
-        prefix: String::new(),
-        done0: 0,
-    });
-    Some(Arc::new(move |what: &str, done: u64, total: u64| {
-        let Ok(mut p) = st.lock() else { return };
-        let pre = prefix.lock().map(|s| s.clone()).unwrap_or_default();
-        if p.current != what {
-            if let Some(b) = p.bar.take() {
-                b.finish_and_clear();
-            }
-            p.current = what.to_string();
-            p.prefix = pre.clone();
-            p.started = Instant::now();
-            p.last_line = Instant::now();
-            p.done0 = done;
-            if tty {
-                let b = indicatif::ProgressBar::new(total);
-                if let Ok(style) = indicatif::ProgressStyle::with_template(
-                    "{prefix} {msg} [{bar:25}] {human_pos}/{human_len} decays ({per_sec}, ETA {eta})",
-                ) {
-                    b.set_style(style.progress_chars("=> "));
-                }
-                b.set_prefix(pre);
-                b.set_message(what.to_string());
-                p.bar = Some(b);
-            } else {
-                eprintln!("{pre} transport {what}: {done}/{total} decays");
-            }
-        }
-        if let Some(b) = &p.bar {
-            b.set_length(total);
-            b.set_position(done);
-        } else if p.last_line.elapsed() > Duration::from_secs(5) || (done >= total && total > 0) {
-            // rate since the first report of this part (the first round is not timed)
-            let s = p.started.elapsed().as_secs_f64();
-            let rate = if s > 0.5 && done > p.done0 {
-                format!(" ({:.0} decays/s)", (done - p.done0) as f64 / s)
-            } else {
-                String::new()
-            };
-            eprintln!("{} transport {what}: {done}/{total} decays{rate}", p.prefix);
-            p.last_line = Instant::now();
-        }
-    }))
-}
-
 /// Entry point of the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let start = Instant::now();
@@ -217,7 +148,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         } else {
             Some(args.cache.clone().unwrap_or_else(|| args.out.join("cache")))
         },
-        progress: progress(quiet, prefix),
+        progress: crate::common::scenario_progress(quiet, prefix),
         ..Options::default()
     };
     let c = compare::compare(&scenario, &copts, &topts)?;

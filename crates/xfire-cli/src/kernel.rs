@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use hdf5_pure::{AttrValue, FileBuilder};
 use serde_json::{json, Value};
-use xfire_data::materials::{builtin, builtin_names, parse_user_materials_toml, Material};
 use xfire_data::nuclides::{library, EmissionSampler, Particle, RadiationSet};
 use xfire_phantom::{Grid, MaterialEntry, Phantom};
 use xfire_physics::csda::ElectronModel;
@@ -173,25 +172,6 @@ impl Args {
     }
 }
 
-fn find_material(args: &Args) -> anyhow::Result<Material> {
-    if let Some(path) = &args.materials_file {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read materials file {}", path.display()))?;
-        let user = parse_user_materials_toml(&text)
-            .with_context(|| format!("in materials file {}", path.display()))?;
-        if let Some(m) = user.into_iter().find(|m| m.name == args.material) {
-            return Ok(m);
-        }
-    }
-    builtin(&args.material).ok_or_else(|| {
-        anyhow::anyhow!(
-            "unknown material {:?}; built-in materials: {}",
-            args.material,
-            builtin_names().join(", ")
-        )
-    })
-}
-
 /// Progress on stderr: a bar on a terminal, a plain line every few seconds otherwise.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
@@ -304,7 +284,7 @@ pub fn run_kernel(args: &Args) -> anyhow::Result<Value> {
     if args.batch_size == 0 {
         bail!("--batch-size must be at least 1, got 0");
     }
-    let material = find_material(args)?;
+    let material = crate::common::find_material(&args.material, args.materials_file.as_deref())?;
     let rho = material.density_g_cm3;
     let n = args.grid;
     let grid = Grid::centred([n; 3], [voxel_cm; 3])?;

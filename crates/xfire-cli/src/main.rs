@@ -5,6 +5,7 @@
 use clap::{CommandFactory, Parser, Subcommand};
 
 mod chain;
+mod common;
 mod compare;
 mod completions;
 mod kernel;

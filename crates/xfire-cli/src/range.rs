@@ -1,9 +1,8 @@
 //! `xfire range`: CSDA range and stopping power of an electron or α particle in a material.
 //! Output format: `docs/formats/range.md`.
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use serde_json::{json, Value};
-use xfire_data::materials::{builtin, builtin_names, parse_user_materials_toml, Material};
 use xfire_physics::alpha::{AlphaSource, AlphaStopping};
 use xfire_physics::electron::ElectronStopping;
 
@@ -41,35 +40,11 @@ pub struct Args {
     pub json: bool,
 }
 
-fn find_material(args: &Args) -> anyhow::Result<Material> {
-    if let Some(path) = &args.materials_file {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read materials file {}", path.display()))?;
-        let user = parse_user_materials_toml(&text)
-            .with_context(|| format!("in materials file {}", path.display()))?;
-        if let Some(m) = user.into_iter().find(|m| m.name == args.material) {
-            return Ok(m);
-        }
-    }
-    builtin(&args.material).ok_or_else(|| {
-        anyhow::anyhow!(
-            "unknown material {:?}; built-in materials: {}{}",
-            args.material,
-            builtin_names().join(", "),
-            if args.materials_file.is_some() {
-                " (nor is it defined in the materials file)"
-            } else {
-                " (user materials: --materials-file)"
-            }
-        )
-    })
-}
-
 /// Computes the JSON result of `xfire range` (see `docs/formats/range.md`).
 pub fn compute(args: &Args) -> anyhow::Result<Value> {
     let text = args.energy.join(" ");
     let e = xfire_core::units::parse_energy_mev(&text)?;
-    let material = find_material(args)?;
+    let material = crate::common::find_material(&args.material, args.materials_file.as_deref())?;
     let rho = material.density_g_cm3;
     match args.particle {
         Particle::Electron => {

@@ -3,10 +3,9 @@
 //! `xfire-scenario`; this module parses arguments, shows progress and prints the table.
 //! Formats: `docs/formats/scenario.md`, `docs/formats/results.md`.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use xfire_scenario::{output, Options, Plan, Scenario};
 
@@ -55,53 +54,6 @@ pub struct Args {
     pub checkpoint_batches: u64,
 }
 
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-    current: String,
-    last_line: Instant,
-}
-
-fn progress_callback(quiet: bool) -> Option<xfire_scenario::transport::ProgressFn> {
-    if quiet {
-        return None;
-    }
-    let tty = std::io::stderr().is_terminal();
-    let st = Mutex::new(Progress {
-        bar: None,
-        current: String::new(),
-        last_line: Instant::now(),
-    });
-    Some(Arc::new(move |what: &str, done: u64, total: u64| {
-        let Ok(mut p) = st.lock() else { return };
-        if p.current != what {
-            if let Some(b) = p.bar.take() {
-                b.finish_and_clear();
-            }
-            p.current = what.to_string();
-            if tty {
-                let b = indicatif::ProgressBar::new(total);
-                if let Ok(style) = indicatif::ProgressStyle::with_template(
-                    "{msg} [{bar:30}] {pos}/{len} decays ({per_sec}, ETA {eta})",
-                ) {
-                    b.set_style(style.progress_chars("=> "));
-                }
-                b.set_message(what.to_string());
-                p.bar = Some(b);
-            } else {
-                eprintln!("transport {what}: {done}/{total} decays");
-                p.last_line = Instant::now();
-            }
-        }
-        if let Some(b) = &p.bar {
-            b.set_length(total);
-            b.set_position(done);
-        } else if p.last_line.elapsed() > Duration::from_secs(5) {
-            eprintln!("transport {what}: {done}/{total} decays");
-            p.last_line = Instant::now();
-        }
-    }))
-}
-
 /// Entry point of the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let start = Instant::now();
@@ -133,7 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         } else {
             Some(args.cache.clone().unwrap_or_else(|| args.out.join("cache")))
         },
-        progress: progress_callback(args.quiet),
+        progress: crate::common::scenario_progress(args.quiet, Arc::new(Mutex::new(String::new()))),
         ..Options::default()
     };
     let mut opts = opts;
