@@ -36,7 +36,8 @@ use crate::moller::{
     binary_cos_theta, moller_cross_section, sample_moller_transfer, soft_collision_straggling,
 };
 use crate::msc::{
-    dcs_moments, rotate, sample_hard_mu, sample_soft_mu, soft_moments, ElasticMaterial, SpinFactor,
+    dcs_moments, hard_moller_scattering_fraction, rotate, sample_hard_mu, sample_soft_mu,
+    soft_moments, ElasticMaterial, SpinFactor,
 };
 use crate::table::RangeTable;
 use crate::PhysicsError;
@@ -64,6 +65,9 @@ pub struct CondensedParams {
     pub straggling: bool,
     /// McKinley–Feshbach spin (Mott) correction of the elastic cross section.
     pub spin: bool,
+    /// Remove from the elastic cross section the part of the atomic-electron scattering
+    /// that the hard Møller events already simulate ([`crate::msc::hard_moller_scattering_fraction`]).
+    pub hard_collision_correction: bool,
 }
 
 impl Default for CondensedParams {
@@ -76,6 +80,7 @@ impl Default for CondensedParams {
             max_loss_fraction: 0.1,
             straggling: true,
             spin: true,
+            hard_collision_correction: true,
         }
     }
 }
@@ -259,7 +264,12 @@ impl CondensedTables {
             tot.push(s_col + s_rad);
             // elastic
             let a = elastic.screening(e);
-            let kpref = elastic.prefactor(e);
+            let mut kpref = elastic.prefactor(e);
+            if params.hard_collision_correction {
+                kpref *= 1.0
+                    - hard_moller_scattering_fraction(e, params.cut_mev, a)
+                        * elastic.electron_share;
+            }
             let spin = SpinFactor::new(e, elastic.z_spin, params.spin);
             let m = dcs_moments(a, spin, 0.0, 1.0);
             let sig_el = kpref * m[0];

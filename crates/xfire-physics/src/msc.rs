@@ -78,6 +78,9 @@ pub struct ElasticMaterial {
     n_elements: usize,
     /// Z̃ = Σ n_i Z_i²(Z_i+1) / Σ n_i Z_i(Z_i+1), the spin-correction charge.
     pub z_spin: f64,
+    /// Σ n_i Z_i / Σ n_i Z_i(Z_i+1): the share of the atomic electrons in the Z(Z+1)
+    /// scattering strength.
+    pub electron_share: f64,
 }
 
 impl ElasticMaterial {
@@ -87,6 +90,7 @@ impl ElasticMaterial {
         let mut n = 0;
         let mut sum = 0.0;
         let mut sum_z = 0.0;
+        let mut sum_e = 0.0;
         for &(z, w) in &material.composition {
             let el = element(z).ok_or(PhysicsError::UnsupportedElement {
                 material: material.name.clone(),
@@ -104,6 +108,7 @@ impl ElasticMaterial {
             n += 1;
             sum += weight;
             sum_z += weight * zf;
+            sum_e += w / el.atomic_mass_g_mol * zf;
         }
         if sum.is_nan() || sum <= 0.0 {
             return Err(PhysicsError::InvalidMaterial(format!(
@@ -119,6 +124,7 @@ impl ElasticMaterial {
             elements,
             n_elements: n,
             z_spin: sum_z / sum,
+            electron_share: sum_e / sum,
         })
     }
 
@@ -139,6 +145,40 @@ impl ElasticMaterial {
         std::f64::consts::PI * CLASSICAL_ELECTRON_RADIUS_CM * CLASSICAL_ELECTRON_RADIUS_CM
             / (pc2 * beta2)
             * self.zz1_per_g
+    }
+}
+
+/// Fraction of the scattering by atomic electrons (the "+1" of Z(Z+1)) that a class-II
+/// simulation already produces explicitly, through the deflection of the primary in hard
+/// Møller collisions with energy transfer above `cut_mev`, for an electron of `t_mev` \[MeV\]
+/// and screening `a`: the ratio of the hard-Møller angular moment g_M to the screened-Rutherford
+/// one g_R = (1 + 2A) ln(1 + 1/A) − 2, capped at 1 (Kawrakow, Med. Phys. 27 (2000) 485; EGSnrc
+/// PIRS-701 §2.4; formula as in EGSnrc's `init_ms_sr`). 0 when no hard collision is possible
+/// (T ≤ 2 W_cc).
+///
+/// The elastic cross section must be scaled by 1 − f · Σn_iZ_i / Σn_iZ_i(Z_i+1), otherwise
+/// the hard inelastic deflections are counted twice (once in Z(Z+1), once in the Møller event).
+pub fn hard_moller_scattering_fraction(t_mev: f64, cut_mev: f64, a: f64) -> f64 {
+    let tau = t_mev / ELECTRON_MASS_MEV;
+    let tc = cut_mev / ELECTRON_MASS_MEV;
+    if tau <= 2.0 * tc {
+        return 0.0;
+    }
+    let g_r = (1.0 + 2.0 * a) * (1.0 + 1.0 / a).ln() - 2.0;
+    let r = (tau + 2.0) / (tau + 1.0);
+    let g_m = (0.5 * tau / tc).ln() + (1.0 + r * r) * (2.0 * (tau - tc + 2.0) / (tau + 4.0)).ln()
+        - 0.25
+            * (tau + 2.0)
+            * (tau + 2.0 + 2.0 * (2.0 * tau + 1.0) / ((tau + 1.0) * (tau + 1.0)))
+            * ((tau + 4.0) * (tau - tc) / tau / (tau - tc + 2.0)).ln()
+        + 0.5
+            * (tau - 2.0 * tc)
+            * (tau + 2.0)
+            * (1.0 / (tau - tc) - 1.0 / ((tau + 1.0) * (tau + 1.0)));
+    if g_m < g_r {
+        (g_m / g_r).max(0.0)
+    } else {
+        1.0
     }
 }
 
