@@ -293,17 +293,18 @@ fn load_reference(name: &str) -> Option<Reference> {
 /// voxelised spheres (voxel centres within r) for r ≤ 0.9 X90 (X90: the radius holding 90 %
 /// of the reference's deposited energy) within 2 % (or 3σ), and per symmetry class of voxels
 /// holding ≥ 0.1 % of the energy within 3 % (or 3σ). Returns the failed checks.
-fn compare_with_ompmc(name: &str, emitter: Emitter, decays: u64) -> Option<Vec<String>> {
+fn compare_with_ompmc(
+    name: &str,
+    emitter: Emitter,
+    decays: u64,
+    params: CondensedParams,
+) -> Option<Vec<String>> {
     let Some(re) = load_reference(name) else {
         println!("{name}: no reference file tests/data/ompmc_{name}.csv, skipped");
         return None;
     };
     let p = water_phantom(re.grid, re.voxel_cm);
-    let params = CondensedParams {
-        straggling: std::env::var("XF_STRAG").map_or(true, |v| v == "1"),
-        spin: std::env::var("XF_SPIN").map_or(true, |v| v == "1"),
-        ..CondensedParams::default()
-    };
+    let params = diagnostic_params(params);
     let t0 = std::time::Instant::now();
     let r = run_point(&p, emitter, decays, params, 2026);
     let dt = t0.elapsed().as_secs_f64();
@@ -438,6 +439,27 @@ fn compare_with_ompmc(name: &str, emitter: Emitter, decays: u64) -> Option<Vec<S
     Some(fails.into_iter().map(|f| format!("{name}: {f}")).collect())
 }
 
+/// `base` with the diagnostic overrides `XF_STRAG`, `XF_SPIN`, `XF_HCC` (0/1) and `XF_CUT`
+/// (cutoff in MeV) applied when set.
+fn diagnostic_params(base: CondensedParams) -> CondensedParams {
+    let flag = |k: &str, d: bool| std::env::var(k).map_or(d, |v| v == "1");
+    CondensedParams {
+        straggling: flag("XF_STRAG", base.straggling),
+        spin: flag("XF_SPIN", base.spin),
+        hard_collision_correction: flag("XF_HCC", base.hard_collision_correction),
+        cut_mev: std::env::var("XF_CUT").map_or(base.cut_mev, |v| v.parse().unwrap()),
+        ..base
+    }
+}
+
+/// EGSnrc's model with AE = 10 keV: no straggling of the sub-threshold (continuous) loss.
+fn like_egsnrc() -> CondensedParams {
+    CondensedParams {
+        straggling: false,
+        ..CondensedParams::default()
+    }
+}
+
 fn mono(e: f64) -> Emitter<'static> {
     Emitter::Mono {
         particle: Particle::Electron,
@@ -445,20 +467,36 @@ fn mono(e: f64) -> Emitter<'static> {
     }
 }
 
-/// Fails at present (docs/validation.md): xfire's kernels are 2–5 % too concentrated
-/// within 0.2–0.9 X90 at 0.1–1 MeV (elastic scattering stronger than EGSnrc's).
-/// Diagnostics: `XF_STRAG=0` / `XF_SPIN=0` switch straggling / spin correction off,
-/// `XF_ONLY=e500` runs one case.
+/// 50 keV electrons against ompMC on its reference grid (41³ × 3 µm), like with like: EGSnrc
+/// with AE = 10 keV has no straggling of the sub-threshold loss, so xfire runs without it here
+/// (the default model has it; its effect on the track ends is checked against an explicit
+/// 1 keV-cutoff simulation in `soft_straggling_reproduces_explicit_low_cutoff_simulation`).
 #[test]
-#[ignore = "known deviation from the ompMC reference, see docs/validation.md"]
-fn point_kernels_match_ompmc_mono_energetic() {
+fn point_kernel_matches_ompmc_50_kev() {
+    let decays = if slow() { 400_000 } else { 40_000 };
+    let fails = compare_with_ompmc("e050", mono(0.05), decays, like_egsnrc()).unwrap_or_default();
+    assert!(fails.is_empty(), "{fails:?}");
+}
+
+/// 100 keV, 500 keV and 1 MeV against ompMC on 41³ grids of 10 µm, 0.1 mm and 0.25 mm. Not a
+/// valid check at the 2 % level: on these grids ompMC's own kernel depends on its voxel size
+/// (energy in a fixed cube 2.2–3 % lower than on a grid 9× coarser, where xfire and ompMC agree
+/// within 0.3 %; `cube_energies_match_ompmc_grid_study`, docs/validation.md "Reference
+/// artefact"). Kept to print the comparison:
+/// `cargo test --release -p xfire-transport --test condensed -- --ignored --nocapture`.
+#[test]
+#[ignore = "reference artefact: ompMC's kernel depends on its voxel size here (see cube_energies_match_ompmc_grid_study)"]
+fn point_kernels_match_ompmc_fine_grids_100_kev_to_1_mev() {
     let decays = if slow() { 400_000 } else { 40_000 };
     let mut fails = Vec::new();
-    for (name, e) in [("e050", 0.05), ("e100", 0.1), ("e500", 0.5), ("e1000", 1.0)] {
+    for (name, e) in [("e100", 0.1), ("e500", 0.5), ("e1000", 1.0)] {
         if std::env::var("XF_ONLY").is_ok_and(|o| o != name) {
             continue;
         }
-        fails.extend(compare_with_ompmc(name, mono(e), decays).unwrap_or_default());
+        fails.extend(
+            compare_with_ompmc(name, mono(e), decays, CondensedParams::default())
+                .unwrap_or_default(),
+        );
     }
     assert!(fails.is_empty(), "{fails:?}");
 }
@@ -470,16 +508,19 @@ fn point_kernel_matches_ompmc_lu177_electrons() {
     let lu = library().resolve("Lu-177").unwrap();
     let s = EmissionSampler::new(lu, RadiationSet::electrons()).unwrap();
     let decays = if slow() { 2_000_000 } else { 100_000 };
-    let fails = compare_with_ompmc("lu177e", Emitter::Nuclide(&s), decays).unwrap_or_default();
+    let fails = compare_with_ompmc(
+        "lu177e",
+        Emitter::Nuclide(&s),
+        decays,
+        CondensedParams::default(),
+    )
+    .unwrap_or_default();
     assert!(fails.is_empty(), "{fails:?}");
 }
 
-/// 161Tb electrons (81³ × 50 µm) and 90Y β (41³ × 0.5 mm). Fails at present: spheres of
-/// 161Tb pass (< 1 %) but tail voxel classes are low; 90Y spheres are up to 2.2 % high at
-/// 0.5–0.7 X90 (the same too-concentrated kernels as the mono-energetic cases; see
-/// docs/validation.md).
+/// 161Tb electrons (81³ × 50 µm) and 90Y β (41³ × 0.5 mm): energy within spheres within 2 %
+/// and voxel classes within 3 % / 3σ of ompMC.
 #[test]
-#[ignore = "known deviation from the ompMC reference, see docs/validation.md"]
 fn point_kernels_match_ompmc_tb161_electrons_and_y90_beta() {
     let mut fails = Vec::new();
     for (name, nuc, set, fast, slow_n) in [
@@ -495,7 +536,15 @@ fn point_kernels_match_ompmc_tb161_electrons_and_y90_beta() {
         let n = library().resolve(nuc).unwrap();
         let s = EmissionSampler::new(n, set).unwrap();
         let decays = if slow() { slow_n } else { fast };
-        fails.extend(compare_with_ompmc(name, Emitter::Nuclide(&s), decays).unwrap_or_default());
+        fails.extend(
+            compare_with_ompmc(
+                name,
+                Emitter::Nuclide(&s),
+                decays,
+                CondensedParams::default(),
+            )
+            .unwrap_or_default(),
+        );
     }
     assert!(fails.is_empty(), "{fails:?}");
 }
@@ -560,4 +609,258 @@ fn voxel_s_values_match_ompmc() {
         }
     }
     assert!(fails.is_empty(), "{fails:?}");
+}
+
+/// One row of an ompMC grid-study file: (voxel cm, n, cube index K, half-width cm, energy
+/// MeV/decay, its σ, emitted MeV/decay).
+type CubeRow = (f64, usize, usize, f64, f64, f64, f64);
+
+fn load_cubes(name: &str) -> Option<Vec<CubeRow>> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/data/ompmc_cubes_{name}.csv"));
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        if line.starts_with('#') || line.starts_with('v') {
+            continue;
+        }
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() == 7 {
+            rows.push((
+                f[0].parse().ok()?,
+                f[1].parse().ok()?,
+                f[2].parse().ok()?,
+                f[3].parse().ok()?,
+                f[4].parse().ok()?,
+                f[5].parse().ok()?,
+                f[6].parse().ok()?,
+            ));
+        }
+    }
+    Some(rows)
+}
+
+/// xfire's energy per decay [MeV] and its σ in the centred cubes of half-width `half_cm`
+/// (one region map per cube, so the uncertainty is the history-by-history one).
+fn cube_energies(
+    emitter: Emitter,
+    voxel_cm: f64,
+    n: usize,
+    half_cm: &[f64],
+    decays: u64,
+) -> Vec<(f64, f64)> {
+    let p = water_phantom(n, voxel_cm);
+    let c = n / 2;
+    let mut maps = Vec::new();
+    for (i, h) in half_cm.iter().enumerate() {
+        let k = (h / voxel_cm - 0.5).round() as usize;
+        let of_voxel = (0..p.grid.len())
+            .map(|v| {
+                let ijk = p.grid.ijk(v);
+                u32::from(ijk.iter().all(|&a| a.abs_diff(c) <= k))
+            })
+            .collect();
+        maps.push(xfire_tally::RegionMap::new(&format!("cube{i}"), of_voxel, 2).unwrap());
+    }
+    let phys = PhysicsTables::for_phantom(&p, &builtin, false)
+        .unwrap()
+        .with_condensed(CondensedParams::default())
+        .unwrap();
+    let mut setup = TransportSetup::new(&p, &phys, Source::Point(centre(&p)), emitter, decays);
+    setup.electron_model = ElectronModel::CondensedHistory;
+    setup.seed = 31;
+    setup.batch_size = 1000;
+    let layout = phantom_layout(&p, maps).unwrap();
+    let first = layout.region_index("cube0").unwrap();
+    let r = run(&setup, &layout, &|_| {}).unwrap();
+    assert_balance(&r);
+    (0..half_cm.len())
+        .map(|i| {
+            let e = r.region_mean_mev(first + i, 1);
+            (e, e * r.region_rel_unc(first + i, 1))
+        })
+        .collect()
+}
+
+/// The ompMC grid-convergence study (scripts/ompmc_grid_study.py, docs/validation.md
+/// "Reference artefact"): energy in centred cubes with common faces on three grids (voxel
+/// edges H, H/3, H/9). Checks (a) xfire's cube energies do not depend on the grid (4σ + 0.2 %),
+/// (b) on the coarsest grid, where ompMC's electrons cross the fewest voxel faces, xfire
+/// agrees with ompMC within 2 % (or 3σ). ompMC's own grid dependence is printed: it is the
+/// reason the fine-grid mono-energetic comparison above is not a valid check at ≥ 0.5 MeV.
+#[test]
+fn cube_energies_match_ompmc_grid_study() {
+    let lu = library().resolve("Lu-177").unwrap();
+    let lu_s = EmissionSampler::new(lu, RadiationSet::electrons()).unwrap();
+    let mut fails = Vec::new();
+    for (name, emitter, fast, slow_n) in [
+        ("e100", mono(0.1), 20_000, 200_000),
+        ("e500", mono(0.5), 20_000, 200_000),
+        ("e1000", mono(1.0), 20_000, 200_000),
+        ("lu177e", Emitter::Nuclide(&lu_s), 40_000, 400_000),
+    ] {
+        let Some(rows) = load_cubes(name) else {
+            println!("{name}: no grid-study file, skipped");
+            continue;
+        };
+        let decays = if slow() { slow_n } else { fast };
+        let mut grids: Vec<(f64, usize)> = rows.iter().map(|r| (r.0, r.1)).collect();
+        grids.dedup();
+        let halves: Vec<f64> = rows
+            .iter()
+            .filter(|r| r.1 == grids[0].1)
+            .map(|r| r.3)
+            .collect();
+        let mut mine: Vec<Vec<(f64, f64)>> = Vec::new();
+        println!("{name}: cube energy [MeV/decay], xfire vs ompMC on three grids");
+        for &(vox, n) in &grids {
+            let hs: Vec<f64> = halves
+                .iter()
+                .copied()
+                .filter(|h| (h / vox - 0.5).round() as usize <= n / 2)
+                .collect();
+            let x = cube_energies(emitter, vox, n, &hs, decays);
+            let mut line = format!("  voxel {:.4} mm:", vox * 10.0);
+            for (i, &(e, s)) in x.iter().enumerate() {
+                let o = rows
+                    .iter()
+                    .find(|r| r.1 == n && r.2 == i)
+                    .expect("cube row");
+                let dev = e / o.4 - 1.0;
+                let sig = (s * s + o.5 * o.5).sqrt() / o.4;
+                line += &format!(
+                    "  [{:.3} mm] xfire {e:.5} ompMC {:.5} {:+.2} % (σ {:.2} %)",
+                    o.3 * 10.0,
+                    o.4,
+                    dev * 100.0,
+                    sig * 100.0
+                );
+                if n == grids[0].1 && dev.abs() > 0.02_f64.max(3.0 * sig) {
+                    fails.push(format!(
+                        "{name} coarse grid cube {i}: {:+.2} % (σ {:.2} %)",
+                        dev * 100.0,
+                        sig * 100.0
+                    ));
+                }
+            }
+            println!("{line}");
+            mine.push(x);
+        }
+        // xfire is grid-independent
+        for i in 0..halves.len() {
+            let vals: Vec<(f64, f64)> = mine.iter().filter_map(|m| m.get(i).copied()).collect();
+            for w in vals.windows(2) {
+                let (a, b) = (w[0], w[1]);
+                let d = (a.0 - b.0).abs();
+                if d > 4.0 * (a.1 * a.1 + b.1 * b.1).sqrt() + 0.002 * a.0 {
+                    fails.push(format!(
+                        "{name} cube {i}: xfire differs between grids: {:.5} vs {:.5}",
+                        a.0, b.0
+                    ));
+                }
+            }
+        }
+    }
+    assert!(fails.is_empty(), "{fails:?}");
+}
+
+/// Energy-loss straggling of the sub-threshold (continuous) loss is physics that EGSnrc with
+/// AE = 10 keV leaves out. Check of the model: the default 10 keV model (straggling on) puts
+/// the same energy in the outer shells of a 100 keV point kernel (the track ends, beyond
+/// 0.7 X90) as an explicit simulation with a 1 keV cutoff, whose continuous loss is tiny;
+/// without straggling the outer shells differ. Shells of one voxel (10 µm) on the e100 grid.
+#[test]
+fn soft_straggling_reproduces_explicit_low_cutoff_simulation() {
+    let decays = if slow() { 400_000 } else { 60_000 };
+    let p = water_phantom(41, 0.001);
+    let shells = |params: CondensedParams, seed: u64| -> Vec<(f64, f64)> {
+        let c = 20usize;
+        let of_voxel = (0..p.grid.len())
+            .map(|v| {
+                let [i, j, k] = p.grid.ijk(v);
+                let d2 = [i, j, k]
+                    .iter()
+                    .map(|&a| (a as f64 - c as f64).powi(2))
+                    .sum::<f64>();
+                (d2.sqrt().round() as u32).min(30)
+            })
+            .collect();
+        let map = xfire_tally::RegionMap::new("shell", of_voxel, 31).unwrap();
+        let phys = PhysicsTables::for_phantom(&p, &builtin, false)
+            .unwrap()
+            .with_condensed(params)
+            .unwrap();
+        let mut setup =
+            TransportSetup::new(&p, &phys, Source::Point(centre(&p)), mono(0.1), decays);
+        setup.electron_model = ElectronModel::CondensedHistory;
+        setup.seed = seed;
+        setup.batch_size = 1000;
+        let layout = phantom_layout(&p, vec![map]).unwrap();
+        let m = layout.region_index("shell").unwrap();
+        let r = run(&setup, &layout, &|_| {}).unwrap();
+        assert_balance(&r);
+        (0..31)
+            .map(|s| {
+                let e = r.region_mean_mev(m, s);
+                (e, e * r.region_rel_unc(m, s))
+            })
+            .collect()
+    };
+    let default = shells(CondensedParams::default(), 41);
+    let explicit = shells(
+        CondensedParams {
+            cut_mev: 0.001,
+            brems_cut_mev: 0.001,
+            ..CondensedParams::default()
+        },
+        42,
+    );
+    let no_strag = shells(like_egsnrc(), 43);
+    // X90 of the explicit simulation
+    let total: f64 = explicit.iter().map(|x| x.0).sum();
+    let mut acc = 0.0;
+    let mut x90 = 0;
+    for (i, s) in explicit.iter().enumerate() {
+        acc += s.0;
+        if acc >= 0.9 * total {
+            x90 = i;
+            break;
+        }
+    }
+    // shells from 0.7 X90 outwards holding ≥ 0.5 % of the energy: default within 5 % (or 3σ)
+    // of the explicit simulation; without straggling at least one shell is not
+    let (mut bad_default, mut bad_nostrag, mut n) = (Vec::new(), 0, 0);
+    for i in (x90 * 7 / 10)..31 {
+        let (e, s) = explicit[i];
+        if e < 5e-3 * total {
+            continue;
+        }
+        let dev = |x: (f64, f64)| {
+            let d = x.0 / e - 1.0;
+            let sig = (x.1 * x.1 + s * s).sqrt() / e;
+            (d, sig, d.abs() > 0.05_f64.max(3.0 * sig))
+        };
+        let (dd, sd, fd) = dev(default[i]);
+        let (dn, sn, fnos) = dev(no_strag[i]);
+        println!(
+            "shell {i} ({:.0} µm, {:.2} % of the energy): default {:+.1} % (σ {:.1} %), no straggling {:+.1} % (σ {:.1} %)",
+            i as f64 * 10.0,
+            e / total * 100.0,
+            dd * 100.0,
+            sd * 100.0,
+            dn * 100.0,
+            sn * 100.0
+        );
+        if fd {
+            bad_default.push(format!("shell {i}: {:+.1} %", dd * 100.0));
+        }
+        bad_nostrag += usize::from(fnos);
+        n += 1;
+    }
+    assert!(n >= 4, "too few shells");
+    assert!(
+        bad_default.is_empty(),
+        "default vs explicit 1 keV: {bad_default:?}"
+    );
+    assert!(bad_nostrag > 0, "straggling made no difference");
 }
