@@ -386,6 +386,63 @@ mod tests {
         }
     }
 
+    /// The closed form g_M of `hard_moller_scattering_fraction` is ∫ μ_p(1 − μ_p) dσ_Møller
+    /// over W ∈ [W_cc, T/2], with μ_p the primary's deflection from binary kinematics, in units
+    /// of the e–e Rutherford prefactor π r_e² (m_ec²)²/(p²β²) (the same normalisation as the
+    /// screened-Rutherford g_R). Checked by quadrature; and the fraction is 0 below 2 W_cc,
+    /// grows with T and stays below 1.
+    #[test]
+    fn hard_moller_fraction_matches_quadrature() {
+        let m = ELECTRON_MASS_MEV;
+        for (t_mev, cut) in [
+            (0.05, 0.01),
+            (0.1, 0.01),
+            (0.5, 0.01),
+            (1.0, 0.01),
+            (2.0, 0.001),
+        ] {
+            let (t, wc) = (t_mev / m, cut / m);
+            let p2 = t * (t + 2.0);
+            let b2 = p2 / ((t + 1.0) * (t + 1.0));
+            let (g, r) = ((2.0 * t + 1.0) / ((t + 1.0) * (t + 1.0)), t / (t + 1.0));
+            let n = 200_000;
+            let (lo, hi) = (wc.ln(), (0.5 * t).ln());
+            let mut acc = 0.0;
+            for i in 0..n {
+                let w = (lo + (hi - lo) * (i as f64 + 0.5) / n as f64).exp();
+                let e = w / t;
+                // Møller dσ/dW in units of π r_e²: 2/(β² T²) [1/ε² + 1/(1−ε)² + r² − g/(ε(1−ε))]
+                let dsdw = 2.0 / (b2 * t * t)
+                    * (1.0 / (e * e) + 1.0 / ((1.0 - e) * (1.0 - e)) + r * r - g / (e * (1.0 - e)));
+                let c2 = (t - w) * (t + 2.0) / (t * (t - w + 2.0));
+                let mu = 0.5 * (1.0 - c2.sqrt());
+                acc += mu * (1.0 - mu) * dsdw * w * (hi - lo) / n as f64;
+            }
+            let g_m_num = acc * p2 * b2;
+            // recover g_M from the fraction with a tiny screening (g_R large, no cap)
+            let a: f64 = 1e-30;
+            let g_r = (1.0 + 2.0 * a) * (1.0 + 1.0 / a).ln() - 2.0;
+            let g_m = hard_moller_scattering_fraction(t_mev, cut, a) * g_r;
+            assert!(
+                (g_m / g_m_num - 1.0).abs() < 1e-6,
+                "{t_mev}: {g_m} vs {g_m_num}"
+            );
+        }
+        let w = ElasticMaterial::new(&builtin("water").unwrap()).unwrap();
+        assert_eq!(
+            hard_moller_scattering_fraction(0.019, 0.01, w.screening(0.019)),
+            0.0
+        );
+        let mut last = 0.0;
+        for t in [0.03, 0.1, 0.3, 1.0, 3.0] {
+            let f = hard_moller_scattering_fraction(t, 0.01, w.screening(t));
+            assert!(f > last && f < 1.0, "{t}: {f}");
+            last = f;
+        }
+        // water: Σn Z / Σn Z(Z+1) = 10/76
+        assert!((w.electron_share - 10.0 / 76.0).abs() < 1e-3);
+    }
+
     #[test]
     fn rotation_keeps_angle() {
         let mut rng = Rng::for_stream(1, 2, 3);
