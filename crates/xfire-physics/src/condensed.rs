@@ -36,8 +36,8 @@ use crate::moller::{
     binary_cos_theta, moller_cross_section, sample_moller_transfer, soft_collision_straggling,
 };
 use crate::msc::{
-    dcs_moments, hard_moller_scattering_fraction, rotate, sample_hard_mu, sample_soft_mu,
-    soft_moments, ElasticMaterial, SpinFactor,
+    dcs_moments, hard_moller_scattering_fraction, random_azimuth, rotate_cs, sample_hard_mu,
+    sample_soft_mu, soft_moments, ElasticMaterial, SpinFactor,
 };
 use crate::table::RangeTable;
 use crate::PhysicsError;
@@ -151,8 +151,10 @@ pub struct StepPlan {
     pub loss2_mev: f64,
     /// cos θ of the hinge deflection.
     pub hinge_cos: f64,
-    /// Azimuth of the hinge deflection \[rad\].
-    pub hinge_phi: f64,
+    /// cos φ of the azimuth of the hinge deflection.
+    pub hinge_cos_phi: f64,
+    /// sin φ of the azimuth of the hinge deflection.
+    pub hinge_sin_phi: f64,
     /// What happens at the end of the step.
     pub end: StepEnd,
     /// The majorant cross section [cm²/g] the hard-event distance was sampled with.
@@ -205,6 +207,10 @@ pub struct CondensedTables {
     sigma_brems: Vec<f64>,
     sigma_hard: Vec<f64>,
     omega2: Vec<f64>,
+    /// R_Δ(cut) [g/cm²], ln(cut) and ln(1 − f_E): constants of every step plan.
+    range_cut: f64,
+    ln_cut: f64,
+    ln_one_minus_fe: f64,
 }
 
 #[derive(Clone, Copy)]
@@ -251,6 +257,9 @@ impl CondensedTables {
             sigma_brems: Vec::with_capacity(n),
             sigma_hard: Vec::with_capacity(n),
             omega2: Vec::with_capacity(n),
+            range_cut: 0.0,
+            ln_cut: params.cut_mev.ln(),
+            ln_one_minus_fe: (-params.max_loss_fraction).ln_1p(),
         };
         let mut cont = Vec::with_capacity(n);
         let mut tot = Vec::with_capacity(n);
@@ -319,6 +328,7 @@ impl CondensedTables {
         };
         t.continuous = RangeTable::new(t.e.clone(), cont, -1.0).ok_or_else(bad)?;
         t.total_range = RangeTable::new(t.e.clone(), tot, -1.0).ok_or_else(bad)?;
+        t.range_cut = t.continuous.range(params.cut_mev);
         Ok(t)
     }
 
@@ -340,12 +350,30 @@ impl CondensedTables {
 
     #[inline]
     fn idx(&self, t_mev: f64) -> Idx {
-        let x = (t_mev.max(self.e[0]).ln() - self.ln_e0) * self.inv_dln;
+        self.idx_ln(t_mev.max(self.e[0]).ln())
+    }
+
+    /// Table position of the energy whose logarithm is `ln_t` (clamped to the table).
+    #[inline]
+    fn idx_ln(&self, ln_t: f64) -> Idx {
+        let x = ((ln_t - self.ln_e0) * self.inv_dln).max(0.0);
         let i = (x as usize).min(self.e.len() - 2);
         Idx {
             i,
             f: (x - i as f64).min(1.0),
         }
+    }
+
+    /// Table position of T·(1 − x) for T at `ln_t` and 0 ≤ x < 1 (interpolation weight only:
+    /// a 4-term series of ln(1 − x) for x < 0.1, error < 2e-6, else `ln_1p`).
+    #[inline]
+    fn idx_scaled(&self, ln_t: f64, x: f64) -> Idx {
+        let d = if x < 0.1 {
+            -x * (1.0 + x * (0.5 + x * (1.0 / 3.0 + 0.25 * x)))
+        } else {
+            (-x).ln_1p()
+        };
+        self.idx_ln(ln_t + d)
     }
 
     #[inline]
@@ -391,9 +419,16 @@ impl CondensedTables {
 
     /// Largest total hard cross section [cm²/g] for energies in [lo, hi] \[MeV\] (exact
     /// for the piecewise-linear interpolant: endpoints and the nodes between).
+    #[cfg(test)]
     fn sigma_max(&self, lo: f64, hi: f64) -> f64 {
-        let kl = self.idx(lo);
-        let kh = self.idx(hi);
+        self.sigma_max_ln(lo.max(self.e[0]).ln(), hi.max(self.e[0]).ln())
+    }
+
+    /// [`Self::sigma_max`] for the energies whose logarithms are `ln_lo` ≤ `ln_hi`.
+    #[inline]
+    fn sigma_max_ln(&self, ln_lo: f64, ln_hi: f64) -> f64 {
+        let kl = self.idx_ln(ln_lo);
+        let kh = self.idx_ln(ln_hi);
         let mut m = Self::at(&self.sigma_hard, kl).max(Self::at(&self.sigma_hard, kh));
         for j in kl.i + 1..=kh.i {
             m = m.max(self.sigma_hard[j]);
@@ -404,15 +439,22 @@ impl CondensedTables {
     /// Plans the next step of an electron of kinetic energy `e_mev` (≥ the cutoff) \[MeV\].
     pub fn plan_step(&self, e_mev: f64, rng: &mut Rng) -> StepPlan {
         let cut = self.params.cut_mev;
-        let r0 = self.continuous.range(e_mev);
+        // one logarithm per step: the other table positions are offsets of ln T
+        let ln_e = e_mev.ln();
+        let r0 = self.continuous.range_with_ln(e_mev, ln_e);
         let e_low = e_mev * (1.0 - self.params.max_loss_fraction);
-        let (s_limit, limit_end, e_end) = if e_low <= cut {
-            (r0 - self.continuous.range(cut), StepEnd::Absorbed, cut)
+        let (s_limit, limit_end, ln_end) = if e_low <= cut {
+            (r0 - self.range_cut, StepEnd::Absorbed, self.ln_cut)
         } else {
-            (r0 - self.continuous.range(e_low), StepEnd::Soft, e_low)
+            let ln_low = ln_e + self.ln_one_minus_fe;
+            (
+                r0 - self.continuous.range_with_ln(e_low, ln_low),
+                StepEnd::Soft,
+                ln_low,
+            )
         };
         let s_limit = s_limit.max(0.0);
-        let sigma_max = self.sigma_max(e_end, e_mev);
+        let sigma_max = self.sigma_max_ln(ln_end, ln_e);
         let d = if sigma_max > 0.0 {
             -rng.uniform().ln() / sigma_max
         } else {
@@ -427,16 +469,15 @@ impl CondensedTables {
         let loss = if end == StepEnd::Absorbed {
             e_mev
         } else {
-            let mean = (e_mev - self.continuous.energy_from_range(r0 - s)).max(0.0);
-            let mid = e_mev - 0.5 * mean;
-            let var = Self::at(&self.omega2, self.idx(mid)) * s;
+            let mean = (e_mev - self.continuous.energy_from_range_below(r0 - s, ln_e)).max(0.0);
+            let k = self.idx_scaled(ln_e, 0.5 * mean / e_mev);
+            let var = Self::at(&self.omega2, k) * s;
             sample_loss(mean, var, rng).min(e_mev)
         };
-        let mid = e_mev - 0.5 * loss;
-        let k = self.idx(mid);
+        let k = self.idx_scaled(ln_e, 0.5 * loss / e_mev);
         let (m1, m2) = soft_moments(Self::at(&self.soft_t1, k), Self::at(&self.soft_t2, k), s);
         let mu = sample_soft_mu(m1, m2, rng);
-        let phi = std::f64::consts::TAU * rng.uniform();
+        let (cos_phi, sin_phi) = random_azimuth(rng);
         let tau = rng.uniform();
         StepPlan {
             s1_g_cm2: s * tau,
@@ -444,7 +485,8 @@ impl CondensedTables {
             loss1_mev: loss * tau,
             loss2_mev: loss * (1.0 - tau),
             hinge_cos: 1.0 - 2.0 * mu,
-            hinge_phi: phi,
+            hinge_cos_phi: cos_phi,
+            hinge_sin_phi: sin_phi,
             end,
             sigma_max,
         }
@@ -477,19 +519,17 @@ impl CondensedTables {
         let r = rng.uniform() * sigma_max;
         if r < sh {
             let mu = self.sample_hard_elastic(t, k, rng);
-            el.dir = rotate(
-                el.dir,
-                1.0 - 2.0 * mu,
-                std::f64::consts::TAU * rng.uniform(),
-            );
+            let (c, s) = random_azimuth(rng);
+            el.dir = rotate_cs(el.dir, 1.0 - 2.0 * mu, c, s);
             None
         } else if r < sh + sm {
             let w = sample_moller_transfer(t, self.params.cut_mev, rng);
-            let phi = std::f64::consts::TAU * rng.uniform();
+            let (c, s) = random_azimuth(rng);
             let cd = binary_cos_theta(t, w);
             let cp = binary_cos_theta(t, t - w);
-            let d_dir = rotate(el.dir, cd, phi + std::f64::consts::PI);
-            el.dir = rotate(el.dir, cp, phi);
+            // the δ ray leaves opposite in azimuth: φ + π
+            let d_dir = rotate_cs(el.dir, cd, -c, -s);
+            el.dir = rotate_cs(el.dir, cp, c, s);
             el.e_mev = t - w;
             Some(Secondary::Electron(ElectronState {
                 e_mev: w,
@@ -497,11 +537,8 @@ impl CondensedTables {
             }))
         } else if r < sh + sm + sb {
             let kph = sample_photon_energy(t, self.params.brems_cut_mev, rng);
-            let dir = rotate(
-                el.dir,
-                photon_cos_theta(t),
-                std::f64::consts::TAU * rng.uniform(),
-            );
+            let (c, s) = random_azimuth(rng);
+            let dir = rotate_cs(el.dir, photon_cos_theta(t), c, s);
             el.e_mev = t - kph;
             Some(Secondary::Photon { e_mev: kph, dir })
         } else {
@@ -536,13 +573,15 @@ impl CondensedTables {
             let seg = step.min(left);
             let (m1, m2) = soft_moments(t1, t2, seg);
             let mu = sample_soft_mu(m1, m2, rng);
-            d = rotate(d, 1.0 - 2.0 * mu, std::f64::consts::TAU * rng.uniform());
+            let (c, s) = random_azimuth(rng);
+            d = rotate_cs(d, 1.0 - 2.0 * mu, c, s);
             if step >= left {
                 return d;
             }
             left -= step;
             let mu = self.sample_hard_elastic(e_mev, k, rng);
-            d = rotate(d, 1.0 - 2.0 * mu, std::f64::consts::TAU * rng.uniform());
+            let (c, s) = random_azimuth(rng);
+            d = rotate_cs(d, 1.0 - 2.0 * mu, c, s);
         }
     }
 

@@ -9,7 +9,7 @@ use xfire_data::materials::builtin;
 use xfire_physics::condensed::{
     CondensedParams, CondensedTables, ElectronState, Secondary, StepEnd,
 };
-use xfire_physics::msc::rotate;
+use xfire_physics::msc::rotate_cs;
 
 fn tables(material: &str, params: CondensedParams) -> CondensedTables {
     CondensedTables::new(&builtin(material).unwrap(), params).unwrap()
@@ -97,7 +97,7 @@ fn follow(t: &CondensedTables, e0: f64, rng: &mut Rng) -> Track {
         tr.path_g_cm2 += st.length_g_cm2();
         let loss = st.loss1_mev + st.loss2_mev;
         tr.deposited_mev += loss;
-        el.dir = rotate(el.dir, st.hinge_cos, st.hinge_phi);
+        el.dir = rotate_cs(el.dir, st.hinge_cos, st.hinge_cos_phi, st.hinge_sin_phi);
         if st.end == StepEnd::Absorbed {
             return tr; // the plan deposits the whole energy; residual = cutoff
         }
@@ -191,7 +191,7 @@ fn random_hinge_reproduces_lewis_moments() {
                 if a < s1 {
                     break;
                 }
-                dir = rotate(dir, st.hinge_cos, st.hinge_phi);
+                dir = rotate_cs(dir, st.hinge_cos, st.hinge_cos_phi, st.hinge_sin_phi);
                 let b = s2.min(left - s1);
                 for k in 0..3 {
                     pos[k] += dir[k] * b;

@@ -57,6 +57,10 @@ pub struct Engine<'a> {
     diagonal_cm: f64,
     /// Smallest voxel density [g/cm³] (range rejection of condensed-history electrons).
     min_density_g_cm3: f64,
+    /// Condensed-history electrons at or above this energy [MeV] are never range-rejected:
+    /// their CSDA range in every material exceeds half the smallest voxel edge at the smallest
+    /// density, the largest distance to a voxel face (saves the range look-ups of most steps).
+    range_rejection_below_mev: f64,
     source: PreparedSource,
 }
 
@@ -168,6 +172,12 @@ impl<'a> Engine<'a> {
         };
         let e_min = c.min_energy_mev;
         let ext = grid.extent_cm();
+        let min_density_g_cm3 = p
+            .density_g_cm3
+            .iter()
+            .fold(f64::INFINITY, |m, &d| m.min(d as f64));
+        let range_rejection_below_mev =
+            range_rejection_bound(&phys.condensed, &grid, min_density_g_cm3);
         Ok(Self {
             setup: *setup,
             grid,
@@ -190,10 +200,8 @@ impl<'a> Engine<'a> {
                 .collect(),
             cut_cm: c.cut_length_cm(&grid),
             diagonal_cm: (ext[0] * ext[0] + ext[1] * ext[1] + ext[2] * ext[2]).sqrt() * 1.000_001,
-            min_density_g_cm3: p
-                .density_g_cm3
-                .iter()
-                .fold(f64::INFINITY, |m, &d| m.min(d as f64)),
+            min_density_g_cm3,
+            range_rejection_below_mev,
             source,
         })
     }
@@ -399,7 +407,9 @@ impl<'a> Engine<'a> {
             // the smallest density) cannot take it out of its voxel deposits its energy there
             // (exact for voxel tallies; its bremsstrahlung, < 0.1 % of the energy below
             // 100 keV, is deposited instead of escaping)
-            if el.e_mev < RANGE_REJECTION_MAX_MEV && self.stays_in_voxel(el.e_mev, pos, voxel) {
+            if el.e_mev < self.range_rejection_below_mev
+                && self.stays_in_voxel(el.e_mev, pos, voxel)
+            {
                 scorer.deposit(voxel, el.e_mev);
                 return;
             }
@@ -411,7 +421,12 @@ impl<'a> Engine<'a> {
                 (1, plan.s2_g_cm2, plan.loss2_mev),
             ] {
                 if seg == 1 {
-                    el.dir = xfire_physics::msc::rotate(el.dir, plan.hinge_cos, plan.hinge_phi);
+                    el.dir = xfire_physics::msc::rotate_cs(
+                        el.dir,
+                        plan.hinge_cos,
+                        plan.hinge_cos_phi,
+                        plan.hinge_sin_phi,
+                    );
                 }
                 match self.fly(pos, el.dir, m, s_g, loss, scorer) {
                     Fly::Done { pos: p, voxel: v } => {
@@ -553,6 +568,38 @@ impl<'a> Engine<'a> {
 
 /// Largest energy [MeV] for which condensed-history electrons are range-rejected.
 const RANGE_REJECTION_MAX_MEV: f64 = 1.0;
+
+/// The energy [MeV] above which no condensed-history electron can be range-rejected on
+/// `grid`: the smallest energy whose CSDA range, in every material of `condensed`, is at least
+/// half the smallest voxel edge times `min_density` (bisection on the monotonic range, to a
+/// relative 1e-9 and then rounded up), capped at [`RANGE_REJECTION_MAX_MEV`].
+fn range_rejection_bound(condensed: &[CondensedTables], grid: &Grid, min_density: f64) -> f64 {
+    if condensed.is_empty() || min_density.is_nan() || min_density <= 0.0 {
+        return RANGE_REJECTION_MAX_MEV;
+    }
+    let h = grid.voxel_cm;
+    let d_max = 0.5 * h[0].min(h[1]).min(h[2]) * min_density;
+    let max_range = |e: f64| {
+        condensed
+            .iter()
+            .fold(0.0_f64, |m, t| m.max(t.csda_range(e)))
+    };
+    // smallest range over materials is what matters: rejection needs r(e) < d for the
+    // material-maximum r, so the bound is where the maximum reaches d_max
+    if max_range(RANGE_REJECTION_MAX_MEV) < d_max {
+        return RANGE_REJECTION_MAX_MEV;
+    }
+    let (mut lo, mut hi) = (1e-6_f64, RANGE_REJECTION_MAX_MEV);
+    while hi - lo > 1e-9 * hi {
+        let mid = 0.5 * (lo + hi);
+        if max_range(mid) < d_max {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    (hi * (1.0 + 1e-6)).min(RANGE_REJECTION_MAX_MEV)
+}
 
 /// How a straight condensed-history segment ended.
 enum Fly {
