@@ -144,6 +144,11 @@ pub struct Args {
     /// straggling; 10 keV cutoffs).
     #[arg(long, value_enum, default_value = "auto")]
     pub electron_model: ElectronModelArg,
+    /// Condensed-history electron tracking cutoff = δ-ray and bremsstrahlung thresholds, with
+    /// its unit (1 keV to 1 MeV). 10 keV matches EGSnrc's usual AE = 521 keV; use 1 keV at
+    /// cellular scale (sub-µm voxels: validated against track structure, docs/validation.md).
+    #[arg(long, value_name = "ENERGY", default_value = "10 keV")]
+    pub electron_cut: String,
     /// Output directory (created if needed) for kernel.h5 and kernel.csv.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -156,6 +161,22 @@ pub struct Args {
 }
 
 impl Args {
+    /// The condensed-history cutoff [MeV] from `--electron-cut` when that model is used.
+    pub fn condensed_cut_mev(&self) -> anyhow::Result<Option<f64>> {
+        if self.electron_model() != ElectronModel::CondensedHistory {
+            return Ok(None);
+        }
+        let cut = xfire_core::units::parse_energy_mev(&self.electron_cut)
+            .map_err(|e| anyhow::anyhow!("--electron-cut: {e}"))?;
+        if !(1e-3..1.0).contains(&cut) {
+            bail!(
+                "--electron-cut {:?} = {cut} MeV is outside 1 keV to 1 MeV",
+                self.electron_cut
+            );
+        }
+        Ok(Some(cut))
+    }
+
     /// The selected electron model.
     pub fn electron_model(&self) -> ElectronModel {
         match self.electron_model {
@@ -338,8 +359,12 @@ pub fn run_kernel(args: &Args) -> anyhow::Result<Value> {
         (None, None) => bail!("give --nuclide NAME or --particle electron|alpha|photon --energy E"),
     };
     let mut physics = PhysicsTables::new(std::slice::from_ref(&material), with_alpha)?;
-    if args.electron_model() == ElectronModel::CondensedHistory {
-        physics = physics.with_condensed(xfire_physics::condensed::CondensedParams::default())?;
+    if let Some(cut) = args.condensed_cut_mev()? {
+        physics = physics.with_condensed(xfire_physics::condensed::CondensedParams {
+            cut_mev: cut,
+            brems_cut_mev: cut,
+            ..Default::default()
+        })?;
     }
     let classes = SymmetryClasses::new(n)?;
     let layout = phantom_layout(&phantom, vec![classes.map.clone()])?;
@@ -389,6 +414,7 @@ pub fn run_kernel(args: &Args) -> anyhow::Result<Value> {
     let mut summary = json!({
         "format": "xfire-kernel-summary/1",
         "electron_model": args.electron_model().name(),
+        "condensed_cut_mev": args.condensed_cut_mev()?,
         "photons": PHOTON_NOTE,
         "material": meta.material,
         "density_g_cm3": rho,
@@ -581,6 +607,9 @@ fn write_h5(
         }
     }
     b.set_attr("electron_model", vstr(args.electron_model().name()));
+    if let Ok(Some(cut)) = args.condensed_cut_mev() {
+        b.set_attr("condensed_cut_mev", AttrValue::F64(cut));
+    }
     b.set_attr(
         "electron_model_description",
         vstr(args.electron_model().description()),
