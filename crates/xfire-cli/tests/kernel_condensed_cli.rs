@@ -92,7 +92,11 @@ fn kernel_with_cut(cut: &str, dir: &std::path::Path) -> std::process::Output {
 fn electron_cut_option() {
     let dir = tempfile::tempdir().unwrap();
     let low = kernel_with_cut("1 keV", &dir.path().join("a"));
-    assert!(low.status.success(), "{}", String::from_utf8_lossy(&low.stderr));
+    assert!(
+        low.status.success(),
+        "{}",
+        String::from_utf8_lossy(&low.stderr)
+    );
     let a: serde_json::Value = serde_json::from_slice(&low.stdout).unwrap();
     assert_eq!(a["condensed_cut_mev"], 0.001);
     let high = kernel_with_cut("10keV", &dir.path().join("b"));
