@@ -24,8 +24,10 @@ use xfire_data::nuclides::{library, EmissionSampler, RadiationSet};
 use xfire_phantom::{generate, labels, Phantom, Spec};
 use xfire_physics::condensed::CondensedParams;
 use xfire_physics::csda::ElectronModel;
-use xfire_tally::TallyResult;
 use xfire_transport::*;
+
+mod common;
+use common::assert_balance;
 
 fn slow() -> bool {
     std::env::var("XFIRE_SLOW_TESTS").is_ok_and(|v| v == "1")
@@ -93,27 +95,6 @@ fn params(cut_kev: f64) -> CondensedParams {
     };
     p.validate().unwrap();
     p
-}
-
-/// Energy conservation: every history balances, and the regions of the label map add up to
-/// the energy deposited in the grid.
-fn assert_balance(r: &TallyResult) {
-    assert!(
-        r.max_history_imbalance_rel < 1e-9,
-        "{}",
-        r.max_history_imbalance_rel
-    );
-    let e = r.emitted_mev_per_decay();
-    let d = r.deposited_mev_per_decay() + r.escaped_mev_per_decay();
-    assert!((e - d).abs() < 1e-9 * e, "{e} vs {d}");
-    let labels_sum: f64 = (0..r.regions[0].sum.len())
-        .map(|l| r.region_mean_mev(0, l))
-        .sum();
-    let dep = r.deposited_mev_per_decay();
-    assert!(
-        (labels_sum - dep).abs() < 1e-9 * dep,
-        "{labels_sum} vs {dep}"
-    );
 }
 
 fn run_case(

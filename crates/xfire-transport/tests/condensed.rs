@@ -12,9 +12,8 @@ use xfire_physics::csda::ElectronModel;
 use xfire_tally::TallyResult;
 use xfire_transport::*;
 
-fn slow() -> bool {
-    std::env::var("XFIRE_SLOW_TESTS").is_ok_and(|v| v == "1")
-}
+mod common;
+use common::{assert_balance, load_cubes, load_reference, slow};
 
 fn water_phantom(n: usize, voxel_cm: f64) -> Phantom {
     let grid = Grid::centred([n, n, n], [voxel_cm; 3]).unwrap();
@@ -74,17 +73,6 @@ fn run_source(
 fn centre(p: &Phantom) -> [f64; 3] {
     let c = p.grid.dims().map(|d| d / 2);
     p.grid.centre_ijk(c[0], c[1], c[2])
-}
-
-fn assert_balance(r: &TallyResult) {
-    assert!(
-        r.max_history_imbalance_rel < 1e-9,
-        "{}",
-        r.max_history_imbalance_rel
-    );
-    let e = r.emitted_mev_per_decay();
-    let d = r.deposited_mev_per_decay() + r.escaped_mev_per_decay();
-    assert!((e - d).abs() < 1e-9 * e, "{e} vs {d}");
 }
 
 #[test]
@@ -251,54 +239,6 @@ fn kernel_is_independent_of_voxel_size_and_step_parameters() {
             assert!((a.0 - b.0).abs() < 3.0 * s + 1e-4, "{a:?} vs {b:?}");
         }
     }
-}
-
-/// An ompMC reference kernel reduced to symmetry classes (scripts/ompmc_reference.py).
-struct Reference {
-    voxel_cm: f64,
-    grid: usize,
-    emitted: f64,
-    /// (i, j, k, n voxels, class energy [MeV/decay], its σ)
-    classes: Vec<(i64, i64, i64, usize, f64, f64)>,
-}
-
-fn load_reference(name: &str) -> Option<Reference> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("tests/data/ompmc_{name}.csv"));
-    let text = std::fs::read_to_string(&path).ok()?;
-    let mut r = Reference {
-        voxel_cm: 0.0,
-        grid: 0,
-        emitted: 0.0,
-        classes: Vec::new(),
-    };
-    for line in text.lines() {
-        if let Some(h) = line.strip_prefix("# ") {
-            let mut it = h.split_whitespace();
-            match (it.next(), it.next()) {
-                (Some("voxel_cm"), Some(v)) => r.voxel_cm = v.parse().ok()?,
-                (Some("grid"), Some(v)) => r.grid = v.parse().ok()?,
-                (Some("emitted_MeV_per_decay"), Some(v)) => r.emitted = v.parse().ok()?,
-                _ => {}
-            }
-            continue;
-        }
-        if line.starts_with('i') {
-            continue;
-        }
-        let f: Vec<&str> = line.split(',').collect();
-        if f.len() == 6 {
-            r.classes.push((
-                f[0].parse().ok()?,
-                f[1].parse().ok()?,
-                f[2].parse().ok()?,
-                f[3].parse().ok()?,
-                f[4].parse().ok()?,
-                f[5].parse().ok()?,
-            ));
-        }
-    }
-    Some(r)
 }
 
 /// Compares xfire's condensed-history point kernel with an ompMC reference: energy within
@@ -645,35 +585,6 @@ fn voxel_s_values_match_ompmc() {
         }
     }
     assert!(fails.is_empty(), "{fails:?}");
-}
-
-/// One row of an ompMC grid-study file: (voxel cm, n, cube index K, half-width cm, energy
-/// MeV/decay, its σ, emitted MeV/decay).
-type CubeRow = (f64, usize, usize, f64, f64, f64, f64);
-
-fn load_cubes(name: &str) -> Option<Vec<CubeRow>> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("tests/data/ompmc_cubes_{name}.csv"));
-    let text = std::fs::read_to_string(path).ok()?;
-    let mut rows = Vec::new();
-    for line in text.lines() {
-        if line.starts_with('#') || line.starts_with('v') {
-            continue;
-        }
-        let f: Vec<&str> = line.split(',').collect();
-        if f.len() == 7 {
-            rows.push((
-                f[0].parse().ok()?,
-                f[1].parse().ok()?,
-                f[2].parse().ok()?,
-                f[3].parse().ok()?,
-                f[4].parse().ok()?,
-                f[5].parse().ok()?,
-                f[6].parse().ok()?,
-            ));
-        }
-    }
-    Some(rows)
 }
 
 /// xfire's energy per decay [MeV] and its σ in the centred cubes of half-width `half_cm`

@@ -8,6 +8,9 @@ use xfire_phantom::{Grid, MaterialEntry, Phantom, SourceMap};
 use xfire_tally::{RegionMap, Scorer, TallyResult};
 use xfire_transport::*;
 
+mod common;
+use common::assert_balance;
+
 fn slow() -> bool {
     std::env::var("XFIRE_SLOW_TESTS").is_ok_and(|v| v == "1")
 }
@@ -367,21 +370,6 @@ fn nuclide_run(
     setup.alpha_straggling = true;
     let layout = phantom_layout(p, vec![]).unwrap();
     run(&setup, &layout, &|_| {}).unwrap()
-}
-
-fn assert_balance(r: &TallyResult) {
-    assert!(
-        r.max_history_imbalance_rel < 1e-9,
-        "{}",
-        r.max_history_imbalance_rel
-    );
-    let e = r.emitted_mev_per_decay();
-    let d = r.deposited_mev_per_decay() + r.escaped_mev_per_decay();
-    assert!((e - d).abs() < 1e-9 * e, "{e} vs {d}");
-    let vox: f64 = r.voxel_sum.iter().sum::<f64>() / r.decays as f64;
-    assert!((vox - r.deposited_mev_per_decay()).abs() < 1e-9 * e);
-    let lab: f64 = r.regions[0].sum.iter().sum::<f64>() / r.decays as f64;
-    assert!((lab - r.deposited_mev_per_decay()).abs() < 1e-9 * e);
 }
 
 #[test]

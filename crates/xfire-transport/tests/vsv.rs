@@ -17,67 +17,8 @@ use xfire_physics::csda::ElectronModel;
 use xfire_tally::RegionMap;
 use xfire_transport::*;
 
-fn slow() -> bool {
-    std::env::var("XFIRE_SLOW_TESTS").is_ok_and(|v| v == "1")
-}
-
-/// An ompMC VSV reference reduced to symmetry classes.
-struct Reference {
-    voxel_cm: f64,
-    grid: usize,
-    /// Energy emitted per decay in the reference's sample [MeV].
-    emitted: f64,
-    /// (i, j, k, n voxels, class energy [MeV/decay], its σ)
-    classes: Vec<(i64, i64, i64, usize, f64, f64)>,
-}
-
-impl Reference {
-    fn class(&self, c: (i64, i64, i64)) -> Option<(usize, f64, f64)> {
-        self.classes
-            .iter()
-            .find(|x| (x.0, x.1, x.2) == c)
-            .map(|x| (x.3, x.4, x.5))
-    }
-}
-
-fn load_reference(name: &str) -> Option<Reference> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("tests/data/ompmc_{name}.csv"));
-    let text = std::fs::read_to_string(&path).ok()?;
-    let mut r = Reference {
-        voxel_cm: 0.0,
-        grid: 0,
-        emitted: 0.0,
-        classes: Vec::new(),
-    };
-    for line in text.lines() {
-        if let Some(h) = line.strip_prefix("# ") {
-            let mut it = h.split_whitespace();
-            match (it.next(), it.next()) {
-                (Some("voxel_cm"), Some(v)) => r.voxel_cm = v.parse().ok()?,
-                (Some("grid"), Some(v)) => r.grid = v.parse().ok()?,
-                (Some("emitted_MeV_per_decay"), Some(v)) => r.emitted = v.parse().ok()?,
-                _ => {}
-            }
-            continue;
-        }
-        if line.starts_with('i') {
-            continue;
-        }
-        let f: Vec<&str> = line.split(',').collect();
-        if f.len() == 6 {
-            r.classes.push((
-                f[0].parse().ok()?,
-                f[1].parse().ok()?,
-                f[2].parse().ok()?,
-                f[3].parse().ok()?,
-                f[4].parse().ok()?,
-                f[5].parse().ok()?,
-            ));
-        }
-    }
-    (r.voxel_cm > 0.0 && r.grid % 2 == 1 && !r.classes.is_empty()).then_some(r)
-}
+mod common;
+use common::{load_reference, slow};
 
 /// One compared class: (case, class name, voxels, xfire MeV/decay per voxel, ompMC per voxel,
 /// relative deviation, combined relative σ, tolerance, pass, deviation per emitted MeV).

@@ -1,0 +1,131 @@
+//! Helpers shared by the validation tests of this crate (each test file that needs them has
+//! `mod common;`): the slow-test switch and the ompMC reference files in `tests/data/`.
+#![allow(dead_code)]
+
+/// Energy accounting of a run with the standard layout (`phantom_layout`, region map 0 =
+/// labels): every history balances to 1e-9, emitted = deposited + escaped, and the voxel sums
+/// and the label regions each add up to the deposited energy.
+pub fn assert_balance(r: &xfire_tally::TallyResult) {
+    assert!(
+        r.max_history_imbalance_rel < 1e-9,
+        "{}",
+        r.max_history_imbalance_rel
+    );
+    let e = r.emitted_mev_per_decay();
+    let d = r.deposited_mev_per_decay() + r.escaped_mev_per_decay();
+    assert!((e - d).abs() < 1e-9 * e, "{e} vs {d}");
+    let vox: f64 = r.voxel_sum.iter().sum::<f64>() / r.decays as f64;
+    assert!(
+        (vox - r.deposited_mev_per_decay()).abs() < 1e-9 * e,
+        "voxels {vox}"
+    );
+    let lab: f64 = r.regions[0].sum.iter().sum::<f64>() / r.decays as f64;
+    assert!(
+        (lab - r.deposited_mev_per_decay()).abs() < 1e-9 * e,
+        "labels {lab}"
+    );
+}
+
+/// True when the full validation set runs (`XFIRE_SLOW_TESTS=1`).
+pub fn slow() -> bool {
+    std::env::var("XFIRE_SLOW_TESTS").is_ok_and(|v| v == "1")
+}
+
+/// An ompMC reference (point kernel or voxel S values) reduced to symmetry classes of voxels
+/// (|i| ≥ |j| ≥ |k| ≥ 0 offsets from the centre): `tests/data/ompmc_<name>.csv`, written by
+/// `scripts/ompmc_reference.py` or `scripts/ompmc_vsv_media.py`.
+pub struct Reference {
+    /// Voxel edge [cm].
+    pub voxel_cm: f64,
+    /// Voxels per axis (odd).
+    pub grid: usize,
+    /// Energy emitted per decay in the reference's sample [MeV].
+    pub emitted: f64,
+    /// (i, j, k, n voxels, class energy [MeV/decay], its σ)
+    pub classes: Vec<(i64, i64, i64, usize, f64, f64)>,
+}
+
+impl Reference {
+    /// (n voxels, energy, σ) of class `c`.
+    pub fn class(&self, c: (i64, i64, i64)) -> Option<(usize, f64, f64)> {
+        self.classes
+            .iter()
+            .find(|x| (x.0, x.1, x.2) == c)
+            .map(|x| (x.3, x.4, x.5))
+    }
+}
+
+/// The `# ` header lines (without the prefix) and the numeric rows of `cols` comma-separated
+/// fields of `tests/data/<file>` (other lines, e.g. the column names, skipped); `None` if the
+/// file is missing or a row does not parse.
+pub fn read_data(file: &str, cols: usize) -> Option<(Vec<String>, Vec<Vec<f64>>)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(file);
+    let text = std::fs::read_to_string(path).ok()?;
+    let (mut head, mut rows) = (Vec::new(), Vec::new());
+    for line in text.lines() {
+        if let Some(h) = line.strip_prefix("# ") {
+            head.push(h.to_string());
+            continue;
+        }
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() == cols && f[0].parse::<f64>().is_ok() {
+            rows.push(
+                f.iter()
+                    .map(|x| x.parse().ok())
+                    .collect::<Option<Vec<f64>>>()?,
+            );
+        }
+    }
+    Some((head, rows))
+}
+
+/// Reads `tests/data/ompmc_<name>.csv`; `None` if it is missing or malformed.
+pub fn load_reference(name: &str) -> Option<Reference> {
+    let (head, rows) = read_data(&format!("ompmc_{name}.csv"), 6)?;
+    let mut r = Reference {
+        voxel_cm: 0.0,
+        grid: 0,
+        emitted: 0.0,
+        classes: Vec::new(),
+    };
+    for h in &head {
+        let mut it = h.split_whitespace();
+        match (it.next(), it.next()) {
+            (Some("voxel_cm"), Some(v)) => r.voxel_cm = v.parse().ok()?,
+            (Some("grid"), Some(v)) => r.grid = v.parse().ok()?,
+            (Some("emitted_MeV_per_decay"), Some(v)) => r.emitted = v.parse().ok()?,
+            _ => {}
+        }
+    }
+    r.classes = rows
+        .iter()
+        .map(|f| {
+            (
+                f[0] as i64,
+                f[1] as i64,
+                f[2] as i64,
+                f[3] as usize,
+                f[4],
+                f[5],
+            )
+        })
+        .collect();
+    (r.voxel_cm > 0.0 && r.grid % 2 == 1 && !r.classes.is_empty()).then_some(r)
+}
+
+/// One row of an ompMC grid-study file (`tests/data/ompmc_cubes_<name>.csv`,
+/// scripts/ompmc_grid_study.py): (voxel cm, n, cube index K, half-width cm, energy MeV/decay,
+/// its σ, emitted MeV/decay).
+pub type CubeRow = (f64, usize, usize, f64, f64, f64, f64);
+
+/// Reads the grid study of `name`; `None` if it is missing or malformed.
+pub fn load_cubes(name: &str) -> Option<Vec<CubeRow>> {
+    let (_, rows) = read_data(&format!("ompmc_cubes_{name}.csv"), 7)?;
+    Some(
+        rows.iter()
+            .map(|f| (f[0], f[1] as usize, f[2] as usize, f[3], f[4], f[5], f[6]))
+            .collect(),
+    )
+}
