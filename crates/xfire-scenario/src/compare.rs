@@ -463,6 +463,7 @@ pub fn self_cell_tally(
     );
     setup.seed = t.seed;
     setup.batch_size = t.batch_size.max(1);
+    setup.electron_model = t.electron_model();
     let engine = Engine::new(&setup).map_err(|e| failed(format!("self-cell tally: {e}")))?;
     let alias =
         AliasSampler::new(&sm.map.weight).map_err(|e| failed(format!("source map {site}: {e}")))?;
@@ -828,13 +829,14 @@ fn selfcell_cached(
             let sm = plan
                 .site(site)
                 .ok_or_else(|| failed(format!("no source map for site {site:?}")))?;
-            let setup = TransportSetup::new(
+            let mut setup = TransportSetup::new(
                 &plan.phantom,
                 physics,
                 Source::Map(&sm.map),
                 Emitter::Nuclide(&sampler),
                 decays,
             );
+            setup.electron_model = plan.scenario.transport.electron_model();
             let key = cache_key(plan, nuclide, site, part, &setup);
             let clean = |s: &str| -> String {
                 s.chars()
@@ -967,8 +969,7 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
     order.extend((0..names.len()).filter(|&i| i != ref_idx));
 
     let (phantom, phantom_notes) = crate::plan::load_phantom(base)?;
-    let physics = PhysicsTables::for_phantom(&phantom, &xfire_data::materials::builtin, true)
-        .map_err(|e| failed(format!("physics tables: {e}")))?;
+    let physics = crate::transport::physics_tables(&phantom, &base.transport)?;
     let mut phantom: Option<Phantom> = Some(phantom);
     let mut memo = Memo {
         parts: HashMap::new(),
@@ -2109,8 +2110,7 @@ mod tests {
         s.transport.target_uncertainty = None;
         let plan = Plan::new(s).unwrap();
         let physics =
-            PhysicsTables::for_phantom(&plan.phantom, &xfire_data::materials::builtin, true)
-                .unwrap();
+            crate::transport::physics_tables(&plan.phantom, &plan.scenario.transport).unwrap();
         let site = plan.sites[0].name.clone();
         let a = self_cell_tally(&plan, &physics, "Lu-177", &site, Part::LowLet, 1000, 1)
             .unwrap()

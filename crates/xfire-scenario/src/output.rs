@@ -144,6 +144,16 @@ pub fn write_results_h5(
     b.set_attr("binding", vstr(&r.binding));
     b.set_attr("phantom_content_hash", AttrValue::U64(plan.phantom_hash));
     b.set_attr("seed", AttrValue::U64(plan.scenario.transport.seed));
+    b.set_attr(
+        "electron_model",
+        vstr(plan.scenario.transport.electron_model().name()),
+    );
+    if plan.scenario.transport.condensed_history {
+        b.set_attr(
+            "electron_cut_mev",
+            AttrValue::F64(plan.scenario.transport.electron_cut_mev),
+        );
+    }
     b.set_attr("end_s", AttrValue::F64(r.end_s));
 
     // components

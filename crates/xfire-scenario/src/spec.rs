@@ -158,6 +158,33 @@ pub struct TransportSpec {
     pub max_decays: u64,
     /// Histories per batch.
     pub batch_size: u64,
+    /// Electron transport: `true` class-II condensed history (scattering, δ rays,
+    /// straggling; docs/physics.md; the default), `false` the straight-line CSDA model.
+    pub condensed_history: bool,
+    /// Condensed-history tracking cutoff = δ-ray and bremsstrahlung thresholds [MeV]
+    /// (default 1 keV: micrometre voxels; docs/validation.md "Cellular scale").
+    pub electron_cut_mev: f64,
+}
+
+impl TransportSpec {
+    /// The electron model of the transport setup.
+    pub fn electron_model(&self) -> xfire_physics::csda::ElectronModel {
+        if self.condensed_history {
+            xfire_physics::csda::ElectronModel::CondensedHistory
+        } else {
+            xfire_physics::csda::ElectronModel::CsdaStraightLine
+        }
+    }
+
+    /// The condensed-history parameters (`None` for the straight-line model).
+    pub fn condensed_params(&self) -> Option<xfire_physics::condensed::CondensedParams> {
+        self.condensed_history
+            .then(|| xfire_physics::condensed::CondensedParams {
+                cut_mev: self.electron_cut_mev,
+                brems_cut_mev: self.electron_cut_mev,
+                ..Default::default()
+            })
+    }
 }
 
 /// What to write.
@@ -1217,6 +1244,8 @@ impl Scenario {
             target_uncertainty: None,
             max_decays: 0,
             batch_size: xfire_transport::DEFAULT_BATCH_SIZE,
+            condensed_history: true,
+            electron_cut_mev: 0.001,
         };
         if let Some(mut tt) = sub(&mut cx, &mut root, "transport") {
             if let Some(d) = get_u64(&mut cx, &mut tt, "decays", 1) {
@@ -1231,6 +1260,41 @@ impl Scenario {
             }
             if let Some(b) = get_u64(&mut cx, &mut tt, "batch_size", 1) {
                 tr.batch_size = b;
+            }
+            if let Some((m, line)) = get_str(&mut cx, &mut tt, "electron_model") {
+                match m.as_str() {
+                    "csda" => tr.condensed_history = false,
+                    "condensed" => tr.condensed_history = true,
+                    _ => cx.problem(
+                        line,
+                        format!(
+                            "transport.electron_model = {m:?}: expected \"csda\" (straight line) or \"condensed\" (condensed history)"
+                        ),
+                    ),
+                }
+            }
+            let energy = |s: &str| units::parse_energy_mev(s).map_err(|e| e.to_string());
+            if let Some((c, line)) = get_str(&mut cx, &mut tt, "electron_cut") {
+                if let Some(v) = qty_text(
+                    &mut cx,
+                    "transport.electron_cut",
+                    &c,
+                    line,
+                    "energy",
+                    false,
+                    &energy,
+                ) {
+                    if (0.001..1.0).contains(&v) {
+                        tr.electron_cut_mev = v;
+                    } else {
+                        cx.problem(
+                            line,
+                            format!(
+                                "transport.electron_cut = {c:?} ({v} MeV): must be from 1 keV to below 1 MeV"
+                            ),
+                        );
+                    }
+                }
             }
             tt.finish(&mut cx, &[]);
         }

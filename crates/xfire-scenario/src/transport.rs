@@ -165,6 +165,9 @@ pub fn cache_key(
     h.u64(setup.cutoffs.range_fraction_of_voxel.to_bits());
     h.u64(setup.cutoffs.min_energy_mev.to_bits());
     h.bytes(format!("{:?}", setup.electron_model).as_bytes());
+    if t.condensed_history {
+        h.u64(t.electron_cut_mev.to_bits());
+    }
     h.u64(u64::from(setup.alpha_straggling));
     format!("{:016x}", h.0)
 }
@@ -338,6 +341,7 @@ pub fn transport_part(
     setup.seed = t.seed;
     setup.batch_size = t.batch_size;
     setup.threads = opts.threads;
+    setup.electron_model = t.electron_model();
     let key = cache_key(plan, nuclide, site, part, &setup);
     let cache_dir = opts.cache_dir.as_ref().filter(|_| opts.shard.is_none());
     let file = cache_dir.map(|d| {
@@ -384,10 +388,25 @@ pub fn transport_part(
     }))
 }
 
+/// Physics tables of `phantom` for the transport spec `t`: with the condensed-history tables
+/// when `t` selects that electron model.
+pub fn physics_tables(
+    phantom: &xfire_phantom::Phantom,
+    t: &crate::spec::TransportSpec,
+) -> Result<PhysicsTables> {
+    let physics = PhysicsTables::for_phantom(phantom, &xfire_data::materials::builtin, true)
+        .map_err(|e| failed(format!("physics tables: {e}")))?;
+    match t.condensed_params() {
+        Some(params) => physics
+            .with_condensed(params)
+            .map_err(|e| failed(format!("condensed-history tables: {e}"))),
+        None => Ok(physics),
+    }
+}
+
 /// Transport every component of the plan (in component order, parts low-LET then α).
 pub fn transport_all(plan: &Plan, opts: &Options) -> Result<Vec<ComponentTransport>> {
-    let physics = PhysicsTables::for_phantom(&plan.phantom, &xfire_data::materials::builtin, true)
-        .map_err(|e| failed(format!("physics tables: {e}")))?;
+    let physics = physics_tables(&plan.phantom, &plan.scenario.transport)?;
     let mut out = Vec::new();
     for c in plan.source.components() {
         let mut parts = Vec::new();
