@@ -71,14 +71,14 @@ pub enum SourceKind {
     Voxel,
 }
 
-/// Smallest voxel edge [cm] for which `--electron-model auto` picks condensed history.
+/// Smallest voxel edge [cm] for which `--electron-cut auto` picks the 10 keV cutoff (CSDA
+/// range 2.5 µm, a tenth of such a voxel); finer grids get 1 keV (range 0.03 µm).
 pub const AUTO_CONDENSED_MIN_VOXEL_CM: f64 = 25e-4;
 
 /// Electron transport model of `xfire kernel`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ElectronModelArg {
-    /// Condensed history for voxels of at least 25 µm, where its 10 keV cutoff (CSDA range
-    /// 2.5 µm) is below a tenth of the voxel; the straight-line model on finer grids.
+    /// Condensed history (the cutoff from `--electron-cut`, by default scaled to the voxel).
     Auto,
     /// Straight-line continuous slowing down (no scattering).
     Csda,
@@ -90,8 +90,8 @@ pub enum ElectronModelArg {
 #[derive(Debug, clap::Args)]
 #[command(
     about = "Dose point kernel or voxel S-values of a nuclide or mono-energetic particle in a homogeneous medium",
-    after_help = "Electrons: class-II condensed history for voxels of 25 µm and more, the CSDA \
-straight-line model on finer grids (--electron-model); photons are transported (Woodcock tracking), those leaving the grid counted as escaping energy.\n\nExamples:\n  \
+    after_help = "Electrons: class-II condensed history with a 10 keV cutoff for voxels of 25 µm \
+and more, 1 keV on finer grids (--electron-model, --electron-cut); photons are transported (Woodcock tracking), those leaving the grid counted as escaping energy.\n\nExamples:\n  \
 xfire kernel --nuclide Lu-177 --emissions electrons --voxel 50um --grid 81 --source voxel --decays 1000000 --out lu177\n  \
 xfire kernel --particle alpha --energy 5MeV --voxel 1um --grid 81 --source point --decays 100000 --out a5 --json"
 )]
@@ -139,15 +139,15 @@ pub struct Args {
     /// Sample α range straggling (Bohr).
     #[arg(long)]
     pub alpha_straggling: bool,
-    /// Electron transport model: auto (condensed for voxels ≥ 25 µm, else csda), csda
-    /// (straight line) or condensed (class-II condensed history with scattering, δ rays,
-    /// straggling; 10 keV cutoffs).
+    /// Electron transport model: auto (= condensed), csda (straight line, no scattering) or
+    /// condensed (class-II condensed history with scattering, δ rays, straggling).
     #[arg(long, value_enum, default_value = "auto")]
     pub electron_model: ElectronModelArg,
     /// Condensed-history electron tracking cutoff = δ-ray and bremsstrahlung thresholds, with
-    /// its unit (1 keV to 1 MeV). 10 keV matches EGSnrc's usual AE = 521 keV; use 1 keV at
-    /// cellular scale (sub-µm voxels: validated against track structure, docs/validation.md).
-    #[arg(long, value_name = "ENERGY", default_value = "10 keV")]
+    /// its unit (1 keV to 1 MeV), or auto: 10 keV (EGSnrc's usual AE = 521 keV) for voxels of
+    /// 25 µm and more, 1 keV on finer grids (cellular scale: validated against track
+    /// structure, docs/validation.md).
+    #[arg(long, value_name = "ENERGY", default_value = "auto")]
     pub electron_cut: String,
     /// Output directory (created if needed) for kernel.h5 and kernel.csv.
     #[arg(long, value_name = "DIR")]
@@ -166,8 +166,16 @@ impl Args {
         if self.electron_model() != ElectronModel::CondensedHistory {
             return Ok(None);
         }
+        if self.electron_cut == "auto" {
+            return Ok(Some(
+                match xfire_core::units::parse_length_cm(&self.voxel) {
+                    Ok(v) if v >= AUTO_CONDENSED_MIN_VOXEL_CM => 0.01,
+                    _ => 0.001,
+                },
+            ));
+        }
         let cut = xfire_core::units::parse_energy_mev(&self.electron_cut)
-            .map_err(|e| anyhow::anyhow!("--electron-cut: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("--electron-cut: {e} (or \"auto\")"))?;
         if !(1e-3..1.0).contains(&cut) {
             bail!(
                 "--electron-cut {:?} = {cut} MeV is outside 1 keV to 1 MeV",
@@ -181,14 +189,7 @@ impl Args {
     pub fn electron_model(&self) -> ElectronModel {
         match self.electron_model {
             ElectronModelArg::Csda => ElectronModel::CsdaStraightLine,
-            ElectronModelArg::Condensed => ElectronModel::CondensedHistory,
-            ElectronModelArg::Auto => {
-                // an unreadable voxel size is reported by run_kernel before this matters
-                match xfire_core::units::parse_length_cm(&self.voxel) {
-                    Ok(v) if v >= AUTO_CONDENSED_MIN_VOXEL_CM => ElectronModel::CondensedHistory,
-                    _ => ElectronModel::CsdaStraightLine,
-                }
-            }
+            ElectronModelArg::Condensed | ElectronModelArg::Auto => ElectronModel::CondensedHistory,
         }
     }
 }

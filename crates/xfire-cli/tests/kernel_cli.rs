@@ -73,7 +73,9 @@ fn alpha_point_kernel_conserves_energy_and_files_agree() {
         "--json",
         "--quiet",
     ]));
-    assert_eq!(v["electron_model"], "csda-straight-line");
+    // auto: condensed history, 1 keV cutoff below 25 µm voxels
+    assert_eq!(v["electron_model"], "condensed-history");
+    assert_eq!(v["condensed_cut_mev"], 0.001);
     assert_eq!(v["particle"], "alpha");
     assert_eq!(v["decays"], 20000);
     let e = v["emitted_mev_per_decay"].as_f64().unwrap();
@@ -99,7 +101,7 @@ fn alpha_point_kernel_conserves_energy_and_files_agree() {
     let attrs = f.root().attrs().unwrap();
     assert_eq!(
         attrs.get("electron_model").and_then(|a| a.as_str()),
-        Some("csda-straight-line")
+        Some("condensed-history")
     );
     let edep = f.dataset("edep_mev_per_decay").unwrap().read_f64().unwrap();
     assert_eq!(edep.len(), 41 * 41 * 41);
