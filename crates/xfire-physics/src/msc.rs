@@ -153,7 +153,7 @@ impl ElasticMaterial {
 /// Møller collisions with energy transfer above `cut_mev`, for an electron of `t_mev` \[MeV\]
 /// and screening `a`: the ratio of the hard-Møller angular moment g_M to the screened-Rutherford
 /// one g_R = (1 + 2A) ln(1 + 1/A) − 2, capped at 1 (Kawrakow, Med. Phys. 27 (2000) 485; EGSnrc
-/// PIRS-701 §2.4; formula as in EGSnrc's `init_ms_sr`). 0 when no hard collision is possible
+/// PIRS-701 §2.4; formula as in EGSnrc's spin initialisation, ompMC `initSpinData`). 0 when no hard collision is possible
 /// (T ≤ 2 W_cc).
 ///
 /// The elastic cross section must be scaled by 1 − f · Σn_iZ_i / Σn_iZ_i(Z_i+1), otherwise
