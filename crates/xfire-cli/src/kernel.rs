@@ -277,6 +277,8 @@ struct Meta {
     grid: usize,
     source: &'static str,
     cut_cm: f64,
+    /// Condensed-history cutoff [MeV] (`None` for the straight-line model).
+    condensed_cut_mev: Option<f64>,
 }
 
 /// Runs `xfire kernel`.
@@ -360,12 +362,10 @@ pub fn run_kernel(args: &Args) -> anyhow::Result<Value> {
         (None, None) => bail!("give --nuclide NAME or --particle electron|alpha|photon --energy E"),
     };
     let mut physics = PhysicsTables::new(std::slice::from_ref(&material), with_alpha)?;
-    if let Some(cut) = args.condensed_cut_mev()? {
-        physics = physics.with_condensed(xfire_physics::condensed::CondensedParams {
-            cut_mev: cut,
-            brems_cut_mev: cut,
-            ..Default::default()
-        })?;
+    let condensed_cut_mev = args.condensed_cut_mev()?;
+    if let Some(cut) = condensed_cut_mev {
+        physics =
+            physics.with_condensed(xfire_physics::condensed::CondensedParams::with_cut(cut))?;
     }
     let classes = SymmetryClasses::new(n)?;
     let layout = phantom_layout(&phantom, vec![classes.map.clone()])?;
@@ -394,6 +394,7 @@ pub fn run_kernel(args: &Args) -> anyhow::Result<Value> {
             SourceKind::Voxel => "voxel",
         },
         cut_cm: setup.cutoffs.cut_length_cm(&grid),
+        condensed_cut_mev,
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create output directory {}", args.out.display()))?;
@@ -415,7 +416,7 @@ pub fn run_kernel(args: &Args) -> anyhow::Result<Value> {
     let mut summary = json!({
         "format": "xfire-kernel-summary/1",
         "electron_model": args.electron_model().name(),
-        "condensed_cut_mev": args.condensed_cut_mev()?,
+        "condensed_cut_mev": meta.condensed_cut_mev,
         "photons": PHOTON_NOTE,
         "material": meta.material,
         "density_g_cm3": rho,
@@ -608,7 +609,7 @@ fn write_h5(
         }
     }
     b.set_attr("electron_model", vstr(args.electron_model().name()));
-    if let Ok(Some(cut)) = args.condensed_cut_mev() {
+    if let Some(cut) = meta.condensed_cut_mev {
         b.set_attr("condensed_cut_mev", AttrValue::F64(cut));
     }
     b.set_attr(

@@ -86,6 +86,16 @@ impl Default for CondensedParams {
 }
 
 impl CondensedParams {
+    /// The defaults with tracking cutoff and δ-ray and bremsstrahlung thresholds all at
+    /// `cut_mev` \[MeV\] (10 keV by default; 1 keV at cellular scale).
+    pub fn with_cut(cut_mev: f64) -> Self {
+        CondensedParams {
+            cut_mev,
+            brems_cut_mev: cut_mev,
+            ..Default::default()
+        }
+    }
+
     /// Checks ranges; the error names the bad value.
     pub fn validate(&self) -> Result<(), PhysicsError> {
         let bad = |what: &str, v: f64| {

@@ -342,27 +342,9 @@ impl Interaction {
     }
 }
 
-/// Rotates unit vector `dir` by polar angle θ (given as cos θ) and azimuth φ \[rad\].
-#[inline]
-pub fn rotate(dir: [f64; 3], cos_theta: f64, phi: f64) -> [f64; 3] {
-    let c = cos_theta.clamp(-1.0, 1.0);
-    let st = (1.0 - c * c).max(0.0).sqrt();
-    let (sp, cp) = phi.sin_cos();
-    let [u, v, w] = dir;
-    let s2 = 1.0 - w * w;
-    let out = if s2 > 1e-12 {
-        let s = s2.sqrt();
-        [
-            u * c + st * (u * w * cp - v * sp) / s,
-            v * c + st * (v * w * cp + u * sp) / s,
-            w * c - s * st * cp,
-        ]
-    } else {
-        [st * cp, st * sp, if w >= 0.0 { c } else { -c }]
-    };
-    let n = (out[0] * out[0] + out[1] * out[1] + out[2] * out[2]).sqrt();
-    [out[0] / n, out[1] / n, out[2] / n]
-}
+/// Rotates unit vector `dir` by polar angle θ (given as cos θ) and azimuth φ \[rad\]: the
+/// electrons' rotation, [`crate::msc::rotate`].
+pub use crate::msc::rotate;
 
 /// Two back-to-back 511 keV photons of a positron annihilating at rest, in a random direction.
 pub fn annihilation_photons(rng: &mut Rng) -> [Secondary; 2] {

@@ -179,11 +179,7 @@ impl TransportSpec {
     /// The condensed-history parameters (`None` for the straight-line model).
     pub fn condensed_params(&self) -> Option<xfire_physics::condensed::CondensedParams> {
         self.condensed_history
-            .then(|| xfire_physics::condensed::CondensedParams {
-                cut_mev: self.electron_cut_mev,
-                brems_cut_mev: self.electron_cut_mev,
-                ..Default::default()
-            })
+            .then(|| xfire_physics::condensed::CondensedParams::with_cut(self.electron_cut_mev))
     }
 }
 

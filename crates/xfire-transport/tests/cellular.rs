@@ -88,11 +88,7 @@ struct Case {
 /// Condensed-history parameters with tracking cutoff and δ-ray / bremsstrahlung thresholds
 /// `cut_kev` (1 keV for the validation: the default 10 keV has a 2.5 µm residual range).
 fn params(cut_kev: f64) -> CondensedParams {
-    let p = CondensedParams {
-        cut_mev: 1e-3 * cut_kev,
-        brems_cut_mev: 1e-3 * cut_kev,
-        ..Default::default()
-    };
+    let p = CondensedParams::with_cut(1e-3 * cut_kev);
     p.validate().unwrap();
     p
 }

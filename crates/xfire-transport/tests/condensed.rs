@@ -758,14 +758,7 @@ fn soft_straggling_reproduces_explicit_low_cutoff_simulation() {
             .collect()
     };
     let default = shells(CondensedParams::default(), 41);
-    let explicit = shells(
-        CondensedParams {
-            cut_mev: 0.001,
-            brems_cut_mev: 0.001,
-            ..CondensedParams::default()
-        },
-        42,
-    );
+    let explicit = shells(CondensedParams::with_cut(0.001), 42);
     let no_strag = shells(like_egsnrc(), 43);
     // X90 of the explicit simulation
     let total: f64 = explicit.iter().map(|x| x.0).sum();
