@@ -16,15 +16,39 @@ mod common;
 use common::{assert_balance, load_cubes, load_reference, slow};
 
 fn water_phantom(n: usize, voxel_cm: f64) -> Phantom {
+    medium_phantom(n, voxel_cm, "water", 1.0)
+}
+
+fn medium_phantom(n: usize, voxel_cm: f64, material: &str, density_g_cm3: f64) -> Phantom {
     let grid = Grid::centred([n, n, n], [voxel_cm; 3]).unwrap();
     Phantom::uniform(
         grid,
         MaterialEntry {
-            name: "water".into(),
-            density_g_cm3: 1.0,
+            name: material.into(),
+            density_g_cm3,
         },
         0,
     )
+}
+
+/// ICRU 44 inflated lung as in the PEGS4 file of the ompMC references (`LUNG521ICRU`: its mass
+/// fractions, 0.26 g/cm³; I = 75.3 eV, ICRU 37/44 lung), next to the built-ins.
+const LUNG_ICRU44: &str = r#"
+[materials.lung_icru44]
+density_g_cm3 = 0.26
+mean_excitation_ev = 75.3
+composition = { H = 0.103, C = 0.105, N = 0.031, O = 0.749, Na = 0.002, P = 0.002, S = 0.003, Cl = 0.003, K = 0.002 }
+source = "PEGS4 521icru medium LUNG521ICRU (ompMC 0.4.0 wheel): ICRU Report 44 lung, inflated"
+"#;
+
+/// Built-in materials and the test material `lung_icru44`.
+fn resolve(name: &str) -> Option<xfire_data::materials::Material> {
+    builtin(name).or_else(|| {
+        xfire_data::materials::parse_user_materials_toml(LUNG_ICRU44)
+            .ok()?
+            .into_iter()
+            .find(|m| m.name == name)
+    })
 }
 
 /// Runs a point source at the grid centre with the condensed-history model.
@@ -47,7 +71,7 @@ fn run_source(
     seed: u64,
     in_voxel: bool,
 ) -> TallyResult {
-    let phys = PhysicsTables::for_phantom(p, &builtin, false)
+    let phys = PhysicsTables::for_phantom(p, &resolve, false)
         .unwrap()
         .with_condensed(params)
         .unwrap();
@@ -251,11 +275,24 @@ fn compare_with_ompmc(
     decays: u64,
     params: CondensedParams,
 ) -> Option<Vec<String>> {
+    compare_with_ompmc_within(name, emitter, decays, params, f64::INFINITY)
+}
+
+/// As [`compare_with_ompmc`], but only voxel classes whose centre lies within
+/// `class_limit_x90` × X90 of the source count towards the class criterion (the others are
+/// printed).
+fn compare_with_ompmc_within(
+    name: &str,
+    emitter: Emitter,
+    decays: u64,
+    params: CondensedParams,
+    class_limit_x90: f64,
+) -> Option<Vec<String>> {
     let Some(re) = load_reference(name) else {
         println!("{name}: no reference file tests/data/ompmc_{name}.csv, skipped");
         return None;
     };
-    let p = water_phantom(re.grid, re.voxel_cm);
+    let p = medium_phantom(re.grid, re.voxel_cm, &re.material, re.density_g_cm3);
     let params = diagnostic_params(params);
     let t0 = std::time::Instant::now();
     let r = run_point(&p, emitter, decays, params, 2026);
@@ -362,11 +399,20 @@ fn compare_with_ompmc(
     );
     let mut worst_voxel: f64 = 0.0;
     let (mut n_cl, mut n_out) = (0, 0);
+    let (mut n_beyond, mut out_beyond) = (0, 0);
     for cl in &re.classes {
         if cl.4 < 1e-3 * total_ref {
             continue;
         }
         let m = mine[&(cl.0, cl.1, cl.2)];
+        let r_vox = ((cl.0 * cl.0 + cl.1 * cl.1 + cl.2 * cl.2) as f64).sqrt();
+        if r_vox > class_limit_x90 * x90_vox {
+            let dev = m.0 / cl.4 - 1.0;
+            let sig = (m.1 + cl.5 * cl.5 + (sys * cl.4).powi(2)).sqrt() / cl.4;
+            n_beyond += 1;
+            out_beyond += usize::from(dev.abs() > 0.03_f64.max(3.0 * sig));
+            continue;
+        }
         let dev = m.0 / cl.4 - 1.0;
         let sig = (m.1 + cl.5 * cl.5 + (sys * cl.4).powi(2)).sqrt() / cl.4;
         n_cl += 1;
@@ -388,6 +434,11 @@ fn compare_with_ompmc(
         worst_voxel = worst_voxel.max(dev.abs());
     }
     println!("  voxel classes with >= 0.1 % of the energy: {n_cl}, outside 3 %/3σ: {n_out}; worst |dev| {:.2} %", worst_voxel * 100.0);
+    if n_beyond > 0 {
+        println!(
+            "  classes beyond {class_limit_x90} X90 (not counted): {n_beyond}, outside 3 %/3σ: {out_beyond}"
+        );
+    }
     // 3σ tests: allow 1 % of the classes outside (expected ~0.3 % by chance)
     if n_out as f64 > (0.01 * n_cl as f64).max(1.0) {
         fails.push(format!("{n_out} of {n_cl} voxel classes outside 3 % / 3σ"));
@@ -520,6 +571,47 @@ fn point_kernels_match_ompmc_tb161_electrons_and_y90_beta() {
                 CondensedParams::default(),
             )
             .unwrap_or_default(),
+        );
+    }
+    assert!(fails.is_empty(), "{fails:?}");
+}
+
+/// Cases outside the issue's list, against ompMC on coarse grids (voxel ≈ X90/10, where its
+/// kernels do not yet depend on its voxel size): 2 MeV electrons in water, 200 keV electrons
+/// in ICRP cortical bone (1.85 g/cm³), 1 MeV electrons and 177Lu electrons in inflated ICRU-44
+/// lung (0.26 g/cm³), 131I electrons (β + IC + Auger) in water. Spheres within 2 % (or 3σ)
+/// up to 0.9 X90 as for the listed kernels; voxel classes within 3 %/3σ up to 0.7 X90. Beyond,
+/// at the track ends, ompMC's kernel depends most on its voxel size (2 MeV, shells at 8–11 mm:
+/// xfire/ompMC − 1 = −0.8 % on a 3 mm grid, −2.6 … −3.5 % on 2 mm, −5 … −11 % on 1 mm; the
+/// central cube moves by 0.9–1.7 %, `ompmc_cubes_<case>.csv`, added to σ). References:
+/// `scripts/ompmc_media_kernels.py`.
+#[test]
+fn point_kernels_match_ompmc_in_bone_lung_and_at_2_mev() {
+    let lu = EmissionSampler::new(
+        library().resolve("Lu-177").unwrap(),
+        RadiationSet::electrons(),
+    )
+    .unwrap();
+    let i131 = EmissionSampler::new(
+        library().resolve("I-131").unwrap(),
+        RadiationSet::electrons(),
+    )
+    .unwrap();
+    let mut fails = Vec::new();
+    for (name, emitter, fast, slow_n) in [
+        ("e2000_water", mono(2.0), 10_000, 400_000),
+        ("e200_bone", mono(0.2), 20_000, 800_000),
+        ("e1000_lung", mono(1.0), 10_000, 400_000),
+        ("lu177e_lung", Emitter::Nuclide(&lu), 40_000, 1_500_000),
+        ("i131e_water", Emitter::Nuclide(&i131), 40_000, 1_500_000),
+    ] {
+        if std::env::var("XF_ONLY").is_ok_and(|o| o != name) {
+            continue;
+        }
+        let decays = if slow() { slow_n } else { fast };
+        fails.extend(
+            compare_with_ompmc_within(name, emitter, decays, CondensedParams::default(), 0.7)
+                .unwrap_or_default(),
         );
     }
     assert!(fails.is_empty(), "{fails:?}");

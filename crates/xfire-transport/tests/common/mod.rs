@@ -41,6 +41,11 @@ pub struct Reference {
     pub grid: usize,
     /// Energy emitted per decay in the reference's sample [MeV].
     pub emitted: f64,
+    /// xfire material of the medium (`# medium` header: the PEGS4 name mapped to xfire's;
+    /// "water" when absent).
+    pub material: String,
+    /// Density of the medium [g/cm³] (`# density_g_cm3`; 1 when absent).
+    pub density_g_cm3: f64,
     /// (i, j, k, n voxels, class energy [MeV/decay], its σ)
     pub classes: Vec<(i64, i64, i64, usize, f64, f64)>,
 }
@@ -88,6 +93,8 @@ pub fn load_reference(name: &str) -> Option<Reference> {
         voxel_cm: 0.0,
         grid: 0,
         emitted: 0.0,
+        material: "water".into(),
+        density_g_cm3: 1.0,
         classes: Vec::new(),
     };
     for h in &head {
@@ -96,6 +103,17 @@ pub fn load_reference(name: &str) -> Option<Reference> {
             (Some("voxel_cm"), Some(v)) => r.voxel_cm = v.parse().ok()?,
             (Some("grid"), Some(v)) => r.grid = v.parse().ok()?,
             (Some("emitted_MeV_per_decay"), Some(v)) => r.emitted = v.parse().ok()?,
+            (Some("density_g_cm3"), Some(v)) => r.density_g_cm3 = v.parse().ok()?,
+            (Some("medium"), Some(v)) => {
+                r.material = match v {
+                    "H2O521ICRU" => "water",
+                    "ICRUTISSUE521ICRU" => "soft_tissue_icru",
+                    "ICRPBONE521ICRU" => "bone_cortical",
+                    "LUNG521ICRU" => "lung_icru44",
+                    _ => return None,
+                }
+                .into()
+            }
             _ => {}
         }
     }
