@@ -136,7 +136,7 @@ def grid_study(name):
 
 
 def main():
-    from ompmc_vsv_media import reduce_classes
+    from ompmc_vsv_media import reduce_classes, write_class_rows
 
     if sys.argv[1:2] == ["--study"]:
         for name in sys.argv[2:] or list(CASES):
@@ -162,13 +162,7 @@ def main():
             f.write(f"# emitted_MeV_per_decay {summ['emitted_MeV_per_decay']:.8g}\n")
             f.write(f"# deposited_MeV_per_decay {summ['deposited_MeV_per_decay']:.8g}\n")
             f.write(f"# decays_per_s_transport_only {summ['decays_per_s']:.6g}\n")
-            f.write("# columns: i>=j>=k>=0 voxel offsets from the centre, n voxels in the class,\n")
-            f.write("# sum of the class's energy [MeV/decay], its std. error [MeV/decay] "
-                    "(ompMC batch unc.)\n")
-            f.write("i,j,k,n,e_sum_mev,e_sum_sd_mev\n")
-            for key in sorted(classes):
-                nv, e, v2 = classes[key]
-                f.write(f"{key[0]},{key[1]},{key[2]},{nv},{e:.6e},{np.sqrt(v2):.3e}\n")
+            write_class_rows(f, classes)
         print(name, summ, flush=True)
 
 

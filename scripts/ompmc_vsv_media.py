@@ -147,13 +147,18 @@ def write_csv(path, name, cmd, summ, voxel, grid, classes):
         f.write(f"# emitted_MeV_per_decay {summ['emitted_MeV_per_decay']:.8g}\n")
         f.write(f"# deposited_MeV_per_decay {summ['deposited_MeV_per_decay']:.8g}\n")
         f.write(f"# decays_per_s_transport_only {summ['decays_per_s_transport_only']:.6g}\n")
-        f.write("# columns: i>=j>=k>=0 voxel offsets from the centre, n voxels in the class,\n")
-        f.write("# sum of the class's energy [MeV/decay], its std. error [MeV/decay] "
-                "(ompMC batch unc.)\n")
-        f.write("i,j,k,n,e_sum_mev,e_sum_sd_mev\n")
-        for key in sorted(classes):
-            nv, e, v2 = classes[key]
-            f.write(f"{key[0]},{key[1]},{key[2]},{nv},{e:.6e},{np.sqrt(v2):.3e}\n")
+        write_class_rows(f, classes)
+
+
+def write_class_rows(f, classes):
+    """The column comment, header and one row per symmetry class (`reduce_classes`)."""
+    f.write("# columns: i>=j>=k>=0 voxel offsets from the centre, n voxels in the class,\n")
+    f.write("# sum of the class's energy [MeV/decay], its std. error [MeV/decay] "
+            "(ompMC batch unc.)\n")
+    f.write("i,j,k,n,e_sum_mev,e_sum_sd_mev\n")
+    for key in sorted(classes):
+        nv, e, v2 = classes[key]
+        f.write(f"{key[0]},{key[1]},{key[2]},{nv},{e:.6e},{np.sqrt(v2):.3e}\n")
 
 
 def one(nuclide, emissions, voxel, grid, decays, medium, seed, out, csv, name):
