@@ -103,3 +103,44 @@ fn bad_input_fails_with_the_offending_value() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("-7200 s"));
 }
+
+/// Issue 16: SI prefixes are case-exact ("1 mBq" is a millibecquerel, not a megabecquerel)
+/// and a wrongly cased unit is refused with the exact spelling suggested.
+#[test]
+fn activity_prefixes_are_case_exact() {
+    for (text, want) in [
+        ("1 mBq", 1e-3),
+        ("1 MBq", 1e6),
+        ("1 MCi", 3.7e16),
+        ("1 mCi", 3.7e7),
+    ] {
+        let out = xfire(&[
+            "chain",
+            "Lu-177",
+            "--times",
+            "1s",
+            "--activity",
+            text,
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let a0 = v["initial_activity_bq"].as_f64().unwrap();
+        assert!(rel(a0, want) < 1e-12, "{text}: {a0} != {want}");
+    }
+    let out = xfire(&["chain", "Lu-177", "--times", "1s", "--activity", "1 gbq"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("\"1 gbq\"") && err.contains("\"GBq\""),
+        "{err}"
+    );
+    let out = xfire(&["chain", "Lu-177", "--times", "1m", "--activity", "1 GBq"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("\"min\""), "{err}");
+}
