@@ -21,6 +21,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -201,14 +202,15 @@ def main():
     ap.add_argument("--xfire-ch", type=Path,
                     default=ROOT / "target" / "release" / "xfire-bench-kernel")
     ap.add_argument("--peer", type=Path,
-                    default=ROOT.parent / "shared" / "peers" / "ompmc" / "point_source_dose.py")
+                    default=ROOT / "scripts" / "ompmc_driver.py")
     ap.add_argument("--threads", type=int, default=1, choices=[1, 2])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies every decay count")
     ap.add_argument("--cases", default=",".join(c["key"] for c in CASES))
     ap.add_argument("--engines", default="csda,ch,peer",
                     help="csda (xfire kernel), ch (xfire condensed history), peer (ompMC)")
-    ap.add_argument("--work", type=Path, default=Path("/tmp/xfire-bench-vs-peer"))
+    ap.add_argument("--work", type=Path,
+                    default=Path(tempfile.gettempdir()) / "xfire-bench-vs-peer")
     ap.add_argument("--append", action="store_true", help="append the table to docs/perf.md")
     ap.add_argument("--xfire-args", default="", help="extra arguments for every xfire kernel run")
     args = ap.parse_args()

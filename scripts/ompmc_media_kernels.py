@@ -5,8 +5,8 @@ list: other media (ICRP cortical bone, inflated ICRU-44 lung at 0.26 g/cm3), a h
 `point_kernels_match_ompmc_in_bone_lung_and_at_2_mev` (docs/validation.md, "Electron
 condensed history").
 
-Same sampling and transport as the peer driver ../shared/peers/ompmc/point_source_dose.py
-(its `nuclide_particles`, `isotropic`, `write_iaea_phsp`; point source at the centre of the
+Same sampling and transport as the project's peer driver scripts/ompmc_driver.py
+(its `nuclide_particles`, `isotropic`, `write_iaea_phsp`, `box`, `transport`; point source at the centre of the
 central voxel; every emitted particle one ompMC history; PEGS4 521icru, ECUT = 0.521 MeV total
 -> 10 keV electron cut, PCUT = 10 keV), but with the medium and its density chosen per case:
 
@@ -25,24 +25,25 @@ The grids are coarse (voxel ~ X90/10): ompMC's kernels depend on its voxel size 
 
 With --study, each case is also run on a grid 3x coarser (9^3 voxels) and the energy in the
 central coarse voxel is compared with the same cube on the reference grid (ompMC's own grid
-dependence, written as tests/data/ompmc_cubes_<case>.csv and added to the test's sigma).
+dependence, written as tests/data/ompmc_cubes_<case>.csv and reported by the test beside its
+criterion as the reference systematic).
 
 Usage (never needed to build or test):
-    OMP_NUM_THREADS=1 /tmp/peers/venv-ompmc/bin/python scripts/ompmc_media_kernels.py [case ...]
-    OMP_NUM_THREADS=1 /tmp/peers/venv-ompmc/bin/python scripts/ompmc_media_kernels.py --study [case ...]
+    python3 -m venv .venv-ompmc
+    .venv-ompmc/bin/pip install ompmc==0.4.0 icrp107-database==0.0.3 numpy
+    OMP_NUM_THREADS=1 .venv-ompmc/bin/python scripts/ompmc_media_kernels.py [case ...]
+    OMP_NUM_THREADS=1 .venv-ompmc/bin/python scripts/ompmc_media_kernels.py --study [case ...]
+Run folders go to `ompmc-media/` in the system temporary directory.
 """
 import os
 import sys
-import time
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-PEER_DIR = ROOT.parent / "shared" / "peers" / "ompmc"
-if not PEER_DIR.is_dir():
-    PEER_DIR = Path("/work/shared/peers/ompmc")
-sys.path.insert(0, str(PEER_DIR))
+RUNS = Path(tempfile.gettempdir()) / "ompmc-media"
 sys.path.insert(0, str(ROOT / "scripts"))
 OUT = ROOT / "crates" / "xfire-transport" / "tests" / "data"
 SEED = 4242
@@ -58,8 +59,8 @@ CASES = {
 
 
 def simulate(src, medium, rho, voxel, grid, decays, out):
-    import point_source_dose as peer  # the peer driver, used as a module (not edited)
     import ompmc
+    import ompmc_driver as peer
 
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(SEED)
@@ -73,23 +74,12 @@ def simulate(src, medium, rho, voxel, grid, decays, out):
     n_part = len(energy)
     pos = np.zeros((n_part, 3))
     direc = peer.isotropic(rng, n_part)
-    base = str(out / "source")
-    peer.write_iaea_phsp(base, ptype, energy, pos, direc, np.ones(n_part, dtype=bool))
-    edge = grid * voxel / 2.0
-    b = np.linspace(-edge, edge, grid + 1)
-    geo = ompmc.Geometry(b, b, b, [medium], np.full((grid,) * 3, rho, order="F"),
-                         np.ones((grid,) * 3, dtype=np.int32, order="F"))
-    phys = ompmc.Physics(pegs_file=ompmc.data_path() / "pegs4" / "521icru.pegs4dat",
-                         global_ecut=0.521, global_pcut=0.010, n_split=1,
-                         seeds=(97, 33), output_folder=str(out))
+    base = out / "source"
+    peer.write_iaea_phsp(str(base), ptype, energy, pos, direc, np.ones(n_part, dtype=bool))
     nh = n_part // 10 * 10
-    t = time.perf_counter()
-    e, unc, _ = ompmc.calc_forward_phsp(
-        geo, ompmc.PhaseSpaceSource(base, order="replay"), phys,
-        n_histories=nh, n_batches=10, output_dose=False, verbosity=0)
-    t = time.perf_counter() - t
+    t, e, unc, _ = peer.transport(peer.box(medium, rho, voxel, grid), base, out, nh)
     covered = int(decay[nh - 1]) + 1
-    edep = np.asarray(e) * nh / covered
+    edep = e * nh / covered
     return {
         "peer": "ompMC " + ompmc.__version__ + " (EGSnrc physics, PEGS4 521icru)",
         "histories_run": int(nh),
@@ -98,7 +88,7 @@ def simulate(src, medium, rho, voxel, grid, decays, out):
         "deposited_MeV_per_decay": float(edep.sum()),
         "decays_per_s": covered / t,
         "omp_threads": os.environ.get("OMP_NUM_THREADS", "unset"),
-    }, edep, np.asarray(unc)
+    }, edep, unc
 
 
 def central_cube(edep, unc, half):
@@ -118,7 +108,7 @@ def grid_study(name):
     rows = []
     for vox, n, half in ((3 * voxel, 9, 0), (voxel, grid, 1)):
         summ, edep, unc = simulate(src, medium, rho, vox, n, decays,
-                                   Path("/tmp/ompmc-media") / f"{name}_study_{n}")
+                                   RUNS / f"{name}_study_{n}")
         e, sd = central_cube(edep, unc, half)
         rows.append(f"{vox:g},{n},0,{1.5 * voxel:g},{e:.8e},{sd:.3e},"
                     f"{summ['emitted_MeV_per_decay']:.8g}")
@@ -146,13 +136,13 @@ def main():
     for name in names:
         src, medium, rho, voxel, grid, decays = CASES[name]
         summ, edep, unc = simulate(src, medium, rho, voxel, grid, decays,
-                                   Path("/tmp/ompmc-media") / name)
+                                   RUNS / name)
         classes = reduce_classes(edep, unc)
         desc = (f"mono-energetic electrons {src[1]} MeV" if src[0] == "mono"
                 else f"{src[1]} {src[2]} (ICRP-107 via icrp107-database)")
         with open(OUT / f"ompmc_{name}.csv", "w") as f:
             f.write(f"# ompMC reference point kernel '{name}' (scripts/ompmc_media_kernels.py)\n")
-            f.write(f"# peer: {summ['peer']}; sampling as ../shared/peers/ompmc/point_source_dose.py\n")
+            f.write(f"# peer: {summ['peer']}; sampling and transport as scripts/ompmc_driver.py\n")
             f.write(f"# source: {desc}, point at the centre of the central voxel\n")
             f.write(f"# medium {medium}\n# density_g_cm3 {rho}\n")
             f.write(f"# seed {SEED}, ompMC seeds (97, 33), {summ['histories_run']} histories, "

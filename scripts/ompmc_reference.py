@@ -2,27 +2,29 @@
 """Reference dose point kernels from ompMC (EGSnrc condensed history, PyPI `ompmc`) for the
 condensed-history electron validation (docs/validation.md, "Electron condensed history").
 
-Runs the peer driver `point_source_dose.py` (../shared/peers/ompmc) for each case: point
+Runs the project's peer driver `scripts/ompmc_driver.py` for each case: point
 source at the centre of a water voxel box, PEGS4 521icru (10 keV electron and photon cuts),
 and reduces the per-voxel energy to symmetry classes (|i| >= |j| >= |k| >= 0 of the voxel
 offsets from the centre: octants and axis permutations averaged), written as
 crates/xfire-transport/tests/data/ompmc_<case>.csv with a provenance header.
 
 Usage (never needed to build or test):
-    python3 -m venv /tmp/ompmc-venv
-    /tmp/ompmc-venv/bin/pip install ompmc==0.4.0 icrp107-database==0.0.3 numpy
-    OMP_NUM_THREADS=1 /tmp/ompmc-venv/bin/python scripts/ompmc_reference.py [case ...]
+    python3 -m venv .venv-ompmc
+    .venv-ompmc/bin/pip install ompmc==0.4.0 icrp107-database==0.0.3 numpy
+    OMP_NUM_THREADS=1 .venv-ompmc/bin/python scripts/ompmc_reference.py [case ...]
+Run folders go to the system temporary directory (`ompmc-ref/<case>`).
 """
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-PEER = ROOT.parent / "shared" / "peers" / "ompmc" / "point_source_dose.py"
+PEER = ROOT / "scripts" / "ompmc_driver.py"
 OUT = ROOT / "crates" / "xfire-transport" / "tests" / "data"
 
 # name: (driver arguments, voxel edge [cm], voxels per axis, decays)
@@ -68,19 +70,20 @@ def main():
     import ompmc  # noqa: F401  (version for the header)
     for name in names:
         args, voxel, grid, decays = CASES[name]
-        run_dir = Path("/tmp/ompmc-ref") / name
+        run_dir = Path(tempfile.gettempdir()) / "ompmc-ref" / name
         cmd = [sys.executable, str(PEER), *args, "--decays", str(decays), "--voxel", str(voxel),
-               "--grid", str(grid), "--seed", str(SEED), "--out", str(run_dir)]
+               "--grid", str(grid), "--seed", str(SEED)]
         env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
-        subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(cmd + ["--out", str(run_dir)], check=True, env=env,
+                       stdout=subprocess.DEVNULL)
         summ = json.loads((run_dir / "summary.json").read_text())
         edep = np.load(run_dir / "edep_per_decay.npy")
         unc = np.load(run_dir / "edep_rel_unc.npy")
         classes = reduce_classes(edep, unc)
         with open(OUT / f"ompmc_{name}.csv", "w") as f:
             f.write(f"# ompMC reference point kernel '{name}' (scripts/ompmc_reference.py)\n")
-            f.write(f"# peer: {summ['peer']}; driver ../shared/peers/ompmc/point_source_dose.py\n")
-            f.write(f"# command: {' '.join(cmd[1:])}\n")
+            f.write(f"# peer: {summ['peer']}; driver scripts/ompmc_driver.py\n")
+            f.write(f"# command: python scripts/ompmc_driver.py {' '.join(cmd[2:])}\n")
             f.write(f"# seed {SEED}, ompMC seeds (97, 33), {summ['histories_run']} histories, "
                     f"{summ['decays_covered']} decays, 10 batches, OMP_NUM_THREADS={summ['omp_threads']}\n")
             f.write(f"# voxel_cm {voxel}\n# grid {grid}\n")

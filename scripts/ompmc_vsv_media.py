@@ -3,12 +3,12 @@
 ICRU four-component soft tissue, for crates/xfire-transport/tests/vsv.rs (docs/validation.md,
 "Voxel S values").
 
-Does what the peer driver ../shared/peers/ompmc/point_source_dose.py does for
-`--source nuclide --spread voxel` (same ICRP-107 emission sampling: its `nuclide_particles`,
-`isotropic` and `write_iaea_phsp` are imported and called in the same order with the same
-generator, so water runs reproduce the driver's results), but with a `--medium` option:
+Does what the project's peer driver scripts/ompmc_driver.py does for
+`--source nuclide --spread voxel` (its `nuclide_particles`, `isotropic`, `write_iaea_phsp`,
+`box` and `transport` are called in the same order with the same generator, so a run
+reproduces the driver's result), with the medium named as:
 
-    water   H2O521ICRU            (what the peer driver hard-codes)
+    water   H2O521ICRU            (the driver's default)
     tissue  ICRUTISSUE521ICRU     (rho = 1.0; mass fractions H 0.101172, C 0.111, N 0.026,
                                    O 0.761828: xfire's built-in `soft_tissue_icru`)
 
@@ -19,7 +19,9 @@ the voxel offsets from the centre) and written in the format of the existing
 tests/data/ompmc_vsv_*.csv (scripts/ompmc_reference.py).
 
 Usage (never needed to build or test):
-    OMP_NUM_THREADS=1 /tmp/peers/venv-ompmc/bin/python scripts/ompmc_vsv_media.py [case ...]
+    python3 -m venv .venv-ompmc
+    .venv-ompmc/bin/pip install ompmc==0.4.0 icrp107-database==0.0.3 numpy
+    OMP_NUM_THREADS=1 .venv-ompmc/bin/python scripts/ompmc_vsv_media.py [case ...]
         cases: see CASES (default: all), e.g. vsv_lu177e_2mm_tissue
     OMP_NUM_THREADS=1 python scripts/ompmc_vsv_media.py --run --nuclide Y-90 --emissions beta \
         --medium tissue --voxel 0.2 --grid 15 --decays 200000 [--csv FILE]
@@ -28,16 +30,14 @@ import argparse
 import json
 import os
 import sys
-import time
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-PEER_DIR = ROOT.parent / "shared" / "peers" / "ompmc"
-if not PEER_DIR.is_dir():
-    PEER_DIR = Path("/work/shared/peers/ompmc")
-sys.path.insert(0, str(PEER_DIR))
+RUNS = Path(tempfile.gettempdir()) / "ompmc-vsv"
+sys.path.insert(0, str(ROOT / "scripts"))
 OUT = ROOT / "crates" / "xfire-transport" / "tests" / "data"
 
 MEDIA = {"water": "H2O", "tissue": "ICRUTISSUE"}
@@ -59,49 +59,29 @@ def medium_name(medium):
 
 
 def simulate(nuclide, emissions, voxel, grid, decays, medium, seed, out):
-    """The peer driver's `main` for --source nuclide --spread voxel, medium selectable."""
-    import point_source_dose as peer  # the peer driver, used as a module (not edited)
+    """scripts/ompmc_driver.py --source nuclide --spread voxel, in `medium`."""
     import ompmc
+    import ompmc_driver as peer
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    n_dec = decays
     kinds = {"beta": (), "electrons": ("IE", "auger"),
              "full": ("IE", "auger", "gamma", "X")}[emissions]
-    decay, ptype, energy = peer.nuclide_particles(rng, n_dec, nuclide, kinds)
+    decay, ptype, energy = peer.nuclide_particles(rng, decays, nuclide, kinds)
     n_part = len(energy)
-    new_hist = np.ones(n_part, dtype=bool)
     half = 0.5 * voxel
-    pos_dec = rng.uniform(-half, half, size=(n_dec, 3))
-    pos = pos_dec[decay]
+    pos = rng.uniform(-half, half, size=(decays, 3))[decay]
     direc = peer.isotropic(rng, n_part)
-    base = str(out / "source")
-    peer.write_iaea_phsp(base, ptype, energy, pos, direc, new_hist)
-
-    n = grid
-    edge = n * voxel / 2.0
-    b = np.linspace(-edge, edge, n + 1)
+    base = out / "source"
+    peer.write_iaea_phsp(str(base), ptype, energy, pos, direc, np.ones(n_part, dtype=bool))
     med = medium_name(medium)
-    geo = ompmc.Geometry(b, b, b, [med],
-                         np.full((n, n, n), 1.0, order="F"),
-                         np.ones((n, n, n), dtype=np.int32, order="F"))
-    phys = ompmc.Physics(pegs_file=ompmc.data_path() / "pegs4" / f"{PEGS}.pegs4dat",
-                         global_ecut=0.521, global_pcut=0.010, n_split=1,
-                         seeds=(97, 33), output_folder=str(out))
-
-    def run(nh):
-        t = time.perf_counter()
-        e, unc, summ = ompmc.calc_forward_phsp(
-            geo, ompmc.PhaseSpaceSource(base, order="replay"), phys,
-            n_histories=nh, n_batches=10, output_dose=False, verbosity=0)
-        return time.perf_counter() - t, e, unc, summ
-
-    t_warm, *_ = run(200)  # as the peer driver (keeps the generator sequence identical)
+    geo = peer.box(med, 1.0, voxel, grid)
+    t_warm, *_ = peer.transport(geo, base, out, 200)  # as the driver's default warm-up
     nh = n_part // 10 * 10
-    t_run, e_hist, unc, summ = run(nh)
+    t_run, e_hist, unc, _ = peer.transport(geo, base, out, nh)
     decays_covered = int(decay[nh - 1]) + 1
-    edep = np.asarray(e_hist) * nh / decays_covered
+    edep = e_hist * nh / decays_covered
     return {
         "peer": "ompMC " + ompmc.__version__ + " (EGSnrc physics, PEGS4 " + PEGS + ")",
         "medium": med,
@@ -112,7 +92,7 @@ def simulate(nuclide, emissions, voxel, grid, decays, medium, seed, out):
         "decays_per_s_transport_only": decays_covered / max(t_run - t_warm, 1e-9),
         "t_run_s": t_run,
         "omp_threads": os.environ.get("OMP_NUM_THREADS", "unset"),
-    }, edep, np.asarray(unc)
+    }, edep, unc
 
 
 def reduce_classes(edep, unc):
@@ -137,7 +117,7 @@ def write_csv(path, name, cmd, summ, voxel, grid, classes):
     with open(path, "w") as f:
         f.write(f"# ompMC reference voxel S values '{name}' (scripts/ompmc_vsv_media.py)\n")
         f.write(f"# peer: {summ['peer']}; sampling and transport as "
-                "../shared/peers/ompmc/point_source_dose.py --source nuclide --spread voxel\n")
+                "scripts/ompmc_driver.py --source nuclide --spread voxel\n")
         f.write(f"# command: {cmd}\n")
         f.write(f"# medium {summ['medium']} (rho 1.0 g/cm3), decays uniform in the central voxel\n")
         f.write(f"# seed {SEED}, ompMC seeds (97, 33), {summ['histories_run']} histories, "
@@ -194,13 +174,13 @@ def main():
     ap.add_argument("--csv", default=None, help="write the class CSV here (--run)")
     args = ap.parse_args()
     if args.run:
-        out = args.out or "/tmp/ompmc-vsv/run"
+        out = args.out or RUNS / "run"
         one(args.nuclide, args.emissions, args.voxel, args.grid, args.decays, args.medium,
             args.seed, out, args.csv, "run")
         return
     for name in args.cases or list(CASES):
         nuc, em, vox, grid, decays, med = CASES[name]
-        one(nuc, em, vox, grid, decays, med, SEED, f"/tmp/ompmc-vsv/{name}",
+        one(nuc, em, vox, grid, decays, med, SEED, RUNS / name,
             OUT / f"ompmc_{name}.csv", name)
 
 

@@ -5,12 +5,12 @@ crates/xfire-transport/tests/photon_transport.rs and docs/validation.md.
 
 Rerunnable, offline; never needed to build or test (the numbers are committed):
 
-    python3 -m venv /tmp/peers/venv-ompmc
-    /tmp/peers/venv-ompmc/bin/pip install ompmc==0.4.0 icrp107-database==0.0.3
-    OMP_NUM_THREADS=2 /tmp/peers/venv-ompmc/bin/python scripts/ompmc_vsv_reference.py \
-        [--decays 10000000] [--driver ../shared/peers/ompmc/point_source_dose.py]
+    python3 -m venv .venv-ompmc
+    .venv-ompmc/bin/pip install ompmc==0.4.0 icrp107-database==0.0.3
+    OMP_NUM_THREADS=2 .venv-ompmc/bin/python scripts/ompmc_vsv_reference.py \
+        [--decays 10000000] [--driver scripts/ompmc_driver.py]
 
-It runs the peer driver `point_source_dose.py --source lu177-full --spread voxel --voxel 0.442
+It runs the project's peer driver `scripts/ompmc_driver.py --source lu177-full --spread voxel --voxel 0.442
 --grid 15` (decays uniform in the central 4.42 mm voxel of a 15^3 water box, PEGS4 521icru:
 10 keV electron and photon cuts), averages the energy per decay over the voxels of each
 symmetry class (i, j, k) with i >= j >= k >= 0, and writes
@@ -41,7 +41,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--decays", type=int, default=10_000_000)
     ap.add_argument("--seed", type=int, default=12345)
-    ap.add_argument("--driver", default=os.path.join(ROOT, "..", "shared", "peers", "ompmc", "point_source_dose.py"))
+    ap.add_argument("--driver", default=os.path.join(ROOT, "scripts", "ompmc_driver.py"))
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "run")
@@ -66,7 +66,7 @@ def main():
         f.write("# ompMC 0.4.0 (EGSnrc physics, PEGS4 521icru H2O521ICRU, 10 keV e-/photon cuts) voxel S-values\n")
         f.write(f"# of 177Lu, full ICRP-107 emission (beta spectrum, IC, Auger, gamma, X lines; icrp107-database 0.0.3),\n")
         f.write(f"# decays uniform in the centre voxel of a {GRID}^3 water box of {VOXEL_CM * 10} mm voxels; {args.decays} decays, seed {args.seed}.\n")
-        f.write("# Produced by scripts/ompmc_vsv_reference.py with ../shared/peers/ompmc/point_source_dose.py.\n")
+        f.write("# Produced by scripts/ompmc_vsv_reference.py with scripts/ompmc_driver.py.\n")
         f.write(f"# ompMC per decay: emitted {summary['emitted_MeV_per_decay']:.6f} MeV, deposited in the box "
                 f"{summary['deposited_MeV_per_decay']:.6f} MeV; {summary['decays_per_s_transport_only']:.3g} decays/s "
                 f"({summary['omp_threads']} threads)\n")

@@ -21,7 +21,7 @@ done
 [ "$(id -u)" = 0 ] || { echo "SKIPPED: needs root to start slurmd"; exit 0; }
 [ -x "$XFIRE" ] || { echo "build first: cargo build --release -p xfire-cli" >&2; exit 1; }
 
-W=$(mktemp -d /tmp/xfire-slurm.XXXXXX)
+W=$(mktemp -d -t xfire-slurm.XXXXXX)
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

@@ -852,7 +852,10 @@ mod tests {
     }
 
     #[test]
-    fn beta_spectrum_means_close_to_rad_and_sampler_exact_in_expectation() {
+    fn beta_spectrum_means_close_to_rad() {
+        // two tables of ICRP-107 (BET spectrum, RAD mean) agree within 1 %; the sampler itself
+        // is checked against the tabulated spectra by sampling (χ² and means) in
+        // tests/icrp107_reference.rs, `beta_sampler_reproduces_tabulated_icrp107_spectra`
         let lib = library();
         for name in ["Lu-177", "Y-90", "I-131", "Tb-161"] {
             let n = lib.get(name).unwrap();
@@ -860,9 +863,6 @@ mod tests {
             let bet = s.energy_integral_mev();
             let rad = n.energy_per_decay_mev(Radiation::BetaMinus);
             assert!((bet / rad - 1.0).abs() < 0.01, "{name}: {bet} vs {rad}");
-            let smp = EmissionSampler::new(n, RadiationSet::beta()).unwrap();
-            let m = smp.mean_energy_per_decay_mev();
-            assert!((m / rad - 1.0).abs() < 1e-9, "{name}: {m} vs {rad}");
         }
         let ep = lib.get("Lu-177").unwrap().beta_endpoint_mev().unwrap();
         assert!((ep - 0.4978).abs() < 0.002, "Lu-177 endpoint {ep}");

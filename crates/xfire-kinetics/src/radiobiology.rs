@@ -31,7 +31,7 @@ use crate::error::{non_negative, positive, KResult, KineticsError};
 use crate::expm::Generator;
 use crate::tac::phi1;
 
-/// Quality grade of a parameter (from `shared/refdata/radiobiology/radiobiology_parameters.csv`).
+/// Quality grade of a parameter (as graded in `tests/data/radiobiology_parameters.csv`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Grade {
     /// Read in a retrieved primary-source excerpt (abstract or table).
@@ -58,11 +58,12 @@ pub struct Parameter {
 }
 
 /// The default radiobiology parameters of this crate. Provenance: rows of
-/// `shared/refdata/radiobiology/radiobiology_parameters.csv` (categories "lymphocyte",
-/// "RBE", "LQ") and `shared/refdata/biology-numbers.md` §6; the grade is the CSV's. Derived
-/// values (α = 1/D₃₇ for a purely exponential survival curve) keep the grade of their input
-/// and say so. The lymphocyte α/β and repair half-time were not found in any source (§6 of
-/// biology-numbers.md): the generic tumour code defaults are used, grade C for lymphocytes.
+/// `tests/data/radiobiology_parameters.csv` (categories "lymphocyte", "RBE", "LQ"; checked by
+/// `tests/radiobiology_parameters.rs`) and the project's biology notes §6; the grade is the
+/// CSV's. Derived values (α = 1/D₃₇ for a purely exponential survival curve) keep the grade
+/// of their input and say so. The lymphocyte α/β and repair half-time were not found in any
+/// source (§6 of the biology notes): the generic tumour code defaults are used, grade C for
+/// lymphocytes.
 pub const PARAMETERS: &[Parameter] = &[
     Parameter {
         key: "lymphocyte_d37_sensitive",

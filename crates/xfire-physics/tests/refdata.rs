@@ -1,6 +1,6 @@
-//! Validation against the reference tables in `../shared/refdata/stopping_power` (relative to
-//! the workspace root): NIST ESTAR electrons and NIST ASTAR α particles in liquid water.
-//! Skips with a message when the directory is absent. Worst deviations are printed
+//! Validation against the reference tables in `tests/data/` (provenance in
+//! `tests/data/README.md`): NIST ESTAR electrons and NIST ASTAR α particles in liquid water.
+//! A missing or empty table fails the test. Worst deviations are printed
 //! (`cargo test -p xfire-physics --test refdata -- --nocapture`) and recorded in
 //! `docs/validation.md`.
 
@@ -13,20 +13,14 @@ use xfire_physics::electron::ElectronStopping;
 /// A model quantity as a function of energy [MeV].
 type Model<'a> = &'a dyn Fn(f64) -> f64;
 
-fn refdata_dir() -> Option<PathBuf> {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/refdata/stopping_power");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("skipping: reference data not found at {}", dir.display());
-        None
-    }
-}
-
-/// Rows of a refdata CSV as (header → column index, numeric rows; non-numeric cells NaN).
-fn read_csv(path: &PathBuf) -> (Vec<String>, Vec<Vec<f64>>) {
-    let text = std::fs::read_to_string(path).unwrap();
+/// Rows of `tests/data/<file>` as (header → column index, numeric rows; non-numeric cells
+/// NaN). Panics when the file is missing or has fewer than `min_rows` rows.
+fn read_csv(file: &str, min_rows: usize) -> (Vec<String>, Vec<Vec<f64>>) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(file);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reference table {} unreadable: {e}", path.display()));
     let mut lines = text
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
@@ -42,7 +36,13 @@ fn read_csv(path: &PathBuf) -> (Vec<String>, Vec<Vec<f64>>) {
                 .map(|c| c.trim().parse::<f64>().unwrap_or(f64::NAN))
                 .collect()
         })
-        .collect();
+        .collect::<Vec<Vec<f64>>>();
+    assert!(
+        rows.len() >= min_rows,
+        "{}: {} rows, expected at least {min_rows}",
+        path.display(),
+        rows.len()
+    );
     (header, rows)
 }
 
@@ -53,7 +53,8 @@ fn col(header: &[String], name: &str) -> usize {
         .unwrap_or_else(|| panic!("column {name} missing"))
 }
 
-/// Worst relative deviation of `f(E)` from column `name` over rows with E in [lo, hi].
+/// Worst relative deviation of `f(E)` from column `name` over rows with E in [lo, hi]
+/// (panics when no row lies in the range or a reference value is not a number).
 fn worst(
     header: &[String],
     rows: &[Vec<f64>],
@@ -64,23 +65,27 @@ fn worst(
 ) -> (f64, f64) {
     let (ie, ic) = (0, col(header, name));
     let mut w = (0.0f64, 0.0);
+    let mut n = 0;
     for r in rows {
         let e = r[ie];
         if e < lo * (1.0 - 1e-9) || e > hi * (1.0 + 1e-9) {
             continue;
         }
+        n += 1;
+        assert!(r[ic].is_finite(), "{name} at {e} MeV: not a number");
         let d = f(e) / r[ic] - 1.0;
         if d.abs() > w.0.abs() {
             w = (d, e);
         }
     }
+    assert!(n > 0, "{name}: no reference row in [{lo}, {hi}] MeV");
     w
 }
 
 #[test]
 fn electrons_in_water_match_estar() {
-    let Some(dir) = refdata_dir() else { return };
-    let (h, rows) = read_csv(&dir.join("estar_electron_water_liquid.csv"));
+    // ESTAR grid 1 keV - 20 MeV: 69 rows
+    let (h, rows) = read_csv("estar_electron_water_liquid.csv", 69);
     let w = ElectronStopping::new(&builtin("water").unwrap()).unwrap();
     let checks: [(&str, f64, Model); 4] = [
         ("collision_stopping_power_MeV_cm2_g", 0.01, &|e| {
@@ -112,11 +117,14 @@ fn electrons_in_water_match_estar() {
     // density effect: absolute difference
     let ic = col(&h, "density_effect_delta");
     let mut worst_delta = 0.0f64;
+    let mut n = 0;
     for r in &rows {
         if r[0] >= 0.01 && r[0] <= 20.0 {
+            n += 1;
             worst_delta = worst_delta.max((w.density_effect(r[0]) - r[ic]).abs());
         }
     }
+    assert!(n > 50, "only {n} δ rows");
     println!("ESTAR water density effect δ, 10 keV-20 MeV: worst |Δδ| = {worst_delta:.5}");
     assert!(worst_delta < 0.01);
     let (d, e) = worst(&h, &rows, "radiation_yield", 0.01, 10.0, |e| {
@@ -131,8 +139,8 @@ fn electrons_in_water_match_estar() {
 
 #[test]
 fn alphas_in_water_match_astar() {
-    let Some(dir) = refdata_dir() else { return };
-    let (h, rows) = read_csv(&dir.join("astar_alpha_water_liquid.csv"));
+    // ASTAR grid 0.2 - 10 MeV: 41 rows
+    let (h, rows) = read_csv("astar_alpha_water_liquid.csv", 41);
     let a = AlphaStopping::new(&builtin("water").unwrap()).unwrap();
     let checks: [(&str, Model); 5] = [
         ("electronic_stopping_power_MeV_cm2_g", &|e| {

@@ -1,7 +1,7 @@
 //! The condensed-history electron model in the voxel transport (docs/validation.md,
 //! "Electron condensed history"): energy conservation per history, water/bone interface,
 //! voxel-size and step-parameter independence, and comparison with the ompMC (EGSnrc)
-//! reference point kernels in `tests/data/` when present.
+//! reference point kernels in `tests/data/` (a missing reference file fails its test).
 //! Fast checks always; the full set with `XFIRE_SLOW_TESTS=1`.
 
 use xfire_data::materials::builtin;
@@ -171,7 +171,7 @@ fn water_bone_interface_has_no_step_break_artefact() {
         particle: Particle::Electron,
         energy_mev: 0.5,
     };
-    let seed: u64 = std::env::var("XF_SEED").map_or(11, |v| v.parse().unwrap());
+    let seed = 11;
     let mut out = Vec::new();
     for p in [&one, &two] {
         // energy in bone as one region, so that σ is the history-by-history one (a sum of
@@ -274,7 +274,7 @@ fn compare_with_ompmc(
     emitter: Emitter,
     decays: u64,
     params: CondensedParams,
-) -> Option<Vec<String>> {
+) -> Vec<String> {
     compare_with_ompmc_within(name, emitter, decays, params, f64::INFINITY)
 }
 
@@ -287,13 +287,9 @@ fn compare_with_ompmc_within(
     decays: u64,
     params: CondensedParams,
     class_limit_x90: f64,
-) -> Option<Vec<String>> {
-    let Some(re) = load_reference(name) else {
-        println!("{name}: no reference file tests/data/ompmc_{name}.csv, skipped");
-        return None;
-    };
+) -> Vec<String> {
+    let re = load_reference(name);
     let p = medium_phantom(re.grid, re.voxel_cm, &re.material, re.density_g_cm3);
-    let params = diagnostic_params(params);
     let t0 = std::time::Instant::now();
     let r = run_point(&p, emitter, decays, params, 2026);
     let dt = t0.elapsed().as_secs_f64();
@@ -355,26 +351,37 @@ fn compare_with_ompmc_within(
     let mut worst_sphere: f64 = 0.0;
     let mut fails = Vec::new();
     println!("{name}: emitted {:.5} MeV, ref deposited {total_ref:.5}, xfire deposited {:.5}; X90 = {:.3} mm", re.emitted, r.deposited_mev_per_decay(), x90_vox * re.voxel_cm * 10.0);
+    // The criterion is applied against the reference value with the statistical σ only;
+    // ompMC's own grid dependence is reported beside it, not added to σ.
     let sys = reference_grid_systematic(name, re.voxel_cm);
-    println!(
-        "  reference systematic (ompMC's grid dependence, added to σ): {:.2} %",
-        sys * 100.0
-    );
+    let sys_note = match sys {
+        Some(s) => format!("reference systematic {:.2} %", s * 100.0),
+        None => "no ompMC grid study for this case".to_string(),
+    };
+    println!("  {sys_note} (ompMC's grid dependence; reported, not in σ)");
     for frac in [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9] {
         let rv = (frac * x90_vox).max(0.0);
         let r2 = (rv * rv).floor() as i64;
         let (a, sa) = cum(r2, false);
         let (b, sb) = cum(r2, true);
         let dev = a / b - 1.0;
-        let sig = (sa * sa + sb * sb + (sys * b).powi(2)).sqrt() / b;
+        let sig = (sa * sa + sb * sb).sqrt() / b;
         println!(
             "  r = {frac:.2} X90 ({:.4} mm): xfire {a:.5e} ompMC {b:.5e}  {:+.2} % (σ {:.2} %)",
             rv * re.voxel_cm * 10.0,
             dev * 100.0,
             sig * 100.0
         );
-        if dev.abs() > 0.02_f64.max(3.0 * sig) {
-            fails.push(format!("sphere {frac} X90: {:+.2} %", dev * 100.0));
+        let counted = frac >= spheres_from_x90(name);
+        if !counted {
+            println!("    (not counted: inside the range where ompMC's grid dependence is known to reach 2 %, see SPHERES_FROM)");
+        }
+        if counted && dev.abs() > 0.02_f64.max(3.0 * sig) {
+            fails.push(format!(
+                "sphere {frac} X90: {:+.2} % (σ {:.2} %; {sys_note})",
+                dev * 100.0,
+                sig * 100.0
+            ));
         }
         worst_sphere = worst_sphere.max(dev.abs());
     }
@@ -406,7 +413,7 @@ fn compare_with_ompmc_within(
         }
         let m = mine[&(cl.0, cl.1, cl.2)];
         let dev = m.0 / cl.4 - 1.0;
-        let sig = (m.1 + cl.5 * cl.5 + (sys * cl.4).powi(2)).sqrt() / cl.4;
+        let sig = (m.1 + cl.5 * cl.5).sqrt() / cl.4;
         let outside = dev.abs() > 0.03_f64.max(3.0 * sig);
         let r_vox = ((cl.0 * cl.0 + cl.1 * cl.1 + cl.2 * cl.2) as f64).sqrt();
         if r_vox > class_limit_x90 * x90_vox {
@@ -443,39 +450,56 @@ fn compare_with_ompmc_within(
         fails.push(format!("{n_out} of {n_cl} voxel classes outside 3 % / 3σ"));
     }
     println!("  worst sphere |dev| {:.2} %", worst_sphere * 100.0);
-    Some(fails.into_iter().map(|f| format!("{name}: {f}")).collect())
+    fails.into_iter().map(|f| format!("{name}: {f}")).collect()
 }
 
+/// Cases whose sphere criterion (2 % or 3σ, against the reference value) applies only from a
+/// fraction of X90 outwards, with the reason. e200_bone: on the reference grid (3 µm voxels)
+/// ompMC's own energy in the central 90 µm cube is 1.74 % below its value on a 9 µm grid
+/// (`ompmc_cubes_e200_bone.csv`); xfire lies +0.9 … +2.2 % above ompMC for r ≤ 0.3 X90 and
+/// agrees with ompMC's 9 µm grid to +0.01 % (`cube_energies_match_ompmc_grid_study`, which
+/// tests that inner region instead). The inner spheres are printed, not counted.
+const SPHERES_FROM: [(&str, f64); 1] = [("e200_bone", 0.5)];
+
+/// The smallest sphere radius [fraction of X90] at which the sphere criterion of `name` applies.
+fn spheres_from_x90(name: &str) -> f64 {
+    SPHERES_FROM
+        .iter()
+        .find(|c| c.0 == name)
+        .map_or(0.0, |c| c.1)
+}
+
+/// Cases with an ompMC grid-convergence study (`tests/data/ompmc_cubes_<name>.csv`,
+/// scripts/ompmc_grid_study.py and scripts/ompmc_media_kernels.py).
+const GRID_STUDIES: [&str; 10] = [
+    "e100",
+    "e500",
+    "e1000",
+    "lu177e",
+    "y90b",
+    "e2000_water",
+    "e200_bone",
+    "e1000_lung",
+    "lu177e_lung",
+    "i131e_water",
+];
+
 /// The reference's systematic relative uncertainty on the grid of voxel edge `voxel_cm`: how
-/// much ompMC's energy in the innermost cube of its grid study (`ompmc_cubes_<name>.csv`)
-/// changes between the coarsest grid and this one (docs/validation.md "Reference artefact");
-/// 0 when the study does not cover this grid.
-fn reference_grid_systematic(name: &str, voxel_cm: f64) -> f64 {
-    let Some(rows) = load_cubes(name) else {
-        return 0.0;
-    };
-    let coarse = rows.iter().find(|r| r.2 == 0).map(|r| (r.0, r.4));
+/// much ompMC's energy in the innermost cube of its grid study changes between the coarsest
+/// grid and this one (docs/validation.md "Reference artefact"); `None` when the case has no
+/// grid study or the study does not cover this grid. Reported beside the criterion, never
+/// added to σ.
+fn reference_grid_systematic(name: &str, voxel_cm: f64) -> Option<f64> {
+    if !GRID_STUDIES.contains(&name) {
+        return None;
+    }
+    let rows = load_cubes(name);
+    let (_, coarse) = rows.iter().find(|r| r.2 == 0).map(|r| (r.0, r.4))?;
     let here = rows
         .iter()
         .find(|r| r.2 == 0 && (r.0 / voxel_cm - 1.0).abs() < 1e-6)
-        .map(|r| r.4);
-    match (coarse, here) {
-        (Some((_, c)), Some(h)) => (h / c - 1.0).abs(),
-        _ => 0.0,
-    }
-}
-
-/// `base` with the diagnostic overrides `XF_STRAG`, `XF_SPIN`, `XF_HCC` (0/1) and `XF_CUT`
-/// (cutoff in MeV) applied when set.
-fn diagnostic_params(base: CondensedParams) -> CondensedParams {
-    let flag = |k: &str, d: bool| std::env::var(k).map_or(d, |v| v == "1");
-    CondensedParams {
-        straggling: flag("XF_STRAG", base.straggling),
-        spin: flag("XF_SPIN", base.spin),
-        hard_collision_correction: flag("XF_HCC", base.hard_collision_correction),
-        cut_mev: std::env::var("XF_CUT").map_or(base.cut_mev, |v| v.parse().unwrap()),
-        ..base
-    }
+        .map(|r| r.4)?;
+    Some((here / coarse - 1.0).abs())
 }
 
 /// EGSnrc's model with AE = 10 keV: no straggling of the sub-threshold (continuous) loss.
@@ -500,7 +524,7 @@ fn mono(e: f64) -> Emitter<'static> {
 #[test]
 fn point_kernel_matches_ompmc_50_kev() {
     let decays = if slow() { 400_000 } else { 40_000 };
-    let fails = compare_with_ompmc("e050", mono(0.05), decays, like_egsnrc()).unwrap_or_default();
+    let fails = compare_with_ompmc("e050", mono(0.05), decays, like_egsnrc());
     assert!(fails.is_empty(), "{fails:?}");
 }
 
@@ -516,13 +540,12 @@ fn point_kernels_match_ompmc_fine_grids_100_kev_to_1_mev() {
     let decays = if slow() { 400_000 } else { 40_000 };
     let mut fails = Vec::new();
     for (name, e) in [("e100", 0.1), ("e500", 0.5), ("e1000", 1.0)] {
-        if std::env::var("XF_ONLY").is_ok_and(|o| o != name) {
-            continue;
-        }
-        fails.extend(
-            compare_with_ompmc(name, mono(e), decays, CondensedParams::default())
-                .unwrap_or_default(),
-        );
+        fails.extend(compare_with_ompmc(
+            name,
+            mono(e),
+            decays,
+            CondensedParams::default(),
+        ));
     }
     assert!(fails.is_empty(), "{fails:?}");
 }
@@ -539,8 +562,7 @@ fn point_kernel_matches_ompmc_lu177_electrons() {
         Emitter::Nuclide(&s),
         decays,
         CondensedParams::default(),
-    )
-    .unwrap_or_default();
+    );
     assert!(fails.is_empty(), "{fails:?}");
 }
 
@@ -562,15 +584,12 @@ fn point_kernels_match_ompmc_tb161_electrons_and_y90_beta() {
         let n = library().resolve(nuc).unwrap();
         let s = EmissionSampler::new(n, set).unwrap();
         let decays = if slow() { slow_n } else { fast };
-        fails.extend(
-            compare_with_ompmc(
-                name,
-                Emitter::Nuclide(&s),
-                decays,
-                CondensedParams::default(),
-            )
-            .unwrap_or_default(),
-        );
+        fails.extend(compare_with_ompmc(
+            name,
+            Emitter::Nuclide(&s),
+            decays,
+            CondensedParams::default(),
+        ));
     }
     assert!(fails.is_empty(), "{fails:?}");
 }
@@ -578,12 +597,13 @@ fn point_kernels_match_ompmc_tb161_electrons_and_y90_beta() {
 /// Cases outside the list, against ompMC on grids of voxel ≈ X90/10 (where ompMC's own
 /// voxel-size dependence is still about 1 % near the source): 2 MeV electrons in water, 200 keV electrons
 /// in ICRP cortical bone (1.85 g/cm³), 1 MeV electrons and 177Lu electrons in inflated ICRU-44
-/// lung (0.26 g/cm³), 131I electrons (β + IC + Auger) in water. Spheres within 2 % (or 3σ)
-/// up to 0.9 X90 as for the listed kernels; voxel classes within 3 %/3σ up to 0.7 X90. Beyond,
-/// at the track ends, ompMC's kernel depends most on its voxel size (2 MeV, shells at 8–11 mm:
+/// lung (0.26 g/cm³), 131I electrons (β + IC + Auger) in water. Spheres within 2 % (or 3σ,
+/// statistical) of the reference value up to 0.9 X90 as for the listed kernels (e200_bone from
+/// 0.5 X90, see [`SPHERES_FROM`]); voxel classes within 3 %/3σ up to 0.7 X90. Beyond, at the
+/// track ends, ompMC's kernel depends most on its voxel size (2 MeV, shells at 8–11 mm:
 /// xfire/ompMC − 1 = −0.8 % on a 3 mm grid, −2.6 … −3.5 % on 2 mm, −5 … −11 % on 1 mm; the
-/// central cube moves by 0.9–1.7 %, `ompmc_cubes_<case>.csv`, added to σ). References:
-/// `scripts/ompmc_media_kernels.py`.
+/// central cube moves by 0.9–1.7 %, `ompmc_cubes_<case>.csv`, printed beside the result as
+/// the reference systematic, not added to σ). References: `scripts/ompmc_media_kernels.py`.
 #[test]
 fn point_kernels_match_ompmc_in_bone_lung_and_at_2_mev() {
     let lu = EmissionSampler::new(
@@ -604,14 +624,14 @@ fn point_kernels_match_ompmc_in_bone_lung_and_at_2_mev() {
         ("lu177e_lung", Emitter::Nuclide(&lu), 40_000, 1_500_000),
         ("i131e_water", Emitter::Nuclide(&i131), 40_000, 1_500_000),
     ] {
-        if std::env::var("XF_ONLY").is_ok_and(|o| o != name) {
-            continue;
-        }
         let decays = if slow() { slow_n } else { fast };
-        fails.extend(
-            compare_with_ompmc_within(name, emitter, decays, CondensedParams::default(), 0.7)
-                .unwrap_or_default(),
-        );
+        fails.extend(compare_with_ompmc_within(
+            name,
+            emitter,
+            decays,
+            CondensedParams::default(),
+            0.7,
+        ));
     }
     assert!(fails.is_empty(), "{fails:?}");
 }
@@ -625,10 +645,7 @@ fn voxel_s_values_match_ompmc() {
         ("vsv_lu177e_4mm", "Lu-177", RadiationSet::electrons()),
         ("vsv_y90b_4mm", "Y-90", RadiationSet::beta()),
     ] {
-        let Some(re) = load_reference(name) else {
-            println!("{name}: no reference, skipped");
-            continue;
-        };
+        let re = load_reference(name);
         let n = library().resolve(nuc).unwrap();
         let s = EmissionSampler::new(n, set).unwrap();
         let decays = if slow() { 1_000_000 } else { 50_000 };
@@ -679,15 +696,16 @@ fn voxel_s_values_match_ompmc() {
 }
 
 /// xfire's energy per decay [MeV] and its σ in the centred cubes of half-width `half_cm`
-/// (one region map per cube, so the uncertainty is the history-by-history one).
+/// in `medium` (xfire material, density g/cm³) (one region map per cube, so the uncertainty
+/// is the history-by-history one).
 fn cube_energies(
     emitter: Emitter,
-    voxel_cm: f64,
-    n: usize,
+    medium: (&str, f64),
+    (voxel_cm, n): (f64, usize),
     half_cm: &[f64],
     decays: u64,
 ) -> Vec<(f64, f64)> {
-    let p = water_phantom(n, voxel_cm);
+    let p = medium_phantom(n, voxel_cm, medium.0, medium.1);
     let c = n / 2;
     let mut maps = Vec::new();
     for (i, h) in half_cm.iter().enumerate() {
@@ -700,7 +718,7 @@ fn cube_energies(
             .collect();
         maps.push(xfire_tally::RegionMap::new(&format!("cube{i}"), of_voxel, 2).unwrap());
     }
-    let phys = PhysicsTables::for_phantom(&p, &builtin, false)
+    let phys = PhysicsTables::for_phantom(&p, &resolve, false)
         .unwrap()
         .with_condensed(CondensedParams::default())
         .unwrap();
@@ -734,17 +752,23 @@ fn cube_energies_match_ompmc_grid_study() {
     let y = library().resolve("Y-90").unwrap();
     let y_s = EmissionSampler::new(y, RadiationSet::beta()).unwrap();
     let mut fails = Vec::new();
-    for (name, emitter, fast, slow_n) in [
-        ("e100", mono(0.1), 20_000, 200_000),
-        ("e500", mono(0.5), 20_000, 200_000),
-        ("e1000", mono(1.0), 20_000, 200_000),
-        ("lu177e", Emitter::Nuclide(&lu_s), 40_000, 400_000),
-        ("y90b", Emitter::Nuclide(&y_s), 20_000, 200_000),
+    const WATER: (&str, f64) = ("water", 1.0);
+    for (name, emitter, medium, fast, slow_n) in [
+        ("e100", mono(0.1), WATER, 20_000, 200_000),
+        ("e500", mono(0.5), WATER, 20_000, 200_000),
+        ("e1000", mono(1.0), WATER, 20_000, 200_000),
+        ("lu177e", Emitter::Nuclide(&lu_s), WATER, 40_000, 400_000),
+        ("y90b", Emitter::Nuclide(&y_s), WATER, 20_000, 200_000),
+        // the inner spheres of e200_bone are tested here (see SPHERES_FROM)
+        (
+            "e200_bone",
+            mono(0.2),
+            ("bone_cortical", 1.85),
+            20_000,
+            200_000,
+        ),
     ] {
-        let Some(rows) = load_cubes(name) else {
-            println!("{name}: no grid-study file, skipped");
-            continue;
-        };
+        let rows = load_cubes(name);
         let decays = if slow() { slow_n } else { fast };
         let mut grids: Vec<(f64, usize)> = rows.iter().map(|r| (r.0, r.1)).collect();
         grids.dedup();
@@ -761,7 +785,7 @@ fn cube_energies_match_ompmc_grid_study() {
                 .copied()
                 .filter(|h| (h / vox - 0.5).round() as usize <= n / 2)
                 .collect();
-            let x = cube_energies(emitter, vox, n, &hs, decays);
+            let x = cube_energies(emitter, medium, (vox, n), &hs, decays);
             let mut line = format!("  voxel {:.4} mm:", vox * 10.0);
             for (i, &(e, s)) in x.iter().enumerate() {
                 let o = rows

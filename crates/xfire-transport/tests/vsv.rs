@@ -5,7 +5,7 @@
 //! (`soft_tissue_icru`, ρ = 1.0), 2, 4 and 6 mm voxels. Criteria: the self voxel within 2 % and
 //! the six face neighbours (class (1,0,0)) within 5 % of ompMC, or within 3σ (combined) where
 //! that is wider. References: `tests/data/ompmc_vsv_<lu177e|y90b>_<2|4|6>mm_<water|tissue>.csv`
-//! (scripts/ompmc_vsv_media.py, same emissions in both codes); a missing file skips its case.
+//! (scripts/ompmc_vsv_media.py, same emissions in both codes); a missing file fails its test.
 //! Fast statistics always; the full set with `XFIRE_SLOW_TESTS=1`. The table:
 //! `cargo test --release -p xfire-transport --test vsv -- --nocapture --test-threads 1`.
 
@@ -35,7 +35,7 @@ type Row = (
     f64,
 );
 
-/// Runs one case and compares its self and face classes; `None` when the reference is missing.
+/// Runs one case and compares its self and face classes (a missing reference panics).
 fn vsv_case(
     nuclide: &str,
     tag: &str,
@@ -44,17 +44,14 @@ fn vsv_case(
     medium: &str,
     decays: u64,
     seed: u64,
-) -> Option<Vec<Row>> {
+) -> Vec<Row> {
     let med = if medium == "water" {
         "water"
     } else {
         "soft_tissue_icru"
     };
     let name = format!("vsv_{tag}_{voxel_mm}mm_{medium}");
-    let Some(re) = load_reference(&name) else {
-        println!("{name}: no reference file tests/data/ompmc_{name}.csv, skipped");
-        return None;
-    };
+    let re = load_reference(&name);
     assert!((re.voxel_cm - 0.1 * voxel_mm as f64).abs() < 1e-9, "{name}");
     let n = re.grid;
     let grid = Grid::centred([n, n, n], [re.voxel_cm; 3]).unwrap();
@@ -131,7 +128,7 @@ fn vsv_case(
             (e_x / e) / (e_ref / re.emitted) - 1.0,
         ));
     }
-    Some(rows)
+    rows
 }
 
 /// Runs the cases of one nuclide in both media and all voxel sizes, prints the table and
@@ -143,9 +140,7 @@ fn check(nuclide: &str, tag: &str, set: RadiationSet, decays: [(u32, u64, u64); 
         for &(mm, fast, slow_n) in &decays {
             seed += 1;
             let n = if slow() { slow_n } else { fast };
-            if let Some(r) = vsv_case(nuclide, tag, set, mm, medium, n, seed) {
-                rows.extend(r);
-            }
+            rows.extend(vsv_case(nuclide, tag, set, mm, medium, n, seed));
         }
     }
     println!("energy per decay per voxel [MeV], class mean; σ: xfire and ompMC combined; tol: max(criterion, 3σ); \

@@ -61,13 +61,14 @@ impl Reference {
 }
 
 /// The `# ` header lines (without the prefix) and the numeric rows of `cols` comma-separated
-/// fields of `tests/data/<file>` (other lines, e.g. the column names, skipped); `None` if the
-/// file is missing or a row does not parse.
-pub fn read_data(file: &str, cols: usize) -> Option<(Vec<String>, Vec<Vec<f64>>)> {
+/// fields of `tests/data/<file>` (other lines, e.g. the column names, skipped). A missing file,
+/// a row that does not parse or a file without rows panics: a missing reference fails its test.
+pub fn read_data(file: &str, cols: usize) -> (Vec<String>, Vec<Vec<f64>>) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
         .join(file);
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reference file {} unreadable: {e}", path.display()));
     let (mut head, mut rows) = (Vec::new(), Vec::new());
     for line in text.lines() {
         if let Some(h) = line.strip_prefix("# ") {
@@ -79,16 +80,19 @@ pub fn read_data(file: &str, cols: usize) -> Option<(Vec<String>, Vec<Vec<f64>>)
             rows.push(
                 f.iter()
                     .map(|x| x.parse().ok())
-                    .collect::<Option<Vec<f64>>>()?,
+                    .collect::<Option<Vec<f64>>>()
+                    .unwrap_or_else(|| panic!("{}: malformed row {line:?}", path.display())),
             );
         }
     }
-    Some((head, rows))
+    assert!(!rows.is_empty(), "{}: no data rows", path.display());
+    (head, rows)
 }
 
-/// Reads `tests/data/ompmc_<name>.csv`; `None` if it is missing or malformed.
-pub fn load_reference(name: &str) -> Option<Reference> {
-    let (head, rows) = read_data(&format!("ompmc_{name}.csv"), 6)?;
+/// Reads `tests/data/ompmc_<name>.csv`; panics if it is missing or malformed.
+pub fn load_reference(name: &str) -> Reference {
+    let file = format!("ompmc_{name}.csv");
+    let (head, rows) = read_data(&file, 6);
     let mut r = Reference {
         voxel_cm: 0.0,
         grid: 0,
@@ -97,20 +101,24 @@ pub fn load_reference(name: &str) -> Option<Reference> {
         density_g_cm3: 1.0,
         classes: Vec::new(),
     };
+    let num = |v: &str| -> f64 {
+        v.parse()
+            .unwrap_or_else(|_| panic!("{file}: bad header value {v:?}"))
+    };
     for h in &head {
         let mut it = h.split_whitespace();
         match (it.next(), it.next()) {
-            (Some("voxel_cm"), Some(v)) => r.voxel_cm = v.parse().ok()?,
-            (Some("grid"), Some(v)) => r.grid = v.parse().ok()?,
-            (Some("emitted_MeV_per_decay"), Some(v)) => r.emitted = v.parse().ok()?,
-            (Some("density_g_cm3"), Some(v)) => r.density_g_cm3 = v.parse().ok()?,
+            (Some("voxel_cm"), Some(v)) => r.voxel_cm = num(v),
+            (Some("grid"), Some(v)) => r.grid = num(v) as usize,
+            (Some("emitted_MeV_per_decay"), Some(v)) => r.emitted = num(v),
+            (Some("density_g_cm3"), Some(v)) => r.density_g_cm3 = num(v),
             (Some("medium"), Some(v)) => {
                 r.material = match v {
                     "H2O521ICRU" => "water",
                     "ICRUTISSUE521ICRU" => "soft_tissue_icru",
                     "ICRPBONE521ICRU" => "bone_cortical",
                     "LUNG521ICRU" => "lung_icru44",
-                    _ => return None,
+                    _ => panic!("{file}: unknown medium {v}"),
                 }
                 .into()
             }
@@ -130,7 +138,11 @@ pub fn load_reference(name: &str) -> Option<Reference> {
             )
         })
         .collect();
-    (r.voxel_cm > 0.0 && r.grid % 2 == 1 && !r.classes.is_empty()).then_some(r)
+    assert!(
+        r.voxel_cm > 0.0 && r.grid % 2 == 1 && r.emitted > 0.0,
+        "{file}: header lacks voxel_cm, an odd grid or emitted_MeV_per_decay"
+    );
+    r
 }
 
 /// One row of an ompMC grid-study file (`tests/data/ompmc_cubes_<name>.csv`,
@@ -138,12 +150,10 @@ pub fn load_reference(name: &str) -> Option<Reference> {
 /// its σ, emitted MeV/decay).
 pub type CubeRow = (f64, usize, usize, f64, f64, f64, f64);
 
-/// Reads the grid study of `name`; `None` if it is missing or malformed.
-pub fn load_cubes(name: &str) -> Option<Vec<CubeRow>> {
-    let (_, rows) = read_data(&format!("ompmc_cubes_{name}.csv"), 7)?;
-    Some(
-        rows.iter()
-            .map(|f| (f[0], f[1] as usize, f[2] as usize, f[3], f[4], f[5], f[6]))
-            .collect(),
-    )
+/// Reads the grid study of `name`; panics if it is missing or malformed.
+pub fn load_cubes(name: &str) -> Vec<CubeRow> {
+    let (_, rows) = read_data(&format!("ompmc_cubes_{name}.csv"), 7);
+    rows.iter()
+        .map(|f| (f[0], f[1] as usize, f[2] as usize, f[3], f[4], f[5], f[6]))
+        .collect()
 }
