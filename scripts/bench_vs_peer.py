@@ -293,8 +293,8 @@ def main():
         f"{c['what']}: " + ", ".join(f"{ENGINES[e][0]} {res[(c['key'], 1, e)][0]['decays']:,}"
                                      for e in engines) for c in cases)
         + f". Rates are medians of {args.rounds} alternating runs (engines in the order "
-        f"{', '.join(engines)}, repeated); every command and its output in "
-        f"`{args.work}/*.log`.")
+        f"{', '.join(engines)}, repeated); every command and its output in the run's "
+        "`--work` folder (`*.log`).")
     text = "\n".join(lines) + "\n"
     print()
     print(text)

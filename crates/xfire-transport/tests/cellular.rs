@@ -12,7 +12,7 @@
 //! decay, E the exact mean electron energy emitted per decay and m_N the mass of the
 //! voxelised nucleus (water, 1 g/cm³). Condensed history with a 1 keV tracking cutoff
 //! (δ-ray and bremsstrahlung thresholds 1 keV) is asserted; the CSDA straight-line model
-//! (MIRDcell-like) is printed next to it.
+//! (MIRDcell-like), which has no scattering, is shown to fail the same criterion.
 //!
 //! Fast checks always (0.25 µm voxels in a 24 µm box, 1–2 % statistics, ~6 s); the full set
 //! with `XFIRE_SLOW_TESTS=1` (≤ 0.5 % statistics; also 0.5 µm voxels, a 36 µm box, and the
@@ -53,7 +53,7 @@ const REGIONS: [(&str, &str); 3] = [
 
 /// Allowed relative deviation from CELLDOSE (on top of 3σ of xfire's statistics): see
 /// `nucleus_doses_match_celldose`.
-const TOLERANCE: f64 = 0.10;
+const TOLERANCE: f64 = 0.05;
 
 /// A single cell (R_C = 7 µm, R_N = 5 µm) centred in a water cube of edge `box_um`
 /// with voxels of `voxel_um`; all labels water at 1 g/cm³.
@@ -206,25 +206,36 @@ fn run_grid(
     rows
 }
 
-/// Checks each condensed-history nucleus dose against CELLDOSE: |D − D_ref| ≤ 10 % D_ref + 3σ.
+/// The criterion: |D − D_ref| ≤ 5 % D_ref + 3σ. `Some(message)` when `case` fails it.
+fn outside_criterion(label: &str, reference: f64, case: &Case) -> Option<String> {
+    let dev = case.dose_gy / reference - 1.0;
+    let allowed = TOLERANCE + 3.0 * case.rel_unc * case.dose_gy / reference;
+    (dev.abs() > allowed).then(|| {
+        format!(
+            "{label}: {:.3} Gy vs {reference} Gy ({:+.1} %, allowed ±{:.1} %)",
+            case.dose_gy,
+            dev * 100.0,
+            allowed * 100.0
+        )
+    })
+}
+
+/// Checks each condensed-history nucleus dose against CELLDOSE ([`outside_criterion`]).
 /// Returns the failures.
 fn check(rows: &[Row]) -> Vec<String> {
     rows.iter()
-        .filter_map(|r| {
-            let dev = r.ch.dose_gy / r.reference - 1.0;
-            let allowed = TOLERANCE + 3.0 * r.ch.rel_unc * r.ch.dose_gy / r.reference;
-            (dev.abs() > allowed).then(|| {
-                format!(
-                    "{}: {:.3} Gy vs {} Gy ({:+.1} %, allowed ±{:.1} %)",
-                    r.label,
-                    r.ch.dose_gy,
-                    r.reference,
-                    dev * 100.0,
-                    allowed * 100.0
-                )
-            })
-        })
+        .filter_map(|r| outside_criterion(&r.label, r.reference, &r.ch))
         .collect()
+}
+
+/// Decays per nuclide and source region of the fast runs (~1.5 % statistics).
+fn fast_decays(nuclide: &str, region: usize) -> u64 {
+    match (nuclide, region) {
+        ("Lu-177", 2) => 20_000,
+        ("Lu-177", _) => 40_000,
+        (_, 2) => 10_000,
+        _ => 20_000,
+    }
 }
 
 /// The geometry: voxelised cell and nucleus volumes, and the source maps, close to the spheres.
@@ -267,9 +278,12 @@ fn cell_phantom_matches_the_reference_geometry() {
 }
 
 /// Nucleus doses of 177Lu and 161Tb electrons from a single cell (surface, cytoplasm,
-/// nucleus sources) within 10 % (+ 3σ) of the track-structure code CELLDOSE.
+/// nucleus sources) within 5 % (+ 3σ) of the track-structure code CELLDOSE.
 ///
-/// Why 10 %: CELLDOSE follows every interaction down to ~10 eV, xfire a condensed history
+/// Why 5 %: it is what the condensed-history model achieves (−1.2 … −4.3 % at ≤ 0.5 %
+/// statistics, docs/validation.md), and it rejects the straight-line CSDA model, which has no
+/// scattering (−5.2 … −12.7 %; `celldose_criterion_rejects_the_straight_line_model`). The
+/// expected differences: CELLDOSE follows every interaction down to ~10 eV, xfire a condensed history
 /// stopped at 1 keV (whose residual range, ~0.05 µm in water, is 1/100 of the nucleus
 /// radius, so the cutoff itself moves < 1 % of the energy across the nucleus boundary);
 /// the cross sections (low-energy stopping powers below ~10 keV differ by 5–10 % between
@@ -277,9 +291,8 @@ fn cell_phantom_matches_the_reference_geometry() {
 /// sub-keV transport), the emission data of the low-energy Auger and conversion electrons,
 /// the voxelised spheres (volumes within 1 % at 0.25–0.5 µm) and the surface source smeared
 /// over one voxel layer each add a few per cent; the reference is given to two digits (up to
-/// ±2.6 % rounding for 1.9 Gy). Together these make several per cent expected, 10 % a
-/// deviation to look at. The 10 keV default cutoff (2.5 µm residual range) already fails the
-/// cytoplasm sources (about −10 %), so the test discriminates.
+/// ±2.6 % rounding for 1.9 Gy). The 10 keV default cutoff (2.5 µm residual range) fails the
+/// cytoplasm sources (about −10 %).
 #[test]
 fn nucleus_doses_match_celldose() {
     let mut fails = Vec::new();
@@ -306,20 +319,51 @@ fn nucleus_doses_match_celldose() {
             print_rows(&format!("cutoff {cut} keV (not asserted)"), &rows);
         }
     } else {
-        // ~1.5 % statistics in a few seconds on 2 cores
-        let n = |nuc: &str, i: usize| match (nuc, i) {
-            ("Lu-177", 2) => 20_000,
-            ("Lu-177", _) => 40_000,
-            (_, 2) => 10_000,
-            _ => 20_000,
-        };
-        let rows = run_grid(1.0, 0.25, 24.0, &["Lu-177", "Tb-161"], true, &n);
+        // ~1.5 % statistics in a few seconds on 2 cores (CSDA: the next test)
+        let rows = run_grid(1.0, 0.25, 24.0, &["Lu-177", "Tb-161"], false, &fast_decays);
         print_rows(
-            "fast: 0.25 um voxels, 24 um box (condensed history 1 keV cutoff; CSDA)",
+            "fast: 0.25 um voxels, 24 um box (condensed history 1 keV cutoff)",
             &rows,
         );
         fails.extend(check(&rows));
     }
     println!("total {:.1} s", t0.elapsed().as_secs_f64());
     assert!(fails.is_empty(), "{fails:#?}");
+}
+
+/// The CELLDOSE criterion discriminates: the straight-line CSDA model (no scattering, no δ
+/// rays) on the same cases and statistics as the fast condensed-history check fails it
+/// (measured −5 … −13 %, docs/validation.md).
+#[test]
+fn celldose_criterion_rejects_the_straight_line_model() {
+    let p = cell_phantom(0.25, 24.0);
+    let phys = PhysicsTables::for_phantom(&p, &builtin, false).unwrap();
+    let mut fails = Vec::new();
+    let mut n_cases = 0;
+    for (k, &(nuc, refs)) in REFERENCE.iter().enumerate() {
+        let s = EmissionSampler::new(library().resolve(nuc).unwrap(), RadiationSet::electrons())
+            .unwrap();
+        for (i, &(what, map)) in REGIONS.iter().enumerate() {
+            let seed = 100 + 10 * k as u64 + i as u64;
+            let n = fast_decays(nuc, i);
+            let c = run_case(&p, &phys, &s, map, ElectronModel::CsdaStraightLine, n, seed);
+            println!(
+                "CSDA {nuc} {what}: {:.3} Gy vs CELLDOSE {} Gy ({:+.1} %, σ {:.1} %)",
+                c.dose_gy,
+                refs[i],
+                (c.dose_gy / refs[i] - 1.0) * 100.0,
+                c.rel_unc * 100.0
+            );
+            n_cases += 1;
+            fails.extend(outside_criterion(&format!("{nuc} {what}"), refs[i], &c));
+        }
+    }
+    println!(
+        "CSDA outside the criterion: {} of {n_cases}: {fails:#?}",
+        fails.len()
+    );
+    assert!(
+        !fails.is_empty(),
+        "the straight-line model passes the CELLDOSE criterion: it does not discriminate"
+    );
 }

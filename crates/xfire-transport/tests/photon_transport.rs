@@ -145,10 +145,12 @@ fn energy_balance_with_photons() {
     }
 }
 
-/// ompMC reference: (i, j, k, S [Gy/decay], relative standard uncertainty).
+/// ompMC reference: (i, j, k, S [Gy/decay], relative standard uncertainty); an empty or
+/// truncated file fails.
 fn ompmc_reference() -> Vec<([usize; 3], f64, f64)> {
     let text = include_str!("data/ompmc_lu177_full_vsv_4p42mm.csv");
-    text.lines()
+    let rows: Vec<([usize; 3], f64, f64)> = text
+        .lines()
         .filter(|l| !l.starts_with('#') && !l.starts_with('i'))
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
@@ -159,7 +161,10 @@ fn ompmc_reference() -> Vec<([usize; 3], f64, f64)> {
             ];
             (ijk, f[5].parse().unwrap(), f[6].parse().unwrap())
         })
-        .collect()
+        .collect();
+    // classes with i ≤ 4: (0,0,0) … (4,4,4)
+    assert_eq!(rows.len(), 35, "ompmc_lu177_full_vsv_4p42mm.csv: rows");
+    rows
 }
 
 /// Mean energy per decay [MeV] and its relative uncertainty over a symmetry class of voxels.
