@@ -10,6 +10,8 @@ use std::time::Instant;
 use xfire_scenario::compare::{self, CompareOptions, Event, Normalise};
 use xfire_scenario::{Options, Scenario};
 
+use crate::outdir;
+
 /// Arguments of `xfire compare`.
 #[derive(Debug, clap::Args)]
 #[command(
@@ -21,7 +23,12 @@ administered activity or equal parent decays, and set the results side by side."
     after_help = "Prints the side-by-side table and writes into --out: comparison.csv, \
 comparison.json, figures (PNG + SVG) and report.md / report.html (figures embedded).\n\
 Transport results are cached in OUT/cache (or --cache) and shared between nuclides whose \
-chains have a member in common (Bi-213 in the Ac-225 chain and alone).\n\n\
+chains have a member in common (Bi-213 in the Ac-225 chain and alone); it is most of the \
+bytes written (--no-cache keeps none; `xfire cache prune OUT` deletes it afterwards). At the \
+end every file and folder written is listed with its size.\n\
+--out must be new, empty, or hold this comparison's results: another run's results are \
+refused unless --force (docs/formats/output-folder.md). Ctrl-C stops at the next batch \
+boundary; parts already transported stay in the cache, and the same command continues.\n\n\
 Examples:\n  xfire compare phantoms/til-spheroid-lu177.toml --out out/\n  \
 xfire compare phantoms/tiny-lu177.toml --nuclides Lu-177,At-211 --normalise decays --out cmp/"
 )]
@@ -69,9 +76,15 @@ pub struct Args {
     /// Cache folder for transport results (default OUT/cache).
     #[arg(long)]
     pub cache: Option<PathBuf>,
-    /// Do not read or write the transport cache.
+    /// Do not keep the transport cache on disk (nor read one): same results, far less disk
+    /// (the cache is ~99.9 % of the main job's 2 GB), but a rerun transports again and
+    /// parts shared between nuclides are transported once per nuclide.
     #[arg(long)]
     pub no_cache: bool,
+    /// Replace the results of another run in --out: they are deleted whole before this
+    /// comparison writes (the transport cache OUT/cache is kept; it is keyed by content).
+    #[arg(long)]
+    pub force: bool,
     /// Worker threads (0: all cores).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -109,10 +122,39 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
         t.target_uncertainty = Some(u);
     }
+    let identity = outdir::identity(
+        "compare",
+        &[
+            &scenario.text,
+            &args.nuclides.join(","),
+            &format!(
+                "{:?} {:?} {} {} {:?} {:?} {:?}",
+                args.normalise,
+                args.reference,
+                args.crossfire_decays,
+                args.full,
+                args.decays,
+                args.max_decays,
+                args.target_uncertainty
+            ),
+        ],
+    );
+    let out = outdir::prepare(&args.out, "compare", &identity, args.force, false)?;
+    let cache_dir = (!args.no_cache).then(|| {
+        args.cache
+            .clone()
+            .unwrap_or_else(|| args.out.join(outdir::CACHE))
+    });
+    crate::preflight::check_space(
+        &args.out,
+        crate::preflight::compare_bytes(&scenario, &args.nuclides, cache_dir.is_some(), args.full),
+    )?;
     let prefix = Arc::new(Mutex::new(String::new()));
     let verbose = args.verbose;
     let quiet = args.quiet;
     let pf = prefix.clone();
+    let progress = crate::common::Progress::new(quiet, prefix);
+    let pr = progress.clone();
     let events: compare::EventFn = Arc::new(move |e: &Event| match e {
         Event::Nuclide {
             index,
@@ -123,15 +165,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 *p = format!("[{}/{total} {nuclide}]", index + 1);
             }
             if !quiet {
-                eprintln!("[{}/{total}] {nuclide}", index + 1);
+                pr.message(&format!("[{}/{total}] {nuclide}", index + 1));
             }
         }
         Event::Step(s) => {
             if verbose {
-                eprintln!("  {s}");
+                pr.message(&format!("  {s}"));
             }
         }
-        Event::Warning(w) => eprintln!("warning: {w}"),
+        Event::Warning(w) => pr.message(&format!("warning: {w}")),
     });
     let copts = CompareOptions {
         nuclides: args.nuclides.clone(),
@@ -143,15 +185,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let topts = Options {
         threads: args.threads,
-        cache_dir: if args.no_cache {
-            None
-        } else {
-            Some(args.cache.clone().unwrap_or_else(|| args.out.join("cache")))
-        },
-        progress: crate::common::scenario_progress(quiet, prefix),
+        cache_dir: cache_dir.clone(),
+        progress: progress.callback(),
+        stop: crate::signals::stop_flag(),
         ..Options::default()
     };
-    let c = compare::compare(&scenario, &copts, &topts)?;
+    let c = compare::compare(&scenario, &copts, &topts).map_err(|e| {
+        if crate::signals::requested() {
+            let how = match &cache_dir {
+                Some(d) => format!(
+                    "parts transported so far are kept in the cache {}; the same command \
+                     continues from them:\n  {}",
+                    d.display(),
+                    outdir::command_line()
+                ),
+                None => "nothing is kept (--no-cache)".to_string(),
+            };
+            crate::signals::interrupted(e.into(), &how)
+        } else {
+            anyhow::Error::from(e)
+        }
+    })?;
     if verbose {
         for r in &c.rows {
             eprintln!(
@@ -160,10 +214,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
         }
     }
-    let command_line = std::env::args()
-        .map(|a| if a.contains(' ') { format!("'{a}'") } else { a })
-        .collect::<Vec<_>>()
-        .join(" ");
+    let command_line = outdir::command_line();
     let inv = compare::Invocation {
         command_line: Some(command_line),
         wall_s: Some(start.elapsed().as_secs_f64()),
@@ -173,19 +224,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         }),
     };
-    let (files, notes) = compare::write_outputs(&args.out, &c, &scenario.text, &inv)?;
+    let (_, notes) = compare::write_outputs(&args.out, &c, &scenario.text, &inv)?;
     print!("{}", compare::text_table(&c));
     for n in notes {
         eprintln!("warning: {n}");
     }
-    println!(
-        "wall time {:.1} s; files: {}",
-        start.elapsed().as_secs_f64(),
-        files
-            .iter()
-            .map(|f| f.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    Ok(())
+    println!("wall time {:.1} s", start.elapsed().as_secs_f64());
+    crate::run::finish_listing(Some(out), cache_dir.as_deref(), quiet)
 }

@@ -149,9 +149,13 @@ pub struct Args {
     /// structure, docs/validation.md).
     #[arg(long, value_name = "ENERGY", default_value = "auto")]
     pub electron_cut: String,
-    /// Output directory (created if needed) for kernel.h5 and kernel.csv.
+    /// Output directory (created if needed) for kernel.h5 and kernel.csv; new, empty or
+    /// holding this kernel's results (docs/formats/output-folder.md).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Replace the results of another run in --out (deleted whole before this one writes).
+    #[arg(long)]
+    pub force: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -185,6 +189,40 @@ impl Args {
         Ok(Some(cut))
     }
 
+    /// Electrons are transported: not for an α particle or the α emissions of a nuclide
+    /// (α lines and recoils only), whose electron model is then unused.
+    pub fn transports_electrons(&self) -> bool {
+        match (self.particle, &self.nuclide) {
+            (Some(p), _) => p != KernelParticle::Alpha,
+            (None, _) => self.emissions != Emissions::Alpha,
+        }
+    }
+
+    /// What defines this kernel's results (all but output, threads and printing).
+    fn identity(&self) -> String {
+        crate::outdir::identity(
+            "kernel",
+            &[&format!(
+                "{:?} {:?} {:?} {:?} {} {:?} {} {} {:?} {} {} {} {} {:?} {}",
+                self.nuclide,
+                self.emissions,
+                self.particle,
+                self.energy,
+                self.material,
+                self.materials_file,
+                self.voxel,
+                self.grid,
+                self.source,
+                self.decays,
+                self.seed,
+                self.batch_size,
+                self.alpha_straggling,
+                self.electron_model,
+                self.electron_cut
+            )],
+        )
+    }
+
     /// The selected electron model.
     pub fn electron_model(&self) -> ElectronModel {
         match self.electron_model {
@@ -214,12 +252,10 @@ impl Progress {
             };
         }
         if std::io::stderr().is_terminal() {
-            let bar = indicatif::ProgressBar::new(total);
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} decays ({per_sec}, eta {eta})",
-            ) {
-                bar.set_style(style);
-            }
+            let bar = crate::common::decay_bar(
+                total,
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} decays ({rate}, eta {eta})",
+            );
             Self {
                 bar: Some(bar),
                 plain: None,
@@ -247,10 +283,10 @@ impl Progress {
                     *last = now;
                     let t = (now - self.start).as_secs_f64();
                     eprintln!(
-                        "kernel: {done}/{} decays ({:.0} %), {t:.1} s, {:.0} decays/s",
+                        "kernel: {done}/{} decays ({:.0} %), {t:.1} s, {}",
                         self.total,
                         100.0 * done as f64 / self.total as f64,
-                        done as f64 / t.max(1e-9)
+                        crate::common::format_rate(done as f64 / t.max(1e-9), "decays")
                     );
                 }
             }
@@ -282,7 +318,7 @@ struct Meta {
 }
 
 /// Runs `xfire kernel`.
-pub fn run_kernel(args: &Args) -> anyhow::Result<Value> {
+pub fn run_kernel(args: &Args) -> anyhow::Result<(Value, crate::outdir::OutDir)> {
     if args.grid & 1 == 0 {
         bail!(
             "--grid must be an odd number of voxels per axis (the source sits in the centre voxel), got {}",
@@ -377,6 +413,7 @@ pub fn run_kernel(args: &Args) -> anyhow::Result<Value> {
     setup.cutoffs = Cutoffs::default();
     setup.electron_model = args.electron_model();
 
+    let out = crate::outdir::prepare(&args.out, "kernel", &args.identity(), args.force, false)?;
     let progress = Progress::new(args.decays, args.quiet);
     let t0 = Instant::now();
     let result = transport_run(&setup, &layout, &|done| progress.update(done))?;
@@ -396,8 +433,6 @@ pub fn run_kernel(args: &Args) -> anyhow::Result<Value> {
         cut_cm: setup.cutoffs.cut_length_cm(&grid),
         condensed_cut_mev,
     };
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create output directory {}", args.out.display()))?;
     let sym_index = layout
         .region_index("symmetry")
         .context("symmetry region map missing")?;
@@ -416,6 +451,7 @@ pub fn run_kernel(args: &Args) -> anyhow::Result<Value> {
     let mut summary = json!({
         "format": "xfire-kernel-summary/1",
         "electron_model": args.electron_model().name(),
+        "electrons_transported": args.transports_electrons(),
         "condensed_cut_mev": meta.condensed_cut_mev,
         "photons": PHOTON_NOTE,
         "material": meta.material,
@@ -451,7 +487,7 @@ pub fn run_kernel(args: &Args) -> anyhow::Result<Value> {
             s.insert(k, v);
         }
     }
-    Ok(summary)
+    Ok((summary, out))
 }
 
 fn rayon_threads() -> usize {
@@ -710,17 +746,22 @@ fn write_h5(
 
 /// Entry point of the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let v = run_kernel(&args)?;
+    let (v, out) = run_kernel(&args)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&v)?);
+        out.finish()?;
     } else {
         let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+        let model = if args.transports_electrons() {
+            args.electron_model().name().to_string()
+        } else {
+            "not used (no electrons transported)".to_string()
+        };
         println!(
-            "kernel: {} decays in {:.2} s ({:.0} decays/s), electron model {}",
+            "kernel: {} decays in {:.2} s ({}), electron model {model}",
             v["decays"],
             f("wall_s"),
-            f("decays_per_s"),
-            args.electron_model().name()
+            crate::common::format_rate(f("decays_per_s"), "decays"),
         );
         println!(
             "energy per decay [MeV]: emitted {:.6}, deposited {:.6}, escaped {:.6} (photons {:.6}: {})",
@@ -736,6 +777,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             v["files"]["h5"].as_str().unwrap_or(""),
             v["files"]["csv"].as_str().unwrap_or("")
         );
+        crate::run::finish_listing(Some(out), None, args.quiet)?;
     }
     Ok(())
 }

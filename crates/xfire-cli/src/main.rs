@@ -4,6 +4,7 @@
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+mod cache;
 mod chain;
 mod common;
 mod compare;
@@ -13,9 +14,12 @@ mod merge;
 #[cfg(feature = "mpi")]
 mod mpi_run;
 mod nuclide;
+mod outdir;
 mod phantom;
+mod preflight;
 mod range;
 mod run;
+mod signals;
 
 #[derive(Parser)]
 #[command(
@@ -55,6 +59,9 @@ enum Command {
     /// Compare nuclides on one scenario (normalised to equal tumour dose, activity or
     /// decays): side-by-side table, comparison.csv/json, figures and report.
     Compare(compare::Args),
+    /// The transport cache of an output folder: `xfire cache prune DIR` deletes it and says
+    /// how much was freed.
+    Cache(cache::Args),
     /// Print a shell completion script: `xfire completions bash|zsh|fish`.
     Completions(completions::Args),
     /// Merge the shards of a run (`xfire run --shard K/N`) into the result of the single
@@ -75,9 +82,14 @@ fn main() -> std::process::ExitCode {
         Command::Compare(a) => compare::run(a),
         Command::Completions(a) => completions::run(a, &mut Cli::command()),
         Command::Merge(a) => merge::run(a),
+        Command::Cache(a) => cache::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<signals::Interrupted>().is_some() => {
+            eprintln!("{e:#}");
+            std::process::ExitCode::from(signals::EXIT_INTERRUPTED)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::from(1)

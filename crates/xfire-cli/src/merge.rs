@@ -31,6 +31,9 @@ pub struct Args {
     /// No messages but errors and the result table.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Replace the results of another run in --out (deleted whole before the merge writes).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// What `xfire run` must do after a successful run.
@@ -143,7 +146,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let scenario = Scenario::from_file(&path)
         .with_context(|| format!("scenario of the shards ({})", path.display()))?;
     let plan = Plan::new(scenario)?;
-    merge_into(&plan, &shards, &args.out, args.quiet)
+    let identity = crate::outdir::identity("merge", &[&plan.scenario.text]);
+    let out = crate::outdir::prepare(&args.out, "merge", &identity, args.force, false)?;
+    merge_into(&plan, &shards, &args.out, args.quiet)?;
+    crate::run::finish_listing(Some(out), None, args.quiet)
 }
 
 /// Adds validated shards of `plan` and writes the result files into `out`.

@@ -7,16 +7,23 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use xfire_scenario::{output, Options, Plan, Scenario};
+use crate::outdir;
+use xfire_scenario::{output, Options, Plan};
 
 /// Arguments of `xfire run`.
 #[derive(Debug, clap::Args)]
 #[command(
     about = "Run a scenario: dose to tumour cells and lymphocytes over time, lymphocyte survival and the immunotherapy window",
-    after_help = "Writes results.h5, summary.json, summary.csv, figures and report.md/html into --out.\n\
+    after_help = "Writes results.h5, summary.json, summary.csv, figures and report.md/html into --out, and \
+xfire-output.json (what wrote the folder). --out must be new, empty, or hold this run's \
+results: another run's results are refused unless --force (docs/formats/output-folder.md). \
+At the end every file and folder written is listed with its size.\n\
 Transport results are cached (OUT/cache or --cache), keyed by the phantom, the source \
 distribution, the nuclide and the transport settings: re-running with other kinetics, regimen, \
-lymphocyte or radiobiology settings reuses them.\n\nExample:\n  xfire run phantoms/til-spheroid-lu177.toml --out out/"
+lymphocyte or radiobiology settings reuses them. The cache is most of the bytes written: \
+--no-cache keeps none, `xfire cache prune OUT` deletes it afterwards.\n\
+Ctrl-C (or SIGTERM) stops at the next batch boundary, writes a checkpoint and prints the \
+command that resumes (--resume); the resumed run gives the bytes of an uninterrupted one.\n\nExample:\n  xfire run phantoms/til-spheroid-lu177.toml --out out/"
 )]
 pub struct Args {
     /// Scenario file (TOML, docs/formats/scenario.md).
@@ -27,15 +34,23 @@ pub struct Args {
     /// Cache folder for transport results (default OUT/cache).
     #[arg(long)]
     pub cache: Option<PathBuf>,
-    /// Do not read or write the transport cache.
+    /// Do not keep the transport cache on disk (nor read one): same results, less disk
+    /// (the cache is most of a run's bytes), but a rerun transports again.
     #[arg(long)]
     pub no_cache: bool,
+    /// Replace the results of another run in --out: they are deleted whole before this run
+    /// writes (the transport cache OUT/cache is kept; it is keyed by content).
+    #[arg(long)]
+    pub force: bool,
     /// Worker threads (0: all cores).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// No progress output.
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// More detail: timings of each step.
+    #[arg(long, short)]
+    pub verbose: bool,
     /// Only validate the scenario and build the plan (phantom, components); no transport.
     #[arg(long)]
     pub check: bool,
@@ -57,7 +72,7 @@ pub struct Args {
 /// Entry point of the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let start = Instant::now();
-    let scenario = Scenario::from_file(&args.scenario)?;
+    let scenario = xfire_scenario::Scenario::from_file(&args.scenario)?;
     let plan = Plan::new(scenario)?;
     if !args.quiet {
         for n in &plan.notes {
@@ -78,33 +93,58 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("scenario {} is valid", args.scenario.display());
         return Ok(());
     }
-    let opts = Options {
+    let kind = if args.shard.is_some() { "shard" } else { "run" };
+    let identity = outdir::identity(
+        kind,
+        &[&plan.scenario.text, args.shard.as_deref().unwrap_or("")],
+    );
+    let out = outdir::is_main_rank()
+        .then(|| outdir::prepare(&args.out, kind, &identity, args.force, args.resume))
+        .transpose()?;
+    let cache_dir =
+        (!args.no_cache).then(|| args.cache.clone().unwrap_or_else(|| args.out.join("cache")));
+    crate::preflight::check_space(
+        &args.out,
+        crate::preflight::run_bytes(&plan, cache_dir.is_some()),
+    )?;
+    let progress = crate::common::Progress::new(args.quiet, Arc::new(Mutex::new(String::new())));
+    let mut opts = Options {
         threads: args.threads,
-        cache_dir: if args.no_cache {
-            None
-        } else {
-            Some(args.cache.clone().unwrap_or_else(|| args.out.join("cache")))
-        },
-        progress: crate::common::scenario_progress(args.quiet, Arc::new(Mutex::new(String::new()))),
+        cache_dir: cache_dir.clone(),
+        progress: progress.callback(),
+        stop: crate::signals::stop_flag(),
         ..Options::default()
     };
-    let mut opts = opts;
     let hpc = crate::merge::hpc_options(&args, &mut opts)?;
     #[cfg(feature = "mpi")]
     if crate::mpi_run::run(&args, &plan, &opts, &hpc)? {
-        return Ok(());
+        return finish_listing(out, cache_dir.as_deref(), args.quiet);
     }
     if opts.shard.is_some() {
-        return crate::merge::run_shard(&args, &plan, &opts, &hpc);
+        crate::merge::run_shard(&args, &plan, &opts, &hpc)?;
+        return finish_listing(out, cache_dir.as_deref(), args.quiet);
     }
     let t_plan = start.elapsed().as_secs_f64();
-    let tr = xfire_scenario::transport_all(&plan, &opts)?;
+    let tr = xfire_scenario::transport_all(&plan, &opts).map_err(|e| {
+        if crate::signals::requested() {
+            crate::signals::interrupted(
+                e.into(),
+                &format!(
+                    "the work done is kept in {}; continue with:\n  {}",
+                    args.out.join("checkpoints").display(),
+                    crate::signals::resume_command()
+                ),
+            )
+        } else {
+            e.into()
+        }
+    })?;
     let t_tr = start.elapsed().as_secs_f64();
     let result = xfire_scenario::compute(&plan, &tr)?;
     let t_comp = start.elapsed().as_secs_f64();
-    let (files, notes) = output::write_all(&args.out, &plan, &tr, &result)?;
+    let (_, notes) = output::write_all(&args.out, &plan, &tr, &result)?;
     hpc.finished();
-    if !args.quiet {
+    if args.verbose {
         eprintln!(
             "times: plan {t_plan:.1} s, transport {:.1} s, time step {:.1} s ({}), output {:.1} s",
             t_tr - t_plan,
@@ -129,13 +169,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("note: {n}");
     }
     println!(
-        "transport: {parts} part(s), {cached} from the cache; wall time {:.1} s; files: {}",
+        "transport: {parts} part(s), {cached} from the cache; wall time {:.1} s",
         start.elapsed().as_secs_f64(),
-        files
-            .iter()
-            .map(|f| f.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
     );
+    finish_listing(out, cache_dir.as_deref(), args.quiet)
+}
+
+/// Marks the output folder complete and prints what it holds, with sizes.
+pub fn finish_listing(
+    out: Option<outdir::OutDir>,
+    cache: Option<&std::path::Path>,
+    _quiet: bool,
+) -> anyhow::Result<()> {
+    let Some(out) = out else { return Ok(()) };
+    let dir = out.path().to_path_buf();
+    let entries = out.finish()?;
+    print!("{}", outdir::listing(&dir, &entries, cache));
     Ok(())
 }

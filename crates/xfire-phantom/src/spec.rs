@@ -122,6 +122,14 @@ impl GridSpec {
                     s[a]
                 )));
             }
+            if h[a] > s[a] {
+                return Err(PhantomError::Spec(format!(
+                    "grid.voxel = {:?} is larger than grid.size = {:?}: the grid would be one \
+                     voxel wide; give a voxel smaller than the size (cellular phantoms: a few µm)",
+                    self.voxel.texts()[a],
+                    self.size.texts()[a]
+                )));
+            }
             let n = (s[a] / h[a] - 1e-9).ceil();
             if n > 1e7 {
                 return Err(PhantomError::Spec(format!(
@@ -277,9 +285,47 @@ pub struct ShapeSpec {
 }
 
 impl Spec {
+    /// Cells of `radius` must span at least one voxel (else every cell is lost between
+    /// voxel centres and the phantom has no cells to bind to).
+    fn check_resolved(&self, radius: &str, what: &str) -> Result<()> {
+        let r = len(radius, what)?;
+        let h = self.grid.voxel.to_cm("grid.voxel")?;
+        let hmax = h.iter().copied().fold(0.0, f64::max);
+        if hmax > 2.0 * r {
+            let i = h.iter().position(|x| *x == hmax).unwrap_or(0);
+            return Err(PhantomError::Spec(format!(
+                "grid.voxel = {:?} is larger than the cells ({what} = {radius:?}, diameter \
+                 {:.3e} cm): cells would not be resolved; give grid.voxel at most the cell \
+                 diameter",
+                self.grid.voxel.texts()[i],
+                2.0 * r
+            )));
+        }
+        Ok(())
+    }
+
     /// Parse a specification from TOML text.
     pub fn from_toml(text: &str) -> Result<Self> {
+        if let Ok(t) = text.parse::<toml::Table>() {
+            let scenario = ["agent", "regimen", "phantom", "kinetics"]
+                .iter()
+                .any(|k| t.contains_key(*k));
+            if scenario && !t.contains_key("grid") {
+                return Err(PhantomError::Spec(
+                    "this is a scenario (it has [phantom] or [agent] and no [grid]), not a \
+                     phantom specification: run it with `xfire run SCENARIO --out DIR`, which \
+                     builds its phantom (docs/formats/scenario.md)"
+                        .into(),
+                ));
+            }
+        }
         let spec: Spec = toml::from_str(text).map_err(|e| PhantomError::Spec(e.to_string()))?;
+        if let Some(t) = &spec.tumour {
+            spec.check_resolved(&t.cell_radius, "tumour.cell_radius")?;
+        }
+        if let Some(c) = &spec.cluster {
+            spec.check_resolved(&c.cell_radius, "cluster.cell_radius")?;
+        }
         let n = [
             spec.tumour.is_some(),
             spec.cluster.is_some(),

@@ -79,6 +79,10 @@ pub enum ScenarioError {
     /// Any other failure (files, phantom, transport, kinetics, output), with context.
     #[error("{0}")]
     Failed(String),
+    /// The transport was stopped at a batch boundary ([`Options::stop`], Ctrl-C); what was
+    /// done is in the checkpoint named by the message (`resume` continues it).
+    #[error("interrupted: {0}")]
+    Interrupted(String),
 }
 
 /// Result alias of this crate.

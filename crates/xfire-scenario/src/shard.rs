@@ -24,6 +24,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use xfire_tally::BatchScorer;
@@ -308,7 +309,12 @@ pub(crate) fn run_part(
                 p(what, base + d, planned);
             }
         };
-        xfire_transport::run_batches(
+        let stop = || {
+            opts.stop
+                .as_ref()
+                .is_some_and(|f| f.load(Ordering::Relaxed))
+        };
+        let interrupted = xfire_transport::run_batches_until(
             setup,
             || BatchScorer::new(&plan.layout),
             |s| s.finish_batch(),
@@ -342,10 +348,21 @@ pub(crate) fn run_part(
                 }
             },
             &cb,
+            &stop,
         )
         .map_err(|e| failed(format!("transport of {what}: {e}")))?;
         if let Some(e) = ck_err.take() {
             return Err(failed(e));
+        }
+        if interrupted && next < end && !stopped {
+            return Err(interrupted_at(
+                what,
+                next - first,
+                end - first,
+                ck_file.as_deref(),
+                || header(next, false),
+                &acc,
+            ));
         }
     }
     // the finished part: a checkpoint lets --resume skip it, unless the cache holds it
@@ -362,6 +379,28 @@ pub(crate) fn run_part(
             .map_err(|e| failed(format!("cannot write {}: {e}", f.display())))?;
     }
     Ok(acc)
+}
+
+/// The error of a part stopped by [`Options::stop`] after `done` of `total` batches, with the
+/// tally written to the checkpoint `ck` when checkpoints are on.
+fn interrupted_at(
+    what: &str,
+    done: u64,
+    total: u64,
+    ck: Option<&Path>,
+    header: impl Fn() -> PartHeader,
+    acc: &ExactTally,
+) -> ScenarioError {
+    let kept = match ck {
+        Some(f) => match write_part(f, &header(), acc) {
+            Ok(()) => format!("checkpoint {}", f.display()),
+            Err(e) => format!("no checkpoint (cannot write {}: {e})", f.display()),
+        },
+        None => "no checkpoint (checkpoints are off)".to_string(),
+    };
+    ScenarioError::Interrupted(format!(
+        "transport of {what} stopped after {done} of {total} batches; {kept}"
+    ))
 }
 
 /// The manifest of a shard folder (`manifest.json`, `docs/formats/shard.md`).

@@ -641,6 +641,15 @@ fn nuclide(cx: &mut Ctx, text: &str, line: Option<usize>, what: &str) -> Option<
     }
 }
 
+/// Why a TOML document is a phantom generator specification rather than a scenario: it has
+/// the spec's `[grid]` table and none of a scenario's `[phantom]`, `[agent]`, `[regimen]`.
+fn phantom_spec_not_scenario(t: &toml_edit::Table) -> Option<&'static str> {
+    let scenario = ["phantom", "agent", "regimen", "kinetics"]
+        .iter()
+        .any(|k| t.contains_key(k));
+    (t.contains_key("grid") && !scenario).then_some("it has [grid] and no [phantom] or [agent]")
+}
+
 /// Accepted binding names besides `label:<name>` and phantom map names.
 pub const BINDINGS: [&str; 6] = [
     "tumour_membrane",
@@ -680,6 +689,20 @@ impl Scenario {
                 }]));
             }
         };
+        if let Some(why) = phantom_spec_not_scenario(doc.as_table()) {
+            return Err(invalid(vec![Problem {
+                line: None,
+                message: format!(
+                    "this is a phantom specification ({why}), not a scenario: generate the \
+                     phantom with `xfire phantom generate {} -o phantom.h5`, or use it from a \
+                     scenario's [phantom] table (generate = \"{}\"); scenarios: \
+                     docs/formats/scenario.md",
+                    file,
+                    path.and_then(|p| p.file_name())
+                        .map_or("spec.toml".into(), |n| n.to_string_lossy())
+                ),
+            }]));
+        }
         let mut cx = Ctx {
             text,
             problems: Vec::new(),

@@ -100,6 +100,10 @@ pub struct Options {
     pub shard: Option<crate::shard::ShardOut>,
     /// Write checkpoints (and resume from them); `crate::shard`.
     pub checkpoint: Option<crate::shard::Checkpointing>,
+    /// Set (e.g. by a Ctrl-C handler) to stop at the next batch boundary: the part being
+    /// transported writes its checkpoint (when checkpoints are on) and the run ends with
+    /// [`crate::ScenarioError::Interrupted`]; `resume` continues it with the same bytes.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl std::fmt::Debug for Options {
@@ -109,6 +113,7 @@ impl std::fmt::Debug for Options {
             .field("cache_dir", &self.cache_dir)
             .field("shard", &self.shard)
             .field("checkpoint", &self.checkpoint)
+            .field("stop", &self.stop)
             .finish()
     }
 }

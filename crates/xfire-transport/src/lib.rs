@@ -83,7 +83,7 @@ mod setup;
 
 pub use engine::{Engine, Workspace};
 pub use physics::PhysicsTables;
-pub use run::{phantom_layout, region_masses_g, run, run_batches};
+pub use run::{phantom_layout, region_masses_g, run, run_batches, run_batches_until};
 pub use setup::{Cutoffs, Emitter, Source, TransportSetup, DEFAULT_BATCH_SIZE};
 
 /// Errors of transport set-up (the loop itself cannot fail).

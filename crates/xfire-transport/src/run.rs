@@ -38,9 +38,31 @@ pub fn run_batches<S, T, Mk, Fin, Red>(
     setup: &TransportSetup,
     make: Mk,
     finish: Fin,
-    mut reduce: Red,
+    reduce: Red,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<()>
+where
+    S: Scorer + Send,
+    T: Send,
+    Mk: Fn() -> S + Sync,
+    Fin: Fn(&mut S) -> T + Sync,
+    Red: FnMut(T),
+{
+    run_batches_until(setup, make, finish, reduce, progress, &|| false).map(|_| ())
+}
+
+/// [`run_batches`] that asks `stop` before each round of batches (never inside one) and
+/// returns early when it answers true: the batches reduced so far are a prefix
+/// `0..k` of the run (k a multiple of the round size, or all). Returns whether it stopped
+/// early. Used to end at a batch boundary on Ctrl-C and keep the work in a checkpoint.
+pub fn run_batches_until<S, T, Mk, Fin, Red>(
+    setup: &TransportSetup,
+    make: Mk,
+    finish: Fin,
+    mut reduce: Red,
+    progress: &(dyn Fn(u64) + Sync),
+    stop: &dyn Fn() -> bool,
+) -> Result<bool>
 where
     S: Scorer + Send,
     T: Send,
@@ -96,6 +118,9 @@ where
     };
     let mut b0 = 0;
     while b0 < n_batches {
+        if stop() {
+            return Ok(true);
+        }
         let b1 = (b0 + round).min(n_batches);
         let outs = match &thread_pool {
             Some(p) => p.install(|| run_round(b0, b1)),
@@ -107,7 +132,7 @@ where
         progress((b1 * bs).min(decays));
         b0 = b1;
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Runs `setup` into a [`TallyResult`] over `layout` (see [`phantom_layout`]).

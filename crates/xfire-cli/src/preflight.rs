@@ -1,0 +1,107 @@
+//! Checks before transport, so that a run does not fail after its work: free space of the
+//! output folder against an estimate of what the run writes (the folder's writability is
+//! checked by `outdir::prepare`, which writes the marker there first).
+
+use std::path::Path;
+
+use anyhow::bail;
+use xfire_scenario::Plan;
+
+/// Bytes per voxel of a cached part (sum and sum of squares, f64).
+const CACHE_BYTES_PER_VOXEL: u64 = 16;
+/// Bytes per voxel of a checkpoint (exact sums, i128).
+const CHECKPOINT_BYTES_PER_VOXEL: u64 = 32;
+/// Voxel arrays of the result files per component and in all (doses, uncertainties, maps):
+/// an upper estimate.
+const RESULT_ARRAYS_PER_COMPONENT: u64 = 4;
+const RESULT_ARRAYS: u64 = 8;
+
+/// Estimated bytes a run writes: `parts` transported parts of `components` components on
+/// `voxels` voxels, with or without the cache (without it every finished part is kept as a
+/// checkpoint until the run ends).
+pub fn estimate_bytes(voxels: u64, components: u64, parts: u64, cache: bool) -> u64 {
+    let per_part = if cache {
+        CACHE_BYTES_PER_VOXEL
+    } else {
+        CHECKPOINT_BYTES_PER_VOXEL
+    };
+    let results = 8 * voxels * (RESULT_ARRAYS + RESULT_ARRAYS_PER_COMPONENT * components);
+    voxels * (per_part * parts + CHECKPOINT_BYTES_PER_VOXEL) + results
+}
+
+/// Estimated bytes of `xfire run` on `plan`.
+pub fn run_bytes(plan: &Plan, cache: bool) -> u64 {
+    let components = plan.source.components().len() as u64;
+    estimate_bytes(
+        plan.phantom.grid.len() as u64,
+        components,
+        2 * components,
+        cache,
+    )
+}
+
+/// Free bytes for an unprivileged writer in the file system of `dir` (`None`: unknown).
+#[cfg(unix)]
+pub fn free_bytes(dir: &Path) -> Option<u64> {
+    let s = nix::sys::statvfs::statvfs(dir).ok()?;
+    #[allow(clippy::useless_conversion)] // the field types differ between platforms
+    Some(u64::from(s.blocks_available()).saturating_mul(u64::from(s.fragment_size())))
+}
+
+/// Free bytes (unknown on this platform).
+#[cfg(not(unix))]
+pub fn free_bytes(_dir: &Path) -> Option<u64> {
+    None
+}
+
+/// Refuses to start when `dir`'s file system has less free space than `need` bytes.
+pub fn check_space(dir: &Path, need: u64) -> anyhow::Result<()> {
+    let Some(free) = free_bytes(dir) else {
+        return Ok(());
+    };
+    if need > free {
+        bail!(
+            "{} has {} free, and this run writes about {} (most of it the transport cache: \
+             --no-cache keeps none, `xfire cache prune DIR` frees old ones); free space or \
+             choose another --out",
+            dir.display(),
+            crate::outdir::human_bytes(free),
+            crate::outdir::human_bytes(need)
+        );
+    }
+    Ok(())
+}
+
+/// Voxels of the scenario's phantom, from its generator spec or its file (`None` if neither
+/// can be read here: the run reports that itself).
+fn phantom_voxels(s: &xfire_scenario::Scenario) -> Option<u64> {
+    match &s.phantom {
+        xfire_scenario::spec::PhantomSource::Spec { text, .. } => {
+            let spec = xfire_phantom::Spec::from_toml(text).ok()?;
+            Some(spec.grid.grid().ok()?.len() as u64)
+        }
+        xfire_scenario::spec::PhantomSource::File(p) => {
+            Some(xfire_io::h5::read_phantom(p).ok()?.grid.len() as u64)
+        }
+    }
+}
+
+/// Estimated bytes of `xfire compare` of `nuclides` on scenario `s` (each chain member one
+/// component of two parts; `--full` adds every nuclide's run outputs).
+pub fn compare_bytes(
+    s: &xfire_scenario::Scenario,
+    nuclides: &[String],
+    cache: bool,
+    full: bool,
+) -> u64 {
+    let Some(voxels) = phantom_voxels(s) else {
+        return 0;
+    };
+    let mut total = 0;
+    for n in nuclides {
+        let members =
+            xfire_kinetics::Chain::from_library(n).map_or(1, |c| c.members().len() as u64);
+        total += estimate_bytes(voxels, if full { members } else { 0 }, 2 * members, cache);
+    }
+    total
+}
