@@ -33,6 +33,7 @@ use crate::dose_time::{
     SourceField, SplitDose, TargetProtraction,
 };
 use crate::error::{non_negative, positive, KResult, KineticsError};
+use crate::noise::{population_survival, CellNoise, SurvivalEstimate};
 use crate::radiobiology::{surviving_fraction, LqParameters, Protraction};
 use crate::sources::SourceKinetics;
 
@@ -122,12 +123,20 @@ pub struct Exposure {
     pub low_let: Vec<Protraction>,
     /// RBE-weighted dose RBE·D_α + D_β per position \[Gy\].
     pub rbe_weighted_gy: Vec<f64>,
-    /// BED = RBE·D_α + D_β (1 + G D_β/(α/β)) per position \[Gy\].
+    /// BED = RBE·D_α + D_β (1 + G D_β/(α/β)) per position \[Gy\] (with Monte Carlo noise:
+    /// D_β² replaced by its unbiased estimate D̂_β² − σ²).
     pub bed_gy: Vec<f64>,
-    /// LQ surviving fraction per position \[1\].
+    /// LQ surviving fraction per position \[1\] (with Monte Carlo noise: the posterior
+    /// expectation of [`crate::noise`]).
     pub survival: Vec<f64>,
-    /// Mean surviving fraction over positions: the fraction of the lymphocytes surviving \[1\].
+    /// Mean surviving fraction over positions: the fraction of the lymphocytes surviving \[1\]
+    /// (= `survival_estimate.value`).
     pub surviving_fraction: f64,
+    /// The surviving fraction with its Monte Carlo uncertainty, interval and flag.
+    pub survival_estimate: SurvivalEstimate,
+    /// The surviving fraction of the α-hit model ([`crate::hits`]), when its single-hit
+    /// spectrum was given.
+    pub alpha_hit_estimate: Option<SurvivalEstimate>,
     /// Distribution of the RBE-weighted dose \[Gy\].
     pub rbe_weighted_summary: Distribution,
     /// Distribution of BED \[Gy\].
@@ -136,9 +145,30 @@ pub struct Exposure {
     pub survival_summary: Distribution,
 }
 
+/// Monte Carlo noise of the targets and the α-hit coefficient, for the noise-corrected
+/// survival ([`crate::noise`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NoiseInput<'a> {
+    /// Relative uncertainties and classes of the targets.
+    pub cells: &'a CellNoise,
+    /// α-hit coefficient (1 − E\[e^{−α_α z₁}\])/z̄_F \[1/Gy\] ([`crate::hits`]), if known.
+    pub alpha_hit_coeff_per_gy: Option<f64>,
+}
+
 impl Exposure {
-    /// Exposure from per-position doses and G factors, for LQ parameters `lq`.
+    /// Exposure from per-position doses and G factors, for LQ parameters `lq` (doses taken as
+    /// exact).
     pub fn from_protraction(tp: TargetProtraction, lq: &LqParameters) -> KResult<Self> {
+        Self::from_protraction_noisy(tp, lq, None)
+    }
+
+    /// As [`Exposure::from_protraction`], with the doses' Monte Carlo noise removed from
+    /// survival and BED when `noise` is given ([`crate::noise`]).
+    pub fn from_protraction_noisy(
+        tp: TargetProtraction,
+        lq: &LqParameters,
+        noise: Option<NoiseInput<'_>>,
+    ) -> KResult<Self> {
         lq.validate()?;
         let n = tp.low_let.len();
         let mut rbe_w = Vec::with_capacity(n);
@@ -146,12 +176,44 @@ impl Exposure {
         let mut surv = Vec::with_capacity(n);
         for i in 0..n {
             let (da, p) = (tp.dose.alpha[i], tp.low_let[i]);
+            let var_l = noise.map_or(0.0, |x| {
+                let r = x.cells.rel_low_let.get(i).copied().unwrap_or(0.0);
+                if r.is_finite() {
+                    (r * p.dose_gy).powi(2)
+                } else {
+                    0.0
+                }
+            });
             rbe_w.push(lq.rbe_alpha * da + p.dose_gy);
-            bed.push(lq.rbe_alpha * da + p.dose_gy * (1.0 + p.g * p.dose_gy / lq.alpha_beta_gy));
+            bed.push(
+                lq.rbe_alpha * da
+                    + p.dose_gy
+                    + p.g * (p.dose_gy * p.dose_gy - var_l) / lq.alpha_beta_gy,
+            );
             surv.push(surviving_fraction(da, p, lq));
         }
+        let mut estimate = SurvivalEstimate::exact(surv.iter().sum::<f64>() / n.max(1) as f64);
+        let mut alpha_hit = None;
+        if let (Some(x), true) = (noise, n > 0) {
+            let pop = population_survival(
+                &tp.dose.alpha,
+                &tp.low_let,
+                lq,
+                x.cells,
+                lq.alpha_per_gy * lq.rbe_alpha,
+            )?;
+            estimate = pop.estimate;
+            surv = pop.per_cell;
+            if let Some(k) = x.alpha_hit_coeff_per_gy {
+                alpha_hit = Some(
+                    population_survival(&tp.dose.alpha, &tp.low_let, lq, x.cells, k)?.estimate,
+                );
+            }
+        }
         Ok(Self {
-            surviving_fraction: surv.iter().sum::<f64>() / n.max(1) as f64,
+            surviving_fraction: estimate.value,
+            survival_estimate: estimate,
+            alpha_hit_estimate: alpha_hit,
             rbe_weighted_summary: Distribution::of(&rbe_w)?,
             bed_summary: Distribution::of(&bed)?,
             survival_summary: Distribution::of(&surv)?,
@@ -182,6 +244,19 @@ pub fn cohort_exposure(
     lq: &LqParameters,
     opts: ProtractionOptions,
 ) -> KResult<Exposure> {
+    cohort_exposure_noisy(ev, field, cohort, lq, opts, None)
+}
+
+/// As [`cohort_exposure`], with the Monte Carlo noise of the field's targets removed from
+/// survival and BED ([`crate::noise`]) when `noise` is given.
+pub fn cohort_exposure_noisy(
+    ev: &Evolution,
+    field: &DoseField,
+    cohort: Cohort,
+    lq: &LqParameters,
+    opts: ProtractionOptions,
+    noise: Option<NoiseInput<'_>>,
+) -> KResult<Exposure> {
     crate::error::finite("cohort arrival time", cohort.arrival_s, "s")?;
     positive("cohort residence time", cohort.residence_s, "s")?;
     let tp = protraction_between_sources(
@@ -195,7 +270,7 @@ pub fn cohort_exposure(
         lq.repair_half_time_s,
         opts,
     )?;
-    Exposure::from_protraction(tp, lq)
+    Exposure::from_protraction_noisy(tp, lq, noise)
 }
 
 /// (a) Resident lymphocytes at every target position, exposed from the first
@@ -206,6 +281,19 @@ pub fn resident_exposure(
     until_s: f64,
     lq: &LqParameters,
     opts: ProtractionOptions,
+) -> KResult<Exposure> {
+    resident_exposure_noisy(ev, field, until_s, lq, opts, None)
+}
+
+/// As [`resident_exposure`], with the Monte Carlo noise of the field's targets removed
+/// ([`crate::noise`]) when `noise` is given.
+pub fn resident_exposure_noisy(
+    ev: &Evolution,
+    field: &DoseField,
+    until_s: f64,
+    lq: &LqParameters,
+    opts: ProtractionOptions,
+    noise: Option<NoiseInput<'_>>,
 ) -> KResult<Exposure> {
     let Some(first) = ev.first_time_s() else {
         return Err(KineticsError::Empty("administrations of the source".into()));
@@ -218,7 +306,7 @@ pub fn resident_exposure(
             expected: "after the first administration",
         });
     }
-    cohort_exposure(
+    cohort_exposure_noisy(
         ev,
         field,
         Cohort {
@@ -227,6 +315,7 @@ pub fn resident_exposure(
         },
         lq,
         opts,
+        noise,
     )
 }
 

@@ -12,7 +12,8 @@
 
 use crate::dose_time::{dose_between, dose_total, DoseField, ProtractionOptions};
 use crate::error::{finite, positive, KResult, KineticsError};
-use crate::lymphocytes::{cohort_exposure, Cohort, Distribution, Exposure};
+use crate::lymphocytes::{cohort_exposure_noisy, Cohort, Distribution, Exposure, NoiseInput};
+use crate::noise::{CellNoise, SurvivalEstimate};
 use crate::radiobiology::{LqGrades, LqParameters};
 use crate::sources::SourceKinetics;
 use crate::walk::{migrating_exposure, WalkGrid, WalkParameters};
@@ -32,6 +33,10 @@ pub struct WindowOptions {
     pub lq: LqParameters,
     /// Sampling of the G factor.
     pub protraction: ProtractionOptions,
+    /// Monte Carlo noise of the lymphocyte targets (None: doses taken as exact).
+    pub noise: Option<CellNoise>,
+    /// α-hit coefficient of the lymphocytes \[1/Gy\] ([`crate::hits`]).
+    pub alpha_hit_coeff_per_gy: Option<f64>,
 }
 
 impl WindowOptions {
@@ -44,6 +49,8 @@ impl WindowOptions {
             survival_target: 0.9,
             lq: LqParameters::lymphocyte(),
             protraction: ProtractionOptions::default(),
+            noise: None,
+            alpha_hit_coeff_per_gy: None,
         }
     }
 }
@@ -55,8 +62,13 @@ pub struct DayExposure {
     pub day: f64,
     /// Arrival time \[s\].
     pub arrival_s: f64,
-    /// Mean surviving fraction of the cohort \[1\].
+    /// Mean surviving fraction of the cohort \[1\] (noise-corrected when the options carry
+    /// the noise).
     pub surviving_fraction: f64,
+    /// The surviving fraction with its Monte Carlo uncertainty, interval and flag.
+    pub survival_estimate: SurvivalEstimate,
+    /// Surviving fraction of the α-hit model, if its coefficient was given.
+    pub alpha_hit_estimate: Option<SurvivalEstimate>,
     /// Distribution over positions of the RBE-weighted dose \[Gy\].
     pub rbe_weighted_gy: Distribution,
     /// Distribution of BED \[Gy\].
@@ -108,12 +120,16 @@ pub fn immunotherapy_window(
     opts: &WindowOptions,
 ) -> KResult<WindowReport> {
     scan(source, tumour, opts, |cohort| {
-        cohort_exposure(
+        cohort_exposure_noisy(
             source.evolution(),
             lymphocytes,
             cohort,
             &opts.lq,
             opts.protraction,
+            opts.noise.as_ref().map(|cells| NoiseInput {
+                cells,
+                alpha_hit_coeff_per_gy: opts.alpha_hit_coeff_per_gy,
+            }),
         )
     })
 }
@@ -200,6 +216,8 @@ fn scan(
             day,
             arrival_s,
             surviving_fraction: e.surviving_fraction,
+            survival_estimate: e.survival_estimate,
+            alpha_hit_estimate: e.alpha_hit_estimate,
             rbe_weighted_gy: e.rbe_weighted_summary,
             bed_gy: e.bed_summary,
             survival: e.survival_summary,

@@ -35,6 +35,7 @@ use xfire_data::nuclides::{library, EmissionSampler};
 use xfire_kinetics::dose_time::{
     dose_rate_at, dose_timeline, dose_total, settle_time_s, DoseField,
 };
+use xfire_kinetics::noise::SurvivalEstimate;
 use xfire_kinetics::regimen::Amount;
 use xfire_phantom::{AliasSampler, CellKind, Phantom};
 use xfire_tally::{dose_gy, Scorer};
@@ -177,8 +178,13 @@ pub struct ExposureRow {
     pub mean_gy: f64,
     /// Mean RBE-weighted dose \[Gy\].
     pub rbe_weighted_gy: f64,
-    /// Mean surviving fraction \[1\].
+    /// Mean surviving fraction \[1\] (Monte Carlo noise removed, `docs/kinetics.md`).
     pub surviving_fraction: f64,
+    /// The surviving fraction with its uncertainty, 95 % interval, uncorrected value and
+    /// too-wide flag.
+    pub survival: Option<SurvivalEstimate>,
+    /// Surviving fraction of the α-hit model, where available.
+    pub alpha_hit_survival: Option<SurvivalEstimate>,
 }
 
 impl ExposureRow {
@@ -255,6 +261,13 @@ pub struct NuclideRow {
     pub tumour_rbe_weighted_gy: f64,
     /// Mean surviving fraction of the tumour cells \[1\].
     pub tumour_surviving_fraction: Option<f64>,
+    /// The same with its uncertainty, interval, uncorrected value and flag.
+    pub tumour_survival: Option<SurvivalEstimate>,
+    /// Tumour-cell surviving fraction of the α-hit model, where available.
+    pub tumour_alpha_hit_survival: Option<SurvivalEstimate>,
+    /// 95th percentile of the per-cell relative dose uncertainty: tumour cells, lymphocytes
+    /// \[1\].
+    pub cell_rel_unc_p95: [Option<f64>; 2],
     /// Lymphocyte exposures: resident TILs over the whole treatment, cohorts arriving on the
     /// chosen days, migrating lymphocytes, blood.
     pub lymphocytes: Vec<ExposureRow>,
@@ -276,6 +289,8 @@ pub struct NuclideRow {
     pub window_day: Option<f64>,
     /// Surviving fraction of the lymphocytes arriving on that day \[1\].
     pub window_survival: Option<f64>,
+    /// The same with its uncertainty, interval, uncorrected value and flag.
+    pub window_survival_estimate: Option<SurvivalEstimate>,
     /// Fraction of the tumour dose delivered by that day \[1\].
     pub window_tumour_dose_fraction: Option<f64>,
     /// Source components.
@@ -892,6 +907,8 @@ fn exposure_rows(r: &RunResult) -> Vec<ExposureRow> {
             mean_gy: r.lymphocytes.mean_gy,
             rbe_weighted_gy: r.lymphocytes.rbe_weighted_gy,
             surviving_fraction: r.lymphocytes.surviving_fraction.unwrap_or(f64::NAN),
+            survival: r.lymphocytes.survival,
+            alpha_hit_survival: r.lymphocytes.alpha_hit_survival,
         });
     }
     let first = r.administrations.first().map_or(0.0, |a| a.0);
@@ -903,6 +920,8 @@ fn exposure_rows(r: &RunResult) -> Vec<ExposureRow> {
             mean_gy: e.mean_gy,
             rbe_weighted_gy: e.rbe_weighted_gy.mean,
             surviving_fraction: e.surviving_fraction,
+            survival: Some(e.survival),
+            alpha_hit_survival: e.alpha_hit_survival,
         });
     }
     v
@@ -1185,14 +1204,15 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
         for n in &r.notes {
             warn(n.clone(), &mut warnings);
         }
-        let window_survival = window.and_then(|w| {
+        let window_survival_estimate = window.and_then(|w| {
             w.earliest_day.and_then(|d| {
                 w.days
                     .iter()
                     .find(|x| x.day == d)
-                    .map(|x| x.surviving_fraction)
+                    .map(|x| x.survival_estimate)
             })
         });
+        let window_survival = window_survival_estimate.map(|e| e.value);
         let components = r
             .components
             .iter()
@@ -1220,6 +1240,12 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
             tumour_alpha_gy: r.tumour.alpha_gy,
             tumour_rbe_weighted_gy: r.tumour.rbe_weighted_gy,
             tumour_surviving_fraction: r.tumour.surviving_fraction,
+            tumour_survival: r.tumour.survival,
+            tumour_alpha_hit_survival: r.tumour.alpha_hit_survival,
+            cell_rel_unc_p95: [
+                r.tumour.per_cell_rel_unc_p95,
+                r.lymphocytes.per_cell_rel_unc_p95,
+            ],
             lymphocytes: exposure_rows(&r),
             tumour_to_lymphocyte: r.tumour_to_lymphocyte_ratio,
             crossfire_tumour: crossfire_fraction(&cf_parts, 0),
@@ -1232,6 +1258,7 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
             }),
             window_day: window.and_then(|w| w.earliest_day),
             window_survival,
+            window_survival_estimate,
             window_tumour_dose_fraction: window.and_then(|w| w.tumour_dose_fraction_at_earliest),
             components,
             transport_wall_s: tr_wall,
@@ -1429,17 +1456,41 @@ fn table_lines(c: &Comparison) -> Vec<Line> {
     add("tumour RBE-weighted (Gy)", &|r| {
         sig(r.tumour_rbe_weighted_gy)
     });
-    add("tumour cell survival", &|r| {
-        sig(opt(r.tumour_surviving_fraction))
+    add("tumour cell survival [95 %]", &|r| {
+        r.tumour_survival
+            .map_or_else(|| sig(opt(r.tumour_surviving_fraction)), |e| e.label())
+    });
+    if c.rows.iter().any(|r| r.tumour_alpha_hit_survival.is_some()) {
+        add("tumour alpha-hit model survival", &|r| {
+            r.tumour_alpha_hit_survival
+                .map_or("-".into(), |e| e.label())
+        });
+    }
+    add("per-cell dose u95 tumour/lymph", &|r| {
+        let p = |x: Option<f64>| x.map_or("-".into(), |u| format!("{:.0} %", 100.0 * u));
+        format!("{}/{}", p(r.cell_rel_unc_p95[0]), p(r.cell_rel_unc_p95[1]))
     });
     for (k, label) in exposure_keys(c) {
         let find = |r: &NuclideRow| r.lymphocytes.iter().find(|e| e.key() == k).cloned();
         add(&format!("lymph {label} dose (Gy)"), &|r| {
             find(r).map_or("-".into(), |e| sig(e.mean_gy))
         });
-        add(&format!("lymph {label} survival"), &|r| {
-            find(r).map_or("-".into(), |e| sig(e.surviving_fraction))
+        add(&format!("lymph {label} survival [95 %]"), &|r| {
+            find(r).map_or("-".into(), |e| {
+                e.survival
+                    .map_or_else(|| sig(e.surviving_fraction), |x| x.label())
+            })
         });
+        if c.rows
+            .iter()
+            .any(|r| find(r).is_some_and(|e| e.alpha_hit_survival.is_some()))
+        {
+            add(&format!("lymph {label} alpha-hit survival"), &|r| {
+                find(r)
+                    .and_then(|e| e.alpha_hit_survival)
+                    .map_or("-".into(), |x| x.label())
+            });
+        }
     }
     add("tumour/lymph dose ratio", &|r| {
         sig(r.tumour_to_lymphocyte[0])
@@ -1460,7 +1511,10 @@ fn table_lines(c: &Comparison) -> Vec<Line> {
         &format!("window: first day >= {:.0}% surv", 100.0 * target),
         &|r| r.window_day.map_or("none".into(), fmt_day),
     );
-    add("lymph survival at window", &|r| sig(opt(r.window_survival)));
+    add("lymph survival at window [95 %]", &|r| {
+        r.window_survival_estimate
+            .map_or_else(|| sig(opt(r.window_survival)), |e| e.label())
+    });
     add("tumour dose by window", &|r| {
         r.window_tumour_dose_fraction
             .map_or("-".into(), |f| format!("{:.1} %", 100.0 * f))
@@ -1527,6 +1581,22 @@ pub fn text_table(c: &Comparison) -> String {
             s.push_str(&" ".repeat(p));
             s.push_str(x);
         }
+        s.push('\n');
+    }
+    s.push_str(&survival_legend(&lines));
+    s
+}
+
+/// How survival figures are made, and the legend of the " !" mark when a figure has it.
+fn survival_legend(lines: &[Line]) -> String {
+    let mut s = String::from(
+        "survival: noise-corrected mean over cells with 95 % interval (docs/kinetics.md)\n",
+    );
+    if lines
+        .iter()
+        .any(|l| l.values.iter().any(|v| v.ends_with(" !")))
+    {
+        s.push_str(xfire_kinetics::noise::TOO_WIDE_LEGEND);
         s.push('\n');
     }
     s
@@ -1836,8 +1906,9 @@ pub fn write_report(
     header.extend(c.rows.iter().map(|r| r.nuclide.clone()));
     let main = rp::Table {
         caption: Some(format!(
-            "Side by side, normalised to {}; doses over the whole treatment.",
-            normalisation_text(c)
+            "Side by side, normalised to {}; doses over the whole treatment. {}",
+            normalisation_text(c),
+            survival_legend(&lines).replace('\n', " ")
         )),
         header,
         rows: lines

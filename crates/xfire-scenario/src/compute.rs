@@ -7,9 +7,10 @@ use xfire_kinetics::dose_time::{
     dose_between, dose_timeline, dose_total, settle_time_s, DoseField, ProtractionOptions,
 };
 use xfire_kinetics::lymphocytes::{
-    circulating_exposure, cohort_exposure, resident_exposure, Blood, Cohort, Distribution,
-    Exposure, TumourTransit,
+    circulating_exposure, cohort_exposure_noisy, resident_exposure_noisy, Blood, Cohort,
+    Distribution, Exposure, NoiseInput, TumourTransit,
 };
+use xfire_kinetics::noise::{CellNoise, SurvivalEstimate};
 use xfire_kinetics::radiobiology::{Grade, LqParameters};
 use xfire_kinetics::walk::{migrating_exposure, VoxelWalkGrid, WalkParameters};
 use xfire_kinetics::window::{immunotherapy_window, WindowOptions, WindowReport};
@@ -18,6 +19,7 @@ use xfire_phantom::{labels, CellKind};
 use xfire_tally::dose_gy;
 use xfire_transport::region_masses_g;
 
+use crate::cellnoise::{alpha_hit_coefficient, geometric_classes, hit_summary, CellUncertainty};
 use crate::plan::{Plan, GROUP_LYMPHOCYTE, GROUP_MAP, GROUP_TUMOUR};
 use crate::transport::{ComponentTransport, Part};
 use crate::{Result, ScenarioError};
@@ -99,8 +101,17 @@ pub struct CellGroupSummary {
     pub per_cell_rbe_weighted_gy: Option<Distribution>,
     /// Per-cell BED \[Gy\].
     pub per_cell_bed_gy: Option<Distribution>,
-    /// Mean surviving fraction over the cells \[1\].
+    /// Mean surviving fraction over the cells \[1\] (Monte Carlo noise removed,
+    /// `docs/kinetics.md`).
     pub surviving_fraction: Option<f64>,
+    /// The surviving fraction with its uncertainty, 95 % interval, uncorrected value and
+    /// too-wide flag.
+    pub survival: Option<SurvivalEstimate>,
+    /// Surviving fraction of the α-hit model (α emitters with a tallied single-hit spectrum).
+    pub alpha_hit_survival: Option<SurvivalEstimate>,
+    /// 95th percentile over the cells of the relative standard uncertainty of the per-cell
+    /// absorbed dose \[1\].
+    pub per_cell_rel_unc_p95: Option<f64>,
 }
 
 /// Exposure of a set of lymphocytes over an interval.
@@ -114,8 +125,12 @@ pub struct ExposureSummary {
     pub to_s: f64,
     /// Number of lymphocytes (positions, walkers).
     pub lymphocytes: usize,
-    /// Mean surviving fraction \[1\].
+    /// Mean surviving fraction \[1\] (Monte Carlo noise removed where the model has it).
     pub surviving_fraction: f64,
+    /// The surviving fraction with its uncertainty, interval, uncorrected value and flag.
+    pub survival: SurvivalEstimate,
+    /// Surviving fraction of the α-hit model, where available.
+    pub alpha_hit_survival: Option<SurvivalEstimate>,
     /// Mean absorbed dose \[Gy\].
     pub mean_gy: f64,
     /// RBE-weighted dose distribution \[Gy\].
@@ -133,6 +148,8 @@ impl ExposureSummary {
             to_s,
             lymphocytes: tot.len(),
             surviving_fraction: e.surviving_fraction,
+            survival: e.survival_estimate,
+            alpha_hit_survival: e.alpha_hit_estimate,
             mean_gy: tot.iter().sum::<f64>() / tot.len().max(1) as f64,
             rbe_weighted_gy: e.rbe_weighted_summary.clone(),
             bed_gy: e.bed_summary.clone(),
@@ -198,11 +215,15 @@ pub struct CellTable {
     pub dose_gy: Vec<f64>,
     /// α part \[Gy\].
     pub alpha_gy: Vec<f64>,
+    /// Monte Carlo standard uncertainty of the absorbed dose (batch method) \[Gy\].
+    pub dose_sd_gy: Vec<f64>,
+    /// Monte Carlo standard uncertainty of the α part \[Gy\].
+    pub alpha_sd_gy: Vec<f64>,
     /// RBE-weighted dose \[Gy\].
     pub rbe_weighted_gy: Vec<f64>,
-    /// BED \[Gy\].
+    /// BED \[Gy\] (noise-corrected quadratic term).
     pub bed_gy: Vec<f64>,
-    /// Surviving fraction \[1\].
+    /// Surviving fraction \[1\] (posterior expectation, `docs/kinetics.md`).
     pub survival: Vec<f64>,
     /// Absorbed dose at each reporting time `dose_at[t][cell]` \[Gy\].
     pub dose_at_gy: Vec<Vec<f64>>,
@@ -532,10 +553,38 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
         labelled[*id as usize] = true;
         weight[*id as usize] = *w;
     }
+    let cu = CellUncertainty::new(tr, &cf, &totals);
+    let tumour_noise = cu.noise_of(&tumour_idx, geometric_classes(ph, &tumour_idx, &labelled));
+    let lymph_noise = cu.noise_of(&lymph_idx, geometric_classes(ph, &lymph_idx, &labelled));
+    let hit_coeff = |group: usize, class: usize, lq: &LqParameters| {
+        let a: Vec<f64> = gf[1].iter().map(|c| c[group]).collect();
+        alpha_hit_coefficient(tr, &a, &totals, class, lq.alpha_per_gy * lq.rbe_alpha)
+    };
+    let hit_t = hit_coeff(GROUP_TUMOUR, 0, &lq_t);
+    let hit_l = hit_coeff(GROUP_LYMPHOCYTE, 1, &lq_l);
+    for (who, class, k, lq) in [
+        ("tumour cells", 0, hit_t, &lq_t),
+        ("lymphocytes", 1, hit_l, &lq_l),
+    ] {
+        if let Some(k) = k {
+            let z: Vec<String> = hit_summary(tr, class)
+                .iter()
+                .map(|(n, z, e)| format!("{n} {z:.3} Gy ({e:.0} events)"))
+                .collect();
+            notes.push(format!(
+                "alpha-hit model (Roeske & Stinchcomb; docs/kinetics.md): {who}: single-hit \
+                 frequency-mean z {}; coefficient {k:.3}/Gy vs alpha*RBE {:.3}/Gy",
+                z.join(", "),
+                lq.alpha_per_gy * lq.rbe_alpha
+            ));
+        }
+    }
     let exposure_of = |idx: &[usize],
                        lq: &LqParameters,
                        name: &str,
-                       group: usize|
+                       group: usize,
+                       noise: &CellNoise,
+                       hit: Option<f64>|
      -> Result<(CellGroupSummary, Option<Exposure>)> {
         let mean = gtot.low_let[group] + gtot.alpha[group];
         let mut g = CellGroupSummary {
@@ -548,6 +597,9 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
             per_cell_rbe_weighted_gy: None,
             per_cell_bed_gy: None,
             surviving_fraction: None,
+            survival: None,
+            alpha_hit_survival: None,
+            per_cell_rel_unc_p95: cu.rel_p95(idx),
         };
         if idx.is_empty() {
             return Ok((g, None));
@@ -555,16 +607,42 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
         let f = select(&cf, idx)?;
         let e = k(
             &format!("{name}: resident exposure"),
-            resident_exposure(ev, &f, end_s.max(first + 1.0), lq, popts),
+            resident_exposure_noisy(
+                ev,
+                &f,
+                end_s.max(first + 1.0),
+                lq,
+                popts,
+                Some(NoiseInput {
+                    cells: noise,
+                    alpha_hit_coeff_per_gy: hit,
+                }),
+            ),
         )?;
         g.per_cell_gy = Some(k("distribution", Distribution::of(&e.dose.total()))?);
         g.per_cell_rbe_weighted_gy = Some(e.rbe_weighted_summary.clone());
         g.per_cell_bed_gy = Some(e.bed_summary.clone());
         g.surviving_fraction = Some(e.surviving_fraction);
+        g.survival = Some(e.survival_estimate);
+        g.alpha_hit_survival = e.alpha_hit_estimate;
         Ok((g, Some(e)))
     };
-    let (tumour, te) = exposure_of(&tumour_idx, &lq_t, "tumour cells", GROUP_TUMOUR)?;
-    let (lymphocytes, le) = exposure_of(&lymph_idx, &lq_l, "lymphocytes", GROUP_LYMPHOCYTE)?;
+    let (tumour, te) = exposure_of(
+        &tumour_idx,
+        &lq_t,
+        "tumour cells",
+        GROUP_TUMOUR,
+        &tumour_noise,
+        hit_t,
+    )?;
+    let (lymphocytes, le) = exposure_of(
+        &lymph_idx,
+        &lq_l,
+        "lymphocytes",
+        GROUP_LYMPHOCYTE,
+        &lymph_noise,
+        hit_l,
+    )?;
     for (idx, e) in [(&tumour_idx, &te), (&lymph_idx, &le)] {
         let Some(e) = e else { continue };
         let tot = e.dose.total();
@@ -576,6 +654,8 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
             cells.uptake_weight.push(weight[i]);
             cells.dose_gy.push(tot[j]);
             cells.alpha_gy.push(e.dose.alpha[j]);
+            cells.dose_sd_gy.push(cu.total_sd(i));
+            cells.alpha_sd_gy.push(cu.sd[1][i]);
             cells.rbe_weighted_gy.push(e.rbe_weighted_gy[j]);
             cells.bed_gy.push(e.bed_gy[j]);
             cells.survival.push(e.survival[j]);
@@ -700,7 +780,7 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
         for &a in &ls.arrivals_s {
             let e = k(
                 "cohort exposure",
-                cohort_exposure(
+                cohort_exposure_noisy(
                     ev,
                     &lfield,
                     Cohort {
@@ -709,6 +789,10 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
                     },
                     &lq_l,
                     popts,
+                    Some(NoiseInput {
+                        cells: &lymph_noise,
+                        alpha_hit_coeff_per_gy: hit_l,
+                    }),
                 ),
             )?;
             exposures.push(ExposureSummary::of(
@@ -722,6 +806,8 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
         wo.start_days = rb.start_days.clone();
         wo.survival_target = rb.survival_target;
         wo.lq = lq_l;
+        wo.noise = Some(lymph_noise.clone());
+        wo.alpha_hit_coeff_per_gy = hit_l;
         window = Some(k(
             "immunotherapy window",
             immunotherapy_window(src, &lfield, Some((&group_field, GROUP_TUMOUR)), &wo),

@@ -14,15 +14,18 @@
 //! Binary layout ([`ExactTally::to_bytes`], `docs/formats/shard.md`): little-endian, magic
 //! `XFEXACT1`, then decays, batches (u64), the voxel sums and sums² (u64 count, then i128
 //! each), the region maps (count; per map: name length and UTF-8 name, sums, sums²), the five
-//! energy-balance statistics (sum, sum² as i128), the largest history imbalance (f64).
+//! energy-balance statistics (sum, sum² as i128), the largest history imbalance (f64), the
+//! single-event spectra (u64 class count; per class: u64 bin count, u64 counts, Σz and Σz²
+//! as i128 in 2⁻⁷⁶ Gy and Gy² units).
 
 use xfire_tally::{
-    rel_uncertainty, BatchStat, BatchTally, EnergyBalance, RegionTally, TallyLayout, TallyResult,
+    rel_uncertainty, BatchStat, BatchTally, EnergyBalance, EventSpectrum, RegionTally, TallyLayout,
+    TallyResult,
 };
 
 /// Fixed-point scale: 2⁷⁶ units per MeV.
 const SCALE: f64 = 75_557_863_725_914_323_419_136.0; // 2^76
-const MAGIC: &[u8; 8] = b"XFEXACT1";
+const MAGIC: &[u8; 8] = b"XFEXACT2";
 
 #[inline]
 fn fx(x: f64) -> i128 {
@@ -71,6 +74,37 @@ pub struct ExactRegions {
     pub sum2: Vec<i128>,
 }
 
+/// A single-event spectrum accumulated exactly (counts, fixed-point Σz and Σz²).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExactEvents {
+    /// Events per bin.
+    pub counts: Vec<u64>,
+    /// Σ z (fixed point, Gy).
+    pub sum_z: i128,
+    /// Σ z² (fixed point, Gy²).
+    pub sum_z2: i128,
+}
+
+fn add_events(acc: &mut Vec<ExactEvents>, add: impl Iterator<Item = (Vec<u64>, i128, i128)>) {
+    for (i, (counts, z, z2)) in add.enumerate() {
+        if acc.len() <= i {
+            acc.push(ExactEvents {
+                counts: vec![0; counts.len()],
+                ..ExactEvents::default()
+            });
+        }
+        let a = &mut acc[i];
+        if a.counts.len() < counts.len() {
+            a.counts.resize(counts.len(), 0);
+        }
+        for (x, y) in a.counts.iter_mut().zip(&counts) {
+            *x += y;
+        }
+        a.sum_z = a.sum_z.wrapping_add(z);
+        a.sum_z2 = a.sum_z2.wrapping_add(z2);
+    }
+}
+
 /// A tally accumulated exactly: the same data as [`TallyResult`] with fixed-point sums.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExactTally {
@@ -88,6 +122,8 @@ pub struct ExactTally {
     pub balance: [ExactStat; 5],
     /// Largest |emitted − deposited − escaped| / emitted of any history.
     pub max_history_imbalance_rel: f64,
+    /// Single-event spectra per target class (empty when not tallied).
+    pub events: Vec<ExactEvents>,
 }
 
 impl ExactTally {
@@ -109,6 +145,7 @@ impl ExactTally {
                 .collect(),
             balance: [ExactStat::default(); 5],
             max_history_imbalance_rel: 0.0,
+            events: Vec::new(),
         }
     }
 
@@ -140,6 +177,12 @@ impl ExactTally {
             s.add(x, n);
         }
         self.max_history_imbalance_rel = self.max_history_imbalance_rel.max(b.max_imbalance_rel);
+        add_events(
+            &mut self.events,
+            b.events
+                .iter()
+                .map(|e| (e.counts.clone(), fx(e.sum_z), fx(e.sum_z2))),
+        );
         self.decays += b.histories;
         self.batches += 1;
     }
@@ -176,6 +219,12 @@ impl ExactTally {
         self.max_history_imbalance_rel = self
             .max_history_imbalance_rel
             .max(o.max_history_imbalance_rel);
+        add_events(
+            &mut self.events,
+            o.events
+                .iter()
+                .map(|e| (e.counts.clone(), e.sum_z, e.sum_z2)),
+        );
         self.decays += o.decays;
         self.batches += o.batches;
         Ok(())
@@ -219,6 +268,15 @@ impl ExactTally {
                 below_cutoff: b[4].stat(),
             },
             max_history_imbalance_rel: self.max_history_imbalance_rel,
+            events: self
+                .events
+                .iter()
+                .map(|e| EventSpectrum {
+                    counts: e.counts.clone(),
+                    sum_z: fl(e.sum_z),
+                    sum_z2: fl(e.sum_z2),
+                })
+                .collect(),
         }
     }
 
@@ -249,6 +307,15 @@ impl ExactTally {
             o.extend_from_slice(&s.sum2.to_le_bytes());
         }
         o.extend_from_slice(&self.max_history_imbalance_rel.to_le_bytes());
+        u(&mut o, self.events.len() as u64);
+        for e in &self.events {
+            u(&mut o, e.counts.len() as u64);
+            for &c in &e.counts {
+                u(&mut o, c);
+            }
+            o.extend_from_slice(&e.sum_z.to_le_bytes());
+            o.extend_from_slice(&e.sum_z2.to_le_bytes());
+        }
         o
     }
 
@@ -313,6 +380,21 @@ impl ExactTally {
             s.sum2 = c.i128()?;
         }
         let m = f64::from_le_bytes(c.take(8)?.try_into().expect("8 bytes"));
+        let ne = c.u64()? as usize;
+        let mut events = Vec::new();
+        for _ in 0..ne {
+            let nb = c.u64()? as usize;
+            let counts = (0..nb)
+                .map(|_| c.u64())
+                .collect::<Result<Vec<u64>, String>>()?;
+            let sum_z = c.i128()?;
+            let sum_z2 = c.i128()?;
+            events.push(ExactEvents {
+                counts,
+                sum_z,
+                sum_z2,
+            });
+        }
         let pos = c.pos;
         if pos != buf.len() || voxel_sum.len() != voxel_sum2.len() {
             return Err(bad());
@@ -325,6 +407,7 @@ impl ExactTally {
             regions,
             balance,
             max_history_imbalance_rel: m,
+            events,
         })
     }
 }
@@ -336,8 +419,11 @@ mod tests {
 
     #[test]
     fn any_split_and_order_gives_the_same_bits_and_bytes_round_trip() {
-        let l = TallyLayout::new(3, vec![RegionMap::new("r", vec![0, 1, 1], 2).unwrap()]).unwrap();
-        let mut s = BatchScorer::new(&l);
+        let l = TallyLayout::new(3, vec![RegionMap::new("r", vec![0, 1, 1], 2).unwrap()])
+            .unwrap()
+            .with_events(xfire_tally::EventLayout::new(0, vec![0, 1], 1, vec![0.0, 2.0]).unwrap())
+            .unwrap();
+        let mut s = BatchScorer::with_event_spectra(&l);
         let mut batches = Vec::new();
         for b in 0..7u32 {
             for h in 0..(10 + b) {
@@ -375,6 +461,13 @@ mod tests {
             assert!((r.voxel_sum2[v] - plain.voxel_sum2[v]).abs() <= 1e-13 * plain.voxel_sum2[v]);
         }
         assert_eq!(whole.region_rel_unc(0, 1), r.region_rel_unc(0, 1));
+        // single-event spectra: one event per history in region 1 (voxels 1 and 2 together)
+        assert_eq!(r.events.len(), 1);
+        assert_eq!(r.events[0].events(), r.decays);
+        assert_eq!(r.events[0].counts, plain.events[0].counts);
+        let want = 2.0 * r.regions[0].sum[1];
+        assert!((r.events[0].sum_z - want).abs() < 1e-12 * want);
+        assert!((r.events[0].sum_z - plain.events[0].sum_z).abs() < 1e-12 * want);
         let bytes = whole.to_bytes();
         assert_eq!(ExactTally::from_bytes(&bytes).unwrap(), whole);
         assert!(ExactTally::from_bytes(&bytes[..bytes.len() - 1]).is_err());

@@ -43,6 +43,7 @@
 //! # Ok::<(), xfire_scenario::ScenarioError>(())
 //! ```
 
+mod cellnoise;
 pub mod compare;
 pub mod compute;
 pub mod exact;

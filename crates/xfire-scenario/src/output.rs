@@ -14,6 +14,8 @@ use crate::{Result, ScenarioError};
 
 const DAY: f64 = 86400.0;
 
+use xfire_kinetics::noise::{SurvivalEstimate, TOO_WIDE_LEGEND};
+
 fn failed(what: impl std::fmt::Display) -> ScenarioError {
     ScenarioError::Failed(what.to_string())
 }
@@ -54,21 +56,37 @@ fn dist_cols(d: &Option<xfire_kinetics::lymphocytes::Distribution>) -> String {
     format!("{},{},{},{},{}", q(0.05), q(0.25), q(0.5), q(0.75), q(0.95))
 }
 
+/// CSV columns value, lo95, hi95, uncorrected, too_wide of a surviving fraction.
+fn survival_cols(e: Option<&SurvivalEstimate>) -> String {
+    e.map_or(",,,,".into(), |e| {
+        format!(
+            "{:.6e},{:.6e},{:.6e},{:.6e},{}",
+            e.value,
+            e.interval[0],
+            e.interval[1],
+            e.naive,
+            u8::from(e.too_wide)
+        )
+    })
+}
+
 /// The CSV summary: one row per label and per cell group, then the window.
 pub fn summary_csv(r: &RunResult) -> String {
     let mut s = String::from("# xfire run summary: doses over all time [Gy]; per-cell quantiles p5,p25,p50,p75,p95 where the target is a cell population\n");
-    s.push_str("target,mass_g,mean_gy,alpha_gy,rbe_weighted_gy,median_gy,d98_gy,d2_gy,rel_unc,cells,cell_p5_gy,cell_p25_gy,cell_p50_gy,cell_p75_gy,cell_p95_gy,surviving_fraction\n");
+    s.push_str("target,mass_g,mean_gy,alpha_gy,rbe_weighted_gy,median_gy,d98_gy,d2_gy,rel_unc,cells,cell_p5_gy,cell_p25_gy,cell_p50_gy,cell_p75_gy,cell_p95_gy,surviving_fraction,surviving_fraction_lo95,surviving_fraction_hi95,surviving_fraction_uncorrected,survival_too_wide,alpha_hit_surviving_fraction,cell_rel_unc_p95\n");
     for g in [&r.tumour, &r.lymphocytes] {
         s.push_str(&format!(
-            "{},,{:.6e},{:.6e},{:.6e},,,,,{},{},{}\n",
+            "{},,{:.6e},{:.6e},{:.6e},,,,,{},{},{},{},{:.3}\n",
             g.name,
             g.mean_gy,
             g.alpha_gy,
             g.rbe_weighted_gy,
             g.cells,
             dist_cols(&g.per_cell_gy),
-            g.surviving_fraction
-                .map_or(String::new(), |x| format!("{x:.6}"))
+            survival_cols(g.survival.as_ref()),
+            g.alpha_hit_survival
+                .map_or(String::new(), |x| format!("{:.6e}", x.value)),
+            g.per_cell_rel_unc_p95.unwrap_or(f64::NAN)
         ));
     }
     for l in &r.labels {
@@ -91,12 +109,12 @@ pub fn summary_csv(r: &RunResult) -> String {
     ));
     if let Some(w) = &r.window {
         s.push_str("\n# immunotherapy window: cohorts arriving on each day\n");
-        s.push_str("start_day,surviving_fraction,rbe_weighted_mean_gy,rbe_weighted_p50_gy,bed_mean_gy,tumour_dose_fraction_delivered\n");
+        s.push_str("start_day,surviving_fraction,surviving_fraction_lo95,surviving_fraction_hi95,surviving_fraction_uncorrected,survival_too_wide,rbe_weighted_mean_gy,rbe_weighted_p50_gy,bed_mean_gy,tumour_dose_fraction_delivered\n");
         for d in &w.days {
             s.push_str(&format!(
-                "{},{:.6},{:.6e},{:.6e},{:.6e},{}\n",
+                "{},{},{:.6e},{:.6e},{:.6e},{}\n",
                 d.day,
-                d.surviving_fraction,
+                survival_cols(Some(&d.survival_estimate)),
                 d.rbe_weighted_gy.mean,
                 d.rbe_weighted_gy.quantile(0.5).unwrap_or(f64::NAN),
                 d.bed_gy.mean,
@@ -275,6 +293,18 @@ pub fn write_results_h5(
     gc.create_dataset("dose_gy").with_f64_data(&cl.dose_gy);
     gc.create_dataset("alpha_dose_gy")
         .with_f64_data(&cl.alpha_gy);
+    gc.create_dataset("dose_sd_gy")
+        .with_f64_data(&cl.dose_sd_gy)
+        .set_attr(
+            "description",
+            vstr("Monte Carlo standard uncertainty of dose_gy (batch method)"),
+        );
+    gc.create_dataset("alpha_dose_sd_gy")
+        .with_f64_data(&cl.alpha_sd_gy)
+        .set_attr(
+            "description",
+            vstr("Monte Carlo standard uncertainty of alpha_dose_gy (batch method)"),
+        );
     gc.create_dataset("rbe_weighted_dose_gy")
         .with_f64_data(&cl.rbe_weighted_gy);
     gc.create_dataset("bed_gy").with_f64_data(&cl.bed_gy);
@@ -324,6 +354,21 @@ pub fn write_results_h5(
             &w.days
                 .iter()
                 .map(|d| d.surviving_fraction)
+                .collect::<Vec<_>>(),
+        );
+        let est = |f: &dyn Fn(&SurvivalEstimate) -> f64| -> Vec<f64> {
+            w.days.iter().map(|d| f(&d.survival_estimate)).collect()
+        };
+        gw.create_dataset("surviving_fraction_lo95")
+            .with_f64_data(&est(&|e| e.interval[0]));
+        gw.create_dataset("surviving_fraction_hi95")
+            .with_f64_data(&est(&|e| e.interval[1]));
+        gw.create_dataset("surviving_fraction_uncorrected")
+            .with_f64_data(&est(&|e| e.naive));
+        gw.create_dataset("survival_too_wide").with_u8_data(
+            &w.days
+                .iter()
+                .map(|d| u8::from(d.survival_estimate.too_wide))
                 .collect::<Vec<_>>(),
         );
         gw.create_dataset("rbe_weighted_mean_gy").with_f64_data(
@@ -589,18 +634,22 @@ pub fn short_table(r: &RunResult) -> String {
         r.labelled_cells[1]
     ));
     s.push_str(&format!(
-        "{:<16} {:>12} {:>12} {:>14} {:>10}\n",
-        "target", "dose (Gy)", "alpha (Gy)", "RBE-wtd (Gy)", "survival"
+        "{:<16} {:>12} {:>12} {:>14} {:>9}  {}\n",
+        "target", "dose (Gy)", "alpha (Gy)", "RBE-wtd (Gy)", "cell u95", "survival [95 % interval]"
     ));
     for g in [&r.tumour, &r.lymphocytes] {
         s.push_str(&format!(
-            "{:<16} {:>12.4} {:>12.4} {:>14.4} {:>10}\n",
+            "{:<16} {:>12.4} {:>12.4} {:>14.4} {:>8.1}%  {}{}\n",
             g.name,
             g.mean_gy,
             g.alpha_gy,
             g.rbe_weighted_gy,
-            g.surviving_fraction
-                .map_or("-".into(), |x| format!("{x:.4}"))
+            100.0 * g.per_cell_rel_unc_p95.unwrap_or(f64::NAN),
+            g.survival.map_or("-".into(), |x| x.label()),
+            g.alpha_hit_survival.map_or(String::new(), |x| format!(
+                "; alpha-hit model {}",
+                x.label()
+            ))
         ));
     }
     s.push_str(&format!(
@@ -618,13 +667,31 @@ pub fn short_table(r: &RunResult) -> String {
     }
     for e in &r.exposures {
         s.push_str(&format!(
-            "  {:<11} day {:>5.1}-{:<6.1} survival {:.4}, mean dose {:.4} Gy\n",
+            "  {:<11} day {:>5.1}-{:<6.1} survival {}, mean dose {:.4} Gy{}\n",
             e.model,
             e.from_s / DAY,
             e.to_s / DAY,
-            e.surviving_fraction,
-            e.mean_gy
+            e.survival.label(),
+            e.mean_gy,
+            e.alpha_hit_survival.map_or(String::new(), |x| format!(
+                "; alpha-hit model {}",
+                x.label()
+            ))
         ));
+    }
+    let flagged = [&r.tumour, &r.lymphocytes]
+        .iter()
+        .filter_map(|g| g.survival)
+        .chain(r.exposures.iter().map(|e| e.survival))
+        .chain(
+            r.window
+                .iter()
+                .flat_map(|w| w.days.iter().map(|d| d.survival_estimate)),
+        )
+        .any(|e| e.too_wide);
+    s.push_str("survival: noise-corrected mean over cells (docs/kinetics.md); cell u95 = 95th percentile of the per-cell relative dose uncertainty\n");
+    if flagged {
+        s.push_str(&format!("{TOO_WIDE_LEGEND}\n"));
     }
     if let Some(w) = &r.window {
         s.push_str(&match w.earliest_day {

@@ -3,7 +3,7 @@
 
 use xfire_kinetics::{DaughterRelease, Quantity, Site, SourceKinetics, SourceModel};
 use xfire_phantom::{build_source_map, labels, CellKind, Phantom, SourceMap};
-use xfire_tally::{RegionMap, TallyLayout};
+use xfire_tally::{dose_gy, EventLayout, RegionMap, TallyLayout};
 
 use crate::spec::{AmountSpec, PhantomSource, Problem, Scenario};
 use crate::{Result, ScenarioError};
@@ -163,7 +163,32 @@ pub fn layout(phantom: &Phantom) -> Result<TallyLayout> {
         })
         .collect();
     let group = RegionMap::new("group", g, 3).map_err(|e| failed(format!("tally layout: {e}")))?;
-    xfire_transport::phantom_layout(phantom, vec![group])
+    let l = xfire_transport::phantom_layout(phantom, vec![group])
+        .map_err(|e| failed(format!("tally layout: {e}")))?;
+    // single-event spectra per cell type (class 1 tumour cells, 2 lymphocytes) on the cells
+    let masses = xfire_transport::region_masses_g(phantom, &l.regions[1]);
+    let mut class = vec![0u8; masses.len()];
+    for c in &phantom.cells.cells {
+        class[c.id as usize] = if c.kind == CellKind::TUMOUR {
+            1
+        } else if c.kind == CellKind::LYMPHOCYTE {
+            2
+        } else {
+            0
+        };
+    }
+    let gy_per_mev: Vec<f64> = masses
+        .iter()
+        .map(|&m| if m > 0.0 { dose_gy(1.0, m) } else { 0.0 })
+        .collect();
+    for (c, g) in class.iter_mut().zip(&gy_per_mev) {
+        if *g == 0.0 {
+            *c = 0;
+        }
+    }
+    let ev = EventLayout::new(1, class, 2, gy_per_mev)
+        .map_err(|e| failed(format!("tally layout: {e}")))?;
+    l.with_events(ev)
         .map_err(|e| failed(format!("tally layout: {e}")))
 }
 

@@ -316,7 +316,15 @@ pub(crate) fn run_part(
         };
         let interrupted = xfire_transport::run_batches_until(
             setup,
-            || BatchScorer::new(&plan.layout),
+            || {
+                // single-event (single-hit) spectra for the α part only: the low-LET hot loop
+                // stays as it was
+                if part == Part::Alpha {
+                    BatchScorer::with_event_spectra(&plan.layout)
+                } else {
+                    BatchScorer::new(&plan.layout)
+                }
+            },
             |s| s.finish_batch(),
             |b| {
                 if stopped {

@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use xfire_data::nuclides::{library, EmissionSampler, Radiation, RadiationSet};
-use xfire_tally::{BatchStat, EnergyBalance, RegionTally, TallyResult};
+use xfire_tally::{BatchStat, EnergyBalance, EventSpectrum, RegionTally, TallyResult};
 use xfire_transport::{Emitter, PhysicsTables, Source, TransportSetup};
 
 use crate::plan::Plan;
@@ -189,7 +189,7 @@ fn sanitize(s: &str) -> String {
         .collect()
 }
 
-const MAGIC: &[u8; 8] = b"XFTALLY1";
+const MAGIC: &[u8; 8] = b"XFTALLY2";
 
 /// Write a tally to `path` atomically (raw little-endian; see the module doc).
 pub fn write_tally(path: &Path, t: &TallyResult) -> std::io::Result<()> {
@@ -227,6 +227,14 @@ pub fn write_tally(path: &Path, t: &TallyResult) -> std::io::Result<()> {
             arr(&mut f, &[s.sum, s.sum2])?;
         }
         arr(&mut f, &[t.max_history_imbalance_rel])?;
+        u(&mut f, t.events.len() as u64)?;
+        for e in &t.events {
+            u(&mut f, e.counts.len() as u64)?;
+            for &c in &e.counts {
+                u(&mut f, c)?;
+            }
+            arr(&mut f, &[e.sum_z, e.sum_z2])?;
+        }
         f.flush()?;
         Ok(())
     })();
@@ -306,6 +314,26 @@ pub fn read_tally(path: &Path) -> std::io::Result<TallyResult> {
         below_cutoff: st()?,
     };
     let m = rd_arr(&mut pos, &mut rd_u)?;
+    let ne = rd_u(&mut pos)? as usize;
+    let mut events = Vec::new();
+    for _ in 0..ne {
+        let nb = rd_u(&mut pos)? as usize;
+        let counts = (0..nb)
+            .map(|_| rd_u(&mut pos))
+            .collect::<std::io::Result<Vec<u64>>>()?;
+        let z = rd_arr(&mut pos, &mut rd_u)?;
+        if z.len() != 2 {
+            return Err(bad());
+        }
+        events.push(EventSpectrum {
+            counts,
+            sum_z: z[0],
+            sum_z2: z[1],
+        });
+    }
+    if pos != buf.len() {
+        return Err(bad());
+    }
     Ok(TallyResult {
         decays,
         batches,
@@ -314,6 +342,7 @@ pub fn read_tally(path: &Path) -> std::io::Result<TallyResult> {
         regions,
         balance,
         max_history_imbalance_rel: *m.first().ok_or_else(bad)?,
+        events,
     })
 }
 

@@ -52,11 +52,13 @@
 //! (sum2 − sum²/N)/(K − 1) and the variance of the mean per decay is that over N
 //! (unbiased for unequal batch sizes too).
 
+pub mod events;
 pub mod kernel;
 pub mod matrix;
 mod result;
 mod scorer;
 
+pub use events::{EventLayout, EventSpectrum};
 pub use result::{dose_gy, rel_uncertainty, BatchStat, EnergyBalance, RegionTally, TallyResult};
 pub use scorer::{BatchScorer, BatchTally, RegionMap, Scorer, TallyLayout};
 

@@ -1,5 +1,6 @@
 //! The run's tally as plain, mergeable data.
 
+use crate::events::EventSpectrum;
 use crate::scorer::{BatchTally, TallyLayout};
 use crate::{Result, TallyError};
 use xfire_core::constants::MEV_PER_G_TO_GY;
@@ -86,6 +87,9 @@ pub struct TallyResult {
     pub balance: EnergyBalance,
     /// Largest |emitted − deposited − escaped| / emitted of any single history.
     pub max_history_imbalance_rel: f64,
+    /// Single-event spectra per target class of the layout's event targets (empty when not
+    /// tallied; [`crate::events`]).
+    pub events: Vec<EventSpectrum>,
 }
 
 impl TallyResult {
@@ -107,6 +111,16 @@ impl TallyResult {
                 .collect(),
             balance: EnergyBalance::default(),
             max_history_imbalance_rel: 0.0,
+            events: Vec::new(),
+        }
+    }
+
+    fn add_events(&mut self, events: &[EventSpectrum]) {
+        if self.events.len() < events.len() {
+            self.events.resize(events.len(), EventSpectrum::new());
+        }
+        for (a, b) in self.events.iter_mut().zip(events) {
+            a.add(b);
         }
     }
 
@@ -133,6 +147,7 @@ impl TallyResult {
         self.balance.escaped_photon.add(b.escaped_photon_mev, n);
         self.balance.below_cutoff.add(b.below_cutoff_mev, n);
         self.max_history_imbalance_rel = self.max_history_imbalance_rel.max(b.max_imbalance_rel);
+        self.add_events(&b.events);
         self.decays += b.histories;
         self.batches += 1;
     }
@@ -174,6 +189,7 @@ impl TallyResult {
         self.max_history_imbalance_rel = self
             .max_history_imbalance_rel
             .max(o.max_history_imbalance_rel);
+        self.add_events(&o.events);
         self.decays += o.decays;
         self.batches += o.batches;
         Ok(())

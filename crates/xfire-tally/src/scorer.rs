@@ -1,5 +1,6 @@
 //! The [`Scorer`] trait and the standard per-worker batch scorer.
 
+use crate::events::{EventLayout, EventScorer, EventSpectrum};
 use crate::{Result, TallyError};
 
 /// Receives the events of the transport's hot loop. Energies in MeV, voxels as flat indices.
@@ -61,6 +62,8 @@ pub struct TallyLayout {
     pub n_voxels: usize,
     /// Region maps, each with one entry per voxel.
     pub regions: Vec<RegionMap>,
+    /// Targets of the single-event spectra ([`crate::events`]), if tallied.
+    pub events: Option<EventLayout>,
 }
 
 impl TallyLayout {
@@ -82,7 +85,26 @@ impl TallyLayout {
                 )));
             }
         }
-        Ok(Self { n_voxels, regions })
+        Ok(Self {
+            n_voxels,
+            regions,
+            events: None,
+        })
+    }
+
+    /// The layout with single-event spectra on the regions of `events.map`.
+    pub fn with_events(mut self, events: EventLayout) -> Result<Self> {
+        match self.regions.get(events.map) {
+            Some(m) if m.n_regions == events.class_of_region.len() => {
+                self.events = Some(events);
+                Ok(self)
+            }
+            _ => Err(TallyError::Layout(format!(
+                "event layout: region map {} with {} regions does not exist",
+                events.map,
+                events.class_of_region.len()
+            ))),
+        }
     }
 
     /// Index of the region map called `name`.
@@ -113,6 +135,8 @@ pub struct BatchTally {
     pub below_cutoff_mev: f64,
     /// Largest |emitted − deposited − escaped| / emitted over the batch's histories.
     pub max_imbalance_rel: f64,
+    /// Single-event spectra per target class (empty unless the scorer tallies them).
+    pub events: Vec<EventSpectrum>,
 }
 
 /// Per-history energy balance being accumulated.
@@ -138,6 +162,7 @@ pub struct BatchScorer<'a> {
     region_touched: Vec<Vec<u32>>,
     history: HistoryBalance,
     batch: BatchTally,
+    events: Option<(&'a EventLayout, EventScorer)>,
 }
 
 impl<'a> BatchScorer<'a> {
@@ -155,7 +180,16 @@ impl<'a> BatchScorer<'a> {
             region_touched: vec![Vec::new(); layout.regions.len()],
             history: HistoryBalance::default(),
             batch: BatchTally::default(),
+            events: None,
         }
+    }
+
+    /// As [`BatchScorer::new`], also tallying the single-event spectra of the layout's
+    /// event targets (if it has them; [`crate::events`]).
+    pub fn with_event_spectra(layout: &'a TallyLayout) -> Self {
+        let mut s = Self::new(layout);
+        s.events = layout.events.as_ref().map(|l| (l, EventScorer::new(l)));
+        s
     }
 
     /// Ends the current batch: returns it as sparse data and resets the scorer (O(touched)).
@@ -189,6 +223,9 @@ impl<'a> BatchScorer<'a> {
         let mut out = std::mem::take(&mut self.batch);
         out.voxels = voxels;
         out.regions = regions;
+        if let Some((_, ev)) = &mut self.events {
+            out.events = ev.take_batch();
+        }
         out
     }
 }
@@ -211,6 +248,9 @@ impl Scorer for BatchScorer<'_> {
             }
             *slot += e_mev;
             self.history.deposited += e_mev;
+            if let Some((l, ev)) = &mut self.events {
+                ev.deposit(l, self.layout.regions[l.map].of_voxel[voxel], e_mev);
+            }
         }
     }
 
@@ -236,6 +276,9 @@ impl Scorer for BatchScorer<'_> {
 
     #[inline]
     fn end_history(&mut self) {
+        if let Some((l, ev)) = &mut self.events {
+            ev.end_history(l);
+        }
         let h = self.history;
         let b = &mut self.batch;
         b.histories += 1;

@@ -1,0 +1,202 @@
+//! Per-cell Monte Carlo uncertainty (batch method) and the geometric classes of cells, the
+//! inputs of the noise-corrected survival of `xfire_kinetics::noise` (`docs/kinetics.md`).
+//!
+//! The per-cell sums and sums² over batches are those of the "cell" region map of the exact
+//! (fixed-point) tally, so the uncertainties have the same bytes for any thread count,
+//! shard split or resume. A cell's standard uncertainty over all time adds the components'
+//! linearly, σ = Σ_c N_c d_c u_c (N_c the decays of component c over all time, d_c its dose
+//! per decay at the cell, u_c the relative uncertainty of d_c): every component part is
+//! transported with the scenario's seed, so history h of every chain member starts from the
+//! same random numbers — the same decay position — and their per-cell errors are positively
+//! correlated; the linear sum is the fully correlated bound (the quadrature sum would
+//! understate the noise of α-emitter chains several-fold). Absorbed dose = low-LET + α, also
+//! added linearly.
+
+use xfire_kinetics::noise::CellNoise;
+use xfire_phantom::Phantom;
+
+use crate::transport::{ComponentTransport, Part};
+
+/// Index of the "cell" region map in the tally layout.
+pub(crate) const CELL_MAP: usize = 1;
+
+/// Dose over all time and its Monte Carlo standard uncertainty per cell region, per part.
+#[derive(Debug, Clone)]
+pub(crate) struct CellUncertainty {
+    /// `dose[part][region]` \[Gy\] (part 0 low-LET, 1 α).
+    pub dose: [Vec<f64>; 2],
+    /// `sd[part][region]` \[Gy\].
+    pub sd: [Vec<f64>; 2],
+}
+
+impl CellUncertainty {
+    /// From the transports, the cell dose per decay `cf[part][component][region]` \[Gy\] and the
+    /// decays of each component over all time.
+    pub fn new(tr: &[ComponentTransport], cf: &[Vec<Vec<f64>>; 2], totals: &[f64]) -> Self {
+        let n = cf[0].first().map_or(0, Vec::len);
+        let mut dose = [vec![0.0; n], vec![0.0; n]];
+        let mut sd = [vec![0.0; n], vec![0.0; n]];
+        for (ci, t) in tr.iter().enumerate() {
+            for (pi, part) in [Part::LowLet, Part::Alpha].into_iter().enumerate() {
+                let Some(x) = t.part(part) else { continue };
+                for r in 0..n {
+                    let d = cf[pi][ci][r] * totals[ci];
+                    let u = x.region_rel_unc(CELL_MAP, r);
+                    dose[pi][r] += d;
+                    if u.is_finite() {
+                        sd[pi][r] += d * u;
+                    }
+                }
+            }
+        }
+        Self { dose, sd }
+    }
+
+    /// Standard uncertainty of the absorbed dose (low-LET + α) of region `r` \[Gy\]
+    /// (correlated parts: linear sum).
+    pub fn total_sd(&self, r: usize) -> f64 {
+        self.sd[0][r] + self.sd[1][r]
+    }
+
+    /// Relative uncertainty of the absorbed dose of region `r` \[1\] (1 without dose).
+    pub fn total_rel(&self, r: usize) -> f64 {
+        let d = self.dose[0][r] + self.dose[1][r];
+        if d > 0.0 {
+            self.total_sd(r) / d
+        } else {
+            1.0
+        }
+    }
+
+    /// The noise input of the cells `idx` (cell ids = region indices) with classes `class`.
+    pub fn noise_of(&self, idx: &[usize], class: Vec<u32>) -> CellNoise {
+        let rel = |p: usize| -> Vec<f64> {
+            idx.iter()
+                .map(|&r| {
+                    if self.dose[p][r] > 0.0 {
+                        self.sd[p][r] / self.dose[p][r]
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        };
+        CellNoise {
+            rel_low_let: rel(0),
+            rel_alpha: rel(1),
+            class,
+        }
+    }
+
+    /// 95th percentile of the relative uncertainty of the absorbed dose over the cells `idx`.
+    pub fn rel_p95(&self, idx: &[usize]) -> Option<f64> {
+        let mut v: Vec<f64> = idx.iter().map(|&r| self.total_rel(r)).collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let h = (v.len() - 1) as f64 * 0.95;
+        let lo = h.floor() as usize;
+        let hi = h.ceil() as usize;
+        Some(v[lo] + (h - lo as f64) * (v[hi] - v[lo]))
+    }
+}
+
+/// Number of radial shells of the geometric classes.
+const SHELLS: usize = 4;
+
+/// Geometric classes of the cells `idx` (ids): labelled or not × radial shell (quartiles of
+/// the distance of the cell centre to the centroid of all tumour cells), so that cells that
+/// share a prior see similar geometry (rim or core, self-dose or not).
+pub(crate) fn geometric_classes(ph: &Phantom, idx: &[usize], labelled: &[bool]) -> Vec<u32> {
+    let cells = &ph.cells.cells;
+    let tumour: Vec<&xfire_phantom::Cell> = cells
+        .iter()
+        .filter(|c| c.kind == xfire_phantom::CellKind::TUMOUR)
+        .collect();
+    let pool: Vec<&xfire_phantom::Cell> = if tumour.is_empty() {
+        idx.iter().map(|&i| &cells[i - 1]).collect()
+    } else {
+        tumour
+    };
+    let mut centre = [0.0; 3];
+    for c in &pool {
+        for a in 0..3 {
+            centre[a] += c.centre_cm[a] / pool.len().max(1) as f64;
+        }
+    }
+    let dist: Vec<f64> = idx
+        .iter()
+        .map(|&i| {
+            let p = cells[i - 1].centre_cm;
+            ((p[0] - centre[0]).powi(2) + (p[1] - centre[1]).powi(2) + (p[2] - centre[2]).powi(2))
+                .sqrt()
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..idx.len()).collect();
+    order.sort_by(|&a, &b| dist[a].total_cmp(&dist[b]).then(a.cmp(&b)));
+    let shells = SHELLS.min((idx.len() / 50).max(1));
+    let mut class = vec![0u32; idx.len()];
+    for (rank, &j) in order.iter().enumerate() {
+        let shell = (rank * shells / idx.len().max(1)) as u32;
+        class[j] = 2 * shell + u32::from(labelled[idx[j]]);
+    }
+    class
+}
+
+/// The single-hit spectrum of target class `class` (0 tumour cells, 1 lymphocytes) in the α
+/// part of one component: the histogram's bin centres, scaled so that its mean is the exact
+/// Σz/N of the tally. None without events.
+fn hit_spectrum(
+    t: &ComponentTransport,
+    class: usize,
+) -> Option<xfire_kinetics::hits::SingleHitSpectrum> {
+    let e = t.part(Part::Alpha)?.events.get(class)?;
+    let n = e.events();
+    if n == 0 {
+        return None;
+    }
+    let centres: Vec<f64> = (0..e.counts.len())
+        .map(xfire_tally::events::event_bin_centre_gy)
+        .collect();
+    let w: Vec<f64> = e.counts.iter().map(|&c| c as f64).collect();
+    let binned = centres.iter().zip(&w).map(|(z, w)| z * w).sum::<f64>();
+    let scale = if binned > 0.0 { e.sum_z / binned } else { 1.0 };
+    xfire_kinetics::hits::SingleHitSpectrum::new(
+        centres.into_iter().map(|z| z * scale).collect(),
+        w,
+    )
+    .ok()
+}
+
+/// α-hit coefficient κ \[1/Gy\] of target class `class` (0 tumour cells, 1 lymphocytes):
+/// the components' κ weighted by their share of the group's α dose over all time
+/// (`alpha_gy_per_decay[c]` × `totals[c]`). None when no component delivers α dose.
+pub(crate) fn alpha_hit_coefficient(
+    tr: &[ComponentTransport],
+    alpha_gy_per_decay: &[f64],
+    totals: &[f64],
+    class: usize,
+    alpha_alpha_per_gy: f64,
+) -> Option<f64> {
+    let spectra: Vec<_> = tr.iter().map(|t| hit_spectrum(t, class)).collect();
+    if spectra.iter().all(Option::is_none) {
+        return None;
+    }
+    let parts: Vec<(f64, Option<&xfire_kinetics::hits::SingleHitSpectrum>)> = spectra
+        .iter()
+        .enumerate()
+        .map(|(c, s)| (alpha_gy_per_decay[c] * totals[c], s.as_ref()))
+        .collect();
+    xfire_kinetics::hits::mixed_coefficient(&parts, alpha_alpha_per_gy)
+}
+
+/// Frequency-mean single-hit specific energy z̄_F \[Gy\] of class `class` per component with
+/// α events (nuclide, z̄_F, events), for the notes.
+pub(crate) fn hit_summary(tr: &[ComponentTransport], class: usize) -> Vec<(String, f64, f64)> {
+    tr.iter()
+        .filter_map(|t| {
+            hit_spectrum(t, class).map(|s| (t.nuclide.clone(), s.frequency_mean_gy(), s.events()))
+        })
+        .collect()
+}
