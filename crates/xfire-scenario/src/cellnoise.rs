@@ -121,8 +121,8 @@ pub(crate) fn geometric_classes(ph: &Phantom, idx: &[usize], labelled: &[bool]) 
     };
     let mut centre = [0.0; 3];
     for c in &pool {
-        for a in 0..3 {
-            centre[a] += c.centre_cm[a] / pool.len().max(1) as f64;
+        for (x, p) in centre.iter_mut().zip(c.centre_cm) {
+            *x += p / pool.len().max(1) as f64;
         }
     }
     let dist: Vec<f64> = idx
