@@ -48,24 +48,10 @@ CASES = {
 SEED = 12345
 
 
-def reduce_classes(edep, unc):
-    n = edep.shape[0]
-    c = n // 2
-    classes = {}
-    for i in range(n):
-        for j in range(n):
-            for k in range(n):
-                key = tuple(sorted((abs(i - c), abs(j - c), abs(k - c)), reverse=True))
-                e = edep[i, j, k]
-                u = unc[i, j, k] if unc[i, j, k] < 0.99 else 1.0
-                s = classes.setdefault(key, [0, 0.0, 0.0])
-                s[0] += 1
-                s[1] += e
-                s[2] += (e * u) ** 2
-    return classes
-
-
 def main():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from ompmc_vsv_media import reduce_classes, write_class_rows
+
     names = sys.argv[1:] or list(CASES)
     import ompmc  # noqa: F401  (version for the header)
     for name in names:
@@ -90,12 +76,7 @@ def main():
             f.write(f"# emitted_MeV_per_decay {summ['emitted_MeV_per_decay']:.8g}\n")
             f.write(f"# deposited_MeV_per_decay {summ['deposited_MeV_per_decay']:.8g}\n")
             f.write(f"# decays_per_s_transport_only {summ['decays_per_s_transport_only']:.6g}\n")
-            f.write("# columns: i>=j>=k>=0 voxel offsets from the centre, n voxels in the class,\n")
-            f.write("# sum of the class's energy [MeV/decay], its std. error [MeV/decay] (ompMC batch unc.)\n")
-            f.write("i,j,k,n,e_sum_mev,e_sum_sd_mev\n")
-            for key in sorted(classes):
-                nv, e, v2 = classes[key]
-                f.write(f"{key[0]},{key[1]},{key[2]},{nv},{e:.6e},{np.sqrt(v2):.3e}\n")
+            write_class_rows(f, classes)
         print(name, json.dumps({k: summ[k] for k in (
             "emitted_MeV_per_decay", "deposited_MeV_per_decay", "decays_per_s_transport_only")}))
 
