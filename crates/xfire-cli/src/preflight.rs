@@ -105,3 +105,31 @@ pub fn compare_bytes(
     }
     total
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_that_does_not_fit_is_refused_before_transport() {
+        let d = tempfile::tempdir().unwrap();
+        if free_bytes(d.path()).is_none() {
+            return; // no statvfs on this platform: only the writability check applies
+        }
+        let e = check_space(d.path(), u64::MAX).unwrap_err().to_string();
+        assert!(e.contains("free") && e.contains("--no-cache"), "{e}");
+        assert!(check_space(d.path(), 1).is_ok());
+    }
+
+    #[test]
+    fn the_estimate_counts_cache_checkpoints_and_results() {
+        // 4.1 M voxels (the TIL spheroid), 2 parts: cache 2 x 16 B/voxel, one checkpoint
+        // 32 B/voxel, results 8 B x (8 + 4) arrays
+        let v = 160u64.pow(3);
+        assert_eq!(
+            estimate_bytes(v, 1, 2, true),
+            v * (2 * 16 + 32) + 8 * v * 12
+        );
+        assert!(estimate_bytes(v, 1, 2, false) > estimate_bytes(v, 1, 2, true));
+    }
+}
