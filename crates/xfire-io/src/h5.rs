@@ -7,7 +7,7 @@ use std::path::Path;
 use hdf5_pure::{AttrValue, CompoundTypeBuilder, Datatype, File, FileBuilder};
 use xfire_phantom::{CellKind, CellRegistry, Grid, LabelTable, MaterialEntry, Phantom, SourceMap};
 
-use crate::{check_dims, fmt_err, write_atomic, IoError, Result};
+use crate::{check_dims, fmt_err, write_atomic, IoError, Result, DEFLATE_MAX_RATIO};
 
 /// Version of the phantom file layout written by [`write_phantom`].
 pub const FORMAT_VERSION: i64 = 1;
@@ -295,11 +295,9 @@ pub fn read_phantom(path: &Path) -> Result<Phantom> {
 }
 
 fn read_phantom_inner(path: &Path) -> Result<Phantom> {
-    if !path.exists() {
-        return Err(crate::io_err(
-            path,
-            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-        ));
+    let meta = std::fs::metadata(path).map_err(|e| crate::io_err(path, e))?;
+    if !meta.is_file() {
+        return Err(fmt_err(path, "is not a regular file"));
     }
     let f = File::open(path).map_err(|e| h5err(path, "not a readable HDF5 file", e))?;
     let attrs = f
@@ -348,6 +346,20 @@ fn read_phantom_inner(path: &Path) -> Result<Phantom> {
         error: e,
     })?;
     let n = grid.len();
+    // every dataset is stored (chunked, deflated): one byte of file holds at most
+    // DEFLATE_MAX_RATIO voxels, so a larger claim is refused before anything is read
+    if n as u128 > DEFLATE_MAX_RATIO as u128 * meta.len() as u128 {
+        return Err(fmt_err(
+            path,
+            format!(
+                "dims_xyz {}×{}×{} claim {n} voxels but the file holds only {} bytes (at most {DEFLATE_MAX_RATIO} voxels per byte with deflate)",
+                d[0],
+                d[1],
+                d[2],
+                meta.len()
+            ),
+        ));
+    }
     let want_shape = vec![grid.nz as u64, grid.ny as u64, grid.nx as u64];
     let ds = |name: &str| -> Result<hdf5_pure::Dataset> {
         let ds = f
@@ -766,6 +778,49 @@ density = 1.07
         b.write(&o).unwrap();
         let e = read_phantom(&o).unwrap_err().to_string();
         assert!(e.contains("not an xfire phantom"), "{e}");
+    }
+
+    #[test]
+    fn fuzz_found_files_give_the_error_that_names_the_value() {
+        // inputs the fuzzer (fuzz/, harness h5_phantom) found, kept in the repository
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz/regressions/h5_phantom");
+        let mut n = 0;
+        for f in std::fs::read_dir(&dir).unwrap() {
+            let f = f.unwrap().path();
+            let e = read_phantom(&f).unwrap_err().to_string();
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            // dims whose product overflowed u128 (a panic with overflow checks, wrapped to
+            // a small count without them)
+            if name.starts_with("dims-product-overflow") {
+                assert!(e.contains("more than the supported"), "{name}: {e}");
+            }
+            n += 1;
+        }
+        assert!(n > 0, "no regression inputs in {}", dir.display());
+    }
+
+    #[test]
+    fn dims_larger_than_the_file_can_hold_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        // not a regular file: refused before reading
+        let e = read_phantom(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+        // the root attributes of a phantom claiming 10⁹ voxels, and no data behind them:
+        // refused from the file length before a dataset is read or allocated
+        let p = dir.path().join("claim.h5");
+        let mut b = FileBuilder::new();
+        b.set_attr("format", vstr(FORMAT_NAME));
+        b.set_attr("format_version", AttrValue::I64(FORMAT_VERSION));
+        b.set_attr("voxel_size_cm", AttrValue::F64Array(vec![1e-4; 3]));
+        b.set_attr("origin_cm", AttrValue::F64Array(vec![0.0; 3]));
+        b.set_attr("dims_xyz", AttrValue::I64Array(vec![1000, 1000, 1000]));
+        b.write(&p).unwrap();
+        let e = read_phantom(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("claim 1000000000 voxels") && e.contains("1032"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -19,7 +19,9 @@
 //! Invariants: every writer writes to a temporary file in the destination directory and
 //! renames it into place, so a failed write leaves no partial file; every reader checks
 //! dimensions against the data length (and [`xfire_phantom::MAX_VOXELS`]) before allocating,
-//! and errors name the file and the offending value. Readers never panic on bad input.
+//! and errors name the file and the offending value. Readers never panic on bad input, read
+//! only regular files, and allocate at most a small multiple of what the file holds (after
+//! decompression); `fuzz/` checks this on every reader (`docs/formats/phantom.md`, "Errors").
 
 // `!(x > 0.0)` is used on purpose: it also rejects NaN. Index loops over x, y, z read best.
 #![allow(clippy::neg_cmp_op_on_partial_ord, clippy::needless_range_loop)]
@@ -77,6 +79,20 @@ pub(crate) fn io_err(path: &Path, source: std::io::Error) -> IoError {
         path: path.to_path_buf(),
         error: source,
     }
+}
+
+/// Largest expansion of deflate (RFC 1951) data: a 258-byte match costs at least 2 bits, so
+/// one compressed byte yields at most 1032 bytes. Bounds what a compressed input may claim.
+pub const DEFLATE_MAX_RATIO: u64 = 1032;
+
+/// Read a whole input file, refusing anything that is not a regular file (a device such as
+/// `/dev/zero` or a FIFO would be read without end): what is allocated is what the file holds.
+pub(crate) fn read_regular(path: &Path) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(path).map_err(|e| io_err(path, e))?;
+    if !meta.is_file() {
+        return Err(fmt_err(path, "is not a regular file"));
+    }
+    std::fs::read(path).map_err(|e| io_err(path, e))
 }
 
 /// A temporary path next to `path` (same directory, so the final rename is atomic).
@@ -210,7 +226,8 @@ pub(crate) fn check_dims(path: &Path, dims: [i64; 3]) -> Result<[usize; 3]> {
                 ),
             ));
         }
-        total *= d as u128;
+        // saturating: three i64 dimensions can overflow even u128 (found by fuzzing)
+        total = total.saturating_mul(d as u128);
         out[a] = d as usize;
     }
     if total > xfire_phantom::MAX_VOXELS as u128 {

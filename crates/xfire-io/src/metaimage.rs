@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use xfire_phantom::Grid;
 
-use crate::{check_dims, fmt_err, io_err, write_atomic, ElementType, Result, Volume};
+use crate::{check_dims, fmt_err, io_err, read_regular, write_atomic, ElementType, Result, Volume};
 
 fn met_type(path: &Path, s: &str) -> Result<ElementType> {
     Ok(match s {
@@ -59,7 +59,7 @@ fn nums(path: &Path, key: &str, v: &str, n: usize) -> Result<Vec<f64>> {
 
 /// Read a MetaImage file (`.mhd` with a separate data file, or `.mha`).
 pub fn read_metaimage(path: &Path) -> Result<Volume> {
-    let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
+    let bytes = read_regular(path)?;
     // header: lines up to and including ElementDataFile
     let mut pos = 0usize;
     let mut dims = None;
@@ -169,7 +169,7 @@ pub fn read_metaimage(path: &Path) -> Result<Volume> {
             ));
         }
         let dp = path.parent().unwrap_or(Path::new(".")).join(&data_file);
-        let r = std::fs::read(&dp).map_err(|e| io_err(&dp, e))?;
+        let r = read_regular(&dp)?;
         (dp, r)
     };
     let data: Vec<u8> = if compressed {
@@ -364,6 +364,13 @@ mod tests {
         let cases = [
             ("DimSize = 4 3 2", "DimSize = 4 3 3", "needs"),
             ("DimSize = 4 3 2", "DimSize = 400000 300000 200000", "claim"),
+            // found by fuzzing: the product of three dimensions overflowed u128 (wrapped
+            // to 0 in release, a panic with overflow checks)
+            (
+                "DimSize = 4 3 2",
+                "DimSize = 4611686018427387904 4611686018427387904 16",
+                "claim",
+            ),
             ("DimSize = 4 3 2", "DimSize = 4 0 2", "at least 1"),
             ("DimSize = 4 3 2", "DimSize = 4 -3 2", "at least 1"),
             ("ElementSpacing = 2 3 5", "ElementSpacing = 2 -3 5", "-3"),
@@ -389,6 +396,21 @@ mod tests {
             std::fs::write(&q, hdr.replace(from, to)).unwrap();
             let e = read_metaimage(&q).unwrap_err().to_string();
             assert!(e.contains(needle), "{needle:?} not in {e:?}");
+        }
+        // a device as data file would be read without end: refused, naming it
+        #[cfg(unix)]
+        {
+            let q = dir.path().join("dev.mhd");
+            std::fs::write(
+                &q,
+                hdr.replace("ElementDataFile = d.raw", "ElementDataFile = /dev/zero"),
+            )
+            .unwrap();
+            let e = read_metaimage(&q).unwrap_err().to_string();
+            assert!(
+                e.contains("/dev/zero") && e.contains("not a regular file"),
+                "{e}"
+            );
         }
         // truncated raw data
         let raw = dir.path().join("d.raw");

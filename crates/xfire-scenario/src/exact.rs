@@ -325,50 +325,20 @@ impl ExactTally {
         if buf.len() < 8 || &buf[..8] != MAGIC {
             return Err("not an xfire exact tally (wrong magic)".to_string());
         }
-        struct Cur<'a> {
-            buf: &'a [u8],
-            pos: usize,
-        }
-        impl<'a> Cur<'a> {
-            fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-                let end = self.pos.checked_add(n).ok_or_else(bad)?;
-                let s = self.buf.get(self.pos..end).ok_or_else(bad)?;
-                self.pos = end;
-                Ok(s)
-            }
-            fn u64(&mut self) -> Result<u64, String> {
-                Ok(u64::from_le_bytes(
-                    self.take(8)?.try_into().expect("8 bytes"),
-                ))
-            }
-            fn i128(&mut self) -> Result<i128, String> {
-                Ok(i128::from_le_bytes(
-                    self.take(16)?.try_into().expect("16 bytes"),
-                ))
-            }
-            fn arr(&mut self) -> Result<Vec<i128>, String> {
-                let n = self.u64()? as usize;
-                let s = self.take(n.checked_mul(16).ok_or_else(bad)?)?;
-                Ok(s.chunks_exact(16)
-                    .map(|c| i128::from_le_bytes(c.try_into().expect("16 bytes")))
-                    .collect())
-            }
-        }
         fn bad() -> String {
             "not an xfire exact tally (truncated or corrupt)".to_string()
         }
-        let mut c = Cur { buf, pos: 8 };
-        let decays = c.u64()?;
-        let batches = c.u64()?;
-        let voxel_sum = c.arr()?;
-        let voxel_sum2 = c.arr()?;
-        let nr = c.u64()? as usize;
+        let mut c = Cursor::new(buf, 8);
+        let decays = c.u64().ok_or_else(bad)?;
+        let batches = c.u64().ok_or_else(bad)?;
+        let voxel_sum = c.i128s().ok_or_else(bad)?;
+        let voxel_sum2 = c.i128s().ok_or_else(bad)?;
+        let nr = c.u64().ok_or_else(bad)?;
         let mut regions = Vec::new();
         for _ in 0..nr {
-            let l = c.u64()? as usize;
-            let name = String::from_utf8(c.take(l)?.to_vec()).map_err(|_| bad())?;
-            let sum = c.arr()?;
-            let sum2 = c.arr()?;
+            let name = c.string().ok_or_else(bad)?;
+            let sum = c.i128s().ok_or_else(bad)?;
+            let sum2 = c.i128s().ok_or_else(bad)?;
             if sum.len() != sum2.len() {
                 return Err(bad());
             }
@@ -376,19 +346,17 @@ impl ExactTally {
         }
         let mut balance = [ExactStat::default(); 5];
         for s in &mut balance {
-            s.sum = c.i128()?;
-            s.sum2 = c.i128()?;
+            s.sum = c.i128().ok_or_else(bad)?;
+            s.sum2 = c.i128().ok_or_else(bad)?;
         }
-        let m = f64::from_le_bytes(c.take(8)?.try_into().expect("8 bytes"));
-        let ne = c.u64()? as usize;
+        let m = c.f64().ok_or_else(bad)?;
+        let ne = c.u64().ok_or_else(bad)?;
+        // no capacity from the count: each spectrum read consumes its bytes first
         let mut events = Vec::new();
         for _ in 0..ne {
-            let nb = c.u64()? as usize;
-            let counts = (0..nb)
-                .map(|_| c.u64())
-                .collect::<Result<Vec<u64>, String>>()?;
-            let sum_z = c.i128()?;
-            let sum_z2 = c.i128()?;
+            let counts = c.u64s().ok_or_else(bad)?;
+            let sum_z = c.i128().ok_or_else(bad)?;
+            let sum_z2 = c.i128().ok_or_else(bad)?;
             events.push(ExactEvents {
                 counts,
                 sum_z,
@@ -409,6 +377,90 @@ impl ExactTally {
             max_history_imbalance_rel: m,
             events,
         })
+    }
+}
+
+/// Reads little-endian values from a byte buffer; every read checks the remaining length
+/// first (counts read from the buffer never size an allocation before the bytes are there),
+/// `None` when the buffer is too short. Shared by the binary readers of this crate.
+pub(crate) struct Cursor<'a> {
+    buf: &'a [u8],
+    /// Offset of the next byte.
+    pub(crate) pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// A cursor at `pos`.
+    pub(crate) fn new(buf: &'a [u8], pos: usize) -> Self {
+        Self { buf, pos }
+    }
+
+    /// The next `n` bytes.
+    pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let s = self.buf.get(self.pos..end)?;
+        self.pos = end;
+        Some(s)
+    }
+
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+
+    /// A u64.
+    pub(crate) fn u64(&mut self) -> Option<u64> {
+        self.array().map(u64::from_le_bytes)
+    }
+
+    /// An f64.
+    pub(crate) fn f64(&mut self) -> Option<f64> {
+        self.array().map(f64::from_le_bytes)
+    }
+
+    /// An i128.
+    pub(crate) fn i128(&mut self) -> Option<i128> {
+        self.array().map(i128::from_le_bytes)
+    }
+
+    /// A u64 count `n`, then `n` items of `size` bytes: the bytes of the items.
+    fn counted(&mut self, size: usize) -> Option<&'a [u8]> {
+        let n = usize::try_from(self.u64()?).ok()?;
+        self.take(n.checked_mul(size)?)
+    }
+
+    /// A u64 count, then that many u64.
+    pub(crate) fn u64s(&mut self) -> Option<Vec<u64>> {
+        let b = self.counted(8)?;
+        Some(
+            b.chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect(),
+        )
+    }
+
+    /// A u64 count, then that many f64.
+    pub(crate) fn f64s(&mut self) -> Option<Vec<f64>> {
+        let b = self.counted(8)?;
+        Some(
+            b.chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect(),
+        )
+    }
+
+    /// A u64 count, then that many i128.
+    pub(crate) fn i128s(&mut self) -> Option<Vec<i128>> {
+        let b = self.counted(16)?;
+        Some(
+            b.chunks_exact(16)
+                .map(|c| i128::from_le_bytes(c.try_into().expect("16 bytes")))
+                .collect(),
+        )
+    }
+
+    /// A u64 byte length, then that many bytes of UTF-8.
+    pub(crate) fn string(&mut self) -> Option<String> {
+        String::from_utf8(self.counted(1)?.to_vec()).ok()
     }
 }
 

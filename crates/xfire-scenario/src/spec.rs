@@ -660,10 +660,29 @@ pub const BINDINGS: [&str; 6] = [
     "vessels",
 ];
 
+/// Largest scenario or phantom specification file read \[bytes\] (real ones are a few kB).
+pub const MAX_TEXT_BYTES: u64 = 16 << 20;
+
+/// Reads a text input: a regular file (never a device or FIFO, which could be read without
+/// end) of at most [`MAX_TEXT_BYTES`]; the error names the size.
+fn read_text(path: &Path) -> std::io::Result<String> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > MAX_TEXT_BYTES {
+        return Err(std::io::Error::other(format!(
+            "{} bytes, more than the {MAX_TEXT_BYTES} bytes a scenario or specification may have",
+            meta.len()
+        )));
+    }
+    std::fs::read_to_string(path)
+}
+
 impl Scenario {
     /// Read and validate a scenario file.
     pub fn from_file(path: &Path) -> crate::Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = read_text(path).map_err(|e| {
             crate::ScenarioError::Failed(format!("cannot read scenario {}: {e}", path.display()))
         })?;
         Self::from_text(&text, Some(path))
@@ -752,7 +771,7 @@ impl Scenario {
                     phantom = Some(PhantomSource::File(p));
                 } else if let Some((g, line)) = gen {
                     let p = base.join(&g);
-                    match std::fs::read_to_string(&p) {
+                    match read_text(&p) {
                         Ok(t) => {
                             phantom = Some(PhantomSource::Spec {
                                 text: t,

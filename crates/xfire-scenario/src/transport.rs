@@ -260,51 +260,25 @@ pub fn read_tally(path: &Path) -> std::io::Result<TallyResult> {
     if buf.len() < 8 || &buf[..8] != MAGIC {
         return Err(bad());
     }
-    let mut pos = 8;
-    let mut u = || -> std::io::Result<u64> {
-        let b = buf.get(pos..pos + 8).ok_or_else(bad)?;
-        pos += 8;
-        Ok(u64::from_le_bytes(b.try_into().expect("8 bytes")))
-    };
-    let decays = u()?;
-    let batches = u()?;
-    let mut rd_u = |pos: &mut usize| -> std::io::Result<u64> {
-        let b = buf.get(*pos..*pos + 8).ok_or_else(bad)?;
-        *pos += 8;
-        Ok(u64::from_le_bytes(b.try_into().expect("8 bytes")))
-    };
-    let rd_arr = |pos: &mut usize,
-                  rd_u: &mut dyn FnMut(&mut usize) -> std::io::Result<u64>|
-     -> std::io::Result<Vec<f64>> {
-        let n = rd_u(pos)? as usize;
-        let b = buf.get(*pos..*pos + 8 * n).ok_or_else(bad)?;
-        *pos += 8 * n;
-        Ok(b.chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
-            .collect())
-    };
-    let voxel_sum = rd_arr(&mut pos, &mut rd_u)?;
-    let voxel_sum2 = rd_arr(&mut pos, &mut rd_u)?;
-    let nr = rd_u(&mut pos)? as usize;
-    let mut regions = Vec::with_capacity(nr);
+    let mut c = crate::exact::Cursor::new(&buf, 8);
+    let decays = c.u64().ok_or_else(bad)?;
+    let batches = c.u64().ok_or_else(bad)?;
+    let voxel_sum = c.f64s().ok_or_else(bad)?;
+    let voxel_sum2 = c.f64s().ok_or_else(bad)?;
+    let nr = c.u64().ok_or_else(bad)?;
+    // no capacity from the count: each region read consumes its bytes first
+    let mut regions = Vec::new();
     for _ in 0..nr {
-        let l = rd_u(&mut pos)? as usize;
-        let name = String::from_utf8(buf.get(pos..pos + l).ok_or_else(bad)?.to_vec())
-            .map_err(|_| bad())?;
-        pos += l;
-        let sum = rd_arr(&mut pos, &mut rd_u)?;
-        let sum2 = rd_arr(&mut pos, &mut rd_u)?;
+        let name = c.string().ok_or_else(bad)?;
+        let sum = c.f64s().ok_or_else(bad)?;
+        let sum2 = c.f64s().ok_or_else(bad)?;
         regions.push(RegionTally { name, sum, sum2 });
     }
     let mut st = || -> std::io::Result<BatchStat> {
-        let a = rd_arr(&mut pos, &mut rd_u)?;
-        if a.len() != 2 {
-            return Err(bad());
+        match c.f64s().ok_or_else(bad)?[..] {
+            [sum, sum2] => Ok(BatchStat { sum, sum2 }),
+            _ => Err(bad()),
         }
-        Ok(BatchStat {
-            sum: a[0],
-            sum2: a[1],
-        })
     };
     let balance = EnergyBalance {
         emitted: st()?,
@@ -313,25 +287,21 @@ pub fn read_tally(path: &Path) -> std::io::Result<TallyResult> {
         escaped_photon: st()?,
         below_cutoff: st()?,
     };
-    let m = rd_arr(&mut pos, &mut rd_u)?;
-    let ne = rd_u(&mut pos)? as usize;
+    let m = c.f64s().ok_or_else(bad)?;
+    let ne = c.u64().ok_or_else(bad)?;
     let mut events = Vec::new();
     for _ in 0..ne {
-        let nb = rd_u(&mut pos)? as usize;
-        let counts = (0..nb)
-            .map(|_| rd_u(&mut pos))
-            .collect::<std::io::Result<Vec<u64>>>()?;
-        let z = rd_arr(&mut pos, &mut rd_u)?;
-        if z.len() != 2 {
+        let counts = c.u64s().ok_or_else(bad)?;
+        let [sum_z, sum_z2] = c.f64s().ok_or_else(bad)?[..] else {
             return Err(bad());
-        }
+        };
         events.push(EventSpectrum {
             counts,
-            sum_z: z[0],
-            sum_z2: z[1],
+            sum_z,
+            sum_z2,
         });
     }
-    if pos != buf.len() {
+    if c.pos != buf.len() {
         return Err(bad());
     }
     Ok(TallyResult {
