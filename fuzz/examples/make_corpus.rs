@@ -90,7 +90,7 @@ fn images() {
     let grid = xfire_phantom::Grid::new([3, 2, 2], [0.1, 0.1, 0.2], [0.0, 0.0, 0.0]).unwrap();
     for (element, tag) in [(ElementType::U8, "u8"), (ElementType::F32, "f32")] {
         let v = Volume {
-            grid: grid.clone(),
+            grid,
             values: (0..12).map(|i| i as f64).collect(),
             element,
         };

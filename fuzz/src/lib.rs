@@ -213,8 +213,11 @@ pub fn shard_manifest(data: &[u8]) -> bool {
     })
 }
 
+/// A harness: input bytes → whether the reader accepted them.
+pub type Harness = fn(&[u8]) -> bool;
+
 /// Every harness by name (the folder names under `fuzz/corpus/`).
-pub const HARNESSES: &[(&str, fn(&[u8]) -> bool)] = &[
+pub const HARNESSES: &[(&str, Harness)] = &[
     ("scenario", scenario),
     ("phantom_spec", phantom_spec),
     ("materials", materials),
