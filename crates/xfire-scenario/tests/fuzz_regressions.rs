@@ -50,3 +50,30 @@ fn tally_cache_round_trip_and_every_truncation_is_an_error() {
         assert!(tally_file(d.path(), &b[..cut]).is_err(), "cut at {cut}");
     }
 }
+
+/// A valid file whose trailing event-spectrum count (0) is replaced by one spectrum that
+/// claims `nb` bins with nothing behind them.
+fn with_huge_spectrum(valid: &[u8], nb: u64) -> Vec<u8> {
+    let (head, ne) = valid.split_at(valid.len() - 8);
+    assert_eq!(ne, le(0), "the writer ends with the spectrum count");
+    [head, &le(1), &le(nb)].concat()
+}
+
+#[test]
+fn spectrum_bin_counts_larger_than_the_file_are_errors() {
+    // the bin count is checked against the bytes that follow before the bins are read
+    // (a reader that reserved `nb` bins first would abort for nb = 2^61)
+    let d = tempfile::tempdir().unwrap();
+    let l = TallyLayout::new(2, vec![]).unwrap();
+    let p = d.path().join("w.bin");
+    write_tally(&p, &TallyResult::new(&l)).unwrap();
+    let valid = std::fs::read(&p).unwrap();
+    for nb in [1 << 61, u64::MAX] {
+        assert!(tally_file(d.path(), &with_huge_spectrum(&valid, nb)).is_err());
+    }
+    let exact = xfire_scenario::exact::ExactTally::new(&l).to_bytes();
+    for nb in [1 << 61, u64::MAX] {
+        let b = with_huge_spectrum(&exact, nb);
+        assert!(xfire_scenario::exact::ExactTally::from_bytes(&b).is_err());
+    }
+}
