@@ -57,45 +57,59 @@ pub struct Parameter {
     pub source: &'static str,
 }
 
+/// D₃₇ of the radiosensitive lymphocyte subpopulation \[Gy\] (doi:10.1080/09553008214550021).
+const LYMPHOCYTE_D37_SENSITIVE_GY: f64 = 0.72;
+/// D₃₇ of the T-type lymphocyte subpopulation \[Gy\] (same source).
+const LYMPHOCYTE_D37_T_TYPE_GY: f64 = 2.50;
+/// Lymphocyte α/β \[Gy\] (placeholder, grade C).
+const LYMPHOCYTE_ALPHA_BETA_GY: f64 = 10.0;
+
+/// α \[1/Gy\] of the LQ curve S = exp(−αD − βD²), β = α/(α/β), through S(D₃₇) = e⁻¹ for an
+/// acute dose: α D₃₇ (1 + D₃₇/(α/β)) = 1 (1/D₃₇ when α/β → ∞, a purely exponential curve).
+pub const fn alpha_from_d37(d37_gy: f64, alpha_beta_gy: f64) -> f64 {
+    1.0 / (d37_gy * (1.0 + d37_gy / alpha_beta_gy))
+}
+
 /// The default radiobiology parameters of this crate. Provenance: rows of
 /// `tests/data/radiobiology_parameters.csv` (categories "lymphocyte", "RBE", "LQ"; checked by
 /// `tests/radiobiology_parameters.rs`) and the project's biology notes §6; the grade is the
-/// CSV's. Derived values (α = 1/D₃₇ for a purely exponential survival curve) keep the grade
-/// of their input and say so. The lymphocyte α/β and repair half-time were not found in any
-/// source (§6 of the biology notes): the generic tumour code defaults are used, grade C for
-/// lymphocytes.
+/// CSV's. Derived values keep the grade of their input and say so. The lymphocyte α is solved
+/// from D₃₇ and α/β ([`alpha_from_d37`]) so that the LQ curve passes through the measured
+/// point S(D₃₇) = e⁻¹ of the acute in-vitro curve. The lymphocyte α/β and repair half-time
+/// were not found in any source (§6 of the biology notes): the generic tumour code defaults
+/// are used, grade C for lymphocytes.
 pub const PARAMETERS: &[Parameter] = &[
     Parameter {
         key: "lymphocyte_d37_sensitive",
-        value: 0.72,
+        value: LYMPHOCYTE_D37_SENSITIVE_GY,
         unit: "Gy",
         grade: Grade::A,
         source: "Int J Radiat Biol 1982;41:15-32, doi:10.1080/09553008214550021 (radiosensitive subpopulation, X-rays, in vitro)",
     },
     Parameter {
         key: "lymphocyte_alpha_sensitive",
-        value: 1.0 / 0.72,
+        value: alpha_from_d37(LYMPHOCYTE_D37_SENSITIVE_GY, LYMPHOCYTE_ALPHA_BETA_GY),
         unit: "1/Gy",
         grade: Grade::A,
-        source: "derived: 1/D37 with D37 = 0.72 Gy (doi:10.1080/09553008214550021)",
+        source: "derived: α D37 (1 + D37/(α/β)) = 1, D37 = 0.72 Gy (doi:10.1080/09553008214550021), α/β 10 Gy",
     },
     Parameter {
         key: "lymphocyte_d37_t_type",
-        value: 2.50,
+        value: LYMPHOCYTE_D37_T_TYPE_GY,
         unit: "Gy",
         grade: Grade::A,
         source: "Int J Radiat Biol 1982;41:15-32, doi:10.1080/09553008214550021 (T-type subpopulation)",
     },
     Parameter {
         key: "lymphocyte_alpha_t_type",
-        value: 1.0 / 2.50,
+        value: alpha_from_d37(LYMPHOCYTE_D37_T_TYPE_GY, LYMPHOCYTE_ALPHA_BETA_GY),
         unit: "1/Gy",
         grade: Grade::A,
-        source: "derived: 1/D37 with D37 = 2.50 Gy (doi:10.1080/09553008214550021)",
+        source: "derived: α D37 (1 + D37/(α/β)) = 1, D37 = 2.50 Gy (doi:10.1080/09553008214550021), α/β 10 Gy",
     },
     Parameter {
         key: "lymphocyte_alpha_beta",
-        value: 10.0,
+        value: LYMPHOCYTE_ALPHA_BETA_GY,
         unit: "Gy",
         grade: Grade::C,
         source: "not found for lymphocytes; generic tumour default of MIRDCalculation (bioeffectRT/data/alphabeta.csv) used",
@@ -231,7 +245,8 @@ impl LqParameters {
     }
 
     /// Lymphocytes, radiosensitive subpopulation (the default for survival: conservative):
-    /// α = 1/0.72 Gy⁻¹ (A, derived), α/β 10 Gy and T_rep 1.5 h (C), RBE 5.
+    /// α from D₃₇ = 0.72 Gy and α/β (1.296 Gy⁻¹; A, derived), α/β 10 Gy and T_rep 1.5 h (C),
+    /// RBE 5.
     pub fn lymphocyte() -> Self {
         Self {
             alpha_per_gy: value("lymphocyte_alpha_sensitive"),
@@ -247,7 +262,7 @@ impl LqParameters {
         }
     }
 
-    /// Lymphocytes, T-type subpopulation: α = 1/2.50 Gy⁻¹ (A, derived), α/β, T_rep as
+    /// Lymphocytes, T-type subpopulation: α from D₃₇ = 2.50 Gy (0.32 Gy⁻¹; A, derived), α/β, T_rep as
     /// [`LqParameters::lymphocyte`].
     pub fn lymphocyte_t_type() -> Self {
         Self {
@@ -811,16 +826,20 @@ mod tests {
                 (-p.alpha_per_gy - beta).exp()
             ) < 1e-15
         );
-        // D37 for the α component alone at RBE 1 equals 0.72 Gy
-        let q = LqParameters {
-            rbe_alpha: 1.0,
-            ..p
-        };
-        let none = Protraction {
-            dose_gy: 0.0,
-            g: 0.0,
-        };
-        assert!(rel(surviving_fraction(0.72, none, &q), (-1.0_f64).exp()) < 1e-15);
+        // an acute low-LET dose of D37 leaves e⁻¹, β term included, for both subpopulations
+        // (fails for α = 1/D37 with α/β = 10: S(D37) = e^−1.072 and e^−1.25)
+        for (p, key) in [
+            (p, "lymphocyte_d37_sensitive"),
+            (LqParameters::lymphocyte_t_type(), "lymphocyte_d37_t_type"),
+        ] {
+            let d37 = parameter(key).unwrap().value;
+            let acute = Protraction {
+                dose_gy: d37,
+                g: 1.0,
+            };
+            assert!(rel(surviving_fraction(0.0, acute, &p), (-1.0_f64).exp()) < 1e-14);
+        }
+        assert!(rel(alpha_from_d37(0.72, 1e300), 1.0 / 0.72) < 1e-15);
         assert_eq!(rbe_weighted_dose(2.0, 3.0, 5.0), 13.0);
         assert!(rel(rbe_alpha_of_energy(5.87).unwrap(), 9.14 - 0.510 * 5.87) < 1e-15);
         assert!(rbe_alpha_of_energy(10.0).is_err());
