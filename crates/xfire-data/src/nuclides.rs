@@ -592,6 +592,36 @@ impl RadiationSet {
     }
 }
 
+/// What becomes of the recoil nucleus of an α decay (~100 keV, range ~0.1 µm). The one
+/// choice behind every α dose: the transported α part and the blood self-dose both take
+/// their radiations from [`Recoil::alpha_set`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub enum Recoil {
+    /// Deposited at the decay site, counted in the α dose (the default).
+    #[default]
+    Local,
+    /// Left out of every dose (and of the emitted energy).
+    Exclude,
+}
+
+impl Recoil {
+    /// The radiations of the α part: α lines, and their recoils when `Local`.
+    pub fn alpha_set(self) -> RadiationSet {
+        match self {
+            Recoil::Local => RadiationSet::alpha(),
+            Recoil::Exclude => RadiationSet::of(&[Radiation::Alpha]),
+        }
+    }
+
+    /// Name in scenario files ("local", "exclude").
+    pub fn name(self) -> &'static str {
+        match self {
+            Recoil::Local => "local",
+            Recoil::Exclude => "exclude",
+        }
+    }
+}
+
 /// Samples every emission of one decay of a nuclide.
 ///
 /// Model: each radiation type is sampled independently. α: one α per decay with probability

@@ -36,6 +36,7 @@ use crate::error::{non_negative, positive, KResult, KineticsError};
 use crate::noise::{population_survival, CellNoise, SurvivalEstimate};
 use crate::radiobiology::{surviving_fraction, LqParameters, Protraction};
 use crate::sources::SourceKinetics;
+use xfire_data::nuclides::Recoil;
 
 /// Default quantile levels of exposure summaries \[1\].
 pub const DEFAULT_QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
@@ -333,12 +334,13 @@ pub fn resident_dose_timeline(
 pub struct LocalEnergy {
     /// β⁻, β⁺ (kinetic), conversion and Auger electrons \[MeV\].
     pub low_let_mev: f64,
-    /// α particles (recoil nuclei excluded) \[MeV\].
+    /// α particles, and their recoil nuclei unless excluded \[MeV\].
     pub alpha_mev: f64,
 }
 
-/// Non-penetrating energy per decay of `nuclide` from the ICRP-107 library \[MeV\].
-pub fn non_penetrating_energy(nuclide: &str) -> KResult<LocalEnergy> {
+/// Non-penetrating energy per decay of `nuclide` from the ICRP-107 library \[MeV\]; the α
+/// part holds the radiations of `recoil.alpha_set()`, as the transported α part does.
+pub fn non_penetrating_energy(nuclide: &str, recoil: Recoil) -> KResult<LocalEnergy> {
     use xfire_data::nuclides::Radiation as R;
     let lib = xfire_data::nuclides::library();
     let n = lib.resolve(nuclide).map_err(|e| KineticsError::Unknown {
@@ -351,24 +353,30 @@ pub fn non_penetrating_energy(nuclide: &str) -> KResult<LocalEnergy> {
             .iter()
             .map(|r| n.energy_per_decay_mev(*r))
             .sum(),
-        alpha_mev: n.energy_per_decay_mev(R::Alpha),
+        alpha_mev: recoil
+            .alpha_set()
+            .types()
+            .iter()
+            .map(|r| n.energy_per_decay_mev(*r))
+            .sum(),
     })
 }
 
 /// Blood self-dose per decay as a one-target dose field \[Gy/decay\]: components of `blood`
-/// at `blood_site` deposit their non-penetrating energy in `blood_mass_g` \[g\]; other
-/// components contribute nothing.
+/// at `blood_site` deposit their non-penetrating energy (α recoils as `recoil` says) in
+/// `blood_mass_g` \[g\]; other components contribute nothing.
 pub fn blood_self_dose_field(
     blood: &SourceKinetics,
     blood_site: &str,
     blood_mass_g: f64,
+    recoil: Recoil,
 ) -> KResult<DoseField> {
     let m_kg = positive("blood mass", blood_mass_g, "g")? * 1e-3;
     let mut low = Vec::new();
     let mut alpha = Vec::new();
     for c in blood.components() {
         let (l, a) = if c.site == blood_site {
-            let e = non_penetrating_energy(&c.nuclide)?;
+            let e = non_penetrating_energy(&c.nuclide, recoil)?;
             (
                 e.low_let_mev * J_PER_MEV / m_kg,
                 e.alpha_mev * J_PER_MEV / m_kg,
@@ -406,6 +414,8 @@ pub struct Blood<'a> {
     pub site: &'a str,
     /// Blood mass \[g\] (volume \[ml\] × 1.06 g/ml).
     pub mass_g: f64,
+    /// α recoils: local (in the α dose) or excluded, as in the transport.
+    pub recoil: Recoil,
 }
 
 /// (d) Exposure of circulating blood lymphocytes in \[t0_s, t1_s\] \[s\]: blood self-dose of
@@ -418,8 +428,9 @@ pub fn circulating_exposure(
     lq: &LqParameters,
     opts: ProtractionOptions,
 ) -> KResult<Exposure> {
-    let (blood, blood_site, blood_mass_g) = (blood.kinetics, blood.site, blood.mass_g);
-    let self_field = blood_self_dose_field(blood, blood_site, blood_mass_g)?;
+    let (recoil, blood_site, blood_mass_g) = (blood.recoil, blood.site, blood.mass_g);
+    let blood = blood.kinetics;
+    let self_field = blood_self_dose_field(blood, blood_site, blood_mass_g, recoil)?;
     let mut sources = vec![SourceField {
         evolution: blood.evolution(),
         field: &self_field,
@@ -614,7 +625,7 @@ mod tests {
             activity_bq: 1e9,
         }])
         .unwrap();
-        let f = blood_self_dose_field(&k, "blood", 1.0).unwrap();
+        let f = blood_self_dose_field(&k, "blood", 1.0, Recoil::Local).unwrap();
         let n_tot = k.total_decays()[0];
         let gbq_h = n_tot / 1e9 / 3600.0;
         let d = f.low_let()[0][0] * n_tot;
@@ -630,6 +641,7 @@ mod tests {
                 kinetics: &k,
                 site: "blood",
                 mass_g: 5000.0,
+                recoil: Recoil::Local,
             },
             None,
             0.0,
@@ -653,6 +665,7 @@ mod tests {
                 kinetics: &k,
                 site: "blood",
                 mass_g: 5000.0,
+                recoil: Recoil::Local,
             },
             Some(tr),
             0.0,
@@ -671,7 +684,8 @@ mod tests {
             Blood {
                 kinetics: &k,
                 site: "blood",
-                mass_g: 5000.0
+                mass_g: 5000.0,
+                recoil: Recoil::Local,
             },
             Some(bad),
             0.0,
@@ -680,9 +694,16 @@ mod tests {
             ProtractionOptions::default()
         )
         .is_err());
-        // α emitters: alpha energy separately (Ac-225 ≈ 5.8 MeV α per decay)
-        let e = non_penetrating_energy("Ac-225").unwrap();
+        // α emitters: alpha energy separately (Ac-225 ≈ 5.8 MeV α per decay), recoil
+        // (≈ 0.1 MeV) in it only when local
+        let e = non_penetrating_energy("Ac-225", Recoil::Exclude).unwrap();
         assert!(e.alpha_mev > 5.7 && e.alpha_mev < 5.95, "{}", e.alpha_mev);
-        assert!(non_penetrating_energy("Xx-999").is_err());
+        let l = non_penetrating_energy("Ac-225", Recoil::Local).unwrap();
+        let ac = xfire_data::nuclides::library().resolve("Ac-225").unwrap();
+        let rec = ac.energy_per_decay_mev(xfire_data::nuclides::Radiation::AlphaRecoil);
+        assert!(rec > 0.08 && rec < 0.15, "{rec}");
+        assert!((l.alpha_mev - e.alpha_mev - rec).abs() < 1e-12);
+        assert_eq!(l.low_let_mev, e.low_let_mev);
+        assert!(non_penetrating_energy("Xx-999", Recoil::Local).is_err());
     }
 }

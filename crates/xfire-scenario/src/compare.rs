@@ -462,7 +462,7 @@ pub fn self_cell_tally(
     let nuc = library()
         .resolve(nuclide)
         .map_err(|e| failed(format!("nuclide {nuclide}: {e}")))?;
-    let Ok(sampler) = EmissionSampler::new(nuc, part.set()) else {
+    let Ok(sampler) = EmissionSampler::new(nuc, part.set(plan.scenario.transport.recoil)) else {
         return Ok(None);
     };
     let sm = plan
@@ -838,7 +838,8 @@ fn selfcell_cached(
             let nuc = library()
                 .resolve(nuclide)
                 .map_err(|e| failed(format!("nuclide {nuclide}: {e}")))?;
-            let Ok(sampler) = EmissionSampler::new(nuc, part.set()) else {
+            let Ok(sampler) = EmissionSampler::new(nuc, part.set(plan.scenario.transport.recoil))
+            else {
                 return Ok(None);
             };
             let sm = plan
@@ -2140,7 +2141,7 @@ mod tests {
             PhysicsTables::for_phantom(&plan.phantom, &xfire_data::materials::builtin, true)
                 .unwrap();
         let nuc = library().resolve("At-211").unwrap();
-        let sampler = EmissionSampler::new(nuc, Part::Alpha.set()).unwrap();
+        let sampler = EmissionSampler::new(nuc, Part::Alpha.set(plan.scenario.transport.recoil)).unwrap();
         let site = &plan.sites[0];
         let mut setup = TransportSetup::new(
             &plan.phantom,

@@ -942,6 +942,7 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
                     kinetics: &blood,
                     site: "blood",
                     mass_g: c.blood_mass_g,
+                    recoil: plan.scenario.transport.recoil,
                 },
                 transit,
                 first,

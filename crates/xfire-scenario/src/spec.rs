@@ -164,6 +164,9 @@ pub struct TransportSpec {
     /// Condensed-history tracking cutoff = δ-ray and bremsstrahlung thresholds [MeV]
     /// (default 1 keV: micrometre voxels; docs/validation.md "Cellular scale").
     pub electron_cut_mev: f64,
+    /// α recoil nuclei: deposited at the decay site in the α part and in the blood
+    /// self-dose (`local`, the default) or left out of both (`exclude`).
+    pub recoil: xfire_data::nuclides::Recoil,
 }
 
 impl TransportSpec {
@@ -1284,6 +1287,7 @@ impl Scenario {
             batch_size: xfire_transport::DEFAULT_BATCH_SIZE,
             condensed_history: true,
             electron_cut_mev: 0.001,
+            recoil: xfire_data::nuclides::Recoil::Local,
         };
         if let Some(mut tt) = sub(&mut cx, &mut root, "transport") {
             if let Some(d) = get_u64(&mut cx, &mut tt, "decays", 1) {
@@ -1307,6 +1311,19 @@ impl Scenario {
                         line,
                         format!(
                             "transport.electron_model = {m:?}: expected \"csda\" (straight line) or \"condensed\" (condensed history)"
+                        ),
+                    ),
+                }
+            }
+            if let Some((r, line)) = get_str(&mut cx, &mut tt, "recoil") {
+                use xfire_data::nuclides::Recoil;
+                match r.as_str() {
+                    "local" => tr.recoil = Recoil::Local,
+                    "exclude" => tr.recoil = Recoil::Exclude,
+                    _ => cx.problem(
+                        line,
+                        format!(
+                            "transport.recoil = {r:?}: expected \"local\" (α recoil deposited at the decay site) or \"exclude\""
                         ),
                     ),
                 }

@@ -11,7 +11,7 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use xfire_data::nuclides::{library, EmissionSampler, Radiation, RadiationSet};
+use xfire_data::nuclides::{library, EmissionSampler, Radiation, RadiationSet, Recoil};
 use xfire_tally::{BatchStat, EnergyBalance, EventSpectrum, RegionTally, TallyResult};
 use xfire_transport::{Emitter, PhysicsTables, Source, TransportSetup};
 
@@ -36,10 +36,11 @@ impl Part {
             Part::Alpha => "alpha",
         }
     }
-    /// The radiation types of the part.
-    pub fn set(self) -> RadiationSet {
+    /// The radiation types of the part; α recoils as `recoil` says (the blood self-dose
+    /// takes the same set: `xfire_kinetics::lymphocytes::non_penetrating_energy`).
+    pub fn set(self, recoil: Recoil) -> RadiationSet {
         match self {
-            Part::Alpha => RadiationSet::alpha(),
+            Part::Alpha => recoil.alpha_set(),
             Part::LowLet => RadiationSet::of(
                 &Radiation::ALL
                     .iter()
@@ -174,6 +175,9 @@ pub fn cache_key(
         h.u64(t.electron_cut_mev.to_bits());
     }
     h.u64(u64::from(setup.alpha_straggling));
+    if part == Part::Alpha && t.recoil != Recoil::Local {
+        h.bytes(t.recoil.name().as_bytes()); // keys of the default stay as they were
+    }
     format!("{:016x}", h.0)
 }
 
@@ -328,13 +332,13 @@ pub fn transport_part(
     let nuc = library()
         .resolve(nuclide)
         .map_err(|e| failed(format!("nuclide {nuclide}: {e}")))?;
-    let Ok(sampler) = EmissionSampler::new(nuc, part.set()) else {
+    let t = &plan.scenario.transport;
+    let Ok(sampler) = EmissionSampler::new(nuc, part.set(t.recoil)) else {
         return Ok(None); // the nuclide emits nothing of this part
     };
     let sm = plan
         .site(site)
         .ok_or_else(|| failed(format!("no source map for site {site:?}")))?;
-    let t = &plan.scenario.transport;
     let mut setup = TransportSetup::new(
         &plan.phantom,
         physics,

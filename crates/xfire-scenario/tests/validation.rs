@@ -253,3 +253,74 @@ fn kinetics_changes_reuse_the_transport_and_scale_exactly() {
     let ratio = r2.tumour.mean_gy / r1.tumour.mean_gy;
     assert!((ratio - 3.0).abs() < 1e-9, "{ratio}");
 }
+
+/// `[transport] recoil`: the transported α part and the blood self-dose hold the same α
+/// energy per decay, with recoils (`local`) or without (`exclude`). 211At and its daughter
+/// 211Po (one 7.45 MeV α per decay, recoil 0.14 MeV) on one cell.
+#[test]
+fn alpha_part_and_blood_self_dose_treat_recoils_the_same() {
+    use xfire_data::nuclides::{library, Radiation, Recoil};
+    use xfire_kinetics::lymphocytes::non_penetrating_energy;
+    let mut alpha_per_decay = std::collections::BTreeMap::new();
+    for recoil in ["local", "exclude"] {
+        let text = format!(
+            r#"
+seed = 4
+[phantom.spec]
+[phantom.spec.grid]
+voxel = "4 um"
+size = "80 um"
+[phantom.spec.cluster]
+kind = "tumour"
+cell_radius = "8 um"
+nucleus_radius = "5 um"
+[agent]
+nuclide = "At-211"
+binding = "tumour_membrane"
+[kinetics]
+clearance = "inf"
+decays_per_labelled_cell = 1e4
+[transport]
+decays = 20000
+recoil = "{recoil}"
+[output]
+times = ["1 d"]
+maps = []
+figures = false
+"#
+        );
+        let plan = Plan::new(Scenario::from_text(&text, None).unwrap()).unwrap();
+        let r = plan.scenario.transport.recoil;
+        assert_eq!(r.name(), recoil);
+        let tr = transport_all(&plan, &Options::default()).unwrap();
+        for c in &tr {
+            let Some(p) = c
+                .parts
+                .iter()
+                .find(|p| p.part == xfire_scenario::Part::Alpha)
+            else {
+                continue;
+            };
+            let t = &p.tally;
+            let e = t.emitted_mev_per_decay();
+            let b = &t.balance.emitted;
+            let sd = e * xfire_tally::rel_uncertainty(b.sum, b.sum2, t.decays, t.batches);
+            let blood = non_penetrating_energy(&c.nuclide, r).unwrap().alpha_mev;
+            eprintln!("{} recoil {recoil}: α part emits {e:.5} ± {sd:.5} MeV/decay, blood self-dose counts {blood:.5}", c.nuclide);
+            assert!(
+                (e - blood).abs() < 4.0 * sd + 1e-12,
+                "{}: {e} vs {blood}",
+                c.nuclide
+            );
+            alpha_per_decay.insert((c.nuclide.clone(), recoil), blood);
+        }
+    }
+    // the two choices differ by the recoil energy (211Po: 0.14 MeV per decay)
+    let po = library().resolve("Po-211").unwrap();
+    let rec = po.energy_per_decay_mev(Radiation::AlphaRecoil);
+    assert!(rec > 0.1, "{rec}");
+    let d = alpha_per_decay[&("Po-211".to_string(), "local")]
+        - alpha_per_decay[&("Po-211".to_string(), "exclude")];
+    assert!((d - rec).abs() < 1e-12, "{d} vs {rec}");
+    assert_eq!(Recoil::default(), Recoil::Local);
+}
