@@ -48,8 +48,8 @@ fn condensed_history_kernel_runs_and_conserves_energy() {
     assert!((e - 1.0).abs() < 1e-12);
     let s = kernel("csda", dir.path());
     assert_eq!(s["electron_model"], "csda-straight-line");
-    // condensed history creates bremsstrahlung photons (escaping: no photon transport in
-    // this model); the straight-line model deposits radiative losses along the track
+    // condensed history creates bremsstrahlung photons (transported, Woodcock tracking; most
+    // leave the 1 cm cube); the straight-line model deposits radiative losses along the track
     let key = "escaped_photon_mev_per_decay";
     let (a, b) = (c[key].as_f64().unwrap(), s[key].as_f64().unwrap());
     assert!(a > 1e-3 && b == 0.0, "{a} vs {b}");

@@ -2141,7 +2141,8 @@ mod tests {
             PhysicsTables::for_phantom(&plan.phantom, &xfire_data::materials::builtin, true)
                 .unwrap();
         let nuc = library().resolve("At-211").unwrap();
-        let sampler = EmissionSampler::new(nuc, Part::Alpha.set(plan.scenario.transport.recoil)).unwrap();
+        let sampler =
+            EmissionSampler::new(nuc, Part::Alpha.set(plan.scenario.transport.recoil)).unwrap();
         let site = &plan.sites[0];
         let mut setup = TransportSetup::new(
             &plan.phantom,

@@ -5,7 +5,7 @@
 //! history, and the conversion to absorbed dose per decay [Gy].
 //!
 //! * [`Scorer`]: the event sink the hot loop calls (`begin_history`, `deposit`,
-//!   `deposit_below_cutoff`, `escape`, `photon_escape`, `end_history`). The transport is
+//!   `deposit_local` (flagged when below the cutoff), `escape`, `photon_escape`, `end_history`). The transport is
 //!   generic over it; scoring never changes the transport.
 //! * [`BatchScorer`]: the standard scorer, one per worker, reused across batches: a dense
 //!   per-voxel energy array with a list of the voxels touched in the current batch, so

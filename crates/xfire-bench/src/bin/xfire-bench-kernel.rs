@@ -1,8 +1,9 @@
 //! `xfire-bench-kernel`: a point or centre-voxel source in a water cube through the public
 //! transport API with either electron model, printing one JSON line (decays/s of the
 //! transport loop, energy within voxelised spheres, self-voxel dose, a hash of the voxel
-//! tallies). Used by `scripts/bench-vs-peer` for the condensed-history runs, which the
-//! `xfire kernel` command does not offer yet.
+//! tallies). Used by `scripts/bench-vs-peer` beside `xfire kernel` (which runs condensed
+//! history too, `--electron-model condensed`) for the step-parameter and hash options that
+//! command does not have.
 //!
 //! ```text
 //! xfire-bench-kernel --model csda|condensed (--lu177-electrons | --electron-mev E)
@@ -11,7 +12,8 @@
 //! ```
 //!
 //! `--c1`, `--c2`, `--max-loss` override the condensed-history step parameters
-//! (`CondensedParams::c1`, `c2`, `max_loss_fraction`; defaults 0.05, 0.05, 0.05).
+//! (`CondensedParams::c1`, `c2`, `max_loss_fraction`; defaults those of
+//! `CondensedParams::default()`: 0.1, 0.1, 0.1).
 
 use std::time::Instant;
 
