@@ -187,8 +187,7 @@ fn cumulative_fractions(e_mev: f64, cut_mev: f64, per_r0: f64, decays: u64) -> V
 /// EDKnrc's F at the outer edge of each shell (Σ kernel × 0.05), column `col` (1: 0.1 MeV,
 /// 2: 1 MeV) of the committed table.
 fn reference(col: usize) -> Vec<f64> {
-    let (_, rows) = read_data("edknrc_dpk_water.csv", 3)
-        .expect("tests/data/edknrc_dpk_water.csv missing or malformed");
+    let (_, rows) = read_data("edknrc_dpk_water.csv", 3); // panics if missing or malformed
     assert_eq!(
         rows.len(),
         N_SHELLS,
