@@ -296,8 +296,8 @@ fn same_files(a: &Path, b: &Path) {
 fn ctrl_c_writes_a_checkpoint_and_resume_gives_the_uninterrupted_bytes() {
     let d = tempfile::tempdir().unwrap();
     let p = |s: &str| d.path().join(s);
-    // 400 000 decays in 800 batches: a second or more on one core
-    let sc = variant(d.path(), "long.toml", "decays = 4000", "decays = 400000");
+    // 200 000 decays in 400 batches: seconds on one core, checkpoints every 10 batches
+    let sc = variant(d.path(), "long.toml", "decays = 4000", "decays = 200000");
     ok(&mut run(
         &sc,
         &p("whole"),
@@ -360,4 +360,35 @@ fn ctrl_c_writes_a_checkpoint_and_resume_gives_the_uninterrupted_bytes() {
     ));
     assert!(err.contains("resuming Lu-177"), "{err}");
     same_files(&p("whole"), &out);
+}
+
+#[test]
+fn merge_refuses_another_runs_folder() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |s: &str| d.path().join(s);
+    ok(&mut run(&tiny(), &p("s0"), &["--shard", "0/1"]));
+    ok(&mut run(&tiny(), &p("whole"), &[]));
+    let merge = |out: &Path, extra: &[&str]| {
+        let mut c = xfire();
+        c.arg("merge")
+            .arg(p("s0"))
+            .arg("--out")
+            .arg(out)
+            .args(extra);
+        c
+    };
+    // a run's folder is not a merge's: refused, then replaced whole with --force
+    let e = fails(&mut merge(&p("whole"), &[]));
+    assert!(
+        e.contains("not of this run") && e.contains("xfire run"),
+        "{e}"
+    );
+    ok(&mut merge(&p("whole"), &["--force"]));
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p("whole/xfire-output.json")).unwrap()).unwrap();
+    assert_eq!(m["kind"], "merge");
+    assert!(!p("whole/cache").exists() || p("whole/cache").is_dir());
+    // the merge of one shard is the run: same bytes as a fresh run
+    ok(&mut run(&tiny(), &p("again"), &["--no-cache"]));
+    same_files(&p("again"), &p("whole"));
 }
