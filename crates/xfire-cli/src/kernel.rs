@@ -777,7 +777,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             v["files"]["h5"].as_str().unwrap_or(""),
             v["files"]["csv"].as_str().unwrap_or("")
         );
-        crate::run::finish_listing(Some(out), None, args.quiet)?;
+        crate::run::finish_listing(Some(out), None)?;
     }
     Ok(())
 }

@@ -149,7 +149,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let identity = crate::outdir::identity("merge", &[&plan.scenario.text]);
     let out = crate::outdir::prepare(&args.out, "merge", &identity, args.force, false)?;
     merge_into(&plan, &shards, &args.out, args.quiet)?;
-    crate::run::finish_listing(Some(out), None, args.quiet)
+    crate::run::finish_listing(Some(out), None)
 }
 
 /// Adds validated shards of `plan` and writes the result files into `out`.

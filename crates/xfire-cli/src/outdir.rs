@@ -138,9 +138,10 @@ pub fn prepare(
     let Some(old) = old else {
         if !present.is_empty() {
             bail!(
-                "output folder {} is not empty and was not written by xfire (no {MARKER}; it holds \
-                 {}). xfire neither mixes its results with other files nor deletes files it did \
-                 not write: choose a new or empty folder",
+                "output folder {} is not empty and was not written by xfire (no {MARKER}: \
+                 not xfire's, or from an older xfire that wrote none; it holds {}). \
+                 xfire neither mixes its results with other files nor deletes files it did not \
+                 write: choose a new or empty folder",
                 dir.display(),
                 names(&present)
             );

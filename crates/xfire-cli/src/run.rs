@@ -118,11 +118,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let hpc = crate::merge::hpc_options(&args, &mut opts)?;
     #[cfg(feature = "mpi")]
     if crate::mpi_run::run(&args, &plan, &opts, &hpc)? {
-        return finish_listing(out, cache_dir.as_deref(), args.quiet);
+        return finish_listing(out, cache_dir.as_deref());
     }
     if opts.shard.is_some() {
         crate::merge::run_shard(&args, &plan, &opts, &hpc)?;
-        return finish_listing(out, cache_dir.as_deref(), args.quiet);
+        return finish_listing(out, cache_dir.as_deref());
     }
     let t_plan = start.elapsed().as_secs_f64();
     let tr = xfire_scenario::transport_all(&plan, &opts).map_err(|e| {
@@ -172,14 +172,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "transport: {parts} part(s), {cached} from the cache; wall time {:.1} s",
         start.elapsed().as_secs_f64(),
     );
-    finish_listing(out, cache_dir.as_deref(), args.quiet)
+    finish_listing(out, cache_dir.as_deref())
 }
 
 /// Marks the output folder complete and prints what it holds, with sizes.
 pub fn finish_listing(
     out: Option<outdir::OutDir>,
     cache: Option<&std::path::Path>,
-    _quiet: bool,
 ) -> anyhow::Result<()> {
     let Some(out) = out else { return Ok(()) };
     let dir = out.path().to_path_buf();
