@@ -441,7 +441,15 @@ pub fn run_kernel(args: &Args) -> anyhow::Result<(Value, crate::outdir::OutDir)>
     write_csv(&csv_path, &result, &classes, sym_index, mass_g)?;
     let h5_path = args.out.join("kernel.h5");
     write_h5(&h5_path, &result, &classes, sym_index, mass_g, &meta, args)?;
-    let plot_files = write_profile_plot(&args.out, &result, &classes, sym_index, mass_g, voxel_cm)?;
+    let plot_files = write_profile_plot(
+        &args.out,
+        &result,
+        &classes,
+        sym_index,
+        mass_g,
+        voxel_cm,
+        args.source,
+    )?;
 
     let threads = if args.threads > 0 {
         args.threads
@@ -478,8 +486,9 @@ pub fn run_kernel(args: &Args) -> anyhow::Result<(Value, crate::outdir::OutDir)>
         "files": {
             "h5": h5_path.display().to_string(),
             "csv": csv_path.display().to_string(),
-            "profile_png": plot_files.png.display().to_string(),
-            "profile_svg": plot_files.svg.display().to_string(),
+            "profile_png": plot_files[0].png.display().to_string(),
+            "profile_svg": plot_files[0].svg.display().to_string(),
+            "energy_per_radius_png": plot_files.get(1).map(|f| f.png.display().to_string()),
         },
     });
     if let (Value::Object(s), Value::Object(e)) = (&mut summary, meta.emitter) {
@@ -522,9 +531,12 @@ fn class_values(
         .collect()
 }
 
-/// Radial profile figure (`kernel_profile.png`/`.svg`): dose per decay averaged over
-/// spherical shells one voxel wide (voxels assigned by their centre-to-centre distance), with
-/// the ±1σ band (classes treated as independent).
+/// Radial profile figures: `kernel_profile.png`/`.svg`, the dose per decay averaged over
+/// spherical shells one voxel wide (voxels assigned by their centre-to-centre distance),
+/// with the ±1σ band (classes treated as independent); for a point source also
+/// `kernel_energy_per_radius.png`/`.svg`, the energy deposited per unit radius per decay
+/// (shell energy ÷ shell thickness), which shows where particles stop (the Bragg peak of an
+/// α), while the dose (that energy spread over the shell's mass, ∝ 1/r²) falls with r.
 fn write_profile_plot(
     dir: &Path,
     r: &TallyResult,
@@ -532,10 +544,11 @@ fn write_profile_plot(
     sym: usize,
     mass_g: f64,
     voxel_cm: f64,
-) -> anyhow::Result<xfire_report::WrittenFigure> {
-    // per shell: (Σ count·dose, Σ (count·σ)², Σ count)
-    let mut shells: Vec<(f64, f64, f64)> = Vec::new();
-    for ((o, (_, d, u)), &count) in classes
+    source: SourceKind,
+) -> anyhow::Result<Vec<xfire_report::WrittenFigure>> {
+    // per shell: (Σ count·dose, Σ (count·σ)², Σ count, Σ count·energy, Σ (count·σ_E)²)
+    let mut shells: Vec<(f64, f64, f64, f64, f64)> = Vec::new();
+    for ((o, (e, d, u)), &count) in classes
         .offsets
         .iter()
         .zip(class_values(r, classes, sym, mass_g))
@@ -544,37 +557,74 @@ fn write_profile_plot(
         let dist = ((o[0] * o[0] + o[1] * o[1] + o[2] * o[2]) as f64).sqrt();
         let shell = dist.round() as usize;
         if shells.len() <= shell {
-            shells.resize(shell + 1, (0.0, 0.0, 0.0));
+            shells.resize(shell + 1, (0.0, 0.0, 0.0, 0.0, 0.0));
         }
         let c = count as f64;
-        let sigma = if u.is_finite() { u * d } else { 0.0 };
+        let u = if u.is_finite() { u } else { 0.0 };
         shells[shell].0 += c * d;
-        shells[shell].1 += (c * sigma).powi(2);
+        shells[shell].1 += (c * u * d).powi(2);
         shells[shell].2 += c;
+        shells[shell].3 += c * e;
+        shells[shell].4 += (c * u * e).powi(2);
     }
-    let kept: Vec<(usize, &(f64, f64, f64))> = shells
+    let kept: Vec<(usize, &(f64, f64, f64, f64, f64))> = shells
         .iter()
         .enumerate()
         .filter(|(_, s)| s.2 > 0.0)
         .collect();
+    let r_mm: Vec<f64> = kept
+        .iter()
+        .map(|(i, _)| 10.0 * voxel_cm * *i as f64)
+        .collect();
     let curve = xfire_report::KernelCurve {
         label: "xfire, shell means".into(),
-        r_mm: kept
-            .iter()
-            .map(|(i, _)| 10.0 * voxel_cm * *i as f64)
-            .collect(),
+        r_mm: r_mm.clone(),
         gy_per_decay: kept.iter().map(|(_, s)| s.0 / s.2).collect(),
         sigma_gy_per_decay: Some(kept.iter().map(|(_, s)| s.1.sqrt() / s.2).collect()),
         reference: false,
     };
+    let (title, quantity) = match source {
+        SourceKind::Point => (
+            "Dose per decay vs distance from the point source",
+            xfire_report::RadialQuantity::DosePerDecay,
+        ),
+        SourceKind::Voxel => (
+            "Dose per decay vs distance from the source-voxel centre",
+            xfire_report::RadialQuantity::DosePerDecayVoxelSource,
+        ),
+    };
     let target = xfire_report::FigureTarget::new(dir, "kernel_profile");
-    xfire_report::kernel_radial_profile(
-        &target,
-        "Dose per decay vs distance from the source voxel",
-        &[curve],
-        false,
-    )
-    .context("cannot draw the kernel profile figure")
+    let mut out = vec![
+        xfire_report::radial_profile(&target, title, &[curve], false, quantity)
+            .context("cannot draw the kernel profile figure")?,
+    ];
+    if source == SourceKind::Point {
+        // energy per shell per decay [MeV] ÷ shell thickness [µm] (one voxel: the shells
+        // are centre distances rounded to whole voxels; half a voxel for shell 0)
+        let thick_um = |i: usize| voxel_cm * 1e4 * if i == 0 { 0.5 } else { 1.0 };
+        let de_dr = xfire_report::KernelCurve {
+            label: "xfire, per shell".into(),
+            r_mm,
+            gy_per_decay: kept.iter().map(|(i, s)| s.3 / thick_um(*i)).collect(),
+            sigma_gy_per_decay: Some(
+                kept.iter()
+                    .map(|(i, s)| s.4.sqrt() / thick_um(*i))
+                    .collect(),
+            ),
+            reference: false,
+        };
+        out.push(
+            xfire_report::radial_profile(
+                &xfire_report::FigureTarget::new(dir, "kernel_energy_per_radius"),
+                "Energy deposited per unit radius around the point source",
+                &[de_dr],
+                false,
+                xfire_report::RadialQuantity::EnergyPerRadius,
+            )
+            .context("cannot draw the energy-per-radius figure")?,
+        );
+    }
+    Ok(out)
 }
 
 fn write_csv(

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 fn xfire() -> Command {
     Command::new(env!("CARGO_BIN_EXE_xfire"))
 }
@@ -54,12 +56,38 @@ fn two_nuclides_equal_tumour_dose_table_files_and_report() {
     for s in [
         "Lu-177",
         "At-211",
-        "tumour dose (Gy)",
-        "cross-fire tumour",
-        "dose-rate half-time (h)",
-        "window: first day",
+        "Tumour cells, whole treatment",
+        "absorbed dose (Gy)",
+        "RBE-weighted dose, low LET + 5 × α (Gy)",
+        "Resident lymphocytes (the phantom's TILs), whole treatment",
+        "Lymphocyte cohort arriving on day 7 at the TIL positions, staying 3 d (d 7–10)",
+        "absorbed (physical) dose, mean (Gy)",
+        "cross-fire fraction of the dose",
+        "time from the peak to half the peak (h)",
+        "opens: first safe start day",
+        "closes: last safe start day of that run",
     ] {
         assert!(text.contains(s), "table lacks {s:?}:\n{text}");
+    }
+    // 3 significant figures, floors instead of 1e-173 or 16-digit floats
+    for line in text.lines() {
+        for w in line.split_whitespace() {
+            // significant digits of a number: the mantissa without sign, point and leading
+            // zeros (3, and 4 for a cross-fire fraction given to the decimal of its σ)
+            let mantissa = w.split('e').next().unwrap_or("");
+            if w.contains('.') && mantissa.parse::<f64>().is_ok() {
+                let digits = mantissa
+                    .trim_start_matches('-')
+                    .replace('.', "")
+                    .trim_start_matches('0')
+                    .len();
+                assert!(digits <= 4, "over-long number {w:?} in {line:?}");
+            }
+            assert!(
+                !w.contains("e-1") || w.starts_with("<1e-6"),
+                "unfloored tiny number {w:?} in {line:?}"
+            );
+        }
     }
 
     let j: serde_json::Value =
@@ -124,7 +152,10 @@ fn two_nuclides_equal_tumour_dose_table_files_and_report() {
         "crossfire_fraction_tumour",
         "dose_rate_half_time_h",
         "window_day",
+        "window_end_day",
         "window_surviving_fraction",
+        "lymphocyte_cohort_d7_from_day",
+        "lymphocyte_cohort_d7_rbe_weighted_gy",
     ] {
         assert!(head.contains(&col), "CSV lacks column {col}: {}", lines[0]);
     }
@@ -141,10 +172,9 @@ fn two_nuclides_equal_tumour_dose_table_files_and_report() {
     // figures and the report with the images embedded
     for stem in [
         "survival_vs_start_day",
-        "tumour_dose_rate",
-        "tumour_cumulative_dose",
-        "cell_dose_histogram_Lu-177",
-        "cell_dose_histogram_At-211",
+        "dose_rate",
+        "cumulative_dose",
+        "cell_dose_histograms",
         "dose_slice",
     ] {
         for ext in ["png", "svg"] {
@@ -162,7 +192,23 @@ fn two_nuclides_equal_tumour_dose_table_files_and_report() {
     assert!(md.contains("survival_vs_start_day.png"));
     assert!(md.contains("Seed") || md.contains("seed"));
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert!(html.matches("data:image/png;base64,").count() >= 6);
+    assert_eq!(common::report_html::validate(&out), 5);
+    for s in [
+        "How to read this",
+        "lymphocyte α = 1.39 Gy⁻¹ (grade A)",
+        "RBE_α = 5",
+        "Why the models differ",
+    ] {
+        assert!(html.contains(s), "report lacks {s:?}");
+    }
+    // the window closes: a JSON day or "still open at the end of the scan"
+    for r in rows {
+        if r["window_day"].is_number() {
+            let (a, b) = (f(r, "window_day"), f(r, "window_end_day"));
+            assert!(b >= a, "window {a}..{b}");
+            assert!(!r["windows"].as_array().unwrap().is_empty());
+        }
+    }
 }
 
 #[test]

@@ -85,6 +85,15 @@ fn alpha_point_kernel_conserves_energy_and_files_agree() {
     // 41 µm from the centre to a face > 37.6 µm range: nothing escapes
     assert!((d - 5.0).abs() < 1e-9 && x.abs() < 1e-12, "{d} {x}");
     assert!(v["wall_s"].as_f64().unwrap() > 0.0);
+    // figures: the dose profile around the point source and dE/dr, which peaks (the Bragg
+    // peak) before the 37.6 µm range while the dose falls with r
+    let svg = |name: &str| std::fs::read_to_string(out_dir.join(name)).unwrap();
+    let profile = svg("kernel_profile.svg");
+    assert!(profile.contains("Distance from the point source (µm)"));
+    assert!(profile.contains("Dose per decay vs distance from the point source"));
+    let de_dr = svg("kernel_energy_per_radius.svg");
+    assert!(de_dr.contains("dE/dr (MeV/µm per decay)"));
+    assert!(v["files"]["energy_per_radius_png"].is_string());
     assert!(v["decays_per_s"].as_f64().unwrap() > 0.0);
     let rows = read_csv(&out_dir.join("kernel.csv"));
     assert_eq!(rows.len(), 21 * 22 * 23 / 6);

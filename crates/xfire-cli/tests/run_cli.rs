@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 fn xfire() -> Command {
     Command::new(env!("CARGO_BIN_EXE_xfire"))
 }
@@ -213,4 +215,46 @@ fn scenario_electron_model_option() {
         assert!(err.contains(needle), "{name}: {err}");
         assert!(!d.join(name).join("results.h5").exists());
     }
+}
+
+/// The run report (figures on): one lymphocyte mean printed, numbers rounded, parameters
+/// with units and grades, the window's start and end, a well-formed report.html.
+#[test]
+fn run_report_reads_like_a_paper() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("phantoms/tiny-lu177.toml")).unwrap();
+    let file = dir.path().join("fig.toml");
+    std::fs::write(&file, text.replace("figures = false", "figures = true")).unwrap();
+    let out = dir.path().join("out");
+    let o = xfire()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .arg("--no-cache")
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    // the resident lymphocytes once (not a second, slightly different per-cell mean)
+    assert_eq!(
+        stdout.matches("resident lymphocytes (TILs)").count(),
+        1,
+        "{stdout}"
+    );
+    assert!(!stdout.contains("resident    day"), "{stdout}");
+    assert!(!stdout.contains("0.0000"), "{stdout}");
+    assert_eq!(common::report_html::validate(&out), 5);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    for s in [
+        "How to read this",
+        "lymphocyte α = 1.39 Gy⁻¹ (grade A)",
+        "lymphocyte RBE_α = 5 (grade A)",
+        "resident lymphocytes (TILs)",
+        "Immunotherapy window:",
+    ] {
+        assert!(html.contains(s), "run report lacks {s:?}");
+    }
+    assert!(!html.contains("1.3888"), "unrounded parameter");
 }

@@ -106,18 +106,21 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
             start_days: days.clone(),
             survival: s1,
             window_day: w1,
+            window_end_day: None,
         },
         SurvivalCurve {
             label: "225Ac".into(),
             start_days: days.clone(),
             survival: s2,
             window_day: w2,
+            window_end_day: None,
         },
         SurvivalCurve {
             label: "161Tb".into(),
             start_days: days.clone(),
             survival: s3,
             window_day: w3,
+            window_end_day: None,
         },
     ];
     survival_vs_start_day(

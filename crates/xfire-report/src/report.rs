@@ -84,6 +84,11 @@ pub enum Cell {
     Num(f64),
     /// A value with its one-σ uncertainty, shown as `value ± σ`.
     NumSigma(f64, f64),
+    /// A value already formatted by the caller (e.g. "83.4", "<1e-6"), right-aligned.
+    Value(String),
+    /// A section heading inside a table: as the first cell of a row, the row is drawn as
+    /// one heading spanning the table (its other cells are ignored).
+    Section(String),
 }
 
 impl From<&str> for Cell {
@@ -177,6 +182,7 @@ impl Cell {
             Cell::Int(i) => i.to_string(),
             Cell::Num(v) => format_sig(*v),
             Cell::NumSigma(v, s) => format_with_sigma(*v, *s),
+            Cell::Value(s) | Cell::Section(s) => s.clone(),
         }
     }
 }
@@ -321,6 +327,11 @@ pub fn to_markdown(report: &Report) -> String {
                     let _ = writeln!(md, "| {} |", head.join(" | "));
                     let _ = writeln!(md, "|{}", "---|".repeat(t.header.len()));
                     for row in &t.rows {
+                        if let Some(Cell::Section(s)) = row.first() {
+                            let rest = "  |".repeat(t.header.len() - 1);
+                            let _ = writeln!(md, "| **{}** |{rest}", md_cell(s));
+                            continue;
+                        }
                         let cells: Vec<String> = row.iter().map(|c| md_cell(&c.render())).collect();
                         let _ = writeln!(md, "| {} |", cells.join(" | "));
                     }
@@ -344,7 +355,7 @@ pub fn to_markdown(report: &Report) -> String {
 const CSS: &str = "body{font-family:system-ui,-apple-system,'DejaVu Sans',sans-serif;max-width:1100px;\
 margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
 table{border-collapse:collapse;margin:0.6em 0 1.2em}th,td{border:1px solid #bbb;padding:0.3em 0.7em;\
-text-align:left}th{background:#f0f0f0}td.n{text-align:right;font-variant-numeric:tabular-nums}\
+text-align:left}th{background:#f0f0f0}tr.section th{background:#e4ecf4;padding-top:0.5em}td.n{text-align:right;font-variant-numeric:tabular-nums}\
 table.run th{width:12em}figure{margin:1.2em 0}figure img{max-width:100%;border:1px solid #ddd}\
 figcaption{font-size:0.95em;color:#444}pre{background:#f6f6f6;padding:0.6em;overflow-x:auto}\
 .caption{font-style:italic;margin-bottom:0.2em}";
@@ -397,6 +408,15 @@ pub fn to_html(report: &Report, dir: &Path) -> Result<String> {
                     }
                     h.push_str("</tr>\n");
                     for row in &t.rows {
+                        if let Some(Cell::Section(s)) = row.first() {
+                            let _ = writeln!(
+                                h,
+                                "<tr class=\"section\"><th colspan=\"{}\">{}</th></tr>",
+                                t.header.len(),
+                                html_escape(s)
+                            );
+                            continue;
+                        }
                         h.push_str("<tr>");
                         for c in row {
                             let class = if matches!(c, Cell::Text(_)) {

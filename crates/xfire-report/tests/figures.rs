@@ -168,12 +168,14 @@ fn survival_with_target_and_windows() {
             start_days: d.clone(),
             survival: s1,
             window_day: Some(11.0),
+            window_end_day: Some(20.0),
         },
         SurvivalCurve {
             label: "225Ac".into(),
             start_days: d.clone(),
             survival: s2,
             window_day: None,
+            window_end_day: None,
         },
     ];
     let w = survival_vs_start_day(
@@ -190,16 +192,34 @@ fn survival_with_target_and_windows() {
             "Lymphocyte survival (%)",
             "Immunotherapy start (d after administration)",
             "target 90 %",
-            "177Lu (window from day 11)",
-            "225Ac (target not reached)",
+            "177Lu: window d 11–20",
+            "225Ac: target not reached",
+            "window opens",
+            "window closes",
         ],
     );
+    // the legend sits right of the plot area, never over the curves
+    let svg = std::fs::read_to_string(&w.svg).unwrap();
+    let x_of = |text: &str| -> f64 {
+        let i = svg.find(&format!(">\n{text}\n<")).expect(text);
+        let tag = &svg[svg[..i].rfind("<text").unwrap()..i];
+        let x = tag.split("x=\"").nth(1).unwrap();
+        x[..x.find('"').unwrap()].parse().unwrap()
+    };
+    for entry in ["target 90 %", "window closes", "177Lu: window d 11–20"] {
+        assert!(
+            x_of(entry) > 700.0,
+            "legend entry {entry:?} at x {}",
+            x_of(entry)
+        );
+    }
 
     let bad = [SurvivalCurve {
         label: "x".into(),
         start_days: vec![0.0],
         survival: vec![1.5],
         window_day: None,
+        window_end_day: None,
     }];
     let e =
         survival_vs_start_day(&FigureTarget::new(dir.path(), "bad"), "S", &bad, None).unwrap_err();
@@ -475,4 +495,141 @@ fn tick_numbers_are_compact() {
     assert_eq!(format_number(3e-5), "3×10⁻⁵");
     assert_eq!(format_number(1e6), "10⁶");
     assert_eq!(format_number(0.0), "0");
+}
+
+/// Small multiples: one panel per nuclide, common axes (the same tick labels in every
+/// panel), one legend strip; histograms of every panel on one set of bins.
+#[test]
+fn panels_share_axes_and_one_legend() {
+    let dir = tempfile::tempdir().unwrap();
+    let t: Vec<f64> = (1..200).map(|i| 0.01 * 1.05f64.powi(i)).collect();
+    let panel = |name: &str, half_d: f64, peak: f64| TimePanel {
+        title: name.into(),
+        series: vec![
+            TimeSeries::new(
+                "tumour cells",
+                t.clone(),
+                t.iter().map(|d| peak * (-d / half_d).exp()).collect(),
+            ),
+            TimeSeries::new(
+                "resident lymphocytes",
+                t.clone(),
+                t.iter().map(|d| 0.3 * peak * (-d / half_d).exp()).collect(),
+            )
+            .dashed(),
+        ],
+    };
+    let panels = [
+        panel("Lu-177", 6.6, 0.15),
+        panel("Bi-213", 0.03, 6.0),
+        panel("Ac-225", 10.0, 0.13),
+    ];
+    let w = time_panels(
+        &FigureTarget::new(dir.path(), "rate").with_size(1400, 670),
+        "Dose rate",
+        &panels,
+        TimeQuantity::DoseRate,
+        4,
+    )
+    .unwrap();
+    check(
+        &w,
+        (1400, 670),
+        &[
+            "Dose rate",
+            "Lu-177",
+            "Bi-213",
+            "Ac-225",
+            "tumour cells",
+            "resident lymphocytes",
+            "Time after administration (h)",
+        ],
+    );
+    // one legend strip, not one per panel
+    let svg = svg_text(&w.svg);
+    assert_eq!(svg.matches(">\nresident lymphocytes\n<").count(), 1);
+    // common axes: the top decade (10 Gy/h, above Bi-213's 6 Gy/h) in all three panels
+    assert_eq!(
+        svg.matches(">\n10\n<").count(),
+        3 + 3,
+        "10 Gy/h and 10 h in each panel"
+    );
+    assert!(matches!(
+        time_panels(
+            &FigureTarget::new(dir.path(), "none"),
+            "x",
+            &[],
+            TimeQuantity::CumulativeDose,
+            4
+        ),
+        Err(ReportError::Empty { .. })
+    ));
+
+    let hp = |name: &str, scale: f64| HistogramPanel {
+        title: name.into(),
+        groups: vec![DoseGroup {
+            name: "tumour cells".into(),
+            doses_gy: (1..100).map(|i| scale * f64::from(i)).collect(),
+        }],
+    };
+    let w = dose_histogram_panels(
+        &FigureTarget::new(dir.path(), "hist").with_size(1400, 670),
+        "Per-cell dose",
+        &[hp("Lu-177", 1.0), hp("Ac-225", 0.01)],
+        &HistogramOptions::default(),
+        4,
+    )
+    .unwrap();
+    check(&w, (1400, 670), &["Per-cell dose", "Lu-177", "Ac-225"]);
+    // one common log dose axis from 10⁻² to 10² Gy in both panels
+    let svg = svg_text(&w.svg);
+    assert_eq!(svg.matches(">\n10⁻²\n<").count(), 2, "common lower edge");
+    assert_eq!(svg.matches(">\n10²\n<").count(), 2, "common upper edge");
+}
+
+/// The kernel's dE/dr figure: linear axis in MeV/µm, distance from the point source; the
+/// voxel-source dose profile says so on its axis.
+#[test]
+fn radial_profiles_name_quantity_and_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let r: Vec<f64> = (0..40).map(|i| 1e-3 * f64::from(i)).collect();
+    let c = KernelCurve {
+        label: "xfire".into(),
+        r_mm: r.clone(),
+        gy_per_decay: r.iter().map(|x| 0.1 + 3.0 * x).collect(),
+        sigma_gy_per_decay: None,
+        reference: false,
+    };
+    let w = radial_profile(
+        &FigureTarget::new(dir.path(), "dedr"),
+        "Energy per radius",
+        std::slice::from_ref(&c),
+        false,
+        RadialQuantity::EnergyPerRadius,
+    )
+    .unwrap();
+    check(
+        &w,
+        (1000, 700),
+        &[
+            "dE/dr (MeV/µm per decay)",
+            "Distance from the point source (µm)",
+        ],
+    );
+    let w = radial_profile(
+        &FigureTarget::new(dir.path(), "vox"),
+        "Dose",
+        &[c],
+        false,
+        RadialQuantity::DosePerDecayVoxelSource,
+    )
+    .unwrap();
+    check(
+        &w,
+        (1000, 700),
+        &[
+            "Absorbed dose per decay (Gy)",
+            "Distance from the source-voxel centre (µm)",
+        ],
+    );
 }

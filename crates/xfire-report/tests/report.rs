@@ -162,3 +162,44 @@ fn report_errors_name_the_problem() {
         Err(ReportError::Invalid { .. })
     ));
 }
+
+/// A section heading inside a table spans the row in HTML and is bold in Markdown;
+/// preformatted values are right-aligned.
+#[test]
+fn table_sections_and_preformatted_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = Report {
+        title: "t".into(),
+        run: RunInfo::default(),
+        sections: vec![Section {
+            heading: "Comparison".into(),
+            blocks: vec![Block::Table(Table {
+                caption: None,
+                header: vec!["quantity".into(), "Lu-177".into(), "Ac-225".into()],
+                rows: vec![
+                    vec![
+                        Cell::Section("Tumour cells, whole treatment".into()),
+                        "".into(),
+                        "".into(),
+                    ],
+                    vec![
+                        "absorbed dose (Gy)".into(),
+                        Cell::Value("83.4".into()),
+                        Cell::Value("<1e-6".into()),
+                    ],
+                ],
+            })],
+        }],
+    };
+    let files = write_report(dir.path(), &report).unwrap();
+    let html = std::fs::read_to_string(files.html).unwrap();
+    assert!(html.contains(
+        "<tr class=\"section\"><th colspan=\"3\">Tumour cells, whole treatment</th></tr>"
+    ));
+    assert!(html.contains("<td class=\"n\">83.4</td><td class=\"n\">&lt;1e-6</td>"));
+    let md = std::fs::read_to_string(files.markdown).unwrap();
+    assert!(
+        md.contains("| **Tumour cells, whole treatment** |  |  |"),
+        "{md}"
+    );
+}

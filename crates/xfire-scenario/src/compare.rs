@@ -27,7 +27,7 @@
 //!   (before the second administration; `None` if it does not fall that far by then).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -50,6 +50,12 @@ use crate::transport::{
     cache_key, transport_part, ComponentTransport, Options, Part, PartTransport,
 };
 use crate::{Result, ScenarioError};
+
+mod report;
+mod table;
+
+pub use report::{write_outputs, write_report, Invocation};
+pub use table::{comparison_csv, comparison_json, normalisation_text, text_table};
 
 const DAY: f64 = 86_400.0;
 
@@ -172,11 +178,14 @@ pub struct ExposureRow {
     pub model: String,
     /// Start of the exposure after the first administration \[d\].
     pub from_day: f64,
-    /// End of the exposure \[d\].
+    /// End of the exposure \[d\] (resident: the end of the treatment, when less than 10⁻⁴ of
+    /// the decays remain; cohort and migrating: arrival + residence).
     pub to_day: f64,
-    /// Mean absorbed dose \[Gy\].
+    /// Mean absorbed (physical) dose \[Gy\]: resident, the mass-weighted mean over the
+    /// lymphocyte voxels (the denominator of the tumour-to-lymphocyte ratio); other models,
+    /// the mean over positions or walkers.
     pub mean_gy: f64,
-    /// Mean RBE-weighted dose \[Gy\].
+    /// Mean RBE-weighted dose, low LET + RBE_α × α \[Gy\].
     pub rbe_weighted_gy: f64,
     /// Mean surviving fraction \[1\] (Monte Carlo noise removed, `docs/kinetics.md`).
     pub surviving_fraction: f64,
@@ -293,6 +302,15 @@ pub struct NuclideRow {
     pub window_survival_estimate: Option<SurvivalEstimate>,
     /// Fraction of the tumour dose delivered by that day \[1\].
     pub window_tumour_dose_fraction: Option<f64>,
+    /// Last candidate day of the run of safe days that starts on `window_day`: the window
+    /// closes after it (the next day's cohort overlaps the next administration, or the
+    /// scan ends) \[d\].
+    pub window_end_day: Option<f64>,
+    /// The window is still open on the last scanned start day (`window_end_day` is that day,
+    /// not a closing day).
+    pub window_open_at_scan_end: bool,
+    /// Every run of safe start days, per cycle (first day, last day) \[d\].
+    pub windows: Vec<WindowRun>,
     /// Source components.
     pub components: Vec<ComponentRow>,
     /// Wall time of this nuclide's transport (0 when reused) \[s\].
@@ -306,17 +324,28 @@ pub struct NuclideRow {
     pub curves: NuclideCurves,
 }
 
+/// A run of consecutive safe start days within one cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct WindowRun {
+    /// Cycle (0-based administration index).
+    pub cycle: usize,
+    /// First safe start day \[d\].
+    pub from_day: f64,
+    /// Last safe start day \[d\].
+    pub to_day: f64,
+}
+
 /// Curves of one nuclide for the figures.
 #[derive(Debug, Clone, Default)]
 pub struct NuclideCurves {
     /// Candidate start days \[d\] and lymphocyte survival \[1\].
     pub survival: (Vec<f64>, Vec<f64>),
-    /// Times after the first administration \[d\] (first cycle) and tumour-cell dose rate
-    /// \[Gy/h\].
-    pub rate: (Vec<f64>, Vec<f64>),
-    /// Times after the first administration \[d\] (whole treatment) and cumulative tumour-cell
-    /// dose \[Gy\].
-    pub cumulative: (Vec<f64>, Vec<f64>),
+    /// Times after the first administration \[d\] (first cycle) and mean dose rate \[Gy/h\]
+    /// of the tumour cells and of the resident lymphocytes.
+    pub rate: (Vec<f64>, [Vec<f64>; 2]),
+    /// Times after the first administration \[d\] (whole treatment) and cumulative mean dose
+    /// \[Gy\] of the tumour cells and of the resident lymphocytes.
+    pub cumulative: (Vec<f64>, [Vec<f64>; 2]),
     /// Per-cell absorbed dose of the tumour cells and lymphocytes \[Gy\].
     pub cell_doses: (Vec<f64>, Vec<f64>),
 }
@@ -360,6 +389,10 @@ pub struct Comparison {
     pub seed: u64,
     /// Decays of the self-cell transport per component part \[1\].
     pub crossfire_decays: u64,
+    /// Residence time of arriving cohorts and migrating lymphocytes \[d\].
+    pub residence_d: f64,
+    /// Radiobiology parameters used (the same for every nuclide), with their grades.
+    pub parameters: Vec<crate::compute::ParameterUsed>,
     /// One row per nuclide, in the order asked.
     pub rows: Vec<NuclideRow>,
     /// Warnings (each once).
@@ -897,10 +930,12 @@ fn selfcell_cached(
     Ok(r)
 }
 
+/// The lymphocyte rows: resident from the lymphocyte group summary (mass-weighted mean over
+/// the lymphocyte voxels, integrated to the end of all decays: the same number as the
+/// run's "lymphocytes" line and the ratio's denominator), then the other models.
 fn exposure_rows(r: &RunResult) -> Vec<ExposureRow> {
     let mut v = Vec::new();
-    let has_resident = r.exposures.iter().any(|e| e.model == "resident");
-    if !has_resident && r.lymphocytes.cells > 0 {
+    if r.lymphocytes.cells > 0 {
         v.push(ExposureRow {
             model: "resident".into(),
             from_day: 0.0,
@@ -913,7 +948,7 @@ fn exposure_rows(r: &RunResult) -> Vec<ExposureRow> {
         });
     }
     let first = r.administrations.first().map_or(0.0, |a| a.0);
-    for e in &r.exposures {
+    for e in r.exposures.iter().filter(|e| e.model != "resident") {
         v.push(ExposureRow {
             model: e.model.clone(),
             from_day: (e.from_s - first) / DAY,
@@ -1004,6 +1039,7 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
         }
     };
     let mut slice = None;
+    let mut parameters = Vec::new();
     for (step, &i) in order.iter().enumerate() {
         let name = &names[i];
         ev(Event::Nuclide {
@@ -1117,15 +1153,35 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
         let abs: Vec<f64> = taus.iter().map(|t| first + t).collect();
         let tl = dose_timeline(ev_, &field, &abs)
             .map_err(|e| failed(format!("dose-rate curve: {e}")))?;
-        let rate_curve: Vec<f64> = tl
-            .rate
-            .iter()
-            .map(|x| 3600.0 * (x.low_let[GROUP_TUMOUR] + x.alpha[GROUP_TUMOUR]))
-            .collect();
-        let c = &r.curves;
+        let rate_of = |g: usize| -> Vec<f64> {
+            tl.rate
+                .iter()
+                .map(|x| 3600.0 * (x.low_let[g] + x.alpha[g]))
+                .collect()
+        };
+        let rate_curves = [rate_of(GROUP_TUMOUR), rate_of(GROUP_LYMPHOCYTE)];
+        // cumulative dose over the whole treatment: uniform and logarithmic from 1 min, so
+        // hours-long and months-long kinetics both resolve on a log time axis
+        let span = (r.end_s - first).max(DAY);
+        let mut cum_taus: Vec<f64> = (0..=1200).map(|j| span * f64::from(j) / 1200.0).collect();
+        cum_taus.extend((0..=200).map(|j| 60.0 * (span / 60.0).powf(f64::from(j) / 200.0)));
+        cum_taus.sort_by(f64::total_cmp);
+        cum_taus.dedup();
+        let ctl = dose_timeline(
+            ev_,
+            &field,
+            &cum_taus.iter().map(|t| first + t).collect::<Vec<_>>(),
+        )
+        .map_err(|e| failed(format!("cumulative-dose curve: {e}")))?;
+        let cum_of = |g: usize| -> Vec<f64> {
+            ctl.cumulative
+                .iter()
+                .map(|x| x.low_let[g] + x.alpha[g])
+                .collect()
+        };
         let cum = (
-            c.times_s.iter().map(|t| (t - first) / DAY).collect(),
-            c.cumulative_gy.first().cloned().unwrap_or_default(),
+            cum_taus.iter().map(|t| t / DAY).collect(),
+            [cum_of(GROUP_TUMOUR), cum_of(GROUP_LYMPHOCYTE)],
         );
         let pick = |kind: u16| -> Vec<f64> {
             r.cells
@@ -1205,6 +1261,20 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
         for n in &r.notes {
             warn(n.clone(), &mut warnings);
         }
+        let windows: Vec<WindowRun> = window.map_or(Vec::new(), |w| {
+            w.cycles
+                .iter()
+                .flat_map(|c| {
+                    c.safe_runs_days.iter().map(|&(a, b)| WindowRun {
+                        cycle: c.cycle,
+                        from_day: a,
+                        to_day: b,
+                    })
+                })
+                .collect()
+        });
+        let window_day = window.and_then(|w| w.earliest_day);
+        let window_end = window.and_then(crate::output::window_end);
         let window_survival_estimate = window.and_then(|w| {
             w.earliest_day.and_then(|d| {
                 w.days
@@ -1257,17 +1327,20 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
             survival_target: window.map_or(plan.scenario.radiobiology.survival_target, |w| {
                 w.survival_target
             }),
-            window_day: window.and_then(|w| w.earliest_day),
+            window_day,
             window_survival,
             window_survival_estimate,
             window_tumour_dose_fraction: window.and_then(|w| w.tumour_dose_fraction_at_earliest),
+            window_end_day: window_end.map(|e| e.0),
+            window_open_at_scan_end: window_end.is_some_and(|e| e.1),
+            windows,
             components,
             transport_wall_s: tr_wall,
             other_wall_s: t_other.elapsed().as_secs_f64(),
             notes: r.notes.clone(),
             curves: NuclideCurves {
                 survival: surv,
-                rate: (taus.iter().map(|t| t / DAY).collect(), rate_curve),
+                rate: (taus.iter().map(|t| t / DAY).collect(), rate_curves),
                 cumulative: cum,
                 cell_doses,
             },
@@ -1277,6 +1350,9 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
         r.dose_maps.clear();
         drop(tr);
         rows[i] = Some(row);
+        if parameters.is_empty() {
+            parameters = r.parameters.clone();
+        }
         phantom = Some(plan.phantom);
     }
     Ok(Comparison {
@@ -1289,6 +1365,8 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
         normalised_value: target.unwrap_or(f64::NAN),
         seed: base.transport.seed,
         crossfire_decays: opts.crossfire_decays,
+        residence_d: base.lymphocytes.residence_s / DAY,
+        parameters,
         rows: rows
             .into_iter()
             .map(|r| r.expect("every nuclide ran"))
@@ -1376,736 +1454,10 @@ pub fn thin_curve(xs: &[f64], ys: &[f64], log_y: bool, tol: f64) -> (Vec<f64>, V
     (0..n).filter(|&i| keep[i]).map(|i| (xs[i], ys[i])).unzip()
 }
 
-/// A number with 4 significant digits (scientific outside 10⁻³–10⁶); "-" for None/NaN.
-fn sig(v: f64) -> String {
-    if !v.is_finite() {
-        return "-".into();
-    }
-    if v == 0.0 {
-        return "0".into();
-    }
-    let a = v.abs();
-    if !(1e-3..1e6).contains(&a) {
-        return format!("{v:.3e}");
-    }
-    let digits = (3 - a.log10().floor() as i32).max(0) as usize;
-    format!("{v:.digits$}")
-}
-
-fn opt(v: Option<f64>) -> f64 {
-    v.unwrap_or(f64::NAN)
-}
-
-fn pm(v: Option<WithSigma>) -> String {
-    match v {
-        Some(w) if w.sigma > 0.0 => {
-            // σ to one significant digit, at least 3 decimals
-            let d = ((-w.sigma.log10()).ceil() as i64).clamp(3, 6) as usize;
-            format!("{:.d$} ± {:.d$}", w.value, w.sigma)
-        }
-        Some(w) => format!("{:.3}", w.value),
-        None => "-".into(),
-    }
-}
-
-/// The exposure column keys over all rows, in order of first appearance.
-fn exposure_keys(c: &Comparison) -> Vec<(String, String)> {
-    let mut keys: Vec<(String, String)> = Vec::new();
-    for r in &c.rows {
-        for e in &r.lymphocytes {
-            let k = e.key();
-            if !keys.iter().any(|(x, _)| *x == k) {
-                let label = match e.model.as_str() {
-                    "resident" => "resident".to_string(),
-                    "circulating" => {
-                        format!("blood d{}-{}", fmt_day(e.from_day), fmt_day(e.to_day))
-                    }
-                    m => format!("{m} d{}", fmt_day(e.from_day)),
-                };
-                keys.push((k, label));
-            }
-        }
-    }
-    keys
-}
-
-/// One labelled line of the side-by-side table: a quantity per nuclide.
-struct Line {
-    label: String,
-    values: Vec<String>,
-}
-
-fn table_lines(c: &Comparison) -> Vec<Line> {
-    let mut v = Vec::new();
-    let mut add = |label: &str, f: &dyn Fn(&NuclideRow) -> String| {
-        v.push(Line {
-            label: label.to_string(),
-            values: c.rows.iter().map(f).collect(),
-        });
-    };
-    add("half-life (d)", &|r| sig(r.half_life_s / DAY));
-    add("scale on scenario amount", &|r| sig(r.scale));
-    add("activity/administration (GBq)", &|r| {
-        sig(r.activity_per_administration_bq / 1e9)
-    });
-    add("parent decays", &|r| sig(r.parent_decays));
-    add("tumour dose (Gy)", &|r| sig(r.tumour_gy));
-    add("tumour dose MC uncertainty", &|r| {
-        format!("{:.2} %", 100.0 * r.tumour_rel_unc)
-    });
-    add("tumour alpha dose (Gy)", &|r| sig(r.tumour_alpha_gy));
-    add("tumour RBE-weighted (Gy)", &|r| {
-        sig(r.tumour_rbe_weighted_gy)
-    });
-    add("tumour cell survival [95 %]", &|r| {
-        r.tumour_survival
-            .map_or_else(|| sig(opt(r.tumour_surviving_fraction)), |e| e.label())
-    });
-    if c.rows.iter().any(|r| r.tumour_alpha_hit_survival.is_some()) {
-        add("tumour alpha-hit model survival", &|r| {
-            r.tumour_alpha_hit_survival
-                .map_or("-".into(), |e| e.label())
-        });
-    }
-    add("per-cell dose u95 tumour/lymph", &|r| {
-        let p = |x: Option<f64>| x.map_or("-".into(), |u| format!("{:.0} %", 100.0 * u));
-        format!("{}/{}", p(r.cell_rel_unc_p95[0]), p(r.cell_rel_unc_p95[1]))
-    });
-    for (k, label) in exposure_keys(c) {
-        let find = |r: &NuclideRow| r.lymphocytes.iter().find(|e| e.key() == k).cloned();
-        add(&format!("lymph {label} dose (Gy)"), &|r| {
-            find(r).map_or("-".into(), |e| sig(e.mean_gy))
-        });
-        add(&format!("lymph {label} survival [95 %]"), &|r| {
-            find(r).map_or("-".into(), |e| {
-                e.survival
-                    .map_or_else(|| sig(e.surviving_fraction), |x| x.label())
-            })
-        });
-        if c.rows
-            .iter()
-            .any(|r| find(r).is_some_and(|e| e.alpha_hit_survival.is_some()))
-        {
-            add(&format!("lymph {label} alpha-hit survival"), &|r| {
-                find(r)
-                    .and_then(|e| e.alpha_hit_survival)
-                    .map_or("-".into(), |x| x.label())
-            });
-        }
-    }
-    add("tumour/lymph dose ratio", &|r| {
-        sig(r.tumour_to_lymphocyte[0])
-    });
-    add("tumour/lymph ratio (RBE)", &|r| {
-        sig(r.tumour_to_lymphocyte[1])
-    });
-    add("cross-fire tumour", &|r| pm(r.crossfire_tumour));
-    add("cross-fire lymph", &|r| pm(r.crossfire_lymphocyte));
-    add("peak tumour dose rate (Gy/h)", &|r| {
-        sig(r.peak_dose_rate_gy_per_h)
-    });
-    add("dose-rate half-time (h)", &|r| {
-        r.dose_rate_half_time_h.map_or("-".into(), sig)
-    });
-    let target = c.rows.first().map_or(0.9, |r| r.survival_target);
-    add(
-        &format!("window: first day >= {:.0}% surv", 100.0 * target),
-        &|r| r.window_day.map_or("none".into(), fmt_day),
-    );
-    add("lymph survival at window [95 %]", &|r| {
-        r.window_survival_estimate
-            .map_or_else(|| sig(opt(r.window_survival)), |e| e.label())
-    });
-    add("tumour dose by window", &|r| {
-        r.window_tumour_dose_fraction
-            .map_or("-".into(), |f| format!("{:.1} %", 100.0 * f))
-    });
-    v
-}
-
-/// What is held equal, in words.
-pub fn normalisation_text(c: &Comparison) -> String {
-    match c.normalise {
-        Normalise::TumourDose => format!(
-            "equal mean tumour-cell absorbed dose, {} Gy (that of {} at the scenario's amount)",
-            sig(c.normalised_value),
-            c.reference
-        ),
-        Normalise::Activity => format!(
-            "equal administered activity, {} GBq per administration (the scenario's regimen)",
-            sig(c.normalised_value / 1e9)
-        ),
-        Normalise::Decays => format!(
-            "equal parent decays in the phantom, {} (those of {} at the scenario's amount)",
-            sig(c.normalised_value),
-            c.reference
-        ),
-    }
-}
-
-/// The side-by-side table as text (quantities down, nuclides across), for the terminal.
-pub fn text_table(c: &Comparison) -> String {
-    let lines = table_lines(c);
-    let w0 = lines
-        .iter()
-        .map(|l| l.label.chars().count())
-        .max()
-        .unwrap_or(10);
-    let w: Vec<usize> = (0..c.rows.len())
-        .map(|j| {
-            lines
-                .iter()
-                .map(|l| l.values[j].chars().count())
-                .chain(std::iter::once(c.rows[j].nuclide.len()))
-                .max()
-                .unwrap_or(6)
-        })
-        .collect();
-    let mut s = format!(
-        "{} bound to {}; normalised to {}\n",
-        c.description.as_deref().unwrap_or("scenario"),
-        c.binding,
-        normalisation_text(c)
-    );
-    s.push_str(&format!("{:<w0$}", ""));
-    for (j, r) in c.rows.iter().enumerate() {
-        s.push_str(&format!("  {:>w$}", r.nuclide, w = w[j]));
-    }
-    s.push('\n');
-    for l in &lines {
-        let pad = w0 - l.label.chars().count();
-        s.push_str(&l.label);
-        s.push_str(&" ".repeat(pad));
-        for (j, x) in l.values.iter().enumerate() {
-            let p = w[j].saturating_sub(x.chars().count());
-            s.push_str("  ");
-            s.push_str(&" ".repeat(p));
-            s.push_str(x);
-        }
-        s.push('\n');
-    }
-    s.push_str(&survival_legend(&lines));
-    s
-}
-
-/// How survival figures are made, and the legend of the " !" mark when a figure has it.
-fn survival_legend(lines: &[Line]) -> String {
-    let mut s = String::from(
-        "survival: noise-corrected mean over cells with 95 % interval (docs/kinetics.md)\n",
-    );
-    if lines
-        .iter()
-        .any(|l| l.values.iter().any(|v| v.ends_with(" !")))
-    {
-        s.push_str(xfire_kinetics::noise::TOO_WIDE_LEGEND);
-        s.push('\n');
-    }
-    s
-}
-
-/// `comparison.json`: the [`Comparison`] plus format, version and units.
-pub fn comparison_json(c: &Comparison) -> Result<serde_json::Value> {
-    let mut v = serde_json::to_value(c).map_err(|e| failed(format!("comparison.json: {e}")))?;
-    v["format"] = serde_json::json!("xfire-comparison");
-    v["format_version"] = serde_json::json!(1);
-    v["xfire_version"] = serde_json::json!(env!("CARGO_PKG_VERSION"));
-    v["units"] = serde_json::json!(
-        "doses Gy, dose rates Gy/h, half-lives s, times h or d as named, activities Bq, fractions 0-1"
-    );
-    Ok(v)
-}
-
-fn csv_num(v: f64) -> String {
-    if v.is_finite() {
-        format!("{v:.6e}")
-    } else {
-        String::new()
-    }
-}
-
-/// `comparison.csv`: one row per nuclide.
-pub fn comparison_csv(c: &Comparison) -> String {
-    let keys = exposure_keys(c);
-    let mut s = format!(
-        "# xfire comparison: {}; normalised to {}; doses Gy over the whole treatment unless named\n",
-        c.description.as_deref().unwrap_or("scenario"),
-        normalisation_text(c)
-    );
-    let mut head = vec![
-        "nuclide",
-        "half_life_d",
-        "alpha_emitter",
-        "scale",
-        "activity_per_administration_bq",
-        "administrations",
-        "parent_decays",
-        "tumour_gy",
-        "tumour_rel_unc",
-        "tumour_alpha_gy",
-        "tumour_rbe_weighted_gy",
-        "tumour_surviving_fraction",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect::<Vec<_>>();
-    for (k, _) in &keys {
-        head.push(format!("lymphocyte_{k}_gy"));
-        head.push(format!("lymphocyte_{k}_rbe_weighted_gy"));
-        head.push(format!("lymphocyte_{k}_surviving_fraction"));
-    }
-    for h in [
-        "tumour_to_lymphocyte",
-        "tumour_to_lymphocyte_rbe_weighted",
-        "crossfire_fraction_tumour",
-        "crossfire_fraction_tumour_sigma",
-        "crossfire_fraction_lymphocyte",
-        "crossfire_fraction_lymphocyte_sigma",
-        "peak_dose_rate_gy_per_h",
-        "peak_time_h",
-        "dose_rate_half_time_h",
-        "survival_target",
-        "window_day",
-        "window_surviving_fraction",
-        "window_tumour_dose_fraction",
-    ] {
-        head.push(h.into());
-    }
-    s.push_str(&head.join(","));
-    s.push('\n');
-    for r in &c.rows {
-        let mut f: Vec<String> = vec![
-            r.nuclide.clone(),
-            csv_num(r.half_life_s / DAY),
-            r.alpha_emitter.to_string(),
-            csv_num(r.scale),
-            csv_num(r.activity_per_administration_bq),
-            r.administrations.to_string(),
-            csv_num(r.parent_decays),
-            csv_num(r.tumour_gy),
-            csv_num(r.tumour_rel_unc),
-            csv_num(r.tumour_alpha_gy),
-            csv_num(r.tumour_rbe_weighted_gy),
-            csv_num(opt(r.tumour_surviving_fraction)),
-        ];
-        for (k, _) in &keys {
-            match r.lymphocytes.iter().find(|e| e.key() == *k) {
-                Some(e) => {
-                    f.push(csv_num(e.mean_gy));
-                    f.push(csv_num(e.rbe_weighted_gy));
-                    f.push(csv_num(e.surviving_fraction));
-                }
-                None => f.extend([String::new(), String::new(), String::new()]),
-            }
-        }
-        let ws = |w: Option<WithSigma>| {
-            (
-                csv_num(w.map_or(f64::NAN, |x| x.value)),
-                csv_num(w.map_or(f64::NAN, |x| x.sigma)),
-            )
-        };
-        let (ct, cts) = ws(r.crossfire_tumour);
-        let (cl, cls) = ws(r.crossfire_lymphocyte);
-        f.extend([
-            csv_num(r.tumour_to_lymphocyte[0]),
-            csv_num(r.tumour_to_lymphocyte[1]),
-            ct,
-            cts,
-            cl,
-            cls,
-            csv_num(r.peak_dose_rate_gy_per_h),
-            csv_num(r.peak_time_h),
-            csv_num(opt(r.dose_rate_half_time_h)),
-            csv_num(r.survival_target),
-            csv_num(opt(r.window_day)),
-            csv_num(opt(r.window_survival)),
-            csv_num(opt(r.window_tumour_dose_fraction)),
-        ]);
-        s.push_str(&f.join(","));
-        s.push('\n');
-    }
-    s
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            failed(format!("cannot write {}: {e}", path.display()))
-        })
-}
-
-/// Facts about the invocation for the report.
-#[derive(Debug, Clone, Default)]
-pub struct Invocation {
-    /// The command line.
-    pub command_line: Option<String>,
-    /// Wall time of the whole command \[s\].
-    pub wall_s: Option<f64>,
-    /// Worker threads.
-    pub threads: Option<usize>,
-}
-
-/// The figures and `report.md` / `report.html`; returns the figure stems drawn and notes on
-/// figures that could not be drawn.
-pub fn write_report(
-    dir: &Path,
-    c: &Comparison,
-    scenario_text: &str,
-    inv: &Invocation,
-) -> Result<Vec<String>> {
-    use xfire_report as rp;
-    let mut notes = Vec::new();
-    let mut figs: Vec<rp::FigureRef> = Vec::new();
-    let mut fig =
-        |stem: &str,
-         caption: String,
-         r: std::result::Result<rp::WrittenFigure, rp::ReportError>| match r {
-            Ok(_) => figs.push(rp::FigureRef {
-                stem: stem.into(),
-                caption,
-            }),
-            Err(e) => notes.push(format!("figure {stem} not drawn: {e}")),
-        };
-    let curves: Vec<rp::SurvivalCurve> = c
-        .rows
-        .iter()
-        .filter(|r| !r.curves.survival.0.is_empty())
-        .map(|r| rp::SurvivalCurve {
-            label: r.nuclide.clone(),
-            start_days: r.curves.survival.0.clone(),
-            survival: r.curves.survival.1.clone(),
-            window_day: r.window_day,
-        })
-        .collect();
-    if !curves.is_empty() {
-        let target = c.rows[0].survival_target;
-        fig(
-            "survival_vs_start_day",
-            format!(
-                "Mean surviving fraction of a lymphocyte cohort arriving on each day after the first administration and staying for the residence time (cohort model, resident-TIL positions); dashed: the {:.0} % target; markers: each nuclide's earliest window day. Normalised to {}.",
-                100.0 * target,
-                normalisation_text(c)
-            ),
-            rp::survival_vs_start_day(
-                &rp::FigureTarget::new(dir, "survival_vs_start_day"),
-                "Lymphocyte survival vs immunotherapy start day",
-                &curves,
-                Some(target),
-            ),
-        );
-    }
-    let rate: Vec<rp::TimeSeries> = c
-        .rows
-        .iter()
-        .map(|r| {
-            let (x, y) = thin_curve(&r.curves.rate.0, &r.curves.rate.1, true, 0.4);
-            rp::TimeSeries::new(r.nuclide.clone(), x, y)
-        })
-        .collect();
-    fig(
-        "tumour_dose_rate",
-        "Mean absorbed dose rate of the tumour cells after the first administration (until the second), log scale.".into(),
-        rp::dose_rate_vs_time(
-            &rp::FigureTarget::new(dir, "tumour_dose_rate"),
-            "Tumour-cell dose rate, first administration",
-            &rate,
-        ),
-    );
-    let cum: Vec<rp::TimeSeries> = c
-        .rows
-        .iter()
-        .map(|r| {
-            let (x, y) = thin_curve(&r.curves.cumulative.0, &r.curves.cumulative.1, false, 0.4);
-            rp::TimeSeries::new(r.nuclide.clone(), x, y)
-        })
-        .collect();
-    fig(
-        "tumour_cumulative_dose",
-        "Cumulative mean absorbed dose of the tumour cells over the whole treatment.".into(),
-        rp::cumulative_dose_vs_time(
-            &rp::FigureTarget::new(dir, "tumour_cumulative_dose"),
-            "Tumour-cell cumulative dose",
-            &cum,
-        ),
-    );
-    // per-cell histograms: the reference and one other (the first α emitter, else the next)
-    let ref_row = c.rows.iter().position(|r| r.nuclide == c.reference);
-    let other = ref_row.and_then(|i| {
-        let ref_alpha = c.rows[i].alpha_emitter;
-        c.rows
-            .iter()
-            .position(|r| r.nuclide != c.reference && r.alpha_emitter != ref_alpha)
-            .or_else(|| c.rows.iter().position(|r| r.nuclide != c.reference))
-    });
-    for i in [ref_row, other].into_iter().flatten() {
-        let r = &c.rows[i];
-        let groups: Vec<rp::DoseGroup> = [
-            ("tumour cells", &r.curves.cell_doses.0),
-            ("lymphocytes", &r.curves.cell_doses.1),
-        ]
-        .into_iter()
-        .filter(|(_, d)| !d.is_empty())
-        .map(|(n, d)| rp::DoseGroup {
-            name: n.into(),
-            doses_gy: d.clone(),
-        })
-        .collect();
-        if groups.is_empty() {
-            continue;
-        }
-        let stem = format!("cell_dose_histogram_{}", r.nuclide);
-        fig(
-            &stem,
-            format!(
-                "{}: absorbed dose of each tumour cell and each resident lymphocyte over the whole treatment (fraction of cells per bin).",
-                r.nuclide
-            ),
-            rp::dose_histograms(
-                &rp::FigureTarget::new(dir, &stem),
-                &format!("Per-cell dose, {}", r.nuclide),
-                &groups,
-                &rp::HistogramOptions::default(),
-            ),
-        );
-    }
-    if let Some(s) = &c.slice {
-        let mut ds = rp::DoseSlice::new(s.nx, s.ny, &s.dose_gy, s.voxel_um);
-        ds.outlines = Some(&s.cell_id);
-        // two decades below the 99.5th percentile: cell-scale contrast, noise in the
-        // medium drawn dark
-        let mut v: Vec<f64> = s
-            .dose_gy
-            .iter()
-            .copied()
-            .filter(|x| *x > 0.0 && x.is_finite())
-            .collect();
-        v.sort_by(f64::total_cmp);
-        if let Some(&hi) = v.get(((v.len() as f64 - 1.0) * 0.995) as usize) {
-            if hi > 0.0 {
-                ds.range = Some((hi / 100.0, hi));
-            }
-        }
-        fig(
-            "dose_slice",
-            format!(
-                "{}: total absorbed dose in the central z slice, with cell outlines.",
-                s.nuclide
-            ),
-            rp::dose_slice(
-                &rp::FigureTarget::new(dir, "dose_slice"),
-                &format!("Total dose, central slice, {}", s.nuclide),
-                &ds,
-            ),
-        );
-    }
-
-    // tables
-    let lines = table_lines(c);
-    let mut header = vec!["quantity".to_string()];
-    header.extend(c.rows.iter().map(|r| r.nuclide.clone()));
-    let main = rp::Table {
-        caption: Some(format!(
-            "Side by side, normalised to {}; doses over the whole treatment. {}",
-            normalisation_text(c),
-            survival_legend(&lines).replace('\n', " ")
-        )),
-        header,
-        rows: lines
-            .iter()
-            .map(|l| {
-                let mut row = vec![rp::Cell::from(l.label.as_str())];
-                row.extend(l.values.iter().map(|v| rp::Cell::from(v.as_str())));
-                row
-            })
-            .collect(),
-    };
-    let mut comp_rows = Vec::new();
-    for r in &c.rows {
-        for cr in &r.components {
-            comp_rows.push(vec![
-                rp::Cell::from(r.nuclide.as_str()),
-                rp::Cell::from(cr.nuclide.as_str()),
-                rp::Cell::from(cr.site.as_str()),
-                rp::Cell::Num(cr.total_decays),
-                rp::Cell::from(format!(
-                    "{} / {}",
-                    cr.transported_decays[0], cr.transported_decays[1]
-                )),
-                rp::Cell::from(format!(
-                    "{} / {}",
-                    if cr.transported_decays[0] > 0 {
-                        format!("{:.2} %", 100.0 * cr.tumour_rel_unc[0])
-                    } else {
-                        "-".into()
-                    },
-                    if cr.transported_decays[1] > 0 {
-                        format!("{:.2} %", 100.0 * cr.tumour_rel_unc[1])
-                    } else {
-                        "-".into()
-                    }
-                )),
-                rp::Cell::from(if cr.reused { "yes" } else { "no" }),
-            ]);
-        }
-    }
-    let comps = rp::Table {
-        caption: Some("Source components (chain member × site): decays over the treatment at the normalised amount, decays transported and the tumour-cell dose uncertainty per part (low LET / α).".into()),
-        header: vec![
-            "nuclide".into(),
-            "member".into(),
-            "site".into(),
-            "decays".into(),
-            "transported (low LET / α)".into(),
-            "tumour σ (low LET / α)".into(),
-            "reused".into(),
-        ],
-        rows: comp_rows,
-    };
-    let mut summary = vec![rp::Block::Text(format!(
-        "Scenario: {} — the agent bound to {}, the same phantom, binding, kinetics shape, regimen, daughter rules, lymphocyte and radiobiology models for every nuclide (each with its own half-life and chain). Normalised to {}.",
-        c.description.as_deref().unwrap_or("(no description)"),
-        c.binding,
-        normalisation_text(c)
-    ))];
-    summary.push(rp::Block::Table(main));
-    let best = c
-        .rows
-        .iter()
-        .filter(|r| r.tumour_to_lymphocyte[1].is_finite())
-        .max_by(|a, b| a.tumour_to_lymphocyte[1].total_cmp(&b.tumour_to_lymphocyte[1]));
-    let earliest = c
-        .rows
-        .iter()
-        .filter(|r| r.window_day.is_some())
-        .min_by(|a, b| opt(a.window_day).total_cmp(&opt(b.window_day)));
-    let mut highlights = Vec::new();
-    if let Some(b) = best {
-        highlights.push(format!(
-            "Highest tumour-to-lymphocyte RBE-weighted dose ratio: {} ({}).",
-            b.nuclide,
-            sig(b.tumour_to_lymphocyte[1])
-        ));
-    }
-    if let Some(e) = earliest {
-        highlights.push(format!(
-            "Earliest immunotherapy window: {} (day {}).",
-            e.nuclide,
-            fmt_day(opt(e.window_day))
-        ));
-    }
-    if !highlights.is_empty() {
-        summary.push(rp::Block::List(highlights));
-    }
-    let mut fig_blocks: Vec<rp::Block> = figs.iter().cloned().map(rp::Block::Figure).collect();
-    if fig_blocks.is_empty() {
-        fig_blocks.push(rp::Block::Text("No figure could be drawn.".into()));
-    }
-    let defs = rp::Block::List(vec![
-        "Tumour dose: mass-weighted mean absorbed dose of the tumour-cell voxels over the whole treatment; RBE-weighted: low-LET + RBE(α) × α part with the tumour's RBE.".into(),
-        "Lymphocytes: resident TILs of the phantom over the whole treatment; cohorts arriving on the scenario's days at the TIL positions for the residence time; migrating lymphocytes (random walk); blood (circulating), as configured in the scenario.".into(),
-        "Cross-fire fraction: fraction of the absorbed energy in a population's voxels that comes from decays outside the cell each voxel belongs to (1 − self/total), from a self-cell transport of the same decays; ± one σ from the batch spread.".into(),
-        "Dose-rate half-time: time from the peak of the tumour-cell mean dose rate after the first administration to when it has fallen to half the peak (before the second administration).".into(),
-        "Immunotherapy window: earliest candidate start day whose arriving lymphocyte cohort reaches the survival target (LQ with dose-rate protraction).".into(),
-    ]);
-    let mut sections = vec![
-        rp::Section {
-            heading: "Comparison".into(),
-            blocks: summary,
-        },
-        rp::Section {
-            heading: "Figures".into(),
-            blocks: fig_blocks,
-        },
-        rp::Section {
-            heading: "Definitions".into(),
-            blocks: vec![defs],
-        },
-        rp::Section {
-            heading: "Source components".into(),
-            blocks: vec![rp::Block::Table(comps)],
-        },
-    ];
-    if !c.warnings.is_empty() {
-        sections.push(rp::Section {
-            heading: "Warnings and notes".into(),
-            blocks: vec![rp::Block::List(c.warnings.clone())],
-        });
-    }
-    sections.push(rp::Section {
-        heading: "Scenario file".into(),
-        blocks: vec![rp::Block::Code(scenario_text.to_string())],
-    });
-    let mut extra = vec![
-        (
-            "nuclides".to_string(),
-            c.rows
-                .iter()
-                .map(|r| r.nuclide.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
-        ("normalisation".to_string(), c.normalise.name().to_string()),
-        ("reference nuclide".to_string(), c.reference.clone()),
-        (
-            "self-cell decays per part".to_string(),
-            c.crossfire_decays.to_string(),
-        ),
-    ];
-    if let Some(s) = &c.scenario {
-        extra.insert(0, ("scenario".to_string(), s.clone()));
-    }
-    if let Some(t) = inv.threads {
-        extra.push(("threads".into(), t.to_string()));
-    }
-    let report = rp::Report {
-        title: format!(
-            "xfire compare: {}",
-            c.description.as_deref().unwrap_or("scenario")
-        ),
-        run: rp::RunInfo {
-            xfire_version: env!("CARGO_PKG_VERSION").into(),
-            seed: Some(c.seed),
-            decays: None,
-            wall_time_s: Some(inv.wall_s.unwrap_or(c.wall_s)),
-            command_line: inv.command_line.clone(),
-            extra,
-        },
-        sections,
-    };
-    if let Err(e) = rp::write_report(dir, &report) {
-        return Err(failed(format!("report: {e}")));
-    }
-    Ok(notes)
-}
-
-/// Write `comparison.csv`, `comparison.json`, the figures and `report.md`/`report.html`
-/// into `dir`; returns the data files written and notes on figures not drawn.
-pub fn write_outputs(
-    dir: &Path,
-    c: &Comparison,
-    scenario_text: &str,
-    inv: &Invocation,
-) -> Result<(Vec<PathBuf>, Vec<String>)> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| failed(format!("cannot create {}: {e}", dir.display())))?;
-    let csv = dir.join("comparison.csv");
-    write_atomic(&csv, comparison_csv(c).as_bytes())?;
-    let json = dir.join("comparison.json");
-    let text = serde_json::to_string_pretty(&comparison_json(c)?)
-        .map_err(|e| failed(format!("comparison.json: {e}")))?;
-    write_atomic(&json, text.as_bytes())?;
-    let notes = write_report(dir, c, scenario_text, inv)?;
-    Ok((
-        vec![csv, json, dir.join("report.md"), dir.join("report.html")],
-        notes,
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn tiny() -> Scenario {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../phantoms/tiny-lu177.toml");

@@ -47,6 +47,8 @@ mod cellnoise;
 pub mod compare;
 pub mod compute;
 pub mod exact;
+pub mod explain;
+pub mod fmt;
 pub mod output;
 pub mod plan;
 pub mod shard;

@@ -8,6 +8,7 @@ use hdf5_pure::{AttrValue, FileBuilder};
 use serde_json::json;
 
 use crate::compute::RunResult;
+use crate::fmt::{fmt_dose, fmt_estimate, fmt_sig, fmt_sig_short, fmt_survival};
 use crate::plan::Plan;
 use crate::transport::ComponentTransport;
 use crate::{Result, ScenarioError};
@@ -403,6 +404,43 @@ pub fn write_results_h5(
     }
 }
 
+/// The end of the immunotherapy window: the last day of the run of safe start days that
+/// begins on the earliest safe day, and whether that is the last scanned day (the window is
+/// still open there); None without a window.
+pub fn window_end(w: &xfire_kinetics::window::WindowReport) -> Option<(f64, bool)> {
+    let start = w.earliest_day?;
+    let end = w
+        .cycles
+        .iter()
+        .flat_map(|c| &c.safe_runs_days)
+        .find(|run| run.0 == start)
+        .map(|run| run.1)?;
+    let last = w.days.last().map(|d| d.day);
+    Some((end, Some(end) == last))
+}
+
+/// The window in words: "opens on day 16, closes after day 38".
+fn window_words(w: &xfire_kinetics::window::WindowReport) -> String {
+    let target = fmt_sig_short(100.0 * w.survival_target);
+    match (w.earliest_day, window_end(w)) {
+        (Some(a), Some((b, true))) => format!(
+            "lymphocytes arriving from day {} survive >= {target} % (still on day {}, the last scanned)",
+            fmt_sig_short(a),
+            fmt_sig_short(b)
+        ),
+        (Some(a), Some((b, false))) => format!(
+            "opens on day {} and closes after day {} (arriving lymphocytes survive >= {target} % on these days)",
+            fmt_sig_short(a),
+            fmt_sig_short(b)
+        ),
+        (Some(a), None) => format!(
+            "lymphocytes arriving from day {} survive >= {target} %",
+            fmt_sig_short(a)
+        ),
+        (None, _) => format!("no scanned day reaches {target} % lymphocyte survival"),
+    }
+}
+
 /// Figures and report.md/html through `xfire-report`; returns the file stems written and
 /// any figure that could not be drawn (as notes).
 pub fn write_figures(dir: &Path, plan: &Plan, r: &RunResult) -> Vec<String> {
@@ -415,12 +453,22 @@ pub fn write_figures(dir: &Path, plan: &Plan, r: &RunResult) -> Vec<String> {
             .iter()
             .zip(vals)
             .take(2)
-            .map(|(n, v)| {
-                TimeSeries::from_seconds(
-                    n.clone(),
+            .enumerate()
+            .map(|(i, (n, v))| {
+                let s = TimeSeries::from_seconds(
+                    if i == 1 {
+                        "resident lymphocytes"
+                    } else {
+                        n.as_str()
+                    },
                     &c.times_s,
                     v.iter().map(|x| x * scale).collect(),
-                )
+                );
+                if i == 1 {
+                    s.dashed()
+                } else {
+                    s
+                }
             })
             .collect()
     };
@@ -435,32 +483,34 @@ pub fn write_figures(dir: &Path, plan: &Plan, r: &RunResult) -> Vec<String> {
         };
     try_fig(
         "dose_rate",
-        "Mean dose rate of tumour cells and lymphocytes (Gy/h).",
+        "Mean absorbed dose rate of the tumour cells (solid) and of the resident lymphocytes (dashed), whole treatment, log scale.",
         dose_rate_vs_time(
             &FigureTarget::new(dir, "dose_rate"),
-            &format!("{}: dose rate [Gy/h]", r.nuclide),
+            &format!("{}: dose rate, tumour cells vs lymphocytes", r.nuclide),
             &series(&c.rate_gy_per_s, 3600.0),
         ),
     );
     try_fig(
         "cumulative_dose",
-        "Cumulative absorbed dose (Gy).",
+        "Cumulative mean absorbed dose of the tumour cells (solid) and of the resident lymphocytes (dashed), whole treatment.",
         cumulative_dose_vs_time(
             &FigureTarget::new(dir, "cumulative_dose"),
-            &format!("{}: cumulative dose", r.nuclide),
+            &format!("{}: cumulative dose, tumour cells vs lymphocytes", r.nuclide),
             &series(&c.cumulative_gy, 1.0),
         ),
     );
     if let Some(w) = &r.window {
+        let end = window_end(w);
         let curve = SurvivalCurve {
             label: "arriving lymphocytes".into(),
             start_days: w.days.iter().map(|d| d.day).collect(),
             survival: w.days.iter().map(|d| d.surviving_fraction).collect(),
             window_day: w.earliest_day,
+            window_end_day: end.filter(|e| !e.1).map(|e| e.0),
         };
         try_fig(
             "survival_vs_start_day",
-            "Surviving fraction of lymphocytes arriving on each day (cohort model).",
+            "Mean surviving fraction of a lymphocyte cohort arriving on each day and staying the residence time (cohort model); filled circle: the window opens; open square: it closes (the next cohort's stay would overlap the next administration).",
             survival_vs_start_day(
                 &FigureTarget::new(dir, "survival_vs_start_day"),
                 "Lymphocyte survival vs start day",
@@ -522,45 +572,51 @@ pub fn write_figures(dir: &Path, plan: &Plan, r: &RunResult) -> Vec<String> {
         );
     }
     let mut rows = vec![];
-    for g in [&r.tumour, &r.lymphocytes] {
+    for (g, name) in [
+        (&r.tumour, "tumour cells"),
+        (&r.lymphocytes, "resident lymphocytes (TILs)"),
+    ] {
         rows.push(vec![
-            Cell::from(g.name.as_str()),
-            Cell::from(format!("{:.4}", g.mean_gy).as_str()),
-            Cell::from(format!("{:.4}", g.rbe_weighted_gy).as_str()),
-            Cell::from(
-                g.surviving_fraction
-                    .map_or("-".into(), |x| format!("{x:.4}"))
-                    .as_str(),
-            ),
+            Cell::from(name),
+            Cell::Value(fmt_dose(g.mean_gy)),
+            Cell::Value(fmt_dose(g.alpha_gy)),
+            Cell::Value(fmt_dose(g.rbe_weighted_gy)),
+            Cell::Value(g.survival.map_or_else(
+                || g.surviving_fraction.map_or("-".into(), fmt_survival),
+                |x| fmt_estimate(&x),
+            )),
         ]);
     }
     let mut blocks = vec![Block::Table(Table {
-        caption: Some("Totals over the whole treatment".into()),
+        caption: Some("Whole treatment (first administration until < 10⁻⁴ of the decays remain); mass-weighted mean over the cells' voxels; 3 significant figures (full precision in summary.json).".into()),
         header: vec![
             "target".into(),
-            "mean dose (Gy)".into(),
-            "RBE-weighted (Gy)".into(),
-            "surviving fraction".into(),
+            "absorbed dose (Gy)".into(),
+            "α part (Gy)".into(),
+            "RBE-weighted dose (Gy)".into(),
+            "mean surviving fraction [95 % interval]".into(),
         ],
         rows,
     })];
     if let Some(w) = &r.window {
         blocks.push(Block::Text(format!(
-            "Earliest start day with lymphocyte survival >= {}: {}; tumour dose delivered by then: {}.",
-            w.survival_target,
-            w.earliest_day.map_or("none in the scanned days".into(), |d| format!("day {d}")),
-            w.tumour_dose_fraction_at_earliest.map_or("-".into(), |f| format!("{:.1} %", 100.0 * f))
+            "Immunotherapy window: {}; tumour dose delivered by the opening day: {}.",
+            window_words(w),
+            w.tumour_dose_fraction_at_earliest
+                .map_or("-".into(), |f| format!("{:.1} %", 100.0 * f))
         )));
     }
-    blocks.push(Block::List(
-        r.parameters
-            .iter()
-            .map(|p| format!("{} = {} {} (grade {})", p.name, p.value, p.unit, p.grade))
-            .collect(),
-    ));
+    let mut fig_blocks = Vec::new();
     for f in &figs {
-        blocks.push(Block::Figure(f.clone()));
+        fig_blocks.push(Block::Figure(f.clone()));
     }
+    let residence_d = plan.scenario.lymphocytes.residence_s / DAY;
+    let target = r
+        .window
+        .as_ref()
+        .map_or(plan.scenario.radiobiology.survival_target, |w| {
+            w.survival_target
+        });
     let report = Report {
         title: format!(
             "xfire run: {} ({})",
@@ -578,10 +634,24 @@ pub fn write_figures(dir: &Path, plan: &Plan, r: &RunResult) -> Vec<String> {
             command_line: None,
             extra: vec![],
         },
-        sections: vec![Section {
-            heading: "Results".into(),
-            blocks,
-        }],
+        sections: vec![
+            Section {
+                heading: "How to read this".into(),
+                blocks: vec![Block::List(crate::explain::how_to_read(
+                    &r.parameters,
+                    residence_d,
+                    target,
+                ))],
+            },
+            Section {
+                heading: "Results".into(),
+                blocks,
+            },
+            Section {
+                heading: "Figures".into(),
+                blocks: fig_blocks,
+            },
+        ],
     };
     if let Err(e) = write_report(dir, &report) {
         notes.push(format!("report not written: {e}"));
@@ -622,7 +692,7 @@ pub fn write_all(
     Ok((files, notes))
 }
 
-/// A short table for the terminal.
+/// A short table for the terminal (3 significant figures; full precision in summary.json).
 pub fn short_table(r: &RunResult) -> String {
     let mut s = String::new();
     s.push_str(&format!(
@@ -634,48 +704,61 @@ pub fn short_table(r: &RunResult) -> String {
         r.labelled_cells[1]
     ));
     s.push_str(&format!(
-        "{:<16} {:>12} {:>12} {:>14} {:>9}  {}\n",
+        "whole treatment (day 0-{}): absorbed dose, α part, RBE-weighted dose, per-cell dose uncertainty (95th percentile), mean surviving fraction\n",
+        fmt_sig_short(r.end_s / DAY)
+    ));
+    s.push_str(&format!(
+        "{:<28} {:>10} {:>10} {:>14} {:>9}  {}\n",
         "target", "dose (Gy)", "alpha (Gy)", "RBE-wtd (Gy)", "cell u95", "survival [95 % interval]"
     ));
-    for g in [&r.tumour, &r.lymphocytes] {
+    for (g, name) in [
+        (&r.tumour, "tumour cells"),
+        (&r.lymphocytes, "resident lymphocytes (TILs)"),
+    ] {
         s.push_str(&format!(
-            "{:<16} {:>12.4} {:>12.4} {:>14.4} {:>8.1}%  {}{}\n",
-            g.name,
-            g.mean_gy,
-            g.alpha_gy,
-            g.rbe_weighted_gy,
-            100.0 * g.per_cell_rel_unc_p95.unwrap_or(f64::NAN),
-            g.survival.map_or("-".into(), |x| x.label()),
+            "{:<28} {:>10} {:>10} {:>14} {:>9}  {}{}\n",
+            name,
+            fmt_dose(g.mean_gy),
+            fmt_dose(g.alpha_gy),
+            fmt_dose(g.rbe_weighted_gy),
+            g.per_cell_rel_unc_p95
+                .map_or("-".into(), |u| format!("{:.0} %", 100.0 * u)),
+            g.survival.map_or_else(
+                || g.surviving_fraction.map_or("-".into(), fmt_survival),
+                |x| fmt_estimate(&x)
+            ),
             g.alpha_hit_survival.map_or(String::new(), |x| format!(
-                "; alpha-hit model {}",
-                x.label()
+                "; α-hit model {}",
+                fmt_estimate(&x)
             ))
         ));
     }
     s.push_str(&format!(
-        "tumour/lymphocyte dose ratio: {:.3} (absorbed), {:.3} (RBE-weighted)\n",
-        r.tumour_to_lymphocyte_ratio[0], r.tumour_to_lymphocyte_ratio[1]
+        "tumour/lymphocyte dose ratio: {} (absorbed), {} (RBE-weighted)\n",
+        fmt_sig(r.tumour_to_lymphocyte_ratio[0]),
+        fmt_sig(r.tumour_to_lymphocyte_ratio[1])
     ));
     for a in &r.at_times {
         s.push_str(&format!(
-            "  by day {:>6.1}: tumour {:.4} Gy ({:.1} % of total), lymphocytes {:.4} Gy\n",
-            a.time_s / DAY,
-            a.tumour_gy,
+            "  by day {:>6}: tumour {} Gy ({:.1} % of total), resident lymphocytes {} Gy\n",
+            fmt_sig_short(a.time_s / DAY),
+            fmt_dose(a.tumour_gy),
             100.0 * a.tumour_fraction_delivered,
-            a.lymphocyte_gy
+            fmt_dose(a.lymphocyte_gy)
         ));
     }
-    for e in &r.exposures {
+    // the resident TILs are the line above; the other models over their own intervals
+    for e in r.exposures.iter().filter(|e| e.model != "resident") {
         s.push_str(&format!(
-            "  {:<11} day {:>5.1}-{:<6.1} survival {}, mean dose {:.4} Gy{}\n",
+            "  {:<11} day {:>5}-{:<6} mean dose {} Gy, mean survival {}{}\n",
             e.model,
-            e.from_s / DAY,
-            e.to_s / DAY,
-            e.survival.label(),
-            e.mean_gy,
+            fmt_sig_short(e.from_s / DAY),
+            fmt_sig_short(e.to_s / DAY),
+            fmt_dose(e.mean_gy),
+            fmt_estimate(&e.survival),
             e.alpha_hit_survival.map_or(String::new(), |x| format!(
-                "; alpha-hit model {}",
-                x.label()
+                "; α-hit model {}",
+                fmt_estimate(&x)
             ))
         ));
     }
@@ -694,10 +777,12 @@ pub fn short_table(r: &RunResult) -> String {
         s.push_str(&format!("{TOO_WIDE_LEGEND}\n"));
     }
     if let Some(w) = &r.window {
-        s.push_str(&match w.earliest_day {
-            Some(d) => format!("immunotherapy window: lymphocytes arriving from day {d} survive >= {:.0} %; tumour dose delivered by then {:.1} %\n", 100.0 * w.survival_target, 100.0 * w.tumour_dose_fraction_at_earliest.unwrap_or(f64::NAN)),
-            None => format!("immunotherapy window: no scanned day reaches {:.0} % lymphocyte survival\n", 100.0 * w.survival_target),
-        });
+        s.push_str(&format!(
+            "immunotherapy window: {}; tumour dose delivered by the opening day {}\n",
+            window_words(w),
+            w.tumour_dose_fraction_at_earliest
+                .map_or("-".into(), |f| format!("{:.1} %", 100.0 * f))
+        ));
     }
     for n in &r.notes {
         s.push_str(&format!("note: {n}\n"));

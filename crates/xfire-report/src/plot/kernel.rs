@@ -12,17 +12,31 @@ pub struct KernelCurve {
     /// Distance from the point source \[mm\] (shell midpoints).
     pub r_mm: Vec<f64>,
     /// Absorbed dose per decay at that distance \[Gy per decay\]; zero and NaN values are
-    /// skipped on the log axis.
+    /// skipped on the log axis. With [`RadialQuantity::EnergyPerRadius`] in
+    /// [`radial_profile`]: energy deposited per unit radius per decay \[MeV/µm per decay\].
     pub gy_per_decay: Vec<f64>,
-    /// One standard uncertainty of each value \[Gy per decay\], drawn as a ±1σ band.
+    /// One standard uncertainty of each value (same unit), drawn as a ±1σ band.
     pub sigma_gy_per_decay: Option<Vec<f64>>,
     /// Draw as a dashed reference curve (no band).
     pub reference: bool,
 }
 
-/// Dose per decay \[Gy\] against distance (µm below 0.5 mm, else mm), log y axis (at most 8
-/// decades), log x axis when `log_r`; computed curves solid with ±1σ bands, reference curves
-/// dashed; writes `STEM.png` and `STEM.svg`.
+/// What a radial profile shows, and from where the distance is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RadialQuantity {
+    /// Mean absorbed dose per decay in spherical shells around a point source \[Gy\] (log y).
+    DosePerDecay,
+    /// The same around the centre of a uniformly emitting source voxel \[Gy\] (log y).
+    DosePerDecayVoxelSource,
+    /// Energy deposited per unit radius, dE/dr, around a point source \[MeV/µm per decay\]
+    /// (linear y from zero): for a charged particle it peaks where the particle stops (the
+    /// Bragg peak), while the dose, dE/dr ÷ 4πr²ρ, falls with r.
+    EnergyPerRadius,
+}
+
+/// Dose per decay \[Gy\] against distance from a point source (µm below 0.5 mm, else mm), log
+/// y axis (at most 8 decades), log x axis when `log_r`; computed curves solid with ±1σ bands,
+/// reference curves dashed; writes `STEM.png` and `STEM.svg`.
 ///
 /// Errors: no curves, a curve without points, unequal lengths.
 pub fn kernel_radial_profile(
@@ -30,6 +44,17 @@ pub fn kernel_radial_profile(
     title: &str,
     curves: &[KernelCurve],
     log_r: bool,
+) -> Result<WrittenFigure> {
+    radial_profile(target, title, curves, log_r, RadialQuantity::DosePerDecay)
+}
+
+/// As [`kernel_radial_profile`], for the quantity `quantity` (axis labels follow it).
+pub fn radial_profile(
+    target: &FigureTarget,
+    title: &str,
+    curves: &[KernelCurve],
+    log_r: bool,
+    quantity: RadialQuantity,
 ) -> Result<WrittenFigure> {
     let what = "kernel_radial_profile";
     if curves.is_empty() {
@@ -59,17 +84,29 @@ pub fn kernel_radial_profile(
         .copied()
         .filter(|r| r.is_finite())
         .fold(0.0, f64::max);
+    let from = match quantity {
+        RadialQuantity::DosePerDecayVoxelSource => "the source-voxel centre",
+        _ => "the point source",
+    };
     let (factor, x_label) = if r_max < 0.5 {
-        (1000.0, "Distance from the point source (µm)")
+        (1000.0, format!("Distance from {from} (µm)"))
     } else {
-        (1.0, "Distance from the point source (mm)")
+        (1.0, format!("Distance from {from} (mm)"))
     };
     let x = if log_r {
         Axis::log(x_label, 12.0)
     } else {
         Axis::linear(x_label)
     };
-    let mut plot = XyPlot::new(title, x, Axis::log("Absorbed dose per decay (Gy)", 8.0));
+    let y = match quantity {
+        RadialQuantity::EnergyPerRadius => {
+            let mut y = Axis::linear("dE/dr (MeV/µm per decay)");
+            y.include_zero = true;
+            y
+        }
+        _ => Axis::log("Absorbed dose per decay (Gy)", 8.0),
+    };
+    let mut plot = XyPlot::new(title, x, y);
     if !log_r {
         plot.x.include_zero = true;
         plot.x.pad = false;

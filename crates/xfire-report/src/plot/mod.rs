@@ -3,16 +3,21 @@
 
 mod histogram;
 mod kernel;
+mod panels;
 mod slice;
 mod survival;
 mod time;
 mod xy;
 
-pub use histogram::{dose_histograms, DoseGroup, HistogramOptions};
-pub use kernel::{kernel_radial_profile, KernelCurve};
+pub use histogram::{
+    dose_histogram_panels, dose_histograms, DoseGroup, HistogramOptions, HistogramPanel,
+};
+pub use kernel::{kernel_radial_profile, radial_profile, KernelCurve, RadialQuantity};
 pub use slice::{dose_slice, ColourScale, DoseSlice};
 pub use survival::{survival_vs_start_day, SurvivalCurve};
-pub use time::{cumulative_dose_vs_time, dose_rate_vs_time, TimeSeries};
+pub use time::{
+    cumulative_dose_vs_time, dose_rate_vs_time, time_panels, TimePanel, TimeQuantity, TimeSeries,
+};
 
 use crate::error::{ReportError, Result};
 use crate::fsutil;

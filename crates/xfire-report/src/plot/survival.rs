@@ -1,6 +1,6 @@
 //! Lymphocyte survival against the day immunotherapy starts.
 
-use super::xy::{Axis, Line, Mark, RefLine, XyPlot};
+use super::xy::{Axis, LegendEntry, Line, Mark, MarkShape, RefLine, XyPlot};
 use super::{check_lengths, colour, format_number, render, FigureTarget, WrittenFigure};
 use crate::error::{ReportError, Result};
 use plotters::prelude::*;
@@ -15,13 +15,18 @@ pub struct SurvivalCurve {
     pub start_days: Vec<f64>,
     /// Surviving fraction of lymphocytes for each start day \[fraction, 0–1\]; NaN is skipped.
     pub survival: Vec<f64>,
-    /// Earliest start day that meets the target \[d\], if any; drawn as a marker and dashed line.
+    /// Earliest start day that meets the target \[d\] (the window opens), if any; drawn as a
+    /// filled circle on the target line.
     pub window_day: Option<f64>,
+    /// Last start day of that run of safe days \[d\] (the window closes after it), if known;
+    /// drawn as an open square on the target line.
+    pub window_end_day: Option<f64>,
 }
 
 /// Lymphocyte survival \[%\] against immunotherapy start day \[d\], one line per curve, an
-/// optional dashed target line (`target_survival` as a fraction, e.g. 0.9) and each curve's
-/// earliest window day marked; writes `STEM.png` and `STEM.svg`.
+/// optional dashed target line (`target_survival` as a fraction, e.g. 0.9), each curve's
+/// window start (filled circle) and end (open square) on it, and the legend beside the plot
+/// (never over the curves); writes `STEM.png` and `STEM.svg`.
 ///
 /// Errors: no curves, a curve without points, unequal lengths, survival outside \[0, 1\], a
 /// target outside (0, 1].
@@ -77,39 +82,64 @@ pub fn survival_vs_start_day(
             });
         }
         let col = colour(i);
-        let label = match (c.window_day, target_survival) {
-            (Some(d), _) => format!("{} (window from day {})", c.label, format_number(round1(d))),
-            (None, Some(_)) => format!("{} (target not reached)", c.label),
-            (None, None) => c.label.clone(),
+        let label = match (c.window_day, c.window_end_day, target_survival) {
+            (Some(d), Some(e), _) => format!(
+                "{}: window d {}–{}",
+                c.label,
+                format_number(round1(d)),
+                format_number(round1(e))
+            ),
+            (Some(d), None, _) => {
+                format!("{}: window from d {}", c.label, format_number(round1(d)))
+            }
+            (None, _, Some(_)) => format!("{}: target not reached", c.label),
+            (None, _, None) => c.label.clone(),
         };
         let pct: Vec<f64> = c.survival.iter().map(|s| 100.0 * s).collect();
+        let at = |d: f64| match target_survival {
+            Some(s) => 100.0 * s,
+            None => interpolate(&c.start_days, &pct, d).unwrap_or(f64::NAN),
+        };
         plot.lines
             .push(Line::new(label, c.start_days.clone(), pct.clone(), col));
-        if let Some(d) = c.window_day.filter(|d| d.is_finite()) {
-            let y_mark = match target_survival {
-                Some(s) => 100.0 * s,
-                None => interpolate(&c.start_days, &pct, d).unwrap_or(f64::NAN),
-            };
-            let mut l = Line::new("", vec![d, d], vec![0.0, y_mark], col);
-            l.dashed = true;
-            l.width = 2;
-            l.in_legend = false;
-            plot.lines.push(l);
-            plot.marks.push(Mark {
-                x: d,
-                y: y_mark,
-                colour: col,
-            });
+        for (day, shape) in [
+            (c.window_day, MarkShape::Circle),
+            (c.window_end_day, MarkShape::Square),
+        ] {
+            if let Some(d) = day.filter(|d| d.is_finite()) {
+                plot.marks.push(Mark {
+                    x: d,
+                    y: at(d),
+                    colour: col,
+                    shape,
+                });
+            }
         }
     }
+    let grey = RGBColor(60, 60, 60);
     if let Some(s) = target_survival {
+        // the label goes into the legend, not over the markers
         plot.ref_lines.push(RefLine {
             horizontal: true,
             at: 100.0 * s,
-            text: format!("target {} %", format_number(round1(100.0 * s))),
-            colour: RGBColor(60, 60, 60),
+            text: String::new(),
+            colour: grey,
         });
+        plot.extra_legend.push(LegendEntry::line(
+            format!("target {} %", format_number(round1(100.0 * s))),
+            grey,
+            true,
+        ));
     }
+    if curves.iter().any(|c| c.window_day.is_some()) {
+        plot.extra_legend
+            .push(LegendEntry::mark("window opens", grey, MarkShape::Circle));
+    }
+    if curves.iter().any(|c| c.window_end_day.is_some()) {
+        plot.extra_legend
+            .push(LegendEntry::mark("window closes", grey, MarkShape::Square));
+    }
+    plot.legend_outside = true;
     render(target, &plot.resolve(what)?)
 }
 

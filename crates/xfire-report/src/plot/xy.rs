@@ -98,12 +98,131 @@ pub(crate) struct RefLine {
     pub colour: RGBColor,
 }
 
-/// A filled circle at a point.
+/// Shape of a [`Mark`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MarkShape {
+    /// Filled circle with a black outline.
+    Circle,
+    /// Open square (white fill, coloured outline).
+    Square,
+}
+
+/// A marker at a point.
 #[derive(Debug, Clone)]
 pub(crate) struct Mark {
     pub x: f64,
     pub y: f64,
     pub colour: RGBColor,
+    pub shape: MarkShape,
+}
+
+/// An entry of a legend drawn beside the plot: a line sample (solid or dashed) or a marker,
+/// and its text.
+#[derive(Debug, Clone)]
+pub(crate) struct LegendEntry {
+    pub text: String,
+    pub colour: RGBColor,
+    pub dashed: bool,
+    /// Draw this marker instead of a line sample.
+    pub mark: Option<MarkShape>,
+}
+
+impl LegendEntry {
+    pub fn line(text: impl Into<String>, colour: RGBColor, dashed: bool) -> Self {
+        Self {
+            text: text.into(),
+            colour,
+            dashed,
+            mark: None,
+        }
+    }
+    pub fn mark(text: impl Into<String>, colour: RGBColor, shape: MarkShape) -> Self {
+        Self {
+            text: text.into(),
+            colour,
+            dashed: false,
+            mark: Some(shape),
+        }
+    }
+}
+
+/// Width \[px\] of a legend column holding `entries` in the style `st`.
+pub(crate) fn legend_width(entries: &[LegendEntry], st: &Style) -> u32 {
+    let font = st.legend().font;
+    let text_w = entries
+        .iter()
+        .map(|e| font.box_size(&e.text).map(|b| b.0).unwrap_or(0))
+        .max()
+        .unwrap_or(0);
+    text_w + st.px(44.0) + st.px(30.0)
+}
+
+/// Draws `entries` top-down in `area` (a column beside a plot, or a strip above panels
+/// when `columns` > 1).
+pub(crate) fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[LegendEntry],
+    st: &Style,
+    top: i32,
+    columns: usize,
+) -> std::result::Result<(), String> {
+    let (w, _) = area.dim_in_pixel();
+    let row_h = st.pxi(30.0);
+    let columns = columns.max(1);
+    let col_w = (w as i32) / columns as i32;
+    let sample = st.pxi(34.0);
+    for (k, e) in entries.iter().enumerate() {
+        let (col, row) = ((k % columns) as i32, (k / columns) as i32);
+        let x0 = st.pxi(8.0) + col * col_w;
+        let y = top + row * row_h + row_h / 2;
+        let style = e.colour.stroke_width(st.px(3.0));
+        match e.mark {
+            Some(shape) => draw_mark_px(area, (x0 + sample / 2, y), shape, e.colour, st)?,
+            None if e.dashed => {
+                for (a, b) in [(0, sample / 3), (2 * sample / 3, sample)] {
+                    area.draw(&PathElement::new(vec![(x0 + a, y), (x0 + b, y)], style))
+                        .ctx("legend")?;
+                }
+            }
+            None => area
+                .draw(&PathElement::new(vec![(x0, y), (x0 + sample, y)], style))
+                .ctx("legend")?,
+        }
+        area.draw(&Text::new(
+            e.text.clone(),
+            (x0 + sample + st.pxi(10.0), y - st.pxi(10.0)),
+            st.legend(),
+        ))
+        .ctx("legend")?;
+    }
+    Ok(())
+}
+
+/// A marker in pixel coordinates of `area`.
+fn draw_mark_px<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    at: (i32, i32),
+    shape: MarkShape,
+    colour: RGBColor,
+    st: &Style,
+) -> std::result::Result<(), String> {
+    let r = st.pxi(8.0);
+    match shape {
+        MarkShape::Circle => {
+            area.draw(&Circle::new(at, r, colour.filled()))
+                .ctx("marker")?;
+            area.draw(&Circle::new(at, r, BLACK.stroke_width(1)))
+                .ctx("marker")
+        }
+        MarkShape::Square => {
+            let r = r - 1;
+            let rect = [(at.0 - r, at.1 - r), (at.0 + r, at.1 + r)];
+            area.draw(&Rectangle::new(rect, WHITE.filled()))
+                .ctx("marker")?;
+            area.draw(&Rectangle::new(rect, colour.stroke_width(st.px(3.0))))
+                .ctx("marker")
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +238,16 @@ pub(crate) struct XyPlot {
     pub legend_pos: Option<SeriesLabelPosition>,
     /// Draw the legend even for a single line (when its label carries information).
     pub legend_always: bool,
+    /// Draw the legend in a column right of the plot (never over the data); with
+    /// `extra_legend` entries after those of the lines.
+    pub legend_outside: bool,
+    /// Legend entries that are not lines (markers, reference lines), for an outside legend.
+    pub extra_legend: Vec<LegendEntry>,
+    /// No legend at all (panels of a figure with a common legend).
+    pub no_legend: bool,
+    /// Short coloured lines of text in the upper-left corner of the plot area (e.g. the
+    /// medians of a histogram panel whose legend is shared).
+    pub corner_notes: Vec<(String, RGBColor)>,
 }
 
 /// Axis range on the drawn axis (log10 units on a log axis).
@@ -273,6 +402,33 @@ fn visible_parts(
     (polys, isolated)
 }
 
+/// Splits a polyline (drawn-axis units; `px` pixels per unit along x and y) at vertices
+/// where it turns by more than 120°: a thick bitmap line joins segments with an unlimited
+/// miter, so a sawtooth (a dose rate jumping up at each administration) would draw a spike
+/// far outside the plot, through the title.
+fn split_sharp_turns(poly: Vec<Pt>, px: (f64, f64)) -> Vec<Vec<Pt>> {
+    let mut out = Vec::new();
+    let mut cur: Vec<Pt> = Vec::with_capacity(poly.len());
+    for (i, &p) in poly.iter().enumerate() {
+        cur.push(p);
+        if i == 0 || i + 1 == poly.len() {
+            continue;
+        }
+        let (a, b) = (poly[i - 1], poly[i + 1]);
+        let d1 = ((p.0 - a.0) * px.0, (p.1 - a.1) * px.1);
+        let d2 = ((b.0 - p.0) * px.0, (b.1 - p.1) * px.1);
+        let n = d1.0.hypot(d1.1) * d2.0.hypot(d2.1);
+        if n > 0.0 && (d1.0 * d2.0 + d1.1 * d2.1) / n < -0.5 {
+            out.push(std::mem::take(&mut cur));
+            cur.push(p);
+        }
+    }
+    if cur.len() > 1 {
+        out.push(cur);
+    }
+    out
+}
+
 impl XyPlot {
     pub fn new(title: impl Into<String>, x: Axis, y: Axis) -> Self {
         Self {
@@ -285,7 +441,21 @@ impl XyPlot {
             marks: Vec::new(),
             legend_pos: None,
             legend_always: false,
+            legend_outside: false,
+            extra_legend: Vec::new(),
+            no_legend: false,
+            corner_notes: Vec::new(),
         }
+    }
+
+    /// The legend entries of the lines (in order) and the extra entries.
+    fn legend_entries(&self) -> Vec<LegendEntry> {
+        self.lines
+            .iter()
+            .filter(|l| l.in_legend)
+            .map(|l| LegendEntry::line(l.label.clone(), l.colour, l.dashed))
+            .chain(self.extra_legend.iter().cloned())
+            .collect()
     }
 
     /// Computes the axis ranges; fails when nothing can be drawn.
@@ -325,6 +495,39 @@ impl XyPlot {
         let yr = auto_range(&self.y, &ys, what)?;
         Ok(ResolvedXy { plot: self, xr, yr })
     }
+}
+
+/// Pins both axes of every plot to the union of their automatic ranges (common scales for
+/// panels); axes with a fixed range keep it.
+pub(crate) fn pin_common_ranges(plots: &mut [XyPlot], what: &str) -> Result<()> {
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for p in plots.iter() {
+        for l in &p.lines {
+            for (&x, &y) in l.xs.iter().zip(&l.ys) {
+                if p.x.t(x).is_some() && p.y.t(y).is_some() {
+                    xs.push(x);
+                    ys.push(y);
+                }
+            }
+        }
+    }
+    let Some(first) = plots.first() else {
+        return Ok(());
+    };
+    let untransform = |ax: &Axis, r: (f64, f64)| {
+        if ax.log {
+            (10f64.powf(r.0), 10f64.powf(r.1))
+        } else {
+            r
+        }
+    };
+    let xr = untransform(&first.x, auto_range(&first.x, &xs, what)?);
+    let yr = untransform(&first.y, auto_range(&first.y, &ys, what)?);
+    for p in plots.iter_mut() {
+        p.x.range.get_or_insert(xr);
+        p.y.range.get_or_insert(yr);
+    }
+    Ok(())
 }
 
 /// An [`XyPlot`] with its ranges on the drawn axes.
@@ -450,6 +653,26 @@ impl Figure for ResolvedXy {
         st: &Style,
     ) -> std::result::Result<(), String> {
         let p = &self.plot;
+        if p.legend_outside && !p.no_legend {
+            let entries = p.legend_entries();
+            let (w, _) = root.dim_in_pixel();
+            let lw = legend_width(&entries, st).min(w / 2);
+            let (left, right) = root.split_horizontally(w - lw);
+            self.draw_chart(&left, st)?;
+            // below the title, level with the top of the plot area
+            return draw_legend(&right, &entries, st, st.pxi(70.0), 1);
+        }
+        self.draw_chart(root, st)
+    }
+}
+
+impl ResolvedXy {
+    fn draw_chart<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        st: &Style,
+    ) -> std::result::Result<(), String> {
+        let p = &self.plot;
         let (xr, yr) = (self.xr, self.yr);
         let mut chart = ChartBuilder::on(root)
             .caption(&p.title, st.title())
@@ -568,6 +791,7 @@ impl Figure for ResolvedXy {
         }
 
         let (pw, ph) = chart.plotting_area().dim_in_pixel();
+        let inside_legend = !p.legend_outside && !p.no_legend;
         let legend_pos = match &p.legend_pos {
             Some(pos) => pos.clone(),
             None => self.best_legend_corner(st, (pw, ph)),
@@ -585,7 +809,14 @@ impl Figure for ResolvedXy {
                 .stroke_width(st.px(f64::from(line.width)).max(1));
             let mut labelled = false;
             let dash = (st.px(12.0), st.px(8.0));
-            let mut parts: Vec<Vec<(f64, f64)>> = polys;
+            let px = (
+                f64::from(pw) / (xr.1 - xr.0).max(f64::MIN_POSITIVE),
+                f64::from(ph) / (yr.1 - yr.0).max(f64::MIN_POSITIVE),
+            );
+            let mut parts: Vec<Vec<(f64, f64)>> = polys
+                .into_iter()
+                .flat_map(|p| split_sharp_turns(p, px))
+                .collect();
             if parts.is_empty() {
                 parts.push(Vec::new());
             }
@@ -599,7 +830,7 @@ impl Figure for ResolvedXy {
                         .draw_series(LineSeries::new(poly, style))
                         .ctx("line")?
                 };
-                if line.in_legend && !labelled {
+                if inside_legend && line.in_legend && !labelled {
                     labelled = true;
                     let dashed = line.dashed;
                     let w = st.pxi(34.0);
@@ -637,14 +868,37 @@ impl Figure for ResolvedXy {
             if tx < xr.0 || tx > xr.1 || ty < yr.0 || ty > yr.1 {
                 continue;
             }
-            let el = EmptyElement::at((tx, ty))
-                + Circle::new((0, 0), st.px(8.0), m.colour.filled())
-                + Circle::new((0, 0), st.px(8.0), BLACK.stroke_width(1));
-            chart.draw_series(std::iter::once(el)).ctx("marker")?;
+            let r = st.pxi(8.0);
+            match m.shape {
+                MarkShape::Circle => {
+                    let el = EmptyElement::at((tx, ty))
+                        + Circle::new((0, 0), r, m.colour.filled())
+                        + Circle::new((0, 0), r, BLACK.stroke_width(1));
+                    chart.draw_series(std::iter::once(el)).ctx("marker")?;
+                }
+                MarkShape::Square => {
+                    let q = r - 1;
+                    let el = EmptyElement::at((tx, ty))
+                        + Rectangle::new([(-q, -q), (q, q)], WHITE.filled())
+                        + Rectangle::new([(-q, -q), (q, q)], m.colour.stroke_width(st.px(3.0)));
+                    chart.draw_series(std::iter::once(el)).ctx("marker")?;
+                }
+            }
+        }
+
+        let area = chart.plotting_area().strip_coord_spec();
+        for (k, (text, col)) in p.corner_notes.iter().enumerate() {
+            let y = st.pxi(8.0) + k as i32 * st.pxi(24.0);
+            area.draw(&Text::new(
+                text.clone(),
+                (st.pxi(10.0), y),
+                st.legend().color(col),
+            ))
+            .ctx("note")?;
         }
 
         let n_legend = p.lines.iter().filter(|l| l.in_legend).count();
-        if n_legend > 1 || (n_legend == 1 && p.legend_always) {
+        if inside_legend && (n_legend > 1 || (n_legend == 1 && p.legend_always)) {
             chart
                 .configure_series_labels()
                 .position(legend_pos)
@@ -686,6 +940,26 @@ mod tests {
         let (polys, iso) = visible_parts(&pts, (0.0, 1.0), (0.0, 1.0));
         assert_eq!(polys.len(), 2);
         assert_eq!(iso, vec![(0.5, 0.5)]);
+    }
+
+    #[test]
+    fn sharp_turns_split_the_line_gentle_ones_do_not() {
+        // a sawtooth: down slowly, jump up, down again; both corners of the jump are sharp
+        let saw = vec![(0.0, 1.0), (0.5, 0.5), (1.0, 0.0), (1.0, 1.0), (1.5, 0.5)];
+        let parts = split_sharp_turns(saw, (100.0, 100.0));
+        assert_eq!(parts.len(), 3, "{parts:?}");
+        assert_eq!(parts[1], vec![(1.0, 0.0), (1.0, 1.0)]);
+        // nearly vertical jump of one pixel in x: still split
+        let jump = vec![(0.0, 1.0), (0.2, 0.0), (0.21, 1.0), (1.0, 0.2)];
+        assert_eq!(split_sharp_turns(jump, (100.0, 100.0)).len(), 3);
+        // a smooth curve (turns below 120°) stays whole
+        let arc: Vec<Pt> = (0..20)
+            .map(|i| {
+                let a = f64::from(i) * 0.1;
+                (a.cos(), a.sin())
+            })
+            .collect();
+        assert_eq!(split_sharp_turns(arc, (100.0, 100.0)).len(), 1);
     }
 
     #[test]

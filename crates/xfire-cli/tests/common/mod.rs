@@ -1,0 +1,3 @@
+//! Checks shared by the end-to-end tests.
+
+pub mod report_html;
