@@ -531,6 +531,21 @@ fn class_values(
         .collect()
 }
 
+/// Sums over the voxels of one spherical shell (one voxel thick) of a kernel.
+#[derive(Debug, Clone, Copy, Default)]
+struct Shell {
+    /// Σ voxels × dose per decay \[Gy\].
+    dose: f64,
+    /// Σ (voxels × σ of the dose)² \[Gy²\].
+    dose_var: f64,
+    /// Number of voxels.
+    voxels: f64,
+    /// Σ voxels × energy per voxel per decay \[MeV\].
+    energy: f64,
+    /// Σ (voxels × σ of the energy)² \[MeV²\].
+    energy_var: f64,
+}
+
 /// Radial profile figures: `kernel_profile.png`/`.svg`, the dose per decay averaged over
 /// spherical shells one voxel wide (voxels assigned by their centre-to-centre distance),
 /// with the ±1σ band (classes treated as independent); for a point source also
@@ -546,8 +561,7 @@ fn write_profile_plot(
     voxel_cm: f64,
     source: SourceKind,
 ) -> anyhow::Result<Vec<xfire_report::WrittenFigure>> {
-    // per shell: (Σ count·dose, Σ (count·σ)², Σ count, Σ count·energy, Σ (count·σ_E)²)
-    let mut shells: Vec<(f64, f64, f64, f64, f64)> = Vec::new();
+    let mut shells: Vec<Shell> = Vec::new();
     for ((o, (e, d, u)), &count) in classes
         .offsets
         .iter()
@@ -557,20 +571,21 @@ fn write_profile_plot(
         let dist = ((o[0] * o[0] + o[1] * o[1] + o[2] * o[2]) as f64).sqrt();
         let shell = dist.round() as usize;
         if shells.len() <= shell {
-            shells.resize(shell + 1, (0.0, 0.0, 0.0, 0.0, 0.0));
+            shells.resize(shell + 1, Shell::default());
         }
         let c = count as f64;
         let u = if u.is_finite() { u } else { 0.0 };
-        shells[shell].0 += c * d;
-        shells[shell].1 += (c * u * d).powi(2);
-        shells[shell].2 += c;
-        shells[shell].3 += c * e;
-        shells[shell].4 += (c * u * e).powi(2);
+        let s = &mut shells[shell];
+        s.dose += c * d;
+        s.dose_var += (c * u * d).powi(2);
+        s.voxels += c;
+        s.energy += c * e;
+        s.energy_var += (c * u * e).powi(2);
     }
-    let kept: Vec<(usize, &(f64, f64, f64, f64, f64))> = shells
+    let kept: Vec<(usize, &Shell)> = shells
         .iter()
         .enumerate()
-        .filter(|(_, s)| s.2 > 0.0)
+        .filter(|(_, s)| s.voxels > 0.0)
         .collect();
     let r_mm: Vec<f64> = kept
         .iter()
@@ -579,8 +594,12 @@ fn write_profile_plot(
     let curve = xfire_report::KernelCurve {
         label: "xfire, shell means".into(),
         r_mm: r_mm.clone(),
-        gy_per_decay: kept.iter().map(|(_, s)| s.0 / s.2).collect(),
-        sigma_gy_per_decay: Some(kept.iter().map(|(_, s)| s.1.sqrt() / s.2).collect()),
+        gy_per_decay: kept.iter().map(|(_, s)| s.dose / s.voxels).collect(),
+        sigma_gy_per_decay: Some(
+            kept.iter()
+                .map(|(_, s)| s.dose_var.sqrt() / s.voxels)
+                .collect(),
+        ),
         reference: false,
     };
     let (title, quantity) = match source {
@@ -605,10 +624,10 @@ fn write_profile_plot(
         let de_dr = xfire_report::KernelCurve {
             label: "xfire, per shell".into(),
             r_mm,
-            gy_per_decay: kept.iter().map(|(i, s)| s.3 / thick_um(*i)).collect(),
+            gy_per_decay: kept.iter().map(|(i, s)| s.energy / thick_um(*i)).collect(),
             sigma_gy_per_decay: Some(
                 kept.iter()
-                    .map(|(i, s)| s.4.sqrt() / thick_um(*i))
+                    .map(|(i, s)| s.energy_var.sqrt() / thick_um(*i))
                     .collect(),
             ),
             reference: false,
