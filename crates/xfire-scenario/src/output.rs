@@ -502,7 +502,7 @@ pub fn write_figures(dir: &Path, plan: &Plan, r: &RunResult) -> Vec<String> {
     if let Some(w) = &r.window {
         let end = window_end(w);
         let curve = SurvivalCurve {
-            label: "arriving lymphocytes".into(),
+            label: "cohorts".into(),
             start_days: w.days.iter().map(|d| d.day).collect(),
             survival: w.days.iter().map(|d| d.surviving_fraction).collect(),
             window_day: w.earliest_day,
@@ -512,7 +512,7 @@ pub fn write_figures(dir: &Path, plan: &Plan, r: &RunResult) -> Vec<String> {
             "survival_vs_start_day",
             "Mean surviving fraction of a lymphocyte cohort arriving on each day and staying the residence time (cohort model); filled circle: the window opens; open square: it closes (the next cohort's stay would overlap the next administration).",
             survival_vs_start_day(
-                &FigureTarget::new(dir, "survival_vs_start_day"),
+                &FigureTarget::new(dir, "survival_vs_start_day").with_size(1200, 700),
                 "Lymphocyte survival vs start day",
                 &[curve],
                 Some(w.survival_target),
