@@ -21,7 +21,7 @@ use std::path::Path;
 use serde::Deserialize;
 use xfire_phantom::{LabelTable, Phantom, PhantomError};
 
-use crate::{fmt_err, io_err, IoError, Result, Volume};
+use crate::{fmt_err, read_regular, IoError, Result, Volume};
 
 /// One row of the import table.
 #[derive(Debug, Clone, Deserialize)]
@@ -46,7 +46,8 @@ pub struct ImportTable {
 impl ImportTable {
     /// Read a table file.
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| io_err(path, e))?;
+        let text = String::from_utf8(read_regular(path)?)
+            .map_err(|e| fmt_err(path, format!("is not UTF-8 text: {e}")))?;
         toml::from_str(&text).map_err(|e| fmt_err(path, e.to_string()))
     }
 }

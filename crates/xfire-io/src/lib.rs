@@ -85,14 +85,25 @@ pub(crate) fn io_err(path: &Path, source: std::io::Error) -> IoError {
 /// one compressed byte yields at most 1032 bytes. Bounds what a compressed input may claim.
 pub const DEFLATE_MAX_RATIO: u64 = 1032;
 
-/// Read a whole input file, refusing anything that is not a regular file (a device such as
-/// `/dev/zero` or a FIFO would be read without end): what is allocated is what the file holds.
-pub(crate) fn read_regular(path: &Path) -> Result<Vec<u8>> {
+/// Open an input file, refusing anything that is not a regular file (a device such as
+/// `/dev/zero` would be read without end, a FIFO would block): checked on the path before
+/// opening.
+pub(crate) fn open_regular(path: &Path) -> Result<std::fs::File> {
     let meta = std::fs::metadata(path).map_err(|e| io_err(path, e))?;
     if !meta.is_file() {
         return Err(fmt_err(path, "is not a regular file"));
     }
-    std::fs::read(path).map_err(|e| io_err(path, e))
+    std::fs::File::open(path).map_err(|e| io_err(path, e))
+}
+
+/// Read a whole regular input file ([`open_regular`]): what is allocated is what it holds.
+pub(crate) fn read_regular(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    open_regular(path)?
+        .read_to_end(&mut out)
+        .map_err(|e| io_err(path, e))?;
+    Ok(out)
 }
 
 /// A temporary path next to `path` (same directory, so the final rename is atomic).
@@ -243,4 +254,31 @@ pub(crate) fn check_dims(path: &Path, dims: [i64; 3]) -> Result<[usize; 3]> {
         ));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readers_take_regular_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut inputs = vec![dir.path().to_path_buf()];
+        // a device would be read without end (the import table and MetaImage readers read
+        // whole files)
+        #[cfg(unix)]
+        inputs.push(PathBuf::from("/dev/zero"));
+        for p in &inputs {
+            let errs = [
+                nifti::read_nifti(p).unwrap_err(),
+                metaimage::read_metaimage(p).unwrap_err(),
+                h5::read_phantom(p).unwrap_err(),
+                ImportTable::read(p).unwrap_err(),
+            ];
+            for e in errs {
+                let e = e.to_string();
+                assert!(e.contains("not a regular file"), "{}: {e}", p.display());
+            }
+        }
+    }
 }

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use xfire_phantom::Grid;
 
-use crate::{check_dims, fmt_err, io_err, write_atomic, ElementType, Result, Volume};
+use crate::{check_dims, fmt_err, io_err, open_regular, write_atomic, ElementType, Result, Volume};
 
 fn dtype(code: i16) -> Option<ElementType> {
     Some(match code {
@@ -51,7 +51,7 @@ fn is_gz(path: &Path) -> bool {
 
 /// Read a NIfTI-1 image.
 pub fn read_nifti(path: &Path) -> Result<Volume> {
-    let file = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
+    let file = open_regular(path)?;
     let mut reader: Box<dyn Read> = if is_gz(path) {
         Box::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)))
     } else {
