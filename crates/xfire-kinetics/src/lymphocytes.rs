@@ -33,7 +33,7 @@ use crate::dose_time::{
     SourceField, SplitDose, TargetProtraction,
 };
 use crate::error::{non_negative, positive, KResult, KineticsError};
-use crate::noise::{population_survival, CellNoise, SurvivalEstimate};
+use crate::noise::{population_survivals, CellNoise, SurvivalEstimate};
 use crate::radiobiology::{surviving_fraction, LqParameters, Protraction};
 use crate::sources::SourceKinetics;
 use xfire_data::nuclides::Recoil;
@@ -196,20 +196,13 @@ impl Exposure {
         let mut estimate = SurvivalEstimate::exact(surv.iter().sum::<f64>() / n.max(1) as f64);
         let mut alpha_hit = None;
         if let (Some(x), true) = (noise, n > 0) {
-            let pop = population_survival(
-                &tp.dose.alpha,
-                &tp.low_let,
-                lq,
-                x.cells,
-                lq.alpha_per_gy * lq.rbe_alpha,
-            )?;
-            estimate = pop.estimate;
-            surv = pop.per_cell;
-            if let Some(k) = x.alpha_hit_coeff_per_gy {
-                alpha_hit = Some(
-                    population_survival(&tp.dose.alpha, &tp.low_let, lq, x.cells, k)?.estimate,
-                );
-            }
+            let mut coeffs = vec![lq.alpha_per_gy * lq.rbe_alpha];
+            coeffs.extend(x.alpha_hit_coeff_per_gy);
+            let mut pop = population_survivals(&tp.dose.alpha, &tp.low_let, lq, x.cells, &coeffs)?;
+            alpha_hit = pop.get(1).map(|p| p.estimate);
+            let mean_dose = pop.swap_remove(0);
+            estimate = mean_dose.estimate;
+            surv = mean_dose.per_cell;
         }
         Ok(Self {
             surviving_fraction: estimate.value,

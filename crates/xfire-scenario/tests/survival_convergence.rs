@@ -4,7 +4,7 @@
 //! (`docs/kinetics.md` §9, `docs/validation.md`); the ignored test is the reduced check
 //! 2·10⁴ → 6·10⁴ (`cargo test --release -p xfire-scenario --test survival_convergence --
 //! --ignored`). A figure passes when the value at N2 lies in the interval stated at N1, or
-//! when both intervals lie below 10⁻³ (such figures read "< 0.001").
+//! when both intervals lie below 0.01 (such figures read "< 0.01").
 
 use xfire_kinetics::noise::{SurvivalEstimate, NEGLIGIBLE_SURVIVAL};
 use xfire_scenario::compare::{compare, CompareOptions, Comparison};
