@@ -97,6 +97,18 @@ impl SurvivalEstimate {
         Self::with_sd(value, value, 0.0)
     }
 
+    /// A figure whose Monte Carlo uncertainty is not estimated (sd and interval NaN, written
+    /// as null; e.g. migrating walkers on path-averaged voxel doses).
+    pub fn unestimated(value: f64) -> Self {
+        Self {
+            value,
+            naive: value,
+            sd: f64::NAN,
+            interval: [f64::NAN; 2],
+            too_wide: false,
+        }
+    }
+
     /// A figure `value` ± `sd` with its log-normal 95 % interval and flag.
     pub fn with_sd(value: f64, naive: f64, sd: f64) -> Self {
         let interval = if value > 0.0 && sd > 0.0 {
@@ -141,6 +153,9 @@ impl SurvivalEstimate {
     /// "value [lo, hi]" with a trailing " !" when the interval is too wide to read, or
     /// "< 0.01" when the whole interval is below [`NEGLIGIBLE_SURVIVAL`].
     pub fn label(&self) -> String {
+        if self.sd.is_nan() {
+            return format!("{} [no MC interval]", sig(self.value));
+        }
         if self.interval[1] < NEGLIGIBLE_SURVIVAL && self.sd > 0.0 {
             return format!("< {NEGLIGIBLE_SURVIVAL}");
         }
@@ -380,7 +395,6 @@ pub fn population_survivals(
             })
         })
         .collect();
-    let k = alpha_coeffs_per_gy.len();
     // per cell and coefficient (E[S|D̂], E[S²|D̂]) with the class moments moved by (dm, dτ)
     let eval = |dm: f64, dtau: f64| -> Vec<Vec<(f64, f64)>> {
         (0..n)

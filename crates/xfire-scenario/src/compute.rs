@@ -142,13 +142,20 @@ pub struct ExposureSummary {
 impl ExposureSummary {
     fn of(model: &str, from_s: f64, to_s: f64, e: &Exposure) -> Self {
         let tot = e.dose.total();
+        // migrating walkers (path-averaged voxel doses) and circulating blood carry no
+        // per-cell noise model: their Monte Carlo interval is not estimated
+        let corrected = matches!(model, "resident" | "cohort");
         Self {
             model: model.into(),
             from_s,
             to_s,
             lymphocytes: tot.len(),
             surviving_fraction: e.surviving_fraction,
-            survival: e.survival_estimate,
+            survival: if corrected {
+                e.survival_estimate
+            } else {
+                SurvivalEstimate::unestimated(e.surviving_fraction)
+            },
             alpha_hit_survival: e.alpha_hit_estimate,
             mean_gy: tot.iter().sum::<f64>() / tot.len().max(1) as f64,
             rbe_weighted_gy: e.rbe_weighted_summary.clone(),

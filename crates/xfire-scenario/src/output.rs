@@ -585,16 +585,33 @@ pub fn write_figures(dir: &Path, plan: &Plan, r: &RunResult) -> Vec<String> {
                 || g.surviving_fraction.map_or("-".into(), fmt_survival),
                 |x| fmt_estimate(&x),
             )),
+            Cell::Value(
+                g.alpha_hit_survival
+                    .map_or("-".into(), |x| fmt_estimate(&x)),
+            ),
         ]);
     }
+    let flagged = [&r.tumour, &r.lymphocytes]
+        .iter()
+        .filter_map(|g| g.survival)
+        .chain(r.exposures.iter().map(|e| e.survival))
+        .any(|e| e.too_wide);
     let mut blocks = vec![Block::Table(Table {
-        caption: Some("Whole treatment (first administration until < 10⁻⁴ of the decays remain); mass-weighted mean over the cells' voxels; 3 significant figures (full precision in summary.json).".into()),
+        caption: Some(format!(
+            "Whole treatment (first administration until < 10⁻⁴ of the decays remain); \
+             mass-weighted mean over the cells' voxels; 3 significant figures (full precision \
+             in summary.json). Surviving fractions: Monte Carlo noise of the per-cell doses \
+             removed, [95 % interval] (docs/kinetics.md §9); the α-hit model beside it for α \
+             emitters. {}",
+            if flagged { TOO_WIDE_LEGEND } else { "" }
+        )),
         header: vec![
             "target".into(),
             "absorbed dose (Gy)".into(),
             "α part (Gy)".into(),
             "RBE-weighted dose (Gy)".into(),
             "mean surviving fraction [95 % interval]".into(),
+            "α-hit model surviving fraction".into(),
         ],
         rows,
     })];
