@@ -141,35 +141,7 @@ pub struct PopulationSurvival {
     pub per_cell: Vec<f64>,
 }
 
-fn sig(x: f64) -> String {
-    if x == 0.0 || (1e-3..10.0).contains(&x.abs()) {
-        format!("{x:.4}")
-    } else {
-        format!("{x:.2e}")
-    }
-}
-
-impl SurvivalEstimate {
-    /// "value [lo, hi]" with a trailing " !" when the interval is too wide to read, or
-    /// "< 0.01" when the whole interval is below [`NEGLIGIBLE_SURVIVAL`].
-    pub fn label(&self) -> String {
-        if self.sd.is_nan() {
-            return format!("{} [no MC interval]", sig(self.value));
-        }
-        if self.interval[1] < NEGLIGIBLE_SURVIVAL && self.sd > 0.0 {
-            return format!("< {NEGLIGIBLE_SURVIVAL}");
-        }
-        format!(
-            "{} [{}, {}]{}",
-            sig(self.value),
-            sig(self.interval[0]),
-            sig(self.interval[1]),
-            if self.too_wide { " !" } else { "" }
-        )
-    }
-}
-
-/// The legend of the " !" mark of [`SurvivalEstimate::label`].
+/// The legend of the " !" mark that tables put after a [`SurvivalEstimate::too_wide`] figure.
 pub const TOO_WIDE_LEGEND: &str = "! = 95 % interval too wide to read (half-width > 50 % of \
      the value, upper bound >= 0.01): not converged, rerun with more decays (transport.decays)";
 
@@ -605,15 +577,7 @@ mod tests {
         assert!(SurvivalEstimate::with_sd(0.2, 0.2, 0.2).too_wide);
         assert!(!SurvivalEstimate::with_sd(0.2, 0.2, 0.04).too_wide);
         assert!(!SurvivalEstimate::with_sd(1e-7, 1e-7, 1e-6).too_wide);
-        assert_eq!(
-            SurvivalEstimate::with_sd(1e-7, 1e-7, 1e-8).label(),
-            "< 0.01"
-        );
         assert!(SurvivalEstimate::with_sd(0.005, 0.005, 0.005).too_wide);
-        assert_eq!(
-            SurvivalEstimate::exact(0.25).label(),
-            "0.2500 [0.2500, 0.2500]"
-        );
         let bad = CellNoise::exact(3);
         assert!(population_survival(&[0.0, 0.0], &low, &p, &bad, 2.0).is_err());
     }

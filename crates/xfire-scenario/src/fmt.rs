@@ -56,7 +56,7 @@ pub fn fmt_sig_short(v: f64) -> String {
 }
 
 /// A surviving fraction with its 95 % interval: "0.0276 [0.0201, 0.0380]", " !" appended when
-/// the interval is too wide to read (`xfire_kinetics::noise::TOO_WIDE_LEGEND`), "< 0.001" when
+/// the interval is too wide to read (`xfire_kinetics::noise::TOO_WIDE_LEGEND`), "< 0.01" when
 /// the whole interval is below `NEGLIGIBLE_SURVIVAL`; an exact figure without interval.
 pub fn fmt_estimate(e: &xfire_kinetics::noise::SurvivalEstimate) -> String {
     use xfire_kinetics::noise::NEGLIGIBLE_SURVIVAL;
@@ -116,7 +116,7 @@ mod tests {
         assert!(s.starts_with("0.0276 [0.02"), "{s}");
         assert_eq!(
             fmt_estimate(&SurvivalEstimate::with_sd(1e-20, 1e-19, 1e-21)),
-            "< 0.001"
+            "< 0.01"
         );
     }
 }

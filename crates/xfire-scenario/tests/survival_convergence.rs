@@ -8,6 +8,7 @@
 
 use xfire_kinetics::noise::{SurvivalEstimate, NEGLIGIBLE_SURVIVAL};
 use xfire_scenario::compare::{compare, CompareOptions, Comparison};
+use xfire_scenario::fmt::fmt_estimate;
 use xfire_scenario::{Options, Scenario};
 
 fn slow() -> bool {
@@ -67,13 +68,19 @@ fn check(n1: u64, n2: u64) {
         let inside = x.interval[0] <= y.value && y.value <= x.interval[1];
         let ok = inside || negligible;
         eprintln!(
-            "{n:<8} {what:<28} {:>34} {:>34} {}",
-            x.label(),
-            y.label(),
-            if ok { "ok" } else { "CHANGED" }
+            "{n:<8} {what:<28} {:>34} {:>34} {} ({:.3e} -> {:.3e})",
+            fmt_estimate(x),
+            fmt_estimate(y),
+            if ok { "ok" } else { "CHANGED" },
+            x.value,
+            y.value
         );
         if !ok {
-            failed.push(format!("{n} {what}: {} -> {}", x.label(), y.label()));
+            failed.push(format!(
+                "{n} {what}: {} -> {}",
+                fmt_estimate(x),
+                fmt_estimate(y)
+            ));
         }
     }
     assert!(failed.is_empty(), "outside the stated interval: {failed:?}");
