@@ -66,13 +66,17 @@ pub fn fmt_estimate(e: &xfire_kinetics::noise::SurvivalEstimate) -> String {
     if e.sd <= 0.0 || e.interval[0] >= e.interval[1] || e.interval.iter().any(|x| x.is_nan()) {
         return fmt_survival(e.value);
     }
-    format!(
-        "{} [{}, {}]{}",
+    let (v, lo, hi) = (
         fmt_survival(e.value),
         fmt_survival(e.interval[0]),
         fmt_survival(e.interval[1]),
-        if e.too_wide { " !" } else { "" }
-    )
+    );
+    let flag = if e.too_wide { " !" } else { "" };
+    if lo == v && hi == v {
+        // the interval is narrower than the printed precision
+        return format!("{v}{flag}");
+    }
+    format!("{v} [{lo}, {hi}]{flag}")
 }
 
 #[cfg(test)]
@@ -117,6 +121,11 @@ mod tests {
         assert_eq!(
             fmt_estimate(&SurvivalEstimate::with_sd(1e-20, 1e-19, 1e-21)),
             "< 0.01"
+        );
+        // an interval narrower than 3 significant figures is not printed
+        assert_eq!(
+            fmt_estimate(&SurvivalEstimate::with_sd(0.99999, 0.99999, 1e-6)),
+            "1.00"
         );
     }
 }
