@@ -236,6 +236,30 @@ pub struct CellTable {
     pub dose_at_gy: Vec<Vec<f64>>,
 }
 
+/// Single-hit statistics of one chain member's α particles in one target type.
+#[derive(Debug, Clone, Serialize)]
+pub struct SingleHitMember {
+    /// Chain member.
+    pub nuclide: String,
+    /// Frequency-mean single-event specific energy z̄_F \[Gy\].
+    pub frequency_mean_z_gy: f64,
+    /// Single events tallied \[1\].
+    pub events: f64,
+}
+
+/// The α-hit model of one target type.
+#[derive(Debug, Clone, Serialize)]
+pub struct SingleHitSummary {
+    /// "tumour cells" or "lymphocytes".
+    pub target: String,
+    /// κ = (1 − T(α_α))/z̄_F, mixed over the chain by α-dose share \[1/Gy\].
+    pub coefficient_per_gy: f64,
+    /// α·RBE, the mean-dose model's coefficient \[1/Gy\].
+    pub alpha_rbe_per_gy: f64,
+    /// Per chain member with α events.
+    pub members: Vec<SingleHitMember>,
+}
+
 /// Everything a run produced (plain data).
 #[derive(Debug, Clone, Serialize)]
 pub struct RunResult {
@@ -273,6 +297,8 @@ pub struct RunResult {
     pub parameters: Vec<ParameterUsed>,
     /// Notes (models skipped and why, approximations).
     pub notes: Vec<String>,
+    /// The α-hit model per target type (α emitters only; `docs/kinetics.md` §9).
+    pub single_hit: Vec<SingleHitSummary>,
     /// Wall time of each phase of the time step, labelled by the phase that *ended* \[s\]
     /// (diagnostics; not written to files).
     #[serde(skip)]
@@ -569,21 +595,25 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
     };
     let hit_t = hit_coeff(GROUP_TUMOUR, 0, &lq_t);
     let hit_l = hit_coeff(GROUP_LYMPHOCYTE, 1, &lq_l);
+    let mut single_hit = Vec::new();
     for (who, class, k, lq) in [
         ("tumour cells", 0, hit_t, &lq_t),
         ("lymphocytes", 1, hit_l, &lq_l),
     ] {
         if let Some(k) = k {
-            let z: Vec<String> = hit_summary(tr, class)
-                .iter()
-                .map(|(n, z, e)| format!("{n} {z:.3} Gy ({e:.0} events)"))
-                .collect();
-            notes.push(format!(
-                "alpha-hit model (Roeske & Stinchcomb; docs/kinetics.md): {who}: single-hit \
-                 frequency-mean z {}; coefficient {k:.3}/Gy vs alpha*RBE {:.3}/Gy",
-                z.join(", "),
-                lq.alpha_per_gy * lq.rbe_alpha
-            ));
+            single_hit.push(SingleHitSummary {
+                target: who.into(),
+                coefficient_per_gy: k,
+                alpha_rbe_per_gy: lq.alpha_per_gy * lq.rbe_alpha,
+                members: hit_summary(tr, class)
+                    .into_iter()
+                    .map(|(nuclide, z, events)| SingleHitMember {
+                        nuclide,
+                        frequency_mean_z_gy: z,
+                        events,
+                    })
+                    .collect(),
+            });
         }
     }
     let exposure_of = |idx: &[usize],
@@ -990,6 +1020,7 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
         window,
         parameters: params(plan),
         notes,
+        single_hit,
         curves,
         cells,
         voxel_dose_per_decay: vdpd,

@@ -445,6 +445,18 @@ pub fn comparison_csv(c: &Comparison) -> String {
     ] {
         head.push(h.into());
     }
+    // survival intervals, flags and the α-hit model, after the columns above
+    let mut est_names = vec!["tumour".to_string(), "tumour_alpha_hit".to_string()];
+    for k in &keys {
+        est_names.push(format!("lymphocyte_{}", k.key));
+        est_names.push(format!("lymphocyte_{}_alpha_hit", k.key));
+    }
+    est_names.push("window".into());
+    for n in &est_names {
+        for suffix in ["surviving_fraction_est", "lo95", "hi95", "too_wide"] {
+            head.push(format!("{n}_{suffix}"));
+        }
+    }
     s.push_str(&head.join(","));
     s.push('\n');
     for r in &c.rows {
@@ -499,6 +511,24 @@ pub fn comparison_csv(c: &Comparison) -> String {
             csv_num(opt(r.window_survival)),
             csv_num(opt(r.window_tumour_dose_fraction)),
         ]);
+        let mut est = vec![r.tumour_survival, r.tumour_alpha_hit_survival];
+        for k in &keys {
+            let e = r.lymphocytes.iter().find(|e| e.key() == k.key);
+            est.push(e.and_then(|e| e.survival));
+            est.push(e.and_then(|e| e.alpha_hit_survival));
+        }
+        est.push(r.window_survival_estimate);
+        for e in est {
+            match e {
+                Some(e) => f.extend([
+                    csv_num(e.value),
+                    csv_num(e.interval[0]),
+                    csv_num(e.interval[1]),
+                    u8::from(e.too_wide).to_string(),
+                ]),
+                None => f.extend(std::iter::repeat_n(String::new(), 4)),
+            }
+        }
         s.push_str(&f.join(","));
         s.push('\n');
     }
