@@ -179,7 +179,7 @@ pub fn prepare(
              results and write these (the transport cache {CACHE}/ is kept)"
         );
     }
-    if same && !old.complete && !force {
+    if same && !old.complete && !force && has_checkpoints(dir) {
         bail!(
             "{held}, this run interrupted: continue it with --resume, or start afresh with --force"
         );
@@ -197,6 +197,12 @@ pub fn prepare(
     }
     out.write_marker()?;
     Ok(out)
+}
+
+/// `dir/checkpoints` holds something to resume from (an unfinished run without checkpoints,
+/// such as an interrupted `compare` or a run that failed, is simply redone).
+fn has_checkpoints(dir: &Path) -> bool {
+    std::fs::read_dir(dir.join("checkpoints")).is_ok_and(|mut d| d.next().is_some())
 }
 
 fn names(paths: &[PathBuf]) -> String {
@@ -350,4 +356,37 @@ pub fn forget_entry(dir: &Path, entry: &str) -> anyhow::Result<()> {
         marker,
     };
     out.write_marker()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unfinished_run_is_refused_only_when_it_has_checkpoints() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("out");
+        // an interrupted `compare` (no checkpoints): the same command takes the folder again
+        prepare(&dir, "compare", "id", false, false).unwrap();
+        std::fs::write(dir.join("comparison.csv"), "old").unwrap();
+        prepare(&dir, "compare", "id", false, false).unwrap();
+        assert!(!dir.join("comparison.csv").exists(), "old outputs replaced");
+        // another run's unfinished folder: still refused
+        let e = prepare(&dir, "compare", "other", false, false)
+            .err()
+            .unwrap();
+        assert!(format!("{e:#}").contains("not of this run"), "{e:#}");
+        // a run with checkpoints: refused without --resume or --force
+        std::fs::create_dir(dir.join("checkpoints")).unwrap();
+        std::fs::write(dir.join("checkpoints/a.ckpt"), "x").unwrap();
+        let e = prepare(&dir, "compare", "id", false, false).err().unwrap();
+        assert!(format!("{e:#}").contains("--resume"), "{e:#}");
+        prepare(&dir, "compare", "id", false, true).unwrap();
+        assert!(
+            dir.join("checkpoints/a.ckpt").exists(),
+            "--resume keeps them"
+        );
+        prepare(&dir, "compare", "id", true, false).unwrap();
+        assert!(!dir.join("checkpoints").exists(), "--force starts afresh");
+    }
 }
