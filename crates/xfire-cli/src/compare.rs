@@ -139,16 +139,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ),
         ],
     );
-    let out = outdir::prepare(&args.out, "compare", &identity, args.force, false)?;
     let cache_dir = (!args.no_cache).then(|| {
         args.cache
             .clone()
             .unwrap_or_else(|| args.out.join(outdir::CACHE))
     });
+    // before the folder is taken: a refusal leaves it as it was
     crate::preflight::check_space(
         &args.out,
         crate::preflight::compare_bytes(&scenario, &args.nuclides, cache_dir.is_some(), args.full),
     )?;
+    let out = outdir::prepare(&args.out, "compare", &identity, args.force, false)?;
     let prefix = Arc::new(Mutex::new(String::new()));
     let verbose = args.verbose;
     let quiet = args.quiet;

@@ -54,9 +54,15 @@ pub fn free_bytes(_dir: &Path) -> Option<u64> {
     None
 }
 
-/// Refuses to start when `dir`'s file system has less free space than `need` bytes.
+/// Refuses to start when `dir`'s file system has less free space than `need` bytes; `dir`
+/// need not exist yet (its nearest existing ancestor is asked), so the check runs before
+/// the output folder is created or cleared and a refusal leaves nothing behind.
 pub fn check_space(dir: &Path, need: u64) -> anyhow::Result<()> {
-    let Some(free) = free_bytes(dir) else {
+    let probe = dir
+        .ancestors()
+        .find(|a| a.exists())
+        .unwrap_or(Path::new("."));
+    let Some(free) = free_bytes(probe) else {
         return Ok(());
     };
     if need > free {
@@ -119,6 +125,12 @@ mod tests {
         let e = check_space(d.path(), u64::MAX).unwrap_err().to_string();
         assert!(e.contains("free") && e.contains("--no-cache"), "{e}");
         assert!(check_space(d.path(), 1).is_ok());
+        // a folder not created yet is checked on its parent's file system, and not created
+        let out = d.path().join("new/out");
+        let e = check_space(&out, u64::MAX).unwrap_err().to_string();
+        assert!(e.contains("free"), "{e}");
+        assert!(check_space(&out, 1).is_ok());
+        assert!(!d.path().join("new").exists());
     }
 
     #[test]

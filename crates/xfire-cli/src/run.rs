@@ -98,15 +98,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         kind,
         &[&plan.scenario.text, args.shard.as_deref().unwrap_or("")],
     );
-    let out = outdir::is_main_rank()
-        .then(|| outdir::prepare(&args.out, kind, &identity, args.force, args.resume))
-        .transpose()?;
     let cache_dir =
         (!args.no_cache).then(|| args.cache.clone().unwrap_or_else(|| args.out.join("cache")));
+    // before the folder is taken: a refusal leaves it as it was
     crate::preflight::check_space(
         &args.out,
         crate::preflight::run_bytes(&plan, cache_dir.is_some()),
     )?;
+    let out = outdir::is_main_rank()
+        .then(|| outdir::prepare(&args.out, kind, &identity, args.force, args.resume))
+        .transpose()?;
     let progress = crate::common::Progress::new(args.quiet, Arc::new(Mutex::new(String::new())));
     let mut opts = Options {
         threads: args.threads,
