@@ -12,7 +12,7 @@
 //! of (seed, batch index, batch size), so the result depends on nothing else.
 //!
 //! Binary layout ([`ExactTally::to_bytes`], `docs/formats/shard.md`): little-endian, magic
-//! `XFEXACT1`, then decays, batches (u64), the voxel sums and sums² (u64 count, then i128
+//! `XFEXACT2`, then decays, batches (u64), the voxel sums and sums² (u64 count, then i128
 //! each), the region maps (count; per map: name length and UTF-8 name, sums, sums²), the five
 //! energy-balance statistics (sum, sum² as i128), the largest history imbalance (f64), the
 //! single-event spectra (u64 class count; per class: u64 bin count, u64 counts, Σz and Σz²
