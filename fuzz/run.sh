@@ -3,6 +3,7 @@
 #
 #   fuzz/run.sh [TARGET...]        default: every harness of fuzz/src/lib.rs
 #   FUZZ_SECONDS=60  per target (default 60), or FUZZ_RUNS=1000000 executions per target
+#   FUZZ_SEED=1      libFuzzer's seed: with FUZZ_RUNS, a repeatable run (what CI does)
 #
 # Builds the fuzz targets with SanitizerCoverage instrumentation (the flags cargo-fuzz passes,
 # minus the nightly-only -Zsanitizer), then runs each one on a scratch copy of its seed
@@ -23,6 +24,7 @@ RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-
 work="${FUZZ_WORK:-$(mktemp -d)}"
 limit=(-max_total_time="${FUZZ_SECONDS:-60}")
 [ -z "${FUZZ_RUNS:-}" ] || limit=(-runs="$FUZZ_RUNS")
+[ -z "${FUZZ_SEED:-}" ] || limit+=(-seed="$FUZZ_SEED")
 status=0
 for t in "${targets[@]}"; do
   mkdir -p "$work/$t" "fuzz/artifacts/$t"
