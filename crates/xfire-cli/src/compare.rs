@@ -204,6 +204,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             };
             crate::signals::interrupted(e.into(), &how)
         } else {
+            out.discard_if_empty();
             anyhow::Error::from(e)
         }
     })?;

@@ -53,6 +53,8 @@ pub struct Marker {
 pub struct OutDir {
     dir: PathBuf,
     marker: Marker,
+    /// [`prepare`] created the folder (it did not exist).
+    created: bool,
 }
 
 /// The command line as typed (arguments with spaces quoted).
@@ -120,9 +122,10 @@ pub fn prepare(
         complete: false,
         files: vec![],
     };
-    let out = OutDir {
+    let mut out = OutDir {
         dir: dir.to_path_buf(),
         marker,
+        created: false,
     };
     if dir.exists() && !dir.is_dir() {
         bail!("--out {} exists and is not a folder", dir.display());
@@ -130,6 +133,7 @@ pub fn prepare(
     if !dir.exists() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create output folder {}", dir.display()))?;
+        out.created = true;
         out.write_marker()?;
         return Ok(out);
     }
@@ -244,6 +248,23 @@ impl OutDir {
             .with_context(|| format!("cannot write {}", path.display()))
     }
 
+    /// After a failure (bad input found once the folder was taken): removes the folder when
+    /// [`prepare`] created it and nothing but the marker and empty sub-folders is in it, so an
+    /// error leaves no output folder behind. A folder with work in it (cache, checkpoints) is
+    /// kept: the same command continues from it.
+    pub fn discard_if_empty(&self) {
+        if !self.created {
+            return;
+        }
+        for p in entries(&self.dir).unwrap_or_default() {
+            if !p.is_dir() || std::fs::remove_dir(&p).is_err() {
+                return;
+            }
+        }
+        let _ = std::fs::remove_file(self.dir.join(MARKER));
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+
     /// Records every entry of the folder with its size and marks the result complete;
     /// returns the entries.
     pub fn finish(mut self) -> anyhow::Result<Vec<Entry>> {
@@ -354,6 +375,7 @@ pub fn forget_entry(dir: &Path, entry: &str) -> anyhow::Result<()> {
     let out = OutDir {
         dir: dir.to_path_buf(),
         marker,
+        created: false,
     };
     out.write_marker()
 }
@@ -388,5 +410,27 @@ mod tests {
         );
         prepare(&dir, "compare", "id", true, false).unwrap();
         assert!(!dir.join("checkpoints").exists(), "--force starts afresh");
+    }
+
+    #[test]
+    fn a_failure_removes_only_a_folder_it_created_with_nothing_in_it() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("out");
+        let out = prepare(&dir, "run", "id", false, false).unwrap();
+        std::fs::create_dir(dir.join(CACHE)).unwrap();
+        out.discard_if_empty();
+        assert!(!dir.exists(), "marker-only folder left after an error");
+        // work in it: kept
+        let out = prepare(&dir, "run", "id", false, false).unwrap();
+        std::fs::create_dir(dir.join(CACHE)).unwrap();
+        std::fs::write(dir.join(CACHE).join("a.tally"), "x").unwrap();
+        out.discard_if_empty();
+        assert!(dir.join(CACHE).join("a.tally").exists());
+        // a folder that was there before: kept
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::create_dir(&dir).unwrap();
+        let out = prepare(&dir, "run", "id", false, false).unwrap();
+        out.discard_if_empty();
+        assert!(dir.join(MARKER).exists());
     }
 }

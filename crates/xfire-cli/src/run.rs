@@ -137,6 +137,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 ),
             )
         } else {
+            out.iter().for_each(outdir::OutDir::discard_if_empty);
             e.into()
         }
     })?;

@@ -189,6 +189,16 @@ fn checks_before_transport() {
     );
     assert!(!e.contains("unknown key"), "{e}");
     assert!(!p("o1").exists(), "nothing written for bad input");
+    // bad input found after the folder was taken (compare checks its nuclides then)
+    let e = fails(
+        xfire()
+            .arg("compare")
+            .arg(tiny())
+            .args(["--nuclides", "Xx-1", "--out"])
+            .arg(p("c1")),
+    );
+    assert!(e.contains("Xx-1"), "{e}");
+    assert!(!p("c1").exists(), "output folder left after bad input");
     let e = fails(
         xfire()
             .args(["phantom", "generate"])
