@@ -55,8 +55,8 @@ pub struct Args {
     #[arg(long, short)]
     pub out: PathBuf,
     /// Override the scenario's transport.decays (decays per transport round of each
-    /// component part; 20000 is enough for the comparison of the shipped TIL spheroid, whose
-    /// `xfire run` example transports 10⁶).
+    /// component part; the README's main job uses 40000 on the shipped TIL spheroid, where no
+    /// survival figure is then flagged as too uncertain; its `xfire run` example transports 10⁶).
     #[arg(long, value_name = "N")]
     pub decays: Option<u64>,
     /// Override the scenario's transport.max_decays (cap when a target uncertainty is set).

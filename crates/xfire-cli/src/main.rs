@@ -29,7 +29,7 @@ mod signals;
     long_about = "xfire tracks alpha particles, electrons and photons from radionuclide decays \
 through voxel phantoms, from micrometre cells to millimetre patient voxels, and reports \
 absorbed dose to tumour and lymphocyte voxels over time.",
-    after_help = "Start here:\n  xfire compare phantoms/til-spheroid-lu177.toml --decays 20000 --out out/   \
+    after_help = "Start here:\n  xfire compare phantoms/til-spheroid-lu177.toml --decays 40000 --out out/compare   \
 # seven nuclides side by side\n  xfire run phantoms/til-spheroid-lu177.toml --out run/   \
 # one scenario in full\n  xfire nuclide show Lu-177\n\nEach command has its own --help. Shell completions: \
 xfire completions bash|zsh|fish. Formats: docs/formats/."
