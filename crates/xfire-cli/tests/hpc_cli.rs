@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
 fn xfire() -> Command {
     Command::new(env!("CARGO_BIN_EXE_xfire"))
@@ -153,31 +153,7 @@ fn resume_after_sigkill_gives_the_bytes_of_an_uninterrupted_run() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let ck = out.join("checkpoints");
-    let t0 = Instant::now();
-    let found = loop {
-        let f = std::fs::read_dir(&ck)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .find(|e| e.path().extension().is_some_and(|x| x == "ckpt"));
-        if let Some(f) = f {
-            break f.path();
-        }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended before writing a checkpoint"
-        );
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "no checkpoint after 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the run ended before it could be killed"
-    );
+    let found = common::checkpoint::wait_for_first_checkpoint(&mut child, &out);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let (h, t) = xfire_scenario::shard::read_part(&found).unwrap();
@@ -206,7 +182,10 @@ fn resume_after_sigkill_gives_the_bytes_of_an_uninterrupted_run() {
         "{err}"
     );
     same_files(&p("whole"), &out, "resumed after SIGKILL vs uninterrupted");
-    assert!(!ck.exists(), "checkpoints removed after a complete run");
+    assert!(
+        !out.join("checkpoints").exists(),
+        "checkpoints removed after a complete run"
+    );
 }
 
 #[test]

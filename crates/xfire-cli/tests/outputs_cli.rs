@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
 fn xfire() -> Command {
     Command::new(env!("CARGO_BIN_EXE_xfire"))
@@ -321,28 +321,7 @@ fn ctrl_c_writes_a_checkpoint_and_resume_gives_the_uninterrupted_bytes() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let ck = out.join("checkpoints");
-    let t0 = Instant::now();
-    let found = loop {
-        let f = std::fs::read_dir(&ck)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .find(|e| e.path().extension().is_some_and(|x| x == "ckpt"));
-        if let Some(f) = f {
-            break f.path();
-        }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "ended before a checkpoint"
-        );
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "no checkpoint after 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    assert!(child.try_wait().unwrap().is_none(), "ended before SIGINT");
+    let found = common::checkpoint::wait_for_first_checkpoint(&mut child, &out);
     // kill(2) itself: a `kill` program (procps) is not on every machine that runs the tests
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
