@@ -44,6 +44,21 @@ struct Bar {
     printed: String,
 }
 
+impl Bar {
+    /// A bar with nothing shown yet.
+    fn new() -> Self {
+        Self {
+            bar: None,
+            current: String::new(),
+            last_line: Instant::now(),
+            started: Instant::now(),
+            prefix: String::new(),
+            done0: 0,
+            printed: String::new(),
+        }
+    }
+}
+
 /// A rate readable at a glance: three significant digits and an SI multiplier
 /// ("59.7 M decays/s", "812 decays/s", "3.20 k decays/s").
 pub fn format_rate(per_s: f64, what: &str) -> String {
@@ -100,17 +115,7 @@ pub struct Progress {
 impl Progress {
     /// Progress on stderr (none when `quiet`).
     pub fn new(quiet: bool, prefix: Arc<Mutex<String>>) -> Self {
-        let st = (!quiet).then(|| {
-            Arc::new(Mutex::new(Bar {
-                bar: None,
-                current: String::new(),
-                last_line: Instant::now(),
-                started: Instant::now(),
-                prefix: String::new(),
-                done0: 0,
-                printed: String::new(),
-            }))
-        });
+        let st = (!quiet).then(|| Arc::new(Mutex::new(Bar::new())));
         Self {
             st,
             prefix,
@@ -216,15 +221,7 @@ mod tests {
 
     #[test]
     fn a_plain_line_is_printed_once() {
-        let mut p = Bar {
-            bar: None,
-            current: String::new(),
-            last_line: Instant::now(),
-            started: Instant::now(),
-            prefix: String::new(),
-            done0: 0,
-            printed: String::new(),
-        };
+        let mut p = Bar::new();
         update(&mut p, false, "", "Lu-177", 0, 10);
         assert_eq!(p.printed, "transport Lu-177: 0/10 decays");
         update(&mut p, false, "", "Lu-177", 10, 10);
