@@ -1,13 +1,12 @@
 //! `xfire chain NAME --times 1h,1d,10d [--activity 1MBq] [--json]`: activities and cumulated
-//! decays of every member of a decay chain (layout in docs/formats/chain.md).
+//! decays of every member of a decay chain (layout in docs/formats/chain.md; computed by
+//! `xfire_api::chain`).
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use clap::Args as ClapArgs;
-use serde::Serialize;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use xfire_core::units::{format_time, parse_activity_bq, parse_time_list_s};
-use xfire_kinetics::Chain;
+use xfire_core::units::format_time;
 
 /// Arguments of `xfire chain`.
 #[derive(ClapArgs, Debug)]
@@ -25,69 +24,14 @@ pub struct Args {
     json: bool,
 }
 
-/// JSON record of `xfire chain --json` (documented in docs/formats/chain.md).
-#[derive(Serialize)]
-struct Record {
-    format: &'static str,
-    parent: String,
-    initial_activity_bq: f64,
-    times_s: Vec<f64>,
-    members: Vec<MemberOut>,
-}
-
-#[derive(Serialize)]
-struct MemberOut {
-    nuclide: String,
-    /// Half-life [s]; null for a stable end point.
-    half_life_s: Option<f64>,
-    stable: bool,
-    activity_bq: Vec<f64>,
-    cumulated_decays: Vec<f64>,
-}
-
 /// Run `xfire chain`.
 pub fn run(args: Args) -> Result<()> {
-    let times = parse_time_list_s(&args.times).context("--times")?;
-    if times.is_empty() {
-        bail!("--times needs at least one time, e.g. \"1h,1d,10d\"");
-    }
-    if let Some(t) = times.iter().find(|t| **t < 0.0) {
-        bail!("--times must be >= 0 s after the administration, got {t} s");
-    }
-    let a0 = parse_activity_bq(&args.activity).context("--activity")?;
-    if a0 < 0.0 {
-        bail!("--activity must be >= 0 Bq, got {a0} Bq");
-    }
-    let chain = Chain::from_library(&args.name)?;
-    let n = chain.len();
-    let mut activity = vec![Vec::with_capacity(times.len()); n];
-    let mut decays = vec![Vec::with_capacity(times.len()); n];
-    for &t in &times {
-        let a = chain.activities(a0, t);
-        let d = chain.cumulated_decays(a0, 0.0, t);
-        for j in 0..n {
-            activity[j].push(a[j]);
-            decays[j].push(d[j]);
-        }
-    }
-    let record = Record {
-        format: "xfire-chain/1",
-        parent: chain.members()[0].nuclide.clone(),
-        initial_activity_bq: a0,
-        times_s: times.clone(),
-        members: chain
-            .members()
-            .iter()
-            .zip(activity.into_iter().zip(decays))
-            .map(|(m, (a, d))| MemberOut {
-                nuclide: m.nuclide.clone(),
-                half_life_s: (!m.is_stable()).then(|| m.half_life_s()),
-                stable: m.is_stable(),
-                activity_bq: a,
-                cumulated_decays: d,
-            })
-            .collect(),
-    };
+    let record = xfire_api::chain::compute(&args.name, &args.times, &args.activity)?;
+    let (times, a0, n) = (
+        &record.times_s,
+        record.initial_activity_bq,
+        record.members.len(),
+    );
     let mut out = String::new();
     if args.json {
         out = serde_json::to_string_pretty(&record)?;

@@ -1,37 +1,8 @@
-//! Pieces shared by several subcommands: material look-up and scenario progress output.
+//! Pieces shared by several subcommands: scenario progress output.
 
 use std::io::IsTerminal;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use anyhow::Context;
-use xfire_data::materials::{builtin, builtin_names, parse_user_materials_toml, Material};
-
-/// The material `name`: from the user materials file if it defines it, else built in.
-pub fn find_material(name: &str, materials_file: Option<&Path>) -> anyhow::Result<Material> {
-    if let Some(path) = materials_file {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read materials file {}", path.display()))?;
-        let user = parse_user_materials_toml(&text)
-            .with_context(|| format!("in materials file {}", path.display()))?;
-        if let Some(m) = user.into_iter().find(|m| m.name == name) {
-            return Ok(m);
-        }
-    }
-    builtin(name).ok_or_else(|| {
-        anyhow::anyhow!(
-            "unknown material {:?}; built-in materials: {}{}",
-            name,
-            builtin_names().join(", "),
-            if materials_file.is_some() {
-                " (nor is it defined in the materials file)"
-            } else {
-                " (user materials: --materials-file)"
-            }
-        )
-    })
-}
 
 struct Bar {
     bar: Option<indicatif::ProgressBar>,

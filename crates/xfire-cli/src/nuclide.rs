@@ -1,9 +1,9 @@
-//! `xfire nuclide list|show`: the ICRP-107 radionuclide library from the command line.
+//! `xfire nuclide list|show`: the ICRP-107 radionuclide library from the command line (the
+//! record of `show --json` is `xfire_api::nuclide`).
 
 use anyhow::Result;
 use clap::{Args as ClapArgs, Subcommand};
-use serde::Serialize;
-use std::collections::BTreeMap;
+use xfire_api::nuclide::{record, NuclideRecord};
 use xfire_core::units::format_time;
 use xfire_data::nuclides::{library, Nuclide, Radiation};
 
@@ -33,79 +33,13 @@ enum NuclideCommand {
     },
 }
 
-/// JSON record of `xfire nuclide show --json` (documented in docs/formats/nuclide.md).
-#[derive(Serialize)]
-struct Record<'a> {
-    name: &'a str,
-    half_life_s: f64,
-    half_life: String,
-    decay_modes: &'a str,
-    daughters: Vec<DaughterOut<'a>>,
-    energy_per_decay_mev: BTreeMap<&'static str, f64>,
-    yield_per_decay: BTreeMap<&'static str, f64>,
-    lines: BTreeMap<&'static str, usize>,
-    beta_endpoint_mev: Option<f64>,
-    beta_spectrum_points: usize,
-    source: &'a str,
-}
-
-#[derive(Serialize)]
-struct DaughterOut<'a> {
-    nuclide: &'a str,
-    branching: f64,
-    stable: bool,
-}
-
-fn record(n: &Nuclide) -> Record<'_> {
-    let lib = library();
-    Record {
-        name: &n.name,
-        half_life_s: n.half_life_s,
-        half_life: format!("{} {}", n.half_life_text, n.half_life_unit),
-        decay_modes: &n.decay_modes,
-        daughters: n
-            .daughters
-            .iter()
-            .map(|d| DaughterOut {
-                nuclide: &d.nuclide,
-                branching: d.branching,
-                stable: lib.get(&d.nuclide).is_none(),
-            })
-            .collect(),
-        energy_per_decay_mev: Radiation::ALL
-            .iter()
-            .map(|r| (r.key(), n.energy_per_decay_mev(*r)))
-            .collect(),
-        yield_per_decay: Radiation::ALL
-            .iter()
-            .map(|r| (r.key(), n.yield_per_decay(*r)))
-            .collect(),
-        lines: Radiation::ALL
-            .iter()
-            .map(|r| (r.key(), n.lines(*r).len()))
-            .collect(),
-        beta_endpoint_mev: n.beta_endpoint_mev(),
-        beta_spectrum_points: n.beta_spectrum.as_ref().map_or(0, |s| s.energy_mev.len()),
-        source: lib.source(),
-    }
-}
-
 /// Run `xfire nuclide`.
 pub fn run(args: Args) -> Result<()> {
     let lib = library();
     match args.command {
         NuclideCommand::List { json } => {
             if json {
-                let v: Vec<_> = lib
-                    .nuclides()
-                    .map(|n| {
-                        serde_json::json!({
-                            "name": n.name,
-                            "half_life_s": n.half_life_s,
-                            "decay_modes": n.decay_modes,
-                        })
-                    })
-                    .collect();
+                let v = xfire_api::nuclide::list();
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 println!(
@@ -143,7 +77,7 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-fn print_human(n: &Nuclide, r: &Record<'_>) {
+fn print_human(n: &Nuclide, r: &NuclideRecord) {
     println!("{}", n.name);
     println!(
         "  half-life      {} {} = {:.6e} s ({})",

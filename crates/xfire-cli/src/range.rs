@@ -1,10 +1,8 @@
 //! `xfire range`: CSDA range and stopping power of an electron or α particle in a material.
-//! Output format: `docs/formats/range.md`.
+//! Computed by `xfire_api::range`; output format: `docs/formats/range.md`.
 
-use anyhow::bail;
-use serde_json::{json, Value};
-use xfire_physics::alpha::{AlphaSource, AlphaStopping};
-use xfire_physics::electron::ElectronStopping;
+use serde_json::Value;
+use xfire_api::range::RangeParticle;
 
 /// The particle whose range is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -42,77 +40,18 @@ pub struct Args {
 
 /// Computes the JSON result of `xfire range` (see `docs/formats/range.md`).
 pub fn compute(args: &Args) -> anyhow::Result<Value> {
+    let particle = match args.particle {
+        Particle::Electron => RangeParticle::Electron,
+        Particle::Alpha => RangeParticle::Alpha,
+    };
     let text = args.energy.join(" ");
-    let e = xfire_core::units::parse_energy_mev(&text)?;
-    let material = crate::common::find_material(&args.material, args.materials_file.as_deref())?;
-    let rho = material.density_g_cm3;
-    match args.particle {
-        Particle::Electron => {
-            let s = ElectronStopping::new(&material)?;
-            if !(e >= s.min_energy_mev() && e <= s.max_energy_mev()) {
-                bail!("electron energy must be between 1 keV and 1000 MeV, got {e} MeV ({text:?})");
-            }
-            let r = s.csda_range_g_cm2(e);
-            let r_cm = r / rho;
-            Ok(json!({
-                "particle": "electron",
-                "material": material.name,
-                "density_g_cm3": rho,
-                "energy_mev": e,
-                "csda_range_g_cm2": r,
-                "csda_range_cm": r_cm,
-                "csda_range_um": r_cm * 1e4,
-                "stopping_power_mev_cm2_g": s.total_stopping_power(e),
-                "collision_stopping_power_mev_cm2_g": s.collision_stopping_power(e),
-                "radiative_stopping_power_mev_cm2_g": s.radiative_stopping_power(e),
-                "linear_stopping_power_kev_um": s.total_stopping_power(e) * rho * 0.1,
-                "density_effect_delta": s.density_effect(e),
-                "radiation_yield": s.radiation_yield(e),
-                "method": "ICRU Report 37 (ESTAR): Bethe-Rohrlich-Carlson collision stopping power with full Sternheimer density effect; Seltzer-Berger radiative stopping power",
-            }))
-        }
-        Particle::Alpha => {
-            let s = AlphaStopping::new(&material)?;
-            if !(e >= s.min_energy_mev() && e <= s.max_energy_mev()) {
-                bail!("alpha energy must be between 1 keV and 1000 MeV, got {e} MeV ({text:?})");
-            }
-            let r = s.csda_range_g_cm2(e);
-            let p = s.projected_range_g_cm2(e);
-            let source = match s.source() {
-                AlphaSource::Astar { table } => format!("ASTAR (ICRU Report 49) table {table}"),
-                AlphaSource::BraggMixture {
-                    components,
-                    mismatch,
-                } => format!(
-                    "Bragg mixture of ASTAR (ICRU Report 49) tables: {} (composition mismatch {:.4})",
-                    components
-                        .iter()
-                        .map(|(n, w)| format!("{w:.4} {n}"))
-                        .collect::<Vec<_>>()
-                        .join(" + "),
-                    mismatch
-                ),
-            };
-            Ok(json!({
-                "particle": "alpha",
-                "material": material.name,
-                "density_g_cm3": rho,
-                "energy_mev": e,
-                "csda_range_g_cm2": r,
-                "csda_range_cm": r / rho,
-                "csda_range_um": r / rho * 1e4,
-                "projected_range_cm": p / rho,
-                "projected_range_um": p / rho * 1e4,
-                "detour_factor": s.detour_factor(e),
-                "range_straggling_um": s.range_straggling_g_cm2(e) / rho * 1e4,
-                "stopping_power_mev_cm2_g": s.total_stopping_power(e),
-                "electronic_stopping_power_mev_cm2_g": s.electronic_stopping_power(e),
-                "nuclear_stopping_power_mev_cm2_g": s.nuclear_stopping_power(e),
-                "let_kev_um": s.electronic_stopping_power(e) * rho * 0.1,
-                "method": source,
-            }))
-        }
-    }
+    let files = args.materials_file.as_deref();
+    Ok(xfire_api::range::compute(
+        particle,
+        &text,
+        &args.material,
+        files,
+    )?)
 }
 
 fn human(v: &Value) -> String {
