@@ -65,6 +65,12 @@ pub struct Args {
     /// Override the scenario's transport.target_uncertainty (relative, e.g. 0.02 for 2 %).
     #[arg(long, value_name = "FRACTION")]
     pub target_uncertainty: Option<f64>,
+    /// Override the scenario's transport.target_cell_uncertainty: stop each part when the
+    /// 95th percentile of the per-cell relative dose uncertainty of the tumour cells and of
+    /// the lymphocytes is at or below this (e.g. 0.05; --decays is the minimum,
+    /// --max-decays the cap).
+    #[arg(long, value_name = "FRACTION")]
+    pub target_cell_uncertainty: Option<f64>,
     /// Decays of the self-cell transport per component part for the cross-fire fraction
     /// (0: skip it).
     #[arg(long, default_value_t = 20_000, value_name = "N")]
@@ -122,20 +128,31 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
         t.target_uncertainty = Some(u);
     }
+    if let Some(u) = args.target_cell_uncertainty {
+        anyhow::ensure!(
+            u > 0.0 && u < 1.0,
+            "--target-cell-uncertainty must be a fraction in (0, 1), got {u}"
+        );
+        t.target_cell_uncertainty = Some(u);
+    }
     let identity = outdir::identity(
         "compare",
         &[
             &scenario.text,
             &args.nuclides.join(","),
             &format!(
-                "{:?} {:?} {} {} {:?} {:?} {:?}",
+                "{:?} {:?} {} {} {:?} {:?} {:?}{}",
                 args.normalise,
                 args.reference,
                 args.crossfire_decays,
                 args.full,
                 args.decays,
                 args.max_decays,
-                args.target_uncertainty
+                args.target_uncertainty,
+                // only when given: folders of earlier runs keep their identity
+                args.target_cell_uncertainty
+                    .map(|u| format!(" cell {u}"))
+                    .unwrap_or_default()
             ),
         ],
     );

@@ -90,16 +90,21 @@ impl CellUncertainty {
 
     /// 95th percentile of the relative uncertainty of the absorbed dose over the cells `idx`.
     pub fn rel_p95(&self, idx: &[usize]) -> Option<f64> {
-        let mut v: Vec<f64> = idx.iter().map(|&r| self.total_rel(r)).collect();
-        if v.is_empty() {
-            return None;
-        }
-        v.sort_by(f64::total_cmp);
-        let h = (v.len() - 1) as f64 * 0.95;
-        let lo = h.floor() as usize;
-        let hi = h.ceil() as usize;
-        Some(v[lo] + (h - lo as f64) * (v[hi] - v[lo]))
+        percentile_95(idx.iter().map(|&r| self.total_rel(r)).collect())
     }
+}
+
+/// 95th percentile of `v` (linear interpolation between order statistics; NaN sorts last);
+/// None when `v` is empty.
+pub(crate) fn percentile_95(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let h = (v.len() - 1) as f64 * 0.95;
+    let lo = h.floor() as usize;
+    let hi = h.ceil() as usize;
+    Some(v[lo] + (h - lo as f64) * (v[hi] - v[lo]))
 }
 
 /// Number of radial shells of the geometric classes.

@@ -698,6 +698,11 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
             cells.survival.push(e.survival[j]);
         }
     }
+    if let Some(target) = s.transport.target_cell_uncertainty {
+        for g in [&tumour, &lymphocytes] {
+            notes.extend(cell_target_note(g, target, tr, s.transport.max_decays));
+        }
+    }
     if lymph_idx.is_empty() {
         notes.push("the phantom has no lymphocyte cells: resident, cohort and window models need lymphocyte positions and were skipped".into());
     }
@@ -1026,6 +1031,33 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
         voxel_dose_per_decay: vdpd,
         dose_maps,
     })
+}
+
+/// A note when the per-cell uncertainty of group `g` (all parts and components together)
+/// is above `transport.target_cell_uncertainty` = `target`, saying why.
+fn cell_target_note(
+    g: &CellGroupSummary,
+    target: f64,
+    tr: &[ComponentTransport],
+    max_decays: u64,
+) -> Option<String> {
+    let u = g.per_cell_rel_unc_p95.filter(|&u| u > target)?;
+    let capped = tr
+        .iter()
+        .flat_map(|c| &c.parts)
+        .any(|p| p.tally.decays >= max_decays);
+    let why = if capped {
+        format!("a part stopped at transport.max_decays = {max_decays}; raise it")
+    } else {
+        "each part met it, but their least certain 5 % of cells are not the same cells".into()
+    };
+    Some(format!(
+        "{}: 95th percentile of the per-cell dose uncertainty {:.1} %, above \
+         transport.target_cell_uncertainty = {:.1} % ({why})",
+        g.name,
+        100.0 * u,
+        100.0 * target
+    ))
 }
 
 #[allow(dead_code)]

@@ -237,6 +237,13 @@ impl ExactTally {
         rel_uncertainty(fl(t.sum[r]), fl(t.sum2[r]), self.decays, self.batches)
     }
 
+    /// 95th percentile over the regions `idx` of map `map` of the relative standard
+    /// uncertainty of their mean energy per decay (1 for a region without energy, NaN before
+    /// two batches); None when `idx` is empty. A function of the exact sums only.
+    pub fn region_rel_unc_p95(&self, map: usize, idx: &[usize]) -> Option<f64> {
+        crate::cellnoise::percentile_95(idx.iter().map(|&r| self.region_rel_unc(map, r)).collect())
+    }
+
     /// Σ batch energy of region `r` of map `map` [MeV].
     pub fn region_sum_mev(&self, map: usize, r: usize) -> f64 {
         fl(self.regions[map].sum[r])

@@ -10,12 +10,15 @@
 //! MPI ranks, checkpoint segments — is the same integers, and the `f64` tally (rounded once
 //! at the end) the same bytes as the single run.
 //!
-//! Stop at uncertainty (`transport.target_uncertainty`): after at least `transport.decays`
-//! decays, the run stops after the first batch at which the relative uncertainty of the
-//! tumour-cell mean energy is at or below the target (at most `transport.max_decays`); the
-//! result records the decays actually run. The stop point depends on every batch before it,
-//! so a target cannot be combined with shards (refused with a message); checkpoints and
-//! resume work with it (the checkpoint records that the target was reached).
+//! Stop at uncertainty (`transport.target_uncertainty`, `transport.target_cell_uncertainty`):
+//! after at least `transport.decays` decays, the run stops after the first batch at which
+//! every target set is met (at most `transport.max_decays`): the relative uncertainty of the
+//! tumour-cell mean energy, and the 95th percentile of the per-cell relative uncertainty of
+//! the tumour cells and of the lymphocytes ([`target_reached`]); the result records the
+//! decays actually run. The decision is taken on the exact sums after each batch, in batch
+//! order, so it does not depend on the thread count. The stop point depends on every batch
+//! before it, so a target cannot be combined with shards (refused with a message);
+//! checkpoints and resume work with it (the checkpoint records that the target was reached).
 //!
 //! Checkpoints: every `every_batches` batches and/or `every_s` seconds the tally of the batches
 //! done so far and the next batch index are written atomically (temporary file, fsync,
@@ -30,8 +33,10 @@ use std::time::Instant;
 use xfire_tally::BatchScorer;
 use xfire_transport::TransportSetup;
 
+use crate::cellnoise::CELL_MAP;
 use crate::exact::ExactTally;
 use crate::plan::{Plan, GROUP_MAP, GROUP_TUMOUR};
+use crate::spec::TransportSpec;
 use crate::transport::{ComponentTransport, Options, Part, PartTransport};
 use crate::{Result, ScenarioError};
 
@@ -193,12 +198,57 @@ pub fn part_stem(nuclide: &str, site: &str, part: Part) -> String {
 /// Number of batches the single run of a part plans (with a target: up to max_decays).
 pub fn planned_batches(plan: &Plan) -> u64 {
     let t = &plan.scenario.transport;
-    let limit = if t.target_uncertainty.is_some() {
+    let limit = if t.has_target() {
         t.max_decays
     } else {
         t.decays
     };
     limit.div_ceil(t.batch_size)
+}
+
+/// The cells `transport.target_cell_uncertainty` bounds: the "cell" map's regions (= cell
+/// ids) of the tumour cells and of the lymphocytes.
+fn target_cells(plan: &Plan) -> [Vec<usize>; 2] {
+    let of = |k: xfire_phantom::CellKind| -> Vec<usize> {
+        let cells = &plan.phantom.cells.cells;
+        cells
+            .iter()
+            .filter(|c| c.kind == k)
+            .map(|c| c.id as usize)
+            .collect()
+    };
+    [
+        of(xfire_phantom::CellKind::TUMOUR),
+        of(xfire_phantom::CellKind::LYMPHOCYTE),
+    ]
+}
+
+/// Every uncertainty target set in `t` is met by the batches in `acc` (and at least
+/// `t.decays` decays are done): the relative uncertainty of the tumour-cell mean energy
+/// per decay ≤ `target_uncertainty`; the 95th percentile of the per-cell relative
+/// uncertainty ≤ `target_cell_uncertainty` for the tumour cells and for the lymphocytes
+/// (a population the phantom does not have is skipped; a cell without energy counts as
+/// 100 %). A function of the exact sums only.
+pub(crate) fn target_reached(t: &TransportSpec, acc: &ExactTally, cells: &[Vec<usize>; 2]) -> bool {
+    if acc.decays < t.decays {
+        return false;
+    }
+    if let Some(target) = t.target_uncertainty {
+        let u = acc.region_rel_unc(GROUP_MAP, GROUP_TUMOUR);
+        if !(u.is_finite() && u <= target && acc.region_sum_mev(GROUP_MAP, GROUP_TUMOUR) > 0.0) {
+            return false;
+        }
+    }
+    if let Some(target) = t.target_cell_uncertainty {
+        for idx in cells {
+            if let Some(u) = acc.region_rel_unc_p95(CELL_MAP, idx) {
+                if !(u.is_finite() && u <= target) {
+                    return false;
+                }
+            }
+        }
+    }
+    true
 }
 
 /// The batch loop of one part: the part's batch range (all, or the shard's), resumed from a
@@ -215,7 +265,7 @@ pub(crate) fn run_part(
     let stem = &part_stem(nuclide, site, part);
     let t = &plan.scenario.transport;
     let bs = t.batch_size;
-    let limit = if t.target_uncertainty.is_some() {
+    let limit = if t.has_target() {
         t.max_decays
     } else {
         t.decays
@@ -223,12 +273,12 @@ pub(crate) fn run_part(
     let nb = planned_batches(plan);
     let (first, end) = match &opts.shard {
         Some(s) => {
-            if t.target_uncertainty.is_some() {
+            if t.has_target() {
                 return Err(failed(
-                    "transport.target_uncertainty cannot be combined with shards: where the run \
-                     stops depends on every batch before it. Remove the target (set \
-                     transport.decays) or run without --shard (checkpoints and --resume work \
-                     with a target)",
+                    "transport.target_uncertainty and transport.target_cell_uncertainty cannot \
+                     be combined with shards: where the run stops depends on every batch before \
+                     it. Remove the target (set transport.decays) or run without --shard \
+                     (checkpoints and --resume work with a target)",
                 ));
             }
             s.spec.range(nb)
@@ -284,22 +334,22 @@ pub(crate) fn run_part(
     let mut last_ck = Instant::now();
     let mut since_ck = 0u64;
     let mut ck_err: Option<String> = None;
+    let cells = target_cells(plan);
     while next < end && !stopped {
         // with a target, run the minimum (transport.decays) in one go, then smaller segments
         // so that the stop wastes little work
-        let seg_end = match t.target_uncertainty {
-            None => end,
-            Some(_) => {
-                let min_b = t.decays.div_ceil(bs);
-                // segments: each re-prepares the engine; the stop wastes at most one
-                let threads = rayon::current_num_threads().max(setup.threads) as u64;
-                let seg = (16 * threads).max(min_b / 4).max(8);
-                if next < min_b {
-                    min_b.min(end)
-                } else {
-                    (next + seg).min(end)
-                }
+        let seg_end = if t.has_target() {
+            let min_b = t.decays.div_ceil(bs);
+            // segments: each re-prepares the engine; the stop wastes at most one
+            let threads = rayon::current_num_threads().max(setup.threads) as u64;
+            let seg = (16 * threads).max(min_b / 4).max(8);
+            if next < min_b {
+                min_b.min(end)
+            } else {
+                (next + seg).min(end)
             }
+        } else {
+            end
         };
         setup.first_history = next * bs;
         setup.decays = (seg_end * bs).min(limit) - next * bs;
@@ -333,15 +383,8 @@ pub(crate) fn run_part(
                 acc.absorb(&b);
                 next += 1;
                 since_ck += 1;
-                if let Some(target) = t.target_uncertainty {
-                    let u = acc.region_rel_unc(GROUP_MAP, GROUP_TUMOUR);
-                    if acc.decays >= t.decays
-                        && u.is_finite()
-                        && u <= target
-                        && acc.region_sum_mev(GROUP_MAP, GROUP_TUMOUR) > 0.0
-                    {
-                        stopped = true;
-                    }
+                if t.has_target() && target_reached(t, &acc, &cells) {
+                    stopped = true;
                 }
                 if let (Some(c), Some(f)) = (&opts.checkpoint, &ck_file) {
                     let due = (c.every_batches > 0 && since_ck >= c.every_batches)

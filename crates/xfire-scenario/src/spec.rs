@@ -154,6 +154,10 @@ pub struct TransportSpec {
     /// Stop after the first batch (once `decays` are done) at which the relative
     /// uncertainty of the tumour-cell mean dose is at or below this \[1\].
     pub target_uncertainty: Option<f64>,
+    /// Stop after the first batch (once `decays` are done) at which the 95th percentile of
+    /// the per-cell relative uncertainty is at or below this, for the tumour cells and for
+    /// the lymphocytes \[1\] (`docs/kinetics.md` §9).
+    pub target_cell_uncertainty: Option<f64>,
     /// Upper limit of decays per component with a target uncertainty.
     pub max_decays: u64,
     /// Histories per batch.
@@ -170,6 +174,12 @@ pub struct TransportSpec {
 }
 
 impl TransportSpec {
+    /// A stop at a target uncertainty is set (`target_uncertainty` and/or
+    /// `target_cell_uncertainty`): `decays` is the minimum and `max_decays` the limit.
+    pub fn has_target(&self) -> bool {
+        self.target_uncertainty.is_some() || self.target_cell_uncertainty.is_some()
+    }
+
     /// The electron model of the transport setup.
     pub fn electron_model(&self) -> xfire_physics::csda::ElectronModel {
         if self.condensed_history {
@@ -1283,6 +1293,7 @@ impl Scenario {
             decays: 100_000,
             seed,
             target_uncertainty: None,
+            target_cell_uncertainty: None,
             max_decays: 0,
             batch_size: xfire_transport::DEFAULT_BATCH_SIZE,
             condensed_history: true,
@@ -1297,6 +1308,8 @@ impl Scenario {
                 tr.seed = s;
             }
             tr.target_uncertainty = get_num(&mut cx, &mut tt, "target_uncertainty", 0.0, true, 1.0);
+            tr.target_cell_uncertainty =
+                get_num(&mut cx, &mut tt, "target_cell_uncertainty", 0.0, true, 1.0);
             if let Some(m) = get_u64(&mut cx, &mut tt, "max_decays", 1) {
                 tr.max_decays = m;
             }

@@ -168,6 +168,9 @@ pub fn cache_key(
         h.u64(x);
     }
     h.u64(t.target_uncertainty.unwrap_or(-1.0).to_bits());
+    if let Some(u) = t.target_cell_uncertainty {
+        h.u64(u.to_bits()); // keys without it stay as they were
+    }
     h.u64(setup.cutoffs.range_fraction_of_voxel.to_bits());
     h.u64(setup.cutoffs.min_energy_mev.to_bits());
     h.bytes(format!("{:?}", setup.electron_model).as_bytes());
