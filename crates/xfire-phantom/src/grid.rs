@@ -242,7 +242,21 @@ impl Grid {
     /// assert_eq!(steps[0].index, 0);
     /// assert!((steps[0].length_cm - 0.5).abs() < 1e-12);
     /// ```
+    #[inline]
     pub fn traverse(&self, pos_cm: [f64; 3], dir: [f64; 3], distance_cm: f64) -> Traversal {
+        self.traverse_between(pos_cm, dir, 0.0, distance_cm)
+    }
+
+    /// [`Grid::traverse`] over the part `[t_start_cm, t_end_cm]` of the ray from `pos_cm`
+    /// along the **unit** direction `dir` (distances from `pos_cm`, \[cm\]); the nested
+    /// geometry walks each grid over its own piece of one ray with it.
+    pub fn traverse_between(
+        &self,
+        pos_cm: [f64; 3],
+        dir: [f64; 3],
+        t_start_cm: f64,
+        t_end_cm: f64,
+    ) -> Traversal {
         debug_assert!(
             ((dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2]) - 1.0).abs() < 1e-6,
             "direction must be a unit vector"
@@ -259,13 +273,13 @@ impl Grid {
             t_end: 0.0,
             done: true,
         };
-        if !(distance_cm > 0.0) {
+        if !(t_end_cm > t_start_cm) {
             return empty;
         }
-        // clip [0, distance] to the box (slab method)
+        // clip [t_start, t_end] to the box (slab method)
         let n = self.dims();
-        let mut t0: f64 = 0.0;
-        let mut t1: f64 = distance_cm;
+        let mut t0: f64 = t_start_cm;
+        let mut t1: f64 = t_end_cm;
         for a in 0..3 {
             let lo = self.origin_cm[a];
             let hi = lo + n[a] as f64 * self.voxel_cm[a];

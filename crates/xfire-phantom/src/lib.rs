@@ -6,6 +6,9 @@
 //! * [`Grid`]: dimensions, voxel size \[cm\], origin \[cm\], index helpers, position lookup and
 //!   [`Grid::traverse`], an allocation-free Amanatides–Woo ray walk yielding
 //!   [`VoxelStep`]`{ index, length_cm }`.
+//! * [`Geometry`]: what transport asks of a geometry; implemented by [`Grid`] and by
+//!   [`NestedGrid`] (a µm grid nested in a mm grid, one index space; [`Nested`] pairs the
+//!   micro and macro phantoms with one material and label table).
 //! * [`Phantom`]: per voxel a material id (`u8`, into a [`MaterialEntry`] table), a density
 //!   \[g/cm³\] (`f32`), a label ([`labels`], `u16`, with a [`LabelTable`]) and a cell id (`u32`);
 //!   voxel masses are derived ([`Phantom::voxel_mass_g`]).
@@ -51,16 +54,20 @@
 
 pub mod cells;
 pub mod generate;
+pub mod geometry;
 pub mod grid;
 pub mod labels;
+pub mod nested;
 pub mod phantom;
 pub mod source;
 pub mod spec;
 
 pub use cells::{Cell, CellId, CellKind, CellRegistry};
 pub use generate::{estimate_memory, generate, Generated, MemoryEstimate};
+pub use geometry::Geometry;
 pub use grid::{Grid, Traversal, VoxelStep, MAX_VOXELS};
 pub use labels::{LabelId, LabelTable};
+pub use nested::{Nested, NestedGrid, NestedTraversal};
 pub use phantom::{LabelStats, MaterialEntry, Phantom};
 pub use source::{build_source_map, AliasSampler, SourceMap};
 pub use spec::Spec;

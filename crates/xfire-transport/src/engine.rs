@@ -4,7 +4,7 @@ use crate::setup::{Emitter, Source, TransportSetup};
 use crate::{Result, TransportError};
 use xfire_core::rng::{Rng, STREAM_SOURCE, STREAM_TRANSPORT};
 use xfire_data::nuclides::{Emission, Particle, Radiation};
-use xfire_phantom::{AliasSampler, Grid};
+use xfire_phantom::{AliasSampler, Geometry, Grid, NestedGrid};
 use xfire_physics::alpha::AlphaStopping;
 use xfire_physics::condensed::{CondensedTables, ElectronState, Secondary, StepEnd};
 use xfire_physics::csda::{ElectronModel, RangeEnergy};
@@ -36,11 +36,13 @@ enum PreparedSource {
     Map(AliasSampler),
 }
 
-/// Read-only state of a run, shared by all workers.
+/// Read-only state of a run, shared by all workers. Generic over the geometry: a single
+/// [`Grid`] ([`Engine::new`]) or a micro grid nested in a macro grid
+/// ([`Engine::new_nested`]); voxel indices are the geometry's global indices.
 #[derive(Debug, Clone)]
-pub struct Engine<'a> {
+pub struct Engine<'a, G: Geometry = Grid> {
     setup: TransportSetup<'a>,
-    grid: Grid,
+    grid: G,
     material: &'a [u8],
     density: &'a [f32],
     electron: &'a [ElectronStopping],
@@ -55,12 +57,18 @@ pub struct Engine<'a> {
     alpha_min_range_g_cm2: Vec<f64>,
     cut_cm: f64,
     diagonal_cm: f64,
-    /// Smallest voxel density [g/cm³] (range rejection of condensed-history electrons).
-    min_density_g_cm3: f64,
-    /// Condensed-history electrons at or above this energy [MeV] are never range-rejected:
-    /// their CSDA range in every material exceeds half the smallest voxel edge at the smallest
-    /// density, the largest distance to a voxel face (saves the range look-ups of most steps).
-    range_rejection_below_mev: f64,
+    /// Smallest voxel edge over all regions [cm] (the nudge across a material face).
+    min_edge_cm: f64,
+    /// Per region, the smallest voxel density [g/cm³] (range rejection of condensed-history
+    /// electrons): over all voxels of region 0 (the single grid or the micro grid), over the
+    /// voxels of positive density of region 1 (the macro grid, whose vacuum outside the body
+    /// is never range-rejected in).
+    min_density_g_cm3: [f64; 2],
+    /// Per region: condensed-history electrons at or above this energy [MeV] are never
+    /// range-rejected: their CSDA range in every material exceeds half the region's smallest
+    /// voxel edge at the smallest density, the largest distance to a voxel face (saves the
+    /// range look-ups of most steps).
+    range_rejection_below_mev: [f64; 2],
     source: PreparedSource,
 }
 
@@ -68,11 +76,48 @@ fn invalid(msg: String) -> TransportError {
     TransportError::Invalid(msg)
 }
 
-impl<'a> Engine<'a> {
-    /// Validates `setup` and prepares the run (source sampler, cutoff ranges).
+impl<'a> Engine<'a, Grid> {
+    /// Validates `setup` (a single grid: `setup.nested` is `None`) and prepares the run
+    /// (source sampler, cutoff ranges).
     pub fn new(setup: &TransportSetup<'a>) -> Result<Self> {
+        if setup.nested.is_some() {
+            return Err(invalid(
+                "a nested setup is prepared by Engine::new_nested, not Engine::new".into(),
+            ));
+        }
         let p = setup.phantom;
         p.validate()?;
+        Self::prepare(setup, p.grid, &p.material, &p.density_g_cm3)
+    }
+}
+
+impl<'a> Engine<'a, NestedGrid> {
+    /// Validates a nested `setup` (`setup.nested` set, `setup.phantom` its micro phantom)
+    /// and prepares the run over both grids; sources index the global voxel space.
+    pub fn new_nested(setup: &TransportSetup<'a>) -> Result<Self> {
+        let n = setup.nested.ok_or_else(|| {
+            invalid("Engine::new_nested needs a setup with a nested phantom".into())
+        })?;
+        if !std::ptr::eq(setup.phantom, &n.micro) {
+            return Err(invalid(
+                "a nested setup's phantom must be its nested micro phantom".into(),
+            ));
+        }
+        n.validate()?;
+        Self::prepare(setup, n.grid.clone(), &n.material, &n.density_g_cm3)
+    }
+}
+
+impl<'a, G: Geometry> Engine<'a, G> {
+    /// Validates the parameters of `setup` and prepares the run on geometry `grid` with the
+    /// per-voxel `material` and `density` arrays (global indices).
+    fn prepare(
+        setup: &TransportSetup<'a>,
+        grid: G,
+        material: &'a [u8],
+        density: &'a [f32],
+    ) -> Result<Self> {
+        let p = setup.phantom;
         let phys = setup.physics;
         if phys.len() != p.materials.len() {
             return Err(invalid(format!(
@@ -135,7 +180,6 @@ impl<'a> Engine<'a> {
                 "the condensed-history electron model needs PhysicsTables::with_condensed".into(),
             ));
         }
-        let grid = p.grid;
         let source = match setup.source {
             Source::Point(pos) => {
                 let voxel = grid.locate(pos).ok_or_else(|| {
@@ -147,21 +191,29 @@ impl<'a> Engine<'a> {
                 PreparedSource::Point { pos_cm: pos, voxel }
             }
             Source::Voxel(v) => {
-                if v >= grid.len() {
+                if v >= grid.n_voxels() || owns_nothing(&grid, v) {
                     return Err(invalid(format!(
-                        "source voxel {v} is outside the grid of {} voxels",
-                        grid.len()
+                        "source voxel {v} is outside the grid of {} voxels or owns no space",
+                        grid.n_voxels()
                     )));
                 }
                 PreparedSource::Voxel(v)
             }
             Source::Map(m) => {
-                if m.weight.len() != grid.len() {
+                if m.weight.len() != grid.n_voxels() {
                     return Err(invalid(format!(
                         "source map {:?} has {} weights for {} voxels",
                         m.name,
                         m.weight.len(),
-                        grid.len()
+                        grid.n_voxels()
+                    )));
+                }
+                if let Some(v) =
+                    (0..m.weight.len()).find(|&v| m.weight[v] > 0.0 && owns_nothing(&grid, v))
+                {
+                    return Err(invalid(format!(
+                        "source map {:?} has weight at voxel {v}, which the micro grid covers",
+                        m.name
                     )));
                 }
                 PreparedSource::Map(
@@ -171,23 +223,30 @@ impl<'a> Engine<'a> {
             }
         };
         let e_min = c.min_energy_mev;
-        let ext = grid.extent_cm();
-        let min_density_g_cm3 = p
-            .density_g_cm3
-            .iter()
-            .fold(f64::INFINITY, |m, &d| m.min(d as f64));
-        let range_rejection_below_mev =
-            range_rejection_bound(&phys.condensed, &grid, min_density_g_cm3);
+        let mut min_density_g_cm3 = [f64::INFINITY; 2];
+        for (v, &d) in density.iter().enumerate() {
+            let r = grid.region(v).min(1);
+            if r == 0 || d > 0.0 {
+                min_density_g_cm3[r] = min_density_g_cm3[r].min(d as f64);
+            }
+        }
+        let mut range_rejection_below_mev = [RANGE_REJECTION_MAX_MEV; 2];
+        let mut min_edge_cm = f64::INFINITY;
+        for r in 0..grid.n_regions().min(2) {
+            let h = grid.region_min_edge_cm(r);
+            min_edge_cm = min_edge_cm.min(h);
+            range_rejection_below_mev[r] =
+                range_rejection_bound(&phys.condensed, h, min_density_g_cm3[r]);
+        }
         Ok(Self {
             setup: *setup,
-            grid,
-            material: &p.material,
-            density: &p.density_g_cm3,
+            material,
+            density,
             electron: &phys.electron,
             alpha: &phys.alpha,
             condensed: &phys.condensed,
             photon: &phys.photon,
-            majorant: photon::phantom_majorant(p, &phys.photon),
+            majorant: photon::majorant(material, density, &phys.photon),
             electron_min_range_g_cm2: phys
                 .electron
                 .iter()
@@ -198,11 +257,13 @@ impl<'a> Engine<'a> {
                 .iter()
                 .map(|t| t.csda_range_g_cm2(e_min))
                 .collect(),
-            cut_cm: c.cut_length_cm(&grid),
-            diagonal_cm: (ext[0] * ext[0] + ext[1] * ext[1] + ext[2] * ext[2]).sqrt() * 1.000_001,
+            cut_cm: c.range_fraction_of_voxel * min_edge_cm,
+            diagonal_cm: grid.diagonal_cm(),
+            min_edge_cm,
             min_density_g_cm3,
             range_rejection_below_mev,
             source,
+            grid,
         })
     }
 
@@ -224,17 +285,11 @@ impl<'a> Engine<'a> {
         let mut rng = Rng::for_stream(seed, history, STREAM_SOURCE);
         let (pos, voxel) = match &self.source {
             PreparedSource::Point { pos_cm, voxel } => (*pos_cm, *voxel),
-            PreparedSource::Voxel(v) => {
-                let c = self.grid.corner(*v);
-                let h = self.grid.voxel_cm;
-                let p = [
-                    c[0] + rng.uniform() * h[0],
-                    c[1] + rng.uniform() * h[1],
-                    c[2] + rng.uniform() * h[2],
-                ];
-                (p, *v)
+            PreparedSource::Voxel(v) => (self.grid.sample_in_voxel(*v, &mut rng), *v),
+            PreparedSource::Map(s) => {
+                let v = s.sample_voxel(rng.uniform(), rng.uniform());
+                (self.grid.sample_in_voxel(v, &mut rng), v)
             }
-            PreparedSource::Map(s) => s.sample_position(&self.grid, &mut rng),
         };
         match self.setup.emitter {
             Emitter::Nuclide(s) => s.sample(&mut rng, &mut ws.emissions),
@@ -407,7 +462,7 @@ impl<'a> Engine<'a> {
             // the smallest density) cannot take it out of its voxel deposits its energy there
             // (exact for voxel tallies; its bremsstrahlung, < 0.1 % of the energy below
             // 100 keV, is deposited instead of escaping)
-            if el.e_mev < self.range_rejection_below_mev
+            if el.e_mev < self.range_rejection_below_mev[self.grid.region(voxel)]
                 && self.stays_in_voxel(el.e_mev, pos, voxel)
             {
                 scorer.deposit(voxel, el.e_mev);
@@ -428,7 +483,7 @@ impl<'a> Engine<'a> {
                         plan.hinge_sin_phi,
                     );
                 }
-                match self.fly(pos, el.dir, m, s_g, loss, scorer) {
+                match self.fly(pos, el.dir, m, voxel, s_g, loss, scorer) {
                     Fly::Done { pos: p, voxel: v } => {
                         pos = p;
                         voxel = v;
@@ -475,30 +530,31 @@ impl<'a> Engine<'a> {
     /// True if an electron of `e_mev` [MeV] at `pos` in `voxel` cannot leave the voxel.
     #[inline]
     fn stays_in_voxel(&self, e_mev: f64, pos: [f64; 3], voxel: usize) -> bool {
-        let lo = self.grid.corner(voxel);
-        let h = self.grid.voxel_cm;
-        let mut d = f64::INFINITY;
-        for a in 0..3 {
-            d = d.min(pos[a] - lo[a]).min(lo[a] + h[a] - pos[a]);
-        }
+        let d = self.grid.distance_to_boundary(pos, voxel);
         if d <= 0.0 {
+            return false;
+        }
+        if self.density[voxel] <= 0.0 {
             return false;
         }
         let r = self
             .condensed
             .iter()
             .fold(0.0_f64, |m, t| m.max(t.csda_range(e_mev)));
-        r < d * self.min_density_g_cm3
+        r < d * self.min_density_g_cm3[self.grid.region(voxel).min(1)]
     }
 
-    /// Flies a straight segment of mass thickness `s_g` [g/cm²] from `pos` along `dir` in
-    /// material `m`, depositing `loss` [MeV] pro rata of the mass path in each voxel.
+    /// Flies a straight segment of mass thickness `s_g` [g/cm²] from `pos` (in `voxel`) along
+    /// `dir` in material `m`, depositing `loss` [MeV] pro rata of the mass path in each
+    /// voxel; it stops where the material or the region (grid) changes.
+    #[allow(clippy::too_many_arguments)]
     #[inline]
     fn fly<S: Scorer>(
         &self,
         pos: [f64; 3],
         dir: [f64; 3],
         m: usize,
+        voxel: usize,
         s_g: f64,
         loss: f64,
         scorer: &mut S,
@@ -515,9 +571,13 @@ impl<'a> Engine<'a> {
         };
         // fast path (issue 9, docs/perf.md): a segment that ends inside the voxel it starts
         // in needs no traversal (same deposits, about 14 % fewer instructions per history)
+        let region = self.grid.region(voxel);
         if let Some((v0, d_exit)) = self.grid.distance_to_voxel_exit(pos, dir) {
             let rho = self.density[v0] as f64;
-            if self.material[v0] as usize == m && d_exit * rho > s_g {
+            if self.material[v0] as usize == m
+                && self.grid.region(v0) == region
+                && d_exit * rho > s_g
+            {
                 scorer.deposit(v0, loss);
                 return Fly::Done {
                     pos: at(s_g / rho),
@@ -527,19 +587,20 @@ impl<'a> Engine<'a> {
         }
         for step in self.grid.traverse(pos, dir, self.diagonal_cm) {
             let v = step.index;
-            if self.material[v] as usize != m {
-                // stop just inside the new material
-                let nudge = 1e-9
-                    * self.grid.voxel_cm[0]
-                        .min(self.grid.voxel_cm[1])
-                        .min(self.grid.voxel_cm[2]);
+            if self.material[v] as usize != m || self.grid.region(v) != region {
+                // stop just inside the new material (or grid)
+                let nudge = 1e-9 * self.min_edge_cm;
                 let p = at(travelled + nudge);
                 return match self.grid.locate(p) {
-                    Some(v2) if self.material[v2] as usize != m => Fly::Boundary {
-                        pos: p,
-                        voxel: v2,
-                        deposited,
-                    },
+                    Some(v2)
+                        if self.material[v2] as usize != m || self.grid.region(v2) != region =>
+                    {
+                        Fly::Boundary {
+                            pos: p,
+                            voxel: v2,
+                            deposited,
+                        }
+                    }
                     _ => Fly::Boundary {
                         pos: p,
                         voxel: v,
@@ -570,15 +631,14 @@ impl<'a> Engine<'a> {
 const RANGE_REJECTION_MAX_MEV: f64 = 1.0;
 
 /// The energy [MeV] above which no condensed-history electron can be range-rejected on
-/// `grid`: the smallest energy whose CSDA range, in every material of `condensed`, is at least
-/// half the smallest voxel edge times `min_density` (bisection on the monotonic range, to a
+/// a grid of smallest voxel edge `min_edge_cm`: the smallest energy whose CSDA range, in every
+/// material of `condensed`, is at least half that edge times `min_density` (bisection on the monotonic range, to a
 /// relative 1e-9 and then rounded up), capped at [`RANGE_REJECTION_MAX_MEV`].
-fn range_rejection_bound(condensed: &[CondensedTables], grid: &Grid, min_density: f64) -> f64 {
+fn range_rejection_bound(condensed: &[CondensedTables], min_edge_cm: f64, min_density: f64) -> f64 {
     if condensed.is_empty() || min_density.is_nan() || min_density <= 0.0 {
         return RANGE_REJECTION_MAX_MEV;
     }
-    let h = grid.voxel_cm;
-    let d_max = 0.5 * h[0].min(h[1]).min(h[2]) * min_density;
+    let d_max = 0.5 * min_edge_cm * min_density;
     let max_range = |e: f64| {
         condensed
             .iter()
@@ -599,6 +659,11 @@ fn range_rejection_bound(condensed: &[CondensedTables], grid: &Grid, min_density
         }
     }
     (hi * (1.0 + 1e-6)).min(RANGE_REJECTION_MAX_MEV)
+}
+
+/// True if `v` is a voxel of `grid` that owns no space (a macro voxel the micro box covers).
+fn owns_nothing<G: Geometry>(grid: &G, v: usize) -> bool {
+    grid.region(v) != 0 && grid.owned_volume_cm3(v) <= 0.0
 }
 
 /// How a straight condensed-history segment ended.

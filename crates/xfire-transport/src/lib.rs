@@ -11,6 +11,10 @@
 //! * [`run`]: the standard run into a [`TallyResult`](xfire_tally::TallyResult) (energy per
 //!   voxel and per region with batch statistics, energy balance); [`run_batches`]: the same
 //!   loop with any scorer and reduction.
+//! * Nested geometry: [`TransportSetup::nested`] runs a micro phantom nested in a macro
+//!   phantom (`xfire_phantom::Nested`; [`Engine::new_nested`]); voxel indices, sources and
+//!   tallies ([`nested_layout`], [`nested_region_masses_g`]) then cover both grids, micro
+//!   voxels first (docs/physics.md, "Nested geometry").
 //! * [`Engine`]: the prepared, read-only state; [`Engine::history`] runs one decay,
 //!   [`Engine::transport_particle`] one particle (tests, debugging, `--replay-history`).
 //!
@@ -83,7 +87,10 @@ mod setup;
 
 pub use engine::{Engine, Workspace};
 pub use physics::PhysicsTables;
-pub use run::{phantom_layout, region_masses_g, run, run_batches, run_batches_until};
+pub use run::{
+    nested_layout, nested_region_masses_g, phantom_layout, region_masses_g, run, run_batches,
+    run_batches_until,
+};
 pub use setup::{Cutoffs, Emitter, Source, TransportSetup, DEFAULT_BATCH_SIZE};
 
 /// Errors of transport set-up (the loop itself cannot fail).

@@ -3,7 +3,7 @@
 use std::sync::Mutex;
 
 use rayon::prelude::*;
-use xfire_phantom::Phantom;
+use xfire_phantom::{Geometry, Nested, Phantom};
 use xfire_tally::{BatchScorer, RegionMap, Scorer, TallyLayout, TallyResult};
 
 use crate::engine::{Engine, Workspace};
@@ -59,7 +59,7 @@ pub fn run_batches_until<S, T, Mk, Fin, Red>(
     setup: &TransportSetup,
     make: Mk,
     finish: Fin,
-    mut reduce: Red,
+    reduce: Red,
     progress: &(dyn Fn(u64) + Sync),
     stop: &dyn Fn() -> bool,
 ) -> Result<bool>
@@ -70,7 +70,37 @@ where
     Fin: Fn(&mut S) -> T + Sync,
     Red: FnMut(T),
 {
-    let engine = Engine::new(setup)?;
+    match setup.nested {
+        None => drive(Engine::new(setup)?, make, finish, reduce, progress, stop),
+        Some(_) => drive(
+            Engine::new_nested(setup)?,
+            make,
+            finish,
+            reduce,
+            progress,
+            stop,
+        ),
+    }
+}
+
+/// The batch loop of [`run_batches_until`] on a prepared engine (any geometry).
+fn drive<G, S, T, Mk, Fin, Red>(
+    engine: Engine<'_, G>,
+    make: Mk,
+    finish: Fin,
+    mut reduce: Red,
+    progress: &(dyn Fn(u64) + Sync),
+    stop: &dyn Fn() -> bool,
+) -> Result<bool>
+where
+    G: Geometry,
+    S: Scorer + Send,
+    T: Send,
+    Mk: Fn() -> S + Sync,
+    Fin: Fn(&mut S) -> T + Sync,
+    Red: FnMut(T),
+{
+    let setup = *engine.setup();
     let thread_pool = if setup.threads > 0 {
         Some(
             rayon::ThreadPoolBuilder::new()
@@ -141,11 +171,11 @@ pub fn run(
     layout: &TallyLayout,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<TallyResult> {
-    if layout.n_voxels != setup.phantom.grid.len() {
+    if layout.n_voxels != setup.n_voxels() {
         return Err(TransportError::Invalid(format!(
             "tally layout has {} voxels, the phantom {}",
             layout.n_voxels,
-            setup.phantom.grid.len()
+            setup.n_voxels()
         )));
     }
     let mut result = TallyResult::new(layout);
@@ -188,6 +218,37 @@ pub fn region_masses_g(phantom: &Phantom, map: &RegionMap) -> Vec<f64> {
     let mut m = vec![0.0; map.n_regions];
     for (v, &r) in map.of_voxel.iter().enumerate() {
         m[r as usize] += phantom.voxel_mass_g(v);
+    }
+    m
+}
+
+/// The standard tally layout of a nested phantom over both grids (micro voxels first):
+/// region map `"label"` (the shared label table; macro voxels carry their lesion/body labels)
+/// and `"cell"` (macro voxels in region 0), then `extra`.
+pub fn nested_layout(nested: &Nested, extra: Vec<RegionMap>) -> Result<TallyLayout> {
+    let labels = nested.labels();
+    let n_labels = (nested.micro.labels.max_id() as usize + 1)
+        .max(labels.iter().map(|&l| l as usize + 1).max().unwrap_or(1));
+    let mut cells = nested.micro.cell_id.clone();
+    cells.resize(nested.len(), 0);
+    let mut maps = vec![
+        RegionMap::new(
+            "label",
+            labels.iter().map(|&l| l as u32).collect(),
+            n_labels,
+        )?,
+        RegionMap::new("cell", cells, nested.micro.cells.len() + 1)?,
+    ];
+    maps.extend(extra);
+    Ok(TallyLayout::new(nested.len(), maps)?)
+}
+
+/// Mass of each region of `map` (over both grids) in `nested` [g]: macro voxels the micro box
+/// cuts count their part outside it.
+pub fn nested_region_masses_g(nested: &Nested, map: &RegionMap) -> Vec<f64> {
+    let mut m = vec![0.0; map.n_regions];
+    for (v, &r) in map.of_voxel.iter().enumerate() {
+        m[r as usize] += nested.voxel_mass_g(v);
     }
     m
 }

@@ -2,7 +2,7 @@
 
 use crate::physics::PhysicsTables;
 use xfire_data::nuclides::{EmissionSampler, Particle};
-use xfire_phantom::{Grid, Phantom, SourceMap};
+use xfire_phantom::{Grid, Nested, Phantom, SourceMap};
 use xfire_physics::csda::ElectronModel;
 
 /// Where decays happen.
@@ -64,8 +64,11 @@ pub const DEFAULT_BATCH_SIZE: u64 = 1000;
 /// A transport run: what, where, how many, and how.
 #[derive(Debug, Clone, Copy)]
 pub struct TransportSetup<'a> {
-    /// The phantom (validated by [`crate::Engine::new`]).
+    /// The phantom (validated by [`crate::Engine::new`]); of a nested run, `&nested.micro`.
     pub phantom: &'a Phantom,
+    /// A micro phantom nested in a macro phantom (run by [`crate::Engine::new_nested`]):
+    /// sources, tallies and voxel indices then cover both grids (micro voxels first).
+    pub nested: Option<&'a Nested>,
     /// Physics tables, one per phantom material.
     pub physics: &'a PhysicsTables,
     /// Decay positions.
@@ -91,6 +94,25 @@ pub struct TransportSetup<'a> {
 }
 
 impl<'a> TransportSetup<'a> {
+    /// A setup with defaults (as [`TransportSetup::new`]) over `nested`: its micro phantom is
+    /// `phantom`, sources and tallies index both grids.
+    pub fn nested(
+        nested: &'a Nested,
+        physics: &'a PhysicsTables,
+        source: Source<'a>,
+        emitter: Emitter<'a>,
+        decays: u64,
+    ) -> Self {
+        let mut s = Self::new(&nested.micro, physics, source, emitter, decays);
+        s.nested = Some(nested);
+        s
+    }
+
+    /// Number of voxels of the run's index space (both grids when nested).
+    pub fn n_voxels(&self) -> usize {
+        self.nested.map_or(self.phantom.grid.len(), |n| n.len())
+    }
+
     /// A setup with defaults: default cutoffs, CSDA straight-line electrons, no straggling,
     /// seed 1, batches of [`DEFAULT_BATCH_SIZE`], the current rayon pool.
     pub fn new(
@@ -102,6 +124,7 @@ impl<'a> TransportSetup<'a> {
     ) -> Self {
         Self {
             phantom,
+            nested: None,
             physics,
             source,
             emitter,

@@ -1,4 +1,4 @@
-//! Photon transport: Woodcock (delta) tracking through the voxel grid with the interaction
+//! Photon transport: Woodcock (delta) tracking through the voxel grid (both grids of a nested geometry: one majorant over all) with the interaction
 //! models of [`xfire_physics::photon`]. A child module of `engine` so that it reads the
 //! engine's prepared state directly.
 //!
@@ -14,7 +14,7 @@
 
 use xfire_core::rng::Rng;
 use xfire_data::nuclides::Particle;
-use xfire_phantom::Phantom;
+use xfire_phantom::Geometry;
 use xfire_physics::photon::{
     annihilation_photons, Majorant, PhotonTables, SecondaryKind, E_MIN_MEV,
 };
@@ -22,11 +22,11 @@ use xfire_tally::Scorer;
 
 use super::Engine;
 
-/// The Woodcock majorant of a phantom: every material at the largest density any voxel of
-/// that material has.
-pub(super) fn phantom_majorant(phantom: &Phantom, tables: &[PhotonTables]) -> Majorant {
+/// The Woodcock majorant over voxels with `material` ids and `density` \[g/cm³\] (all grids
+/// of a nested geometry): every material at the largest density any voxel of it has.
+pub(super) fn majorant(material: &[u8], density: &[f32], tables: &[PhotonTables]) -> Majorant {
     let mut max_rho = vec![0.0f64; tables.len()];
-    for (&m, &rho) in phantom.material.iter().zip(&phantom.density_g_cm3) {
+    for (&m, &rho) in material.iter().zip(density) {
         let slot = &mut max_rho[m as usize];
         *slot = slot.max(rho as f64);
     }
@@ -39,7 +39,7 @@ pub(super) fn phantom_majorant(phantom: &Phantom, tables: &[PhotonTables]) -> Ma
     Majorant::new(&pairs)
 }
 
-impl Engine<'_> {
+impl<G: Geometry> Engine<'_, G> {
     /// Transports one photon of `e_mev` \[MeV\] from `pos_cm` (in `voxel`) along `dir` until it
     /// is absorbed, falls below the cutoff or leaves the grid; its secondaries are transported
     /// too.
