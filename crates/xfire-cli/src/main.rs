@@ -20,6 +20,7 @@ mod preflight;
 mod range;
 mod run;
 mod signals;
+mod svalue;
 
 #[derive(Parser)]
 #[command(
@@ -62,6 +63,9 @@ enum Command {
     /// The transport cache of an output folder: `xfire cache prune DIR` deletes it and says
     /// how much was freed.
     Cache(cache::Args),
+    /// Cellular S values of a nuclide (MIRD cellular method or full transport): nucleus and
+    /// cell targets of the same cell and of neighbours.
+    Svalue(svalue::Args),
     /// Print a shell completion script: `xfire completions bash|zsh|fish`.
     Completions(completions::Args),
     /// Merge the shards of a run (`xfire run --shard K/N`) into the result of the single
@@ -77,6 +81,7 @@ fn main() -> std::process::ExitCode {
         Command::Kernel(a) => kernel::run(a),
         Command::Nuclide(a) => nuclide::run(a),
         Command::Range(a) => range::run(a),
+        Command::Svalue(a) => svalue::run(a),
         Command::Phantom(a) => phantom::run(a),
         Command::Run(a) => run::run(a),
         Command::Compare(a) => compare::run(a),

@@ -7,6 +7,7 @@
 //!   and what was expected.
 //! * [`constants`]: physical constants (CODATA 2018) in internal units.
 //! * [`sampling`]: Walker/Vose alias tables for discrete distributions.
+//! * [`quadrature`]: Gauss–Legendre rule and composite integration split at kinks.
 //! * [`rng`]: random-number streams that are a pure function of (seed, history, stream), so
 //!   results are identical for any thread count or shard split.
 //!
@@ -19,6 +20,7 @@
 //! ```
 
 pub mod constants;
+pub mod quadrature;
 pub mod rng;
 pub mod sampling;
 pub mod units;

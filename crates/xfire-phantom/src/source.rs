@@ -164,9 +164,11 @@ fn unknown(name: &str, cells: &CellRegistry) -> PhantomError {
     ))
 }
 
-/// Spread weight 1 over the sphere surface by area: a Fibonacci lattice of points on the
-/// sphere, each carrying 1/N, deposited in the voxel containing it.
-fn membrane_resolved(grid: &Grid, c: [f64; 3], r: f64, w: &mut [f32]) {
+/// Spread weight 1 over the sphere surface (centre `c`, radius `r` [cm]) by area: a Fibonacci
+/// lattice of points on the sphere, each carrying 1/N, added to the voxel of `w` containing
+/// it (points outside the grid are dropped). Used by the membrane sources and by
+/// `xfire-cell` for cell-surface sources.
+pub fn membrane_resolved(grid: &Grid, c: [f64; 3], r: f64, w: &mut [f32]) {
     let hmin = grid.voxel_cm[0].min(grid.voxel_cm[1]).min(grid.voxel_cm[2]);
     let area = 4.0 * std::f64::consts::PI * r * r;
     let npts = ((area / (hmin * hmin)) * 32.0).clamp(256.0, 2.0e6) as usize;

@@ -39,6 +39,7 @@
 use xfire_core::constants::{
     AVOGADRO, CLASSICAL_ELECTRON_RADIUS_CM, ELECTRON_MASS_MEV, FINE_STRUCTURE,
 };
+use xfire_core::quadrature::{GL8_W, GL8_X};
 use xfire_core::rng::Rng;
 use xfire_data::materials::{element, Material};
 
@@ -218,27 +219,6 @@ impl SpinFactor {
         1.0 + 0.25 * self.c.max(0.0)
     }
 }
-
-const GL8_X: [f64; 8] = [
-    -0.960_289_856_497_536_2,
-    -0.796_666_477_413_626_7,
-    -0.525_532_409_916_329,
-    -0.183_434_642_495_649_8,
-    0.183_434_642_495_649_8,
-    0.525_532_409_916_329,
-    0.796_666_477_413_626_7,
-    0.960_289_856_497_536_2,
-];
-const GL8_W: [f64; 8] = [
-    0.101_228_536_290_376_3,
-    0.222_381_034_453_374_5,
-    0.313_706_645_877_887_3,
-    0.362_683_783_378_362,
-    0.362_683_783_378_362,
-    0.313_706_645_877_887_3,
-    0.222_381_034_453_374_5,
-    0.101_228_536_290_376_3,
-];
 
 /// (∫ M/(μ+A)², ∫ μ M/(μ+A)², ∫ μ² M/(μ+A)²) over [lo, hi] ⊂ [0, 1], by composite
 /// Gauss–Legendre quadrature in x = ln(μ + A).

@@ -1,0 +1,137 @@
+//! Full transport (`--method mc`): energy balance, direction symmetry of neighbours, and the
+//! single-cell nucleus doses of CELLDOSE (track structure; tests/data/README.md).
+
+use std::path::Path;
+
+use xfire_cell::mc::{physics_for, quantities, run_source, Layout, McOptions, RowRuns, RunSpec};
+use xfire_cell::{csda_table, Request};
+use xfire_data::nuclides::{EmissionSampler, RadiationSet};
+use xfire_physics::csda::ElectronModel;
+use xfire_transport::Emitter;
+
+fn slow() -> bool {
+    std::env::var("XFIRE_SLOW_TESTS").is_ok_and(|v| v == "1")
+}
+
+fn spec<'a>(
+    physics: &'a xfire_transport::PhysicsTables,
+    sampler: &'a EmissionSampler,
+    opts: &'a McOptions,
+) -> RunSpec<'a> {
+    RunSpec {
+        physics,
+        emitter: Emitter::Nuclide(sampler),
+        electron_model: ElectronModel::CondensedHistory,
+        alpha_straggling: true,
+        opts,
+    }
+}
+
+#[test]
+fn neighbours_in_every_direction_get_the_same_s_values() {
+    // Lu-177, cells of 5/3 µm, four neighbours at 12 µm: along +x, +y, −z and the diagonal
+    // (1,1,1)/√3 (voxelised differently); each target's S(N←CS) and S(C←CS) within 4σ of the
+    // mean of the others; every decay conserves energy.
+    let req = Request::new("Lu-177", 5e-4, 3e-4, vec![]).unwrap();
+    let d = 12e-4;
+    let s3 = d / 3f64.sqrt();
+    let targets = [[d, 0.0, 0.0], [0.0, d, 0.0], [0.0, 0.0, -d], [s3, s3, s3]];
+    let layout = Layout::new(&req, &targets, 0.3e-4, 4e-4).unwrap();
+    let opts = McOptions::default();
+    let sampler = EmissionSampler::new(&req.nuclide, RadiationSet::ALL).unwrap();
+    let physics = physics_for(&req, false).unwrap();
+    let sp = spec(&physics, &sampler, &opts);
+    let q = quantities(&layout);
+    let decays = if slow() { 200_000 } else { 20_000 };
+    let t = run_source(&layout, &sp, 2, &q, 0, decays).unwrap();
+    assert!(
+        t.max_imbalance_rel < 1e-9,
+        "energy balance {}",
+        t.max_imbalance_rel
+    );
+    let rel = (t.emitted_mev - t.deposited_mev - t.escaped_mev).abs() / t.emitted_mev;
+    assert!(rel < 1e-12, "run energy balance {rel}");
+    for (what, first) in [("N", 2), ("C", 3)] {
+        let vals: Vec<(f64, f64)> = (0..4).map(|k| t.mean_and_sigma(first + 2 * k)).collect();
+        for (k, &(m, s)) in vals.iter().enumerate() {
+            let others: Vec<_> = vals.iter().enumerate().filter(|(j, _)| *j != k).collect();
+            let mo = others.iter().map(|(_, v)| v.0).sum::<f64>() / 3.0;
+            let so = (others.iter().map(|(_, v)| v.1 * v.1).sum::<f64>()).sqrt() / 3.0;
+            println!("{what} target {k}: {m:.4e} ± {s:.1e} (others {mo:.4e} ± {so:.1e})");
+            assert!(
+                (m - mo).abs() <= 4.0 * (s * s + so * so).sqrt(),
+                "{what} target {k} ({:?}): {m:e} ± {s:e} vs others {mo:e} ± {so:e}",
+                targets[k]
+            );
+        }
+    }
+}
+
+/// CELLDOSE single-cell nucleus doses [Gy] for (nuclide, source) from the data file.
+fn celldose(nuclide: &str, configuration: &str) -> Vec<(String, f64)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/celldose_alcocer2020.csv");
+    let text = std::fs::read_to_string(&path).expect("reference file celldose_alcocer2020.csv");
+    let rows: Vec<(String, f64)> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("nuclide"))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f.len() == 4 && f[0] == nuclide && f[1] == configuration)
+                .then(|| (f[2].to_string(), f[3].parse().expect("dose")))
+        })
+        .collect();
+    assert!(
+        !rows.is_empty(),
+        "no {nuclide} {configuration} rows in {}",
+        path.display()
+    );
+    rows
+}
+
+#[test]
+fn single_cell_nucleus_doses_match_celldose() {
+    // R_C 7 µm, R_N 5 µm, electrons only; D = S × 1436 MeV / (electron energy per decay).
+    // Criterion as in xfire-transport's cellular test: |D − D_ref| ≤ 5 % + 3σ.
+    let nuclides: &[&str] = if slow() {
+        &["Lu-177", "Tb-161"]
+    } else {
+        &["Tb-161"]
+    };
+    for &name in nuclides {
+        let mut req = Request::new(name, 7e-4, 5e-4, vec![]).unwrap();
+        req.radiations = RadiationSet::electrons();
+        let sampler = EmissionSampler::new(&req.nuclide, req.radiations).unwrap();
+        let opts = McOptions {
+            decays: if slow() { 100_000 } else { 6_000 },
+            voxel_cm: Some(0.25e-4),
+            ..Default::default()
+        };
+        let physics = physics_for(&req, false).unwrap();
+        let layout = Layout::new(&req, &[], 0.25e-4, 5e-4).unwrap();
+        let runs = RowRuns::run(&layout, &spec(&physics, &sampler, &opts)).unwrap();
+        let row = runs.row(None);
+        let csda = csda_table(&req).unwrap();
+        let decays_per_run = 1436.0 / sampler.mean_energy_per_decay_mev();
+        for (src, want) in celldose(name, "single") {
+            let col = match src.as_str() {
+                "N" => 0,
+                "Cy" => 1,
+                "CS" => 2,
+                _ => continue,
+            };
+            let d = row.s_gy_per_bq_s[col] * decays_per_run;
+            let sigma = d * row.rel_unc[col];
+            let dc = csda[0].s_gy_per_bq_s[col] * decays_per_run;
+            println!(
+                "{name} N<-{src}: mc {d:.3} Gy ± {:.2} % ({:+.1} %), csda {dc:.3} Gy ({:+.1} %), CELLDOSE {want}",
+                100.0 * row.rel_unc[col],
+                100.0 * (d / want - 1.0),
+                100.0 * (dc / want - 1.0)
+            );
+            assert!(
+                (d - want).abs() <= 0.05 * want + 3.0 * sigma,
+                "{name} N<-{src}: {d} Gy ± {sigma} vs CELLDOSE {want}"
+            );
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! End-to-end tests of `xfire svalue` (formats in docs/formats/svalue.md).
+
+use std::process::Command;
+
+fn xfire(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_xfire"))
+        .args(args)
+        .output()
+        .expect("run xfire")
+}
+
+const COLUMNS: [&str; 5] = [
+    "S_N_from_N",
+    "S_N_from_Cy",
+    "S_N_from_CS",
+    "S_C_from_C",
+    "S_C_from_CS",
+];
+
+#[test]
+fn csda_table_writes_csv_json_and_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("i125");
+    let out = xfire(&[
+        "svalue",
+        "--nuclide",
+        "125I",
+        "--cell-radius",
+        "5um",
+        "--nucleus-radius",
+        "3um",
+        "--method",
+        "csda",
+        "--distance",
+        "10um,20 um,50um",
+        "--json",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["format"], "xfire-svalue/1");
+    assert_eq!(v["nuclide"], "I-125");
+    assert_eq!(v["method"], "csda");
+    assert_eq!(v["units"], "Gy/(Bq s)");
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    assert!(rows[0]["distance_um"].is_null());
+    assert_eq!(rows[3]["distance_um"], serde_json::json!(50.0));
+    for r in rows {
+        for c in COLUMNS {
+            assert!(r[c].as_f64().unwrap() >= 0.0, "{c}");
+            assert_eq!(r[format!("{c}_rel_unc")], serde_json::json!(0.0));
+        }
+    }
+    // self-dose from the nucleus falls off with distance
+    let nn: Vec<f64> = rows
+        .iter()
+        .map(|r| r["S_N_from_N"].as_f64().unwrap())
+        .collect();
+    assert!(nn[0] > nn[1] && nn[1] > nn[2] && nn[2] >= nn[3]);
+    for f in [
+        "svalues.csv",
+        "svalues.json",
+        "svalues_vs_distance.png",
+        "svalues_vs_distance.svg",
+        "xfire-output.json",
+    ] {
+        assert!(out_dir.join(f).is_file(), "missing {f}");
+    }
+    let csv = std::fs::read_to_string(out_dir.join("svalues.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5);
+    assert!(csv.starts_with("distance_um,S_N_from_N,S_N_from_N_rel_unc,"));
+}
+
+#[test]
+fn mc_table_has_uncertainties() {
+    let out = xfire(&[
+        "svalue",
+        "--nuclide",
+        "Lu-177",
+        "--cell-radius",
+        "5um",
+        "--nucleus-radius",
+        "3um",
+        "--distance",
+        "10um",
+        "--decays",
+        "400",
+        "--voxel",
+        "0.5um",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["method"], "mc");
+    assert_eq!(v["voxel_um"], serde_json::json!(0.5));
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let u = rows[0]["S_N_from_N_rel_unc"].as_f64().unwrap();
+    assert!(u > 0.0 && u < 0.2, "{u}");
+    assert!(v["mc"]["max_history_imbalance_rel"].as_f64().unwrap() < 1e-9);
+}
+
+/// Runs a bad command with --out and checks the message and that no folder is left.
+fn refused(extra: &[&str], needles: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("bad");
+    let mut args = vec![
+        "svalue",
+        "--method",
+        "csda",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = xfire(&args);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    for n in needles {
+        assert!(err.contains(n), "{n:?} not in: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!out_dir.exists(), "output folder left behind");
+}
+
+#[test]
+fn bad_input_is_refused_with_the_value_and_unit() {
+    let geometry = |rc: &'static str, rn: &'static str| {
+        vec![
+            "--nuclide",
+            "Lu-177",
+            "--cell-radius",
+            rc,
+            "--nucleus-radius",
+            rn,
+        ]
+    };
+    refused(
+        &geometry("5um", "6um"),
+        &["nucleus radius 6 µm", "cell radius 5 µm"],
+    );
+    let mut a = geometry("5um", "3um");
+    a.extend(["--distance", "10um,8um"]);
+    refused(&a, &["distance 8 µm", "two cell radii (10 µm)"]);
+    refused(
+        &[
+            "--nuclide",
+            "Lu-999",
+            "--cell-radius",
+            "5um",
+            "--nucleus-radius",
+            "3um",
+        ],
+        &["unknown radionuclide \"Lu-999\""],
+    );
+    refused(&geometry("5 parsecs", "3um"), &["--cell-radius", "parsecs"]);
+    refused(
+        &geometry("0um", "3um"),
+        &["cell radius 0 µm must be positive"],
+    );
+}
