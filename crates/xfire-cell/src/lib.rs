@@ -24,6 +24,7 @@
 //! Invariants: internal units cm, MeV, g; S values in Gy/(Bq·s); the medium is homogeneous
 //! (cell, nucleus and surroundings are all the chosen material, as in the MIRD model).
 
+pub mod cluster;
 pub mod csda;
 pub mod geometry;
 pub mod mc;

@@ -1,8 +1,9 @@
 //! Cellular S values by full transport (`xfire-transport`) on a fine voxel grid.
 //!
 //! Geometry of one row: the source cell centred at the origin and, for a neighbour row,
-//! target cells whose centres are `distance` away (by default on +x and −x; their S values
-//! are averaged, and kept apart for the direction-symmetry check). The grid is the bounding
+//! target cells whose centres are `distance` away: as many as fit without overlap on a circle
+//! in the xy plane ([`ring`]; 6 at two cell radii, 31 at ten); their S values are averaged
+//! (kept apart as well, for the direction-symmetry check). The grid is the bounding
 //! box of all cells plus a margin of water on every side, with cubic voxels of edge h. A
 //! voxel belongs to the nucleus (cytoplasm) of a cell when its centre lies within R_N
 //! (within R_C but not R_N) of the cell centre. Sources: N and Cy uniform over their voxels
@@ -42,7 +43,7 @@ use crate::{CellError, Request, Result};
 /// Electron cut of the condensed-history model at cell scale [MeV] (range ≈ 0.05 µm).
 pub const ELECTRON_CUT_MEV: f64 = 1e-3;
 /// Largest grid the MC method builds (voxels).
-pub const MAX_GRID_VOXELS: usize = 40_000_000;
+pub const MAX_GRID_VOXELS: usize = 16_000_000;
 
 /// How the Monte Carlo runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -504,7 +505,25 @@ pub fn physics_for(req: &Request, with_alpha: bool) -> Result<PhysicsTables> {
     Ok(p.with_condensed(CondensedParams::with_cut(ELECTRON_CUT_MEV))?)
 }
 
-/// The S-value table by full transport: one layout per row (targets on ±x).
+/// Centres of the neighbour cells of a row: as many cells as fit without overlap on the
+/// circle of radius `d` in the xy plane (K = ⌊π / asin(R_C/d)⌋ ≥ 6, at angles 2πk/K). Every
+/// one is a neighbour at distance d (the medium is homogeneous), so their mean has K times
+/// less variance than one target.
+pub fn ring(d: f64, cell_radius_cm: f64) -> Vec<[f64; 3]> {
+    let k = (std::f64::consts::PI / (cell_radius_cm / d).clamp(-1.0, 1.0).asin() + 1e-9).floor();
+    let k = (k as usize).clamp(1, MAX_RING_CELLS);
+    (0..k)
+        .map(|i| {
+            let a = 2.0 * std::f64::consts::PI * i as f64 / k as f64;
+            [d * a.cos(), d * a.sin(), 0.0]
+        })
+        .collect()
+}
+
+/// Most neighbour cells on one ring.
+pub const MAX_RING_CELLS: usize = 256;
+
+/// The S-value table by full transport: one layout per row (targets on a ring, [`ring`]).
 pub fn mc_table(req: &Request, opts: &McOptions) -> Result<(Vec<Row>, Vec<RowRuns>)> {
     req.check()?;
     if let Some(t) = opts.target_rel_unc {
@@ -522,10 +541,7 @@ pub fn mc_table(req: &Request, opts: &McOptions) -> Result<(Vec<Row>, Vec<RowRun
     let mut rows = Vec::new();
     let mut runs = Vec::new();
     for d in req.row_distances() {
-        let targets: Vec<[f64; 3]> = match d {
-            None => vec![],
-            Some(d) => vec![[d, 0.0, 0.0], [-d, 0.0, 0.0]],
-        };
+        let targets = d.map_or(vec![], |d| ring(d, req.geometry.cell_radius_cm));
         let layout = Layout::new(req, &targets, h, margin)?;
         let spec = RunSpec {
             physics: &physics,
@@ -539,4 +555,25 @@ pub fn mc_table(req: &Request, opts: &McOptions) -> Result<(Vec<Row>, Vec<RowRun
         runs.push(r);
     }
     Ok((rows, runs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_cells_do_not_overlap_and_fill_the_circle() {
+        for (d, want) in [(10.0, 6), (14.0, 8), (20.0, 12), (50.0, 31)] {
+            let r = ring(d, 5.0);
+            assert_eq!(r.len(), want, "d={d}");
+            for (i, a) in r.iter().enumerate() {
+                let norm = (a[0] * a[0] + a[1] * a[1] + a[2] * a[2]).sqrt();
+                assert!((norm - d).abs() < 1e-12);
+                for b in &r[i + 1..] {
+                    let dd = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
+                    assert!(dd >= 10.0 * (1.0 - 1e-9), "d={d}: {dd}");
+                }
+            }
+        }
+    }
 }

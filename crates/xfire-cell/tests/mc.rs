@@ -135,3 +135,62 @@ fn single_cell_nucleus_doses_match_celldose() {
         }
     }
 }
+
+#[test]
+fn cluster_nucleus_doses_match_celldose() {
+    // CELLDOSE Table 3: central cell of 19 touching cells (R_C 7, R_N 5 µm; 6 first and 12
+    // second neighbours, read as a simple cubic lattice: sc:2 at 14 and 19.8 µm), every cell
+    // labelled, 1436 MeV of electron energy per cell; dose to the central nucleus.
+    let nuclides: &[&str] = if slow() {
+        &["Lu-177", "Tb-161"]
+    } else {
+        &["Tb-161"]
+    };
+    let cluster = xfire_cell::cluster::Cluster::parse("sc:2", 1.0).unwrap();
+    for &name in nuclides {
+        let shells = cluster.shells(7e-4);
+        let mut req = Request::new(name, 7e-4, 5e-4, shells.iter().map(|s| s.0).collect()).unwrap();
+        req.radiations = RadiationSet::electrons();
+        let sampler = EmissionSampler::new(&req.nuclide, req.radiations).unwrap();
+        let opts = McOptions {
+            decays: if slow() { 50_000 } else { 4_000 },
+            voxel_cm: Some(if slow() { 0.25e-4 } else { 0.5e-4 }),
+            ..Default::default()
+        };
+        let (rows, _) = xfire_cell::mc::mc_table(&req, &opts).unwrap();
+        let csda_rows = csda_table(&req).unwrap();
+        let per_run = 1436.0 / sampler.mean_energy_per_decay_mev();
+        let (vn, vc) = (5f64.powi(3), 7f64.powi(3));
+        // column mixes: CS, Cy, N, and C = (V_N·N + V_Cy·Cy)/V_C of the nucleus target
+        let mix = |src: &str| -> Vec<(usize, f64)> {
+            match src {
+                "N" => vec![(0, 1.0)],
+                "Cy" => vec![(1, 1.0)],
+                "CS" => vec![(2, 1.0)],
+                _ => vec![(0, vn / vc), (1, (vc - vn) / vc)],
+            }
+        };
+        for (src, want) in celldose(name, "cluster") {
+            let m = mix(&src);
+            let total = |rows: &[xfire_cell::Row]| {
+                let d = xfire_cell::cluster::cluster_dose(&cluster, 7e-4, rows).unwrap();
+                let t = d.total();
+                let v: f64 = m.iter().map(|&(k, w)| w * t[k]).sum();
+                let s2: f64 = m.iter().map(|&(k, w)| (w * d.sigma[k]).powi(2)).sum();
+                (v * per_run, s2.sqrt() * per_run)
+            };
+            let (d, sigma) = total(&rows);
+            let (dc, _) = total(&csda_rows);
+            println!(
+                "{name} cluster N<-{src}: mc {d:.3} Gy ± {:.2} % ({:+.1} %), csda {dc:.3} Gy ({:+.1} %), CELLDOSE {want}",
+                100.0 * sigma / d,
+                100.0 * (d / want - 1.0),
+                100.0 * (dc / want - 1.0)
+            );
+            assert!(
+                (d - want).abs() <= 0.05 * want + 3.0 * sigma,
+                "{name} cluster N<-{src}: {d} Gy ± {sigma} vs CELLDOSE {want}"
+            );
+        }
+    }
+}

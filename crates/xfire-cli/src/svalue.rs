@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
+use xfire_cell::cluster::{cluster_dose, Cluster};
 use xfire_cell::mc::{mc_table, McOptions};
 use xfire_cell::table::{column_name, to_csv, to_json, um, Metadata};
 use xfire_cell::{csda_table, Request, Row, COLUMNS};
@@ -52,6 +53,19 @@ pub struct Args {
     /// (each at least two cell radii), e.g. 10um,20um,50um.
     #[arg(long, value_name = "LIST")]
     pub distance: Option<String>,
+    /// Cluster around the source cell: LATTICE:SHELLS with LATTICE sc (simple cubic) or fcc,
+    /// touching cells, e.g. fcc:2; adds the rows of the shell distances and the dose to the
+    /// central cell from every labelled cell (self, cross, total).
+    #[arg(long, value_name = "LATTICE:SHELLS")]
+    pub cluster: Option<String>,
+    /// Fraction of the cluster's neighbours that carry activity (the central cell always does).
+    #[arg(
+        long,
+        value_name = "FRACTION",
+        default_value_t = 1.0,
+        requires = "cluster"
+    )]
+    pub labelled_fraction: f64,
     /// Decays per source compartment and row (mc).
     #[arg(long, value_name = "N", default_value_t = 20_000)]
     pub decays: u64,
@@ -104,11 +118,26 @@ impl Args {
                 distances.push(length("distance", part.trim())?);
             }
         }
+        if let Some(c) = self.cluster()? {
+            for (d, _) in c.shells(rc) {
+                if !distances.iter().any(|x: &f64| (x - d).abs() <= 1e-9 * d) {
+                    distances.push(d);
+                }
+            }
+        }
         let mut req = Request::new(&self.nuclide, rc, rn, distances)?;
         req.material = xfire_api::material::find_material(&self.material, None)?;
         req.radiations = xfire_api::kernel::Emissions::from(self.emissions).set();
         req.check()?;
         Ok(req)
+    }
+
+    fn cluster(&self) -> anyhow::Result<Option<Cluster>> {
+        Ok(self
+            .cluster
+            .as_deref()
+            .map(|c| Cluster::parse(c, self.labelled_fraction))
+            .transpose()?)
     }
 
     fn mc_options(&self) -> anyhow::Result<McOptions> {
@@ -155,7 +184,7 @@ pub fn compute(args: &Args) -> anyhow::Result<(Vec<Row>, Metadata, Value)> {
             let model = format!(
                 "full transport: alpha with range straggling, condensed-history electrons \
                  (1 keV cut), photons; voxel {} um, water margin {} um beyond the cells (particles \
-                 leaving the grid are not followed); neighbours on +x and -x, averaged",
+                 leaving the grid are not followed); neighbours: every cell that fits on a ring at the distance, averaged",
                 um(h),
                 um(m)
             );
@@ -198,11 +227,41 @@ pub fn compute(args: &Args) -> anyhow::Result<(Vec<Row>, Metadata, Value)> {
         voxel_um: mc.as_ref().map(|(_, h, _)| um(*h)),
         seed: mc.as_ref().map(|(o, _, _)| o.seed),
     };
+    let cluster = match args.cluster()? {
+        Some(c) => cluster_json(args, &c, req.geometry.cell_radius_cm, &rows)?,
+        None => Value::Null,
+    };
     let extra = json!({
         "wall_s": t0.elapsed().as_secs_f64(),
         "mc": mc.map(|(_, _, v)| v),
+        "cluster": cluster,
     });
     Ok((rows, meta, extra))
+}
+
+/// The cluster summary: shells, and per column self, cross, total, self fraction, σ.
+fn cluster_json(args: &Args, c: &Cluster, rc: f64, rows: &[Row]) -> anyhow::Result<Value> {
+    let d = cluster_dose(c, rc, rows)?;
+    let (total, frac) = (d.total(), d.self_fraction());
+    let mut cols = serde_json::Map::new();
+    for (k, (t, s)) in COLUMNS.iter().enumerate() {
+        cols.insert(
+            column_name(*t, *s),
+            json!({"self": d.self_s[k], "cross": d.cross_s[k], "total": total[k],
+                   "self_fraction": frac[k], "total_sigma": d.sigma[k]}),
+        );
+    }
+    let shells: Vec<Value> = c
+        .shells(rc)
+        .iter()
+        .map(|(dist, n)| json!({"distance_um": um(*dist), "cells": n}))
+        .collect();
+    Ok(json!({
+        "lattice": args.cluster,
+        "labelled_fraction": c.labelled_fraction,
+        "shells": shells,
+        "central_cell": cols,
+    }))
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
@@ -277,6 +336,36 @@ fn print_table(rows: &[Row], meta: &Metadata) {
     }
 }
 
+fn print_cluster(c: &Value) {
+    if c.is_null() {
+        return;
+    }
+    let shells: Vec<String> = c["shells"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| format!("{} at {} um", s["cells"], s["distance_um"]))
+        .collect();
+    println!(
+        "cluster {} (labelled fraction {}): {}; dose to the central cell per decay in each labelled cell:",
+        c["lattice"].as_str().unwrap_or(""),
+        c["labelled_fraction"],
+        shells.join(", ")
+    );
+    for (t, s) in COLUMNS {
+        let v = &c["central_cell"][column_name(t, s)];
+        let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "  {:>12}: self {:.3e} + cross {:.3e} = {:.3e} Gy/(Bq s) (self {:.0} %)",
+            column_name(t, s),
+            f("self"),
+            f("cross"),
+            f("total"),
+            100.0 * f("self_fraction")
+        );
+    }
+}
+
 /// Entry point of the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let (rows, meta, extra) = compute(&args)?;
@@ -305,6 +394,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print_table(&rows, &meta);
+        print_cluster(&doc["cluster"]);
     }
     Ok(())
 }

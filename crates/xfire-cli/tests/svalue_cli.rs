@@ -168,3 +168,57 @@ fn bad_input_is_refused_with_the_value_and_unit() {
         &["cell radius 0 µm must be positive"],
     );
 }
+
+#[test]
+fn cluster_adds_shell_rows_and_the_central_cell_dose() {
+    let out = xfire(&[
+        "svalue",
+        "--nuclide",
+        "Lu-177",
+        "--cell-radius",
+        "5um",
+        "--nucleus-radius",
+        "3um",
+        "--method",
+        "csda",
+        "--cluster",
+        "fcc:2",
+        "--labelled-fraction",
+        "0.5",
+        "--distance",
+        "10um",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // self, 10 µm (given and first fcc shell, once), 14.14 µm
+    assert_eq!(v["rows"].as_array().unwrap().len(), 3);
+    let c = &v["cluster"];
+    assert_eq!(c["shells"][0]["cells"], 12);
+    assert_eq!(c["shells"][1]["cells"], 6);
+    let nn = &c["central_cell"]["S_N_from_N"];
+    let rows = v["rows"].as_array().unwrap();
+    let s = |i: usize| rows[i]["S_N_from_N"].as_f64().unwrap();
+    let cross = 0.5 * (12.0 * s(1) + 6.0 * s(2));
+    assert!((nn["cross"].as_f64().unwrap() / cross - 1.0).abs() < 1e-12);
+    assert!((nn["total"].as_f64().unwrap() / (s(0) + cross) - 1.0).abs() < 1e-12);
+    let bad = xfire(&[
+        "svalue",
+        "--nuclide",
+        "Lu-177",
+        "--cell-radius",
+        "5um",
+        "--nucleus-radius",
+        "3um",
+        "--method",
+        "csda",
+        "--cluster",
+        "hcp:2",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("cluster \"hcp:2\""));
+}
