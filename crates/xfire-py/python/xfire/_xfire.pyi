@@ -1,0 +1,38 @@
+"""The native module of xfire (Rust, PyO3, stable ABI). Use the typed functions of
+``xfire`` (``__init__.py``); these take their keywords as one dict and return JSON text and
+little-endian array bytes."""
+
+from typing import Any, Dict
+
+__version__: str
+
+def nuclide(name: str) -> str:
+    """``xfire nuclide show NAME --json`` as JSON text."""
+
+def nuclides() -> str:
+    """``xfire nuclide list --json`` as JSON text."""
+
+def chain(name: str, times: str, activity: str) -> str:
+    """``xfire chain NAME --times T --activity A --json`` as JSON text (times, activity
+    with units)."""
+
+def range(kw: Dict[str, Any]) -> str:
+    """``xfire range`` as JSON text; keys ``particle``, ``energy`` (with unit),
+    ``material``, ``materials_file``."""
+
+def kernel(kw: Dict[str, Any]) -> Dict[str, Any]:
+    """``xfire kernel`` without files: ``summary`` (JSON text), ``grid`` and the arrays
+    ``edep_mev_per_decay`` [MeV], ``dose_gy_per_decay`` [Gy], ``rel_unc`` as little-endian
+    f64 bytes (x fastest). Keys as the keywords of ``xfire.kernel``."""
+
+def run(kw: Dict[str, Any]) -> Dict[str, Any]:
+    """``xfire run`` without files: ``summary`` (JSON text of summary.json), ``cells`` and
+    ``curves`` as column bytes. Keys ``path`` or ``toml`` (+ ``base``), ``decays``,
+    ``threads``, ``progress``."""
+
+def toml_from_json(json: str) -> str:
+    """Scenario TOML text from JSON text."""
+
+def compare(kw: Dict[str, Any]) -> Dict[str, Any]:
+    """``xfire compare`` without files: ``comparison`` (JSON text of comparison.json) and
+    ``survival`` (per nuclide: start days [d] and survival as f64 bytes)."""
