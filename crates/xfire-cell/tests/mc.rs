@@ -194,3 +194,22 @@ fn cluster_nucleus_doses_match_celldose() {
         }
     }
 }
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let req = Request::new("Lu-177", 5e-4, 3e-4, vec![]).unwrap();
+    let layout = Layout::new(&req, &xfire_cell::mc::ring(10e-4, 5e-4), 0.5e-4, 2e-4).unwrap();
+    let sampler = EmissionSampler::new(&req.nuclide, RadiationSet::ALL).unwrap();
+    let physics = physics_for(&req, false).unwrap();
+    let q = quantities(&layout);
+    let run = |threads: usize| {
+        let opts = McOptions {
+            threads,
+            ..Default::default()
+        };
+        run_source(&layout, &spec(&physics, &sampler, &opts), 0, &q, 0, 3_500).unwrap()
+    };
+    let (one, two) = (run(1), run(2));
+    assert_eq!(one, two);
+    assert_eq!(one.decays, 3_500);
+}

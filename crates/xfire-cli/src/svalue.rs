@@ -297,7 +297,13 @@ fn plot(dir: &Path, rows: &[Row], meta: &Metadata) -> anyhow::Result<()> {
         meta.nuclide, meta.cell_radius_um, meta.nucleus_radius_um, meta.method
     );
     let target = xfire_report::FigureTarget::new(dir, "svalues_vs_distance");
-    xfire_report::kernel_radial_profile(&target, &title, &curves, false)?;
+    xfire_report::radial_profile(
+        &target,
+        &title,
+        &curves,
+        false,
+        xfire_report::RadialQuantity::CellSValue,
+    )?;
     Ok(())
 }
 

@@ -28,6 +28,9 @@ pub enum RadialQuantity {
     DosePerDecay,
     /// The same around the centre of a uniformly emitting source voxel \[Gy\] (log y).
     DosePerDecayVoxelSource,
+    /// Cellular S values against the centre-to-centre distance of the target cell from the
+    /// source cell \[Gy/(Bq·s) = Gy per decay\] (log y).
+    CellSValue,
     /// Energy deposited per unit radius, dE/dr, around a point source \[MeV/µm per decay\]
     /// (linear y from zero): for a charged particle it peaks where the particle stops (the
     /// Bragg peak), while the dose, dE/dr ÷ 4πr²ρ, falls with r.
@@ -84,14 +87,15 @@ pub fn radial_profile(
         .copied()
         .filter(|r| r.is_finite())
         .fold(0.0, f64::max);
-    let from = match quantity {
-        RadialQuantity::DosePerDecayVoxelSource => "the source-voxel centre",
-        _ => "the point source",
+    let what_x = match quantity {
+        RadialQuantity::DosePerDecayVoxelSource => "Distance from the source-voxel centre",
+        RadialQuantity::CellSValue => "Centre-to-centre distance of the target cell",
+        _ => "Distance from the point source",
     };
     let (factor, x_label) = if r_max < 0.5 {
-        (1000.0, format!("Distance from {from} (µm)"))
+        (1000.0, format!("{what_x} (µm)"))
     } else {
-        (1.0, format!("Distance from {from} (mm)"))
+        (1.0, format!("{what_x} (mm)"))
     };
     let x = if log_r {
         Axis::log(x_label, 12.0)
@@ -104,6 +108,7 @@ pub fn radial_profile(
             y.include_zero = true;
             y
         }
+        RadialQuantity::CellSValue => Axis::log("S value (Gy/(Bq s) = Gy per decay)", 8.0),
         _ => Axis::log("Absorbed dose per decay (Gy)", 8.0),
     };
     let mut plot = XyPlot::new(title, x, y);
