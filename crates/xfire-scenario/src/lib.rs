@@ -49,6 +49,7 @@ pub mod compute;
 pub mod exact;
 pub mod explain;
 pub mod fmt;
+pub mod lesion;
 pub mod output;
 pub mod plan;
 pub mod shard;

@@ -388,6 +388,9 @@ pub fn write_results_h5(
         );
         b.add_group(gw.finish());
     }
+    if let Some(np) = &plan.nested {
+        crate::lesion::write_macro_group(&mut b, np, tr, r);
+    }
     let tmp = path.with_extension("h5.tmp");
     let res = b
         .write(&tmp)

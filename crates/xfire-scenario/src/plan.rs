@@ -47,6 +47,9 @@ pub struct Plan {
     pub layout: TallyLayout,
     /// Lines printed while building (phantom generation report).
     pub notes: Vec<String>,
+    /// The phantom nested in a lesion (`[phantom.lesion]`); `phantom` is then its micro
+    /// phantom (moved into place, with the lesion's materials and labels in its tables).
+    pub nested: Option<crate::lesion::NestedPlan>,
 }
 
 fn failed(what: impl std::fmt::Display) -> ScenarioError {
@@ -207,6 +210,14 @@ impl Plan {
             .path
             .as_ref()
             .map_or("<scenario>".to_string(), |p| p.display().to_string());
+        let (phantom, nested) = match &s.lesion {
+            Some(l) => {
+                let n = crate::lesion::nest(l, phantom, &file)?;
+                (n.micro.clone(), Some(n))
+            }
+            None => (phantom, None),
+        };
+        let mut notes = notes;
         let mut problems: Vec<Problem> = Vec::new();
         let a = &s.agent;
         let seed = s.transport.seed;
@@ -356,6 +367,14 @@ impl Plan {
         all_sites.extend(site_maps);
         let layout = layout(&phantom)?;
         let phantom_hash = xfire_io::h5::content_hash(&phantom);
+        let nested = match (nested, &s.lesion) {
+            (Some(n), Some(l)) => {
+                let np = crate::lesion::NestedPlan::new(l, n, &all_sites, &layout)?;
+                notes.extend(np.notes());
+                Some(np)
+            }
+            _ => None,
+        };
         Ok(Plan {
             scenario,
             phantom,
@@ -367,6 +386,7 @@ impl Plan {
             sites: all_sites,
             layout,
             notes,
+            nested,
         })
     }
 

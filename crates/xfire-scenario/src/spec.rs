@@ -29,6 +29,9 @@ pub fn format_problems(problems: &[Problem]) -> String {
         .join("\n")
 }
 
+mod lesion;
+pub use lesion::{LesionSpec, BODY_MATERIAL};
+
 /// Where the phantom comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PhantomSource {
@@ -218,6 +221,8 @@ pub struct Scenario {
     pub description: Option<String>,
     /// The phantom.
     pub phantom: PhantomSource,
+    /// The lesion and body the phantom is nested in (`[phantom.lesion]`), if any.
+    pub lesion: Option<LesionSpec>,
     /// The agent.
     pub agent: Agent,
     /// Time-activity curve of the parent at the binding site (shape).
@@ -754,6 +759,7 @@ impl Scenario {
 
         // phantom
         let mut phantom = None;
+        let mut lesion = None;
         match sub(&mut cx, &mut root, "phantom") {
             None => {
                 if root.t.get("phantom").is_none() {
@@ -764,6 +770,7 @@ impl Scenario {
                 let file = get_str(&mut cx, &mut pt, "file");
                 let gen = get_str(&mut cx, &mut pt, "generate");
                 let spec_item = pt.get("spec");
+                lesion = lesion::read(&mut cx, &mut pt);
                 let n = usize::from(file.is_some())
                     + usize::from(gen.is_some())
                     + usize::from(spec_item.is_some());
@@ -1461,6 +1468,7 @@ impl Scenario {
             text: text.to_string(),
             description,
             phantom: phantom.expect("checked"),
+            lesion,
             agent: agent.expect("checked"),
             tac: tac.expect("checked"),
             amount: amount.expect("checked"),

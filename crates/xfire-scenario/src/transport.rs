@@ -332,6 +332,9 @@ pub fn transport_part(
     part: Part,
     opts: &Options,
 ) -> Result<Option<PartTransport>> {
+    if let Some(np) = &plan.nested {
+        return crate::lesion::transport_part(plan, np, physics, (nuclide, site, part), opts);
+    }
     let nuc = library()
         .resolve(nuclide)
         .map_err(|e| failed(format!("nuclide {nuclide}: {e}")))?;
