@@ -1024,7 +1024,14 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
     order.extend((0..names.len()).filter(|&i| i != ref_idx));
 
     let (phantom, phantom_notes) = crate::plan::load_phantom(base)?;
-    let physics = crate::transport::physics_tables(&phantom, &base.transport)?;
+    // with [phantom.lesion], tables for the nested micro phantom (the lesion's materials added)
+    let physics = match &base.lesion {
+        Some(l) => {
+            let n = crate::lesion::nest(l, phantom.clone(), "<scenario>")?;
+            crate::transport::physics_tables(&n.micro, &base.transport)?
+        }
+        None => crate::transport::physics_tables(&phantom, &base.transport)?,
+    };
     let mut phantom: Option<Phantom> = Some(phantom);
     let mut memo = Memo {
         parts: HashMap::new(),
