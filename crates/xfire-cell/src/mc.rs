@@ -466,9 +466,15 @@ impl RowRuns {
     /// Runs the three sources of `layout`.
     pub fn run(layout: &Layout, spec: &RunSpec) -> Result<Self> {
         let q = quantities(layout);
+        // a nucleus as large as the cell leaves no cytoplasm to emit from: S from Cy is 0
+        let cy = if layout.voxels[1] > 0 {
+            run_until(layout, spec, 1, &q)?
+        } else {
+            Tally::new(q.len())
+        };
         let tallies = [
             run_until(layout, spec, 0, &q)?,
-            run_until(layout, spec, 1, &q)?,
+            cy,
             run_until(layout, spec, 2, &q)?,
         ];
         Ok(RowRuns {
@@ -520,6 +526,23 @@ pub fn ring(d: f64, cell_radius_cm: f64) -> Vec<[f64; 3]> {
         .collect()
 }
 
+/// The layout of a row: no target for the self row; the ring of neighbours when its grid
+/// fits in [`MAX_GRID_VOXELS`], else two neighbours on ±x (an elongated grid).
+pub fn row_layout(req: &Request, d: Option<f64>, h: f64, margin: f64) -> Result<Layout> {
+    let Some(d) = d else {
+        return Layout::new(req, &[], h, margin);
+    };
+    let rc = req.geometry.cell_radius_cm;
+    let side = |half: f64| 2.0 * ((half + rc + margin) / h).ceil() + 1.0;
+    let ring_voxels = side(d).powi(2) * side(0.0);
+    let targets = if ring_voxels <= MAX_GRID_VOXELS as f64 {
+        ring(d, rc)
+    } else {
+        vec![[d, 0.0, 0.0], [-d, 0.0, 0.0]]
+    };
+    Layout::new(req, &targets, h, margin)
+}
+
 /// Most neighbour cells on one ring.
 pub const MAX_RING_CELLS: usize = 256;
 
@@ -541,8 +564,7 @@ pub fn mc_table(req: &Request, opts: &McOptions) -> Result<(Vec<Row>, Vec<RowRun
     let mut rows = Vec::new();
     let mut runs = Vec::new();
     for d in req.row_distances() {
-        let targets = d.map_or(vec![], |d| ring(d, req.geometry.cell_radius_cm));
-        let layout = Layout::new(req, &targets, h, margin)?;
+        let layout = row_layout(req, d, h, margin)?;
         let spec = RunSpec {
             physics: &physics,
             emitter: Emitter::Nuclide(&sampler),

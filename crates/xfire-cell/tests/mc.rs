@@ -213,3 +213,21 @@ fn results_do_not_depend_on_the_thread_count() {
     assert_eq!(one, two);
     assert_eq!(one.decays, 3_500);
 }
+
+#[test]
+fn target_uncertainty_runs_until_every_s_value_reaches_it() {
+    // 211At α lines only, self row: 200 decays first, then as many as the 3 % target needs
+    let mut req = Request::new("At-211", 5e-4, 3e-4, vec![]).unwrap();
+    req.radiations = RadiationSet::alpha();
+    let opts = McOptions {
+        decays: 200,
+        target_rel_unc: Some(0.03),
+        voxel_cm: Some(0.5e-4),
+        ..Default::default()
+    };
+    let (rows, runs) = xfire_cell::mc::mc_table(&req, &opts).unwrap();
+    for (k, u) in rows[0].rel_unc.iter().enumerate() {
+        assert!(*u <= 0.03, "column {k}: {u}");
+    }
+    assert!(runs[0].tallies.iter().all(|t| t.decays > 200));
+}

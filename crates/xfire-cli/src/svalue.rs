@@ -184,7 +184,7 @@ pub fn compute(args: &Args) -> anyhow::Result<(Vec<Row>, Metadata, Value)> {
             let model = format!(
                 "full transport: alpha with range straggling, condensed-history electrons \
                  (1 keV cut), photons; voxel {} um, water margin {} um beyond the cells (particles \
-                 leaving the grid are not followed); neighbours: every cell that fits on a ring at the distance, averaged",
+                 leaving the grid are not followed); neighbours: every cell that fits on a ring at the distance (two on +-x where that grid would be too large), averaged",
                 um(h),
                 um(m)
             );
@@ -328,7 +328,9 @@ fn print_table(rows: &[Row], meta: &Metadata) {
             .map_or("self".to_string(), |d| um(d).to_string());
         let mut line = format!("{d:>12}");
         for k in 0..5 {
-            let u = if r.rel_unc[k] > 0.0 {
+            let u = if r.rel_unc[k].is_infinite() {
+                " (no hit)".to_string()
+            } else if r.rel_unc[k] > 0.0 {
                 format!(" ±{:.1}%", 100.0 * r.rel_unc[k].min(9.99))
             } else {
                 String::new()
