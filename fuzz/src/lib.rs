@@ -28,6 +28,9 @@ pub mod alloc;
 pub const FACTOR: usize = 16;
 /// Largest expansion of deflate data (RFC 1951: 258 bytes from 2 bits, ≈1032×).
 pub const DEFLATE_MAX_RATIO: usize = 1032;
+/// Largest expansion of the tally file format's varint integer arrays over [`FACTOR`]: a
+/// one-byte varint becomes a 16-byte `i128` (and the file's bytes are read first).
+pub const VARINT_RATIO: usize = 2;
 /// Fixed allowance per call (lazily built tables, error strings, TOML documents) \[bytes\].
 pub const SLACK: usize = 32 << 20;
 /// Peak heap per input byte of a text format (parsed TOML / JSON documents).
@@ -192,16 +195,17 @@ pub fn nifti(data: &[u8]) -> bool {
 /// Checkpoint / shard part file: `shard::read_part`.
 pub fn part_file(data: &[u8]) -> bool {
     let p = put("part.xfpart", data);
-    measure("part_file", data.len(), FACTOR, 1, || {
+    // varint integers: a byte of the file may become a 16-byte integer (ratio 2 × FACTOR)
+    measure("part_file", data.len(), FACTOR, VARINT_RATIO, || {
         xfire_scenario::shard::read_part(&p).is_ok()
     })
 }
 
-/// Transport tally cache file: `transport::read_tally`.
+/// Tally file (the format of the transport cache, checkpoints and shard parts) without the
+/// part header: `xfire_tally::exact::decode_file`.
 pub fn tally_cache(data: &[u8]) -> bool {
-    let p = put("tally.bin", data);
-    measure("tally_cache", data.len(), FACTOR, 1, || {
-        xfire_scenario::transport::read_tally(&p).is_ok()
+    measure("tally_cache", data.len(), FACTOR, VARINT_RATIO, || {
+        xfire_tally::exact::decode_file(data).is_ok()
     })
 }
 

@@ -22,13 +22,16 @@ its own half-life and chain), normalised to equal mean tumour dose (default), eq
 administered activity or equal parent decays, and set the results side by side.",
     after_help = "Prints the side-by-side table and writes into --out: comparison.csv, \
 comparison.json, figures (PNG + SVG) and report.md / report.html (figures embedded).\n\
-Transport results are cached in OUT/cache (or --cache) and shared between nuclides whose \
-chains have a member in common (Bi-213 in the Ac-225 chain and alone); it is most of the \
-bytes written (--no-cache keeps none; `xfire cache prune OUT` deletes it afterwards). At the \
+Transport results are shared between nuclides whose chains have a member in common (Bi-213 \
+in the Ac-225 chain and alone) and cached in OUT/cache (or --cache) as region tallies (labels, \
+cells); a part whose answer needs per-voxel doses (migrating lymphocytes, the reference \
+nuclide's dose slice) keeps them in memory only and is not cached, unless --full writes every \
+nuclide's maps (--no-cache keeps none; `xfire cache prune OUT` deletes it afterwards). At the \
 end every file and folder written is listed with its size.\n\
 --out must be new, empty, or hold this comparison's results: another run's results are \
 refused unless --force (docs/formats/output-folder.md). Ctrl-C stops at the next batch \
-boundary; parts already transported stay in the cache, and the same command continues.\n\n\
+boundary; parts already transported and cached stay in the cache, and the same command \
+continues from them.\n\n\
 Examples:\n  xfire compare phantoms/til-spheroid-lu177.toml --out out/\n  \
 xfire compare phantoms/tiny-lu177.toml --nuclides Lu-177,At-211 --normalise decays --out cmp/"
 )]
@@ -82,9 +85,8 @@ pub struct Args {
     /// Cache folder for transport results (default OUT/cache).
     #[arg(long)]
     pub cache: Option<PathBuf>,
-    /// Do not keep the transport cache on disk (nor read one): same results, far less disk
-    /// (the cache is ~99.9 % of the main job's 2 GB), but a rerun transports again and
-    /// parts shared between nuclides are transported once per nuclide.
+    /// Do not keep the transport cache on disk (nor read one): same results, a rerun
+    /// transports again.
     #[arg(long)]
     pub no_cache: bool,
     /// Replace the results of another run in --out: they are deleted whole before this

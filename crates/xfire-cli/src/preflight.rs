@@ -7,10 +7,14 @@ use std::path::Path;
 use anyhow::bail;
 use xfire_scenario::Plan;
 
-/// Bytes per voxel of a cached part (sum and sum of squares, f64).
+/// Bytes per voxel of a cached part or a checkpoint (the exact per-voxel sum as a varint,
+/// `docs/formats/tally.md`: at most 16, typically 10–12).
 const CACHE_BYTES_PER_VOXEL: u64 = 16;
-/// Bytes per voxel of a checkpoint (exact sums, i128).
-const CHECKPOINT_BYTES_PER_VOXEL: u64 = 32;
+/// Bytes per voxel of a checkpoint (as a cached part).
+const CHECKPOINT_BYTES_PER_VOXEL: u64 = 16;
+/// Bytes of a part kept without per-voxel sums (region tallies: labels, cells, groups): an
+/// upper estimate for phantoms of up to ~30 000 cells.
+const REGION_PART_BYTES: u64 = 1 << 20;
 /// Voxel arrays of the result files per component and in all (doses, uncertainties, maps):
 /// an upper estimate.
 const RESULT_ARRAYS_PER_COMPONENT: u64 = 4;
@@ -107,7 +111,13 @@ pub fn compare_bytes(
     for n in nuclides {
         let members =
             xfire_kinetics::Chain::from_library(n).map_or(1, |c| c.members().len() as u64);
-        total += estimate_bytes(voxels, if full { members } else { 0 }, 2 * members, cache);
+        // without --full the comparison keeps per-voxel sums in memory only, and caches
+        // region tallies
+        total += if full {
+            estimate_bytes(voxels, members, 2 * members, cache)
+        } else {
+            2 * members * REGION_PART_BYTES
+        };
     }
     total
 }

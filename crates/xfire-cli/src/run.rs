@@ -167,6 +167,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .count();
     let parts = tr.iter().map(|c| c.parts.len()).sum::<usize>();
     print!("{}", output::short_table(&result));
+    for n in tr
+        .iter()
+        .flat_map(|c| &c.parts)
+        .filter_map(|p| p.cache_note.as_ref())
+    {
+        eprintln!("note: {n}");
+    }
     for n in notes {
         eprintln!("note: {n}");
     }

@@ -829,9 +829,19 @@ fn transport_components(
         let mut all_reused = true;
         for part in [Part::LowLet, Part::Alpha] {
             let key = (c.nuclide.clone(), c.site.clone(), part.name());
-            if let Some(p) = memo.parts.get(&key) {
+            let voxels = plan.layout.voxels != xfire_tally::VoxelTally::None;
+            // a part kept for an earlier nuclide, unless this one needs per-voxel doses the
+            // kept part does not have (then it is transported again and replaces it)
+            if let Some(p) = memo
+                .parts
+                .get(&key)
+                .filter(|p| p.voxel_dose.is_some() || !voxels)
+            {
                 let mut p = p.clone();
                 p.from_cache = true;
+                if !voxels {
+                    p.voxel_dose = None;
+                }
                 parts.push(p);
                 continue;
             }
@@ -1023,6 +1033,11 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
     let mut order: Vec<usize> = vec![ref_idx];
     order.extend((0..names.len()).filter(|&i| i != ref_idx));
 
+    // the cache keeps region tallies only (unless every nuclide's full output is written):
+    // per-voxel sums of every chain member would be most of the disk a comparison uses
+    let mut topts = topts.clone();
+    topts.cache_regions_only |= opts.full_output.is_none();
+    let topts = &topts;
     let (phantom, phantom_notes) = crate::plan::load_phantom(base)?;
     // with [phantom.lesion], tables for the nested micro phantom (the lesion's materials added)
     let physics = match &base.lesion {
@@ -1059,7 +1074,14 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
             warn(n, &mut warnings);
         }
         let ph = phantom.take().expect("phantom present");
-        let plan = Plan::with_phantom(scen.clone(), ph, phantom_notes.clone())?;
+        let mut plan = Plan::with_phantom(scen.clone(), ph, phantom_notes.clone())?;
+        // per-voxel tallies only where the answer needs them: migrating lymphocytes, the
+        // reference nuclide's dose slice, full output
+        let voxels =
+            scen.lymphocytes.migrating.is_some() || i == ref_idx || opts.full_output.is_some();
+        if !voxels {
+            plan.layout.voxels = xfire_tally::VoxelTally::None;
+        }
         let later: Vec<xfire_kinetics::Chain> = order[step + 1..]
             .iter()
             .map(|&j| chains[j].clone())
@@ -1076,6 +1098,13 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
         )));
         let (tr, tr_wall, reused) =
             transport_components(&plan, &physics, &mut memo, &later, topts)?;
+        for n in tr
+            .iter()
+            .flat_map(|c| &c.parts)
+            .filter_map(|p| p.cache_note.clone())
+        {
+            warn(n, &mut warnings);
+        }
         let t_other = std::time::Instant::now();
         // the scale factor
         let d1 = tumour_dose_gy(&plan, &tr)?;
@@ -1353,7 +1382,6 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
             },
         };
         // free the large arrays before the next nuclide
-        r.voxel_dose_per_decay.clear();
         r.dose_maps.clear();
         drop(tr);
         rows[i] = Some(row);

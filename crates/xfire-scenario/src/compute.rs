@@ -12,7 +12,7 @@ use xfire_kinetics::lymphocytes::{
 };
 use xfire_kinetics::noise::{CellNoise, SurvivalEstimate};
 use xfire_kinetics::radiobiology::{Grade, LqParameters};
-use xfire_kinetics::walk::{migrating_exposure, VoxelWalkGrid, WalkParameters};
+use xfire_kinetics::walk::{migrating_exposure, WalkGrid, WalkParameters};
 use xfire_kinetics::window::{immunotherapy_window, WindowOptions, WindowReport};
 use xfire_kinetics::{ExpTerm, Quantity, SourceModel, Tac};
 use xfire_phantom::{labels, CellKind};
@@ -309,12 +309,43 @@ pub struct RunResult {
     /// Per-cell table.
     #[serde(skip)]
     pub cells: CellTable,
-    /// Dose per decay per voxel of each component (low-LET, α) \[Gy\] (f32).
-    #[serde(skip)]
-    pub voxel_dose_per_decay: Vec<[Vec<f32>; 2]>,
-    /// Cumulative absorbed dose maps at the reporting times, then over all time \[Gy\].
+    /// Cumulative absorbed dose maps at the reporting times, then over all time \[Gy\]
+    /// (empty when the layout keeps no per-voxel tallies).
     #[serde(skip)]
     pub dose_maps: Vec<(f64, Vec<f32>)>,
+}
+
+/// The phantom as the migrating lymphocytes' walk grid: flags and entries of its own, dose
+/// per decay borrowed from the transport (`[low LET, α]` per component, None: zero).
+struct PhantomWalkGrid<'a> {
+    dims: [usize; 3],
+    voxel_cm: [f64; 3],
+    allowed: Vec<bool>,
+    entries: Vec<usize>,
+    dose: &'a [[Option<&'a [f32]>; 2]],
+}
+
+impl WalkGrid for PhantomWalkGrid<'_> {
+    fn dims(&self) -> [usize; 3] {
+        self.dims
+    }
+    fn voxel_size_cm(&self) -> [f64; 3] {
+        self.voxel_cm
+    }
+    fn allowed(&self, voxel: usize) -> bool {
+        self.allowed[voxel]
+    }
+    fn entry_voxels(&self) -> &[usize] {
+        &self.entries
+    }
+    fn n_components(&self) -> usize {
+        self.dose.len()
+    }
+    fn dose_per_decay(&self, voxel: usize, component: usize) -> (f64, f64) {
+        let at = |d: Option<&[f32]>| d.map_or(0.0, |d| f64::from(d[voxel]));
+        let [low, alpha] = self.dose[component];
+        (at(low), at(alpha))
+    }
 }
 
 fn grade(g: Grade) -> String {
@@ -486,28 +517,23 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
     }
 
     phase(&mut phases, &mut t0, "voxel dose per decay and total map");
-    // voxel dose per decay and total map
-    let masses = ph.voxel_masses_g();
+    // voxel dose per decay (borrowed from the transport; None for a part the nuclide does
+    // not emit or a layout without per-voxel tallies) and the total map
     let nv = ph.grid.len();
-    let mut vdpd: Vec<[Vec<f32>; 2]> = Vec::new();
-    for t in tr {
-        let mut pair: [Vec<f32>; 2] = [vec![0.0; nv], vec![0.0; nv]];
-        for (pi, part) in [Part::LowLet, Part::Alpha].into_iter().enumerate() {
-            if let Some(x) = t.part(part) {
-                let n = x.decays.max(1) as f64;
-                for v in 0..nv {
-                    pair[pi][v] = dose_gy(x.voxel_sum[v] / n, masses[v]) as f32;
-                }
-            }
-        }
-        vdpd.push(pair);
-    }
+    let vdpd: Vec<[Option<&[f32]>; 2]> = tr
+        .iter()
+        .map(|t| [t.voxel_dose(Part::LowLet), t.voxel_dose(Part::Alpha)])
+        .collect();
+    let has_voxels = vdpd.iter().flatten().any(Option::is_some);
     let map_for = |decays: &[f64]| -> Vec<f32> {
+        if !has_voxels {
+            return Vec::new();
+        }
         let mut m = vec![0f64; nv];
         for (ci, pair) in vdpd.iter().enumerate() {
             let n = decays[ci];
-            for p in pair {
-                for (a, &d) in m.iter_mut().zip(p) {
+            for p in pair.iter().flatten() {
+                for (a, &d) in m.iter_mut().zip(*p) {
                     *a += f64::from(d) * n;
                 }
             }
@@ -520,9 +546,9 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
     // labels
     let ltot = k("label doses", dose_total(ev, &label_field))?;
     let mut per_label: Vec<Vec<f64>> = vec![Vec::new(); n_labels];
-    for (v, &l) in ph.label.iter().enumerate() {
-        if (l as usize) < n_labels && masses[v] > 0.0 {
-            per_label[l as usize].push(f64::from(total_map[v]));
+    for ((v, &l), &d) in ph.label.iter().enumerate().zip(&total_map) {
+        if (l as usize) < n_labels && ph.voxel_mass_g(v) > 0.0 {
+            per_label[l as usize].push(f64::from(d));
         }
     }
     let mut label_summaries = Vec::new();
@@ -749,12 +775,14 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
         if !cells.id.is_empty() {
             cells.dose_at_gy.push(c);
         }
-        if s.output.maps.iter().any(|m| m == "dose") {
+        if has_voxels && s.output.maps.iter().any(|m| m == "dose") {
             let d = k("decays at time", src.decays(first, first + t))?;
             dose_maps.push((t, map_for(&d)));
         }
     }
-    dose_maps.push((f64::INFINITY, total_map));
+    if has_voxels {
+        dose_maps.push((f64::INFINITY, total_map));
+    }
 
     phase(&mut phases, &mut t0, "curves");
     // curves
@@ -889,25 +917,18 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
         if entries.is_empty() {
             notes.push("migrating lymphocytes skipped: no voxel where they may walk".into());
         } else {
-            let low: Vec<Vec<f64>> = vdpd
-                .iter()
-                .map(|p| p[0].iter().map(|&x| f64::from(x)).collect())
-                .collect();
-            let alpha: Vec<Vec<f64>> = vdpd
-                .iter()
-                .map(|p| p[1].iter().map(|&x| f64::from(x)).collect())
-                .collect();
-            let grid = k(
-                "walk grid",
-                VoxelWalkGrid::new(
-                    ph.grid.dims(),
-                    ph.grid.voxel_cm,
-                    allowed,
-                    entries,
-                    low,
-                    alpha,
-                ),
-            )?;
+            if !has_voxels {
+                return Err(failed(
+                    "migrating lymphocytes need per-voxel doses: the tally layout keeps none",
+                ));
+            }
+            let grid = PhantomWalkGrid {
+                dims: ph.grid.dims(),
+                voxel_cm: ph.grid.voxel_cm,
+                allowed,
+                entries,
+                dose: &vdpd,
+            };
             let wp = WalkParameters {
                 speed_cm_per_s: m.speed_cm_per_s,
                 persistence_s: m.persistence_s,
@@ -1028,7 +1049,6 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
         single_hit,
         curves,
         cells,
-        voxel_dose_per_decay: vdpd,
         dose_maps,
     })
 }

@@ -17,11 +17,11 @@ use xfire_phantom::{MaterialEntry, Nested, Phantom, SourceMap};
 use xfire_tally::{BatchScorer, EventLayout, RegionMap, TallyLayout, TallyResult};
 use xfire_transport::{Emitter, PhysicsTables, Source, TransportSetup};
 
-use crate::exact::ExactTally;
 use crate::plan::SiteMap;
 use crate::spec::{LesionSpec, Problem, BODY_MATERIAL};
 use crate::transport::{ComponentTransport, Options, Part, PartTransport};
 use crate::{Result, ScenarioError};
+use xfire_tally::ExactTally;
 
 fn failed(what: impl std::fmt::Display) -> ScenarioError {
     ScenarioError::Failed(what.to_string())
@@ -504,12 +504,17 @@ pub fn transport_part(
         r.sum.truncate(m.n_regions);
         r.sum2.truncate(m.n_regions);
     }
+    // the time step's per-voxel doses: the micro voxels (the plan's phantom)
+    let n = tally.decays.max(1) as f64;
+    let voxel_dose = crate::transport::voxel_dose(plan, |v| tally.voxel_sum[v] / n);
     Ok(Some(PartTransport {
         part,
         tally,
+        voxel_dose: Some(voxel_dose),
         from_cache: false,
         key,
         wall_s: start.elapsed().as_secs_f64(),
+        cache_note: None,
     }))
 }
 

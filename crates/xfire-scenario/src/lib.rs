@@ -20,7 +20,7 @@
 //!    and [`Part`]: α lines + recoils, or everything else) runs each component for unit
 //!    decays, reading/writing the on-disk cache keyed by phantom content, source map,
 //!    nuclide, part and transport settings ([`transport::cache_key`]); shards, checkpoints
-//!    and exact accumulation live in [`shard`] and [`exact`].
+//!    and exact accumulation live in [`shard`] and [`xfire_tally::exact`].
 //! 3. **Time step** — [`compute()`] turns dose per decay × exact decays into dose rate and
 //!    cumulative dose per label, group and cell, resident / cohort / migrating / circulating
 //!    lymphocyte exposure, LQ survival with graded parameters, and the immunotherapy window
@@ -46,7 +46,6 @@
 mod cellnoise;
 pub mod compare;
 pub mod compute;
-pub mod exact;
 pub mod explain;
 pub mod fmt;
 pub mod lesion;

@@ -189,13 +189,10 @@ pub fn write_results_h5(
             "transported_decays_alpha",
             AttrValue::U64(c.transported_decays[1]),
         );
-        for (pi, part) in [
+        for part in [
             crate::transport::Part::LowLet,
             crate::transport::Part::Alpha,
-        ]
-        .into_iter()
-        .enumerate()
-        {
+        ] {
             let masses_l = xfire_transport::region_masses_g(&plan.phantom, &plan.layout.regions[0]);
             let masses_c = xfire_transport::region_masses_g(&plan.phantom, &plan.layout.regions[1]);
             let (dl, ul, dc) = match t.part(part) {
@@ -225,15 +222,19 @@ pub fn write_results_h5(
             gr.create_dataset(&format!("cell_dose_gy_per_decay_{p}"))
                 .with_f64_data(&dc)
                 .set_attr("units", vstr("Gy per decay, one per cell id 1..N"));
-            if plan
-                .scenario
-                .output
-                .maps
-                .iter()
-                .any(|m| m == "dose_per_decay")
-            {
+            let maps = &plan.scenario.output.maps;
+            let voxels = plan.layout.voxels != xfire_tally::VoxelTally::None;
+            if voxels && maps.iter().any(|m| m == "dose_per_decay") {
+                let zeros;
+                let data = match t.voxel_dose(part) {
+                    Some(d) => d,
+                    None => {
+                        zeros = vec![0f32; plan.phantom.grid.len()];
+                        &zeros
+                    }
+                };
                 gr.create_dataset(&format!("voxel_dose_gy_per_decay_{p}"))
-                    .with_f32_data(&r.voxel_dose_per_decay[ci][pi])
+                    .with_f32_data(data)
                     .with_shape(&shape)
                     .with_chunks(&ch)
                     .with_shuffle()

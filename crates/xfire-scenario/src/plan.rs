@@ -3,7 +3,7 @@
 
 use xfire_kinetics::{DaughterRelease, Quantity, Site, SourceKinetics, SourceModel};
 use xfire_phantom::{build_source_map, labels, CellKind, Phantom, SourceMap};
-use xfire_tally::{dose_gy, EventLayout, RegionMap, TallyLayout};
+use xfire_tally::{dose_gy, EventLayout, RegionMap, TallyLayout, VoxelTally};
 
 use crate::spec::{AmountSpec, PhantomSource, Problem, Scenario};
 use crate::{Result, ScenarioError};
@@ -141,7 +141,10 @@ pub fn labelled_cells(
     Ok((ids, w))
 }
 
-/// The tally layout: "label", "cell" and "group" (0 other, 1 tumour cells, 2 lymphocytes).
+/// The tally layout: "label", "cell" and "group" (0 other, 1 tumour cells, 2 lymphocytes),
+/// and per-voxel sums (no sums of squares: the time step uses per-voxel means only, for
+/// dose maps, label dose-volume figures, the dose slice and migrating lymphocytes; the
+/// comparison drops them for nuclides whose answer needs none).
 pub fn layout(phantom: &Phantom) -> Result<TallyLayout> {
     let id = |n: &str, d: u16| phantom.labels.id(n).unwrap_or(d);
     let (tn, tc) = (
@@ -192,6 +195,7 @@ pub fn layout(phantom: &Phantom) -> Result<TallyLayout> {
     let ev = EventLayout::new(1, class, 2, gy_per_mev)
         .map_err(|e| failed(format!("tally layout: {e}")))?;
     l.with_events(ev)
+        .map(|l| l.with_voxels(VoxelTally::Sum))
         .map_err(|e| failed(format!("tally layout: {e}")))
 }
 

@@ -30,11 +30,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use xfire_tally::BatchScorer;
+use xfire_tally::exact::{decode_file, encode_file};
+use xfire_tally::{BatchScorer, ExactTally};
 use xfire_transport::TransportSetup;
 
 use crate::cellnoise::CELL_MAP;
-use crate::exact::ExactTally;
 use crate::plan::{Plan, GROUP_MAP, GROUP_TUMOUR};
 use crate::spec::TransportSpec;
 use crate::transport::{ComponentTransport, Options, Part, PartTransport};
@@ -131,8 +131,6 @@ impl PartHeader {
     }
 }
 
-const PART_MAGIC: &[u8; 8] = b"XFPART01";
-
 /// Writes `bytes` to `path` atomically: temporary file in the same folder, fsync, rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension(format!(
@@ -152,30 +150,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     res
 }
 
-/// Writes a part file: magic `XFPART01`, u64 header length, header JSON, [`ExactTally`] bytes.
+/// Writes a part file (checkpoint, shard part or cache entry): the tally file format
+/// (`XFTALLY3`, [`xfire_tally::exact`]) with the header as JSON.
 pub fn write_part(path: &Path, h: &PartHeader, t: &ExactTally) -> std::io::Result<()> {
     let head = serde_json::to_vec(h).map_err(std::io::Error::other)?;
-    let body = t.to_bytes();
-    let mut b = Vec::with_capacity(16 + head.len() + body.len());
-    b.extend_from_slice(PART_MAGIC);
-    b.extend_from_slice(&(head.len() as u64).to_le_bytes());
-    b.extend_from_slice(&head);
-    b.extend_from_slice(&body);
-    write_atomic(path, &b)
+    write_atomic(path, &encode_file(&head, t))
 }
 
-/// Reads a part file written by [`write_part`].
+/// Reads a part file written by [`write_part`]; a file of an older format is refused with
+/// its version named.
 pub fn read_part(path: &Path) -> std::result::Result<(PartHeader, ExactTally), String> {
     let buf = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let bad = || format!("{} is not an xfire part file", path.display());
-    if buf.len() < 16 || &buf[..8] != PART_MAGIC {
-        return Err(bad());
-    }
-    let n = u64::from_le_bytes(buf[8..16].try_into().expect("8 bytes")) as usize;
-    let head = buf.get(16..16usize.saturating_add(n)).ok_or_else(bad)?;
-    let h: PartHeader = serde_json::from_slice(head).map_err(|_| bad())?;
-    let t =
-        ExactTally::from_bytes(&buf[16 + n..]).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (head, t) = decode_file(&buf).map_err(|e| format!("{}: {e}", path.display()))?;
+    let h: PartHeader = serde_json::from_slice(head)
+        .map_err(|_| format!("{} is not an xfire part file (bad header)", path.display()))?;
     Ok((h, t))
 }
 
@@ -241,7 +229,7 @@ pub(crate) fn target_reached(t: &TransportSpec, acc: &ExactTally, cells: &[Vec<u
     }
     if let Some(target) = t.target_cell_uncertainty {
         for idx in cells {
-            if let Some(u) = acc.region_rel_unc_p95(CELL_MAP, idx) {
+            if let Some(u) = region_rel_unc_p95(acc, CELL_MAP, idx) {
                 if !(u.is_finite() && u <= target) {
                     return false;
                 }
@@ -249,6 +237,13 @@ pub(crate) fn target_reached(t: &TransportSpec, acc: &ExactTally, cells: &[Vec<u
         }
     }
     true
+}
+
+/// 95th percentile over the regions `idx` of map `map` of the relative standard uncertainty
+/// of their mean energy per decay (1 for a region without energy, NaN before two batches);
+/// None when `idx` is empty. A function of the exact sums only.
+fn region_rel_unc_p95(acc: &ExactTally, map: usize, idx: &[usize]) -> Option<f64> {
+    crate::cellnoise::percentile_95(idx.iter().map(|&r| acc.region_rel_unc(map, r)).collect())
 }
 
 /// The batch loop of one part: the part's batch range (all, or the shard's), resumed from a
@@ -784,13 +779,7 @@ pub fn merge_shards(
                 acc.merge(&t)
                     .map_err(|e| failed(format!("{}: {e}", f.display())))?;
             }
-            parts.push(PartTransport {
-                part,
-                tally: acc.to_result(),
-                from_cache: false,
-                key: mp.key.clone(),
-                wall_s: 0.0,
-            });
+            parts.push(PartTransport::from_exact(plan, part, &acc, &mp.key));
         }
         out.push(ComponentTransport {
             nuclide: c.nuclide.clone(),

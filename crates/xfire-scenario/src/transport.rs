@@ -7,12 +7,17 @@
 //! content hash, the source map's weights, the nuclide and part, and every transport setting
 //! (decays, seed, batch size, target uncertainty, maximum decays, cutoffs, electron model,
 //! straggling). Kinetics, regimen, lymphocyte and radiobiology changes do not touch the key.
+//! The file is the exact tally in the one tally file format (`XFTALLY3`,
+//! `docs/formats/tally.md`, the same as checkpoints and shard parts) with what the plan's
+//! layout keeps: region tallies always, per-voxel sums only when the answer needs per-voxel
+//! doses ([`xfire_tally::VoxelTally`]). A file of an older format is refused with a note
+//! naming its version, and replaced.
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use xfire_data::nuclides::{library, EmissionSampler, Radiation, RadiationSet, Recoil};
-use xfire_tally::{BatchStat, EnergyBalance, EventSpectrum, RegionTally, TallyResult};
+use xfire_tally::{dose_gy, ExactTally, TallyLayout, TallyResult, VoxelTally};
 use xfire_transport::{Emitter, PhysicsTables, Source, TransportSetup};
 
 use crate::plan::Plan;
@@ -57,14 +62,52 @@ impl Part {
 pub struct PartTransport {
     /// Which part.
     pub part: Part,
-    /// The tally (energy per voxel and region, batch statistics).
+    /// The tally per region (labels, cells, groups), batch statistics, energy balance and
+    /// spectra; its per-voxel arrays are empty (per-voxel doses are in `voxel_dose`), except
+    /// for a part of a nested lesion, which keeps the sums of both grids (its macro map).
     pub tally: TallyResult,
+    /// Absorbed dose per decay of every voxel \[Gy\] (`f32`), when the plan's layout keeps
+    /// per-voxel tallies; shared, not copied, by the comparison's reuse of parts.
+    pub voxel_dose: Option<Arc<Vec<f32>>>,
     /// Read from the cache.
     pub from_cache: bool,
     /// Cache key (hex).
     pub key: String,
     /// Wall time of the transport \[s\] (0 from the cache).
     pub wall_s: f64,
+    /// Why a cache file found for this part was not used (an older tally format).
+    pub cache_note: Option<String>,
+}
+
+impl PartTransport {
+    /// The part from its exact tally: regions in `f64`, per-voxel sums (if kept) as
+    /// absorbed dose per decay per voxel in `f32`.
+    pub fn from_exact(plan: &Plan, part: Part, acc: &ExactTally, key: &str) -> Self {
+        let voxel_dose = (!acc.voxel_sum.is_empty()).then(|| {
+            let n = acc.decays.max(1) as f64;
+            voxel_dose(plan, |v| acc.voxel_sum_mev(v) / n)
+        });
+        Self {
+            part,
+            tally: acc.region_result(),
+            voxel_dose,
+            from_cache: false,
+            key: key.to_string(),
+            wall_s: 0.0,
+            cache_note: None,
+        }
+    }
+}
+
+/// Absorbed dose per decay \[Gy\] (`f32`) of every voxel of the plan's phantom from the mean
+/// energy per decay `mean_mev(v)` \[MeV\].
+pub(crate) fn voxel_dose(plan: &Plan, mean_mev: impl Fn(usize) -> f64) -> Arc<Vec<f32>> {
+    let ph = &plan.phantom;
+    Arc::new(
+        (0..ph.grid.len())
+            .map(|v| dose_gy(mean_mev(v), ph.voxel_mass_g(v)) as f32)
+            .collect(),
+    )
 }
 
 /// The transport of one source component; a part the nuclide does not emit is absent.
@@ -83,6 +126,15 @@ impl ComponentTransport {
     pub fn part(&self, part: Part) -> Option<&TallyResult> {
         self.parts.iter().find(|p| p.part == part).map(|p| &p.tally)
     }
+
+    /// Absorbed dose per decay per voxel of `part` \[Gy\], if the nuclide emits it and the
+    /// layout keeps per-voxel tallies.
+    pub fn voxel_dose(&self, part: Part) -> Option<&[f32]> {
+        self.parts
+            .iter()
+            .find(|p| p.part == part)
+            .and_then(|p| p.voxel_dose.as_deref().map(Vec::as_slice))
+    }
 }
 
 /// Progress callback: (what is transported, decays done, decays planned).
@@ -95,6 +147,9 @@ pub struct Options {
     pub threads: usize,
     /// Cache folder (None: no cache).
     pub cache_dir: Option<PathBuf>,
+    /// Keep per-voxel tallies out of the cache: a part whose layout keeps them is neither
+    /// read from nor written to it (the comparison, whose disk use stays at region tallies).
+    pub cache_regions_only: bool,
     /// Progress callback: (what, decays done, decays planned).
     pub progress: Option<ProgressFn>,
     /// Run only this shard's batches and write its part files (no cache; `crate::shard`).
@@ -112,6 +167,7 @@ impl std::fmt::Debug for Options {
         f.debug_struct("Options")
             .field("threads", &self.threads)
             .field("cache_dir", &self.cache_dir)
+            .field("cache_regions_only", &self.cache_regions_only)
             .field("shard", &self.shard)
             .field("checkpoint", &self.checkpoint)
             .field("stop", &self.stop)
@@ -196,131 +252,63 @@ fn sanitize(s: &str) -> String {
         .collect()
 }
 
-const MAGIC: &[u8; 8] = b"XFTALLY2";
-
-/// Write a tally to `path` atomically (raw little-endian; see the module doc).
-pub fn write_tally(path: &Path, t: &TallyResult) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let res = (|| {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-        f.write_all(MAGIC)?;
-        let u = |f: &mut std::io::BufWriter<std::fs::File>, x: u64| f.write_all(&x.to_le_bytes());
-        let arr = |f: &mut std::io::BufWriter<std::fs::File>, a: &[f64]| -> std::io::Result<()> {
-            f.write_all(&(a.len() as u64).to_le_bytes())?;
-            for x in a {
-                f.write_all(&x.to_le_bytes())?;
-            }
-            Ok(())
-        };
-        u(&mut f, t.decays)?;
-        u(&mut f, t.batches)?;
-        arr(&mut f, &t.voxel_sum)?;
-        arr(&mut f, &t.voxel_sum2)?;
-        u(&mut f, t.regions.len() as u64)?;
-        for r in &t.regions {
-            u(&mut f, r.name.len() as u64)?;
-            f.write_all(r.name.as_bytes())?;
-            arr(&mut f, &r.sum)?;
-            arr(&mut f, &r.sum2)?;
-        }
-        let b = &t.balance;
-        for s in [
-            &b.emitted,
-            &b.deposited,
-            &b.escaped_charged,
-            &b.escaped_photon,
-            &b.below_cutoff,
-        ] {
-            arr(&mut f, &[s.sum, s.sum2])?;
-        }
-        arr(&mut f, &[t.max_history_imbalance_rel])?;
-        u(&mut f, t.events.len() as u64)?;
-        for e in &t.events {
-            u(&mut f, e.counts.len() as u64)?;
-            for &c in &e.counts {
-                u(&mut f, c)?;
-            }
-            arr(&mut f, &[e.sum_z, e.sum_z2])?;
-        }
-        f.flush()?;
-        Ok(())
-    })();
-    match res {
-        Ok(()) => std::fs::rename(&tmp, path),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
+/// The header of a cache file: the part's checkpoint header, complete.
+fn cache_header(
+    plan: &Plan,
+    (nuclide, site, part): (&str, &str, Part),
+    key: &str,
+    t: &ExactTally,
+) -> crate::shard::PartHeader {
+    let nb = crate::shard::planned_batches(plan);
+    crate::shard::PartHeader {
+        key: key.to_string(),
+        nuclide: nuclide.to_string(),
+        site: site.to_string(),
+        part: part.name().to_string(),
+        batch_size: plan.scenario.transport.batch_size,
+        first_batch: 0,
+        next_batch: t.batches,
+        end_batch: nb,
+        stopped: t.batches < nb,
     }
 }
 
-/// Read a tally written by [`write_tally`].
-pub fn read_tally(path: &Path) -> std::io::Result<TallyResult> {
-    let mut buf = Vec::new();
-    std::fs::File::open(path)?.read_to_end(&mut buf)?;
-    let bad = || {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "not an xfire tally cache file",
-        )
-    };
-    if buf.len() < 8 || &buf[..8] != MAGIC {
-        return Err(bad());
-    }
-    let mut c = crate::exact::Cursor::new(&buf, 8);
-    let decays = c.u64().ok_or_else(bad)?;
-    let batches = c.u64().ok_or_else(bad)?;
-    let voxel_sum = c.f64s().ok_or_else(bad)?;
-    let voxel_sum2 = c.f64s().ok_or_else(bad)?;
-    let nr = c.u64().ok_or_else(bad)?;
-    // no capacity from the count: each region read consumes its bytes first
-    let mut regions = Vec::new();
-    for _ in 0..nr {
-        let name = c.string().ok_or_else(bad)?;
-        let sum = c.f64s().ok_or_else(bad)?;
-        let sum2 = c.f64s().ok_or_else(bad)?;
-        regions.push(RegionTally { name, sum, sum2 });
-    }
-    let mut st = || -> std::io::Result<BatchStat> {
-        match c.f64s().ok_or_else(bad)?[..] {
-            [sum, sum2] => Ok(BatchStat { sum, sum2 }),
-            _ => Err(bad()),
+/// Whether `t` holds what `layout` keeps (per-voxel arrays and region maps).
+fn fits(t: &ExactTally, layout: &TallyLayout) -> bool {
+    let nv = |k: usize| {
+        if layout.voxels.arrays() >= k {
+            layout.n_voxels
+        } else {
+            0
         }
     };
-    let balance = EnergyBalance {
-        emitted: st()?,
-        deposited: st()?,
-        escaped_charged: st()?,
-        escaped_photon: st()?,
-        below_cutoff: st()?,
-    };
-    let m = c.f64s().ok_or_else(bad)?;
-    let ne = c.u64().ok_or_else(bad)?;
-    let mut events = Vec::new();
-    for _ in 0..ne {
-        let counts = c.u64s().ok_or_else(bad)?;
-        let [sum_z, sum_z2] = c.f64s().ok_or_else(bad)?[..] else {
-            return Err(bad());
-        };
-        events.push(EventSpectrum {
-            counts,
-            sum_z,
-            sum_z2,
-        });
+    t.voxel_sum.len() == nv(1)
+        && t.voxel_sum2.len() == nv(2)
+        && t.regions.len() == layout.regions.len()
+        && t.regions
+            .iter()
+            .zip(&layout.regions)
+            .all(|(a, b)| a.name == b.name && a.sum.len() == b.n_regions)
+}
+
+/// The cached tally of a part in `f`, if there is one for `key` that fits `layout`; a note
+/// when a file was there but is refused (older format, unreadable).
+fn read_cache(f: &Path, key: &str, layout: &TallyLayout) -> (Option<ExactTally>, Option<String>) {
+    if !f.exists() {
+        return (None, None);
     }
-    if c.pos != buf.len() {
-        return Err(bad());
+    match crate::shard::read_part(f) {
+        Ok((h, t)) => {
+            let ok = h.key == key && h.complete() && fits(&t, layout);
+            (ok.then_some(t), None)
+        }
+        Err(e) => (
+            None,
+            Some(format!(
+                "cache file refused ({e}); transported again, the file is replaced"
+            )),
+        ),
     }
-    Ok(TallyResult {
-        decays,
-        batches,
-        voxel_sum,
-        voxel_sum2,
-        regions,
-        balance,
-        max_history_imbalance_rel: *m.first().ok_or_else(bad)?,
-        events,
-    })
 }
 
 /// Transport one part of one component (or read it from the cache).
@@ -357,7 +345,11 @@ pub fn transport_part(
     setup.threads = opts.threads;
     setup.electron_model = t.electron_model();
     let key = cache_key(plan, nuclide, site, part, &setup);
-    let cache_dir = opts.cache_dir.as_ref().filter(|_| opts.shard.is_none());
+    let keeps_voxels = plan.layout.voxels != VoxelTally::None;
+    let cache_dir = opts
+        .cache_dir
+        .as_ref()
+        .filter(|_| opts.shard.is_none() && !(opts.cache_regions_only && keeps_voxels));
     let file = cache_dir.map(|d| {
         d.join(format!(
             "{}_{}_{}_{key}.tally",
@@ -366,40 +358,41 @@ pub fn transport_part(
             part.name()
         ))
     });
+    let mut cache_note = None;
     if let Some(f) = &file {
-        if let Ok(tally) = read_tally(f) {
-            if tally.voxel_sum.len() == plan.phantom.grid.len()
-                && tally.regions.len() == plan.layout.regions.len()
-            {
-                return Ok(Some(PartTransport {
-                    part,
-                    tally,
-                    from_cache: true,
-                    key,
-                    wall_s: 0.0,
-                }));
-            }
+        let (hit, note) = read_cache(f, &key, &plan.layout);
+        if let Some(acc) = hit {
+            let mut p = PartTransport::from_exact(plan, part, &acc, &key);
+            p.from_cache = true;
+            return Ok(Some(p));
         }
+        cache_note = note.map(|n| format!("{nuclide} @ {site} ({}): {n}", part.name()));
     }
     let start = std::time::Instant::now();
     // batches accumulated exactly: same bytes for any thread count, shard split or resume
-    let tally =
-        crate::shard::run_part(plan, &mut setup, (nuclide, site, part), &key, opts)?.to_result();
+    let mut run_opts;
+    let opts = if file.is_none() && opts.cache_dir.is_some() {
+        // not cached here: the finished part is checkpointed as without a cache
+        run_opts = opts.clone();
+        run_opts.cache_dir = None;
+        &run_opts
+    } else {
+        opts
+    };
+    let acc = crate::shard::run_part(plan, &mut setup, (nuclide, site, part), &key, opts)?;
     if let Some(f) = &file {
         if let Some(d) = f.parent() {
             std::fs::create_dir_all(d)
                 .map_err(|e| failed(format!("cannot create cache folder {}: {e}", d.display())))?;
         }
-        write_tally(f, &tally)
+        let h = cache_header(plan, (nuclide, site, part), &key, &acc);
+        crate::shard::write_part(f, &h, &acc)
             .map_err(|e| failed(format!("cannot write cache file {}: {e}", f.display())))?;
     }
-    Ok(Some(PartTransport {
-        part,
-        tally,
-        from_cache: false,
-        key,
-        wall_s: start.elapsed().as_secs_f64(),
-    }))
+    let mut p = PartTransport::from_exact(plan, part, &acc, &key);
+    p.wall_s = start.elapsed().as_secs_f64();
+    p.cache_note = cache_note;
+    Ok(Some(p))
 }
 
 /// Physics tables of `phantom` for the transport spec `t`: with the condensed-history tables

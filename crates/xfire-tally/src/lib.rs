@@ -53,14 +53,16 @@
 //! (unbiased for unequal batch sizes too).
 
 pub mod events;
+pub mod exact;
 pub mod kernel;
 pub mod matrix;
 mod result;
 mod scorer;
 
 pub use events::{EventLayout, EventSpectrum};
+pub use exact::{ExactTally, FileError};
 pub use result::{dose_gy, rel_uncertainty, BatchStat, EnergyBalance, RegionTally, TallyResult};
-pub use scorer::{BatchScorer, BatchTally, RegionMap, Scorer, TallyLayout};
+pub use scorer::{BatchScorer, BatchTally, RegionMap, Scorer, TallyLayout, VoxelTally};
 
 /// Errors of tally construction.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

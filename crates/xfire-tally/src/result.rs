@@ -77,9 +77,11 @@ pub struct TallyResult {
     pub decays: u64,
     /// Batches absorbed.
     pub batches: u64,
-    /// Σ over batches of the batch energy per voxel [MeV].
+    /// Σ over batches of the batch energy per voxel [MeV] (empty when the layout keeps no
+    /// per-voxel tally: [`crate::VoxelTally`]).
     pub voxel_sum: Vec<f64>,
-    /// Σ over batches of batch energy² / batch size per voxel [MeV²].
+    /// Σ over batches of batch energy² / batch size per voxel [MeV²] (empty unless the layout
+    /// keeps sums of squares per voxel).
     pub voxel_sum2: Vec<f64>,
     /// One per region map of the layout, in its order.
     pub regions: Vec<RegionTally>,
@@ -98,8 +100,8 @@ impl TallyResult {
         Self {
             decays: 0,
             batches: 0,
-            voxel_sum: vec![0.0; layout.n_voxels],
-            voxel_sum2: vec![0.0; layout.n_voxels],
+            voxel_sum: vec![0.0; layout.n_voxels * usize::from(layout.voxels.arrays() >= 1)],
+            voxel_sum2: vec![0.0; layout.n_voxels * usize::from(layout.voxels.arrays() >= 2)],
             regions: layout
                 .regions
                 .iter()
@@ -131,9 +133,12 @@ impl TallyResult {
             return;
         }
         let n = b.histories as f64;
+        let squares = !self.voxel_sum2.is_empty();
         for &(v, e) in &b.voxels {
             self.voxel_sum[v as usize] += e;
-            self.voxel_sum2[v as usize] += e * e / n;
+            if squares {
+                self.voxel_sum2[v as usize] += e * e / n;
+            }
         }
         for (r, list) in self.regions.iter_mut().zip(&b.regions) {
             for &(i, e) in list {
@@ -156,6 +161,7 @@ impl TallyResult {
     /// history ranges). Merging in shard order gives reproducible bytes.
     pub fn merge(&mut self, o: &TallyResult) -> Result<()> {
         if o.voxel_sum.len() != self.voxel_sum.len()
+            || o.voxel_sum2.len() != self.voxel_sum2.len()
             || o.regions.len() != self.regions.len()
             || o.regions
                 .iter()
@@ -203,13 +209,14 @@ impl TallyResult {
         }
     }
 
-    /// Mean energy per decay deposited in voxel `v` [MeV].
+    /// Mean energy per decay deposited in voxel `v` [MeV] (the layout must keep per-voxel
+    /// sums).
     pub fn voxel_mean_mev(&self, v: usize) -> f64 {
         self.per_decay(self.voxel_sum[v])
     }
 
     /// Relative standard uncertainty of [`TallyResult::voxel_mean_mev`] (NaN with < 2
-    /// batches, 1 where nothing was scored).
+    /// batches, 1 where nothing was scored; the layout must keep sums of squares).
     pub fn voxel_rel_unc(&self, v: usize) -> f64 {
         rel_uncertainty(
             self.voxel_sum[v],

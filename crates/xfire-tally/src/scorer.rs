@@ -55,11 +55,36 @@ impl RegionMap {
     }
 }
 
-/// What is tallied: the number of voxels and the region maps.
+/// Which per-voxel tallies a layout keeps (region tallies are always kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VoxelTally {
+    /// None: only region maps and the energy balance (what most questions need).
+    None,
+    /// The sum over batches of the energy per voxel (means, maps), no sums of squares.
+    Sum,
+    /// Sums and batch sums of squares per voxel (means and their uncertainties: kernels).
+    #[default]
+    SumAndSquares,
+}
+
+impl VoxelTally {
+    /// Number of per-voxel arrays kept (0, 1 or 2).
+    pub fn arrays(self) -> usize {
+        match self {
+            VoxelTally::None => 0,
+            VoxelTally::Sum => 1,
+            VoxelTally::SumAndSquares => 2,
+        }
+    }
+}
+
+/// What is tallied: the number of voxels, which per-voxel tallies and the region maps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TallyLayout {
     /// Number of voxels of the grid.
     pub n_voxels: usize,
+    /// Per-voxel tallies kept ([`TallyLayout::new`]: sums and sums of squares).
+    pub voxels: VoxelTally,
     /// Region maps, each with one entry per voxel.
     pub regions: Vec<RegionMap>,
     /// Targets of the single-event spectra ([`crate::events`]), if tallied.
@@ -87,9 +112,16 @@ impl TallyLayout {
         }
         Ok(Self {
             n_voxels,
+            voxels: VoxelTally::SumAndSquares,
             regions,
             events: None,
         })
+    }
+
+    /// The layout keeping only the per-voxel tallies `voxels`.
+    pub fn with_voxels(mut self, voxels: VoxelTally) -> Self {
+        self.voxels = voxels;
+        self
     }
 
     /// The layout with single-event spectra on the regions of `events.map`.
@@ -118,7 +150,8 @@ impl TallyLayout {
 pub struct BatchTally {
     /// Histories (decays) in the batch.
     pub histories: u64,
-    /// (voxel, energy [MeV]) for every voxel that received energy, sorted by voxel.
+    /// (voxel, energy [MeV]) for every voxel that received energy, sorted by voxel (empty
+    /// when the layout keeps no per-voxel tally).
     pub voxels: Vec<(u32, f64)>,
     /// Per region map, (region, energy [MeV]) for every region that received energy,
     /// sorted by region.
@@ -152,7 +185,9 @@ struct HistoryBalance {
 /// The standard scorer: one per worker, reused for every batch it runs.
 ///
 /// Holds a dense per-voxel energy array (8 bytes per voxel) and the list of voxels touched
-/// in the current batch; per region map a dense per-region array and its touched list.
+/// in the current batch; per region map a dense per-region array and its touched list. Region
+/// energies of a batch are summed from the voxel energies (so they do not depend on whether
+/// the layout keeps per-voxel tallies).
 #[derive(Debug, Clone)]
 pub struct BatchScorer<'a> {
     layout: &'a TallyLayout,
@@ -221,7 +256,9 @@ impl<'a> BatchScorer<'a> {
             regions.push(list);
         }
         let mut out = std::mem::take(&mut self.batch);
-        out.voxels = voxels;
+        if self.layout.voxels != VoxelTally::None {
+            out.voxels = voxels;
+        }
         out.regions = regions;
         if let Some((_, ev)) = &mut self.events {
             out.events = ev.take_batch();
@@ -355,6 +392,21 @@ mod tests {
                 ..BatchTally::default()
             }
         );
+    }
+
+    #[test]
+    fn without_voxel_tallies_the_batch_has_regions_only() {
+        let l = layout().with_voxels(VoxelTally::None);
+        let mut s = BatchScorer::new(&l);
+        s.begin_history(1.0);
+        s.deposit(5, 0.5);
+        s.deposit(1, 0.5);
+        s.end_history();
+        let b = s.finish_batch();
+        assert!(b.voxels.is_empty());
+        assert_eq!(b.regions[0], vec![(0, 0.5), (2, 0.5)]);
+        assert_eq!(b.regions[1], vec![(1, 0.5), (2, 0.5)]);
+        assert_eq!(b.deposited_mev, 1.0);
     }
 
     #[test]

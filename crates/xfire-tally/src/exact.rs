@@ -1,5 +1,5 @@
 //! Order-independent (exact) accumulation of batch tallies, the basis of byte-identical
-//! shards, MPI ranks and checkpoints.
+//! threads, shards, MPI ranks, checkpoints and caches, and the one tally file format.
 //!
 //! A [`TallyResult`] adds batch values in `f64`, so its bytes depend on the order and
 //! grouping of the additions: a run split into shards and merged would differ from the
@@ -9,23 +9,30 @@
 //! any split of the batches into shards, ranks or checkpoint segments, merged in any order,
 //! gives the same integers, and [`ExactTally::to_result`] the same `f64` bytes. The
 //! conversion of a batch value depends only on that batch, and batches are a pure function
-//! of (seed, batch index, batch size), so the result depends on nothing else.
+//! of (seed, batch index, batch size), so the result depends on nothing else. Per-voxel sums
+//! are kept only as the layout asks ([`crate::VoxelTally`]).
 //!
-//! Binary layout ([`ExactTally::to_bytes`], `docs/formats/shard.md`): little-endian, magic
-//! `XFEXACT2`, then decays, batches (u64), the voxel sums and sums² (u64 count, then i128
-//! each), the region maps (count; per map: name length and UTF-8 name, sums, sums²), the five
-//! energy-balance statistics (sum, sum² as i128), the largest history imbalance (f64), the
-//! single-event spectra (u64 class count; per class: u64 bin count, u64 counts, Σz and Σz²
-//! as i128 in 2⁻⁷⁶ Gy and Gy² units).
+//! File format ([`encode_file`], [`decode_file`]; `docs/formats/tally.md`): little-endian,
+//! magic `XFTALLY3` (format version 3), u64 header length and the caller's header (JSON),
+//! then decays and batches (u64), the per-voxel arrays (u64 count 0–2, each an integer
+//! array), the region maps (u64 count; per map: u64 name length and UTF-8 name, sums and
+//! sums² as integer arrays), the five energy-balance statistics (sum, sum² as i128), the
+//! largest history imbalance (f64), the single-event spectra (u64 class count; per class: u64
+//! bin count, u64 counts, Σz and Σz² as i128 in 2⁻⁷⁶ Gy and Gy² units). An integer array is
+//! u64 element count, u64 byte length, then each element as a zigzag LEB128 varint (a voxel
+//! that received nothing takes one byte). Files of other versions are refused with their
+//! version named.
 
-use xfire_tally::{
-    rel_uncertainty, BatchStat, BatchTally, EnergyBalance, EventSpectrum, RegionTally, TallyLayout,
-    TallyResult,
-};
+use crate::events::EventSpectrum;
+use crate::result::{rel_uncertainty, BatchStat, EnergyBalance, RegionTally, TallyResult};
+use crate::scorer::{BatchTally, TallyLayout};
 
 /// Fixed-point scale: 2⁷⁶ units per MeV.
 const SCALE: f64 = 75_557_863_725_914_323_419_136.0; // 2^76
-const MAGIC: &[u8; 8] = b"XFEXACT2";
+/// Magic of the tally file format (version 3).
+pub const FILE_MAGIC: &[u8; 8] = b"XFTALLY3";
+/// The tally file format version this crate reads and writes.
+pub const FILE_VERSION: u32 = 3;
 
 #[inline]
 fn fx(x: f64) -> i128 {
@@ -112,9 +119,10 @@ pub struct ExactTally {
     pub decays: u64,
     /// Batches absorbed.
     pub batches: u64,
-    /// Per voxel Σ batch energy (fixed point).
+    /// Per voxel Σ batch energy (fixed point; empty when the layout keeps no per-voxel tally).
     pub voxel_sum: Vec<i128>,
-    /// Per voxel Σ batch energy² / batch size (fixed point).
+    /// Per voxel Σ batch energy² / batch size (fixed point; empty unless the layout keeps
+    /// sums of squares).
     pub voxel_sum2: Vec<i128>,
     /// One per region map of the layout.
     pub regions: Vec<ExactRegions>,
@@ -132,8 +140,8 @@ impl ExactTally {
         Self {
             decays: 0,
             batches: 0,
-            voxel_sum: vec![0; layout.n_voxels],
-            voxel_sum2: vec![0; layout.n_voxels],
+            voxel_sum: vec![0; layout.n_voxels * usize::from(layout.voxels.arrays() >= 1)],
+            voxel_sum2: vec![0; layout.n_voxels * usize::from(layout.voxels.arrays() >= 2)],
             regions: layout
                 .regions
                 .iter()
@@ -155,10 +163,13 @@ impl ExactTally {
             return;
         }
         let n = b.histories as f64;
+        let squares = !self.voxel_sum2.is_empty();
         for &(v, e) in &b.voxels {
             let v = v as usize;
             self.voxel_sum[v] = self.voxel_sum[v].wrapping_add(fx(e));
-            self.voxel_sum2[v] = self.voxel_sum2[v].wrapping_add(fx(e * e / n));
+            if squares {
+                self.voxel_sum2[v] = self.voxel_sum2[v].wrapping_add(fx(e * e / n));
+            }
         }
         for (r, list) in self.regions.iter_mut().zip(&b.regions) {
             for &(i, e) in list {
@@ -189,6 +200,7 @@ impl ExactTally {
 
     fn same_layout(&self, o: &ExactTally) -> bool {
         o.voxel_sum.len() == self.voxel_sum.len()
+            && o.voxel_sum2.len() == self.voxel_sum2.len()
             && o.regions.len() == self.regions.len()
             && o.regions
                 .iter()
@@ -237,27 +249,35 @@ impl ExactTally {
         rel_uncertainty(fl(t.sum[r]), fl(t.sum2[r]), self.decays, self.batches)
     }
 
-    /// 95th percentile over the regions `idx` of map `map` of the relative standard
-    /// uncertainty of their mean energy per decay (1 for a region without energy, NaN before
-    /// two batches); None when `idx` is empty. A function of the exact sums only.
-    pub fn region_rel_unc_p95(&self, map: usize, idx: &[usize]) -> Option<f64> {
-        crate::cellnoise::percentile_95(idx.iter().map(|&r| self.region_rel_unc(map, r)).collect())
-    }
-
     /// Σ batch energy of region `r` of map `map` [MeV].
     pub fn region_sum_mev(&self, map: usize, r: usize) -> f64 {
         fl(self.regions[map].sum[r])
     }
 
+    /// Σ batch energy of voxel `v` [MeV] (the layout must keep per-voxel sums).
+    pub fn voxel_sum_mev(&self, v: usize) -> f64 {
+        fl(self.voxel_sum[v])
+    }
+
     /// The tally as a [`TallyResult`] (every sum rounded once to `f64`).
     pub fn to_result(&self) -> TallyResult {
+        let mut r = self.region_result();
+        let v = |a: &[i128]| a.iter().map(|&x| fl(x)).collect::<Vec<f64>>();
+        r.voxel_sum = v(&self.voxel_sum);
+        r.voxel_sum2 = v(&self.voxel_sum2);
+        r
+    }
+
+    /// As [`ExactTally::to_result`] without the per-voxel arrays (left empty): regions,
+    /// balance and spectra only.
+    pub fn region_result(&self) -> TallyResult {
         let v = |a: &[i128]| a.iter().map(|&x| fl(x)).collect::<Vec<f64>>();
         let b = &self.balance;
         TallyResult {
             decays: self.decays,
             batches: self.batches,
-            voxel_sum: v(&self.voxel_sum),
-            voxel_sum2: v(&self.voxel_sum2),
+            voxel_sum: Vec::new(),
+            voxel_sum2: Vec::new(),
             regions: self
                 .regions
                 .iter()
@@ -287,104 +307,188 @@ impl ExactTally {
         }
     }
 
-    /// The binary form (see the module doc).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut o = Vec::with_capacity(64 + 32 * self.voxel_sum.len());
-        o.extend_from_slice(MAGIC);
+    /// The body of a tally file (everything after its header; see the module doc).
+    fn write_body(&self, o: &mut Vec<u8>) {
         let u = |o: &mut Vec<u8>, x: u64| o.extend_from_slice(&x.to_le_bytes());
-        let arr = |o: &mut Vec<u8>, a: &[i128]| {
-            o.extend_from_slice(&(a.len() as u64).to_le_bytes());
-            for x in a {
-                o.extend_from_slice(&x.to_le_bytes());
-            }
+        u(o, self.decays);
+        u(o, self.batches);
+        let voxel_arrays: &[&Vec<i128>] = match (self.voxel_sum.len(), self.voxel_sum2.len()) {
+            (0, _) => &[],
+            (_, 0) => &[&self.voxel_sum],
+            _ => &[&self.voxel_sum, &self.voxel_sum2],
         };
-        u(&mut o, self.decays);
-        u(&mut o, self.batches);
-        arr(&mut o, &self.voxel_sum);
-        arr(&mut o, &self.voxel_sum2);
-        u(&mut o, self.regions.len() as u64);
+        u(o, voxel_arrays.len() as u64);
+        for a in voxel_arrays {
+            write_ints(o, a);
+        }
+        u(o, self.regions.len() as u64);
         for r in &self.regions {
-            u(&mut o, r.name.len() as u64);
+            u(o, r.name.len() as u64);
             o.extend_from_slice(r.name.as_bytes());
-            arr(&mut o, &r.sum);
-            arr(&mut o, &r.sum2);
+            write_ints(o, &r.sum);
+            write_ints(o, &r.sum2);
         }
         for s in &self.balance {
             o.extend_from_slice(&s.sum.to_le_bytes());
             o.extend_from_slice(&s.sum2.to_le_bytes());
         }
         o.extend_from_slice(&self.max_history_imbalance_rel.to_le_bytes());
-        u(&mut o, self.events.len() as u64);
+        u(o, self.events.len() as u64);
         for e in &self.events {
-            u(&mut o, e.counts.len() as u64);
+            u(o, e.counts.len() as u64);
             for &c in &e.counts {
-                u(&mut o, c);
+                u(o, c);
             }
             o.extend_from_slice(&e.sum_z.to_le_bytes());
             o.extend_from_slice(&e.sum_z2.to_le_bytes());
         }
-        o
     }
 
-    /// Reads [`ExactTally::to_bytes`]; errs on anything else (truncated, wrong magic,
+    /// Reads [`ExactTally::write_body`]; `None` on anything else (truncated, corrupt,
     /// trailing bytes).
-    pub fn from_bytes(buf: &[u8]) -> Result<Self, String> {
-        if buf.len() < 8 || &buf[..8] != MAGIC {
-            return Err("not an xfire exact tally (wrong magic)".to_string());
-        }
-        fn bad() -> String {
-            "not an xfire exact tally (truncated or corrupt)".to_string()
-        }
-        let mut c = Cursor::new(buf, 8);
-        let decays = c.u64().ok_or_else(bad)?;
-        let batches = c.u64().ok_or_else(bad)?;
-        let voxel_sum = c.i128s().ok_or_else(bad)?;
-        let voxel_sum2 = c.i128s().ok_or_else(bad)?;
-        let nr = c.u64().ok_or_else(bad)?;
+    fn read_body(c: &mut Cursor<'_>) -> Option<Self> {
+        let decays = c.u64()?;
+        let batches = c.u64()?;
+        let (voxel_sum, voxel_sum2) = match c.u64()? {
+            0 => (Vec::new(), Vec::new()),
+            1 => (c.ints()?, Vec::new()),
+            2 => {
+                let (a, b) = (c.ints()?, c.ints()?);
+                (a.len() == b.len()).then_some((a, b))?
+            }
+            _ => return None,
+        };
+        let nr = c.u64()?;
+        // no capacity from a count: each item read consumes its bytes first
         let mut regions = Vec::new();
         for _ in 0..nr {
-            let name = c.string().ok_or_else(bad)?;
-            let sum = c.i128s().ok_or_else(bad)?;
-            let sum2 = c.i128s().ok_or_else(bad)?;
+            let name = c.string()?;
+            let sum = c.ints()?;
+            let sum2 = c.ints()?;
             if sum.len() != sum2.len() {
-                return Err(bad());
+                return None;
             }
             regions.push(ExactRegions { name, sum, sum2 });
         }
         let mut balance = [ExactStat::default(); 5];
         for s in &mut balance {
-            s.sum = c.i128().ok_or_else(bad)?;
-            s.sum2 = c.i128().ok_or_else(bad)?;
+            s.sum = c.i128()?;
+            s.sum2 = c.i128()?;
         }
-        let m = c.f64().ok_or_else(bad)?;
-        let ne = c.u64().ok_or_else(bad)?;
-        // no capacity from the count: each spectrum read consumes its bytes first
+        let max_history_imbalance_rel = c.f64()?;
+        let ne = c.u64()?;
         let mut events = Vec::new();
         for _ in 0..ne {
-            let counts = c.u64s().ok_or_else(bad)?;
-            let sum_z = c.i128().ok_or_else(bad)?;
-            let sum_z2 = c.i128().ok_or_else(bad)?;
+            let counts = c.u64s()?;
+            let sum_z = c.i128()?;
+            let sum_z2 = c.i128()?;
             events.push(ExactEvents {
                 counts,
                 sum_z,
                 sum_z2,
             });
         }
-        let pos = c.pos;
-        if pos != buf.len() || voxel_sum.len() != voxel_sum2.len() {
-            return Err(bad());
-        }
-        Ok(Self {
+        Some(Self {
             decays,
             batches,
             voxel_sum,
             voxel_sum2,
             regions,
             balance,
-            max_history_imbalance_rel: m,
+            max_history_imbalance_rel,
             events,
         })
     }
+}
+
+/// Why a tally file was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileError {
+    /// A tally file of another format version (an older or newer xfire).
+    #[error(
+        "tally file format {found} (magic {magic}); this xfire reads format {FILE_VERSION} \
+         (XFTALLY3)"
+    )]
+    Version {
+        /// The version found ("2", "XFPART01 (version 1 part file)", …).
+        found: String,
+        /// The magic found, printable.
+        magic: String,
+    },
+    /// Not a tally file, or truncated or corrupt.
+    #[error("not an xfire tally file (truncated or corrupt)")]
+    Corrupt,
+}
+
+/// A tally file: magic, `header` (the caller's JSON), the tally (see the module doc).
+pub fn encode_file(header: &[u8], t: &ExactTally) -> Vec<u8> {
+    let cells = t.voxel_sum.len() + t.voxel_sum2.len();
+    let mut o = Vec::with_capacity(64 + header.len() + 2 * cells);
+    o.extend_from_slice(FILE_MAGIC);
+    o.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    o.extend_from_slice(header);
+    t.write_body(&mut o);
+    o
+}
+
+/// Reads [`encode_file`]: the header bytes and the tally. Files of older formats (`XFTALLY1`,
+/// `XFTALLY2` caches, `XFPART01` checkpoints and shard parts, `XFEXACT2` bodies) are refused
+/// with their version named; the reader allocates in proportion to the bytes it is given.
+pub fn decode_file(buf: &[u8]) -> Result<(&[u8], ExactTally), FileError> {
+    let magic = buf.get(..8).ok_or(FileError::Corrupt)?;
+    if magic != FILE_MAGIC {
+        let found = match magic {
+            b"XFPART01" => Some("1 (XFPART01 part file)".to_string()),
+            b"XFEXACT1" | b"XFEXACT2" => Some("2 (exact tally body)".to_string()),
+            m if m.starts_with(b"XFTALLY") => Some(String::from(char::from(m[7]))),
+            _ => None,
+        };
+        return Err(match found {
+            Some(found) => FileError::Version {
+                found,
+                magic: String::from_utf8_lossy(magic).into_owned(),
+            },
+            None => FileError::Corrupt,
+        });
+    }
+    let mut c = Cursor::new(buf, 8);
+    let n = usize::try_from(c.u64().ok_or(FileError::Corrupt)?).map_err(|_| FileError::Corrupt)?;
+    let header = c.take(n).ok_or(FileError::Corrupt)?;
+    let t = ExactTally::read_body(&mut c).ok_or(FileError::Corrupt)?;
+    if c.pos != buf.len() {
+        return Err(FileError::Corrupt);
+    }
+    Ok((header, t))
+}
+
+/// Zigzag: signed to unsigned with small magnitudes small.
+fn zigzag(x: i128) -> u128 {
+    ((x << 1) ^ (x >> 127)) as u128
+}
+
+fn unzigzag(u: u128) -> i128 {
+    ((u >> 1) as i128) ^ -((u & 1) as i128)
+}
+
+/// An integer array: u64 count, u64 byte length, zigzag LEB128 varints.
+fn write_ints(o: &mut Vec<u8>, a: &[i128]) {
+    o.extend_from_slice(&(a.len() as u64).to_le_bytes());
+    let at = o.len();
+    o.extend_from_slice(&0u64.to_le_bytes());
+    for &x in a {
+        let mut u = zigzag(x);
+        loop {
+            let byte = (u & 0x7f) as u8;
+            u >>= 7;
+            if u == 0 {
+                o.push(byte);
+                break;
+            }
+            o.push(byte | 0x80);
+        }
+    }
+    let len = (o.len() - at - 8) as u64;
+    o[at..at + 8].copy_from_slice(&len.to_le_bytes());
 }
 
 /// Reads little-endian values from a byte buffer; every read checks the remaining length
@@ -445,24 +549,30 @@ impl<'a> Cursor<'a> {
         )
     }
 
-    /// A u64 count, then that many f64.
-    pub(crate) fn f64s(&mut self) -> Option<Vec<f64>> {
-        let b = self.counted(8)?;
-        Some(
-            b.chunks_exact(8)
-                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
-                .collect(),
-        )
-    }
-
-    /// A u64 count, then that many i128.
-    pub(crate) fn i128s(&mut self) -> Option<Vec<i128>> {
-        let b = self.counted(16)?;
-        Some(
-            b.chunks_exact(16)
-                .map(|c| i128::from_le_bytes(c.try_into().expect("16 bytes")))
-                .collect(),
-        )
+    /// An integer array written by `write_ints` (at most one element per byte it holds).
+    pub(crate) fn ints(&mut self) -> Option<Vec<i128>> {
+        let n = usize::try_from(self.u64()?).ok()?;
+        let len = usize::try_from(self.u64()?).ok()?;
+        let bytes = self.take(len)?;
+        if n > bytes.len() {
+            return None;
+        }
+        let mut out = Vec::with_capacity(n);
+        let mut u: u128 = 0;
+        let mut shift = 0u32;
+        for &b in bytes {
+            if shift >= 128 {
+                return None;
+            }
+            u |= u128::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                out.push(unzigzag(u));
+                (u, shift) = (0, 0);
+            } else {
+                shift += 7;
+            }
+        }
+        (shift == 0 && out.len() == n).then_some(out)
     }
 
     /// A u64 byte length, then that many bytes of UTF-8.
@@ -474,13 +584,13 @@ impl<'a> Cursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use xfire_tally::{BatchScorer, RegionMap, Scorer};
+    use crate::{BatchScorer, RegionMap, Scorer, VoxelTally};
 
     #[test]
     fn any_split_and_order_gives_the_same_bits_and_bytes_round_trip() {
         let l = TallyLayout::new(3, vec![RegionMap::new("r", vec![0, 1, 1], 2).unwrap()])
             .unwrap()
-            .with_events(xfire_tally::EventLayout::new(0, vec![0, 1], 1, vec![0.0, 2.0]).unwrap())
+            .with_events(crate::EventLayout::new(0, vec![0, 1], 1, vec![0.0, 2.0]).unwrap())
             .unwrap();
         let mut s = BatchScorer::with_event_spectra(&l);
         let mut batches = Vec::new();
@@ -527,11 +637,94 @@ mod tests {
         let want = 2.0 * r.regions[0].sum[1];
         assert!((r.events[0].sum_z - want).abs() < 1e-12 * want);
         assert!((r.events[0].sum_z - plain.events[0].sum_z).abs() < 1e-12 * want);
-        let bytes = whole.to_bytes();
-        assert_eq!(ExactTally::from_bytes(&bytes).unwrap(), whole);
-        assert!(ExactTally::from_bytes(&bytes[..bytes.len() - 1]).is_err());
-        assert!(ExactTally::from_bytes(b"XFTALLY1").is_err());
+        let bytes = encode_file(b"{}", &whole);
+        assert_eq!(decode_file(&bytes).unwrap(), (&b"{}"[..], whole.clone()));
+        for cut in 0..bytes.len() {
+            assert!(decode_file(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
         let other = TallyLayout::new(4, vec![]).unwrap();
         assert!(m.merge(&ExactTally::new(&other)).is_err());
+    }
+
+    #[test]
+    fn voxel_modes_keep_what_the_layout_asks_and_regions_do_not_change() {
+        let base =
+            TallyLayout::new(3, vec![RegionMap::new("r", vec![0, 1, 1], 2).unwrap()]).unwrap();
+        let run = |mode: VoxelTally| {
+            let l = base.clone().with_voxels(mode);
+            let mut s = BatchScorer::new(&l);
+            let mut t = ExactTally::new(&l);
+            for b in 0..4u32 {
+                for h in 0..5u32 {
+                    s.begin_history(1.0);
+                    s.deposit((h % 3) as usize, 0.1 + f64::from(b) / 7.0);
+                    s.end_history();
+                }
+                t.absorb(&s.finish_batch());
+            }
+            t
+        };
+        let full = run(VoxelTally::SumAndSquares);
+        let sum = run(VoxelTally::Sum);
+        let none = run(VoxelTally::None);
+        assert_eq!((full.voxel_sum.len(), full.voxel_sum2.len()), (3, 3));
+        assert_eq!((sum.voxel_sum.len(), sum.voxel_sum2.len()), (3, 0));
+        assert_eq!((none.voxel_sum.len(), none.voxel_sum2.len()), (0, 0));
+        assert_eq!(sum.voxel_sum, full.voxel_sum);
+        for t in [&sum, &none] {
+            assert_eq!(t.regions, full.regions);
+            assert_eq!(t.balance, full.balance);
+            let b = encode_file(b"", t);
+            assert_eq!(&decode_file(&b).unwrap().1, t);
+        }
+        assert_eq!(none.to_result().voxel_sum.len(), 0);
+        assert_eq!(full.region_result(), {
+            let mut r = full.to_result();
+            r.voxel_sum.clear();
+            r.voxel_sum2.clear();
+            r
+        });
+        let mut m = sum.clone();
+        assert!(
+            m.merge(&full).is_err(),
+            "different voxel tallies do not merge"
+        );
+    }
+
+    #[test]
+    fn integer_arrays_round_trip_at_the_extremes() {
+        let vals = [
+            0,
+            1,
+            -1,
+            63,
+            -64,
+            64,
+            i128::MAX,
+            i128::MIN,
+            1 << 90,
+            -(1 << 100) + 7,
+        ];
+        let mut o = Vec::new();
+        write_ints(&mut o, &vals);
+        assert_eq!(Cursor::new(&o, 0).ints().unwrap(), vals);
+        // a zero costs one byte
+        let mut z = Vec::new();
+        write_ints(&mut z, &[0; 10]);
+        assert_eq!(z.len(), 16 + 10);
+    }
+
+    #[test]
+    fn older_formats_are_refused_with_their_version() {
+        for (magic, want) in [
+            (&b"XFTALLY2"[..], "tally file format 2 (magic XFTALLY2)"),
+            (b"XFTALLY1", "format 1"),
+            (b"XFPART01", "format 1 (XFPART01 part file)"),
+        ] {
+            let b = [magic, &[0u8; 64][..]].concat();
+            let e = decode_file(&b).unwrap_err().to_string();
+            assert!(e.contains(want) && e.contains("reads format 3"), "{e}");
+        }
+        assert_eq!(decode_file(b"PNG....."), Err(FileError::Corrupt));
     }
 }
