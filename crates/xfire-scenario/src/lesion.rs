@@ -3,8 +3,8 @@
 //!
 //! The plan nests the micro phantom ([`NestedPlan::new`]); the transport of each part of each
 //! component is stratified: decays in the micro phantom (its site map, N histories), in the
-//! lesion shell within the part's largest charged-particle range of the micro box (N), and in
-//! the rest of the lesion (N). Every stratum is transported in full (all particles, both
+//! lesion shells by distance to the micro box up to the part's largest charged-particle range
+//! (N each), and in the rest of the lesion (10 N). Every stratum is transported in full (all particles, both
 //! grids); the strata's tallies are added with the exact weights k = (activity of the
 //! stratum) / (activity of the micro phantom), so the result is the energy per decay *in the
 //! micro phantom* with the lesion's decays included — the quantity the kinetics multiplies.
@@ -250,6 +250,10 @@ fn voxel_box_distance(np: &NestedPlan, v: usize) -> f64 {
     s.sqrt()
 }
 
+/// Histories of the rest of the lesion per `transport.decays`: only its photons reach the
+/// micro box, in rare events of large weight, and its histories are cheap (mm voxels).
+pub const FAR_HISTORIES: u64 = 10;
+
 /// One stratum: a source map over both grids, its weight k and its histories.
 struct Stratum {
     map: SourceMap,
@@ -272,7 +276,8 @@ fn shell_bounds(h: f64, range_cm: f64) -> Vec<f64> {
 
 /// The strata of one part of one site (see the module doc): the micro phantom, shells of
 /// the lesion by distance to the micro box ([`shell_bounds`]) and the rest of the lesion,
-/// each with `n` histories and its weight k; for α parts the micro phantom and the shells
+/// each with `n` histories (the rest of the lesion `n` × [`FAR_HISTORIES`]) and its weight
+/// k; for α parts the micro phantom and the shells
 /// together, sampled in proportion to activity.
 fn strata(np: &NestedPlan, site: &SiteMap, part: Part, range_cm: f64, n: u64) -> Vec<Stratum> {
     let (_, macro_w, w_micro) = np
@@ -348,7 +353,7 @@ fn strata(np: &NestedPlan, site: &SiteMap, part: Part, range_cm: f64, n: u64) ->
         out.push(Stratum {
             map: map(name(bounds.len()), far.0),
             k: far.1 / w_micro,
-            decays: n,
+            decays: n * FAR_HISTORIES,
         });
     }
     out
