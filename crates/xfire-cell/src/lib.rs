@@ -72,6 +72,19 @@ pub struct Request {
     pub material: Material,
     /// Radiation types followed.
     pub radiations: RadiationSet,
+    /// Electron range–energy relation of the CSDA method.
+    pub electron_energy_loss: ElectronEnergyLoss,
+}
+
+/// The electron range–energy relation of the CSDA method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ElectronEnergyLoss {
+    /// The project's ICRU 37 total stopping power of the medium (default).
+    #[default]
+    Icru37,
+    /// Cole's experimental relation in unit-density water, as in the MIRD cellular tables
+    /// ([`csda::ColeElectron`]); water only.
+    Cole,
 }
 
 impl Request {
@@ -94,6 +107,7 @@ impl Request {
             distances_cm,
             material,
             radiations: RadiationSet::ALL,
+            electron_energy_loss: ElectronEnergyLoss::Icru37,
         };
         r.check()?;
         Ok(r)
@@ -167,14 +181,27 @@ pub fn csda_table(req: &Request) -> Result<Vec<Row>> {
             req.nuclide.name
         )));
     }
-    let electron = ElectronStopping::new(&req.material)?;
+    let icru = ElectronStopping::new(&req.material)?;
+    let cole = csda::ColeElectron;
+    let electron: &dyn xfire_physics::csda::RangeEnergy = match req.electron_energy_loss {
+        ElectronEnergyLoss::Icru37 => &icru,
+        ElectronEnergyLoss::Cole => {
+            if req.material.name != "water" || req.material.density_g_cm3 != 1.0 {
+                return Err(CellError::Invalid(format!(
+                    "Cole's electron energy loss is for water at 1 g/cm³, not {:?} at {} g/cm³",
+                    req.material.name, req.material.density_g_cm3
+                )));
+            }
+            &cole
+        }
+    };
     let alpha = if em.lines.iter().any(|l| l.carrier == csda::Carrier::Alpha) {
         Some(AlphaStopping::new(&req.material)?)
     } else {
         None
     };
     let medium = csda::Medium {
-        electron: &electron,
+        electron,
         alpha: alpha
             .as_ref()
             .map(|a| a as &dyn xfire_physics::csda::RangeEnergy),

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use xfire_cell::cluster::{cluster_dose, Cluster};
 use xfire_cell::mc::{mc_table, McOptions};
 use xfire_cell::table::{column_name, to_csv, to_json, um, Metadata};
-use xfire_cell::{csda_table, Request, Row, COLUMNS};
+use xfire_cell::{csda_table, ElectronEnergyLoss, Request, Row, COLUMNS};
 use xfire_core::units::parse_length_cm;
 
 use crate::kernel::Emissions;
@@ -22,6 +22,15 @@ pub enum Method {
     Mc,
     /// The MIRD analytic method: straight tracks, continuous slowing down, no straggling.
     Csda,
+}
+
+/// Electron range–energy relation of the CSDA method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EnergyLoss {
+    /// ICRU 37 total stopping power of the medium (the project's tables).
+    Icru37,
+    /// Cole's experimental relation in water (MIRD cellular tables).
+    Cole,
 }
 
 /// Arguments of `xfire svalue`.
@@ -49,6 +58,10 @@ pub struct Args {
     /// mc: full transport; csda: the MIRD analytic method (photons left out).
     #[arg(long, value_enum, default_value = "mc")]
     pub method: Method,
+    /// Electron range–energy relation of --method csda: icru37 (the project's stopping powers)
+    /// or cole (Cole 1969, as in the MIRD cellular tables; water only).
+    #[arg(long, value_enum, default_value = "icru37")]
+    pub energy_loss: EnergyLoss,
     /// Centre-to-centre distances of neighbour cells, comma-separated with units
     /// (each at least two cell radii), e.g. 10um,20um,50um.
     #[arg(long, value_name = "LIST")]
@@ -128,6 +141,15 @@ impl Args {
         let mut req = Request::new(&self.nuclide, rc, rn, distances)?;
         req.material = xfire_api::material::find_material(&self.material, None)?;
         req.radiations = xfire_api::kernel::Emissions::from(self.emissions).set();
+        req.electron_energy_loss = match (self.energy_loss, self.method) {
+            (EnergyLoss::Icru37, _) => ElectronEnergyLoss::Icru37,
+            (EnergyLoss::Cole, Method::Csda) => ElectronEnergyLoss::Cole,
+            (EnergyLoss::Cole, Method::Mc) => {
+                bail!(
+                    "--energy-loss cole applies to --method csda (transport uses its own physics)"
+                )
+            }
+        };
         req.check()?;
         Ok(req)
     }
@@ -171,9 +193,14 @@ pub fn compute(args: &Args) -> anyhow::Result<(Vec<Row>, Metadata, Value)> {
         Method::Csda => (
             csda_table(&req)?,
             "csda",
-            "MIRD analytic method: straight tracks, continuous slowing down (electrons ICRU 37, \
-             alpha ASTAR), no straggling, no delta rays; alpha recoils local; photons left out"
-                .to_string(),
+            format!(
+                "MIRD analytic method: straight tracks, continuous slowing down (electrons {}, \
+                 alpha ASTAR), no straggling, no delta rays; alpha recoils local; photons left out",
+                match req.electron_energy_loss {
+                    ElectronEnergyLoss::Icru37 => "ICRU 37",
+                    ElectronEnergyLoss::Cole => "Cole 1969",
+                }
+            ),
             None,
         ),
         Method::Mc => {

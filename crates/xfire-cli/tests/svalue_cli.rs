@@ -222,3 +222,48 @@ fn cluster_adds_shell_rows_and_the_central_cell_dose() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("cluster \"hcp:2\""));
 }
+
+#[test]
+fn cole_energy_loss_is_a_csda_option() {
+    let run = |el: &str| {
+        let out = xfire(&[
+            "svalue",
+            "--nuclide",
+            "I-125",
+            "--cell-radius",
+            "5um",
+            "--nucleus-radius",
+            "3um",
+            "--method",
+            "csda",
+            "--energy-loss",
+            el,
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let (icru, cole) = (run("icru37"), run("cole"));
+    assert!(cole["model"].as_str().unwrap().contains("Cole 1969"));
+    let s = |v: &serde_json::Value| v["rows"][0]["S_N_from_N"].as_f64().unwrap();
+    // same emissions, different range-energy relation: close but not equal
+    assert!((s(&cole) / s(&icru) - 1.0).abs() < 0.05 && s(&cole) != s(&icru));
+    let out = xfire(&[
+        "svalue",
+        "--nuclide",
+        "I-125",
+        "--cell-radius",
+        "5um",
+        "--nucleus-radius",
+        "3um",
+        "--energy-loss",
+        "cole",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("--energy-loss cole applies to --method csda"));
+}
