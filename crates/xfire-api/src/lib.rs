@@ -8,12 +8,14 @@
 //! - [`nuclide`]: the radionuclide library as records (`xfire nuclide show --json`).
 //! - [`chain`]: activities and cumulated decays of a decay chain (`xfire chain --json`).
 //! - [`range`]: CSDA range and stopping powers (`xfire range --json`).
+//! - [`phantom`]: phantoms generated from a specification or read from a file.
 //! - [`material`]: a material by name, built in or from a user materials file.
 
 pub mod chain;
 pub mod kernel;
 pub mod material;
 pub mod nuclide;
+pub mod phantom;
 pub mod range;
 
 use xfire_core::units::UnitError;
@@ -67,6 +69,25 @@ pub enum ApiError {
     /// Physics tables that cannot be built for a material.
     #[error(transparent)]
     Physics(#[from] xfire_physics::PhysicsError),
+    /// A materials file (of a phantom specification) that cannot be read.
+    #[error("reading materials file {path}")]
+    ReadingMaterials {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A materials file (of a phantom specification) with a bad definition.
+    #[error("{path}: {error}")]
+    MaterialsIn {
+        /// The file.
+        path: String,
+        /// The bad definition.
+        error: MaterialError,
+    },
+    /// A phantom file that cannot be read.
+    #[error(transparent)]
+    PhantomFile(#[from] xfire_io::IoError),
     /// A geometry error.
     #[error(transparent)]
     Phantom(#[from] xfire_phantom::PhantomError),

@@ -117,25 +117,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
-/// Nominal density [g/cm³] of built-in and user materials.
-fn material_resolver(user_file: Option<&Path>) -> anyhow::Result<impl Fn(&str) -> Option<f64>> {
-    let user = match user_file {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("reading materials file {}", p.display()))?;
-            xfire_data::materials::parse_user_materials_toml(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
-        }
-        None => Vec::new(),
-    };
-    Ok(move |name: &str| {
-        user.iter()
-            .find(|m| m.name == name)
-            .map(|m| m.density_g_cm3)
-            .or_else(|| xfire_data::materials::builtin(name).map(|m| m.density_g_cm3))
-    })
-}
-
 fn known_materials_hint() -> String {
     format!(
         "built-in materials: {}",
@@ -251,7 +232,7 @@ fn generate(
         .materials_file
         .as_ref()
         .map(|f| spec_path.parent().unwrap_or(Path::new(".")).join(f));
-    let resolve = material_resolver(user.as_deref())?;
+    let resolve = xfire_api::phantom::nominal_density(user.as_deref())?;
     let g = xfire_phantom::generate(&spec, &text, &resolve)
         .with_context(|| format!("{} ({})", spec_path.display(), known_materials_hint()))?;
     let t_gen = t0.elapsed().as_secs_f64();
@@ -478,7 +459,7 @@ fn import(
     let lv = read_image(labels)?;
     let dv = density.map(read_image).transpose()?;
     let t = xfire_io::ImportTable::read(table)?;
-    let resolve = material_resolver(materials)?;
+    let resolve = xfire_api::phantom::nominal_density(materials)?;
     let p = xfire_io::import_images(&lv, labels, dv.as_ref().zip(density), &t, table, &resolve)
         .with_context(known_materials_hint)?;
     xfire_io::h5::write_phantom(output, &p)?;

@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 mod args;
 mod info;
 mod kernel;
+mod phantom;
 mod scenario;
 mod watch;
 
@@ -19,9 +20,9 @@ mod watch;
 pub(crate) fn api_error(e: xfire_api::ApiError) -> PyErr {
     let msg = e.message_naming(|a| a.replace('-', "_"));
     match e {
-        xfire_api::ApiError::MaterialsFile { .. } | xfire_api::ApiError::File { .. } => {
-            PyOSError::new_err(msg)
-        }
+        xfire_api::ApiError::MaterialsFile { .. }
+        | xfire_api::ApiError::ReadingMaterials { .. }
+        | xfire_api::ApiError::File { .. } => PyOSError::new_err(msg),
         _ => PyValueError::new_err(msg),
     }
 }
@@ -40,6 +41,8 @@ fn _xfire(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(info::chain, m)?)?;
     m.add_function(wrap_pyfunction!(info::range, m)?)?;
     m.add_function(wrap_pyfunction!(kernel::kernel, m)?)?;
+    m.add_function(wrap_pyfunction!(phantom::phantom_generate, m)?)?;
+    m.add_function(wrap_pyfunction!(phantom::phantom_load, m)?)?;
     m.add_function(wrap_pyfunction!(scenario::run, m)?)?;
     m.add_function(wrap_pyfunction!(scenario::compare, m)?)?;
     m.add_function(wrap_pyfunction!(scenario::toml_from_json, m)?)?;

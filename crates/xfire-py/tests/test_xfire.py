@@ -173,3 +173,27 @@ def test_ctrl_c_interrupts_the_transport():
     assert p.returncode != 0
     assert "KeyboardInterrupt" in err, err
     assert time.time() - t0 < 30
+
+
+def test_phantom_generate_and_load_equal_the_cli_file(tmp_path):
+    spec = tomllib.loads(TINY.read_text())["phantom"]["spec"]
+    p = xfire.phantom.generate(spec)
+    assert p.label.shape == (12, 12, 12) and p.label.dtype == np.uint16
+    assert p.voxel_cm == pytest.approx((4e-4, 4e-4, 4e-4))
+    assert p.cell_id.max() > 10 and "tumour_nucleus" in p.labels.values()
+    # the same specification through `xfire phantom generate`, read back from its file
+    toml_path = tmp_path / "spec.toml"
+    toml_path.write_text(xfire._xfire.toml_from_json(json.dumps(spec)))
+    cli("phantom", "generate", str(toml_path), "-o", str(tmp_path / "p.h5"))
+    q = xfire.phantom.load(tmp_path / "p.h5")
+    for name in ("label", "material", "density_g_cm3", "cell_id"):
+        assert getattr(p, name).tobytes() == getattr(q, name).tobytes(), name
+    assert p.labels == q.labels and p.materials == q.materials
+    assert xfire.phantom.generate(toml_path).label.tobytes() == p.label.tobytes()
+    with pytest.raises(OSError, match="missing.h5"):
+        xfire.phantom.load(tmp_path / "missing.h5")
+    (tmp_path / "bad.h5").write_bytes(b"not HDF5")
+    with pytest.raises(ValueError, match="bad.h5"):
+        xfire.phantom.load(tmp_path / "bad.h5")
+    with pytest.raises(ValueError, match="voxel"):
+        xfire.phantom.generate({**spec, "grid": {"voxel": "4 parsec", "size": "48 um"}})

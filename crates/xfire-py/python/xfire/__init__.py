@@ -6,7 +6,8 @@ the command line: energies ``"500 keV"``, lengths ``"50 um"``, times ``"6.647 d"
 activities ``"7.4 GBq"`` (units are case-exact, ``docs/formats/units.md``).
 
 Functions: :func:`nuclide`, :func:`nuclides`, :func:`chain`, :func:`range`, :func:`kernel`,
-:func:`run`, :func:`compare`. Transport releases the GIL; Ctrl-C stops it at the next round of batches
+:func:`run`, :func:`compare`; :mod:`xfire.phantom` (``generate``, ``load``: numpy arrays).
+Transport releases the GIL; Ctrl-C stops it at the next round of batches
 (``KeyboardInterrupt``); ``progress=callable(what, done, total)`` reports decays done
 (:func:`tqdm_progress` makes one that draws tqdm bars). Bad arguments raise ``ValueError`` or
 ``TypeError`` with the command line's messages (the value and its unit).
@@ -21,7 +22,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from . import _xfire
+from . import _xfire, phantom
 
 __version__: str = _xfire.__version__
 
@@ -37,6 +38,7 @@ __all__ = [
     "run",
     "compare",
     "Comparison",
+    "phantom",
     "Kernel",
     "RunResult",
     "tqdm_progress",

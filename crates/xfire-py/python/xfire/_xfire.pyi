@@ -2,7 +2,7 @@
 ``xfire`` (``__init__.py``); these take their keywords as one dict and return JSON text and
 little-endian array bytes."""
 
-from typing import Any, Dict
+from typing import Any, Dict, List, Tuple
 
 __version__: str
 
@@ -36,3 +36,12 @@ def toml_from_json(json: str) -> str:
 def compare(kw: Dict[str, Any]) -> Dict[str, Any]:
     """``xfire compare`` without files: ``comparison`` (JSON text of comparison.json) and
     ``survival`` (per nuclide: start days [d] and survival as f64 bytes)."""
+
+def phantom_generate(kw: Dict[str, Any]) -> Tuple[Dict[str, Any], List[str]]:
+    """A phantom from specification TOML (keys ``toml``, ``base``): the phantom dict
+    (``shape`` (nz, ny, nx), ``voxel_cm``, ``origin_cm`` [cm], ``labels``, ``materials``,
+    arrays ``label`` u16, ``material`` u8, ``density_g_cm3`` f32 [g/cm³], ``cell_id`` u32 as
+    little-endian bytes) and the report lines."""
+
+def phantom_load(path: str) -> Dict[str, Any]:
+    """A phantom file (HDF5) as the phantom dict of ``phantom_generate``."""
