@@ -572,3 +572,47 @@ pub fn write_macro_group(
         );
     b.add_group(gr.finish());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-voxel, one-region tally of `decays` histories in batches with the values `b`.
+    fn tally(batches: &[f64], per_batch: u64) -> TallyResult {
+        let layout = TallyLayout::new(1, vec![RegionMap::new("r", vec![0], 1).unwrap()]).unwrap();
+        let mut t = TallyResult::new(&layout);
+        let n = per_batch as f64;
+        for &x in batches {
+            t.voxel_sum[0] += x;
+            t.voxel_sum2[0] += x * x / n;
+            t.decays += per_batch;
+            t.batches += 1;
+        }
+        t
+    }
+
+    #[test]
+    fn combined_strata_have_weighted_means_and_variances() {
+        let a = tally(&[10.0, 12.0, 8.0, 10.0], 100);
+        let b = tally(&[1.0, 3.0, 2.0, 2.0, 4.0, 0.0], 50);
+        let (ka, kb) = (1.0, 7.5);
+        let c = combine(&[(a.clone(), ka), (b.clone(), kb)], 400);
+        let mean = |t: &TallyResult| t.voxel_mean_mev(0);
+        let var = |t: &TallyResult| (t.voxel_rel_unc(0) * mean(t)).powi(2);
+        let want_mean = ka * mean(&a) + kb * mean(&b);
+        let want_var = ka * ka * var(&a) + kb * kb * var(&b);
+        assert_eq!(c.decays, 400);
+        assert!((mean(&c) - want_mean).abs() < 1e-12 * want_mean);
+        assert!(
+            (var(&c) - want_var).abs() < 1e-9 * want_var,
+            "{} {want_var}",
+            var(&c)
+        );
+    }
+
+    #[test]
+    fn shells_double_from_the_voxel_edge_to_the_range() {
+        assert_eq!(shell_bounds(0.1, 0.35), vec![0.0, 0.1, 0.2, 0.35]);
+        assert_eq!(shell_bounds(0.1, 0.05), vec![0.0, 0.05]);
+    }
+}
