@@ -160,6 +160,7 @@ pub mod regimen;
 pub mod sources;
 pub mod tac;
 pub mod walk;
+mod walknoise;
 pub mod window;
 
 pub use chain::{Administration, Branch, Chain, DecayInfo, Member, Propagator};

@@ -25,6 +25,7 @@
 //!   value, (hi − lo) > 1.0 × value, unless hi < 0.01 (then it reads "< 0.01" whatever its
 //!   width: fewer than 1 % survive, which is what a reader needs against a 90 % target).
 
+use crate::dose_time::DoseField;
 use crate::error::{KResult, KineticsError};
 use crate::radiobiology::{LqParameters, Protraction};
 
@@ -73,6 +74,79 @@ impl CellNoise {
             }
         }
         Ok(())
+    }
+}
+
+/// Per-component relative Monte Carlo uncertainties of the targets of a dose field, from which
+/// the noise of their dose over any interval follows ([`ComponentNoise::over`]): a cohort or a
+/// window gets the relative uncertainty of its own mix of components, not the all-time one.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ComponentNoise {
+    /// `rel_low_let[c][i]`: relative standard uncertainty of component c's low-LET dose per
+    /// decay at target i \[1\] (NaN: not estimated, taken as exact).
+    pub rel_low_let: Vec<Vec<f64>>,
+    /// `rel_alpha[c][i]` \[1\] (empty: no α part).
+    pub rel_alpha: Vec<Vec<f64>>,
+    /// Geometric class of each target.
+    pub class: Vec<u32>,
+}
+
+impl ComponentNoise {
+    /// The noise of the targets' dose from `decays[c]` decays of each component of `field`:
+    /// per part σᵢ = Σ_c N_c d_ci u_ci (linear: the components' errors are positively
+    /// correlated, `docs/kinetics.md` §9), relative to Dᵢ = Σ_c N_c d_ci (0 without dose).
+    pub fn over(&self, field: &DoseField, decays: &[f64]) -> KResult<CellNoise> {
+        let (nc, n) = (field.n_components(), field.n_targets());
+        let check = |what: &str, expected: usize, got: usize| {
+            if expected == got {
+                Ok(())
+            } else {
+                Err(KineticsError::Length {
+                    what: what.into(),
+                    expected,
+                    got,
+                })
+            }
+        };
+        check("decays per component", nc, decays.len())?;
+        check("classes of the targets", n, self.class.len())?;
+        for (what, u) in [("low-LET", &self.rel_low_let), ("α", &self.rel_alpha)] {
+            if !u.is_empty() {
+                check(
+                    &format!("components of the {what} uncertainties"),
+                    nc,
+                    u.len(),
+                )?;
+                for x in u {
+                    check(&format!("targets of the {what} uncertainties"), n, x.len())?;
+                }
+            }
+        }
+        let rel = |d: &[Vec<f64>], u: &[Vec<f64>]| -> Vec<f64> {
+            (0..n)
+                .map(|i| {
+                    let (mut dose, mut sd) = (0.0, 0.0);
+                    for (c, dc) in d.iter().enumerate() {
+                        let x = decays[c] * dc[i];
+                        dose += x;
+                        let r = u.get(c).map_or(0.0, |u| u[i]);
+                        if r.is_finite() {
+                            sd += x * r;
+                        }
+                    }
+                    if dose > 0.0 {
+                        sd / dose
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        };
+        Ok(CellNoise {
+            rel_low_let: rel(field.low_let(), &self.rel_low_let),
+            rel_alpha: rel(field.alpha(), &self.rel_alpha),
+            class: self.class.clone(),
+        })
     }
 }
 
@@ -594,5 +668,35 @@ mod tests {
         let h = Hyper::of(&[0.0, 4.0, 2.0, 2.0], &[0.0, 40.0, 20.0, 20.0]);
         let (e, _) = posterior_expect(&h, 4.0, 1.0, 0.0);
         assert!(e > (-4.0f64).exp() * 2.0, "{e}");
+    }
+
+    /// The noise of an interval: components added linearly, weighted by their dose in the
+    /// interval; one component keeps its relative uncertainty whatever the decays.
+    #[test]
+    fn component_noise_follows_the_intervals_mix() {
+        let field = DoseField::new(
+            vec![vec![1.0, 2.0], vec![3.0, 0.0]],
+            vec![vec![0.5, 0.0], vec![0.0, 0.0]],
+        )
+        .unwrap();
+        let cn = ComponentNoise {
+            rel_low_let: vec![vec![0.1, 0.2], vec![0.4, f64::NAN]],
+            rel_alpha: vec![vec![0.3, 0.0], vec![0.0, 0.0]],
+            class: vec![0, 1],
+        };
+        let x = cn.over(&field, &[2.0, 1.0]).unwrap();
+        // target 0: (2·1·0.1 + 1·3·0.4)/(2·1 + 1·3) = 1.4/5; target 1: component 1 gives nothing
+        assert!((x.rel_low_let[0] - 0.28).abs() < 1e-15);
+        assert!((x.rel_low_let[1] - 0.2).abs() < 1e-15);
+        assert_eq!(x.rel_alpha, vec![0.3, 0.0]);
+        assert_eq!(x.class, vec![0, 1]);
+        let y = cn.over(&field, &[5.0, 0.0]).unwrap();
+        assert!((y.rel_low_let[0] - 0.1).abs() < 1e-15);
+        assert!(cn.over(&field, &[1.0]).is_err());
+        let short = ComponentNoise {
+            class: vec![0],
+            ..cn.clone()
+        };
+        assert!(short.over(&field, &[1.0, 1.0]).is_err());
     }
 }

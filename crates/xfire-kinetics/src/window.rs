@@ -13,7 +13,7 @@
 use crate::dose_time::{dose_between, dose_total, DoseField, ProtractionOptions};
 use crate::error::{finite, positive, KResult, KineticsError};
 use crate::lymphocytes::{cohort_exposure_noisy, Cohort, Distribution, Exposure, NoiseInput};
-use crate::noise::{CellNoise, SurvivalEstimate};
+use crate::noise::{ComponentNoise, SurvivalEstimate};
 use crate::radiobiology::{LqGrades, LqParameters};
 use crate::sources::SourceKinetics;
 use crate::walk::{migrating_exposure, WalkGrid, WalkParameters};
@@ -33,8 +33,9 @@ pub struct WindowOptions {
     pub lq: LqParameters,
     /// Sampling of the G factor.
     pub protraction: ProtractionOptions,
-    /// Monte Carlo noise of the lymphocyte targets (None: doses taken as exact).
-    pub noise: Option<CellNoise>,
+    /// Monte Carlo noise of the lymphocyte targets per component (None: doses taken as
+    /// exact); each cohort gets the noise of its own interval's mix of components.
+    pub noise: Option<ComponentNoise>,
     /// α-hit coefficient of the lymphocytes \[1/Gy\] ([`crate::hits`]).
     pub alpha_hit_coeff_per_gy: Option<f64>,
 }
@@ -120,13 +121,20 @@ pub fn immunotherapy_window(
     opts: &WindowOptions,
 ) -> KResult<WindowReport> {
     scan(source, tumour, opts, |cohort| {
+        let noise = match &opts.noise {
+            Some(cn) => {
+                let end = cohort.arrival_s + cohort.residence_s;
+                Some(cn.over(lymphocytes, &source.decays(cohort.arrival_s, end)?)?)
+            }
+            None => None,
+        };
         cohort_exposure_noisy(
             source.evolution(),
             lymphocytes,
             cohort,
             &opts.lq,
             opts.protraction,
-            opts.noise.as_ref().map(|cells| NoiseInput {
+            noise.as_ref().map(|cells| NoiseInput {
                 cells,
                 alpha_hit_coeff_per_gy: opts.alpha_hit_coeff_per_gy,
             }),

@@ -12,8 +12,10 @@
 //! understate the noise of α-emitter chains several-fold). Absorbed dose = low-LET + α, also
 //! added linearly.
 
-use xfire_kinetics::noise::CellNoise;
+use xfire_kinetics::noise::{CellNoise, ComponentNoise};
+use xfire_kinetics::walk::WalkGrid;
 use xfire_phantom::Phantom;
+use xfire_tally::TallyResult;
 
 use crate::transport::{ComponentTransport, Part};
 
@@ -105,6 +107,29 @@ pub(crate) fn percentile_95(mut v: Vec<f64>) -> Option<f64> {
     let lo = h.floor() as usize;
     let hi = h.ceil() as usize;
     Some(v[lo] + (h - lo as f64) * (v[hi] - v[lo]))
+}
+
+/// Per-component relative uncertainties of the cells `idx` (cell ids = region indices) with
+/// classes `class`, for the dose over any interval (`ComponentNoise::over`: cohorts and the
+/// window get the noise of their own mix of components).
+pub(crate) fn component_noise(
+    tr: &[ComponentTransport],
+    idx: &[usize],
+    class: Vec<u32>,
+) -> ComponentNoise {
+    let rel = |part: Part| -> Vec<Vec<f64>> {
+        tr.iter()
+            .map(|t| match t.part(part) {
+                Some(x) => idx.iter().map(|&r| x.region_rel_unc(CELL_MAP, r)).collect(),
+                None => vec![0.0; idx.len()],
+            })
+            .collect()
+    };
+    ComponentNoise {
+        rel_low_let: rel(Part::LowLet),
+        rel_alpha: rel(Part::Alpha),
+        class,
+    }
 }
 
 /// Number of radial shells of the geometric classes.
@@ -204,4 +229,85 @@ pub(crate) fn hit_summary(tr: &[ComponentTransport], class: usize) -> Vec<(Strin
             hit_spectrum(t, class).map(|s| (t.nuclide.clone(), s.frequency_mean_gy(), s.events()))
         })
         .collect()
+}
+
+/// The migrating lymphocytes' walk grid `G` with the Monte Carlo uncertainty of every
+/// voxel's dose per decay, from the label tallies (the transport keeps no per-voxel sums of
+/// squares): each voxel carries the share of its label's exact variance proportional to its
+/// mean energy, σ_v² = Var(Ē_L)·Ē_v/Ē_L (compound Poisson: variance ∝ expected energy),
+/// i.e. a relative uncertainty u_v = u_L·√(Ē_L/Ē_v), per component part. Taken as
+/// independent between voxels, this makes a path's variance exact for weights spread
+/// evenly over a label and carries the correlation between neighbouring voxels (one track
+/// deposits in many of them) in the label's exact variance (`docs/kinetics.md` §9).
+pub(crate) struct NoisyWalkGrid<'a, G> {
+    grid: G,
+    tr: &'a [ComponentTransport],
+    label: &'a [u16],
+    /// u_L·√Ē_L per component, (low LET, α), label \[√MeV\].
+    factor: Vec<[Vec<f64>; 2]>,
+}
+
+impl<'a, G: WalkGrid> NoisyWalkGrid<'a, G> {
+    /// `grid` with the uncertainties of `tr` (components in the grid's order); `label` per
+    /// voxel (the label map's region of the voxel).
+    pub fn new(grid: G, tr: &'a [ComponentTransport], label: &'a [u16]) -> Self {
+        let of = |t: &TallyResult| -> Vec<f64> {
+            let n = t.regions.first().map_or(0, |r| r.sum.len());
+            (0..n)
+                .map(|l| {
+                    let (m, u) = (t.region_mean_mev(0, l), t.region_rel_unc(0, l));
+                    if m > 0.0 && u.is_finite() {
+                        u * m.sqrt()
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        };
+        let factor = tr
+            .iter()
+            .map(|t| [Part::LowLet, Part::Alpha].map(|p| t.part(p).map_or(Vec::new(), of)))
+            .collect();
+        Self {
+            grid,
+            tr,
+            label,
+            factor,
+        }
+    }
+}
+
+impl<G: WalkGrid> WalkGrid for NoisyWalkGrid<'_, G> {
+    fn dims(&self) -> [usize; 3] {
+        self.grid.dims()
+    }
+    fn voxel_size_cm(&self) -> [f64; 3] {
+        self.grid.voxel_size_cm()
+    }
+    fn allowed(&self, v: usize) -> bool {
+        self.grid.allowed(v)
+    }
+    fn entry_voxels(&self) -> &[usize] {
+        self.grid.entry_voxels()
+    }
+    fn n_components(&self) -> usize {
+        self.grid.n_components()
+    }
+    fn dose_per_decay(&self, v: usize, c: usize) -> (f64, f64) {
+        self.grid.dose_per_decay(v, c)
+    }
+    fn dose_sd_per_decay(&self, v: usize, c: usize) -> (f64, f64) {
+        let (l, a) = self.grid.dose_per_decay(v, c);
+        let label = self.label[v] as usize;
+        let u = |pi: usize, p: Part| -> f64 {
+            let f = self.factor[c][pi].get(label).copied().unwrap_or(0.0);
+            let e = self.tr[c].part(p).map_or(0.0, |t| t.voxel_mean_mev(v));
+            if f > 0.0 && e > 0.0 {
+                f / e.sqrt()
+            } else {
+                0.0
+            }
+        };
+        (l * u(0, Part::LowLet), a * u(1, Part::Alpha))
+    }
 }

@@ -12,14 +12,17 @@ use xfire_kinetics::lymphocytes::{
 };
 use xfire_kinetics::noise::{CellNoise, SurvivalEstimate};
 use xfire_kinetics::radiobiology::{Grade, LqParameters};
-use xfire_kinetics::walk::{migrating_exposure, WalkGrid, WalkParameters};
+use xfire_kinetics::walk::{migrating_exposure_noisy, WalkGrid, WalkNoise, WalkParameters};
 use xfire_kinetics::window::{immunotherapy_window, WindowOptions, WindowReport};
 use xfire_kinetics::{ExpTerm, Quantity, SourceModel, Tac};
 use xfire_phantom::{labels, CellKind};
 use xfire_tally::dose_gy;
 use xfire_transport::region_masses_g;
 
-use crate::cellnoise::{alpha_hit_coefficient, geometric_classes, hit_summary, CellUncertainty};
+use crate::cellnoise::{
+    alpha_hit_coefficient, component_noise, geometric_classes, hit_summary, CellUncertainty,
+    NoisyWalkGrid,
+};
 use crate::plan::{Plan, GROUP_LYMPHOCYTE, GROUP_MAP, GROUP_TUMOUR};
 use crate::transport::{ComponentTransport, Part};
 use crate::{Result, ScenarioError};
@@ -140,22 +143,22 @@ pub struct ExposureSummary {
 }
 
 impl ExposureSummary {
-    fn of(model: &str, from_s: f64, to_s: f64, e: &Exposure) -> Self {
+    /// The summary of `e` with its survival figure `survival` (the noise-corrected estimate
+    /// of `e`, or one made for the model).
+    fn of(
+        model: &str,
+        (from_s, to_s): (f64, f64),
+        e: &Exposure,
+        survival: SurvivalEstimate,
+    ) -> Self {
         let tot = e.dose.total();
-        // migrating walkers (path-averaged voxel doses) and circulating blood carry no
-        // per-cell noise model: their Monte Carlo interval is not estimated
-        let corrected = matches!(model, "resident" | "cohort");
         Self {
             model: model.into(),
             from_s,
             to_s,
             lymphocytes: tot.len(),
-            surviving_fraction: e.surviving_fraction,
-            survival: if corrected {
-                e.survival_estimate
-            } else {
-                SurvivalEstimate::unestimated(e.surviving_fraction)
-            },
+            surviving_fraction: survival.value,
+            survival,
             alpha_hit_survival: e.alpha_hit_estimate,
             mean_gy: tot.iter().sum::<f64>() / tot.len().max(1) as f64,
             rbe_weighted_gy: e.rbe_weighted_summary.clone(),
@@ -614,7 +617,10 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
     }
     let cu = CellUncertainty::new(tr, &cf, &totals);
     let tumour_noise = cu.noise_of(&tumour_idx, geometric_classes(ph, &tumour_idx, &labelled));
-    let lymph_noise = cu.noise_of(&lymph_idx, geometric_classes(ph, &lymph_idx, &labelled));
+    let lymph_classes = geometric_classes(ph, &lymph_idx, &labelled);
+    let lymph_noise = cu.noise_of(&lymph_idx, lymph_classes.clone());
+    // cohorts and the window: the noise of their own interval's mix of components
+    let lymph_cn = component_noise(tr, &lymph_idx, lymph_classes);
     let hit_coeff = |group: usize, class: usize, lq: &LqParameters| {
         let a: Vec<f64> = gf[1].iter().map(|c| c[group]).collect();
         alpha_hit_coefficient(tr, &a, &totals, class, lq.alpha_per_gy * lq.rbe_alpha)
@@ -845,9 +851,17 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
     if !lymph_idx.is_empty() {
         let lfield = select(&cf, &lymph_idx)?;
         if let Some(e) = &le {
-            exposures.push(ExposureSummary::of("resident", first, end_s, e));
+            exposures.push(ExposureSummary::of(
+                "resident",
+                (first, end_s),
+                e,
+                e.survival_estimate,
+            ));
         }
         for &a in &ls.arrivals_s {
+            let (a0, a1) = (first + a, first + a + ls.residence_s);
+            let cohort_noise = k("cohort decays", src.decays(a0, a1))?;
+            let cohort_noise = k("cohort noise", lymph_cn.over(&lfield, &cohort_noise))?;
             let e = k(
                 "cohort exposure",
                 cohort_exposure_noisy(
@@ -860,23 +874,23 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
                     &lq_l,
                     popts,
                     Some(NoiseInput {
-                        cells: &lymph_noise,
+                        cells: &cohort_noise,
                         alpha_hit_coeff_per_gy: hit_l,
                     }),
                 ),
             )?;
             exposures.push(ExposureSummary::of(
                 "cohort",
-                first + a,
-                first + a + ls.residence_s,
+                (a0, a1),
                 &e,
+                e.survival_estimate,
             ));
         }
         let mut wo = WindowOptions::new(ls.residence_s);
         wo.start_days = rb.start_days.clone();
         wo.survival_target = rb.survival_target;
         wo.lq = lq_l;
-        wo.noise = Some(lymph_noise.clone());
+        wo.noise = Some(lymph_cn.clone());
         wo.alpha_hit_coeff_per_gy = hit_l;
         window = Some(k(
             "immunotherapy window",
@@ -922,13 +936,20 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
                     "migrating lymphocytes need per-voxel doses: the tally layout keeps none",
                 ));
             }
-            let grid = PhantomWalkGrid {
+            let plain = PhantomWalkGrid {
                 dims: ph.grid.dims(),
                 voxel_cm: ph.grid.voxel_cm,
                 allowed,
                 entries,
                 dose: &vdpd,
             };
+            let grid = NoisyWalkGrid::new(plain, tr, &ph.label);
+            notes.push(
+                "migrating lymphocytes: each voxel carries the share of its label's exact Monte \
+                 Carlo variance proportional to its energy, summed along each path \
+                 (docs/kinetics.md §9)"
+                    .into(),
+            );
             let wp = WalkParameters {
                 speed_cm_per_s: m.speed_cm_per_s,
                 persistence_s: m.persistence_s,
@@ -947,13 +968,23 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
                     };
                     let w = k(
                         "migrating lymphocytes",
-                        migrating_exposure(ev, &grid, &wp, cohort, m.walkers, &lq_l),
+                        migrating_exposure_noisy(
+                            ev,
+                            &grid,
+                            &wp,
+                            cohort,
+                            m.walkers,
+                            &lq_l,
+                            Some(WalkNoise {
+                                alpha_hit_coeff_per_gy: hit_l,
+                            }),
+                        ),
                     )?;
                     Ok(ExposureSummary::of(
                         "migrating",
-                        first + a,
-                        first + a + ls.residence_s,
+                        (first + a, first + a + ls.residence_s),
                         &w.exposure,
+                        w.exposure.survival_estimate,
                     ))
                 })
                 .collect();
@@ -1014,11 +1045,19 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
                 popts,
             ),
         )?;
+        let sd = match transit {
+            Some(t) => {
+                let d = k("transit decays", src.decays(first, first + c.until_s))?;
+                transit_sd(tr, &label_field, t.vessel_target, &d, t.fraction_of_time)
+            }
+            None => [0.0; 2],
+        };
+        let survival = circulating_estimate(&e, sd, &lq_l);
         exposures.push(ExposureSummary::of(
             "circulating",
-            first,
-            first + c.until_s,
+            (first, first + c.until_s),
             &e,
+            survival,
         ));
     }
 
@@ -1051,6 +1090,51 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
         cells,
         dose_maps,
     })
+}
+
+/// Standard uncertainty of the circulating lymphocytes' tumour-transit dose, (low LET, α)
+/// \[Gy\]: `fraction` × Σ_c N_c d_c u_c at the vessel label (`label_field` target `vessel`,
+/// `decays[c]` of component c over the exposure, u_c the relative uncertainty of the
+/// label's energy per decay; components added linearly as in `cellnoise`). The blood
+/// self-dose is analytic and adds nothing.
+fn transit_sd(
+    tr: &[ComponentTransport],
+    label_field: &DoseField,
+    vessel: usize,
+    decays: &[f64],
+    fraction: f64,
+) -> [f64; 2] {
+    let mut sd = [0.0; 2];
+    let fields = [label_field.low_let(), label_field.alpha()];
+    for (c, t) in tr.iter().enumerate() {
+        for (pi, part) in [Part::LowLet, Part::Alpha].into_iter().enumerate() {
+            let Some(x) = t.part(part) else { continue };
+            let u = x.region_rel_unc(0, vessel);
+            let d = fields[pi].get(c).map_or(0.0, |f| f[vessel]);
+            if u.is_finite() {
+                sd[pi] += fraction * decays[c] * d * u;
+            }
+        }
+    }
+    sd
+}
+
+/// The circulating lymphocytes' survival (one target) with the Monte Carlo uncertainty of
+/// its transit dose `sd` = (low LET, α) \[Gy\] by the delta method: σ_S = S·(α·RBE·σ_α +
+/// (α + 2βG·D_L)·σ_L) (the parts' errors added linearly, as correlated). The noise bias of
+/// S is second order in σ/D and is not removed.
+fn circulating_estimate(e: &Exposure, sd: [f64; 2], lq: &LqParameters) -> SurvivalEstimate {
+    let (Some(&s), Some(p)) = (e.survival.first(), e.low_let.first()) else {
+        return SurvivalEstimate::unestimated(e.surviving_fraction);
+    };
+    let beta = lq.alpha_per_gy / lq.alpha_beta_gy;
+    let slope_l = lq.alpha_per_gy + 2.0 * beta * p.g * p.dose_gy;
+    let sd_s = s * (lq.alpha_per_gy * lq.rbe_alpha * sd[1] + slope_l * sd[0]);
+    if sd_s > 0.0 {
+        SurvivalEstimate::with_sd(s, s, sd_s)
+    } else {
+        SurvivalEstimate::exact(s)
+    }
 }
 
 /// A note when the per-cell uncertainty of group `g` (all parts and components together)
