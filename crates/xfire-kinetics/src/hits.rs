@@ -20,9 +20,12 @@
 //! MIRDcell (Vaziri B et al., MIRD Pamphlet No. 25, J Nucl Med 2014;55:1557–1564) scores
 //! mean absorbed doses (cellular S values) per cell and takes survival from the mean dose;
 //! this model is the stochastic correction to that.
-//! Grade C here: the target is the whole tallied cell (no separate nucleus), the
-//! spectrum is the population's (not per cell) and chains mix their members' coefficients
-//! by their share of the α dose.
+//! Grade C here: the target is the whole tallied cell — the generated phantoms do have
+//! nuclei (`xfire_phantom::Cell::nucleus_voxels`, nucleus labels), but the single-event
+//! tally scores the "cell" region map and the mean-dose survival uses the cell's dose, so
+//! the two models share one target (`docs/kinetics.md` §9) —, the spectrum is the
+//! population's (not per cell) and chains mix their members' coefficients by their share
+//! of the α dose.
 
 use crate::error::{KResult, KineticsError};
 

@@ -235,22 +235,21 @@ pub(crate) fn hit_summary(tr: &[ComponentTransport], class: usize) -> Vec<(Strin
 /// voxel's dose per decay, from the label tallies (the transport keeps no per-voxel sums of
 /// squares): each voxel carries the share of its label's exact variance proportional to its
 /// mean energy, σ_v² = Var(Ē_L)·Ē_v/Ē_L (compound Poisson: variance ∝ expected energy),
-/// i.e. a relative uncertainty u_v = u_L·√(Ē_L/Ē_v), per component part. Taken as
+/// i.e. σ of the dose per decay σ_v = u_L·√(Ē_L·d_v·g_v) (d_v the voxel's dose per decay,
+/// g_v its Gy per MeV, u_L the label's relative uncertainty), per component part. Taken as
 /// independent between voxels, this makes a path's variance exact for weights spread
 /// evenly over a label and carries the correlation between neighbouring voxels (one track
 /// deposits in many of them) in the label's exact variance (`docs/kinetics.md` §9).
 pub(crate) struct NoisyWalkGrid<'a, G> {
     grid: G,
-    tr: &'a [ComponentTransport],
-    label: &'a [u16],
+    phantom: &'a Phantom,
     /// u_L·√Ē_L per component, (low LET, α), label \[√MeV\].
     factor: Vec<[Vec<f64>; 2]>,
 }
 
 impl<'a, G: WalkGrid> NoisyWalkGrid<'a, G> {
-    /// `grid` with the uncertainties of `tr` (components in the grid's order); `label` per
-    /// voxel (the label map's region of the voxel).
-    pub fn new(grid: G, tr: &'a [ComponentTransport], label: &'a [u16]) -> Self {
+    /// `grid` on `phantom` with the uncertainties of `tr` (components in the grid's order).
+    pub fn new(grid: G, tr: &[ComponentTransport], phantom: &'a Phantom) -> Self {
         let of = |t: &TallyResult| -> Vec<f64> {
             let n = t.regions.first().map_or(0, |r| r.sum.len());
             (0..n)
@@ -270,8 +269,7 @@ impl<'a, G: WalkGrid> NoisyWalkGrid<'a, G> {
             .collect();
         Self {
             grid,
-            tr,
-            label,
+            phantom,
             factor,
         }
     }
@@ -298,16 +296,17 @@ impl<G: WalkGrid> WalkGrid for NoisyWalkGrid<'_, G> {
     }
     fn dose_sd_per_decay(&self, v: usize, c: usize) -> (f64, f64) {
         let (l, a) = self.grid.dose_per_decay(v, c);
-        let label = self.label[v] as usize;
-        let u = |pi: usize, p: Part| -> f64 {
-            let f = self.factor[c][pi].get(label).copied().unwrap_or(0.0);
-            let e = self.tr[c].part(p).map_or(0.0, |t| t.voxel_mean_mev(v));
-            if f > 0.0 && e > 0.0 {
-                f / e.sqrt()
-            } else {
-                0.0
-            }
+        let label = self.phantom.label[v] as usize;
+        let m = self.phantom.voxel_mass_g(v);
+        let g = if m > 0.0 {
+            xfire_tally::dose_gy(1.0, m)
+        } else {
+            0.0
         };
-        (l * u(0, Part::LowLet), a * u(1, Part::Alpha))
+        let sd = |pi: usize, d: f64| -> f64 {
+            let f = self.factor[c][pi].get(label).copied().unwrap_or(0.0);
+            f * (d * g).max(0.0).sqrt()
+        };
+        (sd(0, l), sd(1, a))
     }
 }

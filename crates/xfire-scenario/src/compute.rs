@@ -943,7 +943,7 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
                 entries,
                 dose: &vdpd,
             };
-            let grid = NoisyWalkGrid::new(plain, tr, &ph.label);
+            let grid = NoisyWalkGrid::new(plain, tr, ph);
             notes.push(
                 "migrating lymphocytes: each voxel carries the share of its label's exact Monte \
                  Carlo variance proportional to its energy, summed along each path \
