@@ -9,6 +9,7 @@ mod chain;
 mod common;
 mod compare;
 mod completions;
+mod dose;
 mod kernel;
 mod merge;
 #[cfg(feature = "mpi")]
@@ -45,6 +46,9 @@ enum Command {
     /// Decay chain of a radionuclide: activity of every member at given times and
     /// cumulated decays from 0 to each time (exact Bateman solution with branching).
     Chain(chain::Args),
+    /// Dose from activity images (one or several time points) with an optional CT and
+    /// labels: voxel S-value convolution, Monte Carlo or hybrid; dose.nii.gz, DVH, summary.
+    Dose(dose::Args),
     /// Dose point kernel or voxel S-values of a nuclide or particle in a homogeneous medium
     /// (electrons: CSDA straight-line or condensed history; photons transported).
     Kernel(kernel::Args),
@@ -78,6 +82,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
         Command::Chain(a) => chain::run(a),
+        Command::Dose(a) => dose::run(a),
         Command::Kernel(a) => kernel::run(a),
         Command::Nuclide(a) => nuclide::run(a),
         Command::Range(a) => range::run(a),

@@ -263,22 +263,89 @@ pub fn write_nifti(path: &Path, volume: &Volume) -> Result<()> {
         put_f32(&mut h, row + 12, c0[a] as f32);
     }
     h[344..348].copy_from_slice(b"n+1\0");
+    write_with_header(path, &h, volume)
+}
+
+/// Write `volume` after the 352-byte header `h` (header + empty extension), atomically.
+fn write_with_header(path: &Path, h: &[u8], volume: &Volume) -> Result<()> {
     let data = volume.element.encode(&volume.values);
     write_atomic(path, |tmp| {
         let f = std::fs::File::create(tmp).map_err(|e| io_err(path, e))?;
         let res = if is_gz(path) {
             let mut w = flate2::write::GzEncoder::new(f, flate2::Compression::new(4));
-            w.write_all(&h)
+            w.write_all(h)
                 .and_then(|_| w.write_all(&data))
                 .and_then(|_| w.finish().map(|_| ()))
         } else {
             let mut w = std::io::BufWriter::new(f);
-            w.write_all(&h)
+            w.write_all(h)
                 .and_then(|_| w.write_all(&data))
                 .and_then(|_| w.flush())
         };
         res.map_err(|e| io_err(path, e))
     })
+}
+
+/// Write `volume` as a NIfTI-1 file with the geometry of the NIfTI file `template`: its
+/// header (voxel size, qform and sform with their rotations and axis flips, units,
+/// description) is copied and only the data type, scaling and data offset replaced, so an
+/// image computed on the template's voxels (a dose from an activity image) keeps the
+/// template's orientation exactly. The template must have the volume's dimensions; a
+/// big-endian template is refused.
+pub fn write_nifti_like(path: &Path, volume: &Volume, template: &Path) -> Result<()> {
+    let file = open_regular(template)?;
+    let mut reader: Box<dyn Read> = if is_gz(template) {
+        Box::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)))
+    } else {
+        Box::new(std::io::BufReader::new(file))
+    };
+    let mut h = vec![0u8; 352];
+    reader
+        .read_exact(&mut h[..348])
+        .map_err(|e| fmt_err(template, format!("cannot read the NIfTI header: {e}")))?;
+    if i32::from_le_bytes([h[0], h[1], h[2], h[3]]) != 348 || &h[344..347] != b"n+1" {
+        return Err(fmt_err(
+            template,
+            "not a little-endian single-file NIfTI-1 header (template for the output geometry)",
+        ));
+    }
+    let dim = |k: usize| i16::from_le_bytes([h[40 + 2 * k], h[41 + 2 * k]]) as i64;
+    let g = &volume.grid;
+    if [dim(1), dim(2), dim(3)] != [g.nx as i64, g.ny as i64, g.nz as i64] {
+        return Err(fmt_err(
+            template,
+            format!(
+                "template has dimensions {}×{}×{}, the image to write {}×{}×{}",
+                dim(1),
+                dim(2),
+                dim(3),
+                g.nx,
+                g.ny,
+                g.nz
+            ),
+        ));
+    }
+    if volume.values.len() != g.len() {
+        return Err(fmt_err(
+            path,
+            format!(
+                "{} values for a grid of {} voxels",
+                volume.values.len(),
+                g.len()
+            ),
+        ));
+    }
+    h[40..42].copy_from_slice(&3i16.to_le_bytes());
+    for k in 4..8 {
+        h[40 + 2 * k..42 + 2 * k].copy_from_slice(&1i16.to_le_bytes());
+    }
+    h[70..72].copy_from_slice(&code(volume.element).to_le_bytes());
+    h[72..74].copy_from_slice(&((volume.element.size() * 8) as i16).to_le_bytes());
+    h[108..112].copy_from_slice(&352f32.to_le_bytes()); // vox_offset
+    h[112..116].copy_from_slice(&1f32.to_le_bytes()); // scl_slope
+    h[116..120].copy_from_slice(&0f32.to_le_bytes()); // scl_inter
+    h[124..132].fill(0); // cal_max, cal_min
+    write_with_header(path, &h, volume)
 }
 
 #[cfg(test)]
@@ -292,6 +359,38 @@ mod tests {
             values: (0..60).map(|x| (x % 7) as f64).collect(),
             element,
         }
+    }
+
+    #[test]
+    fn written_like_a_template_keeps_its_orientation() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = dir.path().join("t.nii.gz");
+        write_nifti(&t, &vol(ElementType::I16)).unwrap();
+        // a flipped, rotated template: sform rows changed by hand
+        let mut raw = Vec::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(&t).unwrap())
+            .read_to_end(&mut raw)
+            .unwrap();
+        raw[280..284].copy_from_slice(&(-1.0f32).to_le_bytes());
+        let t2 = dir.path().join("t2.nii");
+        std::fs::write(&t2, &raw).unwrap();
+        let mut v = vol(ElementType::F32);
+        v.values.iter_mut().for_each(|x| *x *= 0.5);
+        let out = dir.path().join("o.nii.gz");
+        write_nifti_like(&out, &v, &t2).unwrap();
+        let back = read_nifti(&out).unwrap();
+        assert_eq!(back.values, v.values);
+        assert_eq!(back.element, ElementType::F32);
+        let mut oh = Vec::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(&out).unwrap())
+            .read_to_end(&mut oh)
+            .unwrap();
+        assert_eq!(&oh[252..344], &raw[252..344], "qform/sform copied");
+        let mut small = vol(ElementType::F32);
+        small.grid = Grid::new([5, 4, 2], [0.1, 0.2, 0.25], [0.0; 3]).unwrap();
+        small.values.truncate(40);
+        let e = write_nifti_like(&out, &small, &t2).unwrap_err().to_string();
+        assert!(e.contains("5×4×3") && e.contains("5×4×2"), "{e}");
     }
 
     #[test]

@@ -60,9 +60,10 @@ pub mod report;
 pub use error::{ReportError, Result};
 pub use plot::{
     cumulative_dose_vs_time, dose_histogram_panels, dose_histograms, dose_rate_vs_time, dose_slice,
-    format_number, kernel_radial_profile, radial_profile, survival_vs_start_day, time_panels,
-    ColourScale, DoseGroup, DoseSlice, FigureTarget, HistogramOptions, HistogramPanel, KernelCurve,
-    RadialQuantity, SurvivalCurve, TimePanel, TimeQuantity, TimeSeries, WrittenFigure,
+    dose_volume_histograms, format_number, kernel_radial_profile, radial_profile,
+    survival_vs_start_day, time_panels, ColourScale, DoseGroup, DoseSlice, DvhCurve, FigureTarget,
+    HistogramOptions, HistogramPanel, KernelCurve, RadialQuantity, SurvivalCurve, TimePanel,
+    TimeQuantity, TimeSeries, WrittenFigure,
 };
 pub use report::{
     write_report, Block, Cell, FigureRef, Report, ReportFiles, RunInfo, Section, Table,

@@ -1,6 +1,7 @@
 //! Figures: each function validates plain data, then draws it twice, to `STEM.png` (bitmap,
 //! text from the embedded font) and `STEM.svg`, both written atomically.
 
+mod dvh;
 mod histogram;
 mod kernel;
 mod panels;
@@ -9,6 +10,7 @@ mod survival;
 mod time;
 mod xy;
 
+pub use dvh::{dose_volume_histograms, DvhCurve};
 pub use histogram::{
     dose_histogram_panels, dose_histograms, DoseGroup, HistogramOptions, HistogramPanel,
 };

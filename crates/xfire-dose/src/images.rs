@@ -1,0 +1,247 @@
+//! Image input: NIfTI, MetaImage or xfire HDF5 (all through `xfire-io`), and the checks that
+//! images of one dose calculation share a grid.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use xfire_io::Volume;
+use xfire_phantom::{Grid, Phantom};
+
+use crate::{invalid, Result};
+
+/// The kind of an image file, from its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageKind {
+    /// NIfTI-1 (`.nii`, `.nii.gz`).
+    Nifti,
+    /// MetaImage (`.mhd`).
+    MetaImage,
+    /// xfire phantom HDF5 (`.h5`, `.hdf5`).
+    XfireH5,
+}
+
+impl ImageKind {
+    /// The kind of `path` by its extension (case-insensitive); an error names the file.
+    pub fn of(path: &Path) -> Result<Self> {
+        let name = path.to_string_lossy().to_ascii_lowercase();
+        if name.ends_with(".nii") || name.ends_with(".nii.gz") {
+            Ok(Self::Nifti)
+        } else if name.ends_with(".mhd") {
+            Ok(Self::MetaImage)
+        } else if name.ends_with(".h5") || name.ends_with(".hdf5") {
+            Ok(Self::XfireH5)
+        } else {
+            Err(invalid(format!(
+                "{}: unknown image format; give NIfTI (.nii, .nii.gz), MetaImage (.mhd) or an \
+                 xfire phantom (.h5)",
+                path.display()
+            )))
+        }
+    }
+}
+
+/// Read a scalar image (NIfTI or MetaImage). An xfire HDF5 phantom holds labels, materials
+/// and densities but no activity or CT numbers: it is refused here (use it as `--ct` or
+/// `--labels`, [`read_phantom`]).
+pub fn read_volume(path: &Path) -> Result<Volume> {
+    match ImageKind::of(path)? {
+        ImageKind::Nifti => Ok(xfire_io::nifti::read_nifti(path)?),
+        ImageKind::MetaImage => Ok(xfire_io::metaimage::read_metaimage(path)?),
+        ImageKind::XfireH5 => Err(invalid(format!(
+            "{}: an xfire phantom holds no scalar image (activity or CT numbers); give a NIfTI \
+             or MetaImage file, or use the phantom as --ct or --labels",
+            path.display()
+        ))),
+    }
+}
+
+/// Read an xfire HDF5 phantom.
+pub fn read_phantom(path: &Path) -> Result<Phantom> {
+    Ok(xfire_io::h5::read_phantom(path)?)
+}
+
+/// Whether two grids are the same: equal dimensions, voxel sizes within 1e-4 relative and
+/// origins within 1e-3 of a voxel.
+pub fn same_grid(a: &Grid, b: &Grid) -> bool {
+    a.dims() == b.dims()
+        && (0..3).all(|k| {
+            (a.voxel_cm[k] - b.voxel_cm[k]).abs() <= 1e-4 * a.voxel_cm[k]
+                && (a.origin_cm[k] - b.origin_cm[k]).abs() <= 1e-3 * a.voxel_cm[k]
+        })
+}
+
+/// One line describing a grid, for messages: "48×48×48 voxels of 4.42×4.42×4.42 mm, origin
+/// (…) mm".
+pub fn describe_grid(g: &Grid) -> String {
+    format!(
+        "{}×{}×{} voxels of {}×{}×{} mm, corner at ({}, {}, {}) mm",
+        g.nx,
+        g.ny,
+        g.nz,
+        g.voxel_cm[0] * 10.0,
+        g.voxel_cm[1] * 10.0,
+        g.voxel_cm[2] * 10.0,
+        g.origin_cm[0] * 10.0,
+        g.origin_cm[1] * 10.0,
+        g.origin_cm[2] * 10.0
+    )
+}
+
+/// Error unless `other` (from file `other_name`) has the grid `reference` (of
+/// `reference_name`); the message gives both grids. Images are never resampled.
+pub fn check_same_grid(
+    reference: &Grid,
+    reference_name: &str,
+    other: &Grid,
+    other_name: &str,
+) -> Result<()> {
+    if same_grid(reference, other) {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "grids differ: {other_name} has {} but {reference_name} has {}; resample the images \
+         onto one grid first (xfire dose does not resample)",
+        describe_grid(other),
+        describe_grid(reference)
+    )))
+}
+
+/// A label image: a label id per voxel (0 = unlabelled) and a name per id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Labels {
+    /// Label id of each voxel, row-major (nz, ny, nx), x fastest.
+    pub id: Vec<u32>,
+    /// Name of each id present (ids without a name are called `label_ID`).
+    pub names: BTreeMap<u32, String>,
+}
+
+impl Labels {
+    /// The ids present in the image other than 0, ascending.
+    pub fn ids(&self) -> Vec<u32> {
+        let mut seen = std::collections::BTreeSet::new();
+        for &l in &self.id {
+            if l != 0 {
+                seen.insert(l);
+            }
+        }
+        seen.into_iter().collect()
+    }
+
+    /// The name of `id`.
+    pub fn name(&self, id: u32) -> String {
+        self.names
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("label_{id}"))
+    }
+}
+
+/// Labels from a scalar image: every value must be a whole number in 0..=65535.
+pub fn labels_from_volume(v: &Volume, path: &Path) -> Result<Labels> {
+    let mut id = Vec::with_capacity(v.values.len());
+    for (k, &x) in v.values.iter().enumerate() {
+        if !((0.0..=65535.0).contains(&x) && x.fract() == 0.0) {
+            return Err(invalid(format!(
+                "{}: voxel {k} has label value {x}; labels must be whole numbers 0 to 65535",
+                path.display()
+            )));
+        }
+        id.push(x as u32);
+    }
+    Ok(Labels {
+        id,
+        names: BTreeMap::new(),
+    })
+}
+
+/// Labels (ids and names) of an xfire phantom.
+pub fn labels_from_phantom(p: &Phantom) -> Labels {
+    Labels {
+        id: p.label.iter().map(|&l| l as u32).collect(),
+        names: p
+            .labels
+            .entries()
+            .iter()
+            .map(|(i, n)| (*i as u32, n.clone()))
+            .collect(),
+    }
+}
+
+/// Read label names from a CSV file of `id,name` lines (a header line `id,name` and lines
+/// starting with `#` are skipped).
+pub fn read_label_names(path: &Path) -> Result<BTreeMap<u32, String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| crate::DoseError::File {
+        path: path.to_path_buf(),
+        error: e,
+    })?;
+    let mut out = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.eq_ignore_ascii_case("id,name") {
+            continue;
+        }
+        let (id, name) = line.split_once(',').ok_or_else(|| {
+            invalid(format!(
+                "{} line {}: expected 'id,name', got {line:?}",
+                path.display(),
+                n + 1
+            ))
+        })?;
+        let id: u32 = id.trim().parse().map_err(|_| {
+            invalid(format!(
+                "{} line {}: label id {:?} is not a whole number",
+                path.display(),
+                n + 1,
+                id.trim()
+            ))
+        })?;
+        out.insert(id, name.trim().to_string());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_checks_name_both_grids() {
+        let a = Grid::centred([4, 4, 4], [0.442; 3]).unwrap();
+        let b = Grid::centred([4, 4, 5], [0.442; 3]).unwrap();
+        assert!(check_same_grid(&a, "a.nii", &a, "b.nii").is_ok());
+        let e = check_same_grid(&a, "a.nii", &b, "b.nii")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("b.nii has 4×4×5") && e.contains("a.nii has 4×4×4"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn labels_must_be_whole() {
+        let g = Grid::centred([2, 1, 1], [1.0; 3]).unwrap();
+        let v = Volume {
+            grid: g,
+            values: vec![1.0, 2.5],
+            element: xfire_io::ElementType::F32,
+        };
+        let e = labels_from_volume(&v, Path::new("seg.nii"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("2.5"), "{e}");
+    }
+
+    #[test]
+    fn kinds_by_extension() {
+        assert_eq!(
+            ImageKind::of(Path::new("a.NII.GZ")).unwrap(),
+            ImageKind::Nifti
+        );
+        assert_eq!(
+            ImageKind::of(Path::new("a.mhd")).unwrap(),
+            ImageKind::MetaImage
+        );
+        assert!(ImageKind::of(Path::new("a.dcm")).is_err());
+    }
+}

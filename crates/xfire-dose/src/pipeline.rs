@@ -1,0 +1,457 @@
+//! The dose pipeline: a [`DoseRequest`] is read and checked whole by [`prepare`] (every
+//! image, grid, time point, activity value, CT number and kernel) before [`compute`] makes
+//! the dose, so bad input fails before anything is written.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use xfire_data::nuclides::Nuclide;
+use xfire_io::Volume;
+use xfire_phantom::{Grid, MaterialEntry, Phantom};
+
+use crate::hu::{phantom_from_ct, HuCalibration};
+use crate::images::{self, ImageKind, Labels};
+use crate::kernels::VsvKernel;
+use crate::mc::{McDose, McOptions};
+use crate::stats::{self, LabelStats};
+use crate::tia::{self, Fit, FitDiagnostics, LabelFit, TimePoint};
+use crate::{invalid, Result};
+
+/// What the voxel values of the activity images are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Quantity {
+    /// Time-integrated activity \[Bq·s\] per voxel (= decays).
+    Tia,
+    /// Activity \[Bq\] per voxel at the time points (or at administration without them).
+    Activity,
+}
+
+/// How the dose is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// Voxel S-value convolution with density correction.
+    Vsv,
+    /// Monte Carlo transport in the CT phantom.
+    Mc,
+    /// VSV where the medium matches the kernel's, Monte Carlo elsewhere.
+    Hybrid,
+}
+
+/// Whether the time-activity fit is made per voxel or per label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FitLevel {
+    /// Each voxel's curve.
+    Voxel,
+    /// Each label's summed curve, shared by the label's voxels.
+    Label,
+}
+
+/// Everything `xfire dose` is asked.
+#[derive(Debug, Clone)]
+pub struct DoseRequest {
+    /// The single activity (or TIA) image, when no time points are given.
+    pub activity: Option<PathBuf>,
+    /// Activity images at time points after administration.
+    pub timepoints: Vec<TimePoint>,
+    /// What the image values are.
+    pub quantity: Quantity,
+    /// Nuclide (any spelling).
+    pub nuclide: String,
+    /// Time-activity model.
+    pub fit: Fit,
+    /// Per voxel or per label.
+    pub fit_level: FitLevel,
+    /// CT image (HU) or xfire phantom giving materials and densities.
+    pub ct: Option<PathBuf>,
+    /// HU calibration table (default: [`crate::hu::DEFAULT_TABLE`]).
+    pub hu_table: Option<PathBuf>,
+    /// Label image or xfire phantom.
+    pub labels: Option<PathBuf>,
+    /// `id,name` CSV naming the labels.
+    pub label_names: Option<PathBuf>,
+    /// Medium without CT, and the kernel's medium: a built-in material.
+    pub medium: String,
+    /// Method.
+    pub method: Method,
+    /// A VSV kernel file instead of the library's.
+    pub kernel: Option<PathBuf>,
+    /// Monte Carlo settings.
+    pub mc: McOptions,
+    /// Hybrid: Monte Carlo where |ρ/ρ_kernel − 1| exceeds this or the material differs.
+    pub hybrid_density_tolerance: f64,
+}
+
+/// Inputs read and checked by [`prepare`].
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The common grid.
+    pub grid: Grid,
+    /// The nuclide.
+    pub nuclide: &'static Nuclide,
+    /// TIA per voxel \[Bq·s\].
+    pub tia: Vec<f64>,
+    /// Voxel fit diagnostics (voxel-level fits).
+    pub fit_diagnostics: Option<FitDiagnostics>,
+    /// Label fits (label-level fits).
+    pub label_fits: Vec<LabelFit>,
+    /// Materials and densities per voxel.
+    pub phantom: Phantom,
+    /// Labels, if given.
+    pub labels: Option<Labels>,
+    /// The kernel (VSV and hybrid).
+    pub kernel: Option<VsvKernel>,
+    /// A NIfTI input whose orientation the dose image copies.
+    pub nifti_template: Option<PathBuf>,
+    /// Notes for the user (daughters not included, clamped fits, …).
+    pub notes: Vec<String>,
+}
+
+fn check_file(path: &Path, what: &str) -> Result<()> {
+    if !path.is_file() {
+        return Err(invalid(format!(
+            "{what} {} does not exist or is not a regular file",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Activity values must be finite and not negative; the error names file, voxel and value.
+fn check_activity(v: &Volume, path: &Path, unit: &str) -> Result<()> {
+    if let Some((k, &x)) = v
+        .values
+        .iter()
+        .enumerate()
+        .find(|(_, &x)| !(x >= 0.0 && x.is_finite()))
+    {
+        let [i, j, kk] = v.grid.ijk(k);
+        return Err(invalid(format!(
+            "{}: voxel ({i}, {j}, {kk}) has {x} {unit}; activity must be finite and not \
+             negative (clip reconstruction artefacts before dosimetry)",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The activity images and their times: (times \[s\] or empty, paths).
+fn image_list(req: &DoseRequest) -> Result<(Vec<f64>, Vec<PathBuf>)> {
+    match (&req.activity, req.timepoints.is_empty()) {
+        (Some(_), false) => Err(invalid(
+            "give either one ACTIVITY image or --timepoints, not both",
+        )),
+        (None, true) => Err(invalid("no activity image: give ACTIVITY or --timepoints")),
+        (Some(p), true) => Ok((vec![], vec![p.clone()])),
+        (None, false) => {
+            if req.quantity == Quantity::Tia {
+                return Err(invalid(
+                    "--timepoints give activities at times: use --quantity activity",
+                ));
+            }
+            if req.timepoints.len() < req.fit.min_points() {
+                return Err(invalid(format!(
+                    "--fit {:?} needs at least {} time points, {} given",
+                    req.fit,
+                    req.fit.min_points(),
+                    req.timepoints.len()
+                )));
+            }
+            Ok((
+                req.timepoints.iter().map(|t| t.t_s).collect(),
+                req.timepoints.iter().map(|t| t.path.clone()).collect(),
+            ))
+        }
+    }
+}
+
+fn read_labels(req: &DoseRequest, grid: &Grid, reference: &str) -> Result<Option<Labels>> {
+    let Some(path) = &req.labels else {
+        return Ok(None);
+    };
+    check_file(path, "label image")?;
+    let mut labels = if ImageKind::of(path)? == ImageKind::XfireH5 {
+        let p = images::read_phantom(path)?;
+        images::check_same_grid(grid, reference, &p.grid, &path.display().to_string())?;
+        images::labels_from_phantom(&p)
+    } else {
+        let v = images::read_volume(path)?;
+        images::check_same_grid(grid, reference, &v.grid, &path.display().to_string())?;
+        images::labels_from_volume(&v, path)?
+    };
+    if let Some(names) = &req.label_names {
+        labels.names.extend(images::read_label_names(names)?);
+    }
+    Ok(Some(labels))
+}
+
+fn read_medium(req: &DoseRequest, grid: &Grid, reference: &str) -> Result<Phantom> {
+    let Some(path) = &req.ct else {
+        let m = xfire_data::materials::builtin(&req.medium).ok_or_else(|| {
+            invalid(format!(
+                "unknown --medium {:?}; built-in materials: {}",
+                req.medium,
+                xfire_data::materials::builtin_names().join(", ")
+            ))
+        })?;
+        return Ok(Phantom::uniform(
+            *grid,
+            MaterialEntry {
+                name: m.name.clone(),
+                density_g_cm3: m.density_g_cm3,
+            },
+            0,
+        ));
+    };
+    check_file(path, "CT image")?;
+    let name = path.display().to_string();
+    let mut p = if ImageKind::of(path)? == ImageKind::XfireH5 {
+        images::read_phantom(path)?
+    } else {
+        let cal = match &req.hu_table {
+            Some(t) => HuCalibration::read(t)?,
+            None => HuCalibration::default_ramp(),
+        };
+        phantom_from_ct(&images::read_volume(path)?, &cal, &name)?
+    };
+    images::check_same_grid(grid, reference, &p.grid, &name)?;
+    // the activity image's grid is the reference (origins within 1e-3 voxel)
+    p.grid = *grid;
+    Ok(p)
+}
+
+fn read_kernel(req: &DoseRequest, nuclide: &Nuclide, grid: &Grid) -> Result<Option<VsvKernel>> {
+    if req.method == Method::Mc {
+        return Ok(None);
+    }
+    let k = match &req.kernel {
+        Some(p) => {
+            check_file(p, "kernel file")?;
+            VsvKernel::read(p)?
+        }
+        None => crate::kernels::find(&nuclide.name, &req.medium, grid.voxel_cm[0])?.clone(),
+    };
+    if k.nuclide != nuclide.name {
+        return Err(invalid(format!(
+            "kernel {} is for {}, not {}",
+            k.source, k.nuclide, nuclide.name
+        )));
+    }
+    crate::vsv::check_kernel_grid(&k, grid)?;
+    Ok(Some(k))
+}
+
+/// Read and check every input of `req`.
+pub fn prepare(req: &DoseRequest) -> Result<Prepared> {
+    let nuclide = xfire_data::nuclides::library()
+        .resolve(&req.nuclide)
+        .map_err(|e| invalid(format!("--nuclide: {e}")))?;
+    let (times, paths) = image_list(req)?;
+    for (k, p) in paths.iter().enumerate() {
+        let what = if times.is_empty() {
+            "activity image".to_string()
+        } else {
+            format!("time point {} h image", times[k] / 3600.0)
+        };
+        check_file(p, &what)?;
+        ImageKind::of(p)?;
+    }
+    let unit = if req.quantity == Quantity::Tia {
+        "Bq·s"
+    } else {
+        "Bq"
+    };
+    let mut vols = Vec::with_capacity(paths.len());
+    for p in &paths {
+        let v = images::read_volume(p)?;
+        if let Some(first) = vols.first() {
+            let first: &Volume = first;
+            images::check_same_grid(
+                &first.grid,
+                &paths[0].display().to_string(),
+                &v.grid,
+                &p.display().to_string(),
+            )?;
+        }
+        check_activity(&v, p, unit)?;
+        vols.push(v);
+    }
+    let grid = vols[0].grid;
+    let reference = paths[0].display().to_string();
+    let labels = read_labels(req, &grid, &reference)?;
+    let phantom = read_medium(req, &grid, &reference)?;
+    let kernel = read_kernel(req, nuclide, &grid)?;
+    let lambda = std::f64::consts::LN_2 / nuclide.half_life_s;
+    let mut notes = Vec::new();
+    let (tia, fit_diagnostics, label_fits) = match (req.quantity, times.is_empty()) {
+        (Quantity::Tia, _) => (vols.swap_remove(0).values, None, vec![]),
+        (Quantity::Activity, true) => {
+            notes.push("one activity image without time: taken at administration, physical decay only (TIA = A/λ)".into());
+            (
+                vols[0].values.iter().map(|a| a / lambda).collect(),
+                None,
+                vec![],
+            )
+        }
+        (Quantity::Activity, false) => {
+            let images: Vec<Vec<f64>> = vols.into_iter().map(|v| v.values).collect();
+            match req.fit_level {
+                FitLevel::Voxel => {
+                    let (t, d) = tia::per_voxel(req.fit, &times, &images, lambda)?;
+                    (t, Some(d), vec![])
+                }
+                FitLevel::Label => {
+                    let ids = labels
+                        .as_ref()
+                        .map(|l| l.id.clone())
+                        .unwrap_or_else(|| vec![0; grid.len()]);
+                    let (t, f) = tia::per_label(req.fit, &times, &images, &ids, lambda);
+                    (t, None, f)
+                }
+            }
+        }
+    };
+    if !(tia.iter().sum::<f64>() > 0.0) {
+        return Err(invalid(
+            "the activity is zero everywhere: no dose to compute",
+        ));
+    }
+    for d in &nuclide.daughters {
+        if xfire_data::nuclides::library().get(&d.nuclide).is_some() {
+            notes.push(format!(
+                "radioactive daughter {} (branching {}) not included: the dose is that of {}'s own decays",
+                d.nuclide, d.branching, nuclide.name
+            ));
+        }
+    }
+    let nifti_template = (ImageKind::of(&paths[0])? == ImageKind::Nifti).then(|| paths[0].clone());
+    Ok(Prepared {
+        grid,
+        nuclide,
+        tia,
+        fit_diagnostics,
+        label_fits,
+        phantom,
+        labels,
+        kernel,
+        nifti_template,
+        notes,
+    })
+}
+
+/// A computed dose with its statistics.
+#[derive(Debug, Clone)]
+pub struct DoseResult {
+    /// Dose per voxel \[Gy\].
+    pub dose_gy: Vec<f64>,
+    /// Relative uncertainty per voxel (Monte Carlo and hybrid: 0 in VSV voxels).
+    pub rel_unc: Option<Vec<f64>>,
+    /// Per label statistics.
+    pub labels: Vec<LabelStats>,
+    /// DVH dose axis \[Gy\] and per label volume fractions.
+    pub dvh: (Vec<f64>, Vec<Vec<f64>>),
+    /// The Monte Carlo run, if any.
+    pub mc: Option<McDose>,
+    /// Hybrid: voxels taken from Monte Carlo.
+    pub hybrid_mc_voxels: Option<u64>,
+    /// Wall time of the dose computation (TIA excluded) \[s\].
+    pub wall_s: f64,
+}
+
+/// Voxels where the hybrid method uses Monte Carlo: material other than the kernel's, or
+/// density off the kernel's by more than `tol` (relative).
+pub fn hybrid_mask(p: &Phantom, kernel: &VsvKernel, tol: f64) -> Vec<bool> {
+    (0..p.grid.len())
+        .map(|v| {
+            let m = &p.materials[p.material[v] as usize].name;
+            let rho = p.density_g_cm3[v] as f64;
+            *m != kernel.material || (rho / kernel.density_g_cm3 - 1.0).abs() > tol
+        })
+        .collect()
+}
+
+/// Compute the dose of prepared inputs.
+pub fn compute(
+    req: &DoseRequest,
+    inp: &Prepared,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<DoseResult> {
+    let t0 = std::time::Instant::now();
+    let n = inp.grid.len();
+    let ids: Vec<u32> = inp
+        .labels
+        .as_ref()
+        .map(|l| l.id.clone())
+        .unwrap_or_else(|| vec![0; n]);
+    let vsv = match &inp.kernel {
+        Some(k) => Some(crate::vsv::vsv_dose(
+            &inp.tia,
+            &inp.grid,
+            k,
+            Some(&inp.phantom.density_g_cm3),
+        )?),
+        None => None,
+    };
+    let mc = match req.method {
+        Method::Vsv => None,
+        _ => Some(crate::mc::mc_dose(
+            &inp.phantom,
+            &inp.tia,
+            inp.nuclide,
+            &ids,
+            &req.mc,
+            progress,
+        )?),
+    };
+    let mut hybrid_mc_voxels = None;
+    let (dose_gy, rel_unc) = match (req.method, vsv, &mc) {
+        (Method::Vsv, Some(d), _) => (d, None),
+        (Method::Mc, _, Some(m)) => (m.dose_gy.clone(), Some(m.rel_unc.clone())),
+        (Method::Hybrid, Some(mut d), Some(m)) => {
+            let k = inp
+                .kernel
+                .as_ref()
+                .ok_or_else(|| invalid("internal: no kernel"))?;
+            let mask = hybrid_mask(&inp.phantom, k, req.hybrid_density_tolerance);
+            let mut u = vec![0.0; n];
+            for v in 0..n {
+                if mask[v] {
+                    d[v] = m.dose_gy[v];
+                    u[v] = m.rel_unc[v];
+                }
+            }
+            hybrid_mc_voxels = Some(mask.iter().filter(|&&b| b).count() as u64);
+            (d, Some(u))
+        }
+        _ => return Err(invalid("internal: method and inputs disagree")),
+    };
+    let groups = stats::label_voxels(inp.labels.as_ref().map(|l| l.id.as_slice()), n);
+    let masses = inp.phantom.voxel_masses_g();
+    let voxel_ml = inp.grid.voxel_volume_cm3();
+    let labels = groups
+        .iter()
+        .map(|(id, vox)| {
+            let name = match &inp.labels {
+                Some(l) => l.name(*id),
+                None => "image".to_string(),
+            };
+            let mut s = stats::label_stats(*id, name, vox, &dose_gy, &masses, &inp.tia, voxel_ml);
+            if let (Method::Mc, Some(m)) = (req.method, &mc) {
+                s.mean_rel_unc = m.region_dose.get(*id as usize).map(|r| r.1);
+            }
+            s
+        })
+        .collect();
+    let dvh = stats::cumulative_dvh(&groups, &dose_gy, 200);
+    Ok(DoseResult {
+        dose_gy,
+        rel_unc,
+        labels,
+        dvh,
+        mc,
+        hybrid_mc_voxels,
+        wall_s: t0.elapsed().as_secs_f64(),
+    })
+}
