@@ -129,7 +129,7 @@ pub struct Args {
 
 impl Args {
     fn request(&self) -> anyhow::Result<DoseRequest> {
-        if !(self.hybrid_tolerance > 0.0) {
+        if self.hybrid_tolerance.is_nan() || self.hybrid_tolerance <= 0.0 {
             anyhow::bail!(
                 "--hybrid-tolerance must be a positive fraction, got {}",
                 self.hybrid_tolerance
