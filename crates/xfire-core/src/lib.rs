@@ -20,6 +20,7 @@
 //! ```
 
 pub mod constants;
+pub mod hash;
 pub mod quadrature;
 pub mod rng;
 pub mod sampling;

@@ -28,6 +28,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod fsutil;
 pub mod h5;
 pub mod import;
 pub mod metaimage;
@@ -106,34 +107,10 @@ pub(crate) fn read_regular(path: &Path) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// A temporary path next to `path` (same directory, so the final rename is atomic).
-pub(crate) fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let pid = std::process::id();
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    path.with_file_name(format!(".{name}.tmp-{pid}-{n}"))
-}
-
 /// Write `path` through `write` on a temporary file in the same directory, then rename it
-/// into place; on any error the temporary file is removed and `path` is untouched.
+/// into place ([`fsutil::write_atomic_with`]).
 pub(crate) fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let tmp = temp_path(path);
-    match write(&tmp) {
-        Ok(()) => std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io_err(path, e)
-        }),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
+    fsutil::write_atomic_with(path, write, |e| io_err(path, e))
 }
 
 /// A scalar 3-D image read from or written to MetaImage / NIfTI, with its element type.

@@ -18,7 +18,7 @@ use crate::radiobiology::{LqGrades, LqParameters};
 use crate::sources::SourceKinetics;
 use crate::walk::{migrating_exposure, WalkGrid, WalkParameters};
 
-const DAY_S: f64 = 86400.0;
+use xfire_core::constants::DAY_S;
 
 /// What to scan and what counts as "safe".
 #[derive(Debug, Clone, PartialEq)]

@@ -57,7 +57,7 @@ mod table;
 pub use report::{write_outputs, write_report, Invocation};
 pub use table::{comparison_csv, comparison_json, normalisation_text, text_table};
 
-const DAY: f64 = 86_400.0;
+use xfire_core::constants::DAY_S as DAY;
 
 /// The seven nuclides compared by default.
 pub const DEFAULT_NUCLIDES: [&str; 7] = [
@@ -931,11 +931,8 @@ fn selfcell_cached(
         if let Some(d) = f.parent() {
             let _ = std::fs::create_dir_all(d);
         }
-        let tmp = f.with_extension("json.tmp");
         let text = serde_json::to_string(s).map_err(|e| failed(e.to_string()))?;
-        if std::fs::write(&tmp, text).is_ok() {
-            let _ = std::fs::rename(&tmp, f);
-        }
+        let _ = xfire_io::fsutil::write_atomic(f, text.as_bytes()); // a cache: best effort
     }
     Ok(r)
 }

@@ -27,7 +27,7 @@ use crate::plan::{Plan, GROUP_LYMPHOCYTE, GROUP_MAP, GROUP_TUMOUR};
 use crate::transport::{ComponentTransport, Part};
 use crate::{Result, ScenarioError};
 
-const DAY: f64 = 86400.0;
+use xfire_core::constants::DAY_S as DAY;
 
 fn failed(what: impl std::fmt::Display) -> ScenarioError {
     ScenarioError::Failed(what.to_string())

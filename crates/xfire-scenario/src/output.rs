@@ -13,7 +13,7 @@ use crate::plan::Plan;
 use crate::transport::ComponentTransport;
 use crate::{Result, ScenarioError};
 
-const DAY: f64 = 86400.0;
+use xfire_core::constants::DAY_S as DAY;
 
 use xfire_kinetics::noise::{SurvivalEstimate, TOO_WIDE_LEGEND};
 
@@ -26,16 +26,8 @@ fn vstr(s: &str) -> AttrValue {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
-    std::fs::write(&tmp, bytes)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            failed(format!("cannot write {}: {e}", path.display()))
-        })
+    xfire_io::fsutil::write_atomic(path, bytes)
+        .map_err(|e| failed(format!("cannot write {}: {e}", path.display())))
 }
 
 /// The JSON summary (plain data of [`RunResult`] plus file names).
@@ -392,20 +384,14 @@ pub fn write_results_h5(
     if let Some(np) = &plan.nested {
         crate::lesion::write_macro_group(&mut b, np, tr, r);
     }
-    let tmp = path.with_extension("h5.tmp");
-    let res = b
-        .write(&tmp)
-        .map_err(|e| failed(format!("writing {}: {e}", path.display())));
-    match res {
-        Ok(()) => std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            failed(format!("cannot write {}: {e}", path.display()))
-        }),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
+    xfire_io::fsutil::write_atomic_with(
+        path,
+        |tmp| {
+            b.write(tmp)
+                .map_err(|e| failed(format!("writing {}: {e}", path.display())))
+        },
+        |e| failed(format!("cannot write {}: {e}", path.display())),
+    )
 }
 
 /// The end of the immunotherapy window: the last day of the run of safe start days that

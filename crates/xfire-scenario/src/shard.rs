@@ -25,7 +25,6 @@
 //! rename) to `DIR/NUCLIDE_SITE_PART_KEY[_kK-N].ckpt`, and once more when the part is
 //! complete (unless the transport cache keeps it); `resume` continues from them.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -131,24 +130,9 @@ impl PartHeader {
     }
 }
 
-/// Writes `bytes` to `path` atomically: temporary file in the same folder, fsync, rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!(
-        "{}.tmp{}",
-        path.extension().and_then(|e| e.to_str()).unwrap_or(""),
-        std::process::id()
-    ));
-    let res = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res
-}
+/// Writes `bytes` to `path` atomically: temporary file in the same folder, fsync, rename
+/// (the project's one atomic write, re-exported).
+pub use xfire_io::fsutil::write_atomic;
 
 /// Writes a part file (checkpoint, shard part or cache entry): the tally file format
 /// (`XFTALLY3`, [`xfire_tally::exact`]) with the header as JSON.
@@ -499,15 +483,8 @@ pub struct ShardPart {
     pub decays: u64,
 }
 
-/// 64-bit FNV-1a of `text` as 16 hex digits.
-pub fn text_hash(text: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in text.as_bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01B3);
-    }
-    format!("{h:016x}")
-}
+/// 64-bit FNV-1a of `text` as 16 hex digits (the project's content hash).
+pub use xfire_core::hash::text_hash;
 
 /// File name of a part inside a shard folder.
 pub fn shard_part_file(stem: &str, key: &str) -> String {

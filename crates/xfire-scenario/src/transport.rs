@@ -16,6 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use xfire_core::hash::Fnv64;
 use xfire_data::nuclides::{library, EmissionSampler, Radiation, RadiationSet, Recoil};
 use xfire_tally::{dose_gy, ExactTally, TallyLayout, TallyResult, VoxelTally};
 use xfire_transport::{Emitter, PhysicsTables, Source, TransportSetup};
@@ -179,26 +180,6 @@ fn failed(what: impl std::fmt::Display) -> ScenarioError {
     ScenarioError::Failed(what.to_string())
 }
 
-struct Fnv(u64);
-impl Fnv {
-    fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-    fn bytes(&mut self, b: &[u8]) {
-        for &x in b {
-            self.0 ^= u64::from(x);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01B3);
-        }
-        self.u64(b.len() as u64);
-    }
-    fn u64(&mut self, x: u64) {
-        for byte in x.to_le_bytes() {
-            self.0 ^= u64::from(byte);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01B3);
-        }
-    }
-}
-
 /// The cache key of one part of one component.
 pub fn cache_key(
     plan: &Plan,
@@ -207,15 +188,15 @@ pub fn cache_key(
     part: Part,
     setup: &TransportSetup,
 ) -> String {
-    let mut h = Fnv::new();
+    let mut h = Fnv64::new();
     h.bytes(env!("CARGO_PKG_VERSION").as_bytes());
     h.u64(plan.phantom_hash);
     if let Some(s) = plan.site(site) {
-        let mut w = Fnv::new();
+        let mut w = Fnv64::new();
         for x in &s.map.weight {
             w.u64(u64::from(x.to_bits()));
         }
-        h.u64(w.0);
+        h.u64(w.value());
     }
     h.bytes(nuclide.as_bytes());
     h.bytes(part.name().as_bytes());
@@ -237,7 +218,7 @@ pub fn cache_key(
     if part == Part::Alpha && t.recoil != Recoil::Local {
         h.bytes(t.recoil.name().as_bytes()); // keys of the default stay as they were
     }
-    format!("{:016x}", h.0)
+    format!("{:016x}", h.value())
 }
 
 fn sanitize(s: &str) -> String {

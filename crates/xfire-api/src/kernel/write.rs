@@ -1,7 +1,6 @@
 //! The files of a kernel: `kernel.csv`, `kernel.h5` and the radial-profile figures
 //! (`docs/formats/kernel.md`).
 
-use std::io::Write;
 use std::path::Path;
 
 use hdf5_pure::{AttrValue, FileBuilder};
@@ -180,11 +179,7 @@ fn file_error(verb: &'static str, path: &Path) -> impl FnOnce(std::io::Error) ->
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(file_error("create", &tmp))?;
-    f.write_all(bytes).map_err(file_error("write", &tmp))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(file_error("write", path))
+    xfire_io::fsutil::write_atomic(path, bytes).map_err(file_error("write", path))
 }
 
 fn vstr(s: &str) -> AttrValue {
@@ -309,10 +304,14 @@ fn write_h5(k: &Kernel, path: &Path) -> Result<()> {
         ),
     );
     b.add_group(g.finish());
-    let tmp = path.with_extension("h5.tmp");
-    b.write(&tmp).map_err(|e| ApiError::Hdf5 {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
-    std::fs::rename(&tmp, path).map_err(file_error("write", path))
+    xfire_io::fsutil::write_atomic_with(
+        path,
+        |tmp| {
+            b.write(tmp).map_err(|e| ApiError::Hdf5 {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })
+        },
+        file_error("write", path),
+    )
 }

@@ -21,13 +21,8 @@ use xfire_report as rp;
 const COLUMNS: usize = 4;
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            failed(format!("cannot write {}: {e}", path.display()))
-        })
+    xfire_io::fsutil::write_atomic(path, bytes)
+        .map_err(|e| failed(format!("cannot write {}: {e}", path.display())))
 }
 
 /// Facts about the invocation for the report.
