@@ -145,13 +145,18 @@ mod tests {
 
     #[test]
     fn the_estimate_counts_cache_checkpoints_and_results() {
-        // 4.1 M voxels (the TIL spheroid), 2 parts: cache 2 x 16 B/voxel, one checkpoint
-        // 32 B/voxel, results 8 B x (8 + 4) arrays
+        // 4.1 M voxels (the TIL spheroid), 2 parts: cache 2 x 16 B/voxel (varint exact
+        // sums), one checkpoint 16 B/voxel, results 8 B x (8 + 4) arrays
         let v = 160u64.pow(3);
         assert_eq!(
             estimate_bytes(v, 1, 2, true),
-            v * (2 * 16 + 32) + 8 * v * 12
+            v * (2 * 16 + 16) + 8 * v * 12
         );
-        assert!(estimate_bytes(v, 1, 2, false) > estimate_bytes(v, 1, 2, true));
+        // without the cache every finished part stays as a checkpoint: the same XFTALLY3
+        // file as a cached part, so the same estimate
+        assert_eq!(
+            estimate_bytes(v, 1, 2, false),
+            estimate_bytes(v, 1, 2, true)
+        );
     }
 }
