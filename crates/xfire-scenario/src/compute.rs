@@ -943,13 +943,9 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
                 entries,
                 dose: &vdpd,
             };
+            // the walkers' interval: docs/kinetics.md §9 (not a note: compare prints notes
+            // as warnings)
             let grid = NoisyWalkGrid::new(plain, tr, ph);
-            notes.push(
-                "migrating lymphocytes: each voxel carries the share of its label's exact Monte \
-                 Carlo variance proportional to its energy, summed along each path \
-                 (docs/kinetics.md §9)"
-                    .into(),
-            );
             let wp = WalkParameters {
                 speed_cm_per_s: m.speed_cm_per_s,
                 persistence_s: m.persistence_s,
