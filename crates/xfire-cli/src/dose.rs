@@ -115,6 +115,10 @@ pub struct Args {
     /// fraction (or the material differs).
     #[arg(long, default_value_t = 0.1)]
     pub hybrid_tolerance: f64,
+    /// Hybrid: Monte Carlo also within this many voxels (along each axis) of those voxels,
+    /// where electrons crossing the interface change the dose; about the electrons' range.
+    #[arg(long, default_value_t = 2)]
+    pub hybrid_margin: usize,
     /// Output folder: dose.nii.gz, tia.nii.gz, uncertainty.nii.gz, dvh.csv/png, summary.json,
     /// report.md.
     #[arg(long, value_name = "DIR")]
@@ -173,6 +177,7 @@ impl Args {
                 batch_size: self.batch_size,
             },
             hybrid_density_tolerance: self.hybrid_tolerance,
+            hybrid_margin: self.hybrid_margin,
         })
     }
 

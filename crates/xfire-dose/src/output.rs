@@ -98,6 +98,7 @@ pub fn summary(req: &DoseRequest, inp: &Prepared, res: &DoseResult, files: &[Str
         "monte_carlo": mc,
         "hybrid_mc_voxels": res.hybrid_mc_voxels,
         "hybrid_density_tolerance": (req.method == Method::Hybrid).then_some(req.hybrid_density_tolerance),
+        "hybrid_margin_voxels": (req.method == Method::Hybrid).then_some(req.hybrid_margin),
         "dose_wall_s": res.wall_s,
         "labels": res.labels,
         "notes": inp.notes,

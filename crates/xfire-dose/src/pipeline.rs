@@ -82,6 +82,8 @@ pub struct DoseRequest {
     pub mc: McOptions,
     /// Hybrid: Monte Carlo where |ρ/ρ_kernel − 1| exceeds this or the material differs.
     pub hybrid_density_tolerance: f64,
+    /// Hybrid: Monte Carlo also within this many voxels of those (along each axis).
+    pub hybrid_margin: usize,
 }
 
 /// Inputs read and checked by [`prepare`].
@@ -361,15 +363,42 @@ pub struct DoseResult {
 }
 
 /// Voxels where the hybrid method uses Monte Carlo: material other than the kernel's, or
-/// density off the kernel's by more than `tol` (relative).
-pub fn hybrid_mask(p: &Phantom, kernel: &VsvKernel, tol: f64) -> Vec<bool> {
-    (0..p.grid.len())
+/// density off the kernel's by more than `tol` (relative), and every voxel within `margin`
+/// voxels of those along each axis (a cube around each: the electrons crossing an interface
+/// change the dose on both sides of it, as far as their range).
+pub fn hybrid_mask(p: &Phantom, kernel: &VsvKernel, tol: f64, margin: usize) -> Vec<bool> {
+    let mut mask: Vec<bool> = (0..p.grid.len())
         .map(|v| {
             let m = &p.materials[p.material[v] as usize].name;
             let rho = p.density_g_cm3[v] as f64;
             *m != kernel.material || (rho / kernel.density_g_cm3 - 1.0).abs() > tol
         })
-        .collect()
+        .collect();
+    let dims = p.grid.dims();
+    for axis in 0..3 {
+        mask = dilate_axis(&mask, dims, axis, margin);
+    }
+    mask
+}
+
+/// `mask` dilated by `m` voxels along `axis` (x fastest layout).
+fn dilate_axis(mask: &[bool], dims: [usize; 3], axis: usize, m: usize) -> Vec<bool> {
+    if m == 0 {
+        return mask.to_vec();
+    }
+    let stride = [1, dims[0], dims[0] * dims[1]][axis];
+    let n = dims[axis];
+    let mut out = mask.to_vec();
+    for (v, &on) in mask.iter().enumerate() {
+        if on {
+            let c = (v / stride) % n;
+            let base = v - c * stride;
+            for k in c.saturating_sub(m)..(c + m + 1).min(n) {
+                out[base + k * stride] = true;
+            }
+        }
+    }
+    out
 }
 
 /// Compute the dose of prepared inputs.
@@ -414,7 +443,12 @@ pub fn compute(
                 .kernel
                 .as_ref()
                 .ok_or_else(|| invalid("internal: no kernel"))?;
-            let mask = hybrid_mask(&inp.phantom, k, req.hybrid_density_tolerance);
+            let mask = hybrid_mask(
+                &inp.phantom,
+                k,
+                req.hybrid_density_tolerance,
+                req.hybrid_margin,
+            );
             let mut u = vec![0.0; n];
             for v in 0..n {
                 if mask[v] {
@@ -454,4 +488,23 @@ pub fn compute(
         hybrid_mc_voxels,
         wall_s: t0.elapsed().as_secs_f64(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hybrid_margin_dilates_along_each_axis() {
+        let dims = [5, 5, 1];
+        let mut m = vec![false; 25];
+        m[12] = true; // (2, 2)
+        let mut d = m.clone();
+        for a in 0..3 {
+            d = dilate_axis(&d, dims, a, 1);
+        }
+        let on: Vec<usize> = (0..25).filter(|&v| d[v]).collect();
+        assert_eq!(on, vec![6, 7, 8, 11, 12, 13, 16, 17, 18]);
+        assert_eq!(dilate_axis(&m, dims, 0, 0), m);
+    }
 }
