@@ -46,6 +46,7 @@ fn tally_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         let cache_file = name.is_some_and(|n| {
             n.ends_with(".tally")
                 || n.ends_with(".tmp")
+                || (n.starts_with('.') && n.contains(".tmp-")) // xfire_io::fsutil::temp_path
                 || (n.contains("_selfcell") && n.ends_with(".json"))
         });
         if cache_file && p.is_file() {
