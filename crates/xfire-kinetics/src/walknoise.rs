@@ -17,7 +17,7 @@
 //!   B_v = (1/N) Σ_w ∂S/∂D (W_wv·σ_v) — the shared voxels' covariance between walkers
 //!   included.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use crate::noise::SurvivalEstimate;
 use crate::radiobiology::LqParameters;
@@ -68,7 +68,9 @@ pub(crate) struct WalkerSurvival {
     n: f64,
     corrected: f64,
     naive: f64,
-    b: BTreeMap<usize, f64>,
+    /// per-voxel sensitivities; summed in voxel order in `estimate` (same bytes as an
+    /// ordered map, without its per-visit tree walk)
+    b: HashMap<usize, f64>,
 }
 
 impl WalkerSurvival {
@@ -79,7 +81,7 @@ impl WalkerSurvival {
             n: n as f64,
             corrected: 0.0,
             naive: 0.0,
-            b: BTreeMap::new(),
+            b: HashMap::new(),
         }
     }
 
@@ -100,7 +102,9 @@ impl WalkerSurvival {
 
     /// The estimate: corrected mean (at least 0), uncorrected mean, delta-method σ.
     pub fn estimate(&self) -> SurvivalEstimate {
-        let sd = self.b.values().map(|b| b * b).sum::<f64>().sqrt();
+        let mut terms: Vec<(usize, f64)> = self.b.iter().map(|(&v, &b)| (v, b)).collect();
+        terms.sort_unstable_by_key(|&(v, _)| v);
+        let sd = terms.iter().map(|(_, b)| b * b).sum::<f64>().sqrt();
         SurvivalEstimate::with_sd(self.corrected.max(0.0), self.naive, sd)
     }
 }
