@@ -8,6 +8,8 @@
 //!   VTKHDF ImageData export for ParaView. Backend: the pure-Rust `hdf5-pure`, hidden here.
 //! * [`metaimage`]: MetaImage `.mhd` + `.raw` (GATE, 3D Slicer, ITK) read and write.
 //! * [`nifti`]: NIfTI-1 `.nii` / `.nii.gz` read and write.
+//! * [`dicom`]: DICOM image series (CT, SPECT, PET, RT Dose) read, and RT Dose written
+//!   (`docs/formats/dicom.md`). Backend: the pure-Rust `dicom-rs` crates, hidden here.
 //! * [`import`]: a phantom from a label image (+ optional density image) and a
 //!   label → material table.
 //!
@@ -28,6 +30,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod dicom;
 pub mod fsutil;
 pub mod h5;
 pub mod import;
