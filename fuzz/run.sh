@@ -11,7 +11,7 @@
 # script exits non-zero. New corpus entries stay in the scratch folder (printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-all=(scenario phantom_spec materials import_table h5_phantom metaimage nifti part_file tally_cache shard_manifest)
+all=(scenario phantom_spec materials import_table h5_phantom metaimage nifti dicom part_file tally_cache shard_manifest)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 host=$(rustc -vV | sed -n 's/^host: //p')

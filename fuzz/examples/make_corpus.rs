@@ -193,7 +193,55 @@ fn tallies() {
     );
 }
 
+fn dicom() {
+    let grid = xfire_phantom::Grid::new([3, 2, 2], [0.4, 0.4, 0.4], [-0.6, -0.4, 1.0]).unwrap();
+    let v = Volume {
+        grid,
+        values: (0..12).map(|i| i as f64 * 10.0).collect(),
+        element: ElementType::U16,
+    };
+    let info = xfire_io::dicom::SeriesInfo {
+        modality: "NM".into(),
+        series_uid: "1.2.3.4".into(),
+        study_uid: "1.2.3.5".into(),
+        frame_of_reference_uid: Some("1.2.3.6".into()),
+        units: Some("BQML".into()),
+        decay_correction: Some("START".into()),
+        acquisition_s: Some(1.7e9 + 86_400.0),
+        administration_s: Some(1.7e9),
+        half_life_s: Some(574_300.0),
+        ..Default::default()
+    };
+    let d = std::env::temp_dir().join(format!("xfire-make-corpus-dcm-{}", std::process::id()));
+    xfire_io::dicom::write_series(&d.join("nm"), &v, &info).unwrap();
+    put(
+        "dicom",
+        "ok-nm.dcm",
+        &std::fs::read(d.join("nm/NM0001.dcm")).unwrap(),
+    );
+    xfire_io::dicom::write_rt_dose(&d.join("rd.dcm"), &grid, &v.values, &info, "seed", "0")
+        .unwrap();
+    put(
+        "dicom",
+        "ok-rtdose.dcm",
+        &std::fs::read(d.join("rd.dcm")).unwrap(),
+    );
+    // one CT slice: refused (a 3-D image needs two slices), a near miss for coverage
+    let ct = xfire_io::dicom::SeriesInfo {
+        modality: "CT".into(),
+        ..info
+    };
+    xfire_io::dicom::write_series(&d.join("ct"), &v, &ct).unwrap();
+    put(
+        "dicom",
+        "ct-slice.dcm",
+        &std::fs::read(d.join("ct/CT0000.dcm")).unwrap(),
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
 fn main() {
+    dicom();
     texts();
     h5();
     images();

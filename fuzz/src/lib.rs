@@ -192,6 +192,20 @@ pub fn nifti(data: &[u8]) -> bool {
     })
 }
 
+/// Largest expansion of a DICOM file over [`FACTOR`]: multi-valued strings (`1\\1\\1…`)
+/// become one `String` (24 bytes + its text) per value, about 13 bytes per input byte,
+/// while the file itself is held.
+pub const DICOM_RATIO: usize = 4;
+
+/// DICOM: the input is one file (a series of one multi-frame object), read by
+/// `xfire_io::dicom::read_series`.
+pub fn dicom(data: &[u8]) -> bool {
+    let p = put("img.dcm", data);
+    measure("dicom", data.len(), FACTOR, DICOM_RATIO, || {
+        xfire_io::dicom::read_series(&p).is_ok()
+    })
+}
+
 /// Checkpoint / shard part file: `shard::read_part`.
 pub fn part_file(data: &[u8]) -> bool {
     let p = put("part.xfpart", data);
@@ -229,6 +243,7 @@ pub const HARNESSES: &[(&str, Harness)] = &[
     ("h5_phantom", h5_phantom),
     ("metaimage", metaimage),
     ("nifti", nifti),
+    ("dicom", dicom),
     ("part_file", part_file),
     ("tally_cache", tally_cache),
     ("shard_manifest", shard_manifest),
