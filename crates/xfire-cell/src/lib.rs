@@ -170,17 +170,13 @@ impl Request {
     }
 }
 
-/// The S-value table by the MIRD analytic CSDA method (uncertainties 0).
-pub fn csda_table(req: &Request) -> Result<Vec<Row>> {
-    req.check()?;
-    let em = csda::ChargedEmissions::of(&req.nuclide, req.radiations);
-    if em.is_empty() {
-        return Err(CellError::Invalid(format!(
-            "{} emits no charged particles of the requested kinds: the CSDA method follows \
-             only electrons and alpha particles (use --method mc for photons)",
-            req.nuclide.name
-        )));
-    }
+/// Runs `f` with the range–energy relations of `req`'s medium for the CSDA method: the
+/// electron relation chosen by `req.electron_energy_loss` and, when `with_alpha`, ASTAR α.
+fn with_medium<T>(
+    req: &Request,
+    with_alpha: bool,
+    f: impl FnOnce(&csda::Medium) -> T,
+) -> Result<T> {
     let icru = ElectronStopping::new(&req.material)?;
     let cole = csda::ColeElectron;
     let electron: &dyn xfire_physics::csda::RangeEnergy = match req.electron_energy_loss {
@@ -195,7 +191,7 @@ pub fn csda_table(req: &Request) -> Result<Vec<Row>> {
             &cole
         }
     };
-    let alpha = if em.lines.iter().any(|l| l.carrier == csda::Carrier::Alpha) {
+    let alpha = if with_alpha {
         Some(AlphaStopping::new(&req.material)?)
     } else {
         None
@@ -207,22 +203,71 @@ pub fn csda_table(req: &Request) -> Result<Vec<Row>> {
             .map(|a| a as &dyn xfire_physics::csda::RangeEnergy),
         density_g_cm3: req.material.density_g_cm3,
     };
-    let rows = req
-        .row_distances()
-        .into_iter()
-        .map(|d| {
-            let mut s = [0.0; 5];
-            for (k, (t, src)) in COLUMNS.iter().enumerate() {
-                let psi = req.geometry.psi(*t, *src, d.unwrap_or(0.0));
-                let e = csda::energy_per_decay(&psi, &em, &medium);
-                s[k] = e * MEV_PER_G_TO_GY / req.target_mass_g(*t);
-            }
-            Row {
-                distance_cm: d,
-                s_gy_per_bq_s: s,
-                rel_unc: [0.0; 5],
-            }
-        })
-        .collect();
-    Ok(rows)
+    Ok(f(&medium))
+}
+
+/// S value [Gy per emission] by the MIRD analytic method of one mono-energetic particle
+/// (`energy_mev`, electron or α) emitted uniformly in `source`, to `target` of the same cell
+/// (`distance_cm` 0) or of a neighbour at `distance_cm` — the quantity of the MIRD tables for
+/// mono-energetic emitters (Goddu et al. 1994, 1997). `req` gives geometry, medium and the
+/// electron range–energy relation; its nuclide is not used.
+pub fn csda_mono(
+    req: &Request,
+    carrier: csda::Carrier,
+    energy_mev: f64,
+    target: geometry::Target,
+    source: geometry::Source,
+    distance_cm: f64,
+) -> Result<f64> {
+    req.check()?;
+    if !(energy_mev.is_finite() && energy_mev > 0.0) {
+        return Err(CellError::Invalid(format!(
+            "particle energy {energy_mev} MeV must be positive"
+        )));
+    }
+    let em = csda::ChargedEmissions {
+        lines: vec![csda::Line {
+            carrier,
+            energy_mev,
+            yield_per_decay: 1.0,
+        }],
+        ..Default::default()
+    };
+    let psi = req.geometry.psi(target, source, distance_cm);
+    let e = with_medium(req, carrier == csda::Carrier::Alpha, |m| {
+        csda::energy_per_decay(&psi, &em, m)
+    })?;
+    Ok(e * MEV_PER_G_TO_GY / req.target_mass_g(target))
+}
+
+/// The S-value table by the MIRD analytic CSDA method (uncertainties 0).
+pub fn csda_table(req: &Request) -> Result<Vec<Row>> {
+    req.check()?;
+    let em = csda::ChargedEmissions::of(&req.nuclide, req.radiations);
+    if em.is_empty() {
+        return Err(CellError::Invalid(format!(
+            "{} emits no charged particles of the requested kinds: the CSDA method follows \
+             only electrons and alpha particles (use --method mc for photons)",
+            req.nuclide.name
+        )));
+    }
+    let with_alpha = em.lines.iter().any(|l| l.carrier == csda::Carrier::Alpha);
+    with_medium(req, with_alpha, |medium| {
+        req.row_distances()
+            .into_iter()
+            .map(|d| {
+                let mut s = [0.0; 5];
+                for (k, (t, src)) in COLUMNS.iter().enumerate() {
+                    let psi = req.geometry.psi(*t, *src, d.unwrap_or(0.0));
+                    let e = csda::energy_per_decay(&psi, &em, medium);
+                    s[k] = e * MEV_PER_G_TO_GY / req.target_mass_g(*t);
+                }
+                Row {
+                    distance_cm: d,
+                    s_gy_per_bq_s: s,
+                    rel_unc: [0.0; 5],
+                }
+            })
+            .collect()
+    })
 }

@@ -3,15 +3,13 @@
 //! independent check of ψ, of the energy integration and of the MC tallies. What may differ:
 //! the voxelised regions (voxel R_N/10) against exact spheres, and statistics.
 
-use xfire_cell::csda::{self, Carrier, ChargedEmissions, Line, Medium};
+use xfire_cell::csda::Carrier;
 use xfire_cell::geometry::{Source, Target};
 use xfire_cell::mc::{quantities, run_source, Layout, McOptions, RunSpec};
 use xfire_cell::Request;
 use xfire_core::constants::MEV_PER_G_TO_GY;
 use xfire_data::nuclides::Particle;
-use xfire_physics::alpha::AlphaStopping;
-use xfire_physics::csda::{ElectronModel, RangeEnergy};
-use xfire_physics::electron::ElectronStopping;
+use xfire_physics::csda::ElectronModel;
 use xfire_transport::{Emitter, PhysicsTables};
 
 /// Allowed systematic difference from the voxelised geometry (measured ≤ 1 %; see
@@ -19,24 +17,7 @@ use xfire_transport::{Emitter, PhysicsTables};
 const GEOMETRY_TOL: f64 = 0.02;
 
 fn analytic(req: &Request, carrier: Carrier, e: f64, t: Target, s: Source, d: f64) -> f64 {
-    let water = &req.material;
-    let el = ElectronStopping::new(water).unwrap();
-    let al = AlphaStopping::new(water).unwrap();
-    let medium = Medium {
-        electron: &el,
-        alpha: Some(&al as &dyn RangeEnergy),
-        density_g_cm3: water.density_g_cm3,
-    };
-    let em = ChargedEmissions {
-        lines: vec![Line {
-            carrier,
-            energy_mev: e,
-            yield_per_decay: 1.0,
-        }],
-        ..Default::default()
-    };
-    let psi = req.geometry.psi(t, s, d);
-    csda::energy_per_decay(&psi, &em, &medium) * MEV_PER_G_TO_GY / req.target_mass_g(t)
+    xfire_cell::csda_mono(req, carrier, e, t, s, d).unwrap()
 }
 
 fn compare(particle: Particle, e: f64, d: Option<f64>, decays: u64) {
