@@ -1,12 +1,16 @@
-//! Clusters: the dose to the central cell of a lattice of identical cells from every cell's
-//! activity (MIRDcell's 3D cluster), as self S value + Σ over neighbour shells of
-//! (cells in the shell) × (labelled fraction) × S at the shell's distance. Exact for the MIRD
-//! model (one homogeneous medium: a neighbour's S value does not depend on the other cells).
+//! Clusters: the dose to the central (target) cell of a cluster of identical cells from every
+//! cell's activity (MIRDcell's 3D cluster), as (target's weight) × self S value + Σ over
+//! neighbour distances of (summed weight at that distance) × S at the distance. Exact for the
+//! MIRD model (one homogeneous medium: a neighbour's S value does not depend on the other
+//! cells). Two kinds: a lattice ([`Cluster`]: weight 1 for the central cell, the labelled
+//! fraction for each neighbour) and a list of cells from a file ([`crate::cells::CellList`]:
+//! each cell's activity).
 //!
 //! Lattices with touching cells (nearest-neighbour distance 2 R_C): `sc` (simple cubic:
 //! shells of 6, 12, 8, 6, … cells at 1, √2, √3, 2 × 2R_C) and `fcc` (face-centred cubic:
 //! 12, 6, 24, 12, … at 1, √2, √3, 2 × 2R_C).
 
+use crate::cells::CellList;
 use crate::table::{Row, COLUMNS};
 use crate::{CellError, Result};
 
@@ -38,7 +42,8 @@ impl Cluster {
     pub fn parse(text: &str, labelled_fraction: f64) -> Result<Self> {
         let bad = || {
             CellError::Invalid(format!(
-                "cluster {text:?}: write LATTICE:SHELLS with LATTICE sc or fcc and 1 to {MAX_SHELLS} shells, e.g. fcc:2"
+                "cluster {text:?}: write LATTICE:SHELLS with LATTICE sc or fcc and 1 to {MAX_SHELLS} shells, e.g. fcc:2, \
+                 or the path of a CSV file of cell centres ending in .csv"
             ))
         };
         let (l, n) = text.split_once(':').ok_or_else(bad)?;
@@ -92,11 +97,66 @@ impl Cluster {
     }
 }
 
-/// Self, cross and total dose to the central cell per decay in each (labelled) cell, per
-/// column of [`COLUMNS`], with standard uncertainties.
+/// A cluster around the target cell: a lattice or a list of cells.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClusterSpec {
+    /// A lattice of touching cells around the central cell.
+    Lattice(Cluster),
+    /// Cells from a file, the target first.
+    Cells(CellList),
+}
+
+/// The neighbours at one distance from the target cell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Group {
+    /// Centre distance [cm].
+    pub distance_cm: f64,
+    /// Cells at that distance.
+    pub cells: usize,
+    /// Their summed weight (labelled fraction × cells, or summed activity).
+    pub weight: f64,
+}
+
+impl ClusterSpec {
+    /// The weight of the target cell's own activity.
+    pub fn self_weight(&self) -> f64 {
+        match self {
+            ClusterSpec::Lattice(_) => 1.0,
+            ClusterSpec::Cells(l) => l.self_weight(),
+        }
+    }
+
+    /// The neighbours grouped by distance, nearest first.
+    pub fn groups(&self, cell_radius_cm: f64) -> Vec<Group> {
+        match self {
+            ClusterSpec::Lattice(c) => c
+                .shells(cell_radius_cm)
+                .into_iter()
+                .map(|(d, n)| Group {
+                    distance_cm: d,
+                    cells: n,
+                    weight: n as f64 * c.labelled_fraction,
+                })
+                .collect(),
+            ClusterSpec::Cells(l) => l
+                .groups()
+                .into_iter()
+                .map(|(d, n, w)| Group {
+                    distance_cm: d,
+                    cells: n,
+                    weight: w,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Self, cross and total dose to the target cell, per column of [`COLUMNS`], with standard
+/// uncertainties: per decay in each labelled cell (lattice) or per unit cumulated activity of
+/// a cell of activity 1 (list of cells).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterDose {
-    /// Self S value per column [Gy/(Bq·s)].
+    /// Self term per column [Gy/(Bq·s)].
     pub self_s: [f64; 5],
     /// Cross-dose sum per column [Gy/(Bq·s)].
     pub cross_s: [f64; 5],
@@ -123,9 +183,9 @@ impl ClusterDose {
     }
 }
 
-/// Sums the rows over the cluster's shells: `rows` must hold the self row and a row at every
-/// shell distance (matched to 1e-9 relative).
-pub fn cluster_dose(c: &Cluster, cell_radius_cm: f64, rows: &[Row]) -> Result<ClusterDose> {
+/// Sums the rows over the cluster's neighbour groups: `rows` must hold the self row and a
+/// row at every group distance (matched to 1e-9 relative).
+pub fn cluster_dose(c: &ClusterSpec, cell_radius_cm: f64, rows: &[Row]) -> Result<ClusterDose> {
     let find = |d: Option<f64>| {
         rows.iter().find(|r| match (r.distance_cm, d) {
             (None, None) => true,
@@ -135,18 +195,29 @@ pub fn cluster_dose(c: &Cluster, cell_radius_cm: f64, rows: &[Row]) -> Result<Cl
     };
     let missing = |what: String| CellError::Invalid(format!("cluster: no S values for {what}"));
     let me = find(None).ok_or_else(|| missing("the self row".into()))?;
+    let w0 = c.self_weight();
+    let self_s = me.s_gy_per_bq_s.map(|s| w0 * s);
     let mut cross = [0.0; 5];
-    let mut var: [f64; 5] = std::array::from_fn(|k| (me.s_gy_per_bq_s[k] * me.rel_unc[k]).powi(2));
-    for (d, n) in c.shells(cell_radius_cm) {
+    let mut var: [f64; 5] = std::array::from_fn(|k| {
+        if self_s[k] > 0.0 {
+            (self_s[k] * me.rel_unc[k]).powi(2)
+        } else {
+            0.0
+        }
+    });
+    for g in c.groups(cell_radius_cm) {
+        let d = g.distance_cm;
         let r = find(Some(d)).ok_or_else(|| missing(format!("distance {} µm", d * 1e4)))?;
-        let w = n as f64 * c.labelled_fraction;
         for k in 0..COLUMNS.len() {
-            cross[k] += w * r.s_gy_per_bq_s[k];
-            var[k] += (w * r.s_gy_per_bq_s[k] * r.rel_unc[k]).powi(2);
+            let v = g.weight * r.s_gy_per_bq_s[k];
+            cross[k] += v;
+            if v > 0.0 {
+                var[k] += (v * r.rel_unc[k]).powi(2);
+            }
         }
     }
     Ok(ClusterDose {
-        self_s: me.s_gy_per_bq_s,
+        self_s,
         cross_s: cross,
         sigma: var.map(f64::sqrt),
     })
@@ -173,23 +244,45 @@ mod tests {
         assert!(Cluster::parse("sc:1", 1.5).is_err());
     }
 
-    #[test]
-    fn cluster_dose_sums_shells() {
-        let c = Cluster::parse("sc:2", 0.5).unwrap();
-        let row = |d: Option<f64>, v: f64| Row {
+    /// A row with the same S value `v` and 10 % uncertainty in every column.
+    fn row(d: Option<f64>, v: f64) -> Row {
+        Row {
             distance_cm: d,
             s_gy_per_bq_s: [v; 5],
             rel_unc: [0.1; 5],
-        };
+        }
+    }
+
+    #[test]
+    fn cluster_dose_sums_shells() {
+        let c = Cluster::parse("sc:2", 0.5).unwrap();
         let rows = [
             row(None, 10.0),
             row(Some(2.0), 1.0),
             row(Some(8f64.sqrt()), 0.5),
         ];
+        let c = ClusterSpec::Lattice(c);
         let d = cluster_dose(&c, 1.0, &rows).unwrap();
         assert!((d.cross_s[0] - (0.5 * 6.0 * 1.0 + 0.5 * 12.0 * 0.5)).abs() < 1e-12);
         assert!((d.total()[3] - 16.0).abs() < 1e-12);
         assert!((d.self_fraction()[2] - 10.0 / 16.0).abs() < 1e-12);
         assert!(cluster_dose(&c, 1.0, &rows[..2]).is_err());
+    }
+
+    #[test]
+    fn a_list_of_cells_weights_each_by_its_activity() {
+        let text = "x_um,y_um,z_um,activity\n0,0,0,2\n10,0,0,1\n0,-10,0,0.5\n0,0,20,0\n";
+        let c = ClusterSpec::Cells(CellList::parse("c.csv", text, 5e-4).unwrap());
+        let rows = [
+            row(None, 10.0),
+            row(Some(10e-4), 1.0),
+            row(Some(20e-4), 0.5),
+        ];
+        let d = cluster_dose(&c, 5e-4, &rows).unwrap();
+        assert!((d.self_s[0] - 20.0).abs() < 1e-12);
+        assert!((d.cross_s[0] - 1.5).abs() < 1e-12);
+        let want_sigma = (2.0f64.powi(2) + 0.15f64.powi(2)).sqrt();
+        assert!((d.sigma[0] - want_sigma).abs() < 1e-12);
+        assert!(cluster_dose(&c, 5e-4, &rows[..2]).is_err());
     }
 }

@@ -10,7 +10,11 @@
 //! * [`csda`]: the MIRD analytic method (straight tracks, continuous slowing down with the
 //!   project's stopping powers, no straggling).
 //! * [`mc`]: full transport (`xfire-transport`: α, condensed-history electrons, photons) on a
-//!   fine voxel grid holding the source cell and its neighbours.
+//!   fine voxel grid holding the source cell and given neighbours: scorer and runs.
+//! * [`averaged`]: the `--method mc` table: every neighbour distance from the same decays,
+//!   scored on exact spheres averaged over directions.
+//! * [`cluster`], [`cells`]: the dose to a target cell from a lattice or a list of labelled
+//!   cells around it.
 //! * [`table`]: rows, CSV and JSON.
 //!
 //! ```
@@ -24,6 +28,8 @@
 //! Invariants: internal units cm, MeV, g; S values in Gy/(Bq·s); the medium is homogeneous
 //! (cell, nucleus and surroundings are all the chosen material, as in the MIRD model).
 
+pub mod averaged;
+pub mod cells;
 pub mod cluster;
 pub mod csda;
 pub mod geometry;

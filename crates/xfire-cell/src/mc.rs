@@ -1,9 +1,11 @@
-//! Cellular S values by full transport (`xfire-transport`) on a fine voxel grid.
+//! Cellular S values by full transport (`xfire-transport`) on a fine voxel grid: the
+//! voxelised cells, the weighted scorer and the run machinery. The table of `--method mc`
+//! scores neighbours on exact spheres averaged over directions ([`crate::averaged`]); this
+//! module's [`Layout`] with explicit target cells serves the checks (direction symmetry,
+//! straight tracks against the analytic method, CELLDOSE).
 //!
-//! Geometry of one row: the source cell centred at the origin and, for a neighbour row,
-//! target cells whose centres are `distance` away: as many as fit without overlap on a circle
-//! in the xy plane ([`ring`]; 6 at two cell radii, 31 at ten); their S values are averaged
-//! (kept apart as well, for the direction-symmetry check). The grid is the bounding
+//! Geometry of a layout: the source cell centred at the origin and target cells at given
+//! centres. The grid is the bounding
 //! box of all cells plus a margin of water on every side, with cubic voxels of edge h. A
 //! voxel belongs to the nucleus (cytoplasm) of a cell when its centre lies within R_N
 //! (within R_C but not R_N) of the cell centre. Sources: N and Cy uniform over their voxels
@@ -27,7 +29,6 @@
 //! in quadrature).
 
 use xfire_core::constants::MEV_PER_G_TO_GY;
-use xfire_data::nuclides::EmissionSampler;
 use xfire_phantom::{Grid, MaterialEntry, Phantom, SourceMap};
 use xfire_physics::condensed::CondensedParams;
 use xfire_physics::csda::ElectronModel;
@@ -223,7 +224,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn new(nq: usize) -> Self {
+    pub(crate) fn new(nq: usize) -> Self {
         Tally {
             sum: vec![0.0; nq],
             sum2: vec![0.0; nq],
@@ -231,7 +232,7 @@ impl Tally {
         }
     }
 
-    fn absorb(&mut self, o: &Tally) {
+    pub(crate) fn absorb(&mut self, o: &Tally) {
         self.decays += o.decays;
         for k in 0..self.sum.len() {
             self.sum[k] += o.sum[k];
@@ -265,49 +266,101 @@ impl Tally {
 /// A quantity: Σ weight × energy over regions [MeV/g when weights are 1/mass].
 pub type Quantity = Vec<(u32, f64)>;
 
-struct RegionScorer<'a> {
-    region: &'a [u32],
-    quantities: &'a [Quantity],
-    hist: Vec<f64>,
-    touched: Vec<u32>,
+/// Per-voxel scoring weights: energy e deposited in voxel v adds w × e to each quantity q of
+/// v's entries (q, w) — compressed rows over the voxels of a run's index space.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Weights {
+    offsets: Vec<u32>,
+    items: Vec<(u32, f64)>,
+    /// Number of quantities.
+    pub n_quantities: usize,
+}
+
+impl Weights {
+    /// Weights of `n_voxels` voxels: `entries(v, out)` pushes voxel v's (quantity, weight).
+    pub fn build(
+        n_voxels: usize,
+        n_quantities: usize,
+        mut entries: impl FnMut(usize, &mut Vec<(u32, f64)>),
+    ) -> Self {
+        let mut offsets = Vec::with_capacity(n_voxels + 1);
+        let mut items = Vec::new();
+        offsets.push(0);
+        for v in 0..n_voxels {
+            entries(v, &mut items);
+            offsets.push(items.len() as u32);
+        }
+        Weights {
+            offsets,
+            items,
+            n_quantities,
+        }
+    }
+
+    /// Weights of region quantities: a voxel of region r gets every quantity listing r.
+    pub fn of_regions(region: &[u32], quantities: &[Quantity]) -> Self {
+        let n_regions = region
+            .iter()
+            .filter(|&&r| r != NONE)
+            .map(|&r| r as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let mut per_region: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n_regions];
+        for (q, list) in quantities.iter().enumerate() {
+            for &(r, w) in list {
+                if let Some(e) = per_region.get_mut(r as usize) {
+                    e.push((q as u32, w));
+                }
+            }
+        }
+        Self::build(region.len(), quantities.len(), |v, out| {
+            if let Some(e) = per_region.get(region[v] as usize) {
+                out.extend_from_slice(e);
+            }
+        })
+    }
+
+    #[inline]
+    fn of(&self, v: usize) -> &[(u32, f64)] {
+        &self.items[self.offsets[v] as usize..self.offsets[v + 1] as usize]
+    }
+}
+
+struct WeightScorer<'a> {
+    weights: &'a Weights,
+    value: Vec<f64>,
     emitted: f64,
     deposited: f64,
     escaped: f64,
     tally: Tally,
 }
 
-impl<'a> RegionScorer<'a> {
-    fn new(region: &'a [u32], quantities: &'a [Quantity], n_regions: usize) -> Self {
-        RegionScorer {
-            region,
-            quantities,
-            hist: vec![0.0; n_regions],
-            touched: Vec::new(),
+impl<'a> WeightScorer<'a> {
+    fn new(weights: &'a Weights) -> Self {
+        WeightScorer {
+            weights,
+            value: vec![0.0; weights.n_quantities],
             emitted: 0.0,
             deposited: 0.0,
             escaped: 0.0,
-            tally: Tally::new(quantities.len()),
+            tally: Tally::new(weights.n_quantities),
         }
     }
 
     fn add(&mut self, voxel: usize, e: f64) {
         self.deposited += e;
-        let r = self.region[voxel];
-        if r != NONE {
-            if self.hist[r as usize] == 0.0 {
-                self.touched.push(r);
-            }
-            self.hist[r as usize] += e;
+        for &(q, w) in self.weights.of(voxel) {
+            self.value[q as usize] += w * e;
         }
     }
 
     fn finish(&mut self) -> Tally {
-        let nq = self.quantities.len();
+        let nq = self.weights.n_quantities;
         std::mem::replace(&mut self.tally, Tally::new(nq))
     }
 }
 
-impl Scorer for RegionScorer<'_> {
+impl Scorer for WeightScorer<'_> {
     fn begin_history(&mut self, emitted_mev: f64) {
         self.emitted = emitted_mev;
         self.deposited = 0.0;
@@ -327,15 +380,11 @@ impl Scorer for RegionScorer<'_> {
     }
     fn end_history(&mut self) {
         let t = &mut self.tally;
-        for (k, q) in self.quantities.iter().enumerate() {
-            let v: f64 = q.iter().map(|&(r, w)| w * self.hist[r as usize]).sum();
-            t.sum[k] += v;
-            t.sum2[k] += v * v;
+        for (k, v) in self.value.iter_mut().enumerate() {
+            t.sum[k] += *v;
+            t.sum2[k] += *v * *v;
+            *v = 0.0;
         }
-        for &r in &self.touched {
-            self.hist[r as usize] = 0.0;
-        }
-        self.touched.clear();
         t.decays += 1;
         t.emitted_mev += self.emitted;
         t.deposited_mev += self.deposited;
@@ -361,6 +410,33 @@ pub struct RunSpec<'a> {
     pub opts: &'a McOptions,
 }
 
+/// Sets the cell-scale cutoffs, the models, the seed of source compartment `source` (each
+/// draws its own histories), the history range and the threads of `setup`.
+pub(crate) fn configure(setup: &mut TransportSetup, spec: &RunSpec, source: usize, first: u64) {
+    setup.cutoffs = Cutoffs {
+        range_fraction_of_voxel: 0.1,
+        min_energy_mev: ELECTRON_CUT_MEV,
+    };
+    setup.electron_model = spec.electron_model;
+    setup.alpha_straggling = spec.alpha_straggling;
+    setup.seed = spec.opts.seed.wrapping_add(source as u64 * 0x9E37_79B9);
+    setup.first_history = first;
+    setup.threads = spec.opts.threads;
+}
+
+/// Runs `setup`, scoring with `weights`.
+pub(crate) fn run_weighted(setup: &TransportSetup, weights: &Weights) -> Result<Tally> {
+    let mut total = Tally::new(weights.n_quantities);
+    run_batches(
+        setup,
+        || WeightScorer::new(weights),
+        |s| s.finish(),
+        |t| total.absorb(&t),
+        &|_| {},
+    )?;
+    Ok(total)
+}
+
 /// Runs decays `first..first + decays` from source map `source` (0 N, 1 Cy, 2 CS), tallying
 /// `quantities`.
 pub fn run_source(
@@ -371,6 +447,18 @@ pub fn run_source(
     first: u64,
     decays: u64,
 ) -> Result<Tally> {
+    let w = Weights::of_regions(&layout.region, quantities);
+    run_layout(layout, spec, source, &w, first, decays)
+}
+
+fn run_layout(
+    layout: &Layout,
+    spec: &RunSpec,
+    source: usize,
+    w: &Weights,
+    first: u64,
+    decays: u64,
+) -> Result<Tally> {
     let mut setup = TransportSetup::new(
         &layout.phantom,
         spec.physics,
@@ -378,41 +466,28 @@ pub fn run_source(
         spec.emitter,
         decays,
     );
-    setup.cutoffs = Cutoffs {
-        range_fraction_of_voxel: 0.1,
-        min_energy_mev: ELECTRON_CUT_MEV,
-    };
-    setup.electron_model = spec.electron_model;
-    setup.alpha_straggling = spec.alpha_straggling;
-    // each source compartment draws its own histories
-    setup.seed = spec.opts.seed.wrapping_add(source as u64 * 0x9E37_79B9);
-    setup.first_history = first;
-    setup.threads = spec.opts.threads;
-    let mut total = Tally::new(quantities.len());
-    let n_regions = layout.voxels.len();
-    run_batches(
-        &setup,
-        || RegionScorer::new(&layout.region, quantities, n_regions),
-        |s| s.finish(),
-        |t| total.absorb(&t),
-        &|_| {},
-    )?;
-    Ok(total)
+    configure(&mut setup, spec, source, first);
+    run_weighted(&setup, w)
 }
 
-/// Runs one source until the target uncertainty on quantities 0 and 1 (or the decays).
-fn run_until(layout: &Layout, spec: &RunSpec, source: usize, q: &[Quantity]) -> Result<Tally> {
-    let o = spec.opts;
-    let mut t = run_source(layout, spec, source, q, 0, o.decays.max(2))?;
-    if let Some(target) = o.target_rel_unc {
+/// Runs `run(first, decays)` until every quantity in `check` has the target uncertainty of
+/// `opts` (or `max_decays`), starting with `opts.decays`; runs extend one reproducible
+/// history sequence.
+pub(crate) fn run_until(
+    opts: &McOptions,
+    check: &[usize],
+    run: impl Fn(u64, u64) -> Result<Tally>,
+) -> Result<Tally> {
+    let mut t = run(0, opts.decays.max(2))?;
+    if let Some(target) = opts.target_rel_unc {
         for _ in 0..8 {
-            let worst = (0..2).map(|k| t.rel_unc(k)).fold(0.0, f64::max);
-            if worst <= target || t.decays >= o.max_decays || !worst.is_finite() {
+            let worst = check.iter().map(|&k| t.rel_unc(k)).fold(0.0, f64::max);
+            if worst <= target || t.decays >= opts.max_decays || !worst.is_finite() {
                 break;
             }
             let want = (t.decays as f64 * (worst / target).powi(2) * 1.05).ceil() as u64;
-            let more = want.min(o.max_decays).saturating_sub(t.decays).max(1);
-            let extra = run_source(layout, spec, source, q, t.decays, more)?;
+            let more = want.min(opts.max_decays).saturating_sub(t.decays).max(1);
+            let extra = run(t.decays, more)?;
             t.absorb(&extra);
         }
     }
@@ -454,47 +529,63 @@ pub fn quantities(layout: &Layout) -> Vec<Quantity> {
     q
 }
 
-/// One row's runs: the tallies of the N, Cy and CS sources.
-pub struct RowRuns {
+/// The runs of a table: tallies of the N, Cy and CS sources. Quantities come in pairs
+/// (2i, 2i + 1) = (N, C) targets of row i.
+pub struct TableRuns {
     /// Tallies for sources N, Cy, CS.
     pub tallies: [Tally; 3],
     /// Voxels of the source nucleus and cytoplasm (weights of the C source).
     pub source_voxels: [u64; 2],
 }
 
-impl RowRuns {
-    /// Runs the three sources of `layout`.
-    pub fn run(layout: &Layout, spec: &RunSpec) -> Result<Self> {
-        let q = quantities(layout);
+impl TableRuns {
+    /// Runs sources N, Cy, CS with `run(source, first, decays)`, each until the quantities
+    /// `check` reach the target uncertainty of `opts` (if any).
+    pub(crate) fn run(
+        opts: &McOptions,
+        source_voxels: [u64; 2],
+        n_quantities: usize,
+        check: &[usize],
+        run: impl Fn(usize, u64, u64) -> Result<Tally>,
+    ) -> Result<Self> {
+        let one = |src: usize| run_until(opts, check, |first, n| run(src, first, n));
         // a nucleus as large as the cell leaves no cytoplasm to emit from: S from Cy is 0
-        let cy = if layout.voxels[1] > 0 {
-            run_until(layout, spec, 1, &q)?
+        let cy = if source_voxels[1] > 0 {
+            one(1)?
         } else {
-            Tally::new(q.len())
+            Tally::new(n_quantities)
         };
-        let tallies = [
-            run_until(layout, spec, 0, &q)?,
-            cy,
-            run_until(layout, spec, 2, &q)?,
-        ];
-        Ok(RowRuns {
-            tallies,
-            source_voxels: [layout.voxels[0], layout.voxels[1]],
+        Ok(TableRuns {
+            tallies: [one(0)?, cy, one(2)?],
+            source_voxels,
         })
     }
 
-    /// The table row (S values with relative uncertainties).
-    pub fn row(&self, distance_cm: Option<f64>) -> Row {
+    /// Runs the three sources of `layout` (its quantities [`quantities`]: row 0 holds the
+    /// targets' mean).
+    pub fn of_layout(layout: &Layout, spec: &RunSpec) -> Result<Self> {
+        let q = quantities(layout);
+        let w = Weights::of_regions(&layout.region, &q);
+        let voxels = [layout.voxels[0], layout.voxels[1]];
+        TableRuns::run(spec.opts, voxels, q.len(), &[0, 1], |src, first, n| {
+            run_layout(layout, spec, src, &w, first, n)
+        })
+    }
+
+    /// Row i (quantities 2i and 2i + 1), S values with relative uncertainties. S(C←C)
+    /// combines the N and Cy runs by source voxel counts.
+    pub fn row(&self, i: usize, distance_cm: Option<f64>) -> Row {
         let s = |src: usize, q: usize| {
             let (m, sd) = self.tallies[src].mean_and_sigma(q);
             (m * MEV_PER_G_TO_GY, sd * MEV_PER_G_TO_GY)
         };
+        let (qn, qc) = (2 * i, 2 * i + 1);
         let (wn, wy) = (self.source_voxels[0] as f64, self.source_voxels[1] as f64);
-        let (cn, scn) = s(0, 1);
-        let (cy, scy) = s(1, 1);
+        let (cn, scn) = s(0, qc);
+        let (cy, scy) = s(1, qc);
         let cc = (wn * cn + wy * cy) / (wn + wy);
         let scc = ((wn * scn).powi(2) + (wy * scy).powi(2)).sqrt() / (wn + wy);
-        let cols = [s(0, 0), s(1, 0), s(2, 0), (cc, scc), s(2, 1)];
+        let cols = [s(0, qn), s(1, qn), s(2, qn), (cc, scc), s(2, qc)];
         let rel = |(m, sd): (f64, f64)| if m > 0.0 { sd / m } else { f64::INFINITY };
         Row {
             distance_cm,
@@ -509,93 +600,4 @@ impl RowRuns {
 pub fn physics_for(req: &Request, with_alpha: bool) -> Result<PhysicsTables> {
     let p = PhysicsTables::new(std::slice::from_ref(&req.material), with_alpha)?;
     Ok(p.with_condensed(CondensedParams::with_cut(ELECTRON_CUT_MEV))?)
-}
-
-/// Centres of the neighbour cells of a row: as many cells as fit without overlap on the
-/// circle of radius `d` in the xy plane (K = ⌊π / asin(R_C/d)⌋ ≥ 6, at angles 2πk/K). Every
-/// one is a neighbour at distance d (the medium is homogeneous), so their mean has K times
-/// less variance than one target.
-pub fn ring(d: f64, cell_radius_cm: f64) -> Vec<[f64; 3]> {
-    let k = (std::f64::consts::PI / (cell_radius_cm / d).clamp(-1.0, 1.0).asin() + 1e-9).floor();
-    let k = (k as usize).clamp(1, MAX_RING_CELLS);
-    (0..k)
-        .map(|i| {
-            let a = 2.0 * std::f64::consts::PI * i as f64 / k as f64;
-            [d * a.cos(), d * a.sin(), 0.0]
-        })
-        .collect()
-}
-
-/// The layout of a row: no target for the self row; the ring of neighbours when its grid
-/// fits in [`MAX_GRID_VOXELS`], else two neighbours on ±x (an elongated grid).
-pub fn row_layout(req: &Request, d: Option<f64>, h: f64, margin: f64) -> Result<Layout> {
-    let Some(d) = d else {
-        return Layout::new(req, &[], h, margin);
-    };
-    let rc = req.geometry.cell_radius_cm;
-    let side = |half: f64| 2.0 * ((half + rc + margin) / h).ceil() + 1.0;
-    let ring_voxels = side(d).powi(2) * side(0.0);
-    let targets = if ring_voxels <= MAX_GRID_VOXELS as f64 {
-        ring(d, rc)
-    } else {
-        vec![[d, 0.0, 0.0], [-d, 0.0, 0.0]]
-    };
-    Layout::new(req, &targets, h, margin)
-}
-
-/// Most neighbour cells on one ring.
-pub const MAX_RING_CELLS: usize = 256;
-
-/// The S-value table by full transport: one layout per row (targets on a ring, [`ring`]).
-pub fn mc_table(req: &Request, opts: &McOptions) -> Result<(Vec<Row>, Vec<RowRuns>)> {
-    req.check()?;
-    if let Some(t) = opts.target_rel_unc {
-        if !(t.is_finite() && t > 0.0) {
-            return Err(CellError::Invalid(format!(
-                "target uncertainty {t} must be a positive fraction (e.g. 0.01 for 1 %)"
-            )));
-        }
-    }
-    let sampler = EmissionSampler::new(&req.nuclide, req.radiations)?;
-    let h = opts.voxel_for(&req.geometry);
-    let margin = opts.margin_for(&req.geometry);
-    let with_alpha = !req.nuclide.alpha.is_empty();
-    let physics = physics_for(req, with_alpha)?;
-    let mut rows = Vec::new();
-    let mut runs = Vec::new();
-    for d in req.row_distances() {
-        let layout = row_layout(req, d, h, margin)?;
-        let spec = RunSpec {
-            physics: &physics,
-            emitter: Emitter::Nuclide(&sampler),
-            electron_model: ElectronModel::CondensedHistory,
-            alpha_straggling: true,
-            opts,
-        };
-        let r = RowRuns::run(&layout, &spec)?;
-        rows.push(r.row(d));
-        runs.push(r);
-    }
-    Ok((rows, runs))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ring_cells_do_not_overlap_and_fill_the_circle() {
-        for (d, want) in [(10.0, 6), (14.0, 8), (20.0, 12), (50.0, 31)] {
-            let r = ring(d, 5.0);
-            assert_eq!(r.len(), want, "d={d}");
-            for (i, a) in r.iter().enumerate() {
-                let norm = (a[0] * a[0] + a[1] * a[1] + a[2] * a[2]).sqrt();
-                assert!((norm - d).abs() < 1e-12);
-                for b in &r[i + 1..] {
-                    let dd = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
-                    assert!(dd >= 10.0 * (1.0 - 1e-9), "d={d}: {dd}");
-                }
-            }
-        }
-    }
 }

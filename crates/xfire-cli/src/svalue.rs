@@ -7,8 +7,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
-use xfire_cell::cluster::{cluster_dose, Cluster};
-use xfire_cell::mc::{mc_table, McOptions};
+use xfire_cell::averaged::{coarse_voxel, mc_table};
+use xfire_cell::cells::CellList;
+use xfire_cell::cluster::{cluster_dose, Cluster, ClusterSpec};
+use xfire_cell::mc::McOptions;
 use xfire_cell::table::{column_name, to_csv, to_json, um, Metadata};
 use xfire_cell::{csda_table, ElectronEnergyLoss, Request, Row, COLUMNS};
 use xfire_core::units::parse_length_cm;
@@ -67,9 +69,11 @@ pub struct Args {
     #[arg(long, value_name = "LIST")]
     pub distance: Option<String>,
     /// Cluster around the source cell: LATTICE:SHELLS with LATTICE sc (simple cubic) or fcc,
-    /// touching cells, e.g. fcc:2; adds the rows of the shell distances and the dose to the
-    /// central cell from every labelled cell (self, cross, total).
-    #[arg(long, value_name = "LATTICE:SHELLS")]
+    /// touching cells, e.g. fcc:2; or a CSV file of cell centres x_um,y_um,z_um[,activity]
+    /// whose first cell is the target (docs/formats/cells.md). Adds the rows of the neighbour
+    /// distances and the dose to the central (target) cell from every labelled cell (self,
+    /// cross, total).
+    #[arg(long, value_name = "LATTICE:SHELLS|FILE.csv")]
     pub cluster: Option<String>,
     /// Fraction of the cluster's neighbours that carry activity (the central cell always does).
     #[arg(
@@ -121,21 +125,15 @@ fn length(flag: &str, text: &str) -> anyhow::Result<f64> {
 }
 
 impl Args {
-    /// The validated request (every bad value refused here, before any output is written).
-    pub fn request(&self) -> anyhow::Result<Request> {
+    /// The validated request and cluster (every bad value refused here, before any output is
+    /// written); the cluster's neighbour distances are added to the rows.
+    pub fn request(&self) -> anyhow::Result<(Request, Option<ClusterSpec>)> {
         let rc = length("cell-radius", &self.cell_radius)?;
         let rn = length("nucleus-radius", &self.nucleus_radius)?;
         let mut distances = Vec::new();
         for part in self.distance.iter().flat_map(|d| d.split(',')) {
             if !part.trim().is_empty() {
                 distances.push(length("distance", part.trim())?);
-            }
-        }
-        if let Some(c) = self.cluster()? {
-            for (d, _) in c.shells(rc) {
-                if !distances.iter().any(|x: &f64| (x - d).abs() <= 1e-9 * d) {
-                    distances.push(d);
-                }
             }
         }
         let mut req = Request::new(&self.nuclide, rc, rn, distances)?;
@@ -150,16 +148,37 @@ impl Args {
                 )
             }
         };
+        let cluster = self.cluster(rc)?;
+        for g in cluster.iter().flat_map(|c| c.groups(rc)) {
+            let d = g.distance_cm;
+            if !req.distances_cm.iter().any(|x| (x - d).abs() <= 1e-9 * d) {
+                req.distances_cm.push(d);
+            }
+        }
         req.check()?;
-        Ok(req)
+        Ok((req, cluster))
     }
 
-    fn cluster(&self) -> anyhow::Result<Option<Cluster>> {
-        Ok(self
-            .cluster
-            .as_deref()
-            .map(|c| Cluster::parse(c, self.labelled_fraction))
-            .transpose()?)
+    /// The cluster: a lattice `sc:N` / `fcc:N`, or a CSV file of cell centres (a path ending
+    /// in .csv, or any existing file).
+    fn cluster(&self, rc: f64) -> anyhow::Result<Option<ClusterSpec>> {
+        let Some(text) = self.cluster.as_deref() else {
+            return Ok(None);
+        };
+        let path = Path::new(text);
+        if !(text.to_ascii_lowercase().ends_with(".csv") || path.is_file()) {
+            let lattice = Cluster::parse(text, self.labelled_fraction)?;
+            return Ok(Some(ClusterSpec::Lattice(lattice)));
+        }
+        if self.labelled_fraction != 1.0 {
+            bail!(
+                "--labelled-fraction applies to lattice clusters (sc:N, fcc:N); give each cell's \
+                 relative activity in the activity column of {text}"
+            );
+        }
+        let body = std::fs::read_to_string(path)
+            .with_context(|| format!("--cluster: cannot read the cells file {text}"))?;
+        Ok(Some(ClusterSpec::Cells(CellList::parse(text, &body, rc)?)))
     }
 
     fn mc_options(&self) -> anyhow::Result<McOptions> {
@@ -187,7 +206,7 @@ impl Args {
 
 /// Computes the table; returns rows and metadata.
 pub fn compute(args: &Args) -> anyhow::Result<(Vec<Row>, Metadata, Value)> {
-    let req = args.request()?;
+    let (req, cluster) = args.request()?;
     let t0 = Instant::now();
     let (rows, method, model, mc) = match args.method {
         Method::Csda => (
@@ -208,20 +227,23 @@ pub fn compute(args: &Args) -> anyhow::Result<(Vec<Row>, Metadata, Value)> {
             let (rows, runs) = mc_table(&req, &o)?;
             let h = o.voxel_for(&req.geometry);
             let m = o.margin_for(&req.geometry);
+            let d_max = req.distances_cm.iter().copied().fold(0.0, f64::max);
             let model = format!(
                 "full transport: alpha with range straggling, condensed-history electrons \
-                 (1 keV cut), photons; voxel {} um, water margin {} um beyond the cells (particles \
-                 leaving the grid are not followed); neighbours: every cell that fits on a ring at the distance (two on +-x where that grid would be too large), averaged",
+                 (1 keV cut), photons; source cell on {} um voxels nested in {} um voxels \
+                 reaching {} um beyond the farthest neighbour (particles leaving the grid are \
+                 not followed); neighbours: exact spheres averaged over directions, every \
+                 distance from the same decays",
                 um(h),
+                um(coarse_voxel(&req, h, d_max, m)),
                 um(m)
             );
-            let decays: Vec<[u64; 3]> = runs
-                .iter()
-                .map(|r| [0, 1, 2].map(|k| r.tallies[k].decays))
-                .collect();
+            let decays = [0, 1, 2].map(|k| runs.tallies[k].decays);
+            let decays: Vec<[u64; 3]> = rows.iter().map(|_| decays).collect();
             let imb = runs
+                .tallies
                 .iter()
-                .flat_map(|r| r.tallies.iter().map(|t| t.max_imbalance_rel))
+                .map(|t| t.max_imbalance_rel)
                 .fold(0.0, f64::max);
             (
                 rows,
@@ -254,8 +276,8 @@ pub fn compute(args: &Args) -> anyhow::Result<(Vec<Row>, Metadata, Value)> {
         voxel_um: mc.as_ref().map(|(_, h, _)| um(*h)),
         seed: mc.as_ref().map(|(o, _, _)| o.seed),
     };
-    let cluster = match args.cluster()? {
-        Some(c) => cluster_json(args, &c, req.geometry.cell_radius_cm, &rows)?,
+    let cluster = match &cluster {
+        Some(c) => cluster_json(args, c, req.geometry.cell_radius_cm, &rows)?,
         None => Value::Null,
     };
     let extra = json!({
@@ -266,8 +288,8 @@ pub fn compute(args: &Args) -> anyhow::Result<(Vec<Row>, Metadata, Value)> {
     Ok((rows, meta, extra))
 }
 
-/// The cluster summary: shells, and per column self, cross, total, self fraction, σ.
-fn cluster_json(args: &Args, c: &Cluster, rc: f64, rows: &[Row]) -> anyhow::Result<Value> {
+/// The cluster summary: neighbour groups, and per column self, cross, total, self fraction, σ.
+fn cluster_json(args: &Args, c: &ClusterSpec, rc: f64, rows: &[Row]) -> anyhow::Result<Value> {
     let d = cluster_dose(c, rc, rows)?;
     let (total, frac) = (d.total(), d.self_fraction());
     let mut cols = serde_json::Map::new();
@@ -279,13 +301,19 @@ fn cluster_json(args: &Args, c: &Cluster, rc: f64, rows: &[Row]) -> anyhow::Resu
         );
     }
     let shells: Vec<Value> = c
-        .shells(rc)
+        .groups(rc)
         .iter()
-        .map(|(dist, n)| json!({"distance_um": um(*dist), "cells": n}))
+        .map(|g| json!({"distance_um": um(g.distance_cm), "cells": g.cells, "weight": g.weight}))
         .collect();
+    let (lattice, labelled, file) = match c {
+        ClusterSpec::Lattice(l) => (args.cluster.clone(), json!(l.labelled_fraction), None),
+        ClusterSpec::Cells(_) => (None, Value::Null, args.cluster.clone()),
+    };
     Ok(json!({
-        "lattice": args.cluster,
-        "labelled_fraction": c.labelled_fraction,
+        "lattice": lattice,
+        "cells_file": file,
+        "target_weight": c.self_weight(),
+        "labelled_fraction": labelled,
         "shells": shells,
         "central_cell": cols,
     }))
@@ -381,12 +409,20 @@ fn print_cluster(c: &Value) {
         .flatten()
         .map(|s| format!("{} at {} um", s["cells"], s["distance_um"]))
         .collect();
-    println!(
-        "cluster {} (labelled fraction {}): {}; dose to the central cell per decay in each labelled cell:",
-        c["lattice"].as_str().unwrap_or(""),
-        c["labelled_fraction"],
-        shells.join(", ")
-    );
+    match c["cells_file"].as_str() {
+        Some(f) => println!(
+            "cluster of the cells in {f} (target: its first cell, activity {}): {}; dose to the \
+             target cell per unit cumulated activity of a cell of activity 1:",
+            c["target_weight"],
+            shells.join(", ")
+        ),
+        None => println!(
+            "cluster {} (labelled fraction {}): {}; dose to the central cell per decay in each labelled cell:",
+            c["lattice"].as_str().unwrap_or(""),
+            c["labelled_fraction"],
+            shells.join(", ")
+        ),
+    }
     for (t, s) in COLUMNS {
         let v = &c["central_cell"][column_name(t, s)];
         let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);

@@ -9,6 +9,28 @@ fn xfire(args: &[&str]) -> std::process::Output {
         .expect("run xfire")
 }
 
+/// `xfire svalue` for 177Lu in cells of 5/3 µm by `method`, with `extra` arguments.
+fn lu177(method: &str, extra: &[&str]) -> std::process::Output {
+    let mut a = vec![
+        "svalue",
+        "--nuclide",
+        "Lu-177",
+        "--cell-radius",
+        "5um",
+        "--nucleus-radius",
+        "3um",
+        "--method",
+        method,
+    ];
+    a.extend_from_slice(extra);
+    xfire(&a)
+}
+
+/// [`lu177`] by the CSDA method.
+fn lu177_csda(extra: &[&str]) -> std::process::Output {
+    lu177("csda", extra)
+}
+
 const COLUMNS: [&str; 5] = [
     "S_N_from_N",
     "S_N_from_Cy",
@@ -79,22 +101,18 @@ fn csda_table_writes_csv_json_and_plot() {
 
 #[test]
 fn mc_table_has_uncertainties() {
-    let out = xfire(&[
-        "svalue",
-        "--nuclide",
-        "Lu-177",
-        "--cell-radius",
-        "5um",
-        "--nucleus-radius",
-        "3um",
-        "--distance",
-        "10um",
-        "--decays",
-        "400",
-        "--voxel",
-        "0.5um",
-        "--json",
-    ]);
+    let out = lu177(
+        "mc",
+        &[
+            "--distance",
+            "10um",
+            "--decays",
+            "400",
+            "--voxel",
+            "0.5um",
+            "--json",
+        ],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -171,16 +189,7 @@ fn bad_input_is_refused_with_the_value_and_unit() {
 
 #[test]
 fn cluster_adds_shell_rows_and_the_central_cell_dose() {
-    let out = xfire(&[
-        "svalue",
-        "--nuclide",
-        "Lu-177",
-        "--cell-radius",
-        "5um",
-        "--nucleus-radius",
-        "3um",
-        "--method",
-        "csda",
+    let out = lu177_csda(&[
         "--cluster",
         "fcc:2",
         "--labelled-fraction",
@@ -206,19 +215,7 @@ fn cluster_adds_shell_rows_and_the_central_cell_dose() {
     let cross = 0.5 * (12.0 * s(1) + 6.0 * s(2));
     assert!((nn["cross"].as_f64().unwrap() / cross - 1.0).abs() < 1e-12);
     assert!((nn["total"].as_f64().unwrap() / (s(0) + cross) - 1.0).abs() < 1e-12);
-    let bad = xfire(&[
-        "svalue",
-        "--nuclide",
-        "Lu-177",
-        "--cell-radius",
-        "5um",
-        "--nucleus-radius",
-        "3um",
-        "--method",
-        "csda",
-        "--cluster",
-        "hcp:2",
-    ]);
+    let bad = lu177_csda(&["--cluster", "hcp:2"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("cluster \"hcp:2\""));
 }
@@ -266,4 +263,100 @@ fn cole_energy_loss_is_a_csda_option() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("--energy-loss cole applies to --method csda"));
+}
+
+#[test]
+fn cluster_of_cells_from_a_file_weights_each_cell_by_its_activity() {
+    let dir = tempfile::tempdir().unwrap();
+    let cells = dir.path().join("cells.csv");
+    // target at (1,1,1) µm with activity 2; neighbours at 12 µm (two, one unlabelled) and 20 µm
+    std::fs::write(
+        &cells,
+        "# x, y, z in µm\nx_um,y_um,z_um,activity\n1,1,1,2\n13,1,1,1\n1,-11,1,0\n1,1,21,0.5\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut a = vec!["--cluster", cells.to_str().unwrap()];
+        a.extend_from_slice(extra);
+        lu177_csda(&a)
+    };
+    let out = run(&["--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "self, 12 µm, 20 µm");
+    assert_eq!(rows[1]["distance_um"], serde_json::json!(12.0));
+    let c = &v["cluster"];
+    assert!(c["lattice"].is_null());
+    assert_eq!(c["target_weight"], serde_json::json!(2.0));
+    assert_eq!(c["shells"][0]["cells"], 2);
+    assert_eq!(c["shells"][0]["weight"], serde_json::json!(1.0));
+    for col in COLUMNS {
+        let s = |i: usize| rows[i][col].as_f64().unwrap();
+        let want_cross = 1.0 * s(1) + 0.5 * s(2);
+        let got = &c["central_cell"][col];
+        assert!((got["self"].as_f64().unwrap() / (2.0 * s(0)) - 1.0).abs() < 1e-12);
+        assert!((got["cross"].as_f64().unwrap() / want_cross - 1.0).abs() < 1e-12);
+    }
+    // text output names the file and the target
+    let out = run(&[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("target: its first cell, activity 2"),
+        "{text}"
+    );
+    // a lattice-only option is refused with a file
+    let out = run(&["--labelled-fraction", "0.5"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("activity column"));
+}
+
+#[test]
+fn bad_cells_files_are_refused_with_the_line_before_any_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |body: &str, want: &str| {
+        let cells = dir.path().join("bad.csv");
+        std::fs::write(&cells, body).unwrap();
+        let out_dir = dir.path().join("out");
+        let out = lu177_csda(&[
+            "--cluster",
+            cells.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        assert!(!out.status.success(), "{body:?} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{body:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(!out_dir.exists(), "output folder created for {body:?}");
+    };
+    check(
+        "x_um,y_um,z_um\n0,0,0\n10,zero,0\n",
+        "line 3: y_um \"zero\" is not a number",
+    );
+    check(
+        "x_um,y_um,z_um\n0,0,0\n10,0\n",
+        "line 3: 2 fields, the header has 3",
+    );
+    check(
+        "x_um,y_um,z_um\n0,0,0\n9,0,0\n",
+        "the cells of lines 2 and 3 overlap: centres 9 µm apart, less than two cell radii (10 µm)",
+    );
+    check(
+        "x_um,y_um,z_um,activity\n0,0,0,1\n10,0,0,-2\n",
+        "line 3: activity -2 must not be negative",
+    );
+    check(
+        "x_um,y_um,radius\n0,0,0\n",
+        "line 1: unknown column \"radius\"",
+    );
+    check("x_um,y_um,z_um\n0,0,0\n", "1 cell(s)");
+    let missing = dir.path().join("missing.csv");
+    let out = lu177_csda(&["--cluster", missing.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the cells file"));
 }
