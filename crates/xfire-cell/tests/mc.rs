@@ -218,6 +218,18 @@ fn results_do_not_depend_on_the_thread_count() {
     let (one, two) = (run(1), run(2));
     assert_eq!(one, two);
     assert_eq!(one.decays, 3_500);
+    // the table (nested grid, all distances from the same decays) likewise
+    let req = Request::new("Lu-177", 5e-4, 3e-4, vec![10e-4, 30e-4]).unwrap();
+    let table = |threads: usize| {
+        let opts = McOptions {
+            threads,
+            decays: 1_500,
+            voxel_cm: Some(0.5e-4),
+            ..Default::default()
+        };
+        xfire_cell::averaged::mc_table(&req, &opts).unwrap().0
+    };
+    assert_eq!(table(1), table(2));
 }
 
 #[test]
