@@ -60,8 +60,8 @@ xfire dose --nuclide Lu-177 --quantity activity \\\n    --timepoints \"24 h:a24.
 xfire dose tia.nii.gz --nuclide Y-90 --quantity tia --method mc --decays 2000000 --out mc/"
 )]
 pub struct Args {
-    /// Activity (Bq) or time-integrated activity (Bq·s) image, NIfTI or MetaImage; omit
-    /// with --timepoints.
+    /// Activity (Bq) or time-integrated activity (Bq·s) image, NIfTI or MetaImage, or a
+    /// DICOM SPECT/PET series (folder or .dcm, Bq/ml); omit with --timepoints.
     pub activity: Option<PathBuf>,
     /// Radionuclide (Lu-177, 177Lu, ...).
     #[arg(long)]
@@ -78,7 +78,9 @@ pub struct Args {
     /// Fit each voxel or each label (bi: label only).
     #[arg(long, value_enum, default_value = "voxel")]
     pub fit_level: FitLevelArg,
-    /// CT image in HU (NIfTI/MetaImage) or an xfire phantom (.h5) on the activity's grid.
+    /// CT image in HU (NIfTI/MetaImage, or a DICOM CT series folder: the dose is then also
+    /// written as RT Dose on its frame of reference) or an xfire phantom (.h5) on the
+    /// activity's grid.
     #[arg(long, value_name = "CT")]
     pub ct: Option<PathBuf>,
     /// HU calibration table "hu,density_g_cm3,material" (default: the built-in ramp).
@@ -119,8 +121,8 @@ pub struct Args {
     /// where electrons crossing the interface change the dose; about the electrons' range.
     #[arg(long, default_value_t = 2)]
     pub hybrid_margin: usize,
-    /// Output folder: dose.nii.gz, tia.nii.gz, uncertainty.nii.gz, dvh.csv/png, summary.json,
-    /// report.md.
+    /// Output folder: dose.nii.gz, tia.nii.gz, uncertainty.nii.gz, dose.dcm (DICOM input),
+    /// dvh.csv/png, summary.json, report.md.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Replace another run's results in --out.

@@ -18,13 +18,17 @@ pub enum ImageKind {
     MetaImage,
     /// xfire phantom HDF5 (`.h5`, `.hdf5`).
     XfireH5,
+    /// A DICOM series: a folder, or a `.dcm` file (`crate::dicom`).
+    Dicom,
 }
 
 impl ImageKind {
     /// The kind of `path` by its extension (case-insensitive); an error names the file.
     pub fn of(path: &Path) -> Result<Self> {
         let name = path.to_string_lossy().to_ascii_lowercase();
-        if name.ends_with(".nii") || name.ends_with(".nii.gz") {
+        if xfire_io::dicom::is_dicom_path(path) {
+            Ok(Self::Dicom)
+        } else if name.ends_with(".nii") || name.ends_with(".nii.gz") {
             Ok(Self::Nifti)
         } else if name.ends_with(".mhd") {
             Ok(Self::MetaImage)
@@ -32,8 +36,8 @@ impl ImageKind {
             Ok(Self::XfireH5)
         } else {
             Err(invalid(format!(
-                "{}: unknown image format; give NIfTI (.nii, .nii.gz), MetaImage (.mhd) or an \
-                 xfire phantom (.h5)",
+                "{}: unknown image format; give NIfTI (.nii, .nii.gz), MetaImage (.mhd), an \
+                 xfire phantom (.h5) or DICOM (a series folder or a .dcm file)",
                 path.display()
             )))
         }
@@ -47,6 +51,11 @@ pub fn read_volume(path: &Path) -> Result<Volume> {
     match ImageKind::of(path)? {
         ImageKind::Nifti => Ok(xfire_io::nifti::read_nifti(path)?),
         ImageKind::MetaImage => Ok(xfire_io::metaimage::read_metaimage(path)?),
+        ImageKind::Dicom => Err(invalid(format!(
+            "{}: DICOM is read for the activity (SPECT/PET) and --ct only; give labels as \
+             NIfTI or MetaImage",
+            path.display()
+        ))),
         ImageKind::XfireH5 => Err(invalid(format!(
             "{}: an xfire phantom holds no scalar image (activity or CT numbers); give a NIfTI \
              or MetaImage file, or use the phantom as --ct or --labels",
@@ -242,6 +251,7 @@ mod tests {
             ImageKind::of(Path::new("a.mhd")).unwrap(),
             ImageKind::MetaImage
         );
-        assert!(ImageKind::of(Path::new("a.dcm")).is_err());
+        assert_eq!(ImageKind::of(Path::new("a.dcm")).unwrap(), ImageKind::Dicom);
+        assert!(ImageKind::of(Path::new("a.png")).is_err());
     }
 }

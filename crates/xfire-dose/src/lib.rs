@@ -6,6 +6,8 @@
 //!
 //! * [`images`]: reading NIfTI / MetaImage / xfire HDF5 images (through `xfire-io`) and the
 //!   grid checks between them.
+//! * [`dicom`]: DICOM SPECT/PET (activity, with header checks) and CT series in, the dose
+//!   as RT Dose on the CT's frame of reference out (through `xfire-io`).
 //! * [`tia`]: time-integrated activity (Bq·s per voxel) from activity images at time points:
 //!   trapezoid, mono- or bi-exponential fits per voxel or per label, physical-decay tail.
 //! * [`hu`]: CT numbers (HU) → mass density and material by a calibration table (a default
@@ -33,6 +35,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord, clippy::needless_range_loop)]
 
 pub mod convolve;
+pub mod dicom;
 pub mod hu;
 pub mod images;
 pub mod kernels;

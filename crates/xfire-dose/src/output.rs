@@ -1,6 +1,7 @@
 //! Writing a dose result (`docs/formats/dose.md`): `dose.nii.gz`, `tia.nii.gz`,
-//! `uncertainty.nii.gz` (Monte Carlo and hybrid), `dvh.csv`, `dvh.png`/`.svg`,
-//! `summary.json`, `report.md`/`.html`. Every file is written atomically.
+//! `uncertainty.nii.gz` (Monte Carlo and hybrid), `dose.dcm` (RT Dose, DICOM input),
+//! `dvh.csv`, `dvh.png`/`.svg`, `summary.json`, `report.md`/`.html`. Every file is written
+//! atomically.
 
 use std::path::{Path, PathBuf};
 
@@ -199,6 +200,18 @@ pub fn write_all(
     if let Some(u) = &res.rel_unc {
         write_image(dir, "uncertainty.nii.gz", u, inp)?;
         files.push("uncertainty.nii.gz".into());
+    }
+    if let Some(r) = &inp.dicom_reference {
+        let description = format!("xfire dose {:?} {}", req.method, inp.nuclide.name);
+        xfire_io::dicom::write_rt_dose(
+            &dir.join("dose.dcm"),
+            &inp.grid,
+            &res.dose_gy,
+            r,
+            &description,
+            env!("CARGO_PKG_VERSION"),
+        )?;
+        files.push("dose.dcm".into());
     }
     write_text(&dir.join("dvh.csv"), &dvh_csv(res))?;
     let curves: Vec<DvhCurve> = res

@@ -107,14 +107,18 @@ pub struct Prepared {
     pub kernel: Option<VsvKernel>,
     /// A NIfTI input whose orientation the dose image copies.
     pub nifti_template: Option<PathBuf>,
+    /// DICOM input: the series (the CT's, else the activity's) whose frame of reference the
+    /// RT Dose output `dose.dcm` is placed on.
+    pub dicom_reference: Option<xfire_io::dicom::SeriesInfo>,
     /// Notes for the user (daughters not included, clamped fits, …).
     pub notes: Vec<String>,
 }
 
 fn check_file(path: &Path, what: &str) -> Result<()> {
-    if !path.is_file() {
+    // a folder is a DICOM series
+    if !path.is_file() && !path.is_dir() {
         return Err(invalid(format!(
-            "{what} {} does not exist or is not a regular file",
+            "{what} {} does not exist or is not a regular file or DICOM folder",
             path.display()
         )));
     }
@@ -189,7 +193,12 @@ fn read_labels(req: &DoseRequest, grid: &Grid, reference: &str) -> Result<Option
     Ok(Some(labels))
 }
 
-fn read_medium(req: &DoseRequest, grid: &Grid, reference: &str) -> Result<Phantom> {
+/// The medium (phantom) and, for a DICOM CT, its series header.
+fn read_medium(
+    req: &DoseRequest,
+    grid: &Grid,
+    reference: &str,
+) -> Result<(Phantom, Option<xfire_io::dicom::SeriesInfo>)> {
     let Some(path) = &req.ct else {
         let m = xfire_data::materials::builtin(&req.medium).ok_or_else(|| {
             invalid(format!(
@@ -198,30 +207,42 @@ fn read_medium(req: &DoseRequest, grid: &Grid, reference: &str) -> Result<Phanto
                 xfire_data::materials::builtin_names().join(", ")
             ))
         })?;
-        return Ok(Phantom::uniform(
-            *grid,
-            MaterialEntry {
-                name: m.name.clone(),
-                density_g_cm3: m.density_g_cm3,
-            },
-            0,
+        return Ok((
+            Phantom::uniform(
+                *grid,
+                MaterialEntry {
+                    name: m.name.clone(),
+                    density_g_cm3: m.density_g_cm3,
+                },
+                0,
+            ),
+            None,
         ));
     };
     check_file(path, "CT image")?;
     let name = path.display().to_string();
-    let mut p = if ImageKind::of(path)? == ImageKind::XfireH5 {
+    let kind = ImageKind::of(path)?;
+    let mut info = None;
+    let mut p = if kind == ImageKind::XfireH5 {
         images::read_phantom(path)?
     } else {
         let cal = match &req.hu_table {
             Some(t) => HuCalibration::read(t)?,
             None => HuCalibration::default_ramp(),
         };
-        phantom_from_ct(&images::read_volume(path)?, &cal, &name)?
+        let ct = if kind == ImageKind::Dicom {
+            let (v, i) = crate::dicom::read_ct(path)?;
+            info = Some(i);
+            v
+        } else {
+            images::read_volume(path)?
+        };
+        phantom_from_ct(&ct, &cal, &name)?
     };
     images::check_same_grid(grid, reference, &p.grid, &name)?;
     // the activity image's grid is the reference (origins within 1e-3 voxel)
     p.grid = *grid;
-    Ok(p)
+    Ok((p, info))
 }
 
 fn read_kernel(req: &DoseRequest, nuclide: &Nuclide, grid: &Grid) -> Result<Option<VsvKernel>> {
@@ -266,8 +287,17 @@ pub fn prepare(req: &DoseRequest) -> Result<Prepared> {
         "Bq"
     };
     let mut vols = Vec::with_capacity(paths.len());
-    for p in &paths {
-        let v = images::read_volume(p)?;
+    let mut notes = Vec::new();
+    let mut activity_info = None;
+    for (k, p) in paths.iter().enumerate() {
+        let v = if ImageKind::of(p)? == ImageKind::Dicom {
+            let t = times.get(k).copied();
+            let (v, info) = crate::dicom::read_activity(p, nuclide, req.quantity, t, &mut notes)?;
+            activity_info.get_or_insert(info);
+            v
+        } else {
+            images::read_volume(p)?
+        };
         if let Some(first) = vols.first() {
             let first: &Volume = first;
             images::check_same_grid(
@@ -283,10 +313,10 @@ pub fn prepare(req: &DoseRequest) -> Result<Prepared> {
     let grid = vols[0].grid;
     let reference = paths[0].display().to_string();
     let labels = read_labels(req, &grid, &reference)?;
-    let phantom = read_medium(req, &grid, &reference)?;
+    let (phantom, ct_info) = read_medium(req, &grid, &reference)?;
+    let dicom_reference = crate::dicom::reference(ct_info, activity_info)?;
     let kernel = read_kernel(req, nuclide, &grid)?;
     let lambda = std::f64::consts::LN_2 / nuclide.half_life_s;
-    let mut notes = Vec::new();
     let (tia, fit_diagnostics, label_fits) = match (req.quantity, times.is_empty()) {
         (Quantity::Tia, _) => (vols.swap_remove(0).values, None, vec![]),
         (Quantity::Activity, true) => {
@@ -339,6 +369,7 @@ pub fn prepare(req: &DoseRequest) -> Result<Prepared> {
         labels,
         kernel,
         nifti_template,
+        dicom_reference,
         notes,
     })
 }
