@@ -30,7 +30,7 @@ use crate::dose_time::{SplitDose, TargetProtraction};
 use crate::error::{finite, positive, KResult, KineticsError};
 use crate::lymphocytes::{Cohort, Distribution, Exposure};
 use crate::radiobiology::{protraction, DoseRatePiece, Grade, LqParameters, Protraction};
-use crate::walknoise::{path_covariance, path_errors, PathErrors, WalkerSurvival};
+use crate::walknoise::{path_covariance, PathAccumulator, PathErrors, WalkerSurvival};
 
 /// A voxel grid a lymphocyte can walk on. Voxel index = x + nx (y + ny z).
 pub trait WalkGrid {
@@ -51,6 +51,13 @@ pub trait WalkGrid {
     /// noise of [`migrating_exposure_noisy`]. Default: exact (0).
     fn dose_sd_per_decay(&self, _voxel: usize, _component: usize) -> (f64, f64) {
         (0.0, 0.0)
+    }
+    /// [`WalkGrid::dose_sd_per_decay`] of every component of `voxel` into `out` (one entry
+    /// per component): the same values; override when the components share work.
+    fn dose_sd_per_decay_all(&self, voxel: usize, out: &mut [(f64, f64)]) {
+        for (c, x) in out.iter_mut().enumerate() {
+            *x = self.dose_sd_per_decay(voxel, c);
+        }
     }
 }
 
@@ -445,20 +452,30 @@ pub fn migrating_exposure_noisy<G: WalkGrid + ?Sized>(
         decays: &tl.decays,
         dt,
     };
-    let mut models: Vec<WalkerSurvival> = match noise {
-        None => Vec::new(),
-        Some(x) => std::iter::once(lq.alpha_per_gy * lq.rbe_alpha)
+    let mut noisy = noise.map(|x| {
+        let a: Vec<f64> = std::iter::once(lq.alpha_per_gy * lq.rbe_alpha)
             .chain(x.alpha_hit_coeff_per_gy)
-            .map(|a| WalkerSurvival::new(a, n_walkers))
-            .collect(),
-    };
+            .collect();
+        (
+            PathAccumulator::new(grid),
+            WalkerSurvival::new(grid, &a, n_walkers),
+        )
+    });
     let (mut low, mut alpha, mut prot, mut var_l) = (vec![], vec![], vec![], vec![]);
     for w in 0..n_walkers {
-        let (d, errors) = walk_one(grid, params, w as u64, &path, lq, noise.is_some())?;
-        for m in &mut models {
-            m.add((d.dose_gy, d.g, d.alpha), &errors, lq);
+        let (d, errors) = walk_one(
+            grid,
+            params,
+            w as u64,
+            &path,
+            lq,
+            noisy.as_mut().map(|x| &mut x.0),
+        )?;
+        let cov = path_covariance(&errors);
+        if let Some((_, models)) = &mut noisy {
+            models.add((d.dose_gy, d.g, d.alpha), &errors, cov, lq);
         }
-        var_l.push(path_covariance(&errors)[0]);
+        var_l.push(cov[0]);
         low.push(d.dose_gy);
         alpha.push(d.alpha);
         prot.push(Protraction {
@@ -476,10 +493,11 @@ pub fn migrating_exposure_noisy<G: WalkGrid + ?Sized>(
         g_change: 0.0,
     };
     let mut e = Exposure::from_protraction(tp, lq)?;
-    if let Some(m) = models.first() {
-        e.survival_estimate = m.estimate();
+    if let Some((_, models)) = &noisy {
+        let est = models.estimates();
+        e.survival_estimate = est[0];
         e.surviving_fraction = e.survival_estimate.value;
-        e.alpha_hit_estimate = models.get(1).map(WalkerSurvival::estimate);
+        e.alpha_hit_estimate = est.get(1).copied();
         for ((b, p), v) in e.bed_gy.iter_mut().zip(&e.low_let).zip(&var_l) {
             *b -= p.g * v / lq.alpha_beta_gy;
         }
@@ -506,30 +524,31 @@ struct WalkDose {
     alpha: f64,
 }
 
-/// Walks walker `w`; with `noisy`, also the error weights of its path.
+/// Walks walker `w`; with `noisy` (the scratch of the path's decays), also the error
+/// weights of its path (empty without).
 fn walk_one<G: WalkGrid + ?Sized>(
     grid: &G,
     params: &WalkParameters,
     w: u64,
     path: &Path<'_>,
     lq: &LqParameters,
-    noisy: bool,
+    mut noisy: Option<&mut PathAccumulator>,
 ) -> KResult<(WalkDose, PathErrors)> {
     let n = path.times.len() - 1;
     let mut walker = Walker::new(grid, params, w, path.dt);
     let (mut dl, mut da) = (0.0, 0.0);
     let mut pieces = Vec::with_capacity(n);
-    let mut visits: Vec<(usize, usize, f64)> = Vec::new();
     for k in 0..n {
         let v = walker.step();
         let (mut sl, mut sa) = (0.0, 0.0);
+        let slot = noisy.as_deref_mut().map(|acc| acc.visit(grid, v));
         for (c, &dn) in path.decays[k].iter().enumerate() {
             if dn != 0.0 {
                 let (l, a) = grid.dose_per_decay(v, c);
                 sl += l * dn;
                 sa += a * dn;
-                if noisy {
-                    visits.push((c, v, dn));
+                if let (Some(acc), Some(s)) = (noisy.as_deref_mut(), slot) {
+                    acc.add(s, c, dn);
                 }
             }
         }
@@ -544,7 +563,8 @@ fn walk_one<G: WalkGrid + ?Sized>(
         g,
         alpha: da,
     };
-    Ok((dose, path_errors(grid, visits)))
+    let errors = noisy.map_or_else(Vec::new, PathAccumulator::finish);
+    Ok((dose, errors))
 }
 
 #[cfg(test)]
@@ -680,8 +700,13 @@ mod tests {
         )
         .unwrap();
         let s = 0.5e-12;
-        let visits = vec![(0, 5, 2.0), (1, 5, 4.0), (0, 7, 1.0), (0, 5, 3.0)];
-        let e = crate::walknoise::path_errors(&Noisy(two, 0.5), visits);
+        let two = Noisy(two, 0.5);
+        let mut acc = PathAccumulator::new(&two);
+        for (c, v, dn) in [(0, 5, 2.0), (1, 5, 4.0), (0, 7, 1.0), (0, 5, 3.0)] {
+            let s = acc.visit(&two, v);
+            acc.add(s, c, dn);
+        }
+        let e = acc.finish();
         let [vl, va, cov] = crate::walknoise::path_covariance(&e);
         // voxel 5: (2 + 3 + 4)·σ, voxel 7: 1·σ
         let want = s * s * 82.0;

@@ -17,40 +17,137 @@
 //!   B_v = (1/N) Σ_w ∂S/∂D (W_wv·σ_v) — the shared voxels' covariance between walkers
 //!   included.
 
-use std::collections::HashMap;
-
 use crate::noise::SurvivalEstimate;
 use crate::radiobiology::LqParameters;
 use crate::walk::WalkGrid;
 
-/// Error weights of one path per voxel: (voxel, Σ_c W_vc σ_vc for low LET and for α) \[Gy\].
+/// Error weights of one path per voxel in increasing voxel order: (voxel, Σ_c W_vc σ_vc for
+/// low LET and for α) \[Gy\].
 pub(crate) type PathErrors = Vec<(usize, [f64; 2])>;
 
-/// The error weights of a path from its `visits` (component, voxel, decays).
-pub(crate) fn path_errors<G: WalkGrid + ?Sized>(
-    grid: &G,
-    mut visits: Vec<(usize, usize, f64)>,
-) -> PathErrors {
-    visits.sort_by_key(|x| (x.1, x.0));
-    let mut out: PathErrors = Vec::new();
-    let mut i = 0;
-    while i < visits.len() {
-        let (c, v) = (visits[i].0, visits[i].1);
-        let mut w = 0.0;
-        while i < visits.len() && (visits[i].0, visits[i].1) == (c, v) {
-            w += visits[i].2;
-            i += 1;
-        }
-        let (sl, sa) = grid.dose_sd_per_decay(v, c);
-        match out.last_mut() {
-            Some((u, x)) if *u == v => {
-                x[0] += w * sl;
-                x[1] += w * sa;
-            }
-            _ => out.push((v, [w * sl, w * sa])),
+/// A dense voxel → slot index over a grid: slots are handed out in first-visit order, and
+/// `sorted` lists the visited voxels in increasing order (the order every sum over voxels
+/// runs in, so results do not depend on the order of the visits).
+#[derive(Debug, Clone)]
+struct VoxelSlots {
+    /// slot of each voxel of the grid (`u32::MAX`: not visited)
+    slot: Vec<u32>,
+    /// visited voxels, by slot
+    voxels: Vec<usize>,
+}
+
+impl VoxelSlots {
+    fn new(n_voxels: usize) -> Self {
+        Self {
+            slot: vec![u32::MAX; n_voxels],
+            voxels: Vec::new(),
         }
     }
-    out
+
+    /// The slot of voxel `v` and whether it is new.
+    fn insert(&mut self, v: usize) -> (usize, bool) {
+        match self.slot[v] {
+            u32::MAX => {
+                let s = self.voxels.len();
+                self.slot[v] = u32::try_from(s).expect("fewer visited voxels than 2³²−1");
+                self.voxels.push(v);
+                (s, true)
+            }
+            s => (s as usize, false),
+        }
+    }
+
+    /// (voxel, slot) of every visited voxel in increasing voxel order.
+    fn sorted(&self) -> Vec<(usize, usize)> {
+        let mut out: Vec<(usize, usize)> = self.voxels.iter().map(|&v| (v, 0)).collect();
+        out.sort_unstable();
+        for x in &mut out {
+            x.1 = self.slot[x.0] as usize;
+        }
+        out
+    }
+
+    /// Forgets every visit (cost: the number of visited voxels).
+    fn clear(&mut self) {
+        for &v in &self.voxels {
+            self.slot[v] = u32::MAX;
+        }
+        self.voxels.clear();
+    }
+}
+
+/// One walker's decays per (voxel, component), summed in step order, turned into its
+/// [`PathErrors`] at the end of the walk; reused from walker to walker.
+#[derive(Debug, Clone)]
+pub(crate) struct PathAccumulator {
+    n_components: usize,
+    voxels: VoxelSlots,
+    /// decays of component c in the voxel of slot s at `s * n_components + c`, and whether
+    /// any step added to it
+    decays: Vec<(f64, bool)>,
+    /// [`WalkGrid::dose_sd_per_decay`] of the voxel of slot s, component c, at the same
+    /// index: taken at the first visit, while the walk reads that voxel's doses anyway
+    sd: Vec<(f64, f64)>,
+}
+
+impl PathAccumulator {
+    /// For walks on `grid`.
+    pub fn new<G: WalkGrid + ?Sized>(grid: &G) -> Self {
+        let d = grid.dims();
+        Self {
+            n_components: grid.n_components(),
+            voxels: VoxelSlots::new(d[0] * d[1] * d[2]),
+            decays: Vec::new(),
+            sd: Vec::new(),
+        }
+    }
+
+    /// The slot of voxel `v` of `grid` on this path, for [`PathAccumulator::add`].
+    pub fn visit<G: WalkGrid + ?Sized>(&mut self, grid: &G, v: usize) -> usize {
+        let (s, new) = self.voxels.insert(v);
+        if new {
+            let n = self.decays.len() + self.n_components;
+            self.decays.resize(n, (0.0, false));
+            self.sd.resize(n, (0.0, 0.0));
+            grid.dose_sd_per_decay_all(v, &mut self.sd[n - self.n_components..]);
+        }
+        s
+    }
+
+    /// `dn` decays of component `c` while the walker was in the voxel of `slot`.
+    pub fn add(&mut self, slot: usize, c: usize, dn: f64) {
+        let x = &mut self.decays[slot * self.n_components + c];
+        x.0 += dn;
+        x.1 = true;
+    }
+
+    /// The error weights of the path added since the last call (components in increasing
+    /// order within a voxel); clears the path.
+    pub fn finish(&mut self) -> PathErrors {
+        let nc = self.n_components;
+        let mut out: PathErrors = Vec::with_capacity(self.voxels.voxels.len());
+        for (v, s) in self.voxels.sorted() {
+            let range = s * nc..(s + 1) * nc;
+            let mut x: Option<[f64; 2]> = None;
+            for (&(w, seen), &(sl, sa)) in self.decays[range.clone()].iter().zip(&self.sd[range]) {
+                if !seen {
+                    continue;
+                }
+                match &mut x {
+                    Some(x) => {
+                        x[0] += w * sl;
+                        x[1] += w * sa;
+                    }
+                    None => x = Some([w * sl, w * sa]),
+                }
+            }
+            out.extend(x.map(|x| (v, x)));
+        }
+        self.voxels.clear();
+        self.decays.clear();
+        self.sd.clear();
+        out
+    }
 }
 
 /// Variances of a path's low-LET and α doses and their covariance \[Gy²\].
@@ -60,51 +157,225 @@ pub(crate) fn path_covariance(e: &PathErrors) -> [f64; 3] {
     })
 }
 
-/// The population survival of one model (α coefficient `a_alpha` \[1/Gy\]: α·RBE for the
+/// The population survival of the models (α coefficient per model \[1/Gy\]: α·RBE for the
 /// mean-dose model, κ for the α-hit model), accumulated walker by walker.
 #[derive(Debug, Clone)]
 pub(crate) struct WalkerSurvival {
-    a_alpha: f64,
     n: f64,
+    models: Vec<ModelSums>,
+    /// voxels of the walkers' paths; slot s holds `ModelSums::b[s]` of every model
+    voxels: VoxelSlots,
+}
+
+/// One model's sums over the walkers.
+#[derive(Debug, Clone)]
+struct ModelSums {
+    a_alpha: f64,
     corrected: f64,
     naive: f64,
-    /// per-voxel sensitivities; summed in voxel order in `estimate` (same bytes as an
-    /// ordered map, without its per-visit tree walk)
-    b: HashMap<usize, f64>,
+    /// per-voxel sensitivities by slot; summed in voxel order in `estimates`
+    b: Vec<f64>,
 }
 
 impl WalkerSurvival {
-    /// For `n` walkers.
-    pub fn new(a_alpha: f64, n: usize) -> Self {
+    /// For `n` walkers on `grid`, one model per α coefficient of `a_alpha`.
+    pub fn new<G: WalkGrid + ?Sized>(grid: &G, a_alpha: &[f64], n: usize) -> Self {
+        let d = grid.dims();
+        let models = a_alpha
+            .iter()
+            .map(|&a_alpha| ModelSums {
+                a_alpha,
+                corrected: 0.0,
+                naive: 0.0,
+                b: Vec::new(),
+            })
+            .collect();
         Self {
-            a_alpha,
             n: n as f64,
-            corrected: 0.0,
-            naive: 0.0,
-            b: HashMap::new(),
+            models,
+            voxels: VoxelSlots::new(d[0] * d[1] * d[2]),
         }
     }
 
-    /// Adds a walker with low-LET dose `d_l`, G factor `g`, α dose `d_a` \[Gy\] and path
-    /// errors `e`.
-    pub fn add(&mut self, (d_l, g, d_a): (f64, f64, f64), e: &PathErrors, lq: &LqParameters) {
+    /// Adds a walker with low-LET dose `d_l`, G factor `g`, α dose `d_a` \[Gy\], path
+    /// errors `e` and their [`path_covariance`] `cov`.
+    pub fn add(
+        &mut self,
+        (d_l, g, d_a): (f64, f64, f64),
+        e: &PathErrors,
+        cov: [f64; 3],
+        lq: &LqParameters,
+    ) {
+        let slots: Vec<usize> = e.iter().map(|&(v, _)| self.voxels.insert(v).0).collect();
+        let n_slots = self.voxels.voxels.len();
         let two_beta_g = 2.0 * lq.alpha_per_gy / lq.alpha_beta_gy * g;
-        let s = (-self.a_alpha * d_a - lq.alpha_per_gy * d_l - 0.5 * two_beta_g * d_l * d_l).exp();
-        let (k_l, k_a) = (lq.alpha_per_gy + two_beta_g * d_l, self.a_alpha);
-        let [vl, va, cov] = path_covariance(e);
-        let trace = (k_l * k_l - two_beta_g) * vl + k_a * k_a * va + 2.0 * k_l * k_a * cov;
-        self.corrected += (s - 0.5 * s * trace) / self.n;
-        self.naive += s / self.n;
-        for &(v, x) in e {
-            *self.b.entry(v).or_insert(0.0) -= s * (k_l * x[0] + k_a * x[1]) / self.n;
+        let [vl, va, cv] = cov;
+        for m in &mut self.models {
+            let s = (-m.a_alpha * d_a - lq.alpha_per_gy * d_l - 0.5 * two_beta_g * d_l * d_l).exp();
+            let (k_l, k_a) = (lq.alpha_per_gy + two_beta_g * d_l, m.a_alpha);
+            let trace = (k_l * k_l - two_beta_g) * vl + k_a * k_a * va + 2.0 * k_l * k_a * cv;
+            m.corrected += (s - 0.5 * s * trace) / self.n;
+            m.naive += s / self.n;
+            m.b.resize(n_slots, 0.0);
+            for (&slot, &(_, x)) in slots.iter().zip(e) {
+                m.b[slot] -= s * (k_l * x[0] + k_a * x[1]) / self.n;
+            }
         }
     }
 
-    /// The estimate: corrected mean (at least 0), uncorrected mean, delta-method σ.
-    pub fn estimate(&self) -> SurvivalEstimate {
-        let mut terms: Vec<(usize, f64)> = self.b.iter().map(|(&v, &b)| (v, b)).collect();
-        terms.sort_unstable_by_key(|&(v, _)| v);
-        let sd = terms.iter().map(|(_, b)| b * b).sum::<f64>().sqrt();
-        SurvivalEstimate::with_sd(self.corrected.max(0.0), self.naive, sd)
+    /// The estimate of every model: corrected mean (at least 0), uncorrected mean,
+    /// delta-method σ.
+    pub fn estimates(&self) -> Vec<SurvivalEstimate> {
+        let order = self.voxels.sorted();
+        self.models
+            .iter()
+            .map(|m| {
+                let sd = order
+                    .iter()
+                    .map(|&(_, s)| m.b[s] * m.b[s])
+                    .sum::<f64>()
+                    .sqrt();
+                SurvivalEstimate::with_sd(m.corrected.max(0.0), m.naive, sd)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use xfire_core::rng::{Rng, STREAM_KINETICS};
+
+    use super::*;
+
+    /// 6×5×4 voxels, 3 components, σ per decay a fixed irregular function of (voxel,
+    /// component) (0 for some pairs).
+    struct Grid;
+    impl WalkGrid for Grid {
+        fn dims(&self) -> [usize; 3] {
+            [6, 5, 4]
+        }
+        fn voxel_size_cm(&self) -> [f64; 3] {
+            [1e-4; 3]
+        }
+        fn allowed(&self, _: usize) -> bool {
+            true
+        }
+        fn entry_voxels(&self) -> &[usize] {
+            &[0]
+        }
+        fn n_components(&self) -> usize {
+            3
+        }
+        fn dose_per_decay(&self, v: usize, c: usize) -> (f64, f64) {
+            (1e-12 * (1 + v % 7) as f64, 1e-11 * ((v + c) % 3) as f64)
+        }
+        fn dose_sd_per_decay(&self, v: usize, c: usize) -> (f64, f64) {
+            let (l, a) = self.dose_per_decay(v, c);
+            (l * (0.1 + 0.37 * c as f64).sqrt(), a / 3.0)
+        }
+    }
+
+    /// The definition: a path's visits sorted by (voxel, component), decays of one pair
+    /// summed in step order, components added in order; sensitivities in an ordered map.
+    fn reference_path(visits: &[(usize, usize, f64)]) -> PathErrors {
+        let mut sorted = visits.to_vec();
+        sorted.sort_by_key(|x| (x.1, x.0));
+        let mut out: PathErrors = Vec::new();
+        let mut i = 0;
+        while i < sorted.len() {
+            let (c, v) = (sorted[i].0, sorted[i].1);
+            let mut w = 0.0;
+            while i < sorted.len() && (sorted[i].0, sorted[i].1) == (c, v) {
+                w += sorted[i].2;
+                i += 1;
+            }
+            let (sl, sa) = Grid.dose_sd_per_decay(v, c);
+            match out.last_mut() {
+                Some((u, x)) if *u == v => {
+                    x[0] += w * sl;
+                    x[1] += w * sa;
+                }
+                _ => out.push((v, [w * sl, w * sa])),
+            }
+        }
+        out
+    }
+
+    /// The dense accumulators give the bytes of the definition (sorted visits, ordered
+    /// map) for random multi-component paths with revisits, and reuse leaves no trace
+    /// from one walker to the next.
+    #[test]
+    fn dense_accumulators_match_the_sorted_definition_bit_for_bit() {
+        let lq = LqParameters::lymphocyte();
+        let a = [lq.alpha_per_gy * lq.rbe_alpha, 0.7];
+        let walkers = 25;
+        let mut acc = PathAccumulator::new(&Grid);
+        let mut fast = WalkerSurvival::new(&Grid, &a, walkers);
+        let mut rng = Rng::for_stream(5, 0, STREAM_KINETICS);
+        let mut sums = [(0.0, 0.0); 2];
+        let mut b: [BTreeMap<usize, f64>; 2] = [BTreeMap::new(), BTreeMap::new()];
+        for w in 0..walkers {
+            // a local walk: voxels near a moving centre, so voxels recur within a path
+            let mut visits = Vec::new();
+            let mut at = (w * 7) % 120;
+            for _ in 0..200 {
+                at = (at + (rng.uniform() * 5.0) as usize + 118) % 120;
+                for c in 0..3 {
+                    if rng.uniform() < 0.6 {
+                        visits.push((c, at, rng.uniform() * 1e3));
+                    }
+                }
+            }
+            for &(c, v, dn) in &visits {
+                let s = acc.visit(&Grid, v);
+                acc.add(s, c, dn);
+            }
+            let e = acc.finish();
+            let want = reference_path(&visits);
+            assert_eq!(e.len(), want.len());
+            for (x, y) in e.iter().zip(&want) {
+                assert_eq!(x.0, y.0);
+                assert_eq!(
+                    x.1.map(f64::to_bits),
+                    y.1.map(f64::to_bits),
+                    "voxel {}",
+                    x.0
+                );
+            }
+            let dose = (
+                2.0 + rng.uniform(),
+                0.8 + 0.2 * rng.uniform(),
+                rng.uniform(),
+            );
+            let cov = path_covariance(&e);
+            fast.add(dose, &e, cov, &lq);
+            // the sums of the definition
+            let (d_l, g, d_a) = dose;
+            let n = walkers as f64;
+            let two_beta_g = 2.0 * lq.alpha_per_gy / lq.alpha_beta_gy * g;
+            for m in 0..2 {
+                let s = (-a[m] * d_a - lq.alpha_per_gy * d_l - 0.5 * two_beta_g * d_l * d_l).exp();
+                let (k_l, k_a) = (lq.alpha_per_gy + two_beta_g * d_l, a[m]);
+                let [vl, va, cv] = cov;
+                let trace = (k_l * k_l - two_beta_g) * vl + k_a * k_a * va + 2.0 * k_l * k_a * cv;
+                sums[m].0 += (s - 0.5 * s * trace) / n;
+                sums[m].1 += s / n;
+                for &(v, x) in &e {
+                    *b[m].entry(v).or_insert(0.0) -= s * (k_l * x[0] + k_a * x[1]) / n;
+                }
+            }
+        }
+        let est = fast.estimates();
+        assert_eq!(est.len(), 2);
+        for m in 0..2 {
+            let sd = b[m].values().map(|x| x * x).sum::<f64>().sqrt();
+            let want = SurvivalEstimate::with_sd(sums[m].0.max(0.0), sums[m].1, sd);
+            assert_eq!(est[m].value.to_bits(), want.value.to_bits());
+            assert_eq!(est[m].naive.to_bits(), want.naive.to_bits());
+            assert_eq!(est[m].sd.to_bits(), want.sd.to_bits());
+            assert!(est[m].sd > 0.0 && est[m].value > 0.0, "{:?}", est[m]);
+        }
     }
 }

@@ -273,6 +273,28 @@ impl<'a, G: WalkGrid> NoisyWalkGrid<'a, G> {
             factor,
         }
     }
+
+    /// Label of voxel `v` and its Gy per MeV (0 without mass).
+    fn label_and_gy_per_mev(&self, v: usize) -> (usize, f64) {
+        let m = self.phantom.voxel_mass_g(v);
+        let g = if m > 0.0 {
+            xfire_tally::dose_gy(1.0, m)
+        } else {
+            0.0
+        };
+        (self.phantom.label[v] as usize, g)
+    }
+
+    /// σ of the dose per decay of component `c` in voxel `v` of label `label` with `g` Gy
+    /// per MeV, (low LET, α).
+    fn sd_of(&self, v: usize, c: usize, label: usize, g: f64) -> (f64, f64) {
+        let (l, a) = self.grid.dose_per_decay(v, c);
+        let sd = |pi: usize, d: f64| -> f64 {
+            let f = self.factor[c][pi].get(label).copied().unwrap_or(0.0);
+            f * (d * g).max(0.0).sqrt()
+        };
+        (sd(0, l), sd(1, a))
+    }
 }
 
 impl<G: WalkGrid> WalkGrid for NoisyWalkGrid<'_, G> {
@@ -295,18 +317,13 @@ impl<G: WalkGrid> WalkGrid for NoisyWalkGrid<'_, G> {
         self.grid.dose_per_decay(v, c)
     }
     fn dose_sd_per_decay(&self, v: usize, c: usize) -> (f64, f64) {
-        let (l, a) = self.grid.dose_per_decay(v, c);
-        let label = self.phantom.label[v] as usize;
-        let m = self.phantom.voxel_mass_g(v);
-        let g = if m > 0.0 {
-            xfire_tally::dose_gy(1.0, m)
-        } else {
-            0.0
-        };
-        let sd = |pi: usize, d: f64| -> f64 {
-            let f = self.factor[c][pi].get(label).copied().unwrap_or(0.0);
-            f * (d * g).max(0.0).sqrt()
-        };
-        (sd(0, l), sd(1, a))
+        let (label, g) = self.label_and_gy_per_mev(v);
+        self.sd_of(v, c, label, g)
+    }
+    fn dose_sd_per_decay_all(&self, v: usize, out: &mut [(f64, f64)]) {
+        let (label, g) = self.label_and_gy_per_mev(v);
+        for (c, x) in out.iter_mut().enumerate() {
+            *x = self.sd_of(v, c, label, g);
+        }
     }
 }
