@@ -266,3 +266,56 @@ fn corrupt_files_are_refused_before_parsing() {
         err(&one)
     );
 }
+
+/// The file `src` re-encoded by dicom-rs in transfer syntax `ts` at `dst`.
+fn reencode(src: &Path, dst: &Path, ts: &str) {
+    let obj = dicom_object::open_file(src).unwrap();
+    let (class, sop) = (
+        obj.meta().media_storage_sop_class_uid().to_string(),
+        obj.meta().media_storage_sop_instance_uid().to_string(),
+    );
+    obj.into_inner()
+        .with_meta(
+            dicom_object::FileMetaTableBuilder::new()
+                .transfer_syntax(ts)
+                .media_storage_sop_class_uid(class)
+                .media_storage_sop_instance_uid(sop),
+        )
+        .unwrap()
+        .write_to_file(dst)
+        .unwrap();
+}
+
+#[test]
+fn implicit_little_and_explicit_big_endian_give_the_same_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = grid();
+    let nm: Vec<f64> = (0..g.len()).map(|k| 100.0 * (k % 23) as f64).collect();
+    let v = Volume {
+        grid: g,
+        values: nm,
+        element: ElementType::F32,
+    };
+    write_series(&dir.path().join("nm"), &v, &nm_info()).unwrap();
+    let dose: Vec<f64> = (0..g.len()).map(|k| 1e-3 * (k * k % 97) as f64).collect();
+    write_rt_dose(&dir.path().join("rd.dcm"), &g, &dose, &ct_info(), "", "").unwrap();
+    // dicom-rs re-encodes 32-bit pixels parsed as OW words word by word, which in big
+    // endian puts the low word of each 32-bit cell first: only 16-bit pixels go to big endian
+    let cases = [
+        (
+            dir.path().join("nm/NM0001.dcm"),
+            vec!["1.2.840.10008.1.2", "1.2.840.10008.1.2.2"],
+        ),
+        (dir.path().join("rd.dcm"), vec!["1.2.840.10008.1.2"]),
+    ];
+    for (src, syntaxes) in cases {
+        let want = read_series(&src).unwrap();
+        for ts in syntaxes {
+            let dst = dir.path().join("re.dcm");
+            reencode(&src, &dst, ts);
+            let got = read_series(&dst).unwrap();
+            assert_eq!(got.volume, want.volume, "{} in {ts}", src.display());
+            assert_eq!(got.info.units, want.info.units);
+        }
+    }
+}

@@ -23,7 +23,7 @@ pub const RT_DOSE_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.481.2";
 
 /// Dose values quantised to u32 with the Dose Grid Scaling written (DS, parsed back so that
 /// scaling × pixel is what a reader gets).
-fn quantise(path: &Path, dose_gy: &[f64]) -> Result<(String, Vec<u8>)> {
+fn quantise(path: &Path, dose_gy: &[f64]) -> Result<(String, Vec<u32>)> {
     let mut max = 0.0f64;
     for (k, &d) in dose_gy.iter().enumerate() {
         if !(d >= 0.0 && d.is_finite()) {
@@ -42,12 +42,11 @@ fn quantise(path: &Path, dose_gy: &[f64]) -> Result<(String, Vec<u8>)> {
     let s: f64 = scaling
         .parse()
         .map_err(|_| fmt_err(path, format!("dose grid scaling {scaling:?}")))?;
-    let mut bytes = Vec::with_capacity(dose_gy.len() * 4);
-    for &d in dose_gy {
-        let q = (d / s).round().min(u32::MAX as f64) as u32;
-        bytes.extend_from_slice(&q.to_le_bytes());
-    }
-    Ok((scaling, bytes))
+    let pixels = dose_gy
+        .iter()
+        .map(|&d| (d / s).round().min(u32::MAX as f64) as u32)
+        .collect();
+    Ok((scaling, pixels))
 }
 
 fn image_plane(obj: &mut InMemDicomObject, g: &Grid) {
@@ -78,7 +77,7 @@ fn image_plane(obj: &mut InMemDicomObject, g: &Grid) {
     );
 }
 
-fn pixel_module(obj: &mut InMemDicomObject, g: &Grid, scaling: String, pixels: Vec<u8>) {
+fn pixel_module(obj: &mut InMemDicomObject, g: &Grid, scaling: String, pixels: Vec<u32>) {
     put(obj, tags::SAMPLES_PER_PIXEL, VR::US, 1u16);
     put(obj, tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2");
     put(obj, tags::ROWS, VR::US, g.ny as u16);
@@ -91,11 +90,12 @@ fn pixel_module(obj: &mut InMemDicomObject, g: &Grid, scaling: String, pixels: V
     put(obj, tags::DOSE_TYPE, VR::CS, "PHYSICAL");
     put(obj, tags::DOSE_SUMMATION_TYPE, VR::CS, "PLAN");
     put(obj, tags::DOSE_GRID_SCALING, VR::DS, scaling);
+    // 32-bit values (not bytes), so that any transfer syntax orders their bytes
     put(
         obj,
         tags::PIXEL_DATA,
         VR::OW,
-        PrimitiveValue::U8(pixels.into()),
+        PrimitiveValue::U32(pixels.into()),
     );
 }
 
@@ -138,7 +138,8 @@ pub fn write_rt_dose(
     })?;
     let (scaling, pixels) = quantise(path, dose_gy)?;
     let mut h = Fnv64::new();
-    h.bytes(&pixels)
+    let bytes: Vec<u8> = pixels.iter().flat_map(|p| p.to_le_bytes()).collect();
+    h.bytes(&bytes)
         .bytes(for_uid.as_bytes())
         .bytes(reference.series_uid.as_bytes());
     h.bytes(description.as_bytes());
