@@ -31,6 +31,9 @@ pub trait Geometry: Clone + std::fmt::Debug + Send + Sync {
     fn owned_volume_cm3(&self, voxel: usize) -> f64;
     /// A point uniform in the part of space that belongs to `voxel` \[cm\].
     fn sample_in_voxel(&self, voxel: usize, rng: &mut Rng) -> [f64; 3];
+    /// Whether the box `lo`–`hi` \[cm\] (positive volume) lies in the part of space that
+    /// belongs to `voxel` (to a tolerance of 1e-9 voxel edges).
+    fn owns_box(&self, voxel: usize, lo: [f64; 3], hi: [f64; 3]) -> bool;
     /// The region of `voxel` (0 for a single grid).
     fn region(&self, voxel: usize) -> usize;
     /// Smallest voxel edge of `region` \[cm\].
@@ -97,6 +100,17 @@ impl Geometry for Grid {
     }
 
     #[inline]
+    fn owns_box(&self, voxel: usize, lo: [f64; 3], hi: [f64; 3]) -> bool {
+        if voxel >= self.len() {
+            return false;
+        }
+        let c = self.corner(voxel);
+        (0..3).all(|a| {
+            let tol = 1e-9 * self.voxel_cm[a];
+            hi[a] > lo[a] && lo[a] >= c[a] - tol && hi[a] <= c[a] + self.voxel_cm[a] + tol
+        })
+    }
+
     fn region_min_edge_cm(&self, _region: usize) -> f64 {
         self.voxel_cm[0].min(self.voxel_cm[1]).min(self.voxel_cm[2])
     }

@@ -69,7 +69,7 @@ pub use grid::{Grid, Traversal, VoxelStep, MAX_VOXELS};
 pub use labels::{LabelId, LabelTable};
 pub use nested::{Nested, NestedGrid, NestedTraversal};
 pub use phantom::{LabelStats, MaterialEntry, Phantom};
-pub use source::{build_source_map, AliasSampler, SourceMap};
+pub use source::{build_source_map, AliasSampler, BoxSource, SourceBox, SourceMap};
 pub use spec::Spec;
 
 /// Errors of phantom construction and generation. Messages name the offending value and unit.

@@ -120,6 +120,23 @@ impl NestedGrid {
         Some((lo, hi))
     }
 
+    /// The boxes \[cm\] (lower, upper corners) that make up the space macro voxel `v` (macro
+    /// index) owns: the voxel itself, or up to six pieces of it around the micro box (none
+    /// when the box covers it).
+    pub fn owned_boxes(&self, v: usize) -> Vec<([f64; 3], [f64; 3])> {
+        match self.overlap(v) {
+            None => {
+                let c = self.outer.corner(v);
+                let h = self.outer.voxel_cm;
+                vec![(c, [c[0] + h[0], c[1] + h[1], c[2] + h[2]])]
+            }
+            Some((lo_i, hi_i)) => {
+                let (p, n) = self.owned_pieces(v, lo_i, hi_i);
+                p[..n].to_vec()
+            }
+        }
+    }
+
     /// Volume \[cm³\] of the space that belongs to voxel `voxel` (global index): a micro
     /// voxel's volume, or the part of a macro voxel outside the micro box.
     fn owned(&self, voxel: usize) -> f64 {
@@ -304,6 +321,18 @@ impl Geometry for NestedGrid {
             l[1] + rng.uniform() * (h[1] - l[1]),
             l[2] + rng.uniform() * (h[2] - l[2]),
         ]
+    }
+
+    fn owns_box(&self, voxel: usize, lo: [f64; 3], hi: [f64; 3]) -> bool {
+        if voxel < self.n_micro {
+            return self.micro.owns_box(voxel, lo, hi);
+        }
+        // inside the macro voxel and not overlapping the micro box by more than the tolerance
+        self.outer.owns_box(voxel - self.n_micro, lo, hi)
+            && (0..3).any(|a| {
+                let tol = 1e-9 * self.outer.voxel_cm[a];
+                hi[a].min(self.hi[a]) - lo[a].max(self.lo[a]) <= tol
+            })
     }
 
     #[inline]

@@ -32,6 +32,48 @@ pub struct SourceMap {
     pub weight: Vec<f32>,
 }
 
+/// One axis-aligned box of a [`BoxSource`]: decays uniform inside it, which lies in the
+/// space voxel `voxel` owns (a piece of a voxel: finer than the voxel grid).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SourceBox {
+    /// Lower corner \[cm\].
+    pub lo: [f64; 3],
+    /// Upper corner \[cm\].
+    pub hi: [f64; 3],
+    /// The voxel (global index of the geometry) that owns the box.
+    pub voxel: usize,
+    /// Relative weight (≥ 0, same normalisation as `voxel_weight`).
+    pub weight: f64,
+}
+
+impl SourceBox {
+    /// Volume \[cm³\].
+    pub fn volume_cm3(&self) -> f64 {
+        (0..3).map(|a| self.hi[a] - self.lo[a]).product()
+    }
+}
+
+/// A source finer than the voxel grid: voxels by weight (uniform inside each) and boxes by
+/// weight (uniform inside each), both drawn from one distribution in proportion to weight.
+/// Used to stratify a lesion's activity by the distance of the decay point to a micro box.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BoxSource {
+    /// Name (for messages).
+    pub name: String,
+    /// Relative weight per voxel (one per voxel of the geometry), or empty for none.
+    pub voxel_weight: Vec<f32>,
+    /// The boxes.
+    pub boxes: Vec<SourceBox>,
+}
+
+impl BoxSource {
+    /// Sum of all weights (voxels and boxes).
+    pub fn total_weight(&self) -> f64 {
+        let v: f64 = self.voxel_weight.iter().map(|&w| w as f64).sum();
+        v + self.boxes.iter().map(|b| b.weight).sum::<f64>()
+    }
+}
+
 /// The standard distribution names [`build_source_map`] knows, besides `label:<name>`.
 pub const STANDARD_SOURCES: [&str; 5] = [
     "tumour_membrane",

@@ -2,18 +2,20 @@
 //! and body (docs/physics.md, "Nested geometry" and "Sources in the lesion").
 //!
 //! The plan nests the micro phantom ([`NestedPlan::new`]); the transport of each part of each
-//! component is stratified: decays in the micro phantom (its site map, N histories), in the
-//! lesion shells by distance to the micro box up to the part's largest charged-particle range
-//! (N each), and in the rest of the lesion (10 N). Every stratum is transported in full (all particles, both
+//! component is stratified: decays in the micro phantom (its site map, N histories), in
+//! shells of lesion activity by the distance of the decay point to the micro box (pieces of
+//! the lesion voxels, distances halving from the part's largest charged-particle range down
+//! to an eighth of the box's edge; N each), and in the rest of the lesion (10 N). Every
+//! stratum is transported in full (all particles, both
 //! grids); the strata's tallies are added with the exact weights k = (activity of the
 //! stratum) / (activity of the micro phantom), so the result is the energy per decay *in the
 //! micro phantom* with the lesion's decays included — the quantity the kinetics multiplies.
-//! α parts sample the micro phantom and the shell together in proportion to their activity
+//! α parts sample the micro phantom and the shells together in proportion to their activity
 //! (weight ≈ 1, so single-event counts stay counts).
 
 use xfire_data::nuclides::{library, EmissionSampler, Radiation};
 use xfire_phantom::nested::{lesion_phantom, LESION_LABEL};
-use xfire_phantom::{MaterialEntry, Nested, Phantom, SourceMap};
+use xfire_phantom::{BoxSource, Geometry, MaterialEntry, Nested, Phantom, SourceBox, SourceMap};
 use xfire_tally::{BatchScorer, EventLayout, RegionMap, TallyLayout, TallyResult};
 use xfire_transport::{Emitter, PhysicsTables, Source, TransportSetup};
 
@@ -236,123 +238,304 @@ fn max_range_cm(nuclide: &str, part: Part, physics: &PhysicsTables, np: &NestedP
     1.1 * r
 }
 
-/// Distance \[cm\] between macro voxel `v` (macro index) and the micro box.
-fn voxel_box_distance(np: &NestedPlan, v: usize) -> f64 {
-    let g = np.nested.grid.outer();
-    let (lo, hi) = np.nested.grid.micro_box_cm();
-    let c = g.corner(v);
-    let mut s = 0.0;
-    for a in 0..3 {
-        let (vl, vh) = (c[a], c[a] + g.voxel_cm[a]);
-        let d = (lo[a] - vh).max(vl - hi[a]).max(0.0);
-        s += d * d;
+/// Emissions drawn to estimate how far the charged particles' energy reaches ([`reach`]).
+const REACH_SAMPLES: u64 = 20_000;
+
+/// Projected over CSDA range assumed for the electrons' reach ([`reach`]): their paths wind.
+const DETOUR: f64 = 0.6;
+
+/// The constant C of the shells' histories √(C k f) ([`shell_histories`]).
+const ALLOC: f64 = 6.0;
+
+/// Histories of a shell per `transport.decays`: √(C k f) rounded, 1 to this (k the shell's
+/// weight, f its straight-track share of the charged energy, [`shell_histories`]).
+pub const MAX_SHELL_HISTORIES: u64 = 24;
+
+/// The fraction of the charged particles' emitted energy that straight tracks of
+/// [`DETOUR`] × their CSDA range in the lesion material deposit beyond distance `d` \[cm\]
+/// of their decay point, as a function of `d`: from [`REACH_SAMPLES`] emissions of
+/// `sampler` drawn with a fixed seed. It only sets how many histories each shell gets,
+/// never a weight.
+fn reach(
+    sampler: &EmissionSampler,
+    physics: &PhysicsTables,
+    np: &NestedPlan,
+) -> Box<dyn Fn(f64) -> f64> {
+    use xfire_physics::csda::RangeEnergy;
+    let m = physics.names.iter().position(|x| *x == np.spec.material);
+    let mut tracks = Vec::new(); // (range cm, energy MeV)
+    let mut em = Vec::new();
+    if let Some(m) = m {
+        let rho = np.nested.micro.materials[m].density_g_cm3;
+        let t = &physics.electron[m];
+        for i in 0..REACH_SAMPLES {
+            let mut rng = xfire_core::rng::Rng::for_stream(0x0072_6561_6368, i, 0);
+            sampler.sample(&mut rng, &mut em);
+            for e in &em {
+                use xfire_data::nuclides::Particle;
+                if matches!(
+                    e.radiation.particle(),
+                    Particle::Electron | Particle::Positron
+                ) {
+                    tracks.push((DETOUR * t.range_g_cm2(e.energy_mev) / rho, e.energy_mev));
+                }
+            }
+        }
+        let total: f64 = tracks.iter().map(|x| x.1).sum();
+        let t = t.clone();
+        return Box::new(move |d: f64| {
+            if total <= 0.0 {
+                return 0.0;
+            }
+            let left: f64 = tracks
+                .iter()
+                .filter(|x| x.0 > d)
+                .map(|x| t.energy_at_range((x.0 - d) * rho / DETOUR))
+                .sum();
+            left / total
+        });
     }
-    s.sqrt()
+    Box::new(|_| 1.0)
+}
+
+/// Histories of a shell per `transport.decays`: √(C k f) rounded, between 1 and
+/// [`MAX_SHELL_HISTORIES`] — k the shell's weight (its activity per micro activity), f its
+/// share of the charged energy ([`reach`] at its inner minus at its outer bound). A cell's
+/// relative variance from a shell grows as k·f/N (a k-times larger source whose share of
+/// the cell's dose is f hits it k/f times more rarely per history), so √(k f / cost) is the
+/// Neyman allocation; shell histories cost about a fifth of the micro phantom's, and C =
+/// [`ALLOC`] was set on the 177Lu lesion scenario (docs/physics.md).
+fn shell_histories(n: u64, k: f64, f: f64) -> u64 {
+    let m = (ALLOC * k * f.max(0.0)).sqrt().round() as u64;
+    n * m.clamp(1, MAX_SHELL_HISTORIES)
+}
+
+/// Nearest and farthest distance \[cm\] between the points of the box `lo`–`hi` and the
+/// box `blo`–`bhi` (the distance to a box is convex and separable by axis: the farthest
+/// point is a corner).
+fn distance_range(lo: [f64; 3], hi: [f64; 3], blo: [f64; 3], bhi: [f64; 3]) -> (f64, f64) {
+    let (mut near, mut far) = (0.0, 0.0);
+    for a in 0..3 {
+        let n = (blo[a] - hi[a]).max(lo[a] - bhi[a]).max(0.0);
+        let f = (blo[a] - lo[a]).max(hi[a] - bhi[a]).max(0.0);
+        near += n * n;
+        far += f * f;
+    }
+    (near.sqrt(), far.sqrt())
 }
 
 /// Histories of the rest of the lesion per `transport.decays`: only its photons reach the
 /// micro box, in rare events of large weight, and its histories are cheap (mm voxels).
 pub const FAR_HISTORIES: u64 = 10;
 
-/// One stratum: a source map over both grids, its weight k and its histories.
+/// Where a stratum's decays are drawn from.
+enum StratumSource {
+    /// The micro phantom's site map (over both grids).
+    Map(SourceMap),
+    /// Micro voxels and pieces of lesion voxels.
+    Boxes(BoxSource),
+}
+
+/// One stratum: its source, its weight k and its histories.
 struct Stratum {
-    map: SourceMap,
+    name: String,
+    source: StratumSource,
     k: f64,
     decays: u64,
 }
 
-/// Upper distance bounds \[cm\] of the shells around the micro box: 0 (the macro voxels the
-/// box touches), then the macro voxel edge h, 2h, 4h, … up to `range_cm`.
-fn shell_bounds(h: f64, range_cm: f64) -> Vec<f64> {
-    let mut b = vec![0.0];
-    let mut x = h;
-    while x < range_cm {
-        b.push(x);
-        x *= 2.0;
+/// Upper bounds \[cm\] of the distance of a decay point to the micro box for the shells:
+/// `range_cm`, halved while the half is at least `inner_cm`, in increasing order.
+fn shell_bounds(inner_cm: f64, range_cm: f64) -> Vec<f64> {
+    let mut b = vec![range_cm.max(0.0)];
+    while b[b.len() - 1] * 0.5 >= inner_cm && inner_cm > 0.0 {
+        b.push(b[b.len() - 1] * 0.5);
     }
-    b.push(range_cm.max(0.0));
+    b.reverse();
     b
 }
 
+/// The stratum of a point at distance `d` \[cm\] from the micro box: the first shell whose
+/// bound exceeds it, or `bounds.len()` (the rest of the lesion).
+fn stratum_of(d: f64, bounds: &[f64]) -> usize {
+    bounds.iter().position(|&b| d < b).unwrap_or(bounds.len())
+}
+
+/// Lesion activity split by the distance of the decay point to the micro box.
+struct Splitter<'a> {
+    bounds: &'a [f64],
+    blo: [f64; 3],
+    bhi: [f64; 3],
+}
+
+impl Splitter<'_> {
+    /// The smallest width of the strata `a..=b` \[cm\] (the rest of the lesion counts as
+    /// wide as the last shell).
+    fn min_width(&self, a: usize, b: usize) -> f64 {
+        let w = |j: usize| {
+            let j = j.min(self.bounds.len() - 1);
+            self.bounds[j] - if j == 0 { 0.0 } else { self.bounds[j - 1] }
+        };
+        (a..=b).map(w).fold(f64::INFINITY, f64::min)
+    }
+
+    /// Adds the piece `lo`–`hi` of macro voxel `voxel` (activity `per_cm3` per cm³) to
+    /// `out` (one list per stratum): whole when all its points lie in one stratum or it is
+    /// at most half as wide as the narrowest stratum it spans (then by its centre),
+    /// otherwise as its eight halves.
+    fn split(
+        &self,
+        (lo, hi): ([f64; 3], [f64; 3]),
+        voxel: usize,
+        per_cm3: f64,
+        out: &mut [Vec<SourceBox>],
+    ) {
+        let (dn, df) = distance_range(lo, hi, self.blo, self.bhi);
+        let (sn, sf) = (stratum_of(dn, self.bounds), stratum_of(df, self.bounds));
+        let edge = (0..3).map(|a| hi[a] - lo[a]).fold(0.0, f64::max);
+        if sn == sf || edge <= 0.5 * self.min_width(sn, sf) {
+            let c = [
+                0.5 * (lo[0] + hi[0]),
+                0.5 * (lo[1] + hi[1]),
+                0.5 * (lo[2] + hi[2]),
+            ];
+            let s = stratum_of(distance_range(c, c, self.blo, self.bhi).0, self.bounds);
+            let b = SourceBox {
+                lo,
+                hi,
+                voxel,
+                weight: 0.0,
+            };
+            out[s].push(SourceBox {
+                weight: per_cm3 * b.volume_cm3(),
+                ..b
+            });
+            return;
+        }
+        let mid = [
+            0.5 * (lo[0] + hi[0]),
+            0.5 * (lo[1] + hi[1]),
+            0.5 * (lo[2] + hi[2]),
+        ];
+        for octant in 0..8 {
+            let (mut l, mut h) = (lo, hi);
+            for a in 0..3 {
+                if octant >> a & 1 == 0 {
+                    h[a] = mid[a];
+                } else {
+                    l[a] = mid[a];
+                }
+            }
+            self.split((l, h), voxel, per_cm3, out);
+        }
+    }
+}
+
+/// The lesion activity `macro_w` (per macro voxel) split into the shells of `bounds` and
+/// the rest of the lesion (the last list): pieces of the macro voxels' owned space, each
+/// with its share of its voxel's weight (uniform per volume), global voxel indices.
+fn lesion_shells(np: &NestedPlan, macro_w: &[f32], bounds: &[f64]) -> Vec<Vec<SourceBox>> {
+    let g = &np.nested.grid;
+    let (blo, bhi) = g.micro_box_cm();
+    let sp = Splitter { bounds, blo, bhi };
+    let nm = np.n_micro();
+    let mut out = vec![Vec::new(); bounds.len() + 1];
+    for (v, &w) in macro_w.iter().enumerate() {
+        if w > 0.0 {
+            let per_cm3 = w as f64 / g.owned_volume_cm3(nm + v);
+            for piece in g.owned_boxes(v) {
+                sp.split(piece, nm + v, per_cm3, &mut out);
+            }
+        }
+    }
+    out
+}
+
 /// The strata of one part of one site (see the module doc): the micro phantom, shells of
-/// the lesion by distance to the micro box ([`shell_bounds`]) and the rest of the lesion,
+/// lesion activity by the distance of the decay point to the micro box ([`shell_bounds`],
+/// from an eighth of the box's smallest edge to the range) and the rest of the lesion,
 /// each with `n` histories (the rest of the lesion `n` × [`FAR_HISTORIES`]) and its weight
-/// k; for α parts the micro phantom and the shells
-/// together, sampled in proportion to activity.
-fn strata(np: &NestedPlan, site: &SiteMap, part: Part, range_cm: f64, n: u64) -> Vec<Stratum> {
+/// k; for α parts the micro phantom and the shells together, sampled in proportion to
+/// activity.
+fn strata(
+    np: &NestedPlan,
+    site: &SiteMap,
+    (part, range_cm, n): (Part, f64, u64),
+    reach: &dyn Fn(f64) -> f64,
+) -> Vec<Stratum> {
     let (_, macro_w, w_micro) = np
         .sites
         .iter()
         .find(|s| s.0 == site.name)
         .expect("every plan site has lesion weights");
-    let nm = np.n_micro();
-    let nt = nm + macro_w.len();
-    let h = np.nested.grid.outer().voxel_cm[0];
-    let bounds = shell_bounds(h, range_cm);
-    // shell index of each lesion voxel (bounds.len() = beyond the last: far)
-    let mut shells: Vec<(Vec<f32>, f64)> = vec![(vec![0f32; nt], 0.0); bounds.len() + 1];
-    for (v, &w) in macro_w.iter().enumerate() {
-        if w > 0.0 {
-            let d = voxel_box_distance(np, v);
-            let i = bounds.iter().position(|&b| d <= b).unwrap_or(bounds.len());
-            shells[i].0[nm + v] = w;
-            shells[i].1 += w as f64;
-        }
-    }
-    let map = |name: String, weight: Vec<f32>| SourceMap {
+    let w_micro = *w_micro;
+    let nt = np.n_micro() + macro_w.len();
+    let ext = np.nested.grid.micro().extent_cm();
+    let inner = ext[0].min(ext[1]).min(ext[2]) / 8.0;
+    let bounds = shell_bounds(inner, range_cm);
+    let mut shells = lesion_shells(np, macro_w, &bounds);
+    let far = shells.pop().expect("the rest of the lesion");
+    let name = |i: usize| {
+        let lo = if i == 0 { 0.0 } else { bounds[i - 1] * 1e4 };
+        format!(
+            "lesion {lo:.0}-{:.0} um from the micro box",
+            bounds[i] * 1e4
+        )
+    };
+    let total = |b: &[SourceBox]| b.iter().map(|x| x.weight).sum::<f64>();
+    let boxes = |name: &str, voxel_weight: Vec<f32>, boxes: Vec<SourceBox>| BoxSource {
         name: format!("{}:{name}", site.name),
-        method: format!("lesion stratum {name}"),
-        weight,
+        voxel_weight,
+        boxes,
     };
-    let name = |i: usize| match i {
-        0 => "shell touching the micro box".to_string(),
-        i if i == bounds.len() => "rest of the lesion".to_string(),
-        i => format!(
-            "shell {:.3}-{:.3} cm from the micro box",
-            bounds[i - 1],
-            bounds[i]
-        ),
-    };
-    let mut out = Vec::new();
     let mut micro = site.map.weight.clone();
     micro.resize(nt, 0.0);
-    let far = shells.pop().expect("at least one shell");
+    let mut out = Vec::new();
     if part == Part::Alpha {
         // micro and shells together in proportion to activity: weight ≈ 1 per history
-        let mut w_near = *w_micro;
-        for (w, s) in shells {
-            for v in nm..nt {
-                micro[v] += w[v];
-            }
-            w_near += s;
-        }
-        let k = w_near / w_micro;
+        let near: Vec<SourceBox> = shells.into_iter().flatten().collect();
+        let k = (w_micro + total(&near)) / w_micro;
         let decays = ((n as f64 * k).round() as u64).max(n);
+        let what = "micro phantom and lesion within the range";
         out.push(Stratum {
-            map: map("micro phantom and shells".into(), micro),
+            name: what.into(),
+            source: StratumSource::Boxes(boxes(what, micro, near)),
             k,
             decays,
         });
     } else {
         out.push(Stratum {
-            map: map("micro phantom".into(), micro),
+            name: "micro phantom".into(),
+            source: StratumSource::Map(SourceMap {
+                name: format!("{}:micro phantom", site.name),
+                method: "lesion stratum micro phantom".into(),
+                weight: micro,
+            }),
             k: 1.0,
             decays: n,
         });
-        for (i, (w, s)) in shells.into_iter().enumerate() {
-            if s > 0.0 {
+        for (i, b) in shells.into_iter().enumerate() {
+            let w = total(&b);
+            if w > 0.0 {
+                let what = name(i);
+                let lo = if i == 0 { 0.0 } else { bounds[i - 1] };
+                let k = w / w_micro;
                 out.push(Stratum {
-                    map: map(name(i), w),
-                    k: s / w_micro,
-                    decays: n,
+                    source: StratumSource::Boxes(boxes(&what, Vec::new(), b)),
+                    name: what,
+                    k,
+                    decays: shell_histories(n, k, reach(lo) - reach(bounds[i])),
                 });
             }
         }
     }
-    if far.1 > 0.0 {
+    let w = total(&far);
+    if w > 0.0 {
+        let what = "rest of the lesion";
         out.push(Stratum {
-            map: map(name(bounds.len()), far.0),
-            k: far.1 / w_micro,
+            name: what.into(),
+            source: StratumSource::Boxes(boxes(what, Vec::new(), far)),
+            k: w / w_micro,
             decays: n * FAR_HISTORIES,
         });
     }
@@ -428,7 +611,8 @@ pub fn transport_part(
     let t = &plan.scenario.transport;
     if opts.shard.is_some() {
         return Err(failed(
-            "a scenario with [phantom.lesion] cannot be run in shards yet: run it whole",
+            "a scenario with [phantom.lesion] cannot be run in shards (--shard, mpirun) yet: run it \
+             whole in one process",
         ));
     }
     if t.has_target() {
@@ -450,14 +634,19 @@ pub fn transport_part(
     let range = max_range_cm(nuclide, part, physics, np);
     let mut tallies = Vec::new();
     let mut key = String::new();
-    for (j, s) in strata(np, sm, part, range, t.decays)
+    let reach = reach(&sampler, physics, np);
+    for (j, s) in strata(np, sm, (part, range, t.decays), &reach)
         .into_iter()
         .enumerate()
     {
+        let source = match &s.source {
+            StratumSource::Map(m) => Source::Map(m),
+            StratumSource::Boxes(b) => Source::Boxes(b),
+        };
         let mut setup = TransportSetup::nested(
             &np.nested,
             physics,
-            Source::Map(&s.map),
+            source,
             Emitter::Nuclide(&sampler),
             s.decays,
         );
@@ -470,7 +659,7 @@ pub fn transport_part(
         if j == 0 {
             key = crate::transport::cache_key(plan, nuclide, site, part, &setup);
         }
-        let what = format!("{nuclide} @ {site} ({}, {})", part.name(), s.map.method);
+        let what = format!("{nuclide} @ {site} ({}, {})", part.name(), s.name);
         let mut acc = ExactTally::new(&np.layout);
         let stop = || {
             opts.stop
@@ -523,15 +712,13 @@ pub fn transport_part(
     }))
 }
 
-/// Adds the group `macro` to `results.h5`: the macro grid, its labels and the dose of every
-/// macro voxel to the end of the run \[Gy\] (all components and parts).
-pub fn write_macro_group(
-    b: &mut hdf5_pure::FileBuilder,
+/// The dose of every macro voxel to the end of the run \[Gy\] (all components and parts;
+/// 0 where the voxel has no mass outside the micro box).
+pub fn macro_dose_gy(
     np: &NestedPlan,
     tr: &[ComponentTransport],
     r: &crate::compute::RunResult,
-) {
-    use hdf5_pure::AttrValue;
+) -> Vec<f64> {
     let g = np.nested.grid.outer();
     let nm = np.n_micro();
     let mut dose = vec![0f64; g.len()];
@@ -545,6 +732,40 @@ pub fn write_macro_group(
             }
         }
     }
+    dose
+}
+
+/// The macro slice through the micro box's centre (z): `dose` per voxel (NaN where the micro
+/// box covers the voxel) and the labels, x fastest, with the grid's nx, ny.
+pub fn macro_slice(np: &NestedPlan, dose: &[f64]) -> (usize, usize, Vec<f64>, Vec<u32>) {
+    let g = np.nested.grid.outer();
+    let (lo, hi) = np.nested.grid.micro_box_cm();
+    let zc = 0.5 * (lo[2] + hi[2]);
+    let k = (((zc - g.origin_cm[2]) / g.voxel_cm[2]) as usize).min(g.nz - 1);
+    let nm = np.n_micro();
+    let (mut d, mut l) = (Vec::new(), Vec::new());
+    for j in 0..g.ny {
+        for i in 0..g.nx {
+            let v = g.index(i, j, k);
+            let owned = np.nested.grid.owned_volume_cm3(nm + v) > 0.0;
+            d.push(if owned { dose[v] } else { f64::NAN });
+            l.push(np.nested.outer.label[v] as u32);
+        }
+    }
+    (g.nx, g.ny, d, l)
+}
+
+/// Adds the group `macro` to `results.h5`: the macro grid, its labels and the dose of every
+/// macro voxel to the end of the run \[Gy\] ([`macro_dose_gy`]).
+pub fn write_macro_group(
+    b: &mut hdf5_pure::FileBuilder,
+    np: &NestedPlan,
+    tr: &[ComponentTransport],
+    r: &crate::compute::RunResult,
+) {
+    use hdf5_pure::AttrValue;
+    let g = np.nested.grid.outer();
+    let dose = macro_dose_gy(np, tr, r);
     let [nz, ny, nx] = g.shape_zyx();
     let shape = [nz as u64, ny as u64, nx as u64];
     let mut gr = b.create_group("macro");
@@ -611,8 +832,24 @@ mod tests {
     }
 
     #[test]
-    fn shells_double_from_the_voxel_edge_to_the_range() {
-        assert_eq!(shell_bounds(0.1, 0.35), vec![0.0, 0.1, 0.2, 0.35]);
-        assert_eq!(shell_bounds(0.1, 0.05), vec![0.0, 0.05]);
+    fn shells_halve_from_the_range_down_to_the_inner_width() {
+        assert_eq!(shell_bounds(0.1, 0.8), vec![0.1, 0.2, 0.4, 0.8]);
+        assert_eq!(shell_bounds(0.1, 0.35), vec![0.175, 0.35]);
+        assert_eq!(shell_bounds(0.1, 0.05), vec![0.05]);
+        assert_eq!(stratum_of(0.0, &[0.1, 0.2]), 0);
+        assert_eq!(stratum_of(0.1, &[0.1, 0.2]), 1);
+        assert_eq!(stratum_of(0.25, &[0.1, 0.2]), 2);
+    }
+
+    #[test]
+    fn distance_ranges_between_boxes() {
+        let (blo, bhi) = ([0.0; 3], [1.0; 3]);
+        // overlapping: nearest 0, farthest the corner (2, 2, 2) from (1, 1, 1)
+        let (n, f) = distance_range([0.5; 3], [2.0; 3], blo, bhi);
+        assert_eq!(n, 0.0);
+        assert!((f - 3f64.sqrt()).abs() < 1e-15);
+        // beside along x: nearest 1, farthest corner (3, 1, 1) → gap 2 along x
+        let (n, f) = distance_range([2.0, 0.0, 0.0], [3.0, 1.0, 1.0], blo, bhi);
+        assert_eq!((n, f), (1.0, 2.0));
     }
 }

@@ -433,7 +433,12 @@ fn window_words(w: &xfire_kinetics::window::WindowReport) -> String {
 
 /// Figures and report.md/html through `xfire-report`; returns the file stems written and
 /// any figure that could not be drawn (as notes).
-pub fn write_figures(dir: &Path, plan: &Plan, r: &RunResult) -> Vec<String> {
+pub fn write_figures(
+    dir: &Path,
+    plan: &Plan,
+    tr: &[ComponentTransport],
+    r: &RunResult,
+) -> Vec<String> {
     use xfire_report::*;
     let mut notes = Vec::new();
     let mut figs: Vec<FigureRef> = Vec::new();
@@ -557,6 +562,23 @@ pub fn write_figures(dir: &Path, plan: &Plan, r: &RunResult) -> Vec<String> {
             dose_slice(
                 &FigureTarget::new(dir, "dose_slice"),
                 "Total dose, central slice [Gy]",
+                &ds,
+            ),
+        );
+    }
+    if let Some(np) = &plan.nested {
+        let dose = crate::lesion::macro_dose_gy(np, tr, r);
+        let (nx, ny, sl, lab) = crate::lesion::macro_slice(np, &dose);
+        let h = np.nested.grid.outer().voxel_cm;
+        let mut ds = DoseSlice::new(nx, ny, &sl, (h[0] * 1e4, h[1] * 1e4));
+        ds.outlines = Some(&lab);
+        try_fig(
+            "macro_dose_slice",
+            "The lesion scale: total absorbed dose of the macro voxels in the slice through the \
+             micro phantom (grey: the voxels it covers), with the lesion and body outlined.",
+            dose_slice(
+                &FigureTarget::new(dir, "macro_dose_slice"),
+                "Total dose, lesion and body, slice through the micro phantom [Gy]",
                 &ds,
             ),
         );
@@ -692,7 +714,7 @@ pub fn write_all(
     write_atomic(&c, summary_csv(r).as_bytes())?;
     files.push(c);
     let notes = if plan.scenario.output.figures {
-        write_figures(dir, plan, r)
+        write_figures(dir, plan, tr, r)
     } else {
         vec![]
     };

@@ -228,7 +228,7 @@ fn uniform_lu177_in_a_water_lesion_gives_n_e_over_m() {
 }
 
 /// The whole pipeline on a nested scenario: transport, time step and files, `results.h5` with
-/// the `macro` group; without lesion activity the tumour cells get less dose than with it.
+/// the `macro` group and the macro dose slice beside the micro one; without lesion activity the tumour cells get less dose than with it.
 #[test]
 fn nested_run_writes_the_macro_map() {
     let t = "decays = 2000\nbatch_size = 500";
@@ -239,6 +239,8 @@ fn nested_run_writes_the_macro_map() {
             "tumour_membrane",
         )
         .unwrap();
+        let mut s = s;
+        s.output.figures = true;
         let plan = Plan::new(s).unwrap();
         let (tr, r) = xfire_scenario::run(&plan, &Options::default()).unwrap();
         (plan, tr, r)
@@ -250,6 +252,8 @@ fn nested_run_writes_the_macro_map() {
     let h5 = std::fs::read(dir.join("results.h5")).unwrap();
     let has = |s: &str| h5.windows(s.len()).any(|w| w == s.as_bytes());
     assert!(has("micro_box_lo_cm") && has("lesion_radius_cm"));
+    assert!(dir.join("macro_dose_slice.png").is_file());
+    assert!(dir.join("dose_slice.png").is_file());
     std::fs::remove_dir_all(&dir).unwrap();
     let (_, _, none) = run("none");
     let tumour = |r: &xfire_scenario::RunResult| r.tumour.mean_gy;

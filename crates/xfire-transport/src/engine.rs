@@ -4,7 +4,7 @@ use crate::setup::{Emitter, Source, TransportSetup};
 use crate::{Result, TransportError};
 use xfire_core::rng::{Rng, STREAM_SOURCE, STREAM_TRANSPORT};
 use xfire_data::nuclides::{Emission, Particle, Radiation};
-use xfire_phantom::{AliasSampler, Geometry, Grid, NestedGrid};
+use xfire_phantom::{AliasSampler, Geometry, Grid, NestedGrid, SourceBox};
 use xfire_physics::alpha::AlphaStopping;
 use xfire_physics::condensed::{CondensedTables, ElectronState, Secondary, StepEnd};
 use xfire_physics::csda::{ElectronModel, RangeEnergy};
@@ -30,10 +30,19 @@ impl Workspace {
 }
 
 #[derive(Debug, Clone)]
-enum PreparedSource {
-    Point { pos_cm: [f64; 3], voxel: usize },
+enum PreparedSource<'a> {
+    Point {
+        pos_cm: [f64; 3],
+        voxel: usize,
+    },
     Voxel(usize),
     Map(AliasSampler),
+    /// Over the voxels (the first `n_voxels` entries) and then the boxes.
+    Boxes {
+        sampler: AliasSampler,
+        n_voxels: usize,
+        boxes: &'a [SourceBox],
+    },
 }
 
 /// Read-only state of a run, shared by all workers. Generic over the geometry: a single
@@ -69,7 +78,7 @@ pub struct Engine<'a, G: Geometry = Grid> {
     /// voxel edge at the smallest density, the largest distance to a voxel face (saves the
     /// range look-ups of most steps).
     range_rejection_below_mev: [f64; 2],
-    source: PreparedSource,
+    source: PreparedSource<'a>,
 }
 
 fn invalid(msg: String) -> TransportError {
@@ -221,6 +230,7 @@ impl<'a, G: Geometry> Engine<'a, G> {
                         .map_err(|e| invalid(format!("source map {:?}: {e}", m.name)))?,
                 )
             }
+            Source::Boxes(b) => prepare_boxes(&grid, b)?,
         };
         let e_min = c.min_energy_mev;
         let mut min_density_g_cm3 = [f64::INFINITY; 2];
@@ -289,6 +299,23 @@ impl<'a, G: Geometry> Engine<'a, G> {
             PreparedSource::Map(s) => {
                 let v = s.sample_voxel(rng.uniform(), rng.uniform());
                 (self.grid.sample_in_voxel(v, &mut rng), v)
+            }
+            PreparedSource::Boxes {
+                sampler,
+                n_voxels,
+                boxes,
+            } => {
+                let i = sampler.sample_voxel(rng.uniform(), rng.uniform());
+                match boxes.get(i.wrapping_sub(*n_voxels)) {
+                    None => (self.grid.sample_in_voxel(i, &mut rng), i),
+                    Some(b) => {
+                        let mut p = b.lo;
+                        for (x, hi) in p.iter_mut().zip(b.hi) {
+                            *x += rng.uniform() * (hi - *x);
+                        }
+                        (p, b.voxel)
+                    }
+                }
             }
         };
         match self.setup.emitter {
@@ -664,6 +691,46 @@ fn range_rejection_bound(condensed: &[CondensedTables], min_edge_cm: f64, min_de
 /// True if `v` is a voxel of `grid` that owns no space (a macro voxel the micro box covers).
 fn owns_nothing<G: Geometry>(grid: &G, v: usize) -> bool {
     grid.region(v) != 0 && grid.owned_volume_cm3(v) <= 0.0
+}
+
+/// The sampler of a [`Source::Boxes`]: its voxel weights (none, or one per voxel, each
+/// voxel with weight owning space) and boxes (each inside the space its voxel owns).
+fn prepare_boxes<'a, G: Geometry>(
+    grid: &G,
+    b: &'a xfire_phantom::BoxSource,
+) -> Result<PreparedSource<'a>> {
+    let n = grid.n_voxels();
+    let nv = b.voxel_weight.len();
+    if nv != 0 && nv != n {
+        return Err(invalid(format!(
+            "box source {:?} has {nv} voxel weights for {n} voxels",
+            b.name
+        )));
+    }
+    if let Some(v) = (0..nv).find(|&v| b.voxel_weight[v] > 0.0 && owns_nothing(grid, v)) {
+        return Err(invalid(format!(
+            "box source {:?} has weight at voxel {v}, which the micro grid covers",
+            b.name
+        )));
+    }
+    let mut w = b.voxel_weight.clone();
+    for (i, x) in b.boxes.iter().enumerate() {
+        if !grid.owns_box(x.voxel, x.lo, x.hi) {
+            return Err(invalid(format!(
+                "box source {:?}: box {i} ({:?} to {:?} cm) does not lie in the space of \
+                 voxel {}",
+                b.name, x.lo, x.hi, x.voxel
+            )));
+        }
+        w.push(x.weight as f32);
+    }
+    let sampler =
+        AliasSampler::new(&w).map_err(|e| invalid(format!("box source {:?}: {e}", b.name)))?;
+    Ok(PreparedSource::Boxes {
+        sampler,
+        n_voxels: nv,
+        boxes: &b.boxes,
+    })
 }
 
 /// How a straight condensed-history segment ended.

@@ -2,7 +2,7 @@
 
 use crate::physics::PhysicsTables;
 use xfire_data::nuclides::{EmissionSampler, Particle};
-use xfire_phantom::{Grid, Nested, Phantom, SourceMap};
+use xfire_phantom::{BoxSource, Grid, Nested, Phantom, SourceMap};
 use xfire_physics::csda::ElectronModel;
 
 /// Where decays happen.
@@ -14,6 +14,9 @@ pub enum Source<'a> {
     Voxel(usize),
     /// Decays distributed by a source map: voxel by weight, uniform inside it.
     Map(&'a SourceMap),
+    /// Decays distributed finer than the voxels: voxels and boxes by weight, uniform inside
+    /// the one drawn.
+    Boxes(&'a BoxSource),
 }
 
 /// What each decay emits.

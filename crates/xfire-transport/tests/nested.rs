@@ -6,7 +6,9 @@
 
 use xfire_data::materials::builtin;
 use xfire_data::nuclides::{library, EmissionSampler, Particle, RadiationSet};
-use xfire_phantom::{Geometry, Grid, MaterialEntry, Nested, Phantom, SourceMap};
+use xfire_phantom::{
+    BoxSource, Geometry, Grid, MaterialEntry, Nested, Phantom, SourceBox, SourceMap,
+};
 use xfire_physics::condensed::CondensedParams;
 use xfire_physics::csda::ElectronModel;
 use xfire_tally::{RegionMap, TallyResult};
@@ -270,6 +272,75 @@ fn fano_test_dose_is_uniform_across_the_interface() {
     check("micro box", box_e, rel, masses[1] + masses[2]);
 }
 
+/// A [`Source::Boxes`] finer than the voxels: the Fano geometry above, its micro voxels by
+/// weight and every macro voxel's owned space as pieces (the six slabs around the micro box
+/// where it cuts a voxel), each cut in eight, with weight per unit mass. Uniform per gram as
+/// the voxel map, so the dose of the micro box is E/M within 3σ and 3 %.
+#[test]
+fn a_box_source_finer_than_the_voxels_keeps_the_fano_dose() {
+    let micro = uniform(
+        Grid::new([15, 15, 15], [0.001; 3], [-0.0077, -0.0069, -0.0081]).unwrap(),
+        "water",
+        1.0,
+    );
+    let outer = uniform(Grid::centred([9, 9, 9], [0.005; 3]).unwrap(), "water", 1.2);
+    let n = Nested::new(micro, outer).unwrap();
+    let phys = condensed(&n.micro, false);
+    let nm = n.grid.n_micro();
+    let mut src = BoxSource {
+        name: "pieces".into(),
+        voxel_weight: per_gram(&n).weight,
+        boxes: Vec::new(),
+    };
+    src.voxel_weight[nm..].fill(0.0);
+    for v in 0..n.outer.grid.len() {
+        for (lo, hi) in n.grid.owned_boxes(v) {
+            let mid: Vec<f64> = (0..3).map(|a| 0.5 * (lo[a] + hi[a])).collect();
+            for o in 0..8 {
+                let (mut l, mut h) = (lo, hi);
+                for a in 0..3 {
+                    if o >> a & 1 == 0 {
+                        h[a] = mid[a];
+                    } else {
+                        l[a] = mid[a];
+                    }
+                }
+                let b = SourceBox {
+                    lo: l,
+                    hi: h,
+                    voxel: nm + v,
+                    weight: 0.0,
+                };
+                let w = b.volume_cm3() * n.density_g_cm3[nm + v] as f64;
+                src.boxes.push(SourceBox { weight: w, ..b });
+            }
+        }
+    }
+    let total_mass: f64 = (0..n.len()).map(|v| n.voxel_mass_g(v)).sum();
+    assert!((src.total_weight() / total_mass - 1.0).abs() < 1e-6);
+    let e0 = 0.1;
+    let e = Emitter::Mono {
+        particle: Particle::Electron,
+        energy_mev: e0,
+    };
+    let mut setup = TransportSetup::nested(&n, &phys, Source::Boxes(&src), e, 100_000);
+    setup.electron_model = ElectronModel::CondensedHistory;
+    setup.seed = 11;
+    let of: Vec<u32> = (0..n.len()).map(|v| (v < nm) as u32).collect();
+    let in_box = RegionMap::new("box", of, 2).unwrap();
+    let masses = nested_region_masses_g(&n, &in_box);
+    let r = run_nested(&setup, &n, vec![in_box]);
+    assert_balance(&r);
+    let d = r.region_mean_mev(2, 1) / masses[1];
+    let expect = e0 / total_mass;
+    let z = (d / expect - 1.0) / r.region_rel_unc(2, 1);
+    println!(
+        "box source: micro box {:+.2} % vs E/M (z {z:.2})",
+        100.0 * (d / expect - 1.0)
+    );
+    assert!(z.abs() < 3.0 && (d / expect - 1.0).abs() < 0.03);
+}
+
 /// Set-up errors: a nested setup through `Engine::new`, a source weight on the macro voxel
 /// the micro box covers, a source map of the micro grid's length only.
 #[test]
@@ -310,6 +381,30 @@ fn nested_setup_errors_name_the_problem() {
     let s = TransportSetup::nested(&n, &phys, Source::Map(&short), e, 10);
     let msg = Engine::new_nested(&s).unwrap_err().to_string();
     assert!(msg.contains("1000 weights for 1027 voxels"), "{msg}");
+    // box sources: a box in its voxel's space is accepted; one reaching into the micro box
+    // or beyond its voxel is refused, naming it
+    let b = |lo: [f64; 3], hi: [f64; 3], voxel: usize| BoxSource {
+        name: "b".into(),
+        voxel_weight: Vec::new(),
+        boxes: vec![SourceBox {
+            lo,
+            hi,
+            voxel,
+            weight: 1.0,
+        }],
+    };
+    // macro voxel 1000 + 12 spans x in [-0.015, -0.005], y, z in [-0.005, 0.005]
+    let good = b([-0.015, -0.005, -0.005], [-0.005, 0.005, 0.005], 1012);
+    let s = TransportSetup::nested(&n, &phys, Source::Boxes(&good), e, 10);
+    Engine::new_nested(&s).unwrap();
+    for bad in [
+        b([-0.015, -0.005, -0.005], [-0.004, 0.005, 0.005], 1012),
+        b([-0.016, -0.005, -0.005], [-0.006, 0.005, 0.005], 1012),
+    ] {
+        let s = TransportSetup::nested(&n, &phys, Source::Boxes(&bad), e, 10);
+        let msg = Engine::new_nested(&s).unwrap_err().to_string();
+        assert!(msg.contains("box 0") && msg.contains("voxel 1012"), "{msg}");
+    }
     // a setup whose phantom is not the nested micro phantom
     let other = n.micro.clone();
     let mut s = TransportSetup::new(&other, &phys, Source::Point([0.0; 3]), e, 10);
