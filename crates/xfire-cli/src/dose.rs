@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::ValueEnum;
+use xfire_dose::images::Image;
 use xfire_dose::mc::McOptions;
 use xfire_dose::pipeline::{self, DoseRequest, FitLevel, Method, Quantity};
 use xfire_dose::tia::{parse_timepoints, Fit};
@@ -135,14 +136,8 @@ pub struct Args {
 
 impl Args {
     fn request(&self) -> anyhow::Result<DoseRequest> {
-        if self.hybrid_tolerance.is_nan() || self.hybrid_tolerance <= 0.0 {
-            anyhow::bail!(
-                "--hybrid-tolerance must be a positive fraction, got {}",
-                self.hybrid_tolerance
-            );
-        }
         Ok(DoseRequest {
-            activity: self.activity.clone(),
+            activity: self.activity.clone().map(Image::File),
             timepoints: match &self.timepoints {
                 Some(s) => parse_timepoints(s)?,
                 None => vec![],
@@ -161,10 +156,11 @@ impl Args {
                 FitLevelArg::Voxel => FitLevel::Voxel,
                 FitLevelArg::Label => FitLevel::Label,
             },
-            ct: self.ct.clone(),
+            ct: self.ct.clone().map(Image::File),
             hu_table: self.hu_table.clone(),
-            labels: self.labels.clone(),
+            labels: self.labels.clone().map(Image::File),
             label_names: self.label_names.clone(),
+            label_name_map: Default::default(),
             medium: self.medium.clone(),
             method: match self.method {
                 MethodArg::Vsv => Method::Vsv,
@@ -208,7 +204,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         }
     };
-    let res = match pipeline::compute(&req, &inp, &progress) {
+    let res = match pipeline::compute(&req, &inp, &progress, &|| false) {
         Ok(r) => r,
         Err(e) => {
             out.discard_if_empty();

@@ -1,8 +1,8 @@
-//! Image input: NIfTI, MetaImage or xfire HDF5 (all through `xfire-io`), and the checks that
-//! images of one dose calculation share a grid.
+//! Image input: NIfTI, MetaImage or xfire HDF5 (all through `xfire-io`) or values already in
+//! memory ([`Image`]), and the checks that images of one dose calculation share a grid.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use xfire_io::Volume;
 use xfire_phantom::{Grid, Phantom};
@@ -40,6 +40,78 @@ impl ImageKind {
                  xfire phantom (.h5) or DICOM (a series folder or a .dcm file)",
                 path.display()
             )))
+        }
+    }
+}
+
+/// An input image: a file, or values on a grid already in memory (the Python package's
+/// numpy arrays) with the name messages call it by (the Python argument).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Image {
+    /// A NIfTI, MetaImage or xfire HDF5 file.
+    File(PathBuf),
+    /// A scalar image in memory.
+    Memory {
+        /// What messages call it.
+        name: String,
+        /// The grid and values.
+        volume: Volume,
+    },
+}
+
+impl Image {
+    /// What messages call the image: the file, or the given name.
+    pub fn name(&self) -> String {
+        match self {
+            Image::File(p) => p.display().to_string(),
+            Image::Memory { name, .. } => name.clone(),
+        }
+    }
+
+    /// Error unless a file image exists with a known format; `what` says which input it is.
+    pub fn check(&self, what: &str) -> Result<()> {
+        let Image::File(path) = self else {
+            return Ok(());
+        };
+        // a folder is a DICOM series
+        if !path.is_file() && !path.is_dir() {
+            return Err(invalid(format!(
+                "{what} {} does not exist or is not a regular file or DICOM folder",
+                path.display()
+            )));
+        }
+        ImageKind::of(path).map(|_| ())
+    }
+
+    /// The file if it is an xfire phantom (`.h5`), read.
+    pub fn phantom(&self) -> Result<Option<Phantom>> {
+        match self {
+            Image::File(p) if ImageKind::of(p)? == ImageKind::XfireH5 => Ok(Some(read_phantom(p)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The scalar image ([`read_volume`] of a file).
+    pub fn volume(&self) -> Result<Volume> {
+        match self {
+            Image::File(p) => read_volume(p),
+            Image::Memory { volume, .. } => Ok(volume.clone()),
+        }
+    }
+
+    /// The file or folder, if the image is a DICOM series (`crate::dicom`).
+    pub fn dicom_file(&self) -> Option<&Path> {
+        match self {
+            Image::File(p) if ImageKind::of(p).ok() == Some(ImageKind::Dicom) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The file, if the image is a NIfTI file.
+    pub fn nifti_file(&self) -> Option<&Path> {
+        match self {
+            Image::File(p) if ImageKind::of(p).ok() == Some(ImageKind::Nifti) => Some(p),
+            _ => None,
         }
     }
 }
@@ -145,14 +217,14 @@ impl Labels {
     }
 }
 
-/// Labels from a scalar image: every value must be a whole number in 0..=65535.
-pub fn labels_from_volume(v: &Volume, path: &Path) -> Result<Labels> {
+/// Labels from a scalar image (called `name` in messages): every value must be a whole
+/// number in 0..=65535.
+pub fn labels_from_volume(v: &Volume, name: &str) -> Result<Labels> {
     let mut id = Vec::with_capacity(v.values.len());
     for (k, &x) in v.values.iter().enumerate() {
         if !((0.0..=65535.0).contains(&x) && x.fract() == 0.0) {
             return Err(invalid(format!(
-                "{}: voxel {k} has label value {x}; labels must be whole numbers 0 to 65535",
-                path.display()
+                "{name}: voxel {k} has label value {x}; labels must be whole numbers 0 to 65535"
             )));
         }
         id.push(x as u32);
@@ -235,9 +307,7 @@ mod tests {
             values: vec![1.0, 2.5],
             element: xfire_io::ElementType::F32,
         };
-        let e = labels_from_volume(&v, Path::new("seg.nii"))
-            .unwrap_err()
-            .to_string();
+        let e = labels_from_volume(&v, "seg.nii").unwrap_err().to_string();
         assert!(e.contains("2.5"), "{e}");
     }
 

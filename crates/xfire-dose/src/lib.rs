@@ -65,6 +65,14 @@ pub enum DoseError {
     /// A phantom error (Monte Carlo method).
     #[error(transparent)]
     Phantom(#[from] xfire_phantom::PhantomError),
+    /// The caller asked the Monte Carlo transport to stop (Ctrl-C); nothing was kept.
+    #[error("interrupted after {done} of {total} decays")]
+    Interrupted {
+        /// Decays transported before the stop.
+        done: u64,
+        /// Decays asked for.
+        total: u64,
+    },
     /// An operating-system error on an output file.
     #[error("{path}: {error}")]
     File {

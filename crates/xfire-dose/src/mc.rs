@@ -11,10 +11,12 @@ use std::time::Instant;
 
 use xfire_data::nuclides::{EmissionSampler, Nuclide, RadiationSet};
 use xfire_phantom::{Phantom, SourceMap};
-use xfire_tally::RegionMap;
-use xfire_transport::{phantom_layout, Cutoffs, Emitter, PhysicsTables, Source, TransportSetup};
+use xfire_tally::{BatchScorer, RegionMap, TallyResult};
+use xfire_transport::{
+    phantom_layout, run_batches_until, Cutoffs, Emitter, PhysicsTables, Source, TransportSetup,
+};
 
-use crate::{invalid, Result};
+use crate::{invalid, DoseError, Result};
 
 /// Condensed-history electron cut for millimetre voxels \[MeV\] (as `xfire kernel --electron-cut
 /// auto` for voxels of 25 µm and more).
@@ -63,6 +65,9 @@ pub struct McDose {
 
 /// Run the Monte Carlo dose of `tia` \[Bq·s per voxel\] in `phantom`; `regions` (one region
 /// id per voxel, e.g. label ids) gets region mean doses with batch uncertainties.
+/// `progress` is told the decays done after each round of batches; `stop` is asked before
+/// each round (both on the calling thread), and when it answers true the run ends with
+/// [`DoseError::Interrupted`].
 pub fn mc_dose(
     phantom: &Phantom,
     tia: &[f64],
@@ -70,6 +75,7 @@ pub fn mc_dose(
     regions: &[u32],
     opts: &McOptions,
     progress: &(dyn Fn(u64) + Sync),
+    stop: &dyn Fn() -> bool,
 ) -> Result<McDose> {
     let total: f64 = tia.iter().sum();
     if !(total > 0.0) {
@@ -112,7 +118,21 @@ pub fn mc_dose(
     setup.cutoffs = Cutoffs::default();
     setup.electron_model = xfire_physics::csda::ElectronModel::CondensedHistory;
     let t0 = Instant::now();
-    let r = xfire_transport::run(&setup, &layout, progress)?;
+    let mut r = TallyResult::new(&layout);
+    let stopped = run_batches_until(
+        &setup,
+        || BatchScorer::new(&layout),
+        |s| s.finish_batch(),
+        |b| r.absorb(&b),
+        progress,
+        stop,
+    )?;
+    if stopped {
+        return Err(DoseError::Interrupted {
+            done: r.decays,
+            total: opts.decays,
+        });
+    }
     let wall_s = t0.elapsed().as_secs_f64();
     let masses = phantom.voxel_masses_g();
     let n = tia.len();

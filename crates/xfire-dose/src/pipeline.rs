@@ -1,8 +1,10 @@
 //! The dose pipeline: a [`DoseRequest`] is read and checked whole by [`prepare`] (every
 //! image, grid, time point, activity value, CT number and kernel) before [`compute`] makes
-//! the dose, so bad input fails before anything is written.
+//! the dose, so bad input fails before anything is written. Images are files (the command
+//! line) or arrays in memory (the Python package), [`Image`]; both take the same path.
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use serde::Serialize;
 use xfire_data::nuclides::Nuclide;
@@ -10,7 +12,7 @@ use xfire_io::Volume;
 use xfire_phantom::{Grid, MaterialEntry, Phantom};
 
 use crate::hu::{phantom_from_ct, HuCalibration};
-use crate::images::{self, ImageKind, Labels};
+use crate::images::{self, Image, Labels};
 use crate::kernels::VsvKernel;
 use crate::mc::{McDose, McOptions};
 use crate::stats::{self, LabelStats};
@@ -49,11 +51,11 @@ pub enum FitLevel {
     Label,
 }
 
-/// Everything `xfire dose` is asked.
+/// Everything `xfire dose` (or `xfire.dose` in Python) is asked.
 #[derive(Debug, Clone)]
 pub struct DoseRequest {
     /// The single activity (or TIA) image, when no time points are given.
-    pub activity: Option<PathBuf>,
+    pub activity: Option<Image>,
     /// Activity images at time points after administration.
     pub timepoints: Vec<TimePoint>,
     /// What the image values are.
@@ -65,13 +67,15 @@ pub struct DoseRequest {
     /// Per voxel or per label.
     pub fit_level: FitLevel,
     /// CT image (HU) or xfire phantom giving materials and densities.
-    pub ct: Option<PathBuf>,
+    pub ct: Option<Image>,
     /// HU calibration table (default: [`crate::hu::DEFAULT_TABLE`]).
     pub hu_table: Option<PathBuf>,
     /// Label image or xfire phantom.
-    pub labels: Option<PathBuf>,
+    pub labels: Option<Image>,
     /// `id,name` CSV naming the labels.
     pub label_names: Option<PathBuf>,
+    /// Label names given directly (after those of the file).
+    pub label_name_map: BTreeMap<u32, String>,
     /// Medium without CT, and the kernel's medium: a built-in material.
     pub medium: String,
     /// Method.
@@ -114,19 +118,8 @@ pub struct Prepared {
     pub notes: Vec<String>,
 }
 
-fn check_file(path: &Path, what: &str) -> Result<()> {
-    // a folder is a DICOM series
-    if !path.is_file() && !path.is_dir() {
-        return Err(invalid(format!(
-            "{what} {} does not exist or is not a regular file or DICOM folder",
-            path.display()
-        )));
-    }
-    Ok(())
-}
-
-/// Activity values must be finite and not negative; the error names file, voxel and value.
-fn check_activity(v: &Volume, path: &Path, unit: &str) -> Result<()> {
+/// Activity values must be finite and not negative; the error names image, voxel and value.
+fn check_activity(v: &Volume, name: &str, unit: &str) -> Result<()> {
     if let Some((k, &x)) = v
         .values
         .iter()
@@ -135,22 +128,21 @@ fn check_activity(v: &Volume, path: &Path, unit: &str) -> Result<()> {
     {
         let [i, j, kk] = v.grid.ijk(k);
         return Err(invalid(format!(
-            "{}: voxel ({i}, {j}, {kk}) has {x} {unit}; activity must be finite and not \
-             negative (clip reconstruction artefacts before dosimetry)",
-            path.display()
+            "{name}: voxel ({i}, {j}, {kk}) has {x} {unit}; activity must be finite and not \
+             negative (clip reconstruction artefacts before dosimetry)"
         )));
     }
     Ok(())
 }
 
-/// The activity images and their times: (times \[s\] or empty, paths).
-fn image_list(req: &DoseRequest) -> Result<(Vec<f64>, Vec<PathBuf>)> {
+/// The activity images and their times: (times \[s\] or empty, images).
+fn image_list(req: &DoseRequest) -> Result<(Vec<f64>, Vec<&Image>)> {
     match (&req.activity, req.timepoints.is_empty()) {
         (Some(_), false) => Err(invalid(
             "give either one ACTIVITY image or --timepoints, not both",
         )),
         (None, true) => Err(invalid("no activity image: give ACTIVITY or --timepoints")),
-        (Some(p), true) => Ok((vec![], vec![p.clone()])),
+        (Some(p), true) => Ok((vec![], vec![p])),
         (None, false) => {
             if req.quantity == Quantity::Tia {
                 return Err(invalid(
@@ -159,37 +151,41 @@ fn image_list(req: &DoseRequest) -> Result<(Vec<f64>, Vec<PathBuf>)> {
             }
             if req.timepoints.len() < req.fit.min_points() {
                 return Err(invalid(format!(
-                    "--fit {:?} needs at least {} time points, {} given",
-                    req.fit,
+                    "--fit {} needs at least {} time points, {} given",
+                    format!("{:?}", req.fit).to_lowercase(),
                     req.fit.min_points(),
                     req.timepoints.len()
                 )));
             }
             Ok((
                 req.timepoints.iter().map(|t| t.t_s).collect(),
-                req.timepoints.iter().map(|t| t.path.clone()).collect(),
+                req.timepoints.iter().map(|t| &t.image).collect(),
             ))
         }
     }
 }
 
 fn read_labels(req: &DoseRequest, grid: &Grid, reference: &str) -> Result<Option<Labels>> {
-    let Some(path) = &req.labels else {
+    let Some(image) = &req.labels else {
         return Ok(None);
     };
-    check_file(path, "label image")?;
-    let mut labels = if ImageKind::of(path)? == ImageKind::XfireH5 {
-        let p = images::read_phantom(path)?;
-        images::check_same_grid(grid, reference, &p.grid, &path.display().to_string())?;
-        images::labels_from_phantom(&p)
-    } else {
-        let v = images::read_volume(path)?;
-        images::check_same_grid(grid, reference, &v.grid, &path.display().to_string())?;
-        images::labels_from_volume(&v, path)?
+    image.check("label image")?;
+    let name = image.name();
+    let mut labels = match image.phantom()? {
+        Some(p) => {
+            images::check_same_grid(grid, reference, &p.grid, &name)?;
+            images::labels_from_phantom(&p)
+        }
+        None => {
+            let v = image.volume()?;
+            images::check_same_grid(grid, reference, &v.grid, &name)?;
+            images::labels_from_volume(&v, &name)?
+        }
     };
     if let Some(names) = &req.label_names {
         labels.names.extend(images::read_label_names(names)?);
     }
+    labels.names.extend(req.label_name_map.clone());
     Ok(Some(labels))
 }
 
@@ -199,7 +195,7 @@ fn read_medium(
     grid: &Grid,
     reference: &str,
 ) -> Result<(Phantom, Option<xfire_io::dicom::SeriesInfo>)> {
-    let Some(path) = &req.ct else {
+    let Some(image) = &req.ct else {
         let m = xfire_data::materials::builtin(&req.medium).ok_or_else(|| {
             invalid(format!(
                 "unknown --medium {:?}; built-in materials: {}",
@@ -219,25 +215,26 @@ fn read_medium(
             None,
         ));
     };
-    check_file(path, "CT image")?;
-    let name = path.display().to_string();
-    let kind = ImageKind::of(path)?;
+    image.check("CT image")?;
+    let name = image.name();
     let mut info = None;
-    let mut p = if kind == ImageKind::XfireH5 {
-        images::read_phantom(path)?
-    } else {
-        let cal = match &req.hu_table {
-            Some(t) => HuCalibration::read(t)?,
-            None => HuCalibration::default_ramp(),
-        };
-        let ct = if kind == ImageKind::Dicom {
-            let (v, i) = crate::dicom::read_ct(path)?;
-            info = Some(i);
-            v
-        } else {
-            images::read_volume(path)?
-        };
-        phantom_from_ct(&ct, &cal, &name)?
+    let mut p = match image.phantom()? {
+        Some(p) => p,
+        None => {
+            let cal = match &req.hu_table {
+                Some(t) => HuCalibration::read(t)?,
+                None => HuCalibration::default_ramp(),
+            };
+            let ct = match image.dicom_file() {
+                Some(path) => {
+                    let (v, i) = crate::dicom::read_ct(path)?;
+                    info = Some(i);
+                    v
+                }
+                None => image.volume()?,
+            };
+            phantom_from_ct(&ct, &cal, &name)?
+        }
     };
     images::check_same_grid(grid, reference, &p.grid, &name)?;
     // the activity image's grid is the reference (origins within 1e-3 voxel)
@@ -251,7 +248,7 @@ fn read_kernel(req: &DoseRequest, nuclide: &Nuclide, grid: &Grid) -> Result<Opti
     }
     let k = match &req.kernel {
         Some(p) => {
-            check_file(p, "kernel file")?;
+            Image::File(p.clone()).check("kernel file")?;
             VsvKernel::read(p)?
         }
         None => crate::kernels::find(&nuclide.name, &req.medium, grid.voxel_cm[0])?.clone(),
@@ -268,50 +265,52 @@ fn read_kernel(req: &DoseRequest, nuclide: &Nuclide, grid: &Grid) -> Result<Opti
 
 /// Read and check every input of `req`.
 pub fn prepare(req: &DoseRequest) -> Result<Prepared> {
+    if !(req.hybrid_density_tolerance > 0.0) {
+        return Err(invalid(format!(
+            "--hybrid-tolerance must be a positive fraction, got {}",
+            req.hybrid_density_tolerance
+        )));
+    }
     let nuclide = xfire_data::nuclides::library()
         .resolve(&req.nuclide)
         .map_err(|e| invalid(format!("--nuclide: {e}")))?;
-    let (times, paths) = image_list(req)?;
-    for (k, p) in paths.iter().enumerate() {
+    let (times, images) = image_list(req)?;
+    for (k, image) in images.iter().enumerate() {
         let what = if times.is_empty() {
             "activity image".to_string()
         } else {
             format!("time point {} h image", times[k] / 3600.0)
         };
-        check_file(p, &what)?;
-        ImageKind::of(p)?;
+        image.check(&what)?;
     }
     let unit = if req.quantity == Quantity::Tia {
         "Bq·s"
     } else {
         "Bq"
     };
-    let mut vols = Vec::with_capacity(paths.len());
+    let reference = images[0].name();
+    let mut vols: Vec<Volume> = Vec::with_capacity(images.len());
     let mut notes = Vec::new();
     let mut activity_info = None;
-    for (k, p) in paths.iter().enumerate() {
-        let v = if ImageKind::of(p)? == ImageKind::Dicom {
-            let t = times.get(k).copied();
-            let (v, info) = crate::dicom::read_activity(p, nuclide, req.quantity, t, &mut notes)?;
-            activity_info.get_or_insert(info);
-            v
-        } else {
-            images::read_volume(p)?
+    for (k, image) in images.iter().enumerate() {
+        let v = match image.dicom_file() {
+            Some(p) => {
+                let t = times.get(k).copied();
+                let (v, info) =
+                    crate::dicom::read_activity(p, nuclide, req.quantity, t, &mut notes)?;
+                activity_info.get_or_insert(info);
+                v
+            }
+            None => image.volume()?,
         };
+        let name = image.name();
         if let Some(first) = vols.first() {
-            let first: &Volume = first;
-            images::check_same_grid(
-                &first.grid,
-                &paths[0].display().to_string(),
-                &v.grid,
-                &p.display().to_string(),
-            )?;
+            images::check_same_grid(&first.grid, &reference, &v.grid, &name)?;
         }
-        check_activity(&v, p, unit)?;
+        check_activity(&v, &name, unit)?;
         vols.push(v);
     }
     let grid = vols[0].grid;
-    let reference = paths[0].display().to_string();
     let labels = read_labels(req, &grid, &reference)?;
     let (phantom, ct_info) = read_medium(req, &grid, &reference)?;
     let dicom_reference = crate::dicom::reference(ct_info, activity_info)?;
@@ -358,7 +357,7 @@ pub fn prepare(req: &DoseRequest) -> Result<Prepared> {
             ));
         }
     }
-    let nifti_template = (ImageKind::of(&paths[0])? == ImageKind::Nifti).then(|| paths[0].clone());
+    let nifti_template = images[0].nifti_file().map(PathBuf::from);
     Ok(Prepared {
         grid,
         nuclide,
@@ -432,11 +431,12 @@ fn dilate_axis(mask: &[bool], dims: [usize; 3], axis: usize, m: usize) -> Vec<bo
     out
 }
 
-/// Compute the dose of prepared inputs.
+/// Compute the dose of prepared inputs; `progress` and `stop` as in [`crate::mc::mc_dose`].
 pub fn compute(
     req: &DoseRequest,
     inp: &Prepared,
     progress: &(dyn Fn(u64) + Sync),
+    stop: &dyn Fn() -> bool,
 ) -> Result<DoseResult> {
     let t0 = std::time::Instant::now();
     let n = inp.grid.len();
@@ -463,6 +463,7 @@ pub fn compute(
             &ids,
             &req.mc,
             progress,
+            stop,
         )?),
     };
     let mut hybrid_mc_voxels = None;

@@ -19,8 +19,7 @@
 //! activity and its TIA shared among the label's voxels in proportion to each voxel's
 //! trapezoid TIA (the label's spatial pattern, integrated over time).
 
-use std::path::PathBuf;
-
+use crate::images::Image;
 use crate::{invalid, Result};
 
 /// An activity image at a time after administration.
@@ -28,13 +27,31 @@ use crate::{invalid, Result};
 pub struct TimePoint {
     /// Time after administration \[s\].
     pub t_s: f64,
-    /// The image file.
-    pub path: PathBuf,
+    /// The image.
+    pub image: Image,
+}
+
+/// The time of a time point from `t` with its unit \[s\]: positive (after administration)
+/// and after the `previous` time point's \[s\] (time points must increase).
+pub fn time_point_s(t: &str, previous: Option<f64>) -> Result<f64> {
+    let t_s =
+        xfire_core::units::parse_time_s(t).map_err(|e| invalid(format!("time {t:?}: {e}")))?;
+    if !(t_s > 0.0) || !t_s.is_finite() {
+        return Err(invalid(format!(
+            "time {t:?} = {t_s} s must be positive (after administration)"
+        )));
+    }
+    match previous {
+        Some(prev) if t_s <= prev => Err(invalid(format!(
+            "time points must increase: {t:?} ({t_s} s) comes after {prev} s"
+        ))),
+        _ => Ok(t_s),
+    }
 }
 
 /// Parse `"24 h:a24.nii.gz,72 h:a72.nii.gz"`: comma-separated `TIME:FILE` pairs, times with
-/// units (`xfire_core::units`). Times must be positive and strictly increasing; a pair
-/// without a file or a time is an error naming it.
+/// units (`xfire_core::units`) checked by [`time_point_s`]; a pair without a file or a time
+/// is an error naming it.
 pub fn parse_timepoints(spec: &str) -> Result<Vec<TimePoint>> {
     let mut out: Vec<TimePoint> = Vec::new();
     for item in spec.split(',').map(str::trim) {
@@ -54,24 +71,11 @@ pub fn parse_timepoints(spec: &str) -> Result<Vec<TimePoint>> {
                 "--timepoints entry {item:?}: the image file of time point {t:?} is missing"
             )));
         }
-        let t_s = xfire_core::units::parse_time_s(t)
-            .map_err(|e| invalid(format!("--timepoints entry {item:?}: time {t:?}: {e}")))?;
-        if !(t_s > 0.0) || !t_s.is_finite() {
-            return Err(invalid(format!(
-                "--timepoints entry {item:?}: time {t:?} = {t_s} s must be positive (after administration)"
-            )));
-        }
-        if let Some(prev) = out.last() {
-            if t_s <= prev.t_s {
-                return Err(invalid(format!(
-                    "--timepoints must increase: {t:?} ({t_s} s) comes after {} s",
-                    prev.t_s
-                )));
-            }
-        }
+        let t_s = time_point_s(t, out.last().map(|p| p.t_s))
+            .map_err(|e| invalid(format!("--timepoints entry {item:?}: {e}")))?;
         out.push(TimePoint {
             t_s,
-            path: PathBuf::from(path),
+            image: Image::File(path.into()),
         });
     }
     Ok(out)

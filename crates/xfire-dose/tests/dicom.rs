@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use xfire_dose::images::Image;
 use xfire_dose::mc::McOptions;
 use xfire_dose::pipeline::{self, DoseRequest, FitLevel, Method, Quantity};
 use xfire_dose::tia::{Fit, TimePoint};
@@ -91,10 +92,11 @@ fn request(timepoints: Vec<TimePoint>, ct: Option<PathBuf>) -> DoseRequest {
         nuclide: "Lu-177".into(),
         fit: Fit::Mono,
         fit_level: FitLevel::Voxel,
-        ct,
+        ct: ct.map(Image::File),
         hu_table: None,
         labels: None,
         label_names: None,
+        label_name_map: Default::default(),
         medium: "soft_tissue_icru".into(),
         method: Method::Vsv,
         kernel: None,
@@ -110,7 +112,7 @@ fn three_points(dir: &Path) -> Vec<TimePoint> {
         .enumerate()
         .map(|(k, &t)| TimePoint {
             t_s: t * 3600.0,
-            path: write_nm(dir, t, k, |_| {}),
+            image: Image::File(write_nm(dir, t, k, |_| {})),
         })
         .collect()
 }
@@ -133,7 +135,7 @@ fn dicom_spect_and_ct_give_the_tia_and_an_rt_dose_on_the_ct() {
         inp.dicom_reference.as_ref().unwrap().series_uid,
         ct_info().series_uid
     );
-    let res = pipeline::compute(&req, &inp, &|_| {}).unwrap();
+    let res = pipeline::compute(&req, &inp, &|_| {}, &|| false).unwrap();
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
     let files = xfire_dose::output::write_all(&out, &req, &inp, &res).unwrap();
@@ -174,7 +176,7 @@ fn decay_corrected_to_administration_is_undone() {
         let mut info = nm_info(t / 3600.0, k + 5);
         info.decay_correction = Some("ADMIN".into());
         write_series(&p, &v, &info).unwrap();
-        tp.path = p;
+        tp.image = Image::File(p);
     }
     let admin = pipeline::prepare(&request(tps, None)).unwrap();
     let (a, b): (f64, f64) = (start.tia.iter().sum(), admin.tia.iter().sum());
@@ -196,11 +198,11 @@ fn header_checks_refuse_with_the_value() {
         vec![
             TimePoint {
                 t_s: stated_h * 3600.0,
-                path: write_nm(d, 24.0, k, edit),
+                image: Image::File(write_nm(d, 24.0, k, edit)),
             },
             TimePoint {
                 t_s: 72.0 * 3600.0,
-                path: write_nm(d, 72.0, k + 10, |_| {}),
+                image: Image::File(write_nm(d, 72.0, k + 10, |_| {})),
             },
         ]
     };
@@ -218,19 +220,21 @@ fn header_checks_refuse_with_the_value() {
     refused(&tz, &["Decay Correction (0054,1102) is \"ATTN\""]);
     // a CT as activity; DICOM as TIA; SPECT on another frame of reference than the CT
     tz.timepoints = vec![];
-    tz.activity = Some(write_ct(d));
+    tz.activity = Some(Image::File(write_ct(d)));
     refused(&tz, &["modality \"CT\"", "SPECT (NM) or PET (PT)"]);
-    tz.activity = Some(write_nm(d, 24.0, 5, |_| {}));
+    tz.activity = Some(Image::File(write_nm(d, 24.0, 5, |_| {})));
     tz.quantity = Quantity::Tia;
     refused(&tz, &["use --quantity activity"]);
     tz.quantity = Quantity::Activity;
-    tz.activity = Some(write_nm(d, 24.0, 6, |i| {
+    tz.activity = Some(Image::File(write_nm(d, 24.0, 6, |i| {
         i.frame_of_reference_uid = Some("1.2.3.999".into())
-    }));
-    tz.ct = Some(d.join("ct"));
+    })));
+    tz.ct = Some(Image::File(d.join("ct")));
     refused(&tz, &["1.2.3.999 differs from the CT's"]);
     // one image decay-corrected to the acquisition start with no administration time
     tz.ct = None;
-    tz.activity = Some(write_nm(d, 24.0, 7, |i| i.administration_s = None));
+    tz.activity = Some(Image::File(write_nm(d, 24.0, 7, |i| {
+        i.administration_s = None
+    })));
     refused(&tz, &["time since administration is unknown"]);
 }

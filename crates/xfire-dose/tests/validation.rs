@@ -189,7 +189,7 @@ fn vsv_matches_monte_carlo_in_a_uniform_water_sphere() {
         decays: 300_000,
         ..McOptions::default()
     };
-    let mc = mc_dose(&phantom, &tia, nuc, &regions, &opts, &|_| {}).unwrap();
+    let mc = mc_dose(&phantom, &tia, nuc, &regions, &opts, &|_| {}, &|| false).unwrap();
     let (mv, mm) = (mean_over(&vsv, &sphere), mean_over(&mc.dose_gy, &sphere));
     let core = sphere_mask(&grid, 1.5);
     let (cv, cm) = (mean_over(&vsv, &core), mean_over(&mc.dose_gy, &core));
@@ -244,7 +244,7 @@ fn inserts(nuclide: &str, decays: u64) {
         decays,
         ..McOptions::default()
     };
-    let mc = mc_dose(&p, &tia, nuc, &region, &opts, &|_| {}).unwrap();
+    let mc = mc_dose(&p, &tia, nuc, &region, &opts, &|_| {}, &|| false).unwrap();
     let mask = xfire_dose::pipeline::hybrid_mask(&p, k, 0.1, 2);
     let hybrid: Vec<f64> = (0..grid.len())
         .map(|v| if mask[v] { mc.dose_gy[v] } else { vsv[v] })

@@ -16,7 +16,7 @@ fn type_name(v: &Bound<'_, PyAny>) -> String {
 
 impl<'py> Kw<'py> {
     /// The value of `key`; `None` when absent or `None`.
-    fn get(&self, key: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    pub fn get(&self, key: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
         Ok(self.0.get_item(key)?.filter(|v| !v.is_none()))
     }
 
@@ -39,6 +39,38 @@ impl<'py> Kw<'py> {
     pub fn required_text(&self, key: &str, example: &str) -> PyResult<String> {
         self.text(key, example)?
             .ok_or_else(|| PyTypeError::new_err(format!("missing argument {key}{example}")))
+    }
+
+    /// A list of texts (quantities with their units), `None` when not given.
+    pub fn texts(&self, key: &str, example: &str) -> PyResult<Option<Vec<String>>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        if v.downcast::<PyString>().is_err() {
+            if let Ok(list) = v.extract::<Vec<String>>() {
+                return Ok(Some(list));
+            }
+        }
+        Err(PyTypeError::new_err(format!(
+            "{key} must be a list of texts{example}, got {} {}",
+            type_name(&v),
+            v.repr().map_or_else(|_| "?".into(), |r| r.to_string())
+        )))
+    }
+
+    /// A real number, `None` when not given.
+    pub fn number(&self, key: &str) -> PyResult<Option<f64>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        if v.is_instance_of::<PyBool>() {
+            return Err(PyTypeError::new_err(format!(
+                "{key} must be a number, got bool"
+            )));
+        }
+        v.extract::<f64>().map(Some).map_err(|_| {
+            PyTypeError::new_err(format!("{key} must be a number, got {}", type_name(&v)))
+        })
     }
 
     /// A whole number >= 0, `None` when not given.

@@ -36,7 +36,7 @@ pub fn toml_from_json(json: &str) -> PyResult<String> {
     toml::to_string(&v).map_err(|e| PyValueError::new_err(format!("scenario dict: {e}")))
 }
 
-fn bytes_f64<'py>(py: Python<'py>, v: &[f64]) -> Bound<'py, PyBytes> {
+pub(crate) fn bytes_f64<'py>(py: Python<'py>, v: &[f64]) -> Bound<'py, PyBytes> {
     let b: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
     PyBytes::new(py, &b)
 }

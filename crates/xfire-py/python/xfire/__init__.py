@@ -6,7 +6,8 @@ the command line: energies ``"500 keV"``, lengths ``"50 um"``, times ``"6.647 d"
 activities ``"7.4 GBq"`` (units are case-exact, ``docs/formats/units.md``).
 
 Functions: :func:`nuclide`, :func:`nuclides`, :func:`chain`, :func:`range`, :func:`kernel`,
-:func:`run`, :func:`compare`; :mod:`xfire.phantom` (``generate``, ``load``: numpy arrays).
+:func:`run`, :func:`compare`, :func:`dose`; :mod:`xfire.phantom` (``generate``, ``load``: numpy
+arrays).
 Transport releases the GIL; Ctrl-C stops it at the next round of batches
 (``KeyboardInterrupt``); ``progress=callable(what, done, total)`` reports decays done
 (:func:`tqdm_progress` makes one that draws tqdm bars). Bad arguments raise ``ValueError`` or
@@ -18,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -38,6 +39,8 @@ __all__ = [
     "run",
     "compare",
     "Comparison",
+    "dose",
+    "DoseResult",
     "phantom",
     "Kernel",
     "RunResult",
@@ -320,6 +323,183 @@ def compare(
         for name, (days, s) in out["survival"].items()
     }
     return Comparison(comparison=json.loads(out["comparison"]), survival=survival)
+
+
+PathLike = Union[str, os.PathLike]
+ImageArg = Union[str, os.PathLike, np.ndarray]
+"""An image: a file (NIfTI ``.nii``/``.nii.gz``, MetaImage ``.mhd``; an xfire phantom ``.h5``
+as ``ct`` or ``labels``) or a numpy array shaped (nz, ny, nx) on the grid of ``voxel`` and
+``origin``."""
+
+
+@dataclass
+class DoseResult:
+    """A dose from activity images (``xfire dose``; ``docs/formats/dose.md``).
+
+    Arrays are shaped (nz, ny, nx) (x fastest): the shape and orientation of array inputs, and
+    of files as read (the command's ``dose.nii.gz`` holds the same values, as float32, in the
+    input file's orientation).
+    """
+
+    dose_gy: np.ndarray
+    """Absorbed dose per voxel [Gy] (float64)."""
+    rel_unc: Optional[np.ndarray]
+    """Relative standard uncertainty of the dose per voxel (batch method; Monte Carlo, and
+    the Monte Carlo voxels of ``hybrid``, 0 elsewhere); None for ``vsv``."""
+    tia_bq_s: np.ndarray
+    """Time-integrated activity per voxel [Bq·s] (= decays)."""
+    summary: Dict[str, Any]
+    """``summary.json``: ``labels`` (per label ``id``, ``name``, ``mass_g`` [g], ``tia_bq_s``
+    [Bq·s], ``mean_gy``, ``d2_gy``, ``d50_gy``, ``d90_gy``, ``d98_gy`` [Gy], ``mean_rel_unc``),
+    kernel, Monte Carlo settings, fits, notes (``files`` only with ``out``)."""
+    dvh: Dict[str, Any]
+    """Cumulative dose–volume histograms (``dvh.csv``): ``dose_gy`` (bins [Gy]), ``labels``
+    (names, as ``summary["labels"]``), ``volume_fraction`` shaped (labels, bins)."""
+
+    @property
+    def labels(self) -> List[Dict[str, Any]]:
+        """Per label statistics, ``summary["labels"]``."""
+        return self.summary["labels"]
+
+
+def _image(value: Optional[ImageArg], name: str) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, (str, os.PathLike)):
+        return os.fspath(value)
+    if isinstance(value, np.ndarray):
+        if not (np.issubdtype(value.dtype, np.integer) or np.issubdtype(value.dtype, np.floating)):
+            raise TypeError(f"{name} must hold real numbers, got dtype {value.dtype}")
+        if value.ndim != 3:
+            raise ValueError(f"{name} must be a 3-D array shaped (nz, ny, nx), got shape {value.shape}")
+        data = np.ascontiguousarray(value, dtype="<f8").tobytes()
+        return {"data": data, "shape": tuple(int(n) for n in value.shape)}
+    raise TypeError(f"{name} must be a path or a numpy array, got {type(value).__name__}")
+
+
+def _timepoints(
+    timepoints: Union[None, str, Sequence[Tuple[str, ImageArg]]],
+) -> Any:
+    if timepoints is None or isinstance(timepoints, str):
+        return timepoints
+    out = []
+    for k, pair in enumerate(timepoints):
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise TypeError(f"timepoints[{k}] must be a (time with unit, image) pair, e.g. (\"24 h\", array)")
+        out.append((pair[0], _image(pair[1], f"timepoints[{k}]")))
+    return out
+
+
+def dose(
+    activity: Optional[ImageArg] = None,
+    *,
+    nuclide: str,
+    quantity: str,
+    method: str,
+    timepoints: Union[None, str, Sequence[Tuple[str, ImageArg]]] = None,
+    fit: str = "trapezoid",
+    fit_level: str = "voxel",
+    voxel: Union[None, str, Sequence[str]] = None,
+    origin: Optional[Sequence[str]] = None,
+    ct: Optional[ImageArg] = None,
+    hu_table: Optional[PathLike] = None,
+    labels: Optional[ImageArg] = None,
+    label_names: Union[None, PathLike, Mapping[int, str]] = None,
+    medium: str = "soft_tissue_icru",
+    kernel: Optional[PathLike] = None,
+    decays: int = 1_000_000,
+    seed: int = 1,
+    batch_size: int = 10_000,
+    threads: int = 0,
+    hybrid_tolerance: float = 0.1,
+    hybrid_margin: int = 2,
+    out: Optional[PathLike] = None,
+    progress: Optional[Progress] = None,
+) -> DoseResult:
+    """Absorbed dose from activity images (``xfire dose``; the same numbers for the same
+    arguments and seed).
+
+    ``activity``: one activity [Bq per voxel] or time-integrated activity [Bq·s per voxel]
+    image (``quantity="activity"`` or ``"tia"``), a file or a numpy array; or none, with
+    ``timepoints``: activity images at times after administration, the command's text
+    (``"24 h:a24.nii.gz,72 h:a72.nii.gz"``) or a list of ``("24 h", image)`` pairs (times
+    with units, increasing), integrated by ``fit`` (``trapezoid``, ``mono``; ``bi`` per
+    label) per ``fit_level`` (``voxel`` or ``label``). A single activity image without times
+    is taken at administration with physical decay only (TIA = A/λ).
+
+    ``ct``: CT numbers [HU] on the activity's grid (calibrated by ``hu_table``, a CSV
+    ``hu,density_g_cm3,material``, default the built-in ramp) or an xfire phantom file;
+    without it the whole image is ``medium`` (a built-in material). ``labels``: label ids
+    (whole numbers 0-65535, 0 = none) or an xfire phantom file; ``label_names``: a CSV file
+    of ``id,name`` lines or a dict {id: name}.
+
+    Numpy arrays are shaped (nz, ny, nx) (x fastest) and all lie on one grid: ``voxel``, the
+    voxel size with units (``"4.42 mm"``, or three lengths (x, y, z)), and ``origin``, the
+    outer corner of voxel (0, 0, 0) (three lengths (x, y, z); default: the grid centred on
+    0). Voxels in messages are (x, y, z) indices: ``array[z, y, x]``.
+
+    ``method``: ``vsv`` (voxel S-value convolution with density correction; the kernel of
+    the built-in library for the nuclide, ``medium`` and voxel size, or the file
+    ``kernel``), ``mc`` (Monte Carlo in the CT phantom: ``decays`` histories in batches of
+    ``batch_size``, ``seed``; ``threads``: 0 = all cores, the numbers do not depend on it) or
+    ``hybrid`` (Monte Carlo where the density departs from the kernel's by more than the
+    fraction ``hybrid_tolerance`` or the material differs, and within ``hybrid_margin``
+    voxels of those). ``out``: a new folder to write the command's files into (dose.nii.gz,
+    tia.nii.gz, uncertainty.nii.gz, dvh.csv/png/svg, summary.json, report.md/html).
+    ``progress(what, done, total)`` is called with the Monte Carlo decays done; Ctrl-C stops
+    the transport (``KeyboardInterrupt``). Bad input raises ``ValueError`` (``TypeError``
+    for a wrong type) naming the value and its unit, before anything is computed or written.
+    """
+    if isinstance(voxel, str):
+        voxel = [voxel] * 3
+    names: Dict[str, Any] = {}
+    if isinstance(label_names, Mapping):
+        names["label_name_map"] = {int(k): str(v) for k, v in label_names.items()}
+    elif label_names is not None:
+        names["label_names"] = os.fspath(label_names)
+    kw: Dict[str, Any] = dict(
+        activity=_image(activity, "activity"),
+        timepoints=_timepoints(timepoints),
+        nuclide=nuclide,
+        quantity=quantity,
+        method=method,
+        fit=fit,
+        fit_level=fit_level,
+        voxel=None if voxel is None else list(voxel),
+        origin=None if origin is None else list(origin),
+        ct=_image(ct, "ct"),
+        hu_table=None if hu_table is None else os.fspath(hu_table),
+        labels=_image(labels, "labels"),
+        medium=medium,
+        kernel=None if kernel is None else os.fspath(kernel),
+        decays=decays,
+        seed=seed,
+        batch_size=batch_size,
+        threads=threads,
+        hybrid_tolerance=hybrid_tolerance,
+        hybrid_margin=hybrid_margin,
+        out=None if out is None else os.fspath(out),
+        progress=progress,
+        **names,
+    )
+    raw = _xfire.dose(kw)
+    shape = tuple(raw["shape"])
+    summary = json.loads(raw["summary"])
+    bins = _array(raw["dvh_dose_gy"], "<f8", (-1,))
+    names_list = [label["name"] for label in summary["labels"]]
+    dvh = {
+        "dose_gy": bins,
+        "labels": names_list,
+        "volume_fraction": _array(raw["dvh_volume_fraction"], "<f8", (len(names_list), len(bins))),
+    }
+    rel_unc = raw["rel_unc"]
+    return DoseResult(
+        dose_gy=_array(raw["dose_gy"], "<f8", shape),
+        rel_unc=None if rel_unc is None else _array(rel_unc, "<f8", shape),
+        tia_bq_s=_array(raw["tia_bq_s"], "<f8", shape),
+        summary=summary,
+        dvh=dvh,
+    )
 
 
 def tqdm_progress(**tqdm_kwargs: Any) -> Progress:

@@ -25,6 +25,15 @@ def kernel(kw: Dict[str, Any]) -> Dict[str, Any]:
     ``edep_mev_per_decay`` [MeV], ``dose_gy_per_decay`` [Gy], ``rel_unc`` as little-endian
     f64 bytes (x fastest). Keys as the keywords of ``xfire.kernel``."""
 
+def dose(kw: Dict[str, Any]) -> Dict[str, Any]:
+    """``xfire dose`` (files only with ``out``): ``summary`` (JSON text of summary.json),
+    ``shape`` (nz, ny, nx), the arrays ``dose_gy`` [Gy], ``tia_bq_s`` [Bq·s] and ``rel_unc``
+    (None for VSV) as little-endian f64 bytes (x fastest), ``dvh_dose_gy`` [Gy] and
+    ``dvh_volume_fraction`` (labels × bins). Keys as the keywords of ``xfire.dose``; an
+    array image is a dict ``data`` (f64 bytes), ``shape`` (nz, ny, nx) on the grid of
+    ``voxel``, ``origin`` (three lengths with units, x, y, z); ``timepoints`` is text or a
+    list of (time, image) pairs; ``label_name_map`` {id: name}."""
+
 def run(kw: Dict[str, Any]) -> Dict[str, Any]:
     """``xfire run`` without files: ``summary`` (JSON text of summary.json), ``cells`` and
     ``curves`` as column bytes. Keys ``path`` or ``toml`` (+ ``base``), ``decays``,
