@@ -34,36 +34,32 @@ fn dose_error(e: DoseError) -> PyErr {
 /// lengths with units, and the array's `shape` (nz, ny, nx).
 fn array_grid(kw: &Kw<'_>, shape: [usize; 3]) -> PyResult<Grid> {
     let example = " with units, e.g. [\"4.42 mm\"] * 3";
-    let lengths = |key: &str| -> PyResult<Option<[f64; 3]>> {
+    let lengths = |key: &str, positive: bool| -> PyResult<Option<[f64; 3]>> {
         let Some(texts) = kw.texts(key, example)? else {
             return Ok(None);
         };
         let cm: Vec<f64> = texts
             .iter()
             .map(|t| {
-                xfire_core::units::parse_length_cm(t)
-                    .map_err(|e| PyValueError::new_err(format!("{key} {t:?}: {e}")))
+                let v = xfire_core::units::parse_length_cm(t)
+                    .map_err(|e| PyValueError::new_err(format!("{key} {t:?}: {e}")))?;
+                if positive && !(v > 0.0 && v.is_finite()) {
+                    return Err(PyValueError::new_err(format!(
+                        "{key} must be positive, got {t:?}"
+                    )));
+                }
+                Ok(v)
             })
             .collect::<PyResult<_>>()?;
         <[f64; 3]>::try_from(cm).map(Some).map_err(|v| {
             PyValueError::new_err(format!("{key} needs 3 lengths (x, y, z), got {}", v.len()))
         })
     };
-    let voxel = lengths("voxel")?.ok_or_else(|| {
+    let voxel = lengths("voxel", true)?.ok_or_else(|| {
         PyTypeError::new_err("an array image needs voxel: its voxel size with units (x, y, z)")
     })?;
-    if let Some((k, v)) = voxel
-        .iter()
-        .enumerate()
-        .find(|(_, &v)| !(v > 0.0 && v.is_finite()))
-    {
-        return Err(PyValueError::new_err(format!(
-            "voxel {} must be positive, got {v} cm",
-            ["x", "y", "z"][k]
-        )));
-    }
     let dims = [shape[2], shape[1], shape[0]];
-    let grid = match lengths("origin")? {
+    let grid = match lengths("origin", false)? {
         Some(o) => Grid::new(dims, voxel, o),
         None => Grid::centred(dims, voxel),
     };
@@ -90,6 +86,12 @@ fn image(kw: &Kw<'_>, value: &Bound<'_, PyAny>, name: &str) -> PyResult<Image> {
         .chunks_exact(8)
         .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
         .collect();
+    if values.len() != shape.iter().product::<usize>() {
+        return Err(PyValueError::new_err(format!(
+            "{name}: {} values for shape {shape:?}",
+            values.len()
+        )));
+    }
     Ok(Image::Memory {
         name: name.to_string(),
         volume: Volume {

@@ -354,6 +354,7 @@ def bad_dose(**change):
         (dict(voxel="5 mm"), ValueError, "give it as kernel FILE, or use method mc"),
         (dict(voxel="4.42 parsec"), ValueError, 'voxel "4.42 parsec": unknown or missing unit'),
         (dict(voxel=None), TypeError, "an array image needs voxel"),
+        (dict(voxel=["4.42 mm", "0 mm", "4.42 mm"]), ValueError, 'voxel must be positive, got "0 mm"'),
         (dict(labels=np.full((14, 16, 18), 2.5)), ValueError,
          "labels: voxel 0 has label value 2.5; labels must be whole numbers"),
         (dict(method="mc", decays=10, batch_size=10), ValueError,
