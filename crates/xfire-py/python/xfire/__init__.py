@@ -98,6 +98,10 @@ def range(  # noqa: A001 (the command's name)
     return json.loads(_xfire.range(kw))
 
 
+def _fspath(path: Optional[Union[str, os.PathLike]]) -> Optional[str]:
+    return None if path is None else os.fspath(path)
+
+
 def _array(data: bytes, dtype: str, shape: Sequence[int]) -> np.ndarray:
     return np.frombuffer(bytearray(data), dtype=np.dtype(dtype)).reshape(tuple(shape))
 
@@ -162,7 +166,7 @@ def kernel(
         particle=particle,
         energy=energy,
         material=material,
-        materials_file=None if materials_file is None else os.fspath(materials_file),
+        materials_file=_fspath(materials_file),
         voxel=voxel,
         grid=grid,
         source=source,
@@ -266,7 +270,7 @@ def _scenario_kw(
     if isinstance(scenario, dict):
         return {
             "toml": _xfire.toml_from_json(json.dumps(scenario)),
-            "base": None if base is None else os.fspath(base),
+            "base": _fspath(base),
         }
     if isinstance(scenario, (str, os.PathLike)):
         return {"path": os.fspath(scenario)}
@@ -468,17 +472,17 @@ def dose(
         voxel=None if voxel is None else list(voxel),
         origin=None if origin is None else list(origin),
         ct=_image(ct, "ct"),
-        hu_table=None if hu_table is None else os.fspath(hu_table),
+        hu_table=_fspath(hu_table),
         labels=_image(labels, "labels"),
         medium=medium,
-        kernel=None if kernel is None else os.fspath(kernel),
+        kernel=_fspath(kernel),
         decays=decays,
         seed=seed,
         batch_size=batch_size,
         threads=threads,
         hybrid_tolerance=hybrid_tolerance,
         hybrid_margin=hybrid_margin,
-        out=None if out is None else os.fspath(out),
+        out=_fspath(out),
         progress=progress,
         **names,
     )
