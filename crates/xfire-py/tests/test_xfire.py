@@ -137,6 +137,10 @@ def test_other_bad_arguments():
         xfire.run({"seed": 1})
     with pytest.raises(TypeError, match="path or a dict"):
         xfire.run(42)
+    with pytest.raises(ValueError) as e:
+        xfire.compare(TINY, nuclides=["Lu-177", "Ac-225"], normalise="activity")
+    assert "normalise activity needs the scenario's amount as an activity" in str(e.value)
+    assert "--normalise" not in str(e.value)
 
 
 def test_progress_reports_every_round_and_its_errors_stop_the_run():
