@@ -319,3 +319,25 @@ fn implicit_little_and_explicit_big_endian_give_the_same_image() {
         }
     }
 }
+
+/// Found by fuzzing (`fuzz/regressions/dicom/`): an unknown explicit VR (`L\0`), whose length
+/// field the parser reads differently from the scan, made it reserve 1 GiB. Now refused.
+#[test]
+fn unknown_value_representations_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write_series(&dir.path().join("ct"), &ct_volume(), &ct_info()).unwrap();
+    let mut b = std::fs::read(dir.path().join("ct/CT0000.dcm")).unwrap();
+    // Patient ID (0010,0020) LO → "L\0"
+    let at = b
+        .windows(6)
+        .position(|w| w == [0x10, 0x00, 0x20, 0x00, b'L', b'O'])
+        .unwrap();
+    b[at + 5] = 0;
+    let f = dir.path().join("bad.dcm");
+    std::fs::write(&f, &b).unwrap();
+    assert!(
+        err(&f).contains("(0010,0020)") && err(&f).contains("not a DICOM value representation"),
+        "{}",
+        err(&f)
+    );
+}

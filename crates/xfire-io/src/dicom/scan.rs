@@ -30,6 +30,14 @@ pub struct Encoding {
     pub big_endian: bool,
 }
 
+/// Every value representation of PS3.5 6.2: an explicit VR must be one of them (parsers
+/// differ on how long the length of an unknown one is).
+const VRS: [&[u8; 2]; 34] = [
+    b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT", b"OB",
+    b"OD", b"OF", b"OL", b"OV", b"OW", b"PN", b"SH", b"SL", b"SQ", b"SS", b"ST", b"SV", b"TM",
+    b"UC", b"UI", b"UL", b"UN", b"UR", b"US", b"UT", b"UV",
+];
+
 /// VRs with a 2-byte reserved field and a 4-byte length in explicit VR (PS3.5 7.1.2).
 fn long_vr(vr: [u8; 2]) -> bool {
     matches!(
@@ -97,6 +105,19 @@ impl Walker<'_> {
             return Ok((tag, None, self.u32_at(self.pos + 4), 8));
         }
         let vr = [self.b[self.pos + 4], self.b[self.pos + 5]];
+        if !VRS.contains(&&vr) {
+            return Err(fmt_err(
+                self.path,
+                format!(
+                    "element ({:04X},{:04X}) at byte {} has VR {:?}, not a DICOM value \
+                     representation",
+                    tag.0,
+                    tag.1,
+                    self.pos,
+                    String::from_utf8_lossy(&vr)
+                ),
+            ));
+        }
         if long_vr(vr) {
             self.need(12, tag)?;
             Ok((tag, Some(vr), self.u32_at(self.pos + 8), 12))
