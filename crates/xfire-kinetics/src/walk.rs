@@ -29,11 +29,12 @@ use crate::compartments::Evolution;
 use crate::dose_time::{SplitDose, TargetProtraction};
 use crate::error::{finite, positive, KResult, KineticsError};
 use crate::lymphocytes::{Cohort, Distribution, Exposure};
+use crate::noise::SurvivalEstimate;
 use crate::radiobiology::{protraction, DoseRatePiece, Grade, LqParameters, Protraction};
 use crate::walknoise::{path_covariance, PathAccumulator, PathErrors, WalkerSurvival};
 
 /// A voxel grid a lymphocyte can walk on. Voxel index = x + nx (y + ny z).
-pub trait WalkGrid {
+pub trait WalkGrid: Sync {
     /// Number of voxels along x, y, z.
     fn dims(&self) -> [usize; 3];
     /// Voxel edge lengths \[cm\].
@@ -422,6 +423,23 @@ pub fn migrating_exposure_noisy<G: WalkGrid + ?Sized>(
     lq: &LqParameters,
     noise: Option<WalkNoise>,
 ) -> KResult<WalkExposure> {
+    let mut out = migrating_exposures_noisy(ev, grid, params, &[cohort], n_walkers, lq, noise)?;
+    Ok(out.remove(0))
+}
+
+/// [`migrating_exposure_noisy`] of every cohort of `cohorts`, which must stay the same time:
+/// a walker's path depends on its index and the time step only, not on its arrival, so it
+/// is walked once and its doses taken for every cohort. Walkers run in parallel and are
+/// summed in their order: the same bytes as one cohort at a time, for any thread count.
+pub fn migrating_exposures_noisy<G: WalkGrid + ?Sized>(
+    ev: &Evolution,
+    grid: &G,
+    params: &WalkParameters,
+    cohorts: &[Cohort],
+    n_walkers: usize,
+    lq: &LqParameters,
+    noise: Option<WalkNoise>,
+) -> KResult<Vec<WalkExposure>> {
     if grid.n_components() != ev.n_components() {
         return Err(KineticsError::Length {
             what: "components of the walk grid's dose field vs the source kinetics".into(),
@@ -432,82 +450,183 @@ pub fn migrating_exposure_noisy<G: WalkGrid + ?Sized>(
     if n_walkers == 0 {
         return Err(KineticsError::Empty("walkers".into()));
     }
+    let residence_s = check_cohorts(cohorts)?;
     check_grid_entries(grid)?;
-    finite("arrival time", cohort.arrival_s, "s")?;
-    positive("residence time", cohort.residence_s, "s")?;
     lq.validate()?;
-    let (n, dt) = steps_for(&grid, params, cohort.residence_s)?;
-    let times: Vec<f64> = (0..=n)
-        .map(|k| {
-            if k == n {
-                cohort.arrival_s + cohort.residence_s
-            } else {
-                cohort.arrival_s + k as f64 * dt
-            }
+    let (n, dt) = steps_for(&grid, params, residence_s)?;
+    let timelines = cohorts
+        .iter()
+        .map(|c| {
+            let times: Vec<f64> = (0..=n)
+                .map(|k| {
+                    if k == n {
+                        c.arrival_s + c.residence_s
+                    } else {
+                        c.arrival_s + k as f64 * dt
+                    }
+                })
+                .collect();
+            let decays = ev.timeline(&times)?.decays;
+            Ok((times, decays))
         })
+        .collect::<KResult<Vec<_>>>()?;
+    let paths: Vec<Path<'_>> = timelines
+        .iter()
+        .map(|(times, decays)| Path { times, decays, dt })
         .collect();
-    let tl = ev.timeline(&times)?;
-    let path = Path {
-        times: &times,
-        decays: &tl.decays,
-        dt,
-    };
-    let mut noisy = noise.map(|x| {
+    let mut models = noise.map(|x| {
         let a: Vec<f64> = std::iter::once(lq.alpha_per_gy * lq.rbe_alpha)
             .chain(x.alpha_hit_coeff_per_gy)
             .collect();
-        (
-            PathAccumulator::new(grid),
-            WalkerSurvival::new(grid, &a, n_walkers),
-        )
+        WalkerSurvival::new(grid, &a, n_walkers, cohorts.len())
     });
-    let (mut low, mut alpha, mut prot, mut var_l) = (vec![], vec![], vec![], vec![]);
-    for w in 0..n_walkers {
-        let (d, errors) = walk_one(
-            grid,
-            params,
-            w as u64,
-            &path,
-            lq,
-            noisy.as_mut().map(|x| &mut x.0),
-        )?;
-        let cov = path_covariance(&errors);
-        if let Some((_, models)) = &mut noisy {
-            models.add((d.dose_gy, d.g, d.alpha), &errors, cov, lq);
+    let mut sums = vec![WalkerSums::default(); cohorts.len()];
+    walk_all(
+        grid,
+        params,
+        &paths,
+        n_walkers,
+        lq,
+        noise.is_some(),
+        |d, errors| {
+            for (j, ((d, e), sum)) in d.iter().zip(&errors).zip(&mut sums).enumerate() {
+                let cov = path_covariance(e);
+                if let Some(m) = &mut models {
+                    m.add(j, (d.dose_gy, d.g, d.alpha), e, cov, lq);
+                }
+                sum.push(d, cov[0]);
+            }
+        },
+    )?;
+    let estimates = models.as_ref().map(WalkerSurvival::estimates);
+    sums.into_iter()
+        .enumerate()
+        .map(|(j, sum)| {
+            let est = estimates.as_ref().map(|e| e[j].as_slice());
+            Ok(WalkExposure {
+                exposure: sum.exposure(n, lq, est)?,
+                step_s: dt,
+                steps: n,
+            })
+        })
+        .collect()
+}
+
+/// The residence time shared by `cohorts` \[s\]; errors when there are none, when a time is
+/// not finite or positive, or when the cohorts stay different times.
+fn check_cohorts(cohorts: &[Cohort]) -> KResult<f64> {
+    let first = cohorts
+        .first()
+        .ok_or_else(|| KineticsError::Empty("cohorts".into()))?;
+    for c in cohorts {
+        finite("arrival time", c.arrival_s, "s")?;
+        positive("residence time", c.residence_s, "s")?;
+        if c.residence_s != first.residence_s {
+            return Err(KineticsError::BadValue {
+                what: "residence time of a cohort walked with others".into(),
+                value: c.residence_s,
+                unit: "s",
+                expected: "the residence time of the first cohort (walk cohorts that stay different times separately)",
+            });
         }
-        var_l.push(cov[0]);
-        low.push(d.dose_gy);
-        alpha.push(d.alpha);
-        prot.push(Protraction {
+    }
+    Ok(first.residence_s)
+}
+
+/// One cohort's walkers, summed walker by walker.
+#[derive(Debug, Clone, Default)]
+struct WalkerSums {
+    low: Vec<f64>,
+    alpha: Vec<f64>,
+    prot: Vec<Protraction>,
+    /// variance of each walker's low-LET dose \[Gy²\]
+    var_l: Vec<f64>,
+}
+
+impl WalkerSums {
+    fn push(&mut self, d: &WalkDose, var_l: f64) {
+        self.var_l.push(var_l);
+        self.low.push(d.dose_gy);
+        self.alpha.push(d.alpha);
+        self.prot.push(Protraction {
             dose_gy: d.dose_gy,
             g: d.g,
         });
     }
-    let tp = TargetProtraction {
-        dose: SplitDose {
-            low_let: low,
-            alpha,
-        },
-        low_let: prot,
-        steps: n,
-        g_change: 0.0,
-    };
-    let mut e = Exposure::from_protraction(tp, lq)?;
-    if let Some((_, models)) = &noisy {
-        let est = models.estimates();
-        e.survival_estimate = est[0];
-        e.surviving_fraction = e.survival_estimate.value;
-        e.alpha_hit_estimate = est.get(1).copied();
-        for ((b, p), v) in e.bed_gy.iter_mut().zip(&e.low_let).zip(&var_l) {
-            *b -= p.g * v / lq.alpha_beta_gy;
+
+    /// The exposure of walks of `steps` steps; with the noise `estimates` (mean-dose model, then α-hit if any), the
+    /// noise-corrected survival and BED.
+    fn exposure(
+        self,
+        steps: usize,
+        lq: &LqParameters,
+        estimates: Option<&[SurvivalEstimate]>,
+    ) -> KResult<Exposure> {
+        let tp = TargetProtraction {
+            dose: SplitDose {
+                low_let: self.low,
+                alpha: self.alpha,
+            },
+            low_let: self.prot,
+            steps,
+            g_change: 0.0,
+        };
+        let mut e = Exposure::from_protraction(tp, lq)?;
+        if let Some(est) = estimates {
+            e.survival_estimate = est[0];
+            e.surviving_fraction = e.survival_estimate.value;
+            e.alpha_hit_estimate = est.get(1).copied();
+            for ((b, p), v) in e.bed_gy.iter_mut().zip(&e.low_let).zip(&self.var_l) {
+                *b -= p.g * v / lq.alpha_beta_gy;
+            }
+            e.bed_summary = Distribution::of(&e.bed_gy)?;
         }
-        e.bed_summary = Distribution::of(&e.bed_gy)?;
+        Ok(e)
     }
-    Ok(WalkExposure {
-        exposure: e,
-        step_s: dt,
-        steps: n,
-    })
+}
+
+/// Walkers per worker and round of [`walk_all`] (bounds the path errors held at once).
+const WALKERS_PER_TASK: usize = 8;
+
+/// Walks walkers 0..`n_walkers` on `paths` (one per cohort, same steps), in parallel in
+/// rounds, and hands each walker's doses and path errors per cohort to `fold` in walker
+/// order; with `noisy`, path errors (empty without).
+fn walk_all<G: WalkGrid + ?Sized>(
+    grid: &G,
+    params: &WalkParameters,
+    paths: &[Path<'_>],
+    n_walkers: usize,
+    lq: &LqParameters,
+    noisy: bool,
+    mut fold: impl FnMut(Vec<WalkDose>, Vec<PathErrors>),
+) -> KResult<()> {
+    use rayon::prelude::*;
+    let tasks = rayon::current_num_threads().clamp(1, n_walkers);
+    let mut scratch: Vec<Option<PathAccumulator>> = (0..tasks)
+        .map(|_| noisy.then(|| PathAccumulator::new(grid, paths.len())))
+        .collect();
+    let round = tasks * WALKERS_PER_TASK;
+    for start in (0..n_walkers).step_by(round) {
+        let end = (start + round).min(n_walkers);
+        let per = (end - start).div_ceil(tasks);
+        let done: Vec<KResult<Vec<_>>> = scratch
+            .par_iter_mut()
+            .enumerate()
+            .map(|(t, acc)| {
+                let lo = (start + t * per).min(end);
+                let hi = (lo + per).min(end);
+                (lo..hi)
+                    .map(|w| walk_one(grid, params, w as u64, paths, lq, acc.as_mut()))
+                    .collect()
+            })
+            .collect();
+        for walkers in done {
+            for (d, e) in walkers? {
+                fold(d, e);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The step times of a walk and the decays of every component in each step.
@@ -524,47 +643,59 @@ struct WalkDose {
     alpha: f64,
 }
 
-/// Walks walker `w`; with `noisy` (the scratch of the path's decays), also the error
-/// weights of its path (empty without).
+/// Walks walker `w` and takes its doses on each of `paths` (one per cohort, same steps);
+/// with `noisy` (the scratch of the path's decays), also the error weights of its path per
+/// cohort (empty without).
 fn walk_one<G: WalkGrid + ?Sized>(
     grid: &G,
     params: &WalkParameters,
     w: u64,
-    path: &Path<'_>,
+    paths: &[Path<'_>],
     lq: &LqParameters,
     mut noisy: Option<&mut PathAccumulator>,
-) -> KResult<(WalkDose, PathErrors)> {
-    let n = path.times.len() - 1;
-    let mut walker = Walker::new(grid, params, w, path.dt);
-    let (mut dl, mut da) = (0.0, 0.0);
-    let mut pieces = Vec::with_capacity(n);
+) -> KResult<(Vec<WalkDose>, Vec<PathErrors>)> {
+    let n = paths[0].times.len() - 1;
+    let mut walker = Walker::new(grid, params, w, paths[0].dt);
+    let mut dose = vec![(0.0, 0.0); paths.len()];
+    let mut pieces: Vec<Vec<DoseRatePiece>> =
+        (0..paths.len()).map(|_| Vec::with_capacity(n)).collect();
     for k in 0..n {
         let v = walker.step();
-        let (mut sl, mut sa) = (0.0, 0.0);
         let slot = noisy.as_deref_mut().map(|acc| acc.visit(grid, v));
-        for (c, &dn) in path.decays[k].iter().enumerate() {
-            if dn != 0.0 {
-                let (l, a) = grid.dose_per_decay(v, c);
-                sl += l * dn;
-                sa += a * dn;
-                if let (Some(acc), Some(s)) = (noisy.as_deref_mut(), slot) {
-                    acc.add(s, c, dn);
+        for (j, path) in paths.iter().enumerate() {
+            let (mut sl, mut sa) = (0.0, 0.0);
+            for (c, &dn) in path.decays[k].iter().enumerate() {
+                if dn != 0.0 {
+                    let (l, a) = grid.dose_per_decay(v, c);
+                    sl += l * dn;
+                    sa += a * dn;
+                    if let (Some(acc), Some(s)) = (noisy.as_deref_mut(), slot) {
+                        acc.add(s, j, c, dn);
+                    }
                 }
             }
+            dose[j].0 += sl;
+            dose[j].1 += sa;
+            let h = path.times[k + 1] - path.times[k];
+            pieces[j].push(DoseRatePiece::constant(h, (sl / h).max(0.0)));
         }
-        dl += sl;
-        da += sa;
-        let h = path.times[k + 1] - path.times[k];
-        pieces.push(DoseRatePiece::constant(h, (sl / h).max(0.0)));
     }
-    let g = protraction(&pieces, lq.repair_half_time_s)?.g;
-    let dose = WalkDose {
-        dose_gy: dl,
-        g,
-        alpha: da,
+    let doses = dose
+        .into_iter()
+        .zip(&pieces)
+        .map(|((dl, da), p)| {
+            Ok(WalkDose {
+                dose_gy: dl,
+                g: protraction(p, lq.repair_half_time_s)?.g,
+                alpha: da,
+            })
+        })
+        .collect::<KResult<Vec<_>>>()?;
+    let errors = match noisy {
+        Some(acc) => acc.finish(),
+        None => vec![Vec::new(); paths.len()],
     };
-    let errors = noisy.map_or_else(Vec::new, PathAccumulator::finish);
-    Ok((dose, errors))
+    Ok((doses, errors))
 }
 
 #[cfg(test)]
@@ -701,12 +832,12 @@ mod tests {
         .unwrap();
         let s = 0.5e-12;
         let two = Noisy(two, 0.5);
-        let mut acc = PathAccumulator::new(&two);
+        let mut acc = PathAccumulator::new(&two, 1);
         for (c, v, dn) in [(0, 5, 2.0), (1, 5, 4.0), (0, 7, 1.0), (0, 5, 3.0)] {
             let s = acc.visit(&two, v);
-            acc.add(s, c, dn);
+            acc.add(s, 0, c, dn);
         }
-        let e = acc.finish();
+        let e = acc.finish().remove(0);
         let [vl, va, cov] = crate::walknoise::path_covariance(&e);
         // voxel 5: (2 + 3 + 4)·σ, voxel 7: 1·σ
         let want = s * s * 82.0;
@@ -854,6 +985,54 @@ mod tests {
             2.0 * (p.speed_cm_per_s * 180.0).powi(2) * (t / 180.0 - 1.0 + (-t / 180.0).exp())
         );
         assert!(z.abs() < 4.0);
+    }
+
+    /// Cohorts walked together (paths shared) give the bytes of each cohort walked alone,
+    /// for 1 and 3 worker threads (walkers split unevenly between them); cohorts that stay
+    /// different times are refused.
+    #[test]
+    fn cohorts_walked_together_match_cohorts_walked_alone() {
+        let g = Noisy(grid(10, |x, _, _| x == 0, 1.0), 0.3);
+        let k = source();
+        let lq = LqParameters::lymphocyte();
+        let p = WalkParameters::default();
+        let on = Some(WalkNoise {
+            alpha_hit_coeff_per_gy: Some(0.9),
+        });
+        let cohorts: Vec<Cohort> = [0.5, 1.0, 3.0]
+            .map(|d| Cohort {
+                arrival_s: d * 86400.0,
+                residence_s: 2.0 * 3600.0,
+            })
+            .to_vec();
+        let alone: Vec<WalkExposure> = cohorts
+            .iter()
+            .map(|&c| migrating_exposure_noisy(k.evolution(), &g, &p, c, 21, &lq, on).unwrap())
+            .collect();
+        for e in &alone {
+            let (s, h) = (e.exposure.survival_estimate, e.exposure.alpha_hit_estimate);
+            assert!(s.sd > 0.0 && h.is_some(), "{s:?}");
+        }
+        let alone: Vec<String> = alone.iter().map(|e| format!("{e:?}")).collect();
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let together = pool.install(|| {
+                migrating_exposures_noisy(k.evolution(), &g, &p, &cohorts, 21, &lq, on).unwrap()
+            });
+            assert_eq!(together.len(), 3);
+            for (a, t) in alone.iter().zip(&together) {
+                assert_eq!(a, &format!("{t:?}"), "{threads} threads");
+            }
+        }
+        assert_ne!(alone[0], alone[1]);
+        let mut other = cohorts.clone();
+        other[1].residence_s = 3600.0;
+        let e = migrating_exposures_noisy(k.evolution(), &g, &p, &other, 21, &lq, on);
+        assert!(matches!(e, Err(KineticsError::BadValue { .. })), "{e:?}");
+        assert!(migrating_exposures_noisy(k.evolution(), &g, &p, &[], 21, &lq, on).is_err());
     }
 
     #[test]

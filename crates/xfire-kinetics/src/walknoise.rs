@@ -76,26 +76,29 @@ impl VoxelSlots {
     }
 }
 
-/// One walker's decays per (voxel, component), summed in step order, turned into its
-/// [`PathErrors`] at the end of the walk; reused from walker to walker.
+/// One walker's decays per (voxel, cohort, component), summed in step order, turned into
+/// its [`PathErrors`] per cohort at the end of the walk; reused from walker to walker.
 #[derive(Debug, Clone)]
 pub(crate) struct PathAccumulator {
     n_components: usize,
+    n_cohorts: usize,
     voxels: VoxelSlots,
-    /// decays of component c in the voxel of slot s at `s * n_components + c`, and whether
-    /// any step added to it
+    /// decays of component c for cohort j in the voxel of slot s at
+    /// `(s * n_cohorts + j) * n_components + c`, and whether any step added to it
     decays: Vec<(f64, bool)>,
-    /// [`WalkGrid::dose_sd_per_decay`] of the voxel of slot s, component c, at the same
-    /// index: taken at the first visit, while the walk reads that voxel's doses anyway
+    /// [`WalkGrid::dose_sd_per_decay`] of the voxel of slot s, component c, at
+    /// `s * n_components + c`: taken at the first visit, while the walk reads that voxel's
+    /// doses anyway
     sd: Vec<(f64, f64)>,
 }
 
 impl PathAccumulator {
-    /// For walks on `grid`.
-    pub fn new<G: WalkGrid + ?Sized>(grid: &G) -> Self {
+    /// For walks on `grid` whose doses are taken for `n_cohorts` cohorts.
+    pub fn new<G: WalkGrid + ?Sized>(grid: &G, n_cohorts: usize) -> Self {
         let d = grid.dims();
         Self {
             n_components: grid.n_components(),
+            n_cohorts,
             voxels: VoxelSlots::new(d[0] * d[1] * d[2]),
             decays: Vec::new(),
             sd: Vec::new(),
@@ -106,42 +109,48 @@ impl PathAccumulator {
     pub fn visit<G: WalkGrid + ?Sized>(&mut self, grid: &G, v: usize) -> usize {
         let (s, new) = self.voxels.insert(v);
         if new {
-            let n = self.decays.len() + self.n_components;
-            self.decays.resize(n, (0.0, false));
-            self.sd.resize(n, (0.0, 0.0));
-            grid.dose_sd_per_decay_all(v, &mut self.sd[n - self.n_components..]);
+            let nc = self.n_components;
+            self.decays
+                .resize(self.decays.len() + self.n_cohorts * nc, (0.0, false));
+            self.sd.resize(self.sd.len() + nc, (0.0, 0.0));
+            grid.dose_sd_per_decay_all(v, &mut self.sd[s * nc..]);
         }
         s
     }
 
-    /// `dn` decays of component `c` while the walker was in the voxel of `slot`.
-    pub fn add(&mut self, slot: usize, c: usize, dn: f64) {
-        let x = &mut self.decays[slot * self.n_components + c];
+    /// `dn` decays of component `c` for cohort `j` while the walker was in the voxel of
+    /// `slot`.
+    pub fn add(&mut self, slot: usize, j: usize, c: usize, dn: f64) {
+        let x = &mut self.decays[(slot * self.n_cohorts + j) * self.n_components + c];
         x.0 += dn;
         x.1 = true;
     }
 
-    /// The error weights of the path added since the last call (components in increasing
-    /// order within a voxel); clears the path.
-    pub fn finish(&mut self) -> PathErrors {
-        let nc = self.n_components;
-        let mut out: PathErrors = Vec::with_capacity(self.voxels.voxels.len());
-        for (v, s) in self.voxels.sorted() {
-            let range = s * nc..(s + 1) * nc;
-            let mut x: Option<[f64; 2]> = None;
-            for (&(w, seen), &(sl, sa)) in self.decays[range.clone()].iter().zip(&self.sd[range]) {
-                if !seen {
-                    continue;
-                }
-                match &mut x {
-                    Some(x) => {
-                        x[0] += w * sl;
-                        x[1] += w * sa;
+    /// The error weights of the path added since the last call per cohort (components in
+    /// increasing order within a voxel); clears the path.
+    pub fn finish(&mut self) -> Vec<PathErrors> {
+        let (nc, nj) = (self.n_components, self.n_cohorts);
+        let order = self.voxels.sorted();
+        let mut out: Vec<PathErrors> = vec![Vec::with_capacity(order.len()); nj];
+        for (v, s) in order {
+            let sd = &self.sd[s * nc..(s + 1) * nc];
+            for (j, e) in out.iter_mut().enumerate() {
+                let at = (s * nj + j) * nc;
+                let mut x: Option<[f64; 2]> = None;
+                for (&(w, seen), &(sl, sa)) in self.decays[at..at + nc].iter().zip(sd) {
+                    if !seen {
+                        continue;
                     }
-                    None => x = Some([w * sl, w * sa]),
+                    match &mut x {
+                        Some(x) => {
+                            x[0] += w * sl;
+                            x[1] += w * sa;
+                        }
+                        None => x = Some([w * sl, w * sa]),
+                    }
                 }
+                e.extend(x.map(|x| (v, x)));
             }
-            out.extend(x.map(|x| (v, x)));
         }
         self.voxels.clear();
         self.decays.clear();
@@ -158,16 +167,25 @@ pub(crate) fn path_covariance(e: &PathErrors) -> [f64; 3] {
 }
 
 /// The population survival of the models (α coefficient per model \[1/Gy\]: α·RBE for the
-/// mean-dose model, κ for the α-hit model), accumulated walker by walker.
+/// mean-dose model, κ for the α-hit model) of every cohort, accumulated walker by walker.
 #[derive(Debug, Clone)]
 pub(crate) struct WalkerSurvival {
     n: f64,
-    models: Vec<ModelSums>,
     /// voxels of the walkers' paths; slot s holds `ModelSums::b[s]` of every model
     voxels: VoxelSlots,
+    /// per cohort
+    cohorts: Vec<CohortSums>,
 }
 
-/// One model's sums over the walkers.
+/// One cohort's sums over the walkers.
+#[derive(Debug, Clone)]
+struct CohortSums {
+    models: Vec<ModelSums>,
+    /// whether a walker of this cohort has path errors in the voxel of a slot
+    seen: Vec<bool>,
+}
+
+/// One model's sums over the walkers of a cohort.
 #[derive(Debug, Clone)]
 struct ModelSums {
     a_alpha: f64,
@@ -178,10 +196,16 @@ struct ModelSums {
 }
 
 impl WalkerSurvival {
-    /// For `n` walkers on `grid`, one model per α coefficient of `a_alpha`.
-    pub fn new<G: WalkGrid + ?Sized>(grid: &G, a_alpha: &[f64], n: usize) -> Self {
+    /// For `n` walkers per cohort of `n_cohorts` on `grid`, one model per α coefficient of
+    /// `a_alpha`.
+    pub fn new<G: WalkGrid + ?Sized>(
+        grid: &G,
+        a_alpha: &[f64],
+        n: usize,
+        n_cohorts: usize,
+    ) -> Self {
         let d = grid.dims();
-        let models = a_alpha
+        let models: Vec<ModelSums> = a_alpha
             .iter()
             .map(|&a_alpha| ModelSums {
                 a_alpha,
@@ -192,15 +216,22 @@ impl WalkerSurvival {
             .collect();
         Self {
             n: n as f64,
-            models,
             voxels: VoxelSlots::new(d[0] * d[1] * d[2]),
+            cohorts: vec![
+                CohortSums {
+                    models,
+                    seen: Vec::new()
+                };
+                n_cohorts
+            ],
         }
     }
 
-    /// Adds a walker with low-LET dose `d_l`, G factor `g`, α dose `d_a` \[Gy\], path
-    /// errors `e` and their [`path_covariance`] `cov`.
+    /// Adds a walker of cohort `j` with low-LET dose `d_l`, G factor `g`, α dose `d_a`
+    /// \[Gy\], path errors `e` and their [`path_covariance`] `cov`.
     pub fn add(
         &mut self,
+        j: usize,
         (d_l, g, d_a): (f64, f64, f64),
         e: &PathErrors,
         cov: [f64; 3],
@@ -208,9 +239,14 @@ impl WalkerSurvival {
     ) {
         let slots: Vec<usize> = e.iter().map(|&(v, _)| self.voxels.insert(v).0).collect();
         let n_slots = self.voxels.voxels.len();
+        let cohort = &mut self.cohorts[j];
+        cohort.seen.resize(n_slots, false);
+        for &s in &slots {
+            cohort.seen[s] = true;
+        }
         let two_beta_g = 2.0 * lq.alpha_per_gy / lq.alpha_beta_gy * g;
         let [vl, va, cv] = cov;
-        for m in &mut self.models {
+        for m in &mut cohort.models {
             let s = (-m.a_alpha * d_a - lq.alpha_per_gy * d_l - 0.5 * two_beta_g * d_l * d_l).exp();
             let (k_l, k_a) = (lq.alpha_per_gy + two_beta_g * d_l, m.a_alpha);
             let trace = (k_l * k_l - two_beta_g) * vl + k_a * k_a * va + 2.0 * k_l * k_a * cv;
@@ -223,19 +259,25 @@ impl WalkerSurvival {
         }
     }
 
-    /// The estimate of every model: corrected mean (at least 0), uncorrected mean,
-    /// delta-method σ.
-    pub fn estimates(&self) -> Vec<SurvivalEstimate> {
+    /// The estimates of every cohort and model: corrected mean (at least 0), uncorrected
+    /// mean, delta-method σ.
+    pub fn estimates(&self) -> Vec<Vec<SurvivalEstimate>> {
         let order = self.voxels.sorted();
-        self.models
+        self.cohorts
             .iter()
-            .map(|m| {
-                let sd = order
+            .map(|c| {
+                c.models
                     .iter()
-                    .map(|&(_, s)| m.b[s] * m.b[s])
-                    .sum::<f64>()
-                    .sqrt();
-                SurvivalEstimate::with_sd(m.corrected.max(0.0), m.naive, sd)
+                    .map(|m| {
+                        let sd = order
+                            .iter()
+                            .filter(|&&(_, s)| c.seen.get(s).copied().unwrap_or(false))
+                            .map(|&(_, s)| m.b[s] * m.b[s])
+                            .sum::<f64>()
+                            .sqrt();
+                        SurvivalEstimate::with_sd(m.corrected.max(0.0), m.naive, sd)
+                    })
+                    .collect()
             })
             .collect()
     }
@@ -303,79 +345,94 @@ mod tests {
         out
     }
 
+    /// The reference sums of one walker: adds its survival terms to `sums` (corrected,
+    /// naive) and its sensitivities to the ordered maps `b`, per model of `a`.
+    fn reference_add(
+        a: &[f64; 2],
+        n: f64,
+        (d_l, g, d_a): (f64, f64, f64),
+        e: &PathErrors,
+        sums: &mut [(f64, f64); 2],
+        b: &mut [BTreeMap<usize, f64>; 2],
+    ) {
+        let lq = LqParameters::lymphocyte();
+        let two_beta_g = 2.0 * lq.alpha_per_gy / lq.alpha_beta_gy * g;
+        let [vl, va, cv] = path_covariance(e);
+        for m in 0..2 {
+            let s = (-a[m] * d_a - lq.alpha_per_gy * d_l - 0.5 * two_beta_g * d_l * d_l).exp();
+            let (k_l, k_a) = (lq.alpha_per_gy + two_beta_g * d_l, a[m]);
+            let trace = (k_l * k_l - two_beta_g) * vl + k_a * k_a * va + 2.0 * k_l * k_a * cv;
+            sums[m].0 += (s - 0.5 * s * trace) / n;
+            sums[m].1 += s / n;
+            for &(v, x) in e {
+                *b[m].entry(v).or_insert(0.0) -= s * (k_l * x[0] + k_a * x[1]) / n;
+            }
+        }
+    }
+
     /// The dense accumulators give the bytes of the definition (sorted visits, ordered
-    /// map) for random multi-component paths with revisits, and reuse leaves no trace
-    /// from one walker to the next.
+    /// map) for random multi-component paths with revisits, for two cohorts on the same
+    /// path (the second without component 1 and with other decays), and reuse leaves no
+    /// trace from one walker to the next.
     #[test]
     fn dense_accumulators_match_the_sorted_definition_bit_for_bit() {
         let lq = LqParameters::lymphocyte();
         let a = [lq.alpha_per_gy * lq.rbe_alpha, 0.7];
         let walkers = 25;
-        let mut acc = PathAccumulator::new(&Grid);
-        let mut fast = WalkerSurvival::new(&Grid, &a, walkers);
+        let mut acc = PathAccumulator::new(&Grid, 2);
+        let mut fast = WalkerSurvival::new(&Grid, &a, walkers, 2);
         let mut rng = Rng::for_stream(5, 0, STREAM_KINETICS);
-        let mut sums = [(0.0, 0.0); 2];
-        let mut b: [BTreeMap<usize, f64>; 2] = [BTreeMap::new(), BTreeMap::new()];
+        let mut sums = [[(0.0, 0.0); 2]; 2];
+        let mut b: [[BTreeMap<usize, f64>; 2]; 2] = Default::default();
         for w in 0..walkers {
             // a local walk: voxels near a moving centre, so voxels recur within a path
-            let mut visits = Vec::new();
+            let mut visits = [Vec::new(), Vec::new()];
             let mut at = (w * 7) % 120;
             for _ in 0..200 {
                 at = (at + (rng.uniform() * 5.0) as usize + 118) % 120;
+                let s = acc.visit(&Grid, at);
                 for c in 0..3 {
                     if rng.uniform() < 0.6 {
-                        visits.push((c, at, rng.uniform() * 1e3));
+                        let dn = rng.uniform() * 1e3;
+                        visits[0].push((c, at, dn));
+                        acc.add(s, 0, c, dn);
+                        if c != 1 {
+                            visits[1].push((c, at, 0.37 * dn));
+                            acc.add(s, 1, c, 0.37 * dn);
+                        }
                     }
                 }
             }
-            for &(c, v, dn) in &visits {
-                let s = acc.visit(&Grid, v);
-                acc.add(s, c, dn);
-            }
             let e = acc.finish();
-            let want = reference_path(&visits);
-            assert_eq!(e.len(), want.len());
-            for (x, y) in e.iter().zip(&want) {
-                assert_eq!(x.0, y.0);
-                assert_eq!(
-                    x.1.map(f64::to_bits),
-                    y.1.map(f64::to_bits),
-                    "voxel {}",
-                    x.0
-                );
-            }
-            let dose = (
-                2.0 + rng.uniform(),
-                0.8 + 0.2 * rng.uniform(),
-                rng.uniform(),
-            );
-            let cov = path_covariance(&e);
-            fast.add(dose, &e, cov, &lq);
-            // the sums of the definition
-            let (d_l, g, d_a) = dose;
-            let n = walkers as f64;
-            let two_beta_g = 2.0 * lq.alpha_per_gy / lq.alpha_beta_gy * g;
-            for m in 0..2 {
-                let s = (-a[m] * d_a - lq.alpha_per_gy * d_l - 0.5 * two_beta_g * d_l * d_l).exp();
-                let (k_l, k_a) = (lq.alpha_per_gy + two_beta_g * d_l, a[m]);
-                let [vl, va, cv] = cov;
-                let trace = (k_l * k_l - two_beta_g) * vl + k_a * k_a * va + 2.0 * k_l * k_a * cv;
-                sums[m].0 += (s - 0.5 * s * trace) / n;
-                sums[m].1 += s / n;
-                for &(v, x) in &e {
-                    *b[m].entry(v).or_insert(0.0) -= s * (k_l * x[0] + k_a * x[1]) / n;
+            for j in 0..2 {
+                let want = reference_path(&visits[j]);
+                assert_eq!(e[j].len(), want.len());
+                for (x, y) in e[j].iter().zip(&want) {
+                    assert_eq!(x.0, y.0);
+                    let bits = |x: [f64; 2]| x.map(f64::to_bits);
+                    assert_eq!(bits(x.1), bits(y.1), "voxel {}", x.0);
                 }
+                let dose = (
+                    2.0 + rng.uniform(),
+                    0.8 + 0.2 * rng.uniform(),
+                    rng.uniform(),
+                );
+                fast.add(j, dose, &e[j], path_covariance(&e[j]), &lq);
+                reference_add(&a, walkers as f64, dose, &e[j], &mut sums[j], &mut b[j]);
             }
         }
         let est = fast.estimates();
         assert_eq!(est.len(), 2);
-        for m in 0..2 {
-            let sd = b[m].values().map(|x| x * x).sum::<f64>().sqrt();
-            let want = SurvivalEstimate::with_sd(sums[m].0.max(0.0), sums[m].1, sd);
-            assert_eq!(est[m].value.to_bits(), want.value.to_bits());
-            assert_eq!(est[m].naive.to_bits(), want.naive.to_bits());
-            assert_eq!(est[m].sd.to_bits(), want.sd.to_bits());
-            assert!(est[m].sd > 0.0 && est[m].value > 0.0, "{:?}", est[m]);
+        for j in 0..2 {
+            for m in 0..2 {
+                let sd = b[j][m].values().map(|x| x * x).sum::<f64>().sqrt();
+                let want = SurvivalEstimate::with_sd(sums[j][m].0.max(0.0), sums[j][m].1, sd);
+                let got = est[j][m];
+                assert_eq!(got.value.to_bits(), want.value.to_bits());
+                assert_eq!(got.naive.to_bits(), want.naive.to_bits());
+                assert_eq!(got.sd.to_bits(), want.sd.to_bits());
+                assert!(got.sd > 0.0 && got.value > 0.0, "{got:?}");
+            }
         }
     }
 }

@@ -12,7 +12,7 @@ use xfire_kinetics::lymphocytes::{
 };
 use xfire_kinetics::noise::{CellNoise, SurvivalEstimate};
 use xfire_kinetics::radiobiology::{Grade, LqParameters};
-use xfire_kinetics::walk::{migrating_exposure_noisy, WalkGrid, WalkNoise, WalkParameters};
+use xfire_kinetics::walk::{migrating_exposures_noisy, WalkGrid, WalkNoise, WalkParameters};
 use xfire_kinetics::window::{immunotherapy_window, WindowOptions, WindowReport};
 use xfire_kinetics::{ExpTerm, Quantity, SourceModel, Tac};
 use xfire_phantom::{labels, CellKind};
@@ -952,40 +952,41 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
                 seed: s.transport.seed,
                 ..WalkParameters::default()
             };
-            // arrivals are independent: in parallel, collected in arrival order
-            use rayon::prelude::*;
-            let runs: Vec<Result<ExposureSummary>> = ls
+            // every cohort's walkers take the same paths: walked once (in parallel over the
+            // walkers), doses per cohort in arrival order
+            let cohorts: Vec<Cohort> = ls
                 .arrivals_s
-                .par_iter()
-                .map(|&a| {
-                    let cohort = Cohort {
-                        arrival_s: first + a,
-                        residence_s: ls.residence_s,
-                    };
-                    let w = k(
-                        "migrating lymphocytes",
-                        migrating_exposure_noisy(
-                            ev,
-                            &grid,
-                            &wp,
-                            cohort,
-                            m.walkers,
-                            &lq_l,
-                            Some(WalkNoise {
-                                alpha_hit_coeff_per_gy: hit_l,
-                            }),
-                        ),
-                    )?;
-                    Ok(ExposureSummary::of(
-                        "migrating",
-                        (first + a, first + a + ls.residence_s),
-                        &w.exposure,
-                        w.exposure.survival_estimate,
-                    ))
+                .iter()
+                .map(|&a| Cohort {
+                    arrival_s: first + a,
+                    residence_s: ls.residence_s,
                 })
                 .collect();
-            for r in runs {
-                exposures.push(r?);
+            let walks = if cohorts.is_empty() {
+                Vec::new()
+            } else {
+                k(
+                    "migrating lymphocytes",
+                    migrating_exposures_noisy(
+                        ev,
+                        &grid,
+                        &wp,
+                        &cohorts,
+                        m.walkers,
+                        &lq_l,
+                        Some(WalkNoise {
+                            alpha_hit_coeff_per_gy: hit_l,
+                        }),
+                    ),
+                )?
+            };
+            for (c, w) in cohorts.iter().zip(&walks) {
+                exposures.push(ExposureSummary::of(
+                    "migrating",
+                    (c.arrival_s, c.arrival_s + c.residence_s),
+                    &w.exposure,
+                    w.exposure.survival_estimate,
+                ));
             }
         }
     }
