@@ -25,6 +25,17 @@ pub trait RangeEnergy {
     fn energy_at_range(&self, r_g_cm2: f64) -> f64;
 }
 
+impl<T: RangeEnergy + ?Sized> RangeEnergy for &T {
+    #[inline]
+    fn range_g_cm2(&self, e_mev: f64) -> f64 {
+        (**self).range_g_cm2(e_mev)
+    }
+    #[inline]
+    fn energy_at_range(&self, r_g_cm2: f64) -> f64 {
+        (**self).energy_at_range(r_g_cm2)
+    }
+}
+
 impl RangeEnergy for ElectronStopping {
     #[inline]
     fn range_g_cm2(&self, e_mev: f64) -> f64 {

@@ -14,6 +14,8 @@
 //! * [`alpha::AlphaTrack`]: the straight-track CSDA step model, E after a path s =
 //!   E(R(E₀) − s), with exact per-segment deposits.
 //! * [`tables::MaterialTables`]: both sets of tables for one material, built once.
+//! * [`inverse::TabulatedRangeEnergy`]: R(E) exact with E(R) tabulated on a uniform grid
+//!   in R (cubic Hermite, no libm call per look-up), for the α transport loop.
 //! * [`table::RangeTable`]: the power-law (log–log) stopping-power table with the range
 //!   integrated exactly on it.
 //! * [`photon::PhotonTables`]: photon attenuation coefficients by process (NIST XCOM) and the
@@ -43,6 +45,7 @@ pub mod condensed;
 pub mod csda;
 mod data;
 pub mod electron;
+pub mod inverse;
 pub mod moller;
 pub mod msc;
 pub mod photon;

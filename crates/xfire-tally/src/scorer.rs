@@ -240,20 +240,7 @@ impl<'a> BatchScorer<'a> {
         for (m, map) in self.layout.regions.iter().enumerate() {
             let dense = &mut self.region_energy[m];
             let touched = &mut self.region_touched[m];
-            for &(v, e) in &voxels {
-                let r = map.of_voxel[v as usize];
-                if dense[r as usize] == 0.0 {
-                    touched.push(r);
-                }
-                dense[r as usize] += e;
-            }
-            touched.sort_unstable();
-            let list: Vec<(u32, f64)> = touched
-                .iter()
-                .map(|&r| (r, std::mem::take(&mut dense[r as usize])))
-                .collect();
-            touched.clear();
-            regions.push(list);
+            regions.push(region_sums(map, &voxels, dense, touched));
         }
         let mut out = std::mem::take(&mut self.batch);
         if self.layout.voxels != VoxelTally::None {
@@ -265,6 +252,39 @@ impl<'a> BatchScorer<'a> {
         }
         out
     }
+}
+
+/// The batch's energy per region of `map` from its sorted voxel list (energies > 0), in
+/// region order; `dense` and `touched` are scratch, left zeroed and empty. A one-region map
+/// (the cell map of a phantom without cells) is summed without its voxel look-ups: the same
+/// additions in the same order, so the same bits.
+fn region_sums(
+    map: &RegionMap,
+    voxels: &[(u32, f64)],
+    dense: &mut [f64],
+    touched: &mut Vec<u32>,
+) -> Vec<(u32, f64)> {
+    if map.n_regions == 1 {
+        return if voxels.is_empty() {
+            Vec::new()
+        } else {
+            vec![(0, voxels.iter().fold(0.0, |acc, &(_, e)| acc + e))]
+        };
+    }
+    for &(v, e) in voxels {
+        let r = map.of_voxel[v as usize];
+        if dense[r as usize] == 0.0 {
+            touched.push(r);
+        }
+        dense[r as usize] += e;
+    }
+    touched.sort_unstable();
+    let list = touched
+        .iter()
+        .map(|&r| (r, std::mem::take(&mut dense[r as usize])))
+        .collect();
+    touched.clear();
+    list
 }
 
 impl Scorer for BatchScorer<'_> {

@@ -9,6 +9,7 @@ use xfire_physics::alpha::AlphaStopping;
 use xfire_physics::condensed::{CondensedTables, ElectronState, Secondary, StepEnd};
 use xfire_physics::csda::{ElectronModel, RangeEnergy};
 use xfire_physics::electron::ElectronStopping;
+use xfire_physics::inverse::TabulatedRangeEnergy;
 use xfire_tally::Scorer;
 
 mod photon;
@@ -56,6 +57,9 @@ pub struct Engine<'a, G: Geometry = Grid> {
     density: &'a [f32],
     electron: &'a [ElectronStopping],
     alpha: &'a [AlphaStopping],
+    /// Per material, the α range–energy relation of the walk (tabulated inverse, no libm
+    /// call per voxel crossing).
+    alpha_walk: Vec<&'a TabulatedRangeEnergy>,
     condensed: &'a [CondensedTables],
     photon: &'a [xfire_physics::photon::PhotonTables],
     /// Woodcock majorant over the phantom's materials at their largest densities.
@@ -254,6 +258,7 @@ impl<'a, G: Geometry> Engine<'a, G> {
             density,
             electron: &phys.electron,
             alpha: &phys.alpha,
+            alpha_walk: phys.alpha.iter().map(AlphaStopping::tabulated).collect(),
             condensed: &phys.condensed,
             photon: &phys.photon,
             majorant: photon::majorant(material, density, &phys.photon),
@@ -379,7 +384,7 @@ impl<'a, G: Geometry> Engine<'a, G> {
                     inv_scale = 1.0 / k;
                 }
                 self.walk(
-                    self.alpha,
+                    &self.alpha_walk,
                     &self.alpha_min_range_g_cm2,
                     e_mev,
                     pos_cm,
