@@ -36,7 +36,7 @@ pub const MAX_MIXTURE_MISMATCH: f64 = 0.02;
 pub const TABULATED_MAX_MEV: f64 = 12.0;
 
 /// Equal steps in √R of the tabulated inverse (128 KiB per material; the step in R at
-/// residual range R is 2√(R·R_top)/4096, 0.07 µm of unit-density water at R_top).
+/// residual range R is 2√(R·R_top)/4096, 0.075 µm of unit-density water at R_top).
 pub const TABULATED_INTERVALS: usize = 4096;
 
 /// Lower energy limit \[MeV\] of the Bohr range-straggling integral.
