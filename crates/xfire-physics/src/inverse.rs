@@ -102,24 +102,13 @@ impl RangeEnergy for TabulatedRangeEnergy {
 mod tests {
     use super::*;
 
-    fn table() -> RangeTable {
-        let e: Vec<f64> = (0..=300)
-            .map(|i| 1e-3 * 10f64.powf(i as f64 / 100.0))
-            .collect();
-        let s: Vec<f64> = e
-            .iter()
-            .map(|x| 2.0 / x.powf(0.8) + 1.5 + 0.01 * x)
-            .collect();
-        RangeTable::new(e, s, -0.8).unwrap()
-    }
-
     /// The cubic follows the exact inverse of a table with S ∝ E^−0.8 at low energy (4096
     /// intervals): within 1.2e-4 relative in the seven intervals after the first (where
     /// E ∝ R^0.56 is not smooth in √R), 1.1e-7 beyond; outside the grid it is the exact
     /// inverse bit for bit; E(R) stays non-decreasing.
     #[test]
     fn matches_the_exact_inverse() {
-        let exact = table();
+        let exact = crate::table::smooth_test_table();
         let t = TabulatedRangeEnergy::new(exact.clone(), 1.0, 4096);
         let h = 1.0 / t.inv_h;
         // worst relative error next to R = 0 (u < 8h, where E ∝ R^0.56) and beyond

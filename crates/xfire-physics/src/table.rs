@@ -244,6 +244,19 @@ impl RangeTable {
     }
 }
 
+/// A smooth test table, 1 keV–1 GeV, S = 2 E^−0.8 + 1.5 + 0.01 E (b_low = −0.8).
+#[cfg(test)]
+pub(crate) fn smooth_test_table() -> RangeTable {
+    let e: Vec<f64> = (0..=300)
+        .map(|i| 1e-3 * 10f64.powf(i as f64 / 100.0))
+        .collect();
+    let s: Vec<f64> = e
+        .iter()
+        .map(|x| 2.0 / x.powf(0.8) + 1.5 + 0.01 * x)
+        .collect();
+    RangeTable::new(e, s, -0.8).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,14 +266,7 @@ mod tests {
     /// beyond both ends), and `range_with_ln` equals `range`.
     #[test]
     fn range_shortcuts_equal_the_general_methods() {
-        let e: Vec<f64> = (0..=300)
-            .map(|i| 1e-3 * 10f64.powf(i as f64 / 100.0))
-            .collect();
-        let s: Vec<f64> = e
-            .iter()
-            .map(|x| 2.0 / x.powf(0.8) + 1.5 + 0.01 * x)
-            .collect();
-        let t = RangeTable::new(e, s, -0.8).unwrap();
+        let t = smooth_test_table();
         let mut x: f64 = 5e-4;
         while x < 2.0 {
             let l = x.ln();
