@@ -147,6 +147,25 @@ impl Walker<'_> {
             }
             let (tag, vr, len, hsize) = self.header()?;
             let left = self.b.len() - self.pos - hsize;
+            if tag.0 == 0xFFFE && tag.1 != 0xE000 && len != 0 {
+                return Err(fmt_err(
+                    self.path,
+                    format!(
+                        "delimiter (FFFE,{:04X}) at byte {} has length {len}, not 0",
+                        tag.1, self.pos
+                    ),
+                ));
+            }
+            if len == u32::MAX && vr.is_some_and(|v| &v != b"SQ" && &v != b"UN") {
+                return Err(fmt_err(
+                    self.path,
+                    format!(
+                        "element ({:04X},{:04X}) at byte {} has an undefined length: encapsulated \
+                         (compressed) data are not read",
+                        tag.0, tag.1, self.pos
+                    ),
+                ));
+            }
             if len == u32::MAX {
                 if tag == Tag(0x7FE0, 0x0010) {
                     return Err(fmt_err(
@@ -182,6 +201,22 @@ fn implicit_is_sequence(tag: Tag) -> bool {
         .is_some_and(|e| e.vr() == VirtualVr::Exact(VR::SQ))
 }
 
+/// The end of the meta group (group 0002 elements) that starts at `from`.
+fn meta_group_end(w: &Walker, from: usize) -> Result<usize> {
+    let mut pos = from;
+    while w.b.len() - pos >= 8 && w.u16_at(pos) == 0x0002 {
+        let probe = Walker {
+            path: w.path,
+            b: w.b,
+            pos,
+            enc: w.enc,
+        };
+        let (_, _, len, hsize) = probe.header()?;
+        pos = (pos + hsize).saturating_add(len as usize).min(w.b.len());
+    }
+    Ok(pos)
+}
+
 /// Check the file meta group and every element length of a whole DICOM file `b`; return
 /// the transfer syntax UID and the encoding of the data set.
 pub fn check(path: &Path, b: &[u8]) -> Result<(String, Encoding)> {
@@ -213,6 +248,19 @@ pub fn check(path: &Path, b: &[u8]) -> Result<(String, Encoding)> {
                     tag.1
                 ),
             ));
+        }
+        if tag == Tag(0x0002, 0x0000) && len == 4 {
+            let claimed = w.u32_at(start) as usize;
+            let actual = meta_group_end(&w, start + 4)? - (start + 4);
+            if claimed != actual {
+                return Err(fmt_err(
+                    path,
+                    format!(
+                        "File Meta Information Group Length (0002,0000) is {claimed} but the \
+                         group holds {actual} bytes"
+                    ),
+                ));
+            }
         }
         if tag == Tag(0x0002, 0x0010) {
             let s = String::from_utf8_lossy(&b[start..start + len as usize]);
