@@ -38,6 +38,17 @@ const VRS: [&[u8; 2]; 34] = [
     b"UC", b"UI", b"UL", b"UN", b"UR", b"US", b"UT", b"UV",
 ];
 
+/// The value size of fixed-size binary VRs: a length that is not a multiple of it is
+/// refused (the parser reads whole values only, and would lose its place).
+fn value_size(vr: [u8; 2]) -> usize {
+    match &vr {
+        b"SS" | b"US" | b"OW" => 2,
+        b"AT" | b"FL" | b"SL" | b"UL" | b"OF" | b"OL" => 4,
+        b"FD" | b"SV" | b"UV" | b"OD" | b"OV" => 8,
+        _ => 1,
+    }
+}
+
 /// VRs with a 2-byte reserved field and a 4-byte length in explicit VR (PS3.5 7.1.2).
 fn long_vr(vr: [u8; 2]) -> bool {
     matches!(
@@ -183,6 +194,20 @@ impl Walker<'_> {
                         "element ({:04X},{:04X}) at byte {} claims {len} bytes but only {left} \
                          follow: the file is truncated or corrupt",
                         tag.0, tag.1, self.pos
+                    ),
+                ));
+            }
+            if let Some(v) = vr.filter(|&v| !(len as usize).is_multiple_of(value_size(v))) {
+                return Err(fmt_err(
+                    self.path,
+                    format!(
+                        "element ({:04X},{:04X}) at byte {} of VR {} has length {len}, not a \
+                         multiple of {}",
+                        tag.0,
+                        tag.1,
+                        self.pos,
+                        String::from_utf8_lossy(&v),
+                        value_size(v)
                     ),
                 ));
             }
