@@ -428,7 +428,7 @@ pub struct SelfCell {
 type BatchSums = ([f64; 2], [f64; 2]);
 
 struct SelfScorer<'a> {
-    group: &'a [u32],
+    group: &'a xfire_tally::RegionIndex,
     cell: &'a [u32],
     src: u32,
     self_mev: [f64; 2],
@@ -438,7 +438,7 @@ struct SelfScorer<'a> {
 impl SelfScorer<'_> {
     #[inline]
     fn add(&mut self, v: usize, e: f64) {
-        let g = self.group[v] as usize;
+        let g = self.group.get(v) as usize;
         let gi = if g == GROUP_TUMOUR {
             0
         } else if g == GROUP_LYMPHOCYTE {
@@ -1244,7 +1244,7 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
             }
         }
         if i == ref_idx {
-            if let Some((_, total)) = r.dose_maps.last() {
+            if let Some(total) = r.dose_maps.total_map(&tr) {
                 let g = &plan.phantom.grid;
                 let kz = g.nz / 2;
                 let idx: Vec<usize> = (0..g.ny)

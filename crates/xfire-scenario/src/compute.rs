@@ -315,7 +315,84 @@ pub struct RunResult {
     /// Cumulative absorbed dose maps at the reporting times, then over all time \[Gy\]
     /// (empty when the layout keeps no per-voxel tallies).
     #[serde(skip)]
-    pub dose_maps: Vec<(f64, Vec<f32>)>,
+    pub dose_maps: DoseMaps,
+}
+
+/// The cumulative absorbed dose maps of a run, as the decays of every component up to each
+/// reporting time and over all time: [`DoseMaps::map`] sums a map from the transport's
+/// per-voxel doses when it is needed (written, drawn), so no map is kept in memory.
+#[derive(Debug, Clone, Default)]
+pub struct DoseMaps {
+    /// Per reporting time \[s\], the decays of every component in \[first, first + t\].
+    pub at: Vec<(f64, Vec<f64>)>,
+    /// The decays of every component over all time; None without per-voxel tallies (then
+    /// there are no maps).
+    pub total: Option<Vec<f64>>,
+    /// Voxels of a map (the phantom's).
+    pub voxels: usize,
+}
+
+impl DoseMaps {
+    /// Number of maps (reporting times, then the total); 0 without per-voxel tallies.
+    pub fn len(&self) -> usize {
+        self.total.as_ref().map_or(0, |_| self.at.len() + 1)
+    }
+
+    /// No maps (the layout keeps no per-voxel tallies).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Time of every map \[s\]: the reporting times, then infinity for the total.
+    pub fn times_s(&self) -> Vec<f64> {
+        let mut t: Vec<f64> = self.at.iter().map(|a| a.0).collect();
+        t.push(f64::INFINITY);
+        t.truncate(self.len());
+        t
+    }
+
+    /// Map `i` (in [`DoseMaps::times_s`] order; `len() - 1` is the total) per voxel \[Gy\],
+    /// from the transport `tr` of the run.
+    pub fn map(&self, i: usize, tr: &[ComponentTransport]) -> Vec<f32> {
+        let decays = match self.at.get(i) {
+            Some((_, d)) => d,
+            None => self.total.as_ref().expect("a map index below len()"),
+        };
+        dose_map(&voxel_doses(tr), decays, self.voxels)
+    }
+
+    /// The total map over all time \[Gy\], if there are maps.
+    pub fn total_map(&self, tr: &[ComponentTransport]) -> Option<Vec<f32>> {
+        (!self.is_empty()).then(|| self.map(self.len() - 1, tr))
+    }
+
+    /// Drops the maps.
+    pub fn clear(&mut self) {
+        *self = Self::default();
+    }
+}
+
+/// Per-voxel dose per decay of every component, `[low LET, α]` (None: the part is not
+/// emitted or not tallied per voxel), borrowed from the transport.
+fn voxel_doses(tr: &[ComponentTransport]) -> Vec<[Option<&[f32]>; 2]> {
+    tr.iter()
+        .map(|t| [t.voxel_dose(Part::LowLet), t.voxel_dose(Part::Alpha)])
+        .collect()
+}
+
+/// Absorbed dose per voxel \[Gy\] of `decays[c]` decays of every component c, from the
+/// per-decay maps `vdpd` of `nv` voxels (summed in `f64`, in component and part order).
+fn dose_map(vdpd: &[[Option<&[f32]>; 2]], decays: &[f64], nv: usize) -> Vec<f32> {
+    let mut m = vec![0f64; nv];
+    for (ci, pair) in vdpd.iter().enumerate() {
+        let n = decays[ci];
+        for p in pair.iter().flatten() {
+            for (a, &d) in m.iter_mut().zip(*p) {
+                *a += f64::from(d) * n;
+            }
+        }
+    }
+    m.into_iter().map(|x| x as f32).collect()
 }
 
 /// The phantom as the migrating lymphocytes' walk grid: flags and entries of its own, dose
@@ -523,27 +600,13 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
     // voxel dose per decay (borrowed from the transport; None for a part the nuclide does
     // not emit or a layout without per-voxel tallies) and the total map
     let nv = ph.grid.len();
-    let vdpd: Vec<[Option<&[f32]>; 2]> = tr
-        .iter()
-        .map(|t| [t.voxel_dose(Part::LowLet), t.voxel_dose(Part::Alpha)])
-        .collect();
+    let vdpd = voxel_doses(tr);
     let has_voxels = vdpd.iter().flatten().any(Option::is_some);
-    let map_for = |decays: &[f64]| -> Vec<f32> {
-        if !has_voxels {
-            return Vec::new();
-        }
-        let mut m = vec![0f64; nv];
-        for (ci, pair) in vdpd.iter().enumerate() {
-            let n = decays[ci];
-            for p in pair.iter().flatten() {
-                for (a, &d) in m.iter_mut().zip(*p) {
-                    *a += f64::from(d) * n;
-                }
-            }
-        }
-        m.into_iter().map(|x| x as f32).collect()
+    let total_map = if has_voxels {
+        dose_map(&vdpd, &totals, nv)
+    } else {
+        Vec::new()
     };
-    let total_map = map_for(&totals);
 
     phase(&mut phases, &mut t0, "labels");
     // labels
@@ -590,6 +653,7 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
         });
     }
 
+    drop((total_map, per_label)); // per-voxel arrays not needed past the labels
     phase(&mut phases, &mut t0, "cells");
     // cells
     let n_cells = ph.cells.len();
@@ -756,7 +820,10 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
     let order: Vec<usize> = tumour_idx.iter().chain(&lymph_idx).copied().collect();
     let all_cells_field = select(&cf, &order)?;
     let mut at_times = Vec::new();
-    let mut dose_maps = Vec::new();
+    let mut dose_maps = DoseMaps {
+        voxels: nv,
+        ..DoseMaps::default()
+    };
     let tum_total = tumour.mean_gy;
     for &t in &s.output.times_s {
         let g = k(
@@ -783,12 +850,10 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
         }
         if has_voxels && s.output.maps.iter().any(|m| m == "dose") {
             let d = k("decays at time", src.decays(first, first + t))?;
-            dose_maps.push((t, map_for(&d)));
+            dose_maps.at.push((t, d));
         }
     }
-    if has_voxels {
-        dose_maps.push((f64::INFINITY, total_map));
-    }
+    dose_maps.total = has_voxels.then(|| totals.clone());
 
     phase(&mut phases, &mut t0, "curves");
     // curves

@@ -94,9 +94,9 @@ fn nested_layout(plan_layout: &TallyLayout, n_macro: usize) -> Result<TallyLayou
     let bad = |e: xfire_tally::TallyError| failed(format!("nested tally layout: {e}"));
     let mut maps = Vec::new();
     for m in &plan_layout.regions {
-        let mut of = m.of_voxel.clone();
-        of.resize(of.len() + n_macro, m.n_regions as u32);
-        maps.push(RegionMap::new(&m.name, of, m.n_regions + 1).map_err(bad)?);
+        let (n, of) = (m.of_voxel.len(), &m.of_voxel);
+        let region = |v: usize| if v < n { of.get(v) } else { m.n_regions as u32 };
+        maps.push(RegionMap::from_fn(&m.name, n + n_macro, m.n_regions + 1, region).map_err(bad)?);
     }
     let l = TallyLayout::new(plan_layout.n_voxels + n_macro, maps).map_err(bad)?;
     match &plan_layout.events {

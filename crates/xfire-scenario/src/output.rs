@@ -316,16 +316,16 @@ pub fn write_results_h5(
     if !r.dose_maps.is_empty() {
         let mut gm = b.create_group("maps");
         gm.create_dataset("times_s")
-            .with_f64_data(&r.dose_maps.iter().map(|m| m.0).collect::<Vec<_>>())
+            .with_f64_data(&r.dose_maps.times_s())
             .set_attr(
                 "description",
                 vstr(
                     "time of each dose_<i> map after the first administration; inf = over all time",
                 ),
             );
-        for (i, (_, m)) in r.dose_maps.iter().enumerate() {
+        for i in 0..r.dose_maps.len() {
             gm.create_dataset(&format!("dose_{i}"))
-                .with_f32_data(m)
+                .with_f32_data(&r.dose_maps.map(i, tr))
                 .with_shape(&shape)
                 .with_chunks(&ch)
                 .with_shuffle()
@@ -543,7 +543,7 @@ pub fn write_figures(
             ),
         );
     }
-    if let Some((_, total)) = r.dose_maps.last() {
+    if let Some(total) = r.dose_maps.total_map(tr) {
         let g = &plan.phantom.grid;
         let k = g.nz / 2;
         let sl: Vec<f64> = (0..g.ny)

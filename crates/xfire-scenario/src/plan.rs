@@ -29,7 +29,8 @@ pub struct SiteMap {
 pub struct Plan {
     /// The scenario.
     pub scenario: Scenario,
-    /// The phantom.
+    /// The phantom, without its stored source maps (the sites' maps are in `sites`; the
+    /// content hash covers them).
     pub phantom: Phantom,
     /// Content hash of the phantom (part of the cache key).
     pub phantom_hash: u64,
@@ -155,20 +156,18 @@ pub fn layout(phantom: &Phantom) -> Result<TallyLayout> {
         id("lymphocyte_nucleus", labels::LYMPHOCYTE_NUCLEUS),
         id("lymphocyte_cytoplasm", labels::LYMPHOCYTE_CYTOPLASM),
     );
-    let g: Vec<u32> = phantom
-        .label
-        .iter()
-        .map(|&l| {
-            if l == tn || l == tc {
-                GROUP_TUMOUR as u32
-            } else if l == ln || l == lc {
-                GROUP_LYMPHOCYTE as u32
-            } else {
-                0
-            }
-        })
-        .collect();
-    let group = RegionMap::new("group", g, 3).map_err(|e| failed(format!("tally layout: {e}")))?;
+    let group_of = |v: usize| {
+        let l = phantom.label[v];
+        if l == tn || l == tc {
+            GROUP_TUMOUR as u32
+        } else if l == ln || l == lc {
+            GROUP_LYMPHOCYTE as u32
+        } else {
+            0
+        }
+    };
+    let group = RegionMap::from_fn("group", phantom.grid.len(), 3, group_of)
+        .map_err(|e| failed(format!("tally layout: {e}")))?;
     let l = xfire_transport::phantom_layout(phantom, vec![group])
         .map_err(|e| failed(format!("tally layout: {e}")))?;
     // single-event spectra per cell type (class 1 tumour cells, 2 lymphocytes) on the cells
@@ -371,6 +370,10 @@ impl Plan {
         all_sites.extend(site_maps);
         let layout = layout(&phantom)?;
         let phantom_hash = xfire_io::h5::content_hash(&phantom);
+        // the sites hold the maps the run samples; the phantom's stored maps (a generated
+        // phantom has several, 4 bytes per voxel each) are not needed again
+        let mut phantom = phantom;
+        phantom.source_maps = Vec::new();
         let nested = match (nested, &s.lesion) {
             (Some(n), Some(l)) => {
                 let np = crate::lesion::NestedPlan::new(l, n, &all_sites, &layout)?;

@@ -15,8 +15,22 @@ pub struct SymmetryClasses {
     pub offsets: Vec<[usize; 3]>,
     /// Number of voxels in each class.
     pub counts: Vec<u32>,
-    /// The voxel → class map (region map named "symmetry").
-    pub map: RegionMap,
+}
+
+/// Class index of every sorted offset triple (a ≤ b ≤ d < h) at `(a·h + b)·h + d`, and the
+/// offsets of the classes in lexicographic order.
+fn class_table(h: usize) -> (Vec<u32>, Vec<[usize; 3]>) {
+    let mut id = vec![u32::MAX; h * h * h];
+    let mut offsets = Vec::new();
+    for a in 0..h {
+        for b in a..h {
+            for d in b..h {
+                id[(a * h + b) * h + d] = offsets.len() as u32;
+                offsets.push([a, b, d]);
+            }
+        }
+    }
+    (id, offsets)
 }
 
 impl SymmetryClasses {
@@ -27,40 +41,32 @@ impl SymmetryClasses {
                 "a kernel grid needs an odd number of voxels per axis (source at the centre voxel), got {n}"
             )));
         }
-        let c = n / 2;
-        let h = c + 1; // offsets 0..=c
-                       // class index of a sorted offset triple (a ≤ b ≤ d), lexicographic
-        let mut id = vec![u32::MAX; h * h * h];
-        let mut offsets = Vec::new();
-        for a in 0..h {
-            for b in a..h {
-                for d in b..h {
-                    id[(a * h + b) * h + d] = offsets.len() as u32;
-                    offsets.push([a, b, d]);
-                }
-            }
-        }
+        let (id, offsets) = class_table(n / 2 + 1);
         let mut counts = vec![0u32; offsets.len()];
-        let mut of_voxel = Vec::with_capacity(n * n * n);
-        for k in 0..n {
-            for j in 0..n {
-                for i in 0..n {
-                    let mut o = [i.abs_diff(c), j.abs_diff(c), k.abs_diff(c)];
-                    o.sort_unstable();
-                    let cls = id[(o[0] * h + o[1]) * h + o[2]];
-                    counts[cls as usize] += 1;
-                    of_voxel.push(cls);
-                }
-            }
+        for v in 0..n * n * n {
+            counts[class_of(&id, n, v) as usize] += 1;
         }
-        let map = RegionMap::new("symmetry", of_voxel, offsets.len())?;
-        Ok(Self {
-            n,
-            offsets,
-            counts,
-            map,
+        Ok(Self { n, offsets, counts })
+    }
+
+    /// The voxel → class map (region map named "symmetry"), built on demand so that the
+    /// classes themselves hold nothing per voxel.
+    pub fn map(&self) -> Result<RegionMap> {
+        let n = self.n;
+        let (id, _) = class_table(n / 2 + 1);
+        RegionMap::from_fn("symmetry", n * n * n, self.offsets.len(), |v| {
+            class_of(&id, n, v)
         })
     }
+}
+
+/// Class of voxel `v` of an `n`³ grid from the table of [`class_table`].
+fn class_of(id: &[u32], n: usize, v: usize) -> u32 {
+    let (c, h) = (n / 2, n / 2 + 1);
+    let (i, j, k) = (v % n, (v / n) % n, v / (n * n));
+    let mut o = [i.abs_diff(c), j.abs_diff(c), k.abs_diff(c)];
+    o.sort_unstable();
+    id[(o[0] * h + o[1]) * h + o[2]]
 }
 
 #[cfg(test)]
@@ -82,7 +88,10 @@ mod tests {
         assert_eq!(s.counts[idx([0, 1, 2])], 24);
         assert_eq!(s.counts[idx([2, 2, 2])], 8);
         // voxel (4, 2, 1) → offsets (2, 0, 1) → class [0, 1, 2]
-        assert_eq!(s.map.of_voxel[(5 + 2) * 5 + 4] as usize, idx([0, 1, 2]));
+        assert_eq!(
+            s.map().unwrap().of_voxel.get((5 + 2) * 5 + 4) as usize,
+            idx([0, 1, 2])
+        );
         assert!(SymmetryClasses::new(4).is_err());
         assert!(SymmetryClasses::new(0).is_err());
     }

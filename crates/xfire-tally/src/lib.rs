@@ -62,7 +62,9 @@ mod scorer;
 pub use events::{EventLayout, EventSpectrum};
 pub use exact::{ExactTally, FileError};
 pub use result::{dose_gy, rel_uncertainty, BatchStat, EnergyBalance, RegionTally, TallyResult};
-pub use scorer::{BatchScorer, BatchTally, RegionMap, Scorer, TallyLayout, VoxelTally};
+pub use scorer::{
+    BatchScorer, BatchTally, RegionIndex, RegionMap, Scorer, TallyLayout, VoxelTally,
+};
 
 /// Errors of tally construction.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -24,13 +24,88 @@ pub trait Scorer {
     fn end_history(&mut self);
 }
 
-/// A voxel → region map: `of_voxel[v]` is the region of voxel `v`, in `0..n_regions`.
+/// The region of every voxel, stored in the narrowest width the region count needs: no
+/// array at all when there is one region (a phantom without cells, a one-label kernel),
+/// `u8` up to 256 regions, `u16` up to 65 536, else `u32`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RegionIndex {
+    /// Every one of `n` voxels is in region 0.
+    Zero(usize),
+    /// One byte per voxel.
+    U8(Vec<u8>),
+    /// Two bytes per voxel.
+    U16(Vec<u16>),
+    /// Four bytes per voxel.
+    U32(Vec<u32>),
+}
+
+impl RegionIndex {
+    /// `n` voxels, the region of voxel `v` being `region(v)` (< `n_regions`, not checked
+    /// here), in the width `n_regions` needs.
+    pub fn from_fn(n: usize, n_regions: usize, region: impl Fn(usize) -> u32) -> Self {
+        if n_regions <= 1 {
+            RegionIndex::Zero(n)
+        } else if n_regions <= 1 << 8 {
+            RegionIndex::U8((0..n).map(|v| region(v) as u8).collect())
+        } else if n_regions <= 1 << 16 {
+            RegionIndex::U16((0..n).map(|v| region(v) as u16).collect())
+        } else {
+            RegionIndex::U32((0..n).map(region).collect())
+        }
+    }
+
+    /// Region of voxel `v`.
+    #[inline]
+    pub fn get(&self, v: usize) -> u32 {
+        match self {
+            RegionIndex::Zero(n) => {
+                assert!(v < *n, "voxel {v} out of {n}");
+                0
+            }
+            RegionIndex::U8(r) => u32::from(r[v]),
+            RegionIndex::U16(r) => u32::from(r[v]),
+            RegionIndex::U32(r) => r[v],
+        }
+    }
+
+    /// Number of voxels.
+    pub fn len(&self) -> usize {
+        match self {
+            RegionIndex::Zero(n) => *n,
+            RegionIndex::U8(r) => r.len(),
+            RegionIndex::U16(r) => r.len(),
+            RegionIndex::U32(r) => r.len(),
+        }
+    }
+
+    /// No voxels.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The regions of the voxels in voxel order.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.len()).map(|v| self.get(v))
+    }
+
+    /// Bytes held per voxel (0, 1, 2 or 4).
+    pub fn bytes_per_voxel(&self) -> usize {
+        match self {
+            RegionIndex::Zero(_) => 0,
+            RegionIndex::U8(_) => 1,
+            RegionIndex::U16(_) => 2,
+            RegionIndex::U32(_) => 4,
+        }
+    }
+}
+
+/// A voxel → region map: `of_voxel.get(v)` is the region of voxel `v`, in `0..n_regions`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegionMap {
     /// Name ("label", "cell", "symmetry", …).
     pub name: String,
-    /// Region index per voxel.
-    pub of_voxel: Vec<u32>,
+    /// Region index per voxel (as narrow as `n_regions` allows).
+    pub of_voxel: RegionIndex,
     /// Number of regions.
     pub n_regions: usize,
 }
@@ -38,20 +113,41 @@ pub struct RegionMap {
 impl RegionMap {
     /// A checked map: every region index below `n_regions`.
     pub fn new(name: &str, of_voxel: Vec<u32>, n_regions: usize) -> Result<Self> {
-        if let Some((v, r)) = of_voxel
-            .iter()
-            .enumerate()
-            .find(|(_, &r)| r as usize >= n_regions)
-        {
-            return Err(TallyError::Layout(format!(
-                "region map {name:?}: voxel {v} has region {r}, but there are {n_regions} regions"
-            )));
+        if n_regions <= 1 << 16 {
+            return Self::from_fn(name, of_voxel.len(), n_regions, |v| of_voxel[v]);
         }
+        check_regions(name, of_voxel.iter().copied(), n_regions)?;
         Ok(Self {
             name: name.to_string(),
-            of_voxel,
+            of_voxel: RegionIndex::U32(of_voxel),
             n_regions,
         })
+    }
+
+    /// A checked map of `n` voxels, the region of voxel `v` being `region(v)` (stored as
+    /// narrow as `n_regions` allows, with no wider copy on the way).
+    pub fn from_fn(
+        name: &str,
+        n: usize,
+        n_regions: usize,
+        region: impl Fn(usize) -> u32,
+    ) -> Result<Self> {
+        check_regions(name, (0..n).map(&region), n_regions)?;
+        Ok(Self {
+            name: name.to_string(),
+            of_voxel: RegionIndex::from_fn(n, n_regions, region),
+            n_regions,
+        })
+    }
+}
+
+/// Every region of `regions` (in voxel order) is below `n_regions`.
+fn check_regions(name: &str, regions: impl Iterator<Item = u32>, n_regions: usize) -> Result<()> {
+    match regions.enumerate().find(|&(_, r)| r as usize >= n_regions) {
+        Some((v, r)) => Err(TallyError::Layout(format!(
+            "region map {name:?}: voxel {v} has region {r}, but there are {n_regions} regions"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -272,7 +368,7 @@ fn region_sums(
         };
     }
     for &(v, e) in voxels {
-        let r = map.of_voxel[v as usize];
+        let r = map.of_voxel.get(v as usize);
         if dense[r as usize] == 0.0 {
             touched.push(r);
         }
@@ -306,7 +402,7 @@ impl Scorer for BatchScorer<'_> {
             *slot += e_mev;
             self.history.deposited += e_mev;
             if let Some((l, ev)) = &mut self.events {
-                ev.deposit(l, self.layout.regions[l.map].of_voxel[voxel], e_mev);
+                ev.deposit(l, self.layout.regions[l.map].of_voxel.get(voxel), e_mev);
             }
         }
     }
@@ -369,6 +465,33 @@ mod tests {
             ],
         )
         .unwrap()
+    }
+
+    #[test]
+    fn region_maps_are_as_narrow_as_their_region_count() {
+        let widths: Vec<usize> = [1usize, 2, 256, 257, 65_536, 65_537]
+            .iter()
+            .map(|&n| {
+                let m = RegionMap::from_fn("x", 4, n, |v| (v as u32 * 97) % n as u32).unwrap();
+                assert_eq!(m.of_voxel.len(), 4);
+                for v in 0..4 {
+                    assert_eq!(m.of_voxel.get(v), (v as u32 * 97) % n as u32);
+                }
+                m.of_voxel.bytes_per_voxel()
+            })
+            .collect();
+        assert_eq!(widths, vec![0, 1, 1, 2, 2, 4]);
+        // `new` keeps the regions of a u32 list, in the narrow width
+        let m = RegionMap::new("y", vec![0, 300, 2], 301).unwrap();
+        assert_eq!(m.of_voxel, RegionIndex::U16(vec![0, 300, 2]));
+        assert_eq!(m.of_voxel.iter().collect::<Vec<_>>(), vec![0, 300, 2]);
+        let e = RegionMap::from_fn("z", 3, 1, |v| v as u32)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("voxel 1 has region 1, but there are 1 regions"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -201,13 +201,10 @@ pub fn phantom_layout(phantom: &Phantom, extra: Vec<RegionMap>) -> Result<TallyL
             .max()
             .unwrap_or(1),
     );
+    let n = phantom.grid.len();
     let mut maps = vec![
-        RegionMap::new(
-            "label",
-            phantom.label.iter().map(|&l| l as u32).collect(),
-            n_labels,
-        )?,
-        RegionMap::new("cell", phantom.cell_id.clone(), phantom.cells.len() + 1)?,
+        RegionMap::from_fn("label", n, n_labels, |v| u32::from(phantom.label[v]))?,
+        RegionMap::from_fn("cell", n, phantom.cells.len() + 1, |v| phantom.cell_id[v])?,
     ];
     maps.extend(extra);
     Ok(TallyLayout::new(phantom.grid.len(), maps)?)
@@ -216,7 +213,7 @@ pub fn phantom_layout(phantom: &Phantom, extra: Vec<RegionMap>) -> Result<TallyL
 /// Mass of each region of `map` in `phantom` [g] (Σ voxel masses).
 pub fn region_masses_g(phantom: &Phantom, map: &RegionMap) -> Vec<f64> {
     let mut m = vec![0.0; map.n_regions];
-    for (v, &r) in map.of_voxel.iter().enumerate() {
+    for (v, r) in map.of_voxel.iter().enumerate() {
         m[r as usize] += phantom.voxel_mass_g(v);
     }
     m
@@ -229,15 +226,11 @@ pub fn nested_layout(nested: &Nested, extra: Vec<RegionMap>) -> Result<TallyLayo
     let labels = nested.labels();
     let n_labels = (nested.micro.labels.max_id() as usize + 1)
         .max(labels.iter().map(|&l| l as usize + 1).max().unwrap_or(1));
-    let mut cells = nested.micro.cell_id.clone();
-    cells.resize(nested.len(), 0);
+    let cells = &nested.micro.cell_id;
+    let cell = |v: usize| cells.get(v).copied().unwrap_or(0);
     let mut maps = vec![
-        RegionMap::new(
-            "label",
-            labels.iter().map(|&l| l as u32).collect(),
-            n_labels,
-        )?,
-        RegionMap::new("cell", cells, nested.micro.cells.len() + 1)?,
+        RegionMap::from_fn("label", labels.len(), n_labels, |v| u32::from(labels[v]))?,
+        RegionMap::from_fn("cell", nested.len(), nested.micro.cells.len() + 1, cell)?,
     ];
     maps.extend(extra);
     Ok(TallyLayout::new(nested.len(), maps)?)
@@ -247,7 +240,7 @@ pub fn nested_layout(nested: &Nested, extra: Vec<RegionMap>) -> Result<TallyLayo
 /// cuts count their part outside it.
 pub fn nested_region_masses_g(nested: &Nested, map: &RegionMap) -> Vec<f64> {
     let mut m = vec![0.0; map.n_regions];
-    for (v, &r) in map.of_voxel.iter().enumerate() {
+    for (v, r) in map.of_voxel.iter().enumerate() {
         m[r as usize] += nested.voxel_mass_g(v);
     }
     m

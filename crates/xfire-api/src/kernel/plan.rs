@@ -120,7 +120,7 @@ impl KernelPlan {
                 physics.with_condensed(xfire_physics::condensed::CondensedParams::with_cut(cut))?;
         }
         let classes = SymmetryClasses::new(n)?;
-        let layout = phantom_layout(&phantom, vec![classes.map.clone()])?;
+        let layout = phantom_layout(&phantom, vec![classes.map()?])?;
         Ok(Self {
             req: req.clone(),
             material,
