@@ -103,8 +103,10 @@ impl Kernel {
     /// Absorbed dose per decay in each voxel [Gy].
     pub fn dose_gy_per_decay(&self) -> Vec<f64> {
         let m = self.voxel_mass_g();
-        let e = self.edep_mev_per_decay();
-        e.iter().map(|&e| dose_gy(e, m)).collect()
+        let nv = self.tally.voxel_sum.len();
+        (0..nv)
+            .map(|v| dose_gy(self.tally.voxel_mean_mev(v), m))
+            .collect()
     }
 
     /// Relative standard uncertainty of each voxel's energy (batch method; 1 where nothing

@@ -242,34 +242,36 @@ fn h5_attrs(b: &mut FileBuilder, k: &Kernel) {
     );
 }
 
-/// The per-voxel datasets of `kernel.h5`.
+/// The per-voxel datasets of `kernel.h5`, each computed when it is added (the builder keeps a
+/// copy of every dataset: one computed array at a time beside them).
 fn h5_voxel_arrays(b: &mut FileBuilder, k: &Kernel) {
     let n = k.grid();
     let shape = [n as u64; 3];
     let ch = [n.min(32) as u64, n.min(64) as u64, n.min(64) as u64];
-    let arrays = [
+    type Values = fn(&Kernel) -> Vec<f64>;
+    let arrays: [(&str, Values, &str, &str); 3] = [
         (
             "edep_mev_per_decay",
-            k.edep_mev_per_decay(),
+            Kernel::edep_mev_per_decay,
             "units",
             "MeV per decay",
         ),
         (
             "dose_gy_per_decay",
-            k.dose_gy_per_decay(),
+            Kernel::dose_gy_per_decay,
             "units",
             "Gy per decay",
         ),
         (
             "rel_unc",
-            k.rel_unc(),
+            Kernel::rel_unc,
             "description",
             "relative standard uncertainty of edep (batch method); 1 where nothing was scored",
         ),
     ];
-    for (name, data, attr, text) in arrays {
+    for (name, values, attr, text) in arrays {
         b.create_dataset(name)
-            .with_f64_data(&data)
+            .with_f64_data(&values(k))
             .with_shape(&shape)
             .with_chunks(&ch)
             .with_shuffle()
