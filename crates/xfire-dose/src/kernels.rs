@@ -274,7 +274,11 @@ mod tests {
             let voxel_g = k.density_g_cm3 * k.voxel_cm.powi(3);
             let e_mev = c.iter().sum::<f64>() * voxel_g / xfire_core::constants::MEV_PER_G_TO_GY;
             let dep: f64 = k.meta["deposited_mev_per_decay"].parse().unwrap();
-            assert!((e_mev / dep - 1.0).abs() < 1e-5, "{}: {e_mev} vs {dep} MeV", k.source);
+            assert!(
+                (e_mev / dep - 1.0).abs() < 1e-5,
+                "{}: {e_mev} vs {dep} MeV",
+                k.source
+            );
         }
     }
 
