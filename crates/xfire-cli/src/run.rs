@@ -93,6 +93,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("scenario {} is valid", args.scenario.display());
         return Ok(());
     }
+    // before any folder is made: nested runs are transported whole, in one process
+    let mpi = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|n| n.trim() != "1"));
+    if plan.nested.is_some() && (args.shard.is_some() || args.resume || mpi) {
+        anyhow::bail!(
+            "{}: a scenario with [phantom.lesion] is transported whole in one process and keeps \
+             no checkpoints yet: run it without --shard, --resume or mpirun (docs/physics.md, \
+             \"Sources in the lesion\")",
+            if args.shard.is_some() {
+                "--shard"
+            } else if args.resume {
+                "--resume"
+            } else {
+                "mpirun"
+            }
+        );
+    }
     let kind = if args.shard.is_some() { "shard" } else { "run" };
     let identity = outdir::identity(
         kind,

@@ -223,3 +223,37 @@ fn target_uncertainty_stops_after_the_batch_that_reaches_it_and_refuses_shards()
     let e = fails(&mut run(&sc, &p("k"), &["--shard", "0/2"]));
     assert!(e.contains("cannot be combined with shards"), "{e}");
 }
+
+/// A scenario with `[phantom.lesion]` is refused under `--shard`, `--resume` and mpirun (its
+/// environment) with a message naming the option, before any output folder is made.
+#[test]
+fn nested_scenarios_refuse_shards_resume_and_mpirun_before_writing() {
+    let dir = std::env::temp_dir().join(format!("xfire-hpc-lesion-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(tiny()).unwrap().replacen(
+        "[agent]",
+        "[phantom.lesion]\nradius = \"1 mm\"\nvoxel = \"0.25 mm\"\nbody_radius = \"2 mm\"\n\n[agent]",
+        1,
+    );
+    let sc = dir.join("lesion.toml");
+    std::fs::write(&sc, text).unwrap();
+    let out = dir.join("out");
+    for (extra, env, want) in [
+        (vec!["--shard", "0/2"], None, "--shard"),
+        (vec!["--resume"], None, "--resume"),
+        (vec![], Some(("OMPI_COMM_WORLD_SIZE", "2")), "mpirun"),
+    ] {
+        let mut c = run(&sc, &out, &extra);
+        if let Some((k, v)) = env {
+            c.env(k, v);
+        }
+        let e = fails(&mut c);
+        assert!(
+            e.contains(&format!("{want}: a scenario with [phantom.lesion]")),
+            "{e}"
+        );
+        assert!(!out.exists(), "{want}: the output folder was made");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
