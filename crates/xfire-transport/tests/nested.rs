@@ -189,6 +189,19 @@ fn electrons_crossing_the_interface_match_one_fine_grid() {
     assert!((ea - eb).abs() < 0.02, "{ea} vs {eb}");
 }
 
+/// The Fano geometry of the two tests below: a 150 µm micro box of water at 1.0 g/cm³
+/// (10 µm voxels) off-centre in a 450 µm macro grid of water at 1.2 g/cm³ (50 µm voxels),
+/// the box cutting macro voxels and covering the central one.
+fn fano_geometry() -> Nested {
+    let micro = uniform(
+        Grid::new([15, 15, 15], [0.001; 3], [-0.0077, -0.0069, -0.0081]).unwrap(),
+        "water",
+        1.0,
+    );
+    let outer = uniform(Grid::centred([9, 9, 9], [0.005; 3]).unwrap(), "water", 1.2);
+    Nested::new(micro, outer).unwrap()
+}
+
 /// The Fano test across the interface: 100 keV electrons emitted uniformly per gram in a
 /// 150 µm micro box of water at 1.0 g/cm³ (10 µm voxels) and the 450 µm macro grid of water
 /// at 1.2 g/cm³ (50 µm voxels) around it, the box cutting macro voxels and covering the
@@ -198,13 +211,7 @@ fn electrons_crossing_the_interface_match_one_fine_grid() {
 /// show), the interior, and the whole box, each within 3σ and 3 % (slow: 1 %).
 #[test]
 fn fano_test_dose_is_uniform_across_the_interface() {
-    let micro = uniform(
-        Grid::new([15, 15, 15], [0.001; 3], [-0.0077, -0.0069, -0.0081]).unwrap(),
-        "water",
-        1.0,
-    );
-    let outer = uniform(Grid::centred([9, 9, 9], [0.005; 3]).unwrap(), "water", 1.2);
-    let n = Nested::new(micro, outer).unwrap();
+    let n = fano_geometry();
     let phys = condensed(&n.micro, false);
     let map = per_gram(&n);
     let e0 = 0.1;
@@ -278,13 +285,7 @@ fn fano_test_dose_is_uniform_across_the_interface() {
 /// the voxel map, so the dose of the micro box is E/M within 3σ and 3 %.
 #[test]
 fn a_box_source_finer_than_the_voxels_keeps_the_fano_dose() {
-    let micro = uniform(
-        Grid::new([15, 15, 15], [0.001; 3], [-0.0077, -0.0069, -0.0081]).unwrap(),
-        "water",
-        1.0,
-    );
-    let outer = uniform(Grid::centred([9, 9, 9], [0.005; 3]).unwrap(), "water", 1.2);
-    let n = Nested::new(micro, outer).unwrap();
+    let n = fano_geometry();
     let phys = condensed(&n.micro, false);
     let nm = n.grid.n_micro();
     let mut src = BoxSource {
