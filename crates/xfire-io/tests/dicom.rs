@@ -341,3 +341,26 @@ fn unknown_value_representations_are_refused() {
         err(&f)
     );
 }
+
+/// An item (FFFE,E000) outside a sequence: the parser reads it as an opaque value and loses
+/// its place (fuzzing found a 666-byte file whose misread header then claimed 264 MiB); the
+/// scan refuses it, naming the tag and the byte.
+#[test]
+fn items_outside_a_sequence_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write_series(&dir.path().join("ct"), &ct_volume(), &ct_info()).unwrap();
+    let mut b = std::fs::read(dir.path().join("ct/CT0000.dcm")).unwrap();
+    let at = b
+        .windows(6)
+        .position(|w| w == [0x10, 0x00, 0x20, 0x00, b'L', b'O'])
+        .unwrap();
+    let item = [0xFE, 0xFF, 0x00, 0xE0, 4, 0, 0, 0, b'a', b'b', b'c', b'd'];
+    b.splice(at..at, item);
+    let f = dir.path().join("bad.dcm");
+    std::fs::write(&f, &b).unwrap();
+    let e = err(&f);
+    assert!(
+        e.contains("(FFFE,E000)") && e.contains("outside the sequence") && e.contains("byte"),
+        "{e}"
+    );
+}

@@ -146,7 +146,19 @@ impl Walker<'_> {
     }
 
     fn walk(&mut self) -> Result<()> {
+        // open sequences and items, each with its end (None: undefined length)
+        let mut open: Vec<(Nest, Option<usize>)> = Vec::new();
         while self.pos < self.b.len() {
+            while open.last().is_some_and(|&(_, end)| end == Some(self.pos)) {
+                open.pop();
+            }
+            if let Some(&(_, Some(end))) = open.last() {
+                if self.pos > end {
+                    return Err(self.err(format!(
+                        "an element runs past the end of its sequence or item (byte {end})"
+                    )));
+                }
+            }
             if self.b.len() - self.pos < 4 {
                 return Err(fmt_err(
                     self.path,
@@ -157,67 +169,118 @@ impl Walker<'_> {
                 ));
             }
             let (tag, vr, len, hsize) = self.header()?;
-            let left = self.b.len() - self.pos - hsize;
-            if tag.0 == 0xFFFE && tag.1 != 0xE000 && len != 0 {
-                return Err(fmt_err(
-                    self.path,
-                    format!(
-                        "delimiter (FFFE,{:04X}) at byte {} has length {len}, not 0",
-                        tag.1, self.pos
-                    ),
-                ));
-            }
-            if len == u32::MAX && vr.is_some_and(|v| &v != b"SQ" && &v != b"UN") {
-                return Err(fmt_err(
-                    self.path,
-                    format!(
-                        "element ({:04X},{:04X}) at byte {} has an undefined length: encapsulated \
-                         (compressed) data are not read",
-                        tag.0, tag.1, self.pos
-                    ),
-                ));
-            }
-            if len == u32::MAX {
-                if tag == Tag(0x7FE0, 0x0010) {
-                    return Err(fmt_err(
-                        self.path,
-                        "encapsulated (compressed) pixel data in an uncompressed transfer syntax",
-                    ));
-                }
-                self.pos += hsize; // undefined length: a sequence or item, step in
-                continue;
-            }
-            if len as usize > left {
-                return Err(fmt_err(
-                    self.path,
-                    format!(
-                        "element ({:04X},{:04X}) at byte {} claims {len} bytes but only {left} \
-                         follow: the file is truncated or corrupt",
-                        tag.0, tag.1, self.pos
-                    ),
-                ));
-            }
-            if let Some(v) = vr.filter(|&v| !(len as usize).is_multiple_of(value_size(v))) {
-                return Err(fmt_err(
-                    self.path,
-                    format!(
-                        "element ({:04X},{:04X}) at byte {} of VR {} has length {len}, not a \
-                         multiple of {}",
-                        tag.0,
-                        tag.1,
-                        self.pos,
-                        String::from_utf8_lossy(&v),
-                        value_size(v)
-                    ),
-                ));
-            }
+            self.check_length(tag, vr, len, hsize)?;
+            let end = (len != u32::MAX).then(|| self.pos + hsize + len as usize);
+            self.nest(&mut open, tag, vr, end)?;
             self.pos += hsize;
-            if !Self::holds_items(tag, vr) {
+            if len != u32::MAX && !Self::holds_items(tag, vr) {
                 self.pos += len as usize;
             }
         }
         Ok(())
     }
+
+    fn err(&self, what: String) -> crate::IoError {
+        fmt_err(self.path, format!("byte {}: {what}", self.pos))
+    }
+
+    /// Items only directly inside a sequence, delimiters only closing what is open with an
+    /// undefined length (the parser reads an item outside a sequence as an opaque value and
+    /// would lose its place).
+    fn nest(
+        &self,
+        open: &mut Vec<(Nest, Option<usize>)>,
+        tag: Tag,
+        vr: Option<[u8; 2]>,
+        end: Option<usize>,
+    ) -> Result<()> {
+        let top = open.last().copied();
+        match (tag.0, tag.1) {
+            (0xFFFE, 0xE000) if matches!(top, Some((Nest::Sequence, _))) => {
+                open.push((Nest::Item, end))
+            }
+            (0xFFFE, 0xE00D) if matches!(top, Some((Nest::Item, None))) => {
+                open.pop();
+            }
+            (0xFFFE, 0xE0DD) if matches!(top, Some((Nest::Sequence, None))) => {
+                open.pop();
+            }
+            (0xFFFE, e) => {
+                return Err(self.err(format!(
+                    "item tag (FFFE,{e:04X}) outside the sequence or item it belongs to"
+                )))
+            }
+            _ if Self::holds_items(tag, vr) || end.is_none() => open.push((Nest::Sequence, end)),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The checks on one header's length: delimiters of length 0, undefined lengths only on
+    /// SQ/UN, no length past the end of the file, whole values of fixed-size VRs.
+    fn check_length(&self, tag: Tag, vr: Option<[u8; 2]>, len: u32, hsize: usize) -> Result<()> {
+        let left = self.b.len() - self.pos - hsize;
+        if tag.0 == 0xFFFE && tag.1 != 0xE000 && len != 0 {
+            return Err(fmt_err(
+                self.path,
+                format!(
+                    "delimiter (FFFE,{:04X}) at byte {} has length {len}, not 0",
+                    tag.1, self.pos
+                ),
+            ));
+        }
+        if len == u32::MAX && vr.is_some_and(|v| &v != b"SQ" && &v != b"UN") {
+            return Err(fmt_err(
+                self.path,
+                format!(
+                    "element ({:04X},{:04X}) at byte {} has an undefined length: encapsulated \
+                     (compressed) data are not read",
+                    tag.0, tag.1, self.pos
+                ),
+            ));
+        }
+        if len == u32::MAX {
+            if tag == Tag(0x7FE0, 0x0010) {
+                return Err(fmt_err(
+                    self.path,
+                    "encapsulated (compressed) pixel data in an uncompressed transfer syntax",
+                ));
+            }
+            return Ok(()); // undefined length: a sequence or item, stepped into
+        }
+        if len as usize > left {
+            return Err(fmt_err(
+                self.path,
+                format!(
+                    "element ({:04X},{:04X}) at byte {} claims {len} bytes but only {left} \
+                     follow: the file is truncated or corrupt",
+                    tag.0, tag.1, self.pos
+                ),
+            ));
+        }
+        if let Some(v) = vr.filter(|&v| !(len as usize).is_multiple_of(value_size(v))) {
+            return Err(fmt_err(
+                self.path,
+                format!(
+                    "element ({:04X},{:04X}) at byte {} of VR {} has length {len}, not a \
+                     multiple of {}",
+                    tag.0,
+                    tag.1,
+                    self.pos,
+                    String::from_utf8_lossy(&v),
+                    value_size(v)
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What a walker is inside of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Nest {
+    Sequence,
+    Item,
 }
 
 fn implicit_is_sequence(tag: Tag) -> bool {
