@@ -320,18 +320,25 @@ fn implicit_little_and_explicit_big_endian_give_the_same_image() {
     }
 }
 
+/// The bytes of one CT file written into `dir/ct`, and the offset of its Patient ID
+/// (0010,0020) LO header, for tests that corrupt a valid file.
+fn ct_file_and_patient_id(dir: &std::path::Path) -> (Vec<u8>, usize) {
+    write_series(&dir.join("ct"), &ct_volume(), &ct_info()).unwrap();
+    let b = std::fs::read(dir.join("ct/CT0000.dcm")).unwrap();
+    let at = b
+        .windows(6)
+        .position(|w| w == [0x10, 0x00, 0x20, 0x00, b'L', b'O'])
+        .unwrap();
+    (b, at)
+}
+
 /// Found by fuzzing (`fuzz/regressions/dicom/`): an unknown explicit VR (`L\0`), whose length
 /// field the parser reads differently from the scan, made it reserve 1 GiB. Now refused.
 #[test]
 fn unknown_value_representations_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    write_series(&dir.path().join("ct"), &ct_volume(), &ct_info()).unwrap();
-    let mut b = std::fs::read(dir.path().join("ct/CT0000.dcm")).unwrap();
+    let (mut b, at) = ct_file_and_patient_id(dir.path());
     // Patient ID (0010,0020) LO → "L\0"
-    let at = b
-        .windows(6)
-        .position(|w| w == [0x10, 0x00, 0x20, 0x00, b'L', b'O'])
-        .unwrap();
     b[at + 5] = 0;
     let f = dir.path().join("bad.dcm");
     std::fs::write(&f, &b).unwrap();
@@ -348,12 +355,7 @@ fn unknown_value_representations_are_refused() {
 #[test]
 fn items_outside_a_sequence_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    write_series(&dir.path().join("ct"), &ct_volume(), &ct_info()).unwrap();
-    let mut b = std::fs::read(dir.path().join("ct/CT0000.dcm")).unwrap();
-    let at = b
-        .windows(6)
-        .position(|w| w == [0x10, 0x00, 0x20, 0x00, b'L', b'O'])
-        .unwrap();
+    let (mut b, at) = ct_file_and_patient_id(dir.path());
     let item = [0xFE, 0xFF, 0x00, 0xE0, 4, 0, 0, 0, b'a', b'b', b'c', b'd'];
     b.splice(at..at, item);
     let f = dir.path().join("bad.dcm");
