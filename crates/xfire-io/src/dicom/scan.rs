@@ -1,6 +1,6 @@
 //! A walk over the element headers of a DICOM file before it is parsed: the transfer syntax
-//! is one of the three uncompressed ones, and no element (or item) claims more bytes than the
-//! file has left. The parser (`dicom-parser`) reserves an element's claimed length before
+//! is one of the three uncompressed ones, no element (or item) claims more bytes than the
+//! file has left, and items and delimiters stand only in the sequences they belong to. The parser (`dicom-parser`) reserves an element's claimed length before
 //! reading it, so without this check a few bytes claiming 4 GiB would allocate 4 GiB.
 
 use std::path::Path;
@@ -154,9 +154,14 @@ impl Walker<'_> {
             }
             if let Some(&(_, Some(end))) = open.last() {
                 if self.pos > end {
-                    return Err(self.err(format!(
-                        "an element runs past the end of its sequence or item (byte {end})"
-                    )));
+                    return Err(fmt_err(
+                        self.path,
+                        format!(
+                            "the element ending at byte {} runs past the end of its sequence \
+                             or item (byte {end})",
+                            self.pos
+                        ),
+                    ));
                 }
             }
             if self.b.len() - self.pos < 4 {
@@ -178,10 +183,6 @@ impl Walker<'_> {
             }
         }
         Ok(())
-    }
-
-    fn err(&self, what: String) -> crate::IoError {
-        fmt_err(self.path, format!("byte {}: {what}", self.pos))
     }
 
     /// Items only directly inside a sequence, delimiters only closing what is open with an
@@ -206,9 +207,14 @@ impl Walker<'_> {
                 open.pop();
             }
             (0xFFFE, e) => {
-                return Err(self.err(format!(
-                    "item tag (FFFE,{e:04X}) outside the sequence or item it belongs to"
-                )))
+                return Err(fmt_err(
+                    self.path,
+                    format!(
+                        "item tag (FFFE,{e:04X}) at byte {} outside the sequence or item it \
+                         belongs to",
+                        self.pos
+                    ),
+                ))
             }
             _ if Self::holds_items(tag, vr) || end.is_none() => open.push((Nest::Sequence, end)),
             _ => {}
