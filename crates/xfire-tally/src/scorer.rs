@@ -22,6 +22,18 @@ pub trait Scorer {
     fn photon_escape(&mut self, e_mev: f64);
     /// The decay is finished.
     fn end_history(&mut self);
+    /// The statistical weight of what is scored next: 1 at the start of every history.
+    fn weight(&self) -> f64 {
+        1.0
+    }
+    /// Sets the weight of what is scored next (photon splitting, `xfire_transport`'s
+    /// `PhotonSplit`): every energy then received — deposits, escapes, the below-cutoff share
+    /// — counts `w` times. Returns whether the scorer takes weights; the default takes none
+    /// (returns false and ignores `w`), and the transport then stays analogue.
+    fn set_weight(&mut self, w: f64) -> bool {
+        let _ = w;
+        false
+    }
 }
 
 /// The region of every voxel, stored in the narrowest width the region count needs: no
@@ -294,6 +306,7 @@ pub struct BatchScorer<'a> {
     history: HistoryBalance,
     batch: BatchTally,
     events: Option<(&'a EventLayout, EventScorer)>,
+    weight: f64,
 }
 
 impl<'a> BatchScorer<'a> {
@@ -312,6 +325,7 @@ impl<'a> BatchScorer<'a> {
             history: HistoryBalance::default(),
             batch: BatchTally::default(),
             events: None,
+            weight: 1.0,
         }
     }
 
@@ -390,10 +404,12 @@ impl Scorer for BatchScorer<'_> {
             emitted: emitted_mev,
             ..HistoryBalance::default()
         };
+        self.weight = 1.0;
     }
 
     #[inline]
     fn deposit(&mut self, voxel: usize, e_mev: f64) {
+        let e_mev = e_mev * self.weight;
         if e_mev > 0.0 {
             let slot = &mut self.energy[voxel];
             if *slot == 0.0 {
@@ -412,19 +428,19 @@ impl Scorer for BatchScorer<'_> {
         if e_mev > 0.0 {
             self.deposit(voxel, e_mev);
             if below_cutoff {
-                self.history.below_cutoff += e_mev;
+                self.history.below_cutoff += e_mev * self.weight;
             }
         }
     }
 
     #[inline]
     fn escape(&mut self, e_mev: f64) {
-        self.history.escaped_charged += e_mev;
+        self.history.escaped_charged += e_mev * self.weight;
     }
 
     #[inline]
     fn photon_escape(&mut self, e_mev: f64) {
-        self.history.escaped_photon += e_mev;
+        self.history.escaped_photon += e_mev * self.weight;
     }
 
     #[inline]
@@ -449,6 +465,17 @@ impl Scorer for BatchScorer<'_> {
         } else if h.deposited + h.escaped_charged + h.escaped_photon > 0.0 {
             b.max_imbalance_rel = f64::INFINITY;
         }
+    }
+
+    #[inline]
+    fn weight(&self) -> f64 {
+        self.weight
+    }
+
+    #[inline]
+    fn set_weight(&mut self, w: f64) -> bool {
+        self.weight = w;
+        true
     }
 }
 

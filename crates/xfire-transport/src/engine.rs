@@ -160,6 +160,18 @@ impl<'a, G: Geometry> Engine<'a, G> {
                 c.min_energy_mev
             )));
         }
+        if let Some(sp) = setup.photon_split {
+            let ok = (0..3).all(|a| {
+                sp.lo_cm[a].is_finite() && sp.hi_cm[a].is_finite() && sp.lo_cm[a] < sp.hi_cm[a]
+            });
+            if !ok || sp.copies == 0 {
+                return Err(invalid(format!(
+                    "photon splitting needs a box with finite corners lo < hi [cm] and at least \
+                     1 copy, got lo {:?} cm, hi {:?} cm, {} copies",
+                    sp.lo_cm, sp.hi_cm, sp.copies
+                )));
+            }
+        }
         let mut needs_alpha = false;
         match setup.emitter {
             Emitter::Mono {

@@ -91,7 +91,7 @@ pub use run::{
     nested_layout, nested_region_masses_g, phantom_layout, region_masses_g, run, run_batches,
     run_batches_until,
 };
-pub use setup::{Cutoffs, Emitter, Source, TransportSetup, DEFAULT_BATCH_SIZE};
+pub use setup::{Cutoffs, Emitter, PhotonSplit, Source, TransportSetup, DEFAULT_BATCH_SIZE};
 
 /// Errors of transport set-up (the loop itself cannot fail).
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,9 @@
 //! photons in turn. A positron's two 511 keV annihilation photons start at its creation point
 //! (positron range ≪ photon mean free path). Photons below the tracking cutoff
 //! (`Cutoffs::min_energy_mev`, at least the 1 keV table limit) deposit their energy on the
-//! spot; photons leaving the grid are scored with `Scorer::photon_escape`.
+//! spot; photons leaving the grid are scored with `Scorer::photon_escape`. With
+//! `TransportSetup::photon_split`, photons entering a box are split into weighted copies
+//! ([`crate::PhotonSplit`]).
 
 use xfire_core::rng::Rng;
 use xfire_data::nuclides::Particle;
@@ -40,6 +42,49 @@ pub(super) fn majorant(material: &[u8], density: &[f32], tables: &[PhotonTables]
 }
 
 impl<G: Geometry> Engine<'_, G> {
+    /// Photon splitting ([`crate::PhotonSplit`]): when the flight of length `s` from `pos`
+    /// (outside the box) crosses into the box and the photon has weight 1, the photon is
+    /// moved to the entry point and `copies` photons of weight 1/`copies` are transported on
+    /// from there (flights are memoryless: restarting at the entry is exact). Returns true
+    /// when it split (the photon is done), false to go on with the flight unchanged (no
+    /// split, no random number drawn).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn split_at_entry<S: Scorer>(
+        &self,
+        e: f64,
+        pos: [f64; 3],
+        dir: [f64; 3],
+        s: f64,
+        voxel: usize,
+        rng: &mut Rng,
+        scorer: &mut S,
+    ) -> bool {
+        let Some(sp) = &self.setup.photon_split else {
+            return false;
+        };
+        if sp.copies <= 1 || scorer.weight() != 1.0 || sp.contains(pos) {
+            return false;
+        }
+        let Some(t) = sp.entry_cm(pos, dir).filter(|&t| t < s) else {
+            return false;
+        };
+        if !scorer.set_weight(1.0 / sp.copies as f64) {
+            return false;
+        }
+        let at = [
+            pos[0] + dir[0] * t,
+            pos[1] + dir[1] * t,
+            pos[2] + dir[2] * t,
+        ];
+        let v = self.grid.locate(at).unwrap_or(voxel);
+        for _ in 0..sp.copies {
+            self.transport_photon(e, at, dir, v, rng, scorer);
+        }
+        scorer.set_weight(1.0);
+        true
+    }
+
     /// Transports one photon of `e_mev` \[MeV\] from `pos_cm` (in `voxel`) along `dir` until it
     /// is absorbed, falls below the cutoff or leaves the grid; its secondaries are transported
     /// too.
@@ -69,6 +114,9 @@ impl<G: Geometry> Engine<'_, G> {
             // delta tracking to the next real interaction
             let (m, v) = loop {
                 let s = -rng.uniform().ln() / mu_max;
+                if self.split_at_entry(e, pos, dir, s, voxel, rng, scorer) {
+                    return;
+                }
                 pos = [
                     pos[0] + dir[0] * s,
                     pos[1] + dir[1] * s,
