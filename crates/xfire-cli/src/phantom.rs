@@ -436,17 +436,7 @@ fn info(file: &Path, json: bool) -> anyhow::Result<()> {
 }
 
 fn read_image(path: &Path) -> anyhow::Result<Volume> {
-    let name = path.to_string_lossy().to_ascii_lowercase();
-    if name.ends_with(".mhd") || name.ends_with(".mha") {
-        Ok(xfire_io::metaimage::read_metaimage(path)?)
-    } else if name.ends_with(".nii") || name.ends_with(".nii.gz") {
-        Ok(xfire_io::nifti::read_nifti(path)?)
-    } else {
-        bail!(
-            "{}: unknown image format (expected .mhd, .mha, .nii or .nii.gz)",
-            path.display()
-        )
-    }
+    Ok(xfire_io::read_image(path)?)
 }
 
 fn import(

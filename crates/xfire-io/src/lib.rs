@@ -85,6 +85,22 @@ pub(crate) fn io_err(path: &Path, source: std::io::Error) -> IoError {
     }
 }
 
+/// Read a scalar image by its extension: MetaImage (`.mhd`, `.mha`) or NIfTI-1 (`.nii`,
+/// `.nii.gz`), case-insensitive; any other name is an error naming the file and the formats.
+pub fn read_image(path: &Path) -> Result<Volume> {
+    let name = path.to_string_lossy().to_ascii_lowercase();
+    if name.ends_with(".mhd") || name.ends_with(".mha") {
+        metaimage::read_metaimage(path)
+    } else if name.ends_with(".nii") || name.ends_with(".nii.gz") {
+        nifti::read_nifti(path)
+    } else {
+        Err(fmt_err(
+            path,
+            "unknown image format (expected .mhd, .mha, .nii or .nii.gz)",
+        ))
+    }
+}
+
 /// Largest expansion of deflate (RFC 1951) data: a 258-byte match costs at least 2 bits, so
 /// one compressed byte yields at most 1032 bytes. Bounds what a compressed input may claim.
 pub const DEFLATE_MAX_RATIO: u64 = 1032;

@@ -13,14 +13,18 @@
 //! α parts sample the micro phantom and the shells together in proportion to their activity
 //! (weight ≈ 1, so single-event counts stay counts).
 
+use std::path::Path;
 use xfire_data::nuclides::{library, EmissionSampler, Radiation};
-use xfire_phantom::nested::{lesion_phantom, LESION_LABEL};
+
+use xfire_phantom::nested::{lesion_phantom, BODY_LABEL, LESION_LABEL, OUTSIDE_LABEL};
 use xfire_phantom::{BoxSource, Geometry, MaterialEntry, Nested, Phantom, SourceBox, SourceMap};
 use xfire_tally::{BatchScorer, EventLayout, RegionMap, TallyLayout, TallyResult};
 use xfire_transport::{Emitter, PhysicsTables, Source, TransportSetup};
 
 use crate::plan::SiteMap;
-use crate::spec::{LesionSpec, Problem, BODY_MATERIAL};
+use crate::spec::{
+    LesionActivity, LesionGeometry, LesionPosition, LesionSpec, Problem, BODY_MATERIAL,
+};
 use crate::transport::{ComponentTransport, Options, Part, PartTransport};
 use crate::{Result, ScenarioError};
 use xfire_tally::ExactTally;
@@ -42,6 +46,11 @@ pub struct NestedPlan {
     /// Per site of the plan: the macro lesion activity weight per macro voxel (0 without
     /// lesion activity) and the micro site map's total weight.
     pub sites: Vec<(String, Vec<f32>, f64)>,
+    /// The material most of the lesion voxels are made of (it sets how far the charged
+    /// particles reach, [`reach`]).
+    pub lesion_material: String,
+    /// How the macro activity was set, for the run's notes.
+    pub activity_note: String,
 }
 
 fn material(name: &str) -> Result<MaterialEntry> {
@@ -53,39 +62,252 @@ fn material(name: &str) -> Result<MaterialEntry> {
     })
 }
 
-/// Places `micro` (its box centre at the lesion centre or at the depth asked, on +z) and
-/// checks that its box lies inside the lesion; the problem names the sizes in cm.
-fn place(spec: &LesionSpec, micro: &mut Phantom, file: &str) -> Result<()> {
-    let ext = micro.grid.extent_cm();
-    let z = spec.depth_cm.map_or(0.0, |d| spec.radius_cm - d);
-    let centre = [0.0, 0.0, z];
-    micro.grid.origin_cm = [
-        centre[0] - 0.5 * ext[0],
-        centre[1] - 0.5 * ext[1],
-        centre[2] - 0.5 * ext[2],
-    ];
-    let half = [0.5 * ext[0], 0.5 * ext[1], 0.5 * ext[2] + z.abs()];
-    let far = (half[0] * half[0] + half[1] * half[1] + half[2] * half[2]).sqrt();
-    if far > spec.radius_cm {
-        let at = spec
-            .depth_cm
-            .map_or("at the lesion centre".to_string(), |d| {
-                format!("centred {d} cm below the lesion surface")
-            });
-        return Err(ScenarioError::Invalid {
-            file: file.to_string(),
-            problems: vec![Problem {
-                line: spec.line,
-                message: format!(
-                    "phantom.lesion: the micro phantom's box ({} x {} x {} cm) {at} does not fit \
-                     inside the lesion of radius {} cm (its farthest corner is {far:.4} cm from \
-                     the centre)",
-                    ext[0], ext[1], ext[2], spec.radius_cm
-                ),
-            }],
-        });
+/// A problem of the `[phantom.lesion]` table of the scenario `file`, at its line.
+fn invalid(spec: &LesionSpec, file: &str, message: String) -> ScenarioError {
+    ScenarioError::Invalid {
+        file: file.to_string(),
+        problems: vec![Problem {
+            line: spec.line,
+            message: format!("phantom.lesion: {message}"),
+        }],
     }
-    Ok(())
+}
+
+/// The name of the lesion label in the macro phantom.
+fn lesion_label(spec: &LesionSpec) -> &str {
+    match &spec.geometry {
+        LesionGeometry::File { path, label } if is_phantom_file(path) => label,
+        _ => LESION_LABEL,
+    }
+}
+
+fn is_phantom_file(path: &Path) -> bool {
+    let l = path.to_string_lossy().to_ascii_lowercase();
+    l.ends_with(".h5") || l.ends_with(".hdf5")
+}
+
+/// The macro phantom of a label image: voxels of value `label` are the lesion (`material`),
+/// other non-zero voxels the body ([`BODY_MATERIAL`]), zeros outside the body (vacuum).
+fn image_phantom(spec: &LesionSpec, file: &str, path: &Path, label: &str) -> Result<Phantom> {
+    let img = xfire_io::read_image(path).map_err(|e| invalid(spec, file, e.to_string()))?;
+    let value: u16 = label.trim().parse().map_err(|_| {
+        invalid(
+            spec,
+            file,
+            format!(
+                "label = {label:?}: the lesion of a label image is its integer value (0-65535)"
+            ),
+        )
+    })?;
+    if let Some((v, x)) = img
+        .values
+        .iter()
+        .enumerate()
+        .find(|(_, x)| !(x.is_finite() && **x >= 0.0 && x.fract() == 0.0 && **x <= 65535.0))
+    {
+        return Err(invalid(
+            spec,
+            file,
+            format!(
+                "{}: voxel {v} holds {x}, not a label value (an integer 0-65535)",
+                path.display()
+            ),
+        ));
+    }
+    let body = material(BODY_MATERIAL)?;
+    let mut p = Phantom::uniform(img.grid, body, 0);
+    let lm = material(&spec.material)?;
+    let lesion_m = p
+        .material_or_add(&lm.name, lm.density_g_cm3)
+        .map_err(|e| failed(format!("phantom.lesion: {e}")))?;
+    let ids = |n: &str, p: &mut Phantom| {
+        p.labels
+            .get_or_add(n)
+            .map_err(|e| failed(format!("phantom.lesion: {e}")))
+    };
+    let (l_lesion, l_body, l_out) = (
+        ids(LESION_LABEL, &mut p)?,
+        ids(BODY_LABEL, &mut p)?,
+        ids(OUTSIDE_LABEL, &mut p)?,
+    );
+    for (v, &x) in img.values.iter().enumerate() {
+        if x as u16 == value {
+            p.material[v] = lesion_m;
+            p.density_g_cm3[v] = lm.density_g_cm3 as f32;
+            p.label[v] = l_lesion;
+        } else if x == 0.0 {
+            p.label[v] = l_out;
+            p.density_g_cm3[v] = 0.0;
+        } else {
+            p.label[v] = l_body;
+        }
+    }
+    p.provenance = format!(
+        "label image {}: value {value} lesion ({}), other non-zero values body ({BODY_MATERIAL}), 0 vacuum",
+        path.display(),
+        lm.name
+    );
+    Ok(p)
+}
+
+/// The macro phantom `spec` asks for: generated, read from an xfire phantom file, or built
+/// from a label image; a file without the lesion label is a problem of the scenario `file`.
+fn macro_phantom(spec: &LesionSpec, file: &str) -> Result<Phantom> {
+    let p = match &spec.geometry {
+        LesionGeometry::Sphere(s) => lesion_phantom(
+            s.radius_cm,
+            s.voxel_cm,
+            material(&spec.material)?,
+            material(BODY_MATERIAL)?,
+            s.body_radius_cm,
+        )
+        .map_err(|e| failed(format!("phantom.lesion: {e}")))?,
+        LesionGeometry::File { path, .. } if is_phantom_file(path) => {
+            let mut p =
+                xfire_io::h5::read_phantom(path).map_err(|e| invalid(spec, file, e.to_string()))?;
+            // the macro phantom keeps geometry, materials and labels only
+            p.source_maps = Vec::new();
+            p
+        }
+        LesionGeometry::File { path, label } => image_phantom(spec, file, path, label)?,
+    };
+    let name = lesion_label(spec);
+    let n = p
+        .labels
+        .id(name)
+        .map_or(0, |id| p.label.iter().filter(|&&l| l == id).count());
+    if n == 0 {
+        let LesionGeometry::File { path, .. } = &spec.geometry else {
+            return Err(failed("phantom.lesion: the generated lesion has no voxel"));
+        };
+        let names: Vec<&str> = p.labels.entries().iter().map(|e| e.1.as_str()).collect();
+        let what = if is_phantom_file(path) {
+            format!(
+                "has no voxel labelled {name:?} (its labels: {})",
+                names.join(", ")
+            )
+        } else {
+            format!("has no voxel of the label value {}", lesion_value(spec))
+        };
+        return Err(invalid(
+            spec,
+            file,
+            format!("label: {} {what}", path.display()),
+        ));
+    }
+    Ok(p)
+}
+
+fn lesion_value(spec: &LesionSpec) -> &str {
+    match &spec.geometry {
+        LesionGeometry::File { label, .. } => label.trim(),
+        LesionGeometry::Sphere(_) => "",
+    }
+}
+
+/// The point the micro box is centred on \[cm\]: the generated lesion's centre (origin) or a
+/// depth below its surface on +z; a file lesion's voxels' centroid; or the point given.
+fn centre_cm(spec: &LesionSpec, outer: &Phantom) -> [f64; 3] {
+    match (&spec.position, &spec.geometry) {
+        (LesionPosition::Point(p), _) => *p,
+        (LesionPosition::Depth(d), LesionGeometry::Sphere(s)) => [0.0, 0.0, s.radius_cm - d],
+        (_, LesionGeometry::Sphere(_)) => [0.0; 3],
+        (_, LesionGeometry::File { .. }) => {
+            // in index space (integer sums: exact), so that a symmetric lesion's centroid is
+            // its centre voxel's centre to the bit
+            let id = outer.labels.id(lesion_label(spec));
+            let (mut c, mut n) = ([0u64; 3], 0u64);
+            for v in (0..outer.grid.len()).filter(|&v| Some(outer.label[v]) == id) {
+                let ijk = outer.grid.ijk(v);
+                for a in 0..3 {
+                    c[a] += ijk[a] as u64;
+                }
+                n += 1;
+            }
+            let g = &outer.grid;
+            [0, 1, 2].map(|a| g.origin_cm[a] + (c[a] as f64 / n as f64 + 0.5) * g.voxel_cm[a])
+        }
+    }
+}
+
+/// How the position reads in messages.
+fn where_text(spec: &LesionSpec, c: [f64; 3]) -> String {
+    match &spec.position {
+        LesionPosition::Centre => "at the lesion centre".to_string(),
+        LesionPosition::Depth(d) => format!("centred {d} cm below the lesion surface"),
+        LesionPosition::Point(_) => format!("centred at ({}, {}, {}) cm", c[0], c[1], c[2]),
+    }
+}
+
+/// Places `micro` (its box centred at [`centre_cm`]) and checks that its box lies inside
+/// the lesion: inside the sphere of a generated lesion, on lesion voxels only in a file's
+/// grid; the problem names the sizes in cm.
+fn place(spec: &LesionSpec, micro: &mut Phantom, outer: &Phantom, file: &str) -> Result<()> {
+    let ext = micro.grid.extent_cm();
+    let c = centre_cm(spec, outer);
+    micro.grid.origin_cm = [0, 1, 2].map(|a| c[a] - 0.5 * ext[a]);
+    let box_text = format!(
+        "the micro phantom's box ({} x {} x {} cm) {}",
+        ext[0],
+        ext[1],
+        ext[2],
+        where_text(spec, c)
+    );
+    if let Some(s) = spec.sphere() {
+        let far = (0..3)
+            .map(|a| (c[a].abs() + 0.5 * ext[a]).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        if far > s.radius_cm {
+            return Err(invalid(
+                spec,
+                file,
+                format!(
+                    "{box_text} does not fit inside the lesion of radius {} cm (its farthest \
+                     corner is {far:.4} cm from the centre)",
+                    s.radius_cm
+                ),
+            ));
+        }
+        return Ok(());
+    }
+    let g = &outer.grid;
+    let lesion = outer.labels.id(lesion_label(spec));
+    let (lo, hi) = (
+        [0, 1, 2].map(|a| c[a] - 0.5 * ext[a]),
+        [0, 1, 2].map(|a| c[a] + 0.5 * ext[a]),
+    );
+    let inside = (0..3).all(|a| {
+        lo[a] >= g.origin_cm[a] && hi[a] <= g.origin_cm[a] + g.dims()[a] as f64 * g.voxel_cm[a]
+    });
+    let covered = |a: usize| {
+        let f = |x: f64| ((x - g.origin_cm[a]) / g.voxel_cm[a]).floor().max(0.0) as usize;
+        f(lo[a])..(f(hi[a] - 1e-12 * g.voxel_cm[a]) + 1).min(g.dims()[a])
+    };
+    if !inside {
+        return Err(invalid(
+            spec,
+            file,
+            format!("{box_text} does not fit inside the macro grid"),
+        ));
+    }
+    let outside = covered(2)
+        .flat_map(|k| covered(1).flat_map(move |j| covered(0).map(move |i| g.index(i, j, k))))
+        .find(|&v| Some(outer.label[v]) != lesion);
+    let Some(v) = outside else {
+        return Ok(());
+    };
+    let name = outer.labels.name(outer.label[v]).unwrap_or("?");
+    let x = g.centre(v);
+    Err(invalid(
+        spec,
+        file,
+        format!(
+            "{box_text} does not fit inside the lesion: it covers the macro voxel centred at \
+             ({:.4}, {:.4}, {:.4}) cm, labelled {name:?}",
+            x[0], x[1], x[2]
+        ),
+    ))
 }
 
 /// The plan's layout over both grids: each region map gets one more region for the macro
@@ -112,61 +334,166 @@ fn nested_layout(plan_layout: &TallyLayout, n_macro: usize) -> Result<TallyLayou
     }
 }
 
-/// Nests `micro` as `spec` says: the micro grid moved so that its box sits where asked (a
-/// box that does not fit in the lesion is a problem of the scenario `file`), the lesion
-/// phantom generated, the tables shared.
+/// Nests `micro` as `spec` says: the macro phantom made or read ([`macro_phantom`]), the
+/// micro grid moved so that its box sits where asked (a box that does not fit in the lesion
+/// is a problem of the scenario `file`), the tables shared.
 pub fn nest(spec: &LesionSpec, micro: Phantom, file: &str) -> Result<Nested> {
     let mut micro = micro;
-    place(spec, &mut micro, file)?;
-    let outer = lesion_phantom(
-        spec.radius_cm,
-        spec.voxel_cm,
-        material(&spec.material)?,
-        material(BODY_MATERIAL)?,
-        spec.body_radius_cm,
-    )
-    .map_err(|e| failed(format!("phantom.lesion: {e}")))?;
+    let outer = macro_phantom(spec, file)?;
+    place(spec, &mut micro, &outer, file)?;
     Nested::new(micro, outer).map_err(|e| failed(format!("nesting: {e}")))
 }
 
-impl NestedPlan {
-    /// The nested plan of `nested` (made by [`nest`]): the lesion activity of every site
-    /// (`activity = "match"`: the site's mean weight per gram of the micro phantom, per gram
-    /// of lesion) and the layout over both grids.
-    pub fn new(
-        spec: &LesionSpec,
-        nested: Nested,
-        sites: &[SiteMap],
-        layout: &TallyLayout,
-    ) -> Result<Self> {
-        let n_micro = nested.grid.n_micro();
-        let m_micro: f64 = (0..n_micro).map(|v| nested.voxel_mass_g(v)).sum();
-        let lesion = nested.micro.labels.id(LESION_LABEL);
-        let mut out = Vec::new();
-        for s in sites {
-            let w_micro: f64 = s.map.weight.iter().map(|&w| w as f64).sum();
-            let per_g = if spec.activity_match {
-                w_micro / m_micro
-            } else {
-                0.0
-            };
-            let w: Vec<f32> = (0..nested.outer.grid.len())
+/// The lesion voxels of the macro phantom (the label `spec` names).
+fn lesion_voxels<'a>(spec: &LesionSpec, n: &'a Nested) -> impl Iterator<Item = usize> + 'a {
+    let id = n.micro.labels.id(lesion_label(spec));
+    (0..n.outer.grid.len()).filter(move |&v| Some(n.outer.label[v]) == id)
+}
+
+/// The material of most lesion voxels.
+fn lesion_material(spec: &LesionSpec, n: &Nested) -> String {
+    let mut count = vec![0usize; n.micro.materials.len()];
+    for v in lesion_voxels(spec, n) {
+        count[n.outer.material[v] as usize] += 1;
+    }
+    let m = (0..count.len()).max_by_key(|&m| count[m]).unwrap_or(0);
+    n.micro.materials[m].name.clone()
+}
+
+/// An activity image on the macro grid: values finite and >= 0, some activity in the
+/// lesion; voxels outside the body (density 0) get none. Problems name the file and voxel.
+fn activity_map(spec: &LesionSpec, n: &Nested, path: &Path, file: &str) -> Result<Vec<f64>> {
+    let bad = |m: String| invalid(spec, file, format!("activity: {}: {m}", path.display()));
+    let img =
+        xfire_io::read_image(path).map_err(|e| invalid(spec, file, format!("activity: {e}")))?;
+    let g = n.grid.outer();
+    let same = img.grid.dims() == g.dims()
+        && (0..3).all(|a| {
+            (img.grid.voxel_cm[a] - g.voxel_cm[a]).abs() <= 1e-4 * g.voxel_cm[a]
+                && (img.grid.origin_cm[a] - g.origin_cm[a]).abs() <= 1e-3 * g.voxel_cm[a]
+        });
+    if !same {
+        return Err(bad(format!(
+            "its grid ({:?} voxels of {:?} cm from {:?} cm) is not the macro phantom's \
+             ({:?} voxels of {:?} cm from {:?} cm)",
+            img.grid.dims(),
+            img.grid.voxel_cm,
+            img.grid.origin_cm,
+            g.dims(),
+            g.voxel_cm,
+            g.origin_cm
+        )));
+    }
+    if let Some((v, x)) = img
+        .values
+        .iter()
+        .enumerate()
+        .find(|(_, x)| !(x.is_finite() && **x >= 0.0))
+    {
+        return Err(bad(format!(
+            "voxel {v} holds {x}: activity must be finite and >= 0"
+        )));
+    }
+    if lesion_voxels(spec, n).all(|v| img.values[v] == 0.0) {
+        return Err(bad(format!(
+            "no activity in the lesion (label {:?})",
+            lesion_label(spec)
+        )));
+    }
+    Ok(img.values)
+}
+
+/// The macro activity weight per macro voxel of the micro site map `micro`, the map's total
+/// weight and a note: `"match"` the micro phantom's mean weight per gram in every lesion
+/// voxel; a map scaled so that the lesion's mean per gram is the micro phantom's (what the
+/// micro box covers removed, as with "match"); none. Voxels without mass get none.
+fn macro_weights(
+    spec: &LesionSpec,
+    n: &Nested,
+    micro: &SourceMap,
+    map: Option<&[f64]>,
+) -> (Vec<f32>, f64, String) {
+    let nm = n.grid.n_micro();
+    let m_micro: f64 = (0..nm).map(|v| n.voxel_mass_g(v)).sum();
+    let w_micro: f64 = micro.weight.iter().map(|&w| w as f64).sum();
+    let per_g = w_micro / m_micro;
+    let g = n.grid.outer();
+    let full_mass = |v: usize| n.outer.density_g_cm3[v] as f64 * g.voxel_volume_cm3();
+    let owned = |v: usize| n.grid.owned_volume_cm3(nm + v) / g.voxel_volume_cm3();
+    let (w, note): (Vec<f32>, String) = match (&spec.activity, map) {
+        (LesionActivity::Map(path), Some(a)) => {
+            let (mut a_l, mut m_l) = (0.0, 0.0);
+            for v in lesion_voxels(spec, n) {
+                a_l += a[v];
+                m_l += full_mass(v);
+            }
+            let scale = per_g * m_l / a_l;
+            let dropped = (0..g.len())
+                .filter(|&v| a[v] > 0.0 && full_mass(v) <= 0.0)
+                .count();
+            let w = (0..g.len())
                 .map(|v| {
-                    if Some(nested.outer.label[v]) == lesion {
-                        (per_g * nested.voxel_mass_g(n_micro + v)) as f32
+                    if full_mass(v) > 0.0 {
+                        (scale * a[v] * owned(v)) as f32
                     } else {
                         0.0
                     }
                 })
                 .collect();
+            let note = format!(
+                "the map {} scaled to the micro phantom's mean activity per gram in the lesion \
+                 ({m_l:.4} g){}",
+                path.display(),
+                if dropped > 0 {
+                    format!("; {dropped} voxels outside the body (density 0) with activity in the map get none")
+                } else {
+                    String::new()
+                }
+            );
+            (w, note)
+        }
+        (LesionActivity::Match, _) => {
+            let mut w = vec![0f32; g.len()];
+            for v in lesion_voxels(spec, n) {
+                w[v] = (per_g * n.voxel_mass_g(nm + v)) as f32;
+            }
+            (w, "matched to the micro phantom's mean per gram".into())
+        }
+        _ => (vec![0f32; g.len()], "none".into()),
+    };
+    (w, w_micro, note)
+}
+
+impl NestedPlan {
+    /// The nested plan of `nested` (made by [`nest`]): the macro activity of every site
+    /// ([`macro_weights`]) and the layout over both grids; `file` is the scenario, named in
+    /// problems of an activity map.
+    pub fn new(
+        spec: &LesionSpec,
+        nested: Nested,
+        sites: &[SiteMap],
+        layout: &TallyLayout,
+        file: &str,
+    ) -> Result<Self> {
+        let map = match &spec.activity {
+            LesionActivity::Map(path) => Some(activity_map(spec, &nested, path, file)?),
+            _ => None,
+        };
+        let mut out = Vec::new();
+        let mut activity_note = String::new();
+        for s in sites {
+            let (w, w_micro, note) = macro_weights(spec, &nested, &s.map, map.as_deref());
+            activity_note = note;
             out.push((s.name.clone(), w, w_micro));
         }
         let layout = nested_layout(layout, nested.outer.grid.len())?;
         Ok(Self {
             spec: spec.clone(),
+            lesion_material: lesion_material(spec, &nested),
             nested,
             layout,
             sites: out,
+            activity_note,
         })
     }
 
@@ -179,25 +506,29 @@ impl NestedPlan {
     pub fn notes(&self) -> Vec<String> {
         let g = self.nested.grid.outer();
         let s = &self.spec;
+        let (lo, hi) = self.nested.grid.micro_box_cm();
+        let c = [0, 1, 2].map(|a| 0.5 * (lo[a] + hi[a]));
+        let lesion = match &s.geometry {
+            LesionGeometry::Sphere(x) => format!(
+                "a lesion of radius {} cm ({}) in a body of radius {} cm ({BODY_MATERIAL})",
+                x.radius_cm, s.material, x.body_radius_cm
+            ),
+            LesionGeometry::File { path, label } => {
+                format!("the lesion {label:?} of {}", path.display())
+            }
+        };
         vec![format!(
-            "nested in a lesion of radius {} cm ({}) {} in a body of radius {} cm ({}), macro \
-             grid {}x{}x{} of {} cm; lesion activity {}",
-            s.radius_cm,
-            s.material,
-            s.depth_cm.map_or("at its centre".to_string(), |d| format!(
-                "{d} cm below its surface"
-            )),
-            s.body_radius_cm,
-            BODY_MATERIAL,
+            "nested in {lesion}, {} (box centre ({:.4}, {:.4}, {:.4}) cm), macro grid {}x{}x{} \
+             of {:?} cm; lesion activity {}",
+            where_text(s, c),
+            c[0],
+            c[1],
+            c[2],
             g.nx,
             g.ny,
             g.nz,
-            s.voxel_cm,
-            if s.activity_match {
-                "matched to the micro phantom's mean per gram"
-            } else {
-                "none"
-            }
+            g.voxel_cm,
+            self.activity_note
         )]
     }
 }
@@ -220,18 +551,27 @@ fn max_range_cm(nuclide: &str, part: Part, physics: &PhysicsTables, np: &NestedP
         ),
     };
     let mut r = 0.0_f64;
-    for name in [np.spec.material.as_str(), BODY_MATERIAL] {
-        let Some(m) = physics.names.iter().position(|x| x == name) else {
+    let outer = &np.nested.outer;
+    let mut used = vec![false; outer.materials.len()];
+    for (v, &m) in outer.material.iter().enumerate() {
+        used[m as usize] |= outer.density_g_cm3[v] > 0.0;
+    }
+    for m in (0..used.len()).filter(|&m| used[m]) {
+        let Some(k) = physics
+            .names
+            .iter()
+            .position(|x| *x == outer.materials[m].name)
+        else {
             return f64::INFINITY;
         };
-        let rho = np.nested.micro.materials[m].density_g_cm3;
+        let rho = outer.materials[m].density_g_cm3;
         let g = if alpha {
             physics
                 .alpha
-                .get(m)
+                .get(k)
                 .map_or(f64::INFINITY, |t| t.csda_range_g_cm2(e))
         } else {
-            physics.electron[m].csda_range_g_cm2(e)
+            physics.electron[k].csda_range_g_cm2(e)
         };
         r = r.max(g / rho);
     }
@@ -262,7 +602,7 @@ fn reach(
     np: &NestedPlan,
 ) -> Box<dyn Fn(f64) -> f64> {
     use xfire_physics::csda::RangeEnergy;
-    let m = physics.names.iter().position(|x| *x == np.spec.material);
+    let m = physics.names.iter().position(|x| *x == np.lesion_material);
     let mut tracks = Vec::new(); // (range cm, energy MeV)
     let mut em = Vec::new();
     if let Some(m) = m {
@@ -327,6 +667,20 @@ fn distance_range(lo: [f64; 3], hi: [f64; 3], blo: [f64; 3], bhi: [f64; 3]) -> (
 /// Histories of the rest of the lesion per `transport.decays`: only its photons reach the
 /// micro box, in rare events of large weight, and its histories are cheap (mm voxels).
 pub const FAR_HISTORIES: u64 = 10;
+
+/// Copies of a photon entering the micro box ([`xfire_transport::PhotonSplit`]): a lesion
+/// photon crossing a sub-millimetre box interacts in it about once in a hundred crossings,
+/// and those rare events of large weight were the heavy tail of the lesion strata
+/// (docs/physics.md, "Sources in the lesion").
+pub const PHOTON_COPIES: u32 = 32;
+
+/// Copies of a photon from the rest of the lesion (beyond the charged particles' range)
+/// entering the micro box: photons are all that stratum contributes, and few of its photons
+/// cross the box, so copies cost little there.
+pub const FAR_PHOTON_COPIES: u32 = 256;
+
+/// The name of the stratum of the rest of the lesion.
+const FAR_NAME: &str = "rest of the lesion";
 
 /// Where a stratum's decays are drawn from.
 enum StratumSource {
@@ -531,7 +885,7 @@ fn strata(
     }
     let w = total(&far);
     if w > 0.0 {
-        let what = "rest of the lesion";
+        let what = FAR_NAME;
         out.push(Stratum {
             name: what.into(),
             source: StratumSource::Boxes(boxes(what, Vec::new(), far)),
@@ -654,6 +1008,19 @@ pub fn transport_part(
         setup.batch_size = t.batch_size;
         setup.threads = opts.threads;
         setup.electron_model = t.electron_model();
+        if part == Part::LowLet {
+            // α parts count single events: no weights there (they emit no photons)
+            let (lo_cm, hi_cm) = np.nested.grid.micro_box_cm();
+            setup.photon_split = Some(xfire_transport::PhotonSplit {
+                lo_cm,
+                hi_cm,
+                copies: if s.name == FAR_NAME {
+                    FAR_PHOTON_COPIES
+                } else {
+                    PHOTON_COPIES
+                },
+            });
+        }
         // strata draw disjoint history ranges: independent random numbers
         setup.first_history = (j as u64) << 40;
         if j == 0 {
@@ -775,8 +1142,16 @@ pub fn write_macro_group(
     let (lo, hi) = np.nested.grid.micro_box_cm();
     gr.set_attr("micro_box_lo_cm", AttrValue::F64Array(lo.to_vec()));
     gr.set_attr("micro_box_hi_cm", AttrValue::F64Array(hi.to_vec()));
-    gr.set_attr("lesion_radius_cm", AttrValue::F64(np.spec.radius_cm));
-    gr.set_attr("body_radius_cm", AttrValue::F64(np.spec.body_radius_cm));
+    match &np.spec.geometry {
+        LesionGeometry::Sphere(x) => {
+            gr.set_attr("lesion_radius_cm", AttrValue::F64(x.radius_cm));
+            gr.set_attr("body_radius_cm", AttrValue::F64(x.body_radius_cm));
+        }
+        LesionGeometry::File { path, label } => {
+            gr.set_attr("lesion_file", s(&path.display().to_string()));
+            gr.set_attr("lesion_label", s(label));
+        }
+    }
     gr.set_attr("description", s(&np.notes().join(" ")));
     gr.create_dataset("label")
         .with_u16_data(&np.nested.outer.label)

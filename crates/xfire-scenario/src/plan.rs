@@ -376,7 +376,7 @@ impl Plan {
         phantom.source_maps = Vec::new();
         let nested = match (nested, &s.lesion) {
             (Some(n), Some(l)) => {
-                let np = crate::lesion::NestedPlan::new(l, n, &all_sites, &layout)?;
+                let np = crate::lesion::NestedPlan::new(l, n, &all_sites, &layout, &file)?;
                 notes.extend(np.notes());
                 Some(np)
             }

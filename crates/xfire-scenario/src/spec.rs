@@ -30,7 +30,9 @@ pub fn format_problems(problems: &[Problem]) -> String {
 }
 
 mod lesion;
-pub use lesion::{LesionSpec, BODY_MATERIAL};
+pub use lesion::{
+    LesionActivity, LesionGeometry, LesionPosition, LesionSpec, SphereLesion, BODY_MATERIAL,
+};
 
 /// Where the phantom comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -770,7 +772,7 @@ impl Scenario {
                 let file = get_str(&mut cx, &mut pt, "file");
                 let gen = get_str(&mut cx, &mut pt, "generate");
                 let spec_item = pt.get("spec");
-                lesion = lesion::read(&mut cx, &mut pt);
+                lesion = lesion::read(&mut cx, &mut pt, &base);
                 let n = usize::from(file.is_some())
                     + usize::from(gen.is_some())
                     + usize::from(spec_item.is_some());
