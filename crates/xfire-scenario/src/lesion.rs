@@ -645,9 +645,68 @@ fn reach(
 /// the cell's dose is f hits it k/f times more rarely per history), so √(k f / cost) is the
 /// Neyman allocation; shell histories cost about a fifth of the micro phantom's, and C =
 /// [`ALLOC`] was set on the 177Lu lesion scenario (docs/physics.md).
-fn shell_histories(n: u64, k: f64, f: f64) -> u64 {
-    let m = (ALLOC * k * f.max(0.0)).sqrt().round() as u64;
+fn shell_histories(n: u64, k: f64, f: f64, share: f64) -> u64 {
+    let m = (share * (ALLOC * k * f.max(0.0)).sqrt()).round() as u64;
     n * m.clamp(1, MAX_SHELL_HISTORIES)
+}
+
+/// Smallest fraction of `transport.decays` a low-LET part's micro phantom gets
+/// ([`part_histories`]).
+pub const MIN_PART_FRACTION: f64 = 0.125;
+
+/// The micro phantom's histories of a part and the factor on its shells' allocation: a
+/// low-LET part whose electrons carry a share φ of the chain's charged energy
+/// ([`electron_share`]) gets N·q histories, q = max(φ, [`MIN_PART_FRACTION`]) but at least
+/// 10 batches (or N), and its shells √(C k f)·φ/q times that, so that every stratum gets
+/// N·φ·√(C k f) as the Neyman allocation asks (within the clamps); α parts get N and 1.
+fn part_histories(n: u64, batch: u64, part: Part, share: f64) -> (u64, f64) {
+    if part == Part::Alpha {
+        return (n, 1.0);
+    }
+    let q = share.clamp(MIN_PART_FRACTION, 1.0);
+    let np = ((n as f64 * q).round() as u64).max(n.min(10 * batch.max(1)));
+    (np, share / (np as f64 / n as f64))
+}
+
+/// The share of `member`'s electrons in the charged-particle energy (electrons, α and
+/// recoils, ICRP-107 totals) that the chain of `parent` emits per parent decay, members
+/// counted by their decays per parent decay at equilibrium (products of the library's
+/// branching fractions). A part's variance enters a cell's dose with its share squared, so
+/// the Neyman allocation scales its shells' histories by it ([`shell_histories`]): the β
+/// daughters of an α chain (a few per cent of its energy) get few shell histories. It sets
+/// how many histories, never a weight.
+fn electron_share(parent: &str, member: &str) -> f64 {
+    fn count(name: &str, c: f64, depth: usize, out: &mut Vec<(String, f64)>) {
+        let Some(n) = library().get(name) else {
+            return;
+        };
+        match out.iter_mut().find(|x| x.0 == n.name) {
+            Some(x) => x.1 += c,
+            None => out.push((n.name.clone(), c)),
+        }
+        if depth < 32 {
+            for d in &n.daughters {
+                count(&d.nuclide, c * d.branching, depth + 1, out);
+            }
+        }
+    }
+    let mut counts = Vec::new();
+    count(parent, 1.0, 0, &mut counts);
+    let (mut total, mut mine) = (0.0, None);
+    for (name, c) in &counts {
+        let n = library()
+            .get(name)
+            .expect("counted members are in the library");
+        total += c * (n.ndx_e_electron_mev + n.ndx_e_alpha_mev);
+        if library().get(member).is_some_and(|m| m.name == n.name) {
+            mine = Some(c * n.ndx_e_electron_mev);
+        }
+    }
+    // a member outside the chain, or a chain without charged energy: no scaling
+    match mine {
+        Some(e) if total > 0.0 => (e / total).min(1.0),
+        _ => 1.0,
+    }
 }
 
 /// Nearest and farthest distance \[cm\] between the points of the box `lo`–`hi` and the
@@ -816,6 +875,7 @@ fn strata(
     site: &SiteMap,
     (part, range_cm, n): (Part, f64, u64),
     reach: &dyn Fn(f64) -> f64,
+    share: f64,
 ) -> Vec<Stratum> {
     let (_, macro_w, w_micro) = np
         .sites
@@ -878,7 +938,7 @@ fn strata(
                     source: StratumSource::Boxes(boxes(&what, Vec::new(), b)),
                     name: what,
                     k,
-                    decays: shell_histories(n, k, reach(lo) - reach(bounds[i])),
+                    decays: shell_histories(n, k, reach(lo) - reach(bounds[i]), share),
                 });
             }
         }
@@ -989,7 +1049,13 @@ pub fn transport_part(
     let mut tallies = Vec::new();
     let mut key = String::new();
     let reach = reach(&sampler, physics, np);
-    for (j, s) in strata(np, sm, (part, range, t.decays), &reach)
+    let (n, share) = part_histories(
+        t.decays,
+        t.batch_size,
+        part,
+        electron_share(&plan.scenario.agent.nuclide, nuclide),
+    );
+    for (j, s) in strata(np, sm, (part, range, n), &reach, share)
         .into_iter()
         .enumerate()
     {
@@ -1204,6 +1270,46 @@ mod tests {
             "{} {want_var}",
             var(&c)
         );
+    }
+
+    #[test]
+    fn chain_shares_scale_the_low_let_histories() {
+        // a pure β emitter: all of its charged energy
+        assert_eq!(electron_share("Lu-177", "Lu-177"), 1.0);
+        // 213Bi's electrons in the 225Ac chain (four α decays per parent decay): ~1.5 %
+        let bi = electron_share("Ac-225", "Bi-213");
+        assert!(bi > 0.005 && bi < 0.03, "{bi}");
+        // the chain's electron shares add to less than 1 (the α energy is the rest)
+        let members = [
+            "Ac-225", "Fr-221", "At-217", "Bi-213", "Po-213", "Tl-209", "Pb-209",
+        ];
+        let sum: f64 = members.iter().map(|m| electron_share("Ac-225", m)).sum();
+        assert!(sum > 0.0 && sum < 0.1, "{sum}");
+        // a member without electrons gets none; one outside the chain no scaling
+        assert_eq!(electron_share("Ac-225", "Po-213"), 0.0);
+        assert_eq!(electron_share("Lu-177", "Bi-213"), 1.0);
+        // histories: α parts and φ = 1 unchanged; a small share gets N/8 and its shells φ/q
+        assert_eq!(
+            part_histories(40_000, 1000, Part::Alpha, 0.01),
+            (40_000, 1.0)
+        );
+        assert_eq!(
+            part_histories(40_000, 1000, Part::LowLet, 1.0),
+            (40_000, 1.0)
+        );
+        let (n, f) = part_histories(40_000, 1000, Part::LowLet, 0.01);
+        assert_eq!(n, 10_000);
+        assert!((f - 0.04).abs() < 1e-12);
+        // at least ten batches (or all N)
+        assert_eq!(part_histories(40_000, 2000, Part::LowLet, 0.01).0, 20_000);
+        assert_eq!(
+            part_histories(4_000, 1000, Part::LowLet, 0.01),
+            (4_000, 0.01)
+        );
+        // shells: N·φ·√(C k f), at least N of the part
+        assert_eq!(shell_histories(1000, 100.0, 0.5, 1.0), 1000 * 17);
+        assert_eq!(shell_histories(1000, 100.0, 0.5, 0.1), 1000 * 2);
+        assert_eq!(shell_histories(1000, 100.0, 0.5, 0.01), 1000);
     }
 
     #[test]
