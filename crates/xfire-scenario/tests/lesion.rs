@@ -477,8 +477,9 @@ fn file_lesion_problems_are_named() {
 }
 
 /// A 0.6 mm block of tumour cells (25 µm radius) and 300 lymphocytes (22 µm), 10 µm
-/// voxels, all soft tissue, 177Lu in every voxel (`uniform`), nested at the centre of a 1 cm
-/// soft-tissue lesion with the same activity per gram; `n` decays per stratum.
+/// voxels, all water, 177Lu in every voxel (`uniform`), nested at the centre of a 1 cm water
+/// lesion with the same activity per gram (the body 0.5 mm of soft tissue beyond); `n` decays
+/// per stratum.
 fn matched_block(n: u64) -> Scenario {
     let text = format!(
         r#"
@@ -488,7 +489,15 @@ seed = 5
 voxel = "10 um"
 size = "600 um"
 [phantom.spec.medium]
-material = "soft_tissue_icru"
+material = "water"
+[phantom.spec.labels.tumour_nucleus]
+material = "water"
+[phantom.spec.labels.tumour_cytoplasm]
+material = "water"
+[phantom.spec.labels.lymphocyte_nucleus]
+material = "water"
+[phantom.spec.labels.lymphocyte_cytoplasm]
+material = "water"
 [phantom.spec.tumour]
 shape = "block"
 cell_radius = "25 um"
@@ -503,6 +512,7 @@ placement = "uniform"
 [phantom.lesion]
 radius = "1 cm"
 voxel = "0.5 mm"
+material = "water"
 body_radius = "1.05 cm"
 
 [agent]
@@ -527,11 +537,11 @@ figures = false
     Scenario::from_text(&text, None).expect("scenario")
 }
 
-/// Matched uniform source (issue 14): tumour cells and lymphocytes of the same tissue in a
+/// Matched uniform source (issue 14): tumour cells and lymphocytes of the same water in a
 /// uniform 177Lu source that continues into the lesion with the same activity per gram are
 /// in charged-particle equilibrium, so both populations get the energy per gram of N·E/M
-/// (Ē_e + the photon part of [`uniform_lu177_in_a_water_lesion_gives_n_e_over_m`], here in
-/// soft tissue) and their ratio is 1. Fast (10⁵ decays per stratum): ratio within 2 % and
+/// (Ē_e + the photon part of [`uniform_lu177_in_a_water_lesion_gives_n_e_over_m`]) and their
+/// ratio is 1. Fast (10⁵ decays per stratum): ratio within 2 % and
 /// 3σ, each population within 3σ and 4 % of N·E/M; slow (10⁶): ratio 2 %, each 1 % and 3σ.
 /// The photon part's kerma estimate leaves out scattered photons' build-up, so half of it
 /// (0.4 % of the total) is added to σ as its model uncertainty.
@@ -554,7 +564,7 @@ fn matched_uniform_source_gives_tumour_cells_and_lymphocytes_the_same_dose() {
     let e_e = EmissionSampler::new(lu, RadiationSet::electrons())
         .unwrap()
         .mean_energy_per_decay_mev();
-    let tissue = xfire_data::materials::builtin("soft_tissue_icru").unwrap();
+    let tissue = xfire_data::materials::builtin("water").unwrap();
     let ph = xfire_physics::photon::PhotonTables::new(&tissue).unwrap();
     let rho_r = tissue.density_g_cm3 * 1.0;
     let photon: f64 = [Radiation::Gamma, Radiation::Xray]
