@@ -51,6 +51,9 @@ pub struct NestedPlan {
     pub lesion_material: String,
     /// How the macro activity was set, for the run's notes.
     pub activity_note: String,
+    /// Factor on the shells' outer bound R (1; R only sets how many histories go where,
+    /// which the R-doubling check of docs/validation.md tests with 2).
+    pub range_scale: f64,
 }
 
 fn material(name: &str) -> Result<MaterialEntry> {
@@ -494,6 +497,7 @@ impl NestedPlan {
             layout,
             sites: out,
             activity_note,
+            range_scale: 1.0,
         })
     }
 
@@ -1045,7 +1049,7 @@ pub fn transport_part(
         .site(site)
         .ok_or_else(|| failed(format!("no source map for site {site:?}")))?;
     let start = std::time::Instant::now();
-    let range = max_range_cm(nuclide, part, physics, np);
+    let range = np.range_scale * max_range_cm(nuclide, part, physics, np);
     let mut tallies = Vec::new();
     let mut key = String::new();
     let reach = reach(&sampler, physics, np);
