@@ -142,6 +142,28 @@ material = "water"
 body_radius = "1.05 cm"
 "#;
 
+/// The scenario tables after `[agent]` of the uniform-source tests: 1 MBq/g, one
+/// administration, no clearance, `n` decays per stratum, no figures.
+fn kinetics_and_transport(n: u64) -> String {
+    format!(
+        r#"
+[kinetics]
+activity_concentration = "1 MBq/g"
+
+[regimen]
+schedule = "7.4 GBq"
+
+[transport]
+decays = {n}
+batch_size = 1000
+
+[output]
+times = ["1 d"]
+figures = false
+"#
+    )
+}
+
 /// The 1 mm water box with 177Lu in it and `lesion` (a `[phantom.lesion]` table or "").
 fn water_box(n: u64, lesion: &str) -> Scenario {
     let text = format!(
@@ -159,22 +181,31 @@ material = "water"
 nuclide = "Lu-177"
 binding = "label:box"
 
-[kinetics]
-activity_concentration = "1 MBq/g"
-
-[regimen]
-schedule = "7.4 GBq"
-
-[transport]
-decays = {n}
-batch_size = 1000
-
-[output]
-times = ["1 d"]
-figures = false
-"#
+{}"#,
+        kinetics_and_transport(n)
     );
     Scenario::from_text(&text, None).expect("scenario")
+}
+
+/// 177Lu at charged-particle equilibrium at the centre of a 1 cm water sphere of uniform
+/// activity: (Ē_e, the electrons' mean energy per decay [MeV]; the photon part, estimated
+/// without transport as Σ y·E·(1 − exp(−μ_tr·ρ·R)), the kerma-approximation absorbed
+/// fraction of a point source at the centre, by reciprocity; μ_tr of the photon tables).
+fn lu177_n_e_over_m_in_water() -> (f64, f64) {
+    let lu = library().resolve("Lu-177").unwrap();
+    let e_e = EmissionSampler::new(lu, RadiationSet::electrons())
+        .unwrap()
+        .mean_energy_per_decay_mev();
+    let water = xfire_data::materials::builtin("water").unwrap();
+    let ph = xfire_physics::photon::PhotonTables::new(&water).unwrap();
+    let rho_r = water.density_g_cm3 * 1.0;
+    let photon: f64 = [Radiation::Gamma, Radiation::Xray]
+        .iter()
+        .flat_map(|&r| lu.lines(r))
+        .filter(|&(e, _)| e >= 1e-3)
+        .map(|(e, y)| y * e * (1.0 - (-ph.mu_tr_cm2_g(e) * rho_r).exp()))
+        .sum();
+    (e_e, photon)
 }
 
 /// Uniform activity per gram in the micro phantom and a water lesion of 1 cm radius: deep
@@ -199,19 +230,8 @@ fn uniform_lu177_in_a_water_lesion_gives_n_e_over_m() {
     let wall = t0.elapsed().as_secs_f64();
     let t = tr[0].part(Part::LowLet).unwrap();
     assert!(t.max_history_imbalance_rel < 1e-9);
-    let lu = library().resolve("Lu-177").unwrap();
-    let e_e = EmissionSampler::new(lu, RadiationSet::electrons())
-        .unwrap()
-        .mean_energy_per_decay_mev();
+    let (e_e, photon) = lu177_n_e_over_m_in_water();
     assert!((e_e - 0.1479).abs() < 5e-4, "{e_e}");
-    let water = xfire_data::materials::builtin("water").unwrap();
-    let ph = xfire_physics::photon::PhotonTables::new(&water).unwrap();
-    let photon: f64 = [Radiation::Gamma, Radiation::Xray]
-        .iter()
-        .flat_map(|&r| lu.lines(r))
-        .filter(|&(e, _)| e >= 1e-3)
-        .map(|(e, y)| y * e * (1.0 - (-ph.mu_tr_cm2_g(e) * 1.0).exp()))
-        .sum();
     let m_micro: f64 = (0..plan.phantom.grid.len())
         .map(|v| plan.phantom.voxel_mass_g(v))
         .sum();
@@ -519,20 +539,8 @@ body_radius = "1.05 cm"
 nuclide = "Lu-177"
 binding = "uniform"
 
-[kinetics]
-activity_concentration = "1 MBq/g"
-
-[regimen]
-schedule = "7.4 GBq"
-
-[transport]
-decays = {n}
-batch_size = 1000
-
-[output]
-times = ["1 d"]
-figures = false
-"#
+{}"#,
+        kinetics_and_transport(n)
     );
     Scenario::from_text(&text, None).expect("scenario")
 }
@@ -560,19 +568,7 @@ fn matched_uniform_source_gives_tumour_cells_and_lymphocytes_the_same_dose() {
     let tr = transport_all(&plan, &Options::default()).unwrap();
     let wall = t0.elapsed().as_secs_f64();
     let t = tr[0].part(Part::LowLet).unwrap();
-    let lu = library().resolve("Lu-177").unwrap();
-    let e_e = EmissionSampler::new(lu, RadiationSet::electrons())
-        .unwrap()
-        .mean_energy_per_decay_mev();
-    let tissue = xfire_data::materials::builtin("water").unwrap();
-    let ph = xfire_physics::photon::PhotonTables::new(&tissue).unwrap();
-    let rho_r = tissue.density_g_cm3 * 1.0;
-    let photon: f64 = [Radiation::Gamma, Radiation::Xray]
-        .iter()
-        .flat_map(|&r| lu.lines(r))
-        .filter(|&(e, _)| e >= 1e-3)
-        .map(|(e, y)| y * e * (1.0 - (-ph.mu_tr_cm2_g(e) * rho_r).exp()))
-        .sum();
+    let (e_e, photon) = lu177_n_e_over_m_in_water();
     let expect = e_e + photon;
     let ph_ = &plan.phantom;
     let m_micro: f64 = (0..ph_.grid.len()).map(|v| ph_.voxel_mass_g(v)).sum();
