@@ -389,6 +389,20 @@ fn a_lesion_from_a_phantom_file_or_label_image_is_the_generated_one() {
         p.label.iter().map(|&l| value(l).min(1.0)).collect(),
         "body.nii.gz",
     );
+    // the files of a run: results.h5 names the lesion file and label
+    let s = tiny(
+        &format!("file = {:?}\nlabel = \"lesion\"", h5.display().to_string()),
+        "decays = 1000\nbatch_size = 500",
+        "tumour_membrane",
+    )
+    .unwrap();
+    let plan = Plan::new(s).unwrap();
+    let (tr, r) = xfire_scenario::run(&plan, &Options::default()).unwrap();
+    let out = dir.path().join("run");
+    xfire_scenario::output::write_all(&out, &plan, &tr, &r).unwrap();
+    let bytes = std::fs::read(out.join("results.h5")).unwrap();
+    let has = |x: &str| bytes.windows(x.len()).any(|w| w == x.as_bytes());
+    assert!(has("lesion_file") && has("lesion_label") && !has("lesion_radius_cm"));
     let generated = tiny_doses(LESION);
     let from_h5 = tiny_doses(&format!(
         "file = {:?}\nlabel = \"lesion\"",
