@@ -93,15 +93,21 @@ fn is_phantom_file(path: &Path) -> bool {
 /// other non-zero voxels the body ([`BODY_MATERIAL`]), zeros outside the body (vacuum).
 fn image_phantom(spec: &LesionSpec, file: &str, path: &Path, label: &str) -> Result<Phantom> {
     let img = xfire_io::read_image(path).map_err(|e| invalid(spec, file, e.to_string()))?;
-    let value: u16 = label.trim().parse().map_err(|_| {
-        invalid(
-            spec,
-            file,
-            format!(
-                "label = {label:?}: the lesion of a label image is its integer value (0-65535)"
-            ),
-        )
-    })?;
+    let value: u16 = label
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&v| v > 0)
+        .ok_or_else(|| {
+            invalid(
+                spec,
+                file,
+                format!(
+                    "label = {label:?}: the lesion of a label image is its integer value \
+                     (1-65535; 0 is outside the body)"
+                ),
+            )
+        })?;
     if let Some((v, x)) = img
         .values
         .iter()

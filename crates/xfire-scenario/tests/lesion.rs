@@ -463,6 +463,10 @@ fn file_lesion_problems_are_named() {
             format!("file = {other_grid:?}\nlabel = \"lesion\""),
             "the lesion of a label image is its integer value",
         ),
+        (
+            format!("file = {other_grid:?}\nlabel = \"0\""),
+            "0 is outside the body",
+        ),
         (format!("file = {h5:?}"), "phantom.lesion.label is required"),
         (
             format!("file = {h5:?}\nlabel = \"lesion\"\nposition = \"0.5 mm\""),
