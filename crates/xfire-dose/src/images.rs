@@ -141,16 +141,6 @@ pub fn read_phantom(path: &Path) -> Result<Phantom> {
     Ok(xfire_io::h5::read_phantom(path)?)
 }
 
-/// Whether two grids are the same: equal dimensions, voxel sizes within 1e-4 relative and
-/// origins within 1e-3 of a voxel.
-pub fn same_grid(a: &Grid, b: &Grid) -> bool {
-    a.dims() == b.dims()
-        && (0..3).all(|k| {
-            (a.voxel_cm[k] - b.voxel_cm[k]).abs() <= 1e-4 * a.voxel_cm[k]
-                && (a.origin_cm[k] - b.origin_cm[k]).abs() <= 1e-3 * a.voxel_cm[k]
-        })
-}
-
 /// One line describing a grid, for messages: "48×48×48 voxels of 4.42×4.42×4.42 mm, origin
 /// (…) mm".
 pub fn describe_grid(g: &Grid) -> String {
@@ -176,7 +166,7 @@ pub fn check_same_grid(
     other: &Grid,
     other_name: &str,
 ) -> Result<()> {
-    if same_grid(reference, other) {
+    if reference.same_as(other) {
         return Ok(());
     }
     Err(invalid(format!(

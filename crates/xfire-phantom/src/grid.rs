@@ -86,6 +86,16 @@ impl Grid {
         Self::new(dims, voxel_cm, origin)
     }
 
+    /// Whether `other` is the same grid, to the precision images are written with: equal
+    /// dimensions, voxel sizes within 1e-4 relative and origins within 1e-3 of a voxel.
+    pub fn same_as(&self, other: &Grid) -> bool {
+        self.dims() == other.dims()
+            && (0..3).all(|k| {
+                (self.voxel_cm[k] - other.voxel_cm[k]).abs() <= 1e-4 * self.voxel_cm[k]
+                    && (self.origin_cm[k] - other.origin_cm[k]).abs() <= 1e-3 * self.voxel_cm[k]
+            })
+    }
+
     /// `[nx, ny, nz]`.
     #[inline]
     pub fn dims(&self) -> [usize; 3] {

@@ -376,12 +376,7 @@ fn activity_map(spec: &LesionSpec, n: &Nested, path: &Path, file: &str) -> Resul
     let img =
         xfire_io::read_image(path).map_err(|e| invalid(spec, file, format!("activity: {e}")))?;
     let g = n.grid.outer();
-    let same = img.grid.dims() == g.dims()
-        && (0..3).all(|a| {
-            (img.grid.voxel_cm[a] - g.voxel_cm[a]).abs() <= 1e-4 * g.voxel_cm[a]
-                && (img.grid.origin_cm[a] - g.origin_cm[a]).abs() <= 1e-3 * g.voxel_cm[a]
-        });
-    if !same {
+    if !g.same_as(&img.grid) {
         return Err(bad(format!(
             "its grid ({:?} voxels of {:?} cm from {:?} cm) is not the macro phantom's \
              ({:?} voxels of {:?} cm from {:?} cm)",
