@@ -81,7 +81,7 @@ def run_case(case, args):
         with open(scenario, "w", encoding="utf-8") as f:
             f.write(scenario_text(overrides))
     cmd = [args.xfire, "compare", scenario, "--nuclides", NUCLIDES, "--normalise", "activity",
-           "--crossfire-decays", "0", "--decays", str(args.decays), "--out", folder, "-q"]
+           "--decays", str(args.decays), "--out", folder, "-q"]
     print(f"[{case}] {' '.join(cmd)}", flush=True)
     t0 = time.time()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)

@@ -30,7 +30,6 @@ def main() -> None:
         ROOT / "phantoms" / "til-spheroid-lu177.toml",
         nuclides=a.nuclides.split(","),
         decays=a.decays,
-        crossfire_decays=0,
     )
     target = c.comparison["rows"][0]["survival_target"]
     fig, ax = plt.subplots(figsize=(8, 4.7))

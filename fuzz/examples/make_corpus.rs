@@ -139,7 +139,7 @@ fn tallies() {
     let mut exact = ExactTally::new(&l);
     for b in 0..2u32 {
         for h in 0..3u32 {
-            s.begin_history(1.0);
+            s.begin_history(1.0, 0);
             s.deposit((h % 3) as usize, 0.25 + f64::from(b) * 0.5);
             s.end_history();
         }

@@ -361,7 +361,7 @@ impl<'a> WeightScorer<'a> {
 }
 
 impl Scorer for WeightScorer<'_> {
-    fn begin_history(&mut self, emitted_mev: f64) {
+    fn begin_history(&mut self, emitted_mev: f64, _site: usize) {
         self.emitted = emitted_mev;
         self.deposited = 0.0;
         self.escaped = 0.0;

@@ -13,7 +13,7 @@ use crate::outdir::{self, human_bytes, size_of, CACHE};
     about = "The transport cache: `xfire cache prune DIR` deletes the cache of an output folder",
     after_help = "DIR is an output folder of `xfire run` or `xfire compare` (its cache is \
 DIR/cache) or a cache folder given to them with --cache. Only transport cache files \
-(*.tally, *_selfcell*.json) are deleted; results, figures and reports stay. A later run \
+(*.tally, and *_selfcell*.json of older versions) are deleted; results, figures and reports stay. A later run \
 transports again.\n\n\
 Example:\n  xfire cache prune out/"
 )]

@@ -74,10 +74,6 @@ pub struct Args {
     /// --max-decays the cap).
     #[arg(long, value_name = "FRACTION")]
     pub target_cell_uncertainty: Option<f64>,
-    /// Decays of the self-cell transport per component part for the cross-fire fraction
-    /// (0: skip it).
-    #[arg(long, default_value_t = 20_000, value_name = "N")]
-    pub crossfire_decays: u64,
     /// Also write every nuclide's full run output (results.h5, summary, figures) to
     /// OUT/NUCLIDE/.
     #[arg(long)]
@@ -143,10 +139,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             &scenario.text,
             &args.nuclides.join(","),
             &format!(
-                "{:?} {:?} {} {} {:?} {:?} {:?}{}",
+                "{:?} {:?} {} {:?} {:?} {:?}{}",
                 args.normalise,
                 args.reference,
-                args.crossfire_decays,
                 args.full,
                 args.decays,
                 args.max_decays,
@@ -199,7 +194,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         nuclides: args.nuclides.clone(),
         normalise: args.normalise,
         reference: args.reference.clone(),
-        crossfire_decays: args.crossfire_decays,
         full_output: args.full.then(|| args.out.clone()),
         events: Some(events),
     };

@@ -152,7 +152,7 @@ mod tests {
             estimate_bytes(v, 1, 2, true),
             v * (2 * 16 + 16) + 8 * v * 12
         );
-        // without the cache every finished part stays as a checkpoint: the same XFTALLY3
+        // without the cache every finished part stays as a checkpoint: the same XFTALLY4
         // file as a cached part, so the same estimate
         assert_eq!(
             estimate_bytes(v, 1, 2, false),

@@ -49,14 +49,7 @@ fn compare(out: &Path, extra: &[&str]) -> Command {
     let mut c = xfire();
     c.arg("compare")
         .arg(tiny())
-        .args([
-            "--nuclides",
-            "Lu-177",
-            "--crossfire-decays",
-            "0",
-            "--threads",
-            "1",
-        ])
+        .args(["--nuclides", "Lu-177", "--threads", "1"])
         .arg("--out")
         .arg(out)
         .args(extra);

@@ -148,7 +148,6 @@ fn compare_options(kw: &Kw<'_>) -> PyResult<CompareOptions> {
         nuclides,
         normalise,
         reference: kw.text("reference", " (a nuclide name)")?,
-        crossfire_decays: kw.count("crossfire_decays")?.unwrap_or(20_000),
         full_output: None,
         events: None,
     })
@@ -158,7 +157,7 @@ fn compare_options(kw: &Kw<'_>) -> PyResult<CompareOptions> {
 const DEFAULT_NUCLIDES: &str = "Lu-177,Tb-161,Ac-225,Bi-213,At-211,Pb-212,Ra-223";
 
 /// Compares nuclides on one scenario (keywords `path` or `toml` [+ `base`], `nuclides`
-/// (comma-separated), `normalise`, `reference`, `decays`, `crossfire_decays`, `threads`,
+/// (comma-separated), `normalise`, `reference`, `decays`, `threads`,
 /// `progress`): returns a dict with `comparison` (JSON text of comparison.json) and
 /// `survival` (per nuclide: start days [d] and lymphocyte survival, the figure's curves).
 #[pyfunction]

@@ -17,11 +17,10 @@
 //!
 //! * **Cross-fire fraction** of a cell population: the fraction of the absorbed energy in
 //!   its voxels that comes from decays outside the cell the voxel belongs to,
-//!   1 − E_self / E_total, over all components weighted by their decays. The run's tallies
-//!   do not know where a decay happened, so a separate "self-cell" transport of
-//!   [`CompareOptions::crossfire_decays`] decays per component part (the same seed and
-//!   history indices as the run, so the same decays) records, for every deposit, whether it
-//!   lands in the cell its decay came from.
+//!   1 − E_self / E_total, over all components weighted by their decays. The transport
+//!   scores E_self in the same pass as everything else: the scorer is told each decay's
+//!   voxel and adds the deposits landing in that voxel's cell per cell group
+//!   ([`xfire_tally::SelfCellLayout`], the plan's layout).
 //! * **Dose-rate half-time** in the tumour: the time from the peak of the tumour-cell mean
 //!   dose rate after the first administration to the moment it has fallen to half the peak
 //!   (before the second administration; `None` if it does not fall that far by then).
@@ -31,24 +30,20 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Serialize;
-use xfire_data::nuclides::{library, EmissionSampler};
+use xfire_data::nuclides::library;
 use xfire_kinetics::dose_time::{
     dose_rate_at, dose_timeline, dose_total, settle_time_s, DoseField,
 };
 use xfire_kinetics::noise::SurvivalEstimate;
 use xfire_kinetics::regimen::Amount;
-use xfire_phantom::{AliasSampler, CellKind, Phantom};
-use xfire_tally::{dose_gy, Scorer};
-use xfire_transport::{
-    region_masses_g, Emitter, Engine, PhysicsTables, Source, TransportSetup, Workspace,
-};
+use xfire_phantom::{CellKind, Phantom};
+use xfire_tally::{dose_gy, SelfCellMean};
+use xfire_transport::{region_masses_g, PhysicsTables};
 
 use crate::compute::{compute, RunResult};
 use crate::plan::{Plan, GROUP_LYMPHOCYTE, GROUP_MAP, GROUP_TUMOUR};
 use crate::spec::{AmountSpec, Scenario};
-use crate::transport::{
-    cache_key, transport_part, ComponentTransport, Options, Part, PartTransport,
-};
+use crate::transport::{transport_part, ComponentTransport, Options, Part, PartTransport};
 use crate::{Result, ScenarioError};
 
 mod report;
@@ -136,9 +131,6 @@ pub struct CompareOptions {
     pub normalise: Normalise,
     /// The reference nuclide (its amount is the scenario's); None: the first of the list.
     pub reference: Option<String>,
-    /// Decays of the self-cell transport per component part for the cross-fire fraction
-    /// (0: no cross-fire fraction) \[1\].
-    pub crossfire_decays: u64,
     /// Write each nuclide's full run output (results.h5, summary, figures) under
     /// `DIR/NUCLIDE/`.
     pub full_output: Option<PathBuf>,
@@ -152,7 +144,6 @@ impl std::fmt::Debug for CompareOptions {
             .field("nuclides", &self.nuclides)
             .field("normalise", &self.normalise)
             .field("reference", &self.reference)
-            .field("crossfire_decays", &self.crossfire_decays)
             .field("full_output", &self.full_output)
             .finish()
     }
@@ -164,7 +155,6 @@ impl Default for CompareOptions {
             nuclides: DEFAULT_NUCLIDES.iter().map(|s| s.to_string()).collect(),
             normalise: Normalise::TumourDose,
             reference: None,
-            crossfire_decays: 20_000,
             full_output: None,
             events: None,
         }
@@ -387,8 +377,6 @@ pub struct Comparison {
     pub normalised_value: f64,
     /// Master seed.
     pub seed: u64,
-    /// Decays of the self-cell transport per component part \[1\].
-    pub crossfire_decays: u64,
     /// Residence time of arriving cohorts and migrating lymphocytes \[d\].
     pub residence_d: f64,
     /// Radiobiology parameters used (the same for every nuclide), with their grades.
@@ -404,217 +392,18 @@ pub struct Comparison {
     pub slice: Option<SliceData>,
 }
 
-/// Self-cell tally of one component part: absorbed energy in the tumour-cell and
-/// lymphocyte voxels, all and from decays in the same cell.
-#[derive(Debug, Clone, Copy, Default, Serialize, serde::Deserialize)]
-pub struct SelfCell {
-    /// Decays \[1\].
-    pub decays: u64,
-    /// Energy from decays in the same cell: tumour cells, lymphocytes \[MeV\].
-    pub self_mev: [f64; 2],
-    /// All energy: tumour cells, lymphocytes \[MeV\].
-    pub total_mev: [f64; 2],
-    /// Batch sums for the uncertainty: Σ s², Σ t², Σ s t over batches, per group \[MeV²\].
-    pub s2: [f64; 2],
-    /// Σ t² per group \[MeV²\].
-    pub t2: [f64; 2],
-    /// Σ s t per group \[MeV²\].
-    pub st: [f64; 2],
-    /// Number of batches \[1\].
-    pub batches: u64,
-}
-
-/// Per-batch (self, total) energy of the two groups \[MeV\].
-type BatchSums = ([f64; 2], [f64; 2]);
-
-struct SelfScorer<'a> {
-    group: &'a xfire_tally::RegionIndex,
-    cell: &'a [u32],
-    src: u32,
-    self_mev: [f64; 2],
-    total_mev: [f64; 2],
-}
-
-impl SelfScorer<'_> {
-    #[inline]
-    fn add(&mut self, v: usize, e: f64) {
-        let g = self.group.get(v) as usize;
-        let gi = if g == GROUP_TUMOUR {
-            0
-        } else if g == GROUP_LYMPHOCYTE {
-            1
-        } else {
-            return;
-        };
-        self.total_mev[gi] += e;
-        if self.src != 0 && self.cell[v] == self.src {
-            self.self_mev[gi] += e;
-        }
-    }
-}
-
-impl Scorer for SelfScorer<'_> {
-    fn begin_history(&mut self, _emitted_mev: f64) {}
-    fn deposit(&mut self, voxel: usize, e_mev: f64) {
-        self.add(voxel, e_mev);
-    }
-    fn deposit_local(&mut self, voxel: usize, e_mev: f64, _below_cutoff: bool) {
-        self.add(voxel, e_mev);
-    }
-    fn escape(&mut self, _e_mev: f64) {}
-    fn photon_escape(&mut self, _e_mev: f64) {}
-    fn end_history(&mut self) {}
-}
-
-/// The voxel of history `history`'s decay, drawn as the transport engine draws it: the
-/// first draws of the history's source stream pick a voxel of the source map by weight.
-pub fn source_voxel(
-    alias: &AliasSampler,
-    grid: &xfire_phantom::Grid,
-    seed: u64,
-    history: u64,
-) -> usize {
-    let mut rng = xfire_core::rng::Rng::for_stream(seed, history, xfire_core::rng::STREAM_SOURCE);
-    alias.sample_position(grid, &mut rng).1
-}
-
-/// The self-cell tally of `nuclide` (part `part`) decaying by `map` on `plan`'s phantom:
-/// histories 0..`decays` with the scenario's seed and batch size, so the decays are those of
-/// the run. The decay's voxel is drawn exactly as the engine draws it (the first draws of the
-/// history's source stream), and every deposit is checked against the decay's cell.
-/// Threads: `threads` (0: available parallelism); the result does not depend on them.
-pub fn self_cell_tally(
-    plan: &Plan,
-    physics: &PhysicsTables,
-    nuclide: &str,
-    site: &str,
-    part: Part,
-    decays: u64,
-    threads: usize,
-) -> Result<Option<SelfCell>> {
-    let nuc = library()
-        .resolve(nuclide)
-        .map_err(|e| failed(format!("nuclide {nuclide}: {e}")))?;
-    let Ok(sampler) = EmissionSampler::new(nuc, part.set(plan.scenario.transport.recoil)) else {
-        return Ok(None);
-    };
-    let sm = plan
-        .site(site)
-        .ok_or_else(|| failed(format!("no source map for site {site:?}")))?;
-    let t = &plan.scenario.transport;
-    let mut setup = TransportSetup::new(
-        &plan.phantom,
-        physics,
-        Source::Map(&sm.map),
-        Emitter::Nuclide(&sampler),
-        decays,
-    );
-    setup.seed = t.seed;
-    setup.batch_size = t.batch_size.max(1);
-    setup.electron_model = t.electron_model();
-    let engine = Engine::new(&setup).map_err(|e| failed(format!("self-cell tally: {e}")))?;
-    let alias =
-        AliasSampler::new(&sm.map.weight).map_err(|e| failed(format!("source map {site}: {e}")))?;
-    let grid = &plan.phantom.grid;
-    let group = &plan.layout.regions[GROUP_MAP].of_voxel;
-    let cell = &plan.phantom.cell_id;
-    let bs = setup.batch_size;
-    let n_batches = decays.div_ceil(bs) as usize;
-    let threads = if threads > 0 {
-        threads
-    } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    }
-    .clamp(1, n_batches.max(1));
-    let seed = t.seed;
-    let run_batch = |b: usize, ws: &mut Workspace| -> ([f64; 2], [f64; 2]) {
-        let mut sc = SelfScorer {
-            group,
-            cell,
-            src: 0,
-            self_mev: [0.0; 2],
-            total_mev: [0.0; 2],
-        };
-        let h0 = b as u64 * bs;
-        let h1 = (h0 + bs).min(decays);
-        for h in h0..h1 {
-            sc.src = cell[source_voxel(&alias, grid, seed, h)];
-            engine.history(h, &mut sc, ws);
-        }
-        (sc.self_mev, sc.total_mev)
-    };
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let done: Vec<Vec<(usize, BatchSums)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut ws = Workspace::new();
-                    let mut mine = Vec::new();
-                    loop {
-                        let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if b >= n_batches {
-                            break;
-                        }
-                        mine.push((b, run_batch(b, &mut ws)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    // reduce in batch order: the result does not depend on the thread count
-    let mut per_batch: Vec<BatchSums> = vec![([0.0; 2], [0.0; 2]); n_batches];
-    let mut seen = 0usize;
-    for (b, r) in done.into_iter().flatten() {
-        per_batch[b] = r;
-        seen += 1;
-    }
-    if seen != n_batches {
-        return Err(failed(format!(
-            "self-cell tally of {nuclide} @ {site}: a worker thread failed"
-        )));
-    }
-    let mut out = SelfCell {
-        decays,
-        batches: n_batches as u64,
-        ..SelfCell::default()
-    };
-    for (s, t) in &per_batch {
-        for g in 0..2 {
-            out.self_mev[g] += s[g];
-            out.total_mev[g] += t[g];
-            out.s2[g] += s[g] * s[g];
-            out.t2[g] += t[g] * t[g];
-            out.st[g] += s[g] * t[g];
-        }
-    }
-    Ok(Some(out))
-}
-
-/// Cross-fire fraction of group `g` (0 tumour cells, 1 lymphocytes) from self-cell tallies
-/// `(tally, weight)`, weight = decays of the component over the treatment; None without
-/// energy. σ from the batch spread (delta method on the ratio).
-pub fn crossfire_fraction(parts: &[(SelfCell, f64)], g: usize) -> Option<WithSigma> {
+/// Cross-fire fraction of a cell group from its self-cell tallies per component part
+/// `(mean, weight)`, weight = decays of the component over the treatment: 1 − Σ w·self /
+/// Σ w·total; None without energy. σ by the delta method on the ratio, with the self–total
+/// covariance of each part (they come from the same histories).
+pub fn crossfire_fraction(parts: &[(SelfCellMean, f64)]) -> Option<WithSigma> {
     let (mut s, mut t, mut vs, mut vt, mut cst) = (0.0, 0.0, 0.0, 0.0, 0.0);
     for (p, w) in parts {
-        if p.decays == 0 {
-            continue;
-        }
-        let k = w / p.decays as f64;
-        s += k * p.self_mev[g];
-        t += k * p.total_mev[g];
-        let nb = p.batches as f64;
-        if nb > 1.0 {
-            // variance of a sum of nb batch values: nb/(nb-1) Σ (x - x̄)²
-            let var = |x2: f64, x: f64, y: f64| (x2 - x * y / nb) * nb / (nb - 1.0);
-            vs += k * k * var(p.s2[g], p.self_mev[g], p.self_mev[g]);
-            vt += k * k * var(p.t2[g], p.total_mev[g], p.total_mev[g]);
-            cst += k * k * var(p.st[g], p.self_mev[g], p.total_mev[g]);
-        }
+        s += w * p.self_mev;
+        t += w * p.total_mev;
+        vs += w * w * p.var_self;
+        vt += w * w * p.var_total;
+        cst += w * w * p.cov;
     }
     if t <= 0.0 {
         return None;
@@ -625,6 +414,23 @@ pub fn crossfire_fraction(parts: &[(SelfCell, f64)], g: usize) -> Option<WithSig
         value: 1.0 - r,
         sigma: var_r.sqrt(),
     })
+}
+
+/// The self-cell tallies of group `g` of every transported part with its component's
+/// decays over the treatment (`totals`, in component order).
+fn self_cell_parts(
+    tr: &[ComponentTransport],
+    totals: &[f64],
+    g: usize,
+) -> Vec<(SelfCellMean, f64)> {
+    tr.iter()
+        .zip(totals)
+        .flat_map(|(c, &w)| {
+            c.parts
+                .iter()
+                .filter_map(move |p| p.tally.self_cell_mean(g).map(|m| (m, w)))
+        })
+        .collect()
 }
 
 /// Dose per decay of every component to the "group" regions (other, tumour cells,
@@ -867,76 +673,6 @@ fn transport_components(
     Ok((out, wall, reused))
 }
 
-fn selfcell_cached(
-    plan: &Plan,
-    physics: &PhysicsTables,
-    nuclide: &str,
-    site: &str,
-    part: Part,
-    decays: u64,
-    opts: &Options,
-) -> Result<Option<SelfCell>> {
-    let file = match &opts.cache_dir {
-        Some(d) => {
-            let nuc = library()
-                .resolve(nuclide)
-                .map_err(|e| failed(format!("nuclide {nuclide}: {e}")))?;
-            let Ok(sampler) = EmissionSampler::new(nuc, part.set(plan.scenario.transport.recoil))
-            else {
-                return Ok(None);
-            };
-            let sm = plan
-                .site(site)
-                .ok_or_else(|| failed(format!("no source map for site {site:?}")))?;
-            let mut setup = TransportSetup::new(
-                &plan.phantom,
-                physics,
-                Source::Map(&sm.map),
-                Emitter::Nuclide(&sampler),
-                decays,
-            );
-            setup.electron_model = plan.scenario.transport.electron_model();
-            let key = cache_key(plan, nuclide, site, part, &setup);
-            let clean = |s: &str| -> String {
-                s.chars()
-                    .map(|c| {
-                        if c.is_ascii_alphanumeric() || c == '-' {
-                            c
-                        } else {
-                            '_'
-                        }
-                    })
-                    .collect()
-            };
-            Some(d.join(format!(
-                "{}_{}_{}_{key}_selfcell{decays}.json",
-                clean(nuclide),
-                clean(site),
-                part.name()
-            )))
-        }
-        None => None,
-    };
-    if let Some(f) = &file {
-        if let Ok(text) = std::fs::read_to_string(f) {
-            if let Ok(s) = serde_json::from_str::<SelfCell>(&text) {
-                if s.decays == decays {
-                    return Ok(Some(s));
-                }
-            }
-        }
-    }
-    let r = self_cell_tally(plan, physics, nuclide, site, part, decays, opts.threads)?;
-    if let (Some(f), Some(s)) = (&file, &r) {
-        if let Some(d) = f.parent() {
-            let _ = std::fs::create_dir_all(d);
-        }
-        let text = serde_json::to_string(s).map_err(|e| failed(e.to_string()))?;
-        let _ = xfire_io::fsutil::write_atomic(f, text.as_bytes()); // a cache: best effort
-    }
-    Ok(r)
-}
-
 /// The lymphocyte rows: resident from the lymphocyte group summary (mass-weighted mean over
 /// the lymphocyte voxels, integrated to the end of all decays: the same number as the
 /// run's "lymphocytes" line and the ratio's denominator), then the other models.
@@ -1142,30 +878,10 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
         let plan = Plan::with_phantom(scaled_scenario(&scen, k), ph, pn)?;
         ev(Event::Step(format!("{name}: time step (scale {k:.6e})")));
         let mut r = compute(&plan, &tr)?;
-        // cross-fire: self-cell tallies
-        let mut cf_parts: Vec<(SelfCell, f64)> = Vec::new();
-        if opts.crossfire_decays > 0 {
-            ev(Event::Step(format!(
-                "{name}: self-cell tally ({} decays per part)",
-                opts.crossfire_decays
-            )));
-            let totals = plan.source.total_decays();
-            for (ci, c) in plan.source.components().iter().enumerate() {
-                for part in [Part::LowLet, Part::Alpha] {
-                    if let Some(s) = selfcell_cached(
-                        &plan,
-                        &physics,
-                        &c.nuclide,
-                        &c.site,
-                        part,
-                        opts.crossfire_decays,
-                        topts,
-                    )? {
-                        cf_parts.push((s, totals[ci]));
-                    }
-                }
-            }
-        }
+        // cross-fire: the self-cell tallies of the transport
+        let totals = plan.source.total_decays();
+        let crossfire = [GROUP_TUMOUR, GROUP_LYMPHOCYTE]
+            .map(|g| crossfire_fraction(&self_cell_parts(&tr, &totals, g)));
         let field = group_field(&plan, &tr)?;
         let (peak, tpeak, half) = dose_rate_half_time(&plan, &field)?;
         // curves for figures
@@ -1352,8 +1068,8 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
             ],
             lymphocytes: exposure_rows(&r),
             tumour_to_lymphocyte: r.tumour_to_lymphocyte_ratio,
-            crossfire_tumour: crossfire_fraction(&cf_parts, 0),
-            crossfire_lymphocyte: crossfire_fraction(&cf_parts, 1),
+            crossfire_tumour: crossfire[0],
+            crossfire_lymphocyte: crossfire[1],
             peak_dose_rate_gy_per_h: peak * 3600.0,
             peak_time_h: tpeak / 3600.0,
             dose_rate_half_time_h: half.map(|h| h / 3600.0),
@@ -1396,7 +1112,6 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
         reference,
         normalised_value: target.unwrap_or(f64::NAN),
         seed: base.transport.seed,
-        crossfire_decays: opts.crossfire_decays,
         residence_d: base.lymphocytes.residence_s / DAY,
         parameters,
         rows: rows
@@ -1490,29 +1205,34 @@ pub fn thin_curve(xs: &[f64], ys: &[f64], log_y: bool, tol: f64) -> (Vec<f64>, V
 mod tests {
     use super::*;
     use std::path::Path;
+    use xfire_data::nuclides::EmissionSampler;
+    use xfire_tally::Scorer;
+    use xfire_transport::{Emitter, Engine, Source, TransportSetup, Workspace};
 
     fn tiny() -> Scenario {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../phantoms/tiny-lu177.toml");
         Scenario::from_file(&p).expect("tiny scenario")
     }
 
-    /// Every recoil nucleus is deposited on the spot, in the decay's voxel: the voxel that
-    /// [`source_voxel`] computes must be the one the engine deposits recoils in, history by
-    /// history (this is what attributes a deposit to the decay's own cell).
+    /// Every recoil nucleus is deposited on the spot, in the decay's voxel: the site the
+    /// engine gives `begin_history` must be that voxel, history by history (this is what
+    /// attributes a deposit to the decay's own cell).
     #[test]
-    fn source_voxel_is_the_engines_decay_voxel() {
+    fn the_decay_site_is_the_engines_decay_voxel() {
         struct Check {
-            want: usize,
+            site: usize,
             seen: usize,
             bad: usize,
         }
         impl Scorer for Check {
-            fn begin_history(&mut self, _: f64) {}
+            fn begin_history(&mut self, _: f64, site: usize) {
+                self.site = site;
+            }
             fn deposit(&mut self, _: usize, _: f64) {}
             fn deposit_local(&mut self, v: usize, _: f64, below_cutoff: bool) {
                 if !below_cutoff {
                     self.seen += 1;
-                    self.bad += usize::from(v != self.want);
+                    self.bad += usize::from(v != self.site);
                 }
             }
             fn escape(&mut self, _: f64) {}
@@ -1537,16 +1257,16 @@ mod tests {
         );
         setup.seed = 99;
         let engine = Engine::new(&setup).unwrap();
-        let alias = AliasSampler::new(&site.map.weight).unwrap();
         let mut ws = Workspace::new();
         let mut c = Check {
-            want: 0,
+            site: usize::MAX,
             seen: 0,
             bad: 0,
         };
+        let mut sites = std::collections::HashSet::new();
         for h in 0..300 {
-            c.want = source_voxel(&alias, &plan.phantom.grid, 99, h);
             engine.history(h, &mut c, &mut ws);
+            sites.insert(c.site);
         }
         // At-211 emits an α (and its recoil) in 42 % of its decays
         assert!(
@@ -1555,12 +1275,38 @@ mod tests {
             c.seen
         );
         assert_eq!(c.bad, 0);
+        assert!(sites.len() > 100, "{} sites", sites.len());
     }
 
-    /// The self-cell tally's total tumour-cell energy is the run's tally of the same decays;
-    /// the self part is a fraction of it; the result is independent of the thread count.
+    /// Energy in the decay's own cell, per group, summed history by history.
+    struct OwnCell<'a> {
+        plan: &'a Plan,
+        cell: u32,
+        sums: [f64; 3],
+    }
+
+    impl Scorer for OwnCell<'_> {
+        fn begin_history(&mut self, _: f64, site: usize) {
+            self.cell = self.plan.phantom.cell_id[site];
+        }
+        fn deposit(&mut self, v: usize, e: f64) {
+            if self.cell != 0 && self.plan.phantom.cell_id[v] == self.cell {
+                self.sums[self.plan.layout.regions[GROUP_MAP].of_voxel.get(v) as usize] += e;
+            }
+        }
+        fn deposit_local(&mut self, v: usize, e: f64, _: bool) {
+            self.deposit(v, e);
+        }
+        fn escape(&mut self, _: f64) {}
+        fn photon_escape(&mut self, _: f64) {}
+        fn end_history(&mut self) {}
+    }
+
+    /// The run's self-cell tally (scored in its one pass) is the own-cell energy of the same
+    /// decays summed directly from the engine's histories; it is a fraction of the group's
+    /// energy, and it does not depend on the thread count.
     #[test]
-    fn self_cell_tally_matches_the_run_and_threads() {
+    fn the_runs_self_cell_tally_is_the_own_cell_energy_of_its_decays() {
         let mut s = tiny();
         s.transport.decays = 1000;
         s.transport.batch_size = 100;
@@ -1569,52 +1315,69 @@ mod tests {
         let physics =
             crate::transport::physics_tables(&plan.phantom, &plan.scenario.transport).unwrap();
         let site = plan.sites[0].name.clone();
-        let a = self_cell_tally(&plan, &physics, "Lu-177", &site, Part::LowLet, 1000, 1)
-            .unwrap()
-            .unwrap();
-        let b = self_cell_tally(&plan, &physics, "Lu-177", &site, Part::LowLet, 1000, 2)
-            .unwrap()
-            .unwrap();
-        assert_eq!(a.self_mev, b.self_mev);
-        assert_eq!(a.total_mev, b.total_mev);
-        assert_eq!(a.batches, 10);
-        let run = transport_part(
-            &plan,
+        let run = |threads: usize| {
+            let opts = Options {
+                threads,
+                ..Options::default()
+            };
+            transport_part(&plan, &physics, "Lu-177", &site, Part::LowLet, &opts)
+                .unwrap()
+                .unwrap()
+        };
+        let (a, b) = (run(1), run(2));
+        assert_eq!(a.tally.self_cell, b.tally.self_cell);
+        let m = a.tally.self_cell_mean(GROUP_TUMOUR).unwrap();
+        // the reference: the same histories through the engine, own-cell deposits summed
+        let nuc = library().resolve("Lu-177").unwrap();
+        let t = &plan.scenario.transport;
+        let sampler = EmissionSampler::new(nuc, Part::LowLet.set(t.recoil)).unwrap();
+        let map = &plan.site(&site).unwrap().map;
+        let mut setup = TransportSetup::new(
+            &plan.phantom,
             &physics,
-            "Lu-177",
-            &site,
-            Part::LowLet,
-            &Options::default(),
-        )
-        .unwrap()
-        .unwrap();
-        let e_run = run.tally.region_mean_mev(GROUP_MAP, GROUP_TUMOUR) * run.tally.decays as f64;
-        assert!(
-            (a.total_mev[0] - e_run).abs() <= 1e-9 * e_run,
-            "{} vs {e_run}",
-            a.total_mev[0]
+            Source::Map(map),
+            Emitter::Nuclide(&sampler),
+            1000,
         );
-        assert!(a.self_mev[0] > 0.0 && a.self_mev[0] < a.total_mev[0]);
+        setup.seed = t.seed;
+        setup.electron_model = t.electron_model();
+        let engine = Engine::new(&setup).unwrap();
+        let mut own = OwnCell {
+            plan: &plan,
+            cell: 0,
+            sums: [0.0; 3],
+        };
+        let mut ws = Workspace::new();
+        for h in 0..1000 {
+            engine.history(h, &mut own, &mut ws);
+        }
+        let want = own.sums[GROUP_TUMOUR] / 1000.0;
+        assert!(
+            (m.self_mev - want).abs() <= 1e-9 * want,
+            "{} vs {want}",
+            m.self_mev
+        );
+        assert!(m.self_mev > 0.0 && m.self_mev < m.total_mev);
+        assert!(m.var_self > 0.0 && m.cov > 0.0);
         // unlabelled lymphocytes: no self dose
-        assert_eq!(a.self_mev[1], 0.0);
-        let cf = crossfire_fraction(&[(a, 1.0)], 0).unwrap();
+        let l = a.tally.self_cell_mean(GROUP_LYMPHOCYTE).unwrap();
+        assert_eq!((l.self_mev, own.sums[GROUP_LYMPHOCYTE]), (0.0, 0.0));
+        let cf = crossfire_fraction(&[(m, 1.0)]).unwrap();
         assert!(cf.value > 0.0 && cf.value < 1.0 && cf.sigma > 0.0 && cf.sigma < 0.1);
     }
 
     #[test]
     fn crossfire_fraction_weights_components_by_decays() {
-        let part = |s: f64, t: f64| SelfCell {
-            decays: 10,
-            self_mev: [s, 0.0],
-            total_mev: [t, 0.0],
-            batches: 1,
-            ..SelfCell::default()
+        let part = |s: f64, t: f64| SelfCellMean {
+            self_mev: s,
+            total_mev: t,
+            ..SelfCellMean::default()
         };
         // component 1: all self; component 2: all cross, with 3× the decays and equal
         // energy per decay: cross-fire 3/4
-        let f = crossfire_fraction(&[(part(5.0, 5.0), 1.0), (part(0.0, 5.0), 3.0)], 0).unwrap();
+        let f = crossfire_fraction(&[(part(0.5, 0.5), 1.0), (part(0.0, 0.5), 3.0)]).unwrap();
         assert!((f.value - 0.75).abs() < 1e-12);
-        assert!(crossfire_fraction(&[(part(0.0, 0.0), 1.0)], 0).is_none());
+        assert!(crossfire_fraction(&[(part(0.0, 0.0), 1.0)]).is_none());
     }
 
     #[test]

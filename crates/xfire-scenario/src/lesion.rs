@@ -329,7 +329,11 @@ fn nested_layout(plan_layout: &TallyLayout, n_macro: usize) -> Result<TallyLayou
         let region = |v: usize| if v < n { of.get(v) } else { m.n_regions as u32 };
         maps.push(RegionMap::from_fn(&m.name, n + n_macro, m.n_regions + 1, region).map_err(bad)?);
     }
-    let l = TallyLayout::new(plan_layout.n_voxels + n_macro, maps).map_err(bad)?;
+    let mut l = TallyLayout::new(plan_layout.n_voxels + n_macro, maps).map_err(bad)?;
+    // the macro voxels' extra cell region is above every cell: no decay there has a cell
+    if let Some(s) = plan_layout.self_cell {
+        l = l.with_self_cell(s).map_err(bad)?;
+    }
     match &plan_layout.events {
         None => Ok(l),
         Some(e) => {
@@ -994,6 +998,7 @@ fn combine(parts: &[(TallyResult, f64)], n: u64) -> TallyResult {
             (r.sum[j], r.sum2[j]) = one(&|t| (t.regions[i].sum[j], t.regions[i].sum2[j]));
         }
     }
+    combine_self_cell(&mut out, parts, n);
     let stat = |f: fn(&xfire_tally::EnergyBalance) -> xfire_tally::BatchStat| {
         let (sum, sum2) = one(&|t| {
             let x = f(&t.balance);
@@ -1015,6 +1020,32 @@ fn combine(parts: &[(TallyResult, f64)], n: u64) -> TallyResult {
         }
     }
     out
+}
+
+/// The self-cell sums of [`combine`]'s `out` from the strata: means Σ k·mean, variances and
+/// the self–total covariance Σ k²·(co)variance, stored as batch sums of `out`'s `n` decays
+/// and batches that [`TallyResult::self_cell_mean`] reads back. Only the micro stratum has
+/// decays in cells; every stratum adds to the totals.
+fn combine_self_cell(out: &mut TallyResult, parts: &[(TallyResult, f64)], n: u64) {
+    let (nf, b) = (n as f64, out.batches as f64);
+    let Some(sc) = &mut out.self_cell else {
+        return;
+    };
+    for r in 0..sc.sum.len() {
+        let (mut s, mut vs, mut cov) = (0.0, 0.0, 0.0);
+        for (t, k) in parts {
+            if let Some(x) = t.self_cell_mean(r) {
+                s += k * x.self_mev;
+                vs += k * k * x.var_self;
+                cov += k * k * x.cov;
+            }
+        }
+        let sum = nf * s;
+        let total = out.regions[sc.by_map].sum[r];
+        sc.sum[r] = sum;
+        sc.sum2[r] = sum * sum / nf + (b - 1.0) * nf * vs;
+        sc.cross[r] = sum * total / nf + (b - 1.0) * nf * cov;
+    }
 }
 
 /// Transports one part of one component of a nested plan: its strata, combined (no cache,
@@ -1136,6 +1167,12 @@ pub fn transport_part(
         r.sum.truncate(m.n_regions);
         r.sum2.truncate(m.n_regions);
     }
+    if let Some(sc) = &mut tally.self_cell {
+        let n = plan.layout.regions[sc.by_map].n_regions;
+        for a in [&mut sc.sum, &mut sc.sum2, &mut sc.cross] {
+            a.truncate(n);
+        }
+    }
     // the time step's per-voxel doses: the micro voxels (the plan's phantom)
     let n = tally.decays.max(1) as f64;
     let voxel_dose = crate::transport::voxel_dose(plan, |v| tally.voxel_sum[v] / n);
@@ -1244,14 +1281,28 @@ pub fn write_macro_group(
 mod tests {
     use super::*;
 
-    /// A one-voxel, one-region tally of `decays` histories in batches with the values `b`.
+    /// A one-voxel, one-region tally of `decays` histories in batches with the values `b`
+    /// (in the voxel and the region; the self-cell energy half of it).
     fn tally(batches: &[f64], per_batch: u64) -> TallyResult {
-        let layout = TallyLayout::new(1, vec![RegionMap::new("r", vec![0], 1).unwrap()]).unwrap();
+        let layout = TallyLayout::new(1, vec![RegionMap::new("r", vec![0], 1).unwrap()])
+            .unwrap()
+            .with_self_cell(xfire_tally::SelfCellLayout {
+                cell_map: 0,
+                n_cells: 0,
+                by_map: 0,
+            })
+            .unwrap();
         let mut t = TallyResult::new(&layout);
         let n = per_batch as f64;
         for &x in batches {
             t.voxel_sum[0] += x;
             t.voxel_sum2[0] += x * x / n;
+            t.regions[0].sum[0] += x;
+            t.regions[0].sum2[0] += x * x / n;
+            let sc = t.self_cell.as_mut().unwrap();
+            sc.sum[0] += 0.5 * x;
+            sc.sum2[0] += 0.25 * x * x / n;
+            sc.cross[0] += 0.5 * x * x / n;
             t.decays += per_batch;
             t.batches += 1;
         }
@@ -1275,6 +1326,13 @@ mod tests {
             "{} {want_var}",
             var(&c)
         );
+        // the self-cell sums combine the same way, with the self–total covariance
+        let m = c.self_cell_mean(0).unwrap();
+        assert!((m.total_mev - want_mean).abs() < 1e-12 * want_mean);
+        assert!((m.self_mev - 0.5 * want_mean).abs() < 1e-12 * want_mean);
+        assert!((m.var_total - want_var).abs() < 1e-9 * want_var);
+        assert!((m.var_self - 0.25 * want_var).abs() < 1e-9 * want_var);
+        assert!((m.cov - 0.5 * want_var).abs() < 1e-9 * want_var);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use xfire_kinetics::{DaughterRelease, Quantity, Site, SourceKinetics, SourceModel};
 use xfire_phantom::{build_source_map, labels, CellKind, Phantom, SourceMap};
-use xfire_tally::{dose_gy, EventLayout, RegionMap, TallyLayout, VoxelTally};
+use xfire_tally::{dose_gy, EventLayout, RegionMap, SelfCellLayout, TallyLayout, VoxelTally};
 
 use crate::spec::{AmountSpec, PhantomSource, Problem, Scenario};
 use crate::{Result, ScenarioError};
@@ -193,7 +193,15 @@ pub fn layout(phantom: &Phantom) -> Result<TallyLayout> {
     }
     let ev = EventLayout::new(1, class, 2, gy_per_mev)
         .map_err(|e| failed(format!("tally layout: {e}")))?;
+    // energy from decays in their own cell, per group, in the same pass (the cross-fire
+    // fraction of the comparison)
+    let own_cell = SelfCellLayout {
+        cell_map: 1,
+        n_cells: phantom.cells.len() as u32,
+        by_map: GROUP_MAP,
+    };
     l.with_events(ev)
+        .and_then(|l| l.with_self_cell(own_cell))
         .map(|l| l.with_voxels(VoxelTally::Sum))
         .map_err(|e| failed(format!("tally layout: {e}")))
 }

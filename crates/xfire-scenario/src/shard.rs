@@ -135,7 +135,7 @@ impl PartHeader {
 pub use xfire_io::fsutil::write_atomic;
 
 /// Writes a part file (checkpoint, shard part or cache entry): the tally file format
-/// (`XFTALLY3`, [`xfire_tally::exact`]) with the header as JSON.
+/// (`XFTALLY4`, [`xfire_tally::exact`]) with the header as JSON.
 pub fn write_part(path: &Path, h: &PartHeader, t: &ExactTally) -> std::io::Result<()> {
     let head = serde_json::to_vec(h).map_err(std::io::Error::other)?;
     write_atomic(path, &encode_file(&head, t))

@@ -7,7 +7,7 @@
 //! content hash, the source map's weights, the nuclide and part, and every transport setting
 //! (decays, seed, batch size, target uncertainty, maximum decays, cutoffs, electron model,
 //! straggling). Kinetics, regimen, lymphocyte and radiobiology changes do not touch the key.
-//! The file is the exact tally in the one tally file format (`XFTALLY3`,
+//! The file is the exact tally in the one tally file format (`XFTALLY4`,
 //! `docs/formats/tally.md`, the same as checkpoints and shard parts) with what the plan's
 //! layout keeps: region tallies always, per-voxel sums only when the answer needs per-voxel
 //! doses ([`xfire_tally::VoxelTally`]). A file of an older format is refused with a note
@@ -270,6 +270,10 @@ fn fits(t: &ExactTally, layout: &TallyLayout) -> bool {
             .iter()
             .zip(&layout.regions)
             .all(|(a, b)| a.name == b.name && a.sum.len() == b.n_regions)
+        && t.self_cell.as_ref().map(|s| (s.by_map, s.sum.len()))
+            == layout
+                .self_cell
+                .map(|s| (s.by_map, layout.regions[s.by_map].n_regions))
 }
 
 /// The cached tally of a part in `f`, if there is one for `key` that fits `layout`; a note

@@ -1,6 +1,6 @@
 //! Inputs the fuzzers (`fuzz/`) found or that stand for what they found, replayed against the
 //! binary reader of this crate's part files (checkpoints, shard parts, cache entries: the tally
-//! file format `XFTALLY3` of `xfire_tally::exact` with a JSON header): an error, never a
+//! file format `XFTALLY4` of `xfire_tally::exact` with a JSON header): an error, never a
 //! panic, an abort or an allocation sized by a count the file does not back with bytes.
 
 use std::path::Path;
@@ -36,13 +36,13 @@ fn valid(dir: &Path, l: &TallyLayout) -> Vec<u8> {
     let p = dir.join("w.bin");
     write_part(&p, &header(), &ExactTally::new(l)).unwrap();
     let b = std::fs::read(&p).unwrap();
-    assert!(b.starts_with(b"XFTALLY3"), "{:?}", &b[..8]);
+    assert!(b.starts_with(b"XFTALLY4"), "{:?}", &b[..8]);
     b
 }
 
 /// Magic, an empty JSON header `{}`, decays and batches: what precedes the counts tested.
 fn head() -> Vec<u8> {
-    [&b"XFTALLY3"[..], &le(2), b"{}", &le(6), &le(2)].concat()
+    [&b"XFTALLY4"[..], &le(2), b"{}", &le(6), &le(2)].concat()
 }
 
 #[test]
@@ -50,7 +50,7 @@ fn counts_larger_than_the_file_are_errors() {
     let d = tempfile::tempdir().unwrap();
     // a header length, an integer-array count or byte length whose size overflows usize
     for n in [u64::MAX / 4 + 1, u64::MAX / 8 + 1, u64::MAX] {
-        let b = [&b"XFTALLY3"[..], &le(n), &[0; 64]].concat();
+        let b = [&b"XFTALLY4"[..], &le(n), &[0; 64]].concat();
         assert!(part_file(d.path(), &b).is_err(), "header length {n}");
         // one voxel array whose element count, then byte length, is n
         let b = [
@@ -103,12 +103,17 @@ fn round_trip_and_every_truncation_is_an_error() {
 
 #[test]
 fn spectrum_bin_counts_larger_than_the_file_are_errors() {
-    // a valid file whose trailing event-spectrum count (0) is replaced by one spectrum that
-    // claims `nb` bins with nothing behind them: checked before the bins are read
+    // a valid file whose event-spectrum count (0, before the self-cell flag 0) is replaced by
+    // one spectrum that claims `nb` bins with nothing behind them: checked before the bins
+    // are read
     let d = tempfile::tempdir().unwrap();
     let v = valid(d.path(), &TallyLayout::new(2, vec![]).unwrap());
-    let (head, ne) = v.split_at(v.len() - 8);
-    assert_eq!(ne, le(0), "the writer ends with the spectrum count");
+    let (head, ne) = v.split_at(v.len() - 16);
+    assert_eq!(
+        ne,
+        [le(0), le(0)].concat(),
+        "the writer ends with two counts"
+    );
     for nb in [1 << 61, u64::MAX] {
         let b = [head, &le(1), &le(nb)].concat();
         assert!(part_file(d.path(), &b).is_err());
@@ -119,10 +124,11 @@ fn spectrum_bin_counts_larger_than_the_file_are_errors() {
 fn files_of_older_formats_are_refused_naming_their_version() {
     let d = tempfile::tempdir().unwrap();
     for (magic, want) in [
-        (&b"XFTALLY2"[..], "format 2 (magic XFTALLY2)"),
+        (&b"XFTALLY3"[..], "format 3 (magic XFTALLY3)"),
+        (b"XFTALLY2", "format 2 (magic XFTALLY2)"),
         (b"XFPART01", "format 1 (XFPART01 part file)"),
     ] {
         let e = part_file(d.path(), &[magic, &[0; 64]].concat()).unwrap_err();
-        assert!(e.contains(want) && e.contains("reads format 3"), "{e}");
+        assert!(e.contains(want) && e.contains("reads format 4"), "{e}");
     }
 }

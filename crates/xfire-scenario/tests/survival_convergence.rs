@@ -23,7 +23,6 @@ fn run(decays: u64) -> Comparison {
     s.transport.max_decays = s.transport.max_decays.max(decays);
     let opts = CompareOptions {
         nuclides: vec!["Lu-177".into(), "Ac-225".into()],
-        crossfire_decays: 0,
         ..CompareOptions::default()
     };
     compare(&s, &opts, &Options::default()).expect("comparison")

@@ -195,12 +195,12 @@ mod scorer_tests {
         .with_events(EventLayout::new(0, vec![0, 1, 2], 2, vec![0.0, 10.0, 100.0]).unwrap())
         .unwrap();
         let mut s = BatchScorer::with_event_spectra(&l);
-        s.begin_history(1.0);
+        s.begin_history(1.0, 0);
         s.deposit(1, 0.02);
         s.deposit(2, 0.03);
         s.deposit(0, 0.5);
         s.end_history();
-        s.begin_history(1.0);
+        s.begin_history(1.0, 0);
         s.deposit(3, 0.01);
         s.deposit(2, 0.1);
         s.end_history();
@@ -215,7 +215,7 @@ mod scorer_tests {
         // the next batch starts empty
         assert_eq!(s.finish_batch().events[0].events(), 0);
         let mut plain = BatchScorer::new(&l);
-        plain.begin_history(1.0);
+        plain.begin_history(1.0, 0);
         plain.deposit(1, 0.02);
         plain.end_history();
         assert!(plain.finish_batch().events.is_empty());

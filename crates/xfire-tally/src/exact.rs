@@ -13,26 +13,29 @@
 //! are kept only as the layout asks ([`crate::VoxelTally`]).
 //!
 //! File format ([`encode_file`], [`decode_file`]; `docs/formats/tally.md`): little-endian,
-//! magic `XFTALLY3` (format version 3), u64 header length and the caller's header (JSON),
+//! magic `XFTALLY4` (format version 4), u64 header length and the caller's header (JSON),
 //! then decays and batches (u64), the per-voxel arrays (u64 count 0–2, each an integer
 //! array), the region maps (u64 count; per map: u64 name length and UTF-8 name, sums and
 //! sums² as integer arrays), the five energy-balance statistics (sum, sum² as i128), the
 //! largest history imbalance (f64), the single-event spectra (u64 class count; per class: u64
-//! bin count, u64 counts, Σz and Σz² as i128 in 2⁻⁷⁶ Gy and Gy² units). An integer array is
+//! bin count, u64 counts, Σz and Σz² as i128 in 2⁻⁷⁶ Gy and Gy² units), the self-cell sums
+//! (u64 0 or 1; then the map index and three integer arrays). An integer array is
 //! u64 element count, u64 byte length, then each element as a zigzag LEB128 varint (a voxel
 //! that received nothing takes one byte). Files of other versions are refused with their
 //! version named.
 
 use crate::events::EventSpectrum;
-use crate::result::{rel_uncertainty, BatchStat, EnergyBalance, RegionTally, TallyResult};
+use crate::result::{
+    rel_uncertainty, BatchStat, EnergyBalance, RegionTally, SelfCellTally, TallyResult,
+};
 use crate::scorer::{BatchTally, TallyLayout};
 
 /// Fixed-point scale: 2⁷⁶ units per MeV.
 const SCALE: f64 = 75_557_863_725_914_323_419_136.0; // 2^76
-/// Magic of the tally file format (version 3).
-pub const FILE_MAGIC: &[u8; 8] = b"XFTALLY3";
+/// Magic of the tally file format (version 4).
+pub const FILE_MAGIC: &[u8; 8] = b"XFTALLY4";
 /// The tally file format version this crate reads and writes.
-pub const FILE_VERSION: u32 = 3;
+pub const FILE_VERSION: u32 = 4;
 
 #[inline]
 fn fx(x: f64) -> i128 {
@@ -112,6 +115,25 @@ fn add_events(acc: &mut Vec<ExactEvents>, add: impl Iterator<Item = (Vec<u64>, i
     }
 }
 
+/// The self-cell sums ([`crate::result::SelfCellTally`]) in fixed point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExactSelfCell {
+    /// The region map the energies are summed by.
+    pub by_map: usize,
+    /// Σ batch self-cell energy per region (fixed point).
+    pub sum: Vec<i128>,
+    /// Σ (batch self-cell energy)² / batch size per region (fixed point).
+    pub sum2: Vec<i128>,
+    /// Σ batch self-cell energy × batch region energy / batch size (fixed point).
+    pub cross: Vec<i128>,
+}
+
+impl ExactSelfCell {
+    fn arrays(&mut self) -> [&mut Vec<i128>; 3] {
+        [&mut self.sum, &mut self.sum2, &mut self.cross]
+    }
+}
+
 /// A tally accumulated exactly: the same data as [`TallyResult`] with fixed-point sums.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExactTally {
@@ -132,6 +154,8 @@ pub struct ExactTally {
     pub max_history_imbalance_rel: f64,
     /// Single-event spectra per target class (empty when not tallied).
     pub events: Vec<ExactEvents>,
+    /// The self-cell sums, if the layout tallies them.
+    pub self_cell: Option<ExactSelfCell>,
 }
 
 impl ExactTally {
@@ -154,6 +178,15 @@ impl ExactTally {
             balance: [ExactStat::default(); 5],
             max_history_imbalance_rel: 0.0,
             events: Vec::new(),
+            self_cell: layout.self_cell.map(|s| {
+                let n = layout.regions[s.by_map].n_regions;
+                ExactSelfCell {
+                    by_map: s.by_map,
+                    sum: vec![0; n],
+                    sum2: vec![0; n],
+                    cross: vec![0; n],
+                }
+            }),
         }
     }
 
@@ -194,6 +227,13 @@ impl ExactTally {
                 .iter()
                 .map(|e| (e.counts.clone(), fx(e.sum_z), fx(e.sum_z2))),
         );
+        if let Some(sc) = &mut self.self_cell {
+            for (r, s, t) in b.self_cell_pairs(sc.by_map) {
+                sc.sum[r] = sc.sum[r].wrapping_add(fx(s));
+                sc.sum2[r] = sc.sum2[r].wrapping_add(fx(s * s / n));
+                sc.cross[r] = sc.cross[r].wrapping_add(fx(s * t / n));
+            }
+        }
         self.decays += b.histories;
         self.batches += 1;
     }
@@ -206,6 +246,10 @@ impl ExactTally {
                 .iter()
                 .zip(&self.regions)
                 .all(|(a, b)| a.name == b.name && a.sum.len() == b.sum.len())
+            && match (&self.self_cell, &o.self_cell) {
+                (Some(a), Some(b)) => a.by_map == b.by_map && a.sum.len() == b.sum.len(),
+                (a, b) => a.is_none() && b.is_none(),
+            }
     }
 
     /// Adds another tally of the same layout (disjoint batches of one run); the result does
@@ -237,6 +281,12 @@ impl ExactTally {
                 .iter()
                 .map(|e| (e.counts.clone(), e.sum_z, e.sum_z2)),
         );
+        if let (Some(a), Some(b)) = (&mut self.self_cell, &o.self_cell) {
+            let mut b = b.clone();
+            for (x, y) in a.arrays().into_iter().zip(b.arrays()) {
+                add(x, y);
+            }
+        }
         self.decays += o.decays;
         self.batches += o.batches;
         Ok(())
@@ -304,6 +354,12 @@ impl ExactTally {
                     sum_z2: fl(e.sum_z2),
                 })
                 .collect(),
+            self_cell: self.self_cell.as_ref().map(|s| SelfCellTally {
+                by_map: s.by_map,
+                sum: v(&s.sum),
+                sum2: v(&s.sum2),
+                cross: v(&s.cross),
+            }),
         }
     }
 
@@ -341,6 +397,16 @@ impl ExactTally {
             }
             o.extend_from_slice(&e.sum_z.to_le_bytes());
             o.extend_from_slice(&e.sum_z2.to_le_bytes());
+        }
+        match &self.self_cell {
+            None => u(o, 0),
+            Some(s) => {
+                u(o, 1);
+                u(o, s.by_map as u64);
+                for a in [&s.sum, &s.sum2, &s.cross] {
+                    write_ints(o, a);
+                }
+            }
         }
     }
 
@@ -388,6 +454,24 @@ impl ExactTally {
                 sum_z2,
             });
         }
+        let self_cell = match c.u64()? {
+            0 => None,
+            1 => {
+                let by_map = usize::try_from(c.u64()?).ok()?;
+                let (sum, sum2, cross) = (c.ints()?, c.ints()?, c.ints()?);
+                let n = regions.get(by_map)?.sum.len();
+                if sum.len() != n || sum2.len() != n || cross.len() != n {
+                    return None;
+                }
+                Some(ExactSelfCell {
+                    by_map,
+                    sum,
+                    sum2,
+                    cross,
+                })
+            }
+            _ => return None,
+        };
         Some(Self {
             decays,
             batches,
@@ -397,6 +481,7 @@ impl ExactTally {
             balance,
             max_history_imbalance_rel,
             events,
+            self_cell,
         })
     }
 }
@@ -407,7 +492,7 @@ pub enum FileError {
     /// A tally file of another format version (an older or newer xfire).
     #[error(
         "tally file format {found} (magic {magic}); this xfire reads format {FILE_VERSION} \
-         (XFTALLY3)"
+         (XFTALLY4)"
     )]
     Version {
         /// The version found ("2", "XFPART01 (version 1 part file)", …).
@@ -597,7 +682,7 @@ mod tests {
         for b in 0..7u32 {
             for h in 0..(10 + b) {
                 let e = 0.1 + f64::from(b * 31 + h).sin().abs() * 0.37;
-                s.begin_history(e + 1.0 / 3.0);
+                s.begin_history(e + 1.0 / 3.0, 0);
                 s.deposit(1, e);
                 s.deposit(2, 1.0 / 3.0);
                 s.end_history();
@@ -646,6 +731,71 @@ mod tests {
         assert!(m.merge(&ExactTally::new(&other)).is_err());
     }
 
+    /// Self-cell sums: exact and order-independent like the rest, round trip, and when every
+    /// deposit is in the decay's own cell the self and total means, variances and their
+    /// covariance coincide.
+    #[test]
+    fn self_cell_sums_merge_round_trip_and_equal_the_total_when_all_is_own() {
+        let l = TallyLayout::new(3, vec![RegionMap::new("r", vec![0, 1, 1], 2).unwrap()])
+            .unwrap()
+            .with_self_cell(crate::SelfCellLayout {
+                cell_map: 0,
+                n_cells: 1,
+                by_map: 0,
+            })
+            .unwrap();
+        let mut s = BatchScorer::new(&l);
+        let mut batches = Vec::new();
+        for b in 0..6u32 {
+            for h in 0..(8 + b) {
+                let e = 0.1 + f64::from(b * 17 + h).sin().abs() * 0.5;
+                s.begin_history(2.0 * e, 1 + (h as usize % 2));
+                s.deposit(1, e);
+                s.deposit(2, 0.5 * e);
+                s.deposit(0, 0.25 * e); // outside the cell
+                s.end_history();
+            }
+            batches.push(s.finish_batch());
+        }
+        let mut whole = ExactTally::new(&l);
+        batches.iter().for_each(|b| whole.absorb(b));
+        let (mut a, mut c) = (ExactTally::new(&l), ExactTally::new(&l));
+        for (i, b) in batches.iter().enumerate().rev() {
+            [&mut a, &mut c][i % 2].absorb(b);
+        }
+        c.merge(&a).unwrap();
+        assert_eq!(c, whole);
+        let bytes = encode_file(b"{}", &whole);
+        assert_eq!(decode_file(&bytes).unwrap(), (&b"{}"[..], whole.clone()));
+        let r = whole.to_result();
+        let mut plain = TallyResult::new(&l);
+        batches.iter().for_each(|b| plain.absorb(b));
+        let (m, p) = (
+            r.self_cell_mean(1).unwrap(),
+            plain.self_cell_mean(1).unwrap(),
+        );
+        for (x, y) in [
+            (m.self_mev, p.self_mev),
+            (m.var_self, p.var_self),
+            (m.cov, p.cov),
+        ] {
+            assert!((x - y).abs() <= 1e-12 * y.abs(), "{x} vs {y}");
+        }
+        // region 1 is the cell: all its energy is its own decays'
+        assert!((m.self_mev - m.total_mev).abs() <= 1e-14 * m.total_mev);
+        assert!(m.var_self > 0.0);
+        assert!((m.var_self - m.var_total).abs() <= 1e-9 * m.var_self);
+        assert!((m.cov - m.var_total).abs() <= 1e-9 * m.var_self);
+        // region 0 is outside the cell: nothing own
+        let o = r.self_cell_mean(0).unwrap();
+        assert_eq!((o.self_mev, o.var_self, o.cov), (0.0, 0.0, 0.0));
+        assert!(o.total_mev > 0.0);
+        // a tally without the self-cell sums does not merge with one that has them
+        let plain_layout =
+            TallyLayout::new(3, vec![RegionMap::new("r", vec![0, 1, 1], 2).unwrap()]).unwrap();
+        assert!(c.merge(&ExactTally::new(&plain_layout)).is_err());
+    }
+
     #[test]
     fn voxel_modes_keep_what_the_layout_asks_and_regions_do_not_change() {
         let base =
@@ -656,7 +806,7 @@ mod tests {
             let mut t = ExactTally::new(&l);
             for b in 0..4u32 {
                 for h in 0..5u32 {
-                    s.begin_history(1.0);
+                    s.begin_history(1.0, 0);
                     s.deposit((h % 3) as usize, 0.1 + f64::from(b) / 7.0);
                     s.end_history();
                 }
@@ -717,13 +867,14 @@ mod tests {
     #[test]
     fn older_formats_are_refused_with_their_version() {
         for (magic, want) in [
-            (&b"XFTALLY2"[..], "tally file format 2 (magic XFTALLY2)"),
+            (&b"XFTALLY3"[..], "tally file format 3 (magic XFTALLY3)"),
+            (b"XFTALLY2", "tally file format 2 (magic XFTALLY2)"),
             (b"XFTALLY1", "format 1"),
             (b"XFPART01", "format 1 (XFPART01 part file)"),
         ] {
             let b = [magic, &[0u8; 64][..]].concat();
             let e = decode_file(&b).unwrap_err().to_string();
-            assert!(e.contains(want) && e.contains("reads format 3"), "{e}");
+            assert!(e.contains(want) && e.contains("reads format 4"), "{e}");
         }
         assert_eq!(decode_file(b"PNG....."), Err(FileError::Corrupt));
     }

@@ -27,7 +27,7 @@
 //! let mut scorer = BatchScorer::new(&layout);
 //! for batch in 0..3 {
 //!     for _ in 0..10 {
-//!         scorer.begin_history(1.0);
+//!         scorer.begin_history(1.0, 0);
 //!         scorer.deposit(2, 0.25);
 //!         scorer.deposit(3, 0.5);
 //!         scorer.escape(0.25);
@@ -61,9 +61,13 @@ mod scorer;
 
 pub use events::{EventLayout, EventSpectrum};
 pub use exact::{ExactTally, FileError};
-pub use result::{dose_gy, rel_uncertainty, BatchStat, EnergyBalance, RegionTally, TallyResult};
+pub use result::{
+    dose_gy, mean_covariance, rel_uncertainty, BatchStat, EnergyBalance, RegionTally, SelfCellMean,
+    SelfCellTally, TallyResult,
+};
 pub use scorer::{
-    BatchScorer, BatchTally, RegionIndex, RegionMap, Scorer, TallyLayout, VoxelTally,
+    BatchScorer, BatchTally, RegionIndex, RegionMap, Scorer, SelfCellLayout, TallyLayout,
+    VoxelTally,
 };
 
 /// Errors of tally construction.

@@ -76,7 +76,7 @@ mod tests {
             let mut r = TallyResult::new(&l);
             let mut s = BatchScorer::new(&l);
             for _ in 0..2 {
-                s.begin_history(2.0);
+                s.begin_history(2.0, 0);
                 s.deposit(v, 2.0);
                 s.end_history();
                 r.absorb(&s.finish_batch());

@@ -69,6 +69,63 @@ pub struct RegionTally {
     pub sum2: Vec<f64>,
 }
 
+/// The self-cell tally ([`crate::SelfCellLayout`]) per region of map `by_map`: sums over
+/// batches of the energy deposited in the decays' own cells, of its square and of its product
+/// with the batch's total energy of the region, each over the batch size.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelfCellTally {
+    /// The region map the energies are summed by.
+    pub by_map: usize,
+    /// Σ batch self-cell energy per region [MeV].
+    pub sum: Vec<f64>,
+    /// Σ (batch self-cell energy)² / batch size per region [MeV²].
+    pub sum2: Vec<f64>,
+    /// Σ batch self-cell energy × batch energy of the region / batch size [MeV²].
+    pub cross: Vec<f64>,
+}
+
+impl SelfCellTally {
+    /// Empty sums for `layout`'s self-cell tally, if it has one.
+    pub fn new(layout: &TallyLayout) -> Option<Self> {
+        layout.self_cell.map(|s| {
+            let n = layout.regions[s.by_map].n_regions;
+            Self {
+                by_map: s.by_map,
+                sum: vec![0.0; n],
+                sum2: vec![0.0; n],
+                cross: vec![0.0; n],
+            }
+        })
+    }
+}
+
+/// Self-cell and total energy per decay of one region with their sampling (co)variances
+/// ([`TallyResult::self_cell_mean`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SelfCellMean {
+    /// Mean energy per decay deposited in the decay's own cell [MeV].
+    pub self_mev: f64,
+    /// Mean energy per decay deposited in the region [MeV].
+    pub total_mev: f64,
+    /// Variance of `self_mev` [MeV²].
+    pub var_self: f64,
+    /// Variance of `total_mev` [MeV²].
+    pub var_total: f64,
+    /// Covariance of `self_mev` and `total_mev` [MeV²].
+    pub cov: f64,
+}
+
+/// Variance (or covariance) of the means per decay of two quantities from their batch sums
+/// `a`, `b` and Σ a_k b_k / n_k (`ab`), `n` decays in `k` batches (the estimator of
+/// [`rel_uncertainty`]); 0 with fewer than two batches.
+pub fn mean_covariance(a: f64, b: f64, ab: f64, n: u64, k: u64) -> f64 {
+    if k < 2 || n == 0 {
+        return 0.0;
+    }
+    let n = n as f64;
+    (ab - a * b / n) / ((k - 1) as f64 * n)
+}
+
 /// The tally of a run: plain data, mergeable by adding (see the crate documentation for the
 /// statistics).
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +149,8 @@ pub struct TallyResult {
     /// Single-event spectra per target class of the layout's event targets (empty when not
     /// tallied; [`crate::events`]).
     pub events: Vec<EventSpectrum>,
+    /// The self-cell tally, if the layout has one.
+    pub self_cell: Option<SelfCellTally>,
 }
 
 impl TallyResult {
@@ -114,6 +173,7 @@ impl TallyResult {
             balance: EnergyBalance::default(),
             max_history_imbalance_rel: 0.0,
             events: Vec::new(),
+            self_cell: SelfCellTally::new(layout),
         }
     }
 
@@ -153,6 +213,13 @@ impl TallyResult {
         self.balance.below_cutoff.add(b.below_cutoff_mev, n);
         self.max_history_imbalance_rel = self.max_history_imbalance_rel.max(b.max_imbalance_rel);
         self.add_events(&b.events);
+        if let Some(sc) = &mut self.self_cell {
+            for (r, s, t) in b.self_cell_pairs(sc.by_map) {
+                sc.sum[r] += s;
+                sc.sum2[r] += s * s / n;
+                sc.cross[r] += s * t / n;
+            }
+        }
         self.decays += b.histories;
         self.batches += 1;
     }
@@ -196,9 +263,41 @@ impl TallyResult {
             .max_history_imbalance_rel
             .max(o.max_history_imbalance_rel);
         self.add_events(&o.events);
+        match (&mut self.self_cell, &o.self_cell) {
+            (Some(a), Some(b)) if a.sum.len() == b.sum.len() => {
+                for (x, y) in [(&mut a.sum, &b.sum), (&mut a.sum2, &b.sum2)]
+                    .into_iter()
+                    .chain([(&mut a.cross, &b.cross)])
+                {
+                    x.iter_mut().zip(y).for_each(|(x, y)| *x += y);
+                }
+            }
+            (None, None) => {}
+            _ => {
+                return Err(TallyError::Layout(
+                    "cannot merge tallies with and without a self-cell tally".into(),
+                ))
+            }
+        }
         self.decays += o.decays;
         self.batches += o.batches;
         Ok(())
+    }
+
+    /// The self-cell and total energy per decay of region `r` of the self-cell map, with
+    /// their (co)variances; `None` without a self-cell tally.
+    pub fn self_cell_mean(&self, r: usize) -> Option<SelfCellMean> {
+        let sc = self.self_cell.as_ref()?;
+        let t = &self.regions[sc.by_map];
+        let (n, k) = (self.decays, self.batches);
+        let (s, tt) = (sc.sum[r], t.sum[r]);
+        Some(SelfCellMean {
+            self_mev: self.per_decay(s),
+            total_mev: self.per_decay(tt),
+            var_self: mean_covariance(s, s, sc.sum2[r], n, k),
+            var_total: mean_covariance(tt, tt, t.sum2[r], n, k),
+            cov: mean_covariance(s, tt, sc.cross[r], n, k),
+        })
     }
 
     fn per_decay(&self, sum: f64) -> f64 {
@@ -309,7 +408,7 @@ mod tests {
                     } else {
                         0.0
                     };
-                    s.begin_history(e);
+                    s.begin_history(e, 0);
                     s.deposit(0, e);
                     s.end_history();
                 }
@@ -343,7 +442,7 @@ mod tests {
         for b in 0..6 {
             for h in 0..10 {
                 let e = (b * 10 + h) as f64 * 0.01;
-                s.begin_history(e + 0.5);
+                s.begin_history(e + 0.5, 0);
                 s.deposit(1, e);
                 s.deposit(2, 0.5);
                 s.end_history();

@@ -8,8 +8,10 @@ use crate::{Result, TallyError};
 /// Calls come in history order: `begin_history`, then any number of deposits and escapes,
 /// then `end_history`. Implementations must not allocate per call in steady state.
 pub trait Scorer {
-    /// A decay starts; `emitted_mev` is the total energy of all its emissions [MeV].
-    fn begin_history(&mut self, emitted_mev: f64);
+    /// A decay starts in voxel `site`; `emitted_mev` is the total energy of all its emissions
+    /// [MeV]. (A scorer that tells energy from a decay's own cell from cross-fire looks up the
+    /// site's cell: [`SelfCellLayout`].)
+    fn begin_history(&mut self, emitted_mev: f64, site: usize);
     /// Energy lost by a charged particle along its track inside `voxel` [MeV].
     fn deposit(&mut self, voxel: usize, e_mev: f64);
     /// Residual energy of a particle whose tracking stopped at the cutoff, or a particle
@@ -197,6 +199,23 @@ pub struct TallyLayout {
     pub regions: Vec<RegionMap>,
     /// Targets of the single-event spectra ([`crate::events`]), if tallied.
     pub events: Option<EventLayout>,
+    /// Energy from decays in their own cell, if tallied ([`SelfCellLayout`]).
+    pub self_cell: Option<SelfCellLayout>,
+}
+
+/// The self-cell tally of a layout: per region of region map `by_map`, the energy deposited
+/// in the cell the decay happened in. A voxel's cell is its region in map `cell_map`, cells
+/// being regions `1..=n_cells` (region 0 and any region above `n_cells` are outside cells:
+/// decays there have no own cell). Scored in the same pass as everything else, so self-cell
+/// and total energies come from the same histories (their covariance is kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SelfCellLayout {
+    /// Region map giving each voxel's cell.
+    pub cell_map: usize,
+    /// Number of cells (regions `1..=n_cells` of `cell_map`).
+    pub n_cells: u32,
+    /// Region map the self-cell energy is summed by (e.g. cell kinds).
+    pub by_map: usize,
 }
 
 impl TallyLayout {
@@ -223,7 +242,24 @@ impl TallyLayout {
             voxels: VoxelTally::SumAndSquares,
             regions,
             events: None,
+            self_cell: None,
         })
+    }
+
+    /// The layout with the self-cell tally `s` (both region maps must exist).
+    pub fn with_self_cell(mut self, s: SelfCellLayout) -> Result<Self> {
+        let n = self.regions.len();
+        match self.regions.get(s.cell_map) {
+            Some(m) if s.by_map < n && (s.n_cells as usize) < m.n_regions.max(1) => {
+                self.self_cell = Some(s);
+                Ok(self)
+            }
+            _ => Err(TallyError::Layout(format!(
+                "self-cell tally: region maps {} (cells 1..={}) and {} do not exist in a layout \
+                 of {n} maps",
+                s.cell_map, s.n_cells, s.by_map
+            ))),
+        }
     }
 
     /// The layout keeping only the per-voxel tallies `voxels`.
@@ -278,6 +314,25 @@ pub struct BatchTally {
     pub max_imbalance_rel: f64,
     /// Single-event spectra per target class (empty unless the scorer tallies them).
     pub events: Vec<EventSpectrum>,
+    /// Per region of the self-cell map, (region, energy [MeV]) deposited in the cell each
+    /// decay happened in, sorted by region (empty without a self-cell tally).
+    pub self_cell: Vec<(u32, f64)>,
+}
+
+impl BatchTally {
+    /// The self-cell energies of the batch with the batch's energy of the same region of map
+    /// `by_map`: (region, self, total) in region order.
+    pub fn self_cell_pairs(&self, by_map: usize) -> impl Iterator<Item = (usize, f64, f64)> + '_ {
+        let totals = self.regions.get(by_map).map_or(&[][..], Vec::as_slice);
+        let mut j = 0;
+        self.self_cell.iter().map(move |&(r, s)| {
+            while j < totals.len() && totals[j].0 < r {
+                j += 1;
+            }
+            let t = totals.get(j).filter(|x| x.0 == r).map_or(0.0, |x| x.1);
+            (r as usize, s, t)
+        })
+    }
 }
 
 /// Per-history energy balance being accumulated.
@@ -307,6 +362,10 @@ pub struct BatchScorer<'a> {
     batch: BatchTally,
     events: Option<(&'a EventLayout, EventScorer)>,
     weight: f64,
+    /// Cell of the current decay (0: none, or no self-cell tally).
+    site_cell: u32,
+    self_energy: Vec<f64>,
+    self_touched: Vec<u32>,
 }
 
 impl<'a> BatchScorer<'a> {
@@ -326,6 +385,11 @@ impl<'a> BatchScorer<'a> {
             batch: BatchTally::default(),
             events: None,
             weight: 1.0,
+            site_cell: 0,
+            self_energy: layout
+                .self_cell
+                .map_or_else(Vec::new, |s| vec![0.0; layout.regions[s.by_map].n_regions]),
+            self_touched: Vec::new(),
         }
     }
 
@@ -360,7 +424,29 @@ impl<'a> BatchScorer<'a> {
         if let Some((_, ev)) = &mut self.events {
             out.events = ev.take_batch();
         }
+        self.self_touched.sort_unstable();
+        out.self_cell = self
+            .self_touched
+            .drain(..)
+            .map(|r| (r, std::mem::take(&mut self.self_energy[r as usize])))
+            .collect();
         out
+    }
+
+    /// Adds `e` [MeV] to the self-cell tally if `voxel` is in the current decay's cell.
+    #[inline]
+    fn score_self(&mut self, voxel: usize, e: f64) {
+        let Some(s) = self.layout.self_cell else {
+            return;
+        };
+        if self.layout.regions[s.cell_map].of_voxel.get(voxel) == self.site_cell {
+            let r = self.layout.regions[s.by_map].of_voxel.get(voxel);
+            let slot = &mut self.self_energy[r as usize];
+            if *slot == 0.0 {
+                self.self_touched.push(r);
+            }
+            *slot += e;
+        }
     }
 }
 
@@ -399,12 +485,23 @@ fn region_sums(
 
 impl Scorer for BatchScorer<'_> {
     #[inline]
-    fn begin_history(&mut self, emitted_mev: f64) {
+    fn begin_history(&mut self, emitted_mev: f64, site: usize) {
         self.history = HistoryBalance {
             emitted: emitted_mev,
             ..HistoryBalance::default()
         };
         self.weight = 1.0;
+        self.site_cell = match self.layout.self_cell {
+            Some(s) => {
+                let c = self.layout.regions[s.cell_map].of_voxel.get(site);
+                if c <= s.n_cells {
+                    c
+                } else {
+                    0
+                }
+            }
+            None => 0,
+        };
     }
 
     #[inline]
@@ -419,6 +516,9 @@ impl Scorer for BatchScorer<'_> {
             self.history.deposited += e_mev;
             if let Some((l, ev)) = &mut self.events {
                 ev.deposit(l, self.layout.regions[l.map].of_voxel.get(voxel), e_mev);
+            }
+            if self.site_cell != 0 {
+                self.score_self(voxel, e_mev);
             }
         }
     }
@@ -533,7 +633,7 @@ mod tests {
     fn batch_is_sparse_sorted_and_reset() {
         let l = layout();
         let mut s = BatchScorer::new(&l);
-        s.begin_history(3.0);
+        s.begin_history(3.0, 0);
         s.deposit(5, 1.0);
         s.deposit(1, 0.5);
         s.deposit(5, 0.25);
@@ -568,7 +668,7 @@ mod tests {
     fn without_voxel_tallies_the_batch_has_regions_only() {
         let l = layout().with_voxels(VoxelTally::None);
         let mut s = BatchScorer::new(&l);
-        s.begin_history(1.0);
+        s.begin_history(1.0, 0);
         s.deposit(5, 0.5);
         s.deposit(1, 0.5);
         s.end_history();
@@ -580,10 +680,65 @@ mod tests {
     }
 
     #[test]
+    fn self_cell_energy_is_what_lands_in_the_decays_own_cell() {
+        let own = |n_cells| SelfCellLayout {
+            cell_map: 1,
+            n_cells,
+            by_map: 0,
+        };
+        let l = layout().with_self_cell(own(2)).unwrap();
+        let mut s = BatchScorer::new(&l);
+        // a decay in cell 1 (voxel 1): its deposits in voxels 1 and 2 are its own cell's
+        s.begin_history(3.0, 1);
+        s.deposit(1, 0.5);
+        s.deposit(2, 0.25);
+        s.deposit(5, 1.0); // cell 2
+        s.deposit(0, 0.3); // no cell
+        assert!(s.set_weight(2.0));
+        s.deposit_local(2, 0.1, true);
+        s.end_history();
+        // a decay outside cells: nothing is its own
+        s.begin_history(1.0, 3);
+        s.deposit(1, 0.5);
+        s.end_history();
+        // a decay in cell 2 (voxel 5)
+        s.begin_history(1.0, 5);
+        s.deposit(5, 0.5);
+        s.deposit(2, 0.5);
+        s.end_history();
+        let b = s.finish_batch();
+        assert_eq!(b.self_cell, vec![(0, 0.5), (1, 0.45), (2, 0.5)]);
+        let pairs: Vec<_> = b.self_cell_pairs(0).collect();
+        assert_eq!(pairs, vec![(0, 0.5, 1.3), (1, 0.45, 0.95), (2, 0.5, 1.5)]);
+        assert!(s.finish_batch().self_cell.is_empty());
+        // cell 2 beyond n_cells (as the macro voxels of a nested grid): no own cell
+        let l1 = layout().with_self_cell(own(1)).unwrap();
+        let mut s = BatchScorer::new(&l1);
+        s.begin_history(1.0, 5);
+        s.deposit(5, 0.5);
+        s.end_history();
+        assert!(s.finish_batch().self_cell.is_empty());
+        for bad in [
+            SelfCellLayout {
+                cell_map: 2,
+                ..own(1)
+            },
+            SelfCellLayout {
+                by_map: 2,
+                ..own(1)
+            },
+            own(3),
+        ] {
+            let e = layout().with_self_cell(bad).unwrap_err().to_string();
+            assert!(e.contains("self-cell tally"), "{e}");
+        }
+    }
+
+    #[test]
     fn imbalance_is_detected() {
         let l = layout();
         let mut s = BatchScorer::new(&l);
-        s.begin_history(1.0);
+        s.begin_history(1.0, 0);
         s.deposit(0, 0.9);
         s.end_history();
         let b = s.finish_batch();

@@ -355,7 +355,7 @@ impl<'a, G: Geometry> Engine<'a, G> {
             }
         }
         let emitted: f64 = ws.emissions.iter().map(|e| e.energy_mev).sum();
-        scorer.begin_history(emitted);
+        scorer.begin_history(emitted, voxel);
         let mut transport_rng: Option<Rng> = None;
         for em in &ws.emissions {
             let dir = rng.isotropic();

@@ -259,7 +259,7 @@ struct Sum {
 }
 
 impl xfire_tally::Scorer for Sum {
-    fn begin_history(&mut self, _: f64) {
+    fn begin_history(&mut self, _: f64, _: usize) {
         self.this = 0.0;
     }
     fn deposit(&mut self, _: usize, e: f64) {
@@ -319,7 +319,7 @@ fn thin_voxel_kerma_matches_muen() {
         let mut rng = Rng::for_stream(7, (e * 1e6) as u64, 2);
         let mut sum = Sum::default();
         for _ in 0..n {
-            xfire_tally::Scorer::begin_history(&mut sum, e);
+            xfire_tally::Scorer::begin_history(&mut sum, e, 0);
             engine.transport_particle(
                 Particle::Photon,
                 e,

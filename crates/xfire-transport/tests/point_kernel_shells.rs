@@ -90,7 +90,7 @@ struct ShellScorer<'a> {
 }
 
 impl Scorer for ShellScorer<'_> {
-    fn begin_history(&mut self, _: f64) {}
+    fn begin_history(&mut self, _: f64, _: usize) {}
     fn deposit(&mut self, voxel: usize, e_mev: f64) {
         for &(s, w) in self.map.of(voxel) {
             self.history[s as usize] += w * e_mev;

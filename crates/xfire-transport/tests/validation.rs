@@ -38,7 +38,7 @@ struct Profile {
 }
 
 impl Scorer for Profile {
-    fn begin_history(&mut self, e: f64) {
+    fn begin_history(&mut self, e: f64, _site: usize) {
         self.emitted = e;
     }
     fn deposit(&mut self, v: usize, e: f64) {
@@ -90,7 +90,7 @@ fn alpha_row(e_mev: f64) -> (f64, usize, f64, Vec<f64>) {
         ..Profile::default()
     };
     let mut rng = Rng::for_stream(1, 0, 2);
-    prof.begin_history(e_mev);
+    prof.begin_history(e_mev, 0);
     eng.transport_particle(
         Particle::Alpha,
         e_mev,

@@ -297,7 +297,6 @@ def compare(
     normalise: str = "tumour-dose",
     reference: Optional[str] = None,
     decays: Optional[int] = None,
-    crossfire_decays: int = 20000,
     threads: int = 0,
     base: Optional[Union[str, os.PathLike]] = None,
     progress: Optional[Progress] = None,
@@ -306,8 +305,7 @@ def compare(
 
     ``nuclides``: names (list or comma-separated); ``normalise``: ``tumour-dose`` (equal
     mean tumour dose), ``activity`` or ``decays``; ``reference``: the nuclide whose amount
-    is the scenario's (default: the first); ``decays`` replaces ``transport.decays``;
-    ``crossfire_decays``: decays of the self-cell transport (0: no cross-fire fraction).
+    is the scenario's (default: the first); ``decays`` replaces ``transport.decays``.
     """
     if not isinstance(nuclides, str):
         nuclides = ",".join(nuclides)
@@ -316,7 +314,6 @@ def compare(
         normalise=normalise,
         reference=reference,
         decays=decays,
-        crossfire_decays=crossfire_decays,
         threads=threads,
         progress=progress,
     )

@@ -436,10 +436,6 @@ pub fn write_report(
         ),
         ("normalisation".to_string(), c.normalise.name().to_string()),
         ("reference nuclide".to_string(), c.reference.clone()),
-        (
-            "self-cell decays per part".to_string(),
-            c.crossfire_decays.to_string(),
-        ),
     ];
     if let Some(s) = &c.scenario {
         extra.insert(0, ("scenario".to_string(), s.clone()));

@@ -375,7 +375,7 @@ pub fn comparison_json(c: &Comparison) -> Result<serde_json::Value> {
     let mut v =
         serde_json::to_value(c).map_err(|e| super::failed(format!("comparison.json: {e}")))?;
     v["format"] = serde_json::json!("xfire-comparison");
-    v["format_version"] = serde_json::json!(2);
+    v["format_version"] = serde_json::json!(3);
     v["xfire_version"] = serde_json::json!(env!("CARGO_PKG_VERSION"));
     v["units"] = serde_json::json!(UNITS);
     Ok(v)
