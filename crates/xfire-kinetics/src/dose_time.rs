@@ -240,6 +240,106 @@ pub fn settle_time_s(ev: &Evolution, fraction: f64) -> KResult<f64> {
     Ok(last + dt)
 }
 
+/// The peak of a target's dose rate after the first administration and how fast it falls
+/// ([`rate_peak`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RatePeak {
+    /// Peak dose rate \[Gy/s\].
+    pub rate_gy_per_s: f64,
+    /// Time of the peak after the first administration \[s\].
+    pub time_s: f64,
+    /// Time from the peak to half the peak \[s\]; `None` if the rate does not fall that far
+    /// before the next administration (or the end of the treatment).
+    pub half_time_s: Option<f64>,
+}
+
+/// The dose-rate peak of target `target` after the first administration, searched up to the
+/// next administration (`administrations_s`: their times \[s\]) or the end of the
+/// treatment: a 400-point log grid from 1 s, refined by golden-section search, and the
+/// half-peak time by bisection.
+pub fn rate_peak(
+    ev: &Evolution,
+    field: &DoseField,
+    target: usize,
+    administrations_s: &[f64],
+) -> KResult<RatePeak> {
+    let first = ev.first_time_s().unwrap_or(0.0);
+    let end = settle_time_s(ev, 1e-4)?;
+    let horizon = administrations_s
+        .iter()
+        .copied()
+        .find(|&t| t > first)
+        .unwrap_or(end)
+        .min(end.max(first + 1.0));
+    let span = (horizon - first).max(1.0);
+    let total = |r: &SplitDose| r.low_let[target] + r.alpha[target];
+    let rate = |tau: f64| -> KResult<f64> { Ok(total(&dose_rate_at(ev, field, first + tau)?)) };
+    // log grid from 1 s to the horizon (just before it)
+    let n = 400;
+    let hi = (span * (1.0 - 1e-9)).ln();
+    let taus: Vec<f64> = (0..=n)
+        .map(|i| (hi * f64::from(i) / f64::from(n)).exp())
+        .collect();
+    let abs: Vec<f64> = taus.iter().map(|t| first + t).collect();
+    let rates: Vec<f64> = dose_timeline(ev, field, &abs)?
+        .rate
+        .iter()
+        .map(total)
+        .collect();
+    let (mut ip, mut peak) = (0usize, rates[0]);
+    for (i, &r) in rates.iter().enumerate() {
+        if r > peak {
+            ip = i;
+            peak = r;
+        }
+    }
+    // refine the peak by golden-section search on the bracketing grid points
+    let (mut a, mut b) = (
+        taus[ip.saturating_sub(1)],
+        taus[(ip + 1).min(taus.len() - 1)],
+    );
+    let g = 0.5 * (5f64.sqrt() - 1.0);
+    for _ in 0..60 {
+        let c = b - g * (b - a);
+        let d = a + g * (b - a);
+        if rate(c)? >= rate(d)? {
+            b = d;
+        } else {
+            a = c;
+        }
+    }
+    let tp = 0.5 * (a + b);
+    let rp = rate(tp)?;
+    let (time_s, peak) = if rp >= peak {
+        (tp, rp)
+    } else {
+        (taus[ip], peak)
+    };
+    let mut out = RatePeak {
+        rate_gy_per_s: peak.max(0.0),
+        time_s,
+        half_time_s: None,
+    };
+    if peak <= 0.0 {
+        return Ok(out);
+    }
+    let half = 0.5 * peak;
+    let Some(j) = (0..taus.len()).find(|&j| taus[j] > time_s && rates[j] <= half) else {
+        return Ok(out);
+    };
+    let (mut a, mut b) = (taus[j - 1].max(time_s), taus[j]);
+    for _ in 0..80 {
+        let m = 0.5 * (a + b);
+        if rate(m)? > half {
+            a = m;
+        } else {
+            b = m;
+        }
+    }
+    out.half_time_s = Some(0.5 * (a + b) - time_s);
+    Ok(out)
+}
+
 /// Options of the G-factor sampling.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ProtractionOptions {
@@ -547,6 +647,21 @@ mod tests {
         assert!(DoseField::low_let_only(vec![vec![1.0], vec![1.0, 2.0]]).is_err());
         assert!(DoseField::low_let_only(vec![vec![-1.0]]).is_err());
         assert!(DoseField::low_let_only(vec![vec![f64::NAN]]).is_err());
+    }
+
+    /// A source taken up at once and cleared mono-exponentially: the rate peaks at the start
+    /// and halves after ln 2 / λ_eff.
+    #[test]
+    fn rate_peak_of_a_mono_exponential_source() {
+        let k = lu177(50.0);
+        let lp = Chain::from_library("Lu-177").unwrap().members()[0].decay_constant_per_s;
+        let le = lp + LN2 / (50.0 * H);
+        let f = DoseField::low_let_only(vec![vec![1e-9, 3e-10]]).unwrap();
+        let p = rate_peak(k.evolution(), &f, 1, &[0.0]).unwrap();
+        assert!(p.time_s <= 2.0, "peak at {} s", p.time_s);
+        assert!(rel(p.rate_gy_per_s, 3e-10 * 1e6 * (-le * p.time_s).exp()) < 1e-9);
+        let half = p.half_time_s.unwrap();
+        assert!(rel(half, LN2 / le) < 1e-6, "{half} vs {}", LN2 / le);
     }
 
     #[test]

@@ -30,24 +30,23 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Serialize;
-use xfire_data::nuclides::library;
-use xfire_kinetics::dose_time::{
-    dose_rate_at, dose_timeline, dose_total, settle_time_s, DoseField,
-};
 use xfire_kinetics::noise::SurvivalEstimate;
 use xfire_kinetics::regimen::Amount;
-use xfire_phantom::{CellKind, Phantom};
-use xfire_tally::{dose_gy, SelfCellMean};
-use xfire_transport::{region_masses_g, PhysicsTables};
+use xfire_phantom::Phantom;
+use xfire_transport::PhysicsTables;
 
-use crate::compute::{compute, RunResult};
-use crate::plan::{Plan, GROUP_LYMPHOCYTE, GROUP_MAP, GROUP_TUMOUR};
+use crate::compute::compute;
+use crate::plan::Plan;
 use crate::spec::{AmountSpec, Scenario};
 use crate::transport::{transport_part, ComponentTransport, Options, Part, PartTransport};
 use crate::{Result, ScenarioError};
 
+mod nuclide;
 mod report;
 mod table;
+
+pub use nuclide::crossfire_fraction;
+use table::fmt_day;
 
 pub use report::{write_outputs, write_report, Invocation};
 pub use table::{comparison_csv, comparison_json, normalisation_text, text_table};
@@ -194,14 +193,6 @@ impl ExposureRow {
             "circulating" => "blood".into(),
             m => format!("{m}_d{}", fmt_day(self.from_day)),
         }
-    }
-}
-
-fn fmt_day(d: f64) -> String {
-    if (d - d.round()).abs() < 1e-9 {
-        format!("{}", d.round() as i64)
-    } else {
-        format!("{d:.2}")
     }
 }
 
@@ -392,93 +383,6 @@ pub struct Comparison {
     pub slice: Option<SliceData>,
 }
 
-/// Cross-fire fraction of a cell group from its self-cell tallies per component part
-/// `(mean, weight)`, weight = decays of the component over the treatment: 1 − Σ w·self /
-/// Σ w·total; None without energy. σ by the delta method on the ratio, with the self–total
-/// covariance of each part (they come from the same histories).
-pub fn crossfire_fraction(parts: &[(SelfCellMean, f64)]) -> Option<WithSigma> {
-    let (mut s, mut t, mut vs, mut vt, mut cst) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for (p, w) in parts {
-        s += w * p.self_mev;
-        t += w * p.total_mev;
-        vs += w * w * p.var_self;
-        vt += w * w * p.var_total;
-        cst += w * w * p.cov;
-    }
-    if t <= 0.0 {
-        return None;
-    }
-    let r = s / t;
-    let var_r = ((vs - 2.0 * r * cst + r * r * vt) / (t * t)).max(0.0);
-    Some(WithSigma {
-        value: 1.0 - r,
-        sigma: var_r.sqrt(),
-    })
-}
-
-/// The self-cell tallies of group `g` of every transported part with its component's
-/// decays over the treatment (`totals`, in component order).
-fn self_cell_parts(
-    tr: &[ComponentTransport],
-    totals: &[f64],
-    g: usize,
-) -> Vec<(SelfCellMean, f64)> {
-    tr.iter()
-        .zip(totals)
-        .flat_map(|(c, &w)| {
-            c.parts
-                .iter()
-                .filter_map(move |p| p.tally.self_cell_mean(g).map(|m| (m, w)))
-        })
-        .collect()
-}
-
-/// Dose per decay of every component to the "group" regions (other, tumour cells,
-/// lymphocytes), as the time step computes it.
-fn group_field(plan: &Plan, tr: &[ComponentTransport]) -> Result<DoseField> {
-    let masses = region_masses_g(&plan.phantom, &plan.layout.regions[GROUP_MAP]);
-    let mut out = [Vec::new(), Vec::new()];
-    for c in tr {
-        for (pi, part) in [Part::LowLet, Part::Alpha].into_iter().enumerate() {
-            let v: Vec<f64> = match c.part(part) {
-                Some(t) => (0..masses.len())
-                    .map(|r| {
-                        if masses[r] > 0.0 {
-                            dose_gy(t.region_mean_mev(GROUP_MAP, r), masses[r])
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect(),
-                None => vec![0.0; masses.len()],
-            };
-            out[pi].push(v);
-        }
-    }
-    let [low, alpha] = out;
-    DoseField::new(low, alpha).map_err(|e| failed(format!("group dose field: {e}")))
-}
-
-/// Mean tumour-cell absorbed dose over the whole treatment \[Gy\], as the time step computes it.
-fn tumour_dose_gy(plan: &Plan, tr: &[ComponentTransport]) -> Result<f64> {
-    let f = group_field(plan, tr)?;
-    let d =
-        dose_total(plan.source.evolution(), &f).map_err(|e| failed(format!("tumour dose: {e}")))?;
-    Ok(d.low_let[GROUP_TUMOUR] + d.alpha[GROUP_TUMOUR])
-}
-
-/// Decays of the parent (member 0) over the whole treatment \[1\].
-fn parent_decays(plan: &Plan) -> f64 {
-    let tot = plan.source.total_decays();
-    plan.source
-        .components()
-        .iter()
-        .zip(&tot)
-        .filter(|(c, _)| c.member == 0)
-        .map(|(_, d)| d)
-        .sum()
-}
-
 /// The scenario with its administered amount multiplied by `k`.
 pub fn scaled_scenario(s: &Scenario, k: f64) -> Scenario {
     let mut s = s.clone();
@@ -517,101 +421,6 @@ pub fn with_nuclide(s: &Scenario, nuclide: &str) -> Result<(Scenario, Vec<String
         }
     });
     Ok((s, notes))
-}
-
-fn alpha_emitter(chain: &xfire_kinetics::Chain) -> bool {
-    chain.members().iter().any(|m| {
-        !m.is_stable()
-            && library()
-                .resolve(&m.nuclide)
-                .is_ok_and(|n| !n.alpha.is_empty())
-    })
-}
-
-/// Tumour-cell dose rate: peak after the first administration \[Gy/s\], its time after the
-/// first administration \[s\], and the time from the peak to half the peak \[s\].
-fn dose_rate_half_time(plan: &Plan, field: &DoseField) -> Result<(f64, f64, Option<f64>)> {
-    let src = &plan.source;
-    let ev = src.evolution();
-    let adm = src.administrations();
-    let first = ev.first_time_s().unwrap_or(0.0);
-    let end = settle_time_s(ev, 1e-4).map_err(|e| failed(format!("end of treatment: {e}")))?;
-    let horizon = adm
-        .iter()
-        .map(|a| a.time_s)
-        .find(|&t| t > first)
-        .unwrap_or(end)
-        .min(end.max(first + 1.0));
-    let span = (horizon - first).max(1.0);
-    let rate = |tau: f64| -> Result<f64> {
-        let r =
-            dose_rate_at(ev, field, first + tau).map_err(|e| failed(format!("dose rate: {e}")))?;
-        Ok(r.low_let[GROUP_TUMOUR] + r.alpha[GROUP_TUMOUR])
-    };
-    // log grid from 1 s to the horizon (just before it)
-    let n = 400;
-    let lo = 1.0f64.ln();
-    let hi = (span * (1.0 - 1e-9)).ln();
-    let taus: Vec<f64> = (0..=n)
-        .map(|i| (lo + (hi - lo) * f64::from(i) / f64::from(n)).exp())
-        .collect();
-    let tl = dose_timeline(
-        ev,
-        field,
-        &taus.iter().map(|t| first + t).collect::<Vec<_>>(),
-    )
-    .map_err(|e| failed(format!("dose rate timeline: {e}")))?;
-    let rates: Vec<f64> = tl
-        .rate
-        .iter()
-        .map(|r| r.low_let[GROUP_TUMOUR] + r.alpha[GROUP_TUMOUR])
-        .collect();
-    let (mut ip, mut peak) = (0usize, rates[0]);
-    for (i, &r) in rates.iter().enumerate() {
-        if r > peak {
-            ip = i;
-            peak = r;
-        }
-    }
-    // refine the peak by golden-section search on the bracketing grid points
-    let (mut a, mut b) = (
-        taus[ip.saturating_sub(1)],
-        taus[(ip + 1).min(taus.len() - 1)],
-    );
-    let g = 0.5 * (5f64.sqrt() - 1.0);
-    for _ in 0..60 {
-        let c = b - g * (b - a);
-        let d = a + g * (b - a);
-        if rate(c)? >= rate(d)? {
-            b = d;
-        } else {
-            a = c;
-        }
-    }
-    let tp = 0.5 * (a + b);
-    let rp = rate(tp)?;
-    let (tp, peak) = if rp >= peak {
-        (tp, rp)
-    } else {
-        (taus[ip], peak)
-    };
-    if peak <= 0.0 {
-        return Ok((0.0, tp, None));
-    }
-    let half = 0.5 * peak;
-    let Some(j) = (0..taus.len()).find(|&j| taus[j] > tp && rates[j] <= half) else {
-        return Ok((peak, tp, None));
-    };
-    let (mut a, mut b) = (taus[j - 1].max(tp), taus[j]);
-    for _ in 0..80 {
-        let m = 0.5 * (a + b);
-        if rate(m)? > half {
-            a = m;
-        } else {
-            b = m;
-        }
-    }
-    Ok((peak, tp, Some(0.5 * (a + b) - tp)))
 }
 
 struct Memo {
@@ -673,52 +482,20 @@ fn transport_components(
     Ok((out, wall, reused))
 }
 
-/// The lymphocyte rows: resident from the lymphocyte group summary (mass-weighted mean over
-/// the lymphocyte voxels, integrated to the end of all decays: the same number as the
-/// run's "lymphocytes" line and the ratio's denominator), then the other models.
-fn exposure_rows(r: &RunResult) -> Vec<ExposureRow> {
-    let mut v = Vec::new();
-    if r.lymphocytes.cells > 0 {
-        v.push(ExposureRow {
-            model: "resident".into(),
-            from_day: 0.0,
-            to_day: r.end_s / DAY,
-            mean_gy: r.lymphocytes.mean_gy,
-            rbe_weighted_gy: r.lymphocytes.rbe_weighted_gy,
-            surviving_fraction: r.lymphocytes.surviving_fraction.unwrap_or(f64::NAN),
-            survival: r.lymphocytes.survival,
-            alpha_hit_survival: r.lymphocytes.alpha_hit_survival,
-        });
-    }
-    let first = r.administrations.first().map_or(0.0, |a| a.0);
-    for e in r.exposures.iter().filter(|e| e.model != "resident") {
-        v.push(ExposureRow {
-            model: e.model.clone(),
-            from_day: (e.from_s - first) / DAY,
-            to_day: (e.to_s - first) / DAY,
-            mean_gy: e.mean_gy,
-            rbe_weighted_gy: e.rbe_weighted_gy.mean,
-            surviving_fraction: e.surviving_fraction,
-            survival: Some(e.survival),
-            alpha_hit_survival: e.alpha_hit_survival,
-        });
-    }
-    v
+/// The nuclides of a comparison, resolved: chains in the order asked, their parent names,
+/// and the index of the reference nuclide.
+struct Nuclides {
+    chains: Vec<xfire_kinetics::Chain>,
+    names: Vec<String>,
+    reference: usize,
 }
 
-/// Run the comparison. `base` is the scenario as read; `topts` the transport options
-/// (threads, cache, progress).
-pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Result<Comparison> {
-    let start = std::time::Instant::now();
-    let ev = |e: Event| {
-        if let Some(f) = &opts.events {
-            f(&e);
-        }
-    };
+/// Resolves `opts`' nuclides and reference against the library (every bad name at once) and
+/// checks the normalisation against `base`'s amount.
+fn resolve_nuclides(base: &Scenario, opts: &CompareOptions) -> Result<Nuclides> {
     if opts.nuclides.is_empty() {
         return Err(failed("compare: no nuclides given"));
     }
-    // resolve names and chains up front: every bad name at once
     let mut chains = Vec::new();
     let mut bad = Vec::new();
     for n in &opts.nuclides {
@@ -761,10 +538,55 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
              (kinetics.uptake_fraction or kinetics.activity_concentration), not decays_per_labelled_cell",
         ));
     }
+    let reference = names.iter().position(|n| *n == reference).expect("present");
+    Ok(Nuclides {
+        chains,
+        names,
+        reference,
+    })
+}
+
+/// Physics tables for `base`'s phantom; with `[phantom.lesion]`, for the nested micro
+/// phantom (the lesion's materials added).
+fn comparison_physics(base: &Scenario, phantom: &Phantom) -> Result<PhysicsTables> {
+    match &base.lesion {
+        Some(l) => {
+            let n = crate::lesion::nest(l, phantom.clone(), "<scenario>")?;
+            crate::transport::physics_tables(&n.micro, &base.transport)
+        }
+        None => crate::transport::physics_tables(phantom, &base.transport),
+    }
+}
+
+/// Warnings of a comparison, each once, reported as they come.
+struct Warnings<'a> {
+    list: Vec<String>,
+    ev: &'a dyn Fn(Event),
+}
+
+impl Warnings<'_> {
+    fn add(&mut self, w: String) {
+        if !self.list.contains(&w) {
+            (self.ev)(Event::Warning(w.clone()));
+            self.list.push(w);
+        }
+    }
+}
+
+/// Run the comparison. `base` is the scenario as read; `topts` the transport options
+/// (threads, cache, progress).
+pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Result<Comparison> {
+    let start = std::time::Instant::now();
+    let ev = |e: Event| {
+        if let Some(f) = &opts.events {
+            f(&e);
+        }
+    };
+    let nuc = resolve_nuclides(base, opts)?;
+    let names = &nuc.names;
     // order: the reference first (its amount sets the target), results in the order asked
-    let ref_idx = names.iter().position(|n| *n == reference).expect("present");
-    let mut order: Vec<usize> = vec![ref_idx];
-    order.extend((0..names.len()).filter(|&i| i != ref_idx));
+    let mut order: Vec<usize> = vec![nuc.reference];
+    order.extend((0..names.len()).filter(|&i| i != nuc.reference));
 
     // the cache keeps region tallies only (unless every nuclide's full output is written):
     // per-voxel sums of every chain member would be most of the disk a comparison uses
@@ -772,26 +594,16 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
     topts.cache_regions_only |= opts.full_output.is_none();
     let topts = &topts;
     let (phantom, phantom_notes) = crate::plan::load_phantom(base)?;
-    // with [phantom.lesion], tables for the nested micro phantom (the lesion's materials added)
-    let physics = match &base.lesion {
-        Some(l) => {
-            let n = crate::lesion::nest(l, phantom.clone(), "<scenario>")?;
-            crate::transport::physics_tables(&n.micro, &base.transport)?
-        }
-        None => crate::transport::physics_tables(&phantom, &base.transport)?,
-    };
+    let physics = comparison_physics(base, &phantom)?;
     let mut phantom: Option<Phantom> = Some(phantom);
     let mut memo = Memo {
         parts: HashMap::new(),
     };
     let mut target: Option<f64> = None;
     let mut rows: Vec<Option<NuclideRow>> = vec![None; names.len()];
-    let mut warnings: Vec<String> = Vec::new();
-    let warn = |w: String, warnings: &mut Vec<String>| {
-        if !warnings.contains(&w) {
-            ev(Event::Warning(w.clone()));
-            warnings.push(w);
-        }
+    let mut warnings = Warnings {
+        list: Vec::new(),
+        ev: &ev,
     };
     let mut slice = None;
     let mut parameters = Vec::new();
@@ -804,20 +616,21 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
         });
         let (scen, dropped) = with_nuclide(base, name)?;
         for n in dropped {
-            warn(n, &mut warnings);
+            warnings.add(n);
         }
         let ph = phantom.take().expect("phantom present");
         let mut plan = Plan::with_phantom(scen.clone(), ph, phantom_notes.clone())?;
         // per-voxel tallies only where the answer needs them: migrating lymphocytes, the
         // reference nuclide's dose slice, full output
-        let voxels =
-            scen.lymphocytes.migrating.is_some() || i == ref_idx || opts.full_output.is_some();
+        let voxels = scen.lymphocytes.migrating.is_some()
+            || i == nuc.reference
+            || opts.full_output.is_some();
         if !voxels {
             plan.layout.voxels = xfire_tally::VoxelTally::None;
         }
         let later: Vec<xfire_kinetics::Chain> = order[step + 1..]
             .iter()
-            .map(|&j| chains[j].clone())
+            .map(|&j| nuc.chains[j].clone())
             .collect();
         ev(Event::Step(format!(
             "{name}: {} component(s): {}",
@@ -836,39 +649,10 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
             .flat_map(|c| &c.parts)
             .filter_map(|p| p.cache_note.clone())
         {
-            warn(n, &mut warnings);
+            warnings.add(n);
         }
         let t_other = std::time::Instant::now();
-        // the scale factor
-        let d1 = tumour_dose_gy(&plan, &tr)?;
-        let p1 = parent_decays(&plan);
-        let k = match opts.normalise {
-            Normalise::Activity => 1.0,
-            Normalise::TumourDose => {
-                if d1.is_nan() || d1 <= 0.0 {
-                    return Err(failed(format!(
-                        "{name}: no dose to the tumour cells, so it cannot be normalised to equal tumour dose"
-                    )));
-                }
-                let t = *target.get_or_insert(d1);
-                t / d1
-            }
-            Normalise::Decays => {
-                if p1.is_nan() || p1 <= 0.0 {
-                    return Err(failed(format!("{name}: no parent decays in the phantom")));
-                }
-                let t = *target.get_or_insert(p1);
-                t / p1
-            }
-        };
-        if opts.normalise == Normalise::Activity {
-            target.get_or_insert(
-                plan.source
-                    .administrations()
-                    .first()
-                    .map_or(0.0, |a| a.activity_bq),
-            );
-        }
+        let k = nuclide::scale_factor(opts.normalise, name, &plan, &tr, &mut target)?;
         // the plan at the normalised amount (same phantom, same components)
         let Plan {
             phantom: ph,
@@ -878,222 +662,25 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
         let plan = Plan::with_phantom(scaled_scenario(&scen, k), ph, pn)?;
         ev(Event::Step(format!("{name}: time step (scale {k:.6e})")));
         let mut r = compute(&plan, &tr)?;
-        // cross-fire: the self-cell tallies of the transport
-        let totals = plan.source.total_decays();
-        let crossfire = [GROUP_TUMOUR, GROUP_LYMPHOCYTE]
-            .map(|g| crossfire_fraction(&self_cell_parts(&tr, &totals, g)));
-        let field = group_field(&plan, &tr)?;
-        let (peak, tpeak, half) = dose_rate_half_time(&plan, &field)?;
-        // curves for figures
-        let ev_ = plan.source.evolution();
-        let first = ev_.first_time_s().unwrap_or(0.0);
-        let adm = plan.source.administrations();
-        let horizon = adm
-            .iter()
-            .map(|a| a.time_s)
-            .find(|&t| t > first)
-            .unwrap_or_else(|| r.end_s.max(first + DAY))
-            - first;
-        let mut taus: Vec<f64> = (0..=600).map(|j| horizon * f64::from(j) / 600.0).collect();
-        taus.extend((0..120).map(|j| 60.0 * (horizon / 60.0).powf(f64::from(j) / 120.0)));
-        taus.retain(|&t| t < horizon);
-        taus.sort_by(f64::total_cmp);
-        taus.dedup();
-        let abs: Vec<f64> = taus.iter().map(|t| first + t).collect();
-        let tl = dose_timeline(ev_, &field, &abs)
-            .map_err(|e| failed(format!("dose-rate curve: {e}")))?;
-        let rate_of = |g: usize| -> Vec<f64> {
-            tl.rate
-                .iter()
-                .map(|x| 3600.0 * (x.low_let[g] + x.alpha[g]))
-                .collect()
-        };
-        let rate_curves = [rate_of(GROUP_TUMOUR), rate_of(GROUP_LYMPHOCYTE)];
-        // cumulative dose over the whole treatment: uniform and logarithmic from 1 min, so
-        // hours-long and months-long kinetics both resolve on a log time axis
-        let span = (r.end_s - first).max(DAY);
-        let mut cum_taus: Vec<f64> = (0..=1200).map(|j| span * f64::from(j) / 1200.0).collect();
-        cum_taus.extend((0..=200).map(|j| 60.0 * (span / 60.0).powf(f64::from(j) / 200.0)));
-        cum_taus.sort_by(f64::total_cmp);
-        cum_taus.dedup();
-        let ctl = dose_timeline(
-            ev_,
-            &field,
-            &cum_taus.iter().map(|t| first + t).collect::<Vec<_>>(),
-        )
-        .map_err(|e| failed(format!("cumulative-dose curve: {e}")))?;
-        let cum_of = |g: usize| -> Vec<f64> {
-            ctl.cumulative
-                .iter()
-                .map(|x| x.low_let[g] + x.alpha[g])
-                .collect()
-        };
-        let cum = (
-            cum_taus.iter().map(|t| t / DAY).collect(),
-            [cum_of(GROUP_TUMOUR), cum_of(GROUP_LYMPHOCYTE)],
-        );
-        let pick = |kind: u16| -> Vec<f64> {
-            r.cells
-                .kind
-                .iter()
-                .zip(&r.cells.dose_gy)
-                .filter(|(kk, _)| **kk == kind)
-                .map(|(_, d)| *d)
-                .collect()
-        };
-        let cell_doses = (pick(CellKind::TUMOUR.0), pick(CellKind::LYMPHOCYTE.0));
-        let (surv, window) = match &r.window {
-            Some(w) => (
-                (
-                    w.days.iter().map(|d| d.day).collect(),
-                    w.days.iter().map(|d| d.surviving_fraction).collect(),
-                ),
-                Some(w),
-            ),
-            None => ((vec![], vec![]), None),
-        };
         if let Some(full) = &opts.full_output {
-            let dir = full.join(name);
-            let (_, notes) = crate::output::write_all(&dir, &plan, &tr, &r)?;
+            let (_, notes) = crate::output::write_all(&full.join(name), &plan, &tr, &r)?;
             for n in notes {
-                warn(format!("{name}: {n}"), &mut warnings);
+                warnings.add(format!("{name}: {n}"));
             }
         }
-        if i == ref_idx {
-            if let Some(total) = r.dose_maps.total_map(&tr) {
-                let g = &plan.phantom.grid;
-                let kz = g.nz / 2;
-                let idx: Vec<usize> = (0..g.ny)
-                    .flat_map(|j| (0..g.nx).map(move |ii| (ii, j)))
-                    .map(|(ii, j)| g.index(ii, j, kz))
-                    .collect();
-                slice = Some(SliceData {
-                    nuclide: name.clone(),
-                    nx: g.nx,
-                    ny: g.ny,
-                    voxel_um: (g.voxel_cm[0] * 1e4, g.voxel_cm[1] * 1e4),
-                    dose_gy: idx.iter().map(|&v| f64::from(total[v])).collect(),
-                    cell_id: idx.iter().map(|&v| plan.phantom.cell_id[v]).collect(),
-                });
-            }
+        if i == nuc.reference {
+            slice = nuclide::dose_slice(name, &plan, &r, &tr);
         }
-        // combined relative uncertainty of the tumour dose: Σ over component parts of
-        // (dose share × relative uncertainty) in quadrature
-        let (mut dsum, mut var) = (0.0, 0.0);
-        for cs in &r.components {
-            for pi in 0..2 {
-                let d = cs.total_decays * cs.tumour_gy_per_decay[pi];
-                let u = cs.tumour_rel_unc[pi];
-                dsum += d;
-                if cs.transported_decays[pi] > 0 && u.is_finite() {
-                    var += (d * u).powi(2);
-                }
-            }
-        }
-        let tumour_rel_unc = if dsum > 0.0 {
-            var.sqrt() / dsum
-        } else {
-            f64::NAN
-        };
-        if let Some(target_u) = plan.scenario.transport.target_uncertainty {
-            if tumour_rel_unc > target_u {
-                warn(
-                    format!(
-                        "{name}: tumour-cell dose uncertainty {:.2} % (all components), above the target {:.2} %: raise --max-decays",
-                        100.0 * tumour_rel_unc,
-                        100.0 * target_u
-                    ),
-                    &mut warnings,
-                );
-            }
-        }
-        for n in &r.notes {
-            warn(n.clone(), &mut warnings);
-        }
-        let windows: Vec<WindowRun> = window.map_or(Vec::new(), |w| {
-            w.cycles
-                .iter()
-                .flat_map(|c| {
-                    c.safe_runs_days.iter().map(|&(a, b)| WindowRun {
-                        cycle: c.cycle,
-                        from_day: a,
-                        to_day: b,
-                    })
-                })
-                .collect()
-        });
-        let window_day = window.and_then(|w| w.earliest_day);
-        let window_end = window.and_then(crate::output::window_end);
-        let window_survival_estimate = window.and_then(|w| {
-            w.earliest_day.and_then(|d| {
-                w.days
-                    .iter()
-                    .find(|x| x.day == d)
-                    .map(|x| x.survival_estimate)
-            })
-        });
-        let window_survival = window_survival_estimate.map(|e| e.value);
-        let components = r
-            .components
-            .iter()
-            .zip(&reused)
-            .map(|(c, &ru)| ComponentRow {
-                nuclide: c.nuclide.clone(),
-                site: c.site.clone(),
-                total_decays: c.total_decays,
-                transported_decays: c.transported_decays,
-                tumour_rel_unc: c.tumour_rel_unc,
-                reused: ru,
-            })
-            .collect();
-        let row = NuclideRow {
-            nuclide: name.clone(),
-            half_life_s: chains[i].members()[0].half_life_s(),
-            alpha_emitter: alpha_emitter(&chains[i]),
+        let step = nuclide::Step {
+            name,
+            chain: &nuc.chains[i],
             scale: k,
-            activity_per_administration_bq: r.administrations.first().map_or(0.0, |a| a.1),
-            administrations: r.administrations.len(),
-            parent_decays: parent_decays(&plan),
-            chain_decays: plan.source.total_decays().iter().sum(),
-            tumour_gy: r.tumour.mean_gy,
-            tumour_rel_unc,
-            tumour_alpha_gy: r.tumour.alpha_gy,
-            tumour_rbe_weighted_gy: r.tumour.rbe_weighted_gy,
-            tumour_surviving_fraction: r.tumour.surviving_fraction,
-            tumour_survival: r.tumour.survival,
-            tumour_alpha_hit_survival: r.tumour.alpha_hit_survival,
-            cell_rel_unc_p95: [
-                r.tumour.per_cell_rel_unc_p95,
-                r.lymphocytes.per_cell_rel_unc_p95,
-            ],
-            lymphocytes: exposure_rows(&r),
-            tumour_to_lymphocyte: r.tumour_to_lymphocyte_ratio,
-            crossfire_tumour: crossfire[0],
-            crossfire_lymphocyte: crossfire[1],
-            peak_dose_rate_gy_per_h: peak * 3600.0,
-            peak_time_h: tpeak / 3600.0,
-            dose_rate_half_time_h: half.map(|h| h / 3600.0),
-            survival_target: window.map_or(plan.scenario.radiobiology.survival_target, |w| {
-                w.survival_target
-            }),
-            window_day,
-            window_survival,
-            window_survival_estimate,
-            window_tumour_dose_fraction: window.and_then(|w| w.tumour_dose_fraction_at_earliest),
-            window_end_day: window_end.map(|e| e.0),
-            window_open_at_scan_end: window_end.is_some_and(|e| e.1),
-            windows,
-            components,
+            plan: &plan,
+            tr: &tr,
+            reused: &reused,
             transport_wall_s: tr_wall,
-            other_wall_s: t_other.elapsed().as_secs_f64(),
-            notes: r.notes.clone(),
-            curves: NuclideCurves {
-                survival: surv,
-                rate: (taus.iter().map(|t| t / DAY).collect(), rate_curves),
-                cumulative: cum,
-                cell_doses,
-            },
         };
+        let row = nuclide::row(&step, &r, &mut warnings, t_other)?;
         // free the large arrays before the next nuclide
         r.dose_maps.clear();
         drop(tr);
@@ -1109,7 +696,7 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
         scenario_nuclide: base.agent.nuclide.clone(),
         binding: base.agent.binding.clone(),
         normalise: opts.normalise,
-        reference,
+        reference: names[nuc.reference].clone(),
         normalised_value: target.unwrap_or(f64::NAN),
         seed: base.transport.seed,
         residence_d: base.lymphocytes.residence_s / DAY,
@@ -1118,95 +705,20 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
             .into_iter()
             .map(|r| r.expect("every nuclide ran"))
             .collect(),
-        warnings,
+        warnings: warnings.list,
         wall_s: start.elapsed().as_secs_f64(),
         slice,
     })
 }
 
-/// Thin a curve for drawing: Ramer–Douglas–Peucker in plot coordinates (x scaled to 1000
-/// units over its range, y to 600 units over its range, or 100 units per decade over the 6
-/// decades below the maximum with `log_y`), keeping every point that deviates by more than
-/// `tol` units from the simplified line. Fewer, longer segments draw as clean lines.
-pub fn thin_curve(xs: &[f64], ys: &[f64], log_y: bool, tol: f64) -> (Vec<f64>, Vec<f64>) {
-    let n = xs.len().min(ys.len());
-    if n <= 2 {
-        return (xs[..n].to_vec(), ys[..n].to_vec());
-    }
-    let fin = |v: &&f64| v.is_finite();
-    let x0 = xs[..n]
-        .iter()
-        .filter(fin)
-        .fold(f64::INFINITY, |a, &v| a.min(v));
-    let x1 = xs[..n]
-        .iter()
-        .filter(fin)
-        .fold(f64::NEG_INFINITY, |a, &v| a.max(v));
-    let ymax = ys[..n]
-        .iter()
-        .filter(fin)
-        .fold(f64::NEG_INFINITY, |a, &v| a.max(v));
-    let ymin = ys[..n]
-        .iter()
-        .filter(fin)
-        .fold(f64::INFINITY, |a, &v| a.min(v));
-    let sx = if x1 > x0 { 1000.0 / (x1 - x0) } else { 1.0 };
-    let floor = ymax * 1e-6;
-    let ty = |y: f64| -> f64 {
-        if log_y {
-            if y > floor && floor > 0.0 {
-                (y / floor).log10() * 100.0
-            } else {
-                0.0
-            }
-        } else if ymax > ymin {
-            (y - ymin) * 600.0 / (ymax - ymin)
-        } else {
-            0.0
-        }
-    };
-    let pts: Vec<(f64, f64)> = (0..n).map(|i| ((xs[i] - x0) * sx, ty(ys[i]))).collect();
-    if pts.iter().any(|p| !p.0.is_finite() || !p.1.is_finite()) {
-        return (xs[..n].to_vec(), ys[..n].to_vec());
-    }
-    let mut keep = vec![false; n];
-    keep[0] = true;
-    keep[n - 1] = true;
-    let mut stack = vec![(0usize, n - 1)];
-    while let Some((a, b)) = stack.pop() {
-        if b <= a + 1 {
-            continue;
-        }
-        let (pa, pb) = (pts[a], pts[b]);
-        let (dx, dy) = (pb.0 - pa.0, pb.1 - pa.1);
-        let len = (dx * dx + dy * dy).sqrt();
-        let (mut best, mut bi) = (-1.0, a);
-        for (i, p) in pts.iter().enumerate().take(b).skip(a + 1) {
-            let d = if len > 0.0 {
-                ((p.0 - pa.0) * dy - (p.1 - pa.1) * dx).abs() / len
-            } else {
-                ((p.0 - pa.0).powi(2) + (p.1 - pa.1).powi(2)).sqrt()
-            };
-            if d > best {
-                best = d;
-                bi = i;
-            }
-        }
-        if best > tol {
-            keep[bi] = true;
-            stack.push((a, bi));
-            stack.push((bi, b));
-        }
-    }
-    (0..n).filter(|&i| keep[i]).map(|i| (xs[i], ys[i])).unzip()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::{GROUP_LYMPHOCYTE, GROUP_MAP, GROUP_TUMOUR};
     use std::path::Path;
-    use xfire_data::nuclides::EmissionSampler;
+    use xfire_data::nuclides::{library, EmissionSampler};
     use xfire_tally::Scorer;
+    use xfire_tally::SelfCellMean;
     use xfire_transport::{Emitter, Engine, Source, TransportSetup, Workspace};
 
     fn tiny() -> Scenario {
@@ -1407,23 +919,5 @@ mod tests {
         assert!(notes.is_empty());
         assert_eq!(Normalise::parse("tumour_dose"), Ok(Normalise::TumourDose));
         assert!(Normalise::parse("dose-rate").is_err());
-    }
-
-    #[test]
-    fn thin_curve_keeps_shape_drops_collinear_points() {
-        let xs: Vec<f64> = (0..=1000).map(f64::from).collect();
-        let line: Vec<f64> = xs.iter().map(|x| 2.0 * x + 1.0).collect();
-        let (tx, ty) = thin_curve(&xs, &line, false, 0.4);
-        assert_eq!((tx.len(), ty.len()), (2, 2));
-        let exp: Vec<f64> = xs.iter().map(|x| (-x / 100.0).exp()).collect();
-        let (tx, ty) = thin_curve(&xs, &exp, true, 0.4);
-        assert!(tx.len() <= 3, "an exponential is a line on a log axis");
-        let step: Vec<f64> = xs
-            .iter()
-            .map(|&x| if x < 500.0 { 0.0 } else { 1.0 })
-            .collect();
-        let (tx, _) = thin_curve(&xs, &step, false, 0.4);
-        assert!(tx.contains(&499.0) && tx.contains(&500.0));
-        assert_eq!(ty.first(), exp.first());
     }
 }
