@@ -4,7 +4,7 @@ use crate::setup::{Emitter, Source, TransportSetup};
 use crate::{Result, TransportError};
 use xfire_core::rng::{Rng, STREAM_SOURCE, STREAM_TRANSPORT};
 use xfire_data::nuclides::{Emission, Particle, Radiation};
-use xfire_phantom::{AliasSampler, Geometry, Grid, NestedGrid, SourceBox};
+use xfire_phantom::{AliasSampler, Geometry, Grid, Nested, NestedGrid, SourceBox};
 use xfire_physics::alpha::AlphaStopping;
 use xfire_physics::condensed::{CondensedTables, ElectronState, Secondary, StepEnd};
 use xfire_physics::csda::{ElectronModel, RangeEnergy};
@@ -82,7 +82,59 @@ pub struct Engine<'a, G: Geometry = Grid> {
     /// voxel edge at the smallest density, the largest distance to a voxel face (saves the
     /// range look-ups of most steps).
     range_rejection_below_mev: [f64; 2],
+    /// Nested runs with [`TransportSetup::electron_reach_cut`]: the micro box and how far
+    /// a macro electron must be able to go to reach it.
+    reach: Option<Reach>,
     source: PreparedSource<'a>,
+}
+
+/// The electron reach cut of a nested run ([`TransportSetup::electron_reach_cut`]).
+#[derive(Debug, Clone, Copy)]
+struct Reach {
+    /// The micro box [cm].
+    lo: [f64; 3],
+    hi: [f64; 3],
+    /// Distance from the micro box to the nearest vacuum (zero-density) macro voxel [cm]:
+    /// a path through vacuum needs at least this much matter after it to reach the box.
+    vacuum_cm: f64,
+    /// Smallest density of the macro grid's matter [g/cm³].
+    min_density_g_cm3: f64,
+}
+
+impl Reach {
+    /// The reach data of `n`: the micro box, its distance to the nearest vacuum macro voxel
+    /// (each voxel's centre distance less its half diagonal: never more than the true one).
+    fn of(n: &Nested, min_density_g_cm3: f64) -> Option<Self> {
+        if !(min_density_g_cm3 > 0.0 && min_density_g_cm3.is_finite()) {
+            return None;
+        }
+        let (lo, hi) = n.grid.micro_box_cm();
+        let g = &n.outer.grid;
+        let half_diag = 0.5 * g.voxel_cm.iter().map(|h| h * h).sum::<f64>().sqrt();
+        let n_micro = n.micro.grid.len();
+        let vacuum_cm = (0..g.len())
+            .filter(|&v| n.density_g_cm3[n_micro + v] <= 0.0)
+            .map(|v| box_distance_cm(g.centre(v), lo, hi) - half_diag)
+            .fold(f64::INFINITY, f64::min)
+            .max(0.0);
+        Some(Self {
+            lo,
+            hi,
+            vacuum_cm,
+            min_density_g_cm3,
+        })
+    }
+}
+
+/// Distance from `p` to the box `lo`–`hi` (0 inside) [cm].
+#[inline]
+fn box_distance_cm(p: [f64; 3], lo: [f64; 3], hi: [f64; 3]) -> f64 {
+    let mut d2 = 0.0;
+    for a in 0..3 {
+        let d = (lo[a] - p[a]).max(p[a] - hi[a]).max(0.0);
+        d2 += d * d;
+    }
+    d2.sqrt()
 }
 
 fn invalid(msg: String) -> TransportError {
@@ -117,7 +169,11 @@ impl<'a> Engine<'a, NestedGrid> {
             ));
         }
         n.validate()?;
-        Self::prepare(setup, n.grid.clone(), &n.material, &n.density_g_cm3)
+        let mut e = Self::prepare(setup, n.grid.clone(), &n.material, &n.density_g_cm3)?;
+        if setup.electron_reach_cut && !e.condensed.is_empty() {
+            e.reach = Reach::of(n, e.min_density_g_cm3[1]);
+        }
+        Ok(e)
     }
 }
 
@@ -289,6 +345,7 @@ impl<'a, G: Geometry> Engine<'a, G> {
             min_edge_cm,
             min_density_g_cm3,
             range_rejection_below_mev,
+            reach: None,
             source,
             grid,
         })
@@ -502,6 +559,10 @@ impl<'a, G: Geometry> Engine<'a, G> {
         }
         loop {
             let t = &self.condensed[m];
+            if self.cannot_reach_micro_box(el.e_mev, pos, voxel) {
+                scorer.deposit(voxel, el.e_mev);
+                return;
+            }
             // range rejection: an electron whose CSDA range (largest over the materials, at
             // the smallest density) cannot take it out of its voxel deposits its energy there
             // (exact for voxel tallies; its bremsstrahlung, < 0.1 % of the energy below
@@ -569,6 +630,27 @@ impl<'a, G: Geometry> Engine<'a, G> {
                 }
             }
         }
+    }
+
+    /// Whether a condensed-history electron of `e_mev` at `pos` in a macro voxel cannot
+    /// reach the micro box ([`TransportSetup::electron_reach_cut`]): its largest CSDA range
+    /// at the macro grid's smallest density is shorter than both its distance to the box
+    /// and the box's distance to vacuum (a path through vacuum needs that much matter after
+    /// it).
+    #[inline]
+    fn cannot_reach_micro_box(&self, e_mev: f64, pos: [f64; 3], voxel: usize) -> bool {
+        let Some(r) = &self.reach else {
+            return false;
+        };
+        if self.grid.region(voxel) != 1 {
+            return false;
+        }
+        let d = box_distance_cm(pos, r.lo, r.hi).min(r.vacuum_cm);
+        let range = self
+            .condensed
+            .iter()
+            .fold(0.0_f64, |m, t| m.max(t.csda_range(e_mev)));
+        range < d * r.min_density_g_cm3
     }
 
     /// True if an electron of `e_mev` [MeV] at `pos` in `voxel` cannot leave the voxel.

@@ -146,6 +146,13 @@ pub struct TransportSetup<'a> {
     pub threads: usize,
     /// Photon splitting at a box ([`PhotonSplit`]); `None`: analogue photon transport.
     pub photon_split: Option<PhotonSplit>,
+    /// Nested runs: an electron in the macro grid whose CSDA range (largest over the
+    /// materials, at the macro grid's smallest density) is shorter than its distance to the
+    /// micro box (and to any vacuum of the macro grid) deposits its energy where it is: it
+    /// cannot reach the micro box, so the micro tallies are unchanged but for its
+    /// bremsstrahlung; the macro map loses the spread of that energy over its range.
+    /// Default on for [`TransportSetup::nested`]; ignored for a single grid.
+    pub electron_reach_cut: bool,
 }
 
 impl<'a> TransportSetup<'a> {
@@ -160,6 +167,7 @@ impl<'a> TransportSetup<'a> {
     ) -> Self {
         let mut s = Self::new(&nested.micro, physics, source, emitter, decays);
         s.nested = Some(nested);
+        s.electron_reach_cut = true;
         s
     }
 
@@ -192,6 +200,7 @@ impl<'a> TransportSetup<'a> {
             batch_size: DEFAULT_BATCH_SIZE,
             threads: 0,
             photon_split: None,
+            electron_reach_cut: false,
         }
     }
 }
