@@ -476,8 +476,7 @@ fn params(plan: &Plan) -> Vec<ParameterUsed> {
 }
 
 /// Dose per decay per target for one region map: `[part][component][region]` \[Gy\].
-fn region_field(
-    plan: &Plan,
+pub(crate) fn region_field(
     tr: &[ComponentTransport],
     map: usize,
     masses: &[f64],
@@ -500,7 +499,6 @@ fn region_field(
             out[pi].push(v);
         }
     }
-    let _ = plan;
     out
 }
 
@@ -559,9 +557,9 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
     let label_masses = region_masses_g(ph, &plan.layout.regions[0]);
     let cell_masses = region_masses_g(ph, &plan.layout.regions[1]);
     let group_masses = region_masses_g(ph, &plan.layout.regions[GROUP_MAP]);
-    let lf = region_field(plan, tr, 0, &label_masses);
-    let cf = region_field(plan, tr, 1, &cell_masses);
-    let gf = region_field(plan, tr, GROUP_MAP, &group_masses);
+    let lf = region_field(tr, 0, &label_masses);
+    let cf = region_field(tr, 1, &cell_masses);
+    let gf = region_field(tr, GROUP_MAP, &group_masses);
     let n_labels = label_masses.len();
     let label_field = k(
         "label dose field",

@@ -5,7 +5,7 @@
 use xfire_data::nuclides::library;
 use xfire_kinetics::dose_time::{dose_timeline, dose_total, rate_peak, DoseField};
 use xfire_phantom::CellKind;
-use xfire_tally::{dose_gy, SelfCellMean};
+use xfire_tally::SelfCellMean;
 use xfire_transport::region_masses_g;
 
 use super::{
@@ -14,7 +14,7 @@ use super::{
 };
 use crate::compute::RunResult;
 use crate::plan::{Plan, GROUP_LYMPHOCYTE, GROUP_MAP, GROUP_TUMOUR};
-use crate::transport::{ComponentTransport, Part};
+use crate::transport::ComponentTransport;
 use crate::Result;
 
 /// What one nuclide's row is made from besides the time step's result.
@@ -362,25 +362,7 @@ fn self_cell_parts(
 /// lymphocytes), as the time step computes it.
 fn group_field(plan: &Plan, tr: &[ComponentTransport]) -> Result<DoseField> {
     let masses = region_masses_g(&plan.phantom, &plan.layout.regions[GROUP_MAP]);
-    let mut out = [Vec::new(), Vec::new()];
-    for c in tr {
-        for (pi, part) in [Part::LowLet, Part::Alpha].into_iter().enumerate() {
-            let v: Vec<f64> = match c.part(part) {
-                Some(t) => (0..masses.len())
-                    .map(|r| {
-                        if masses[r] > 0.0 {
-                            dose_gy(t.region_mean_mev(GROUP_MAP, r), masses[r])
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect(),
-                None => vec![0.0; masses.len()],
-            };
-            out[pi].push(v);
-        }
-    }
-    let [low, alpha] = out;
+    let [low, alpha] = crate::compute::region_field(tr, GROUP_MAP, &masses);
     DoseField::new(low, alpha).map_err(|e| failed(format!("group dose field: {e}")))
 }
 
