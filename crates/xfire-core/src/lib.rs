@@ -20,6 +20,7 @@
 //! ```
 
 pub mod constants;
+pub mod fsutil;
 pub mod hash;
 pub mod quadrature;
 pub mod rng;

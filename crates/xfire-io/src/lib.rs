@@ -31,7 +31,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod dicom;
-pub mod fsutil;
+pub use xfire_core::fsutil;
 pub mod h5;
 pub mod import;
 pub mod metaimage;

@@ -178,18 +178,15 @@ pub(crate) fn render(target: &FigureTarget, fig: &impl Figure) -> Result<Written
     };
 
     let png = target.png_path();
-    let tmp = fsutil::temp_path(&png);
-    let drawn = (|| {
-        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
-        root.fill(&WHITE).ctx("background")?;
-        fig.draw(&root, &st)?;
-        root.present().ctx("PNG encoding")
-    })();
-    if let Err(message) = drawn {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(draw_err(message));
-    }
-    fsutil::commit(&tmp, &png)?;
+    fsutil::write_atomic_with(&png, |tmp| {
+        let root = BitMapBackend::new(tmp, size).into_drawing_area();
+        let drawn = (|| {
+            root.fill(&WHITE).ctx("background")?;
+            fig.draw(&root, &st)?;
+            root.present().ctx("PNG encoding")
+        })();
+        drawn.map_err(draw_err)
+    })?;
 
     let svg_path = target.svg_path();
     let mut svg = String::new();

@@ -3,23 +3,28 @@
 //! killed at any moment) sees the old file or the whole new one, never a torn one; on any
 //! error the temporary file is removed and the final name is untouched. Used for every file
 //! xfire writes (phantoms and images here, results, summaries, comparison tables, kernel
-//! files, checkpoints, shard parts and the transport cache). `xfire-report` keeps its own copy
-//! for figures and reports: it depends on no other xfire crate.
+//! files, checkpoints, shard parts, the transport cache, figures and reports). It lives in
+//! `xfire-core` so that every crate, `xfire-report` included, uses this one.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A temporary path next to `path` (same folder, so the rename is atomic), unique per process
-/// and call: `.NAME.tmp-PID-N`.
+/// and call, keeping the extension (an encoder may pick its format from it):
+/// `.NAME.tmp-PID-N.EXT`.
 pub fn temp_path(path: &Path) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = path
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
+    path.with_file_name(format!(".{name}.tmp-{}-{n}{ext}", std::process::id()))
 }
 
 /// Writes `path` atomically through `write`, which writes the temporary file it is given;
