@@ -383,33 +383,48 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         out.finish()?;
         return Ok(());
     }
-    let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
     if args.source == SourceKind::Radial {
-        println!(
-            "radial kernel: {} shells ({}), {} decays per zone in {:.2} s",
-            v["zones"].as_array().map_or(0, |z| z
-                .iter()
-                .map(|z| z["shells"].as_u64().unwrap_or(0))
-                .sum()),
-            v["shells"].as_str().unwrap_or(""),
-            v["decays"],
-            f("wall_s")
-        );
-        println!(
-            "energy per decay [MeV]: emitted {:.6}, in shells {:.6}, beyond {:.6}, escaped {:.6}",
-            f("emitted_mev_per_decay"),
-            f("shells_mev_per_decay"),
-            f("beyond_mev_per_decay"),
-            f("escaped_mev_per_decay")
-        );
-        println!(
-            "first shell: {:.6e} Gy per decay; file {}",
-            f("first_shell_dose_gy_per_decay"),
-            v["files"]["csv"].as_str().unwrap_or("")
-        );
-        return crate::run::finish_listing(Some(out), None);
+        print_radial(&v);
+    } else {
+        print_voxel(&args.request()?, &v);
     }
-    let req = args.request()?;
+    crate::run::finish_listing(Some(out), None)
+}
+
+/// A number of the summary (NaN if absent).
+fn num(v: &Value, k: &str) -> f64 {
+    v[k].as_f64().unwrap_or(f64::NAN)
+}
+
+/// The text summary of a radial kernel.
+fn print_radial(v: &Value) {
+    let f = |k: &str| num(v, k);
+    let shells: u64 = (v["zones"].as_array().into_iter().flatten())
+        .map(|z| z["shells"].as_u64().unwrap_or(0))
+        .sum();
+    println!(
+        "radial kernel: {shells} shells ({}), {} decays per zone in {:.2} s",
+        v["shells"].as_str().unwrap_or(""),
+        v["decays"],
+        f("wall_s")
+    );
+    println!(
+        "energy per decay [MeV]: emitted {:.6}, in shells {:.6}, beyond {:.6}, escaped {:.6}",
+        f("emitted_mev_per_decay"),
+        f("shells_mev_per_decay"),
+        f("beyond_mev_per_decay"),
+        f("escaped_mev_per_decay")
+    );
+    println!(
+        "first shell: {:.6e} Gy per decay; file {}",
+        f("first_shell_dose_gy_per_decay"),
+        v["files"]["csv"].as_str().unwrap_or("")
+    );
+}
+
+/// The text summary of a voxel kernel.
+fn print_voxel(req: &KernelRequest, v: &Value) {
+    let f = |k: &str| num(v, k);
     let model = if req.transports_electrons() {
         req.electron_model().name().to_string()
     } else {
@@ -435,5 +450,4 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         v["files"]["h5"].as_str().unwrap_or(""),
         v["files"]["csv"].as_str().unwrap_or("")
     );
-    crate::run::finish_listing(Some(out), None)
 }
