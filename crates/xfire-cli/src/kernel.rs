@@ -8,7 +8,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use xfire_api::kernel::{self as api, EmitterSpec, KernelPlan, KernelRequest, PHOTON_NOTE};
+use xfire_api::kernel::radial::DEFAULT_SHELLS;
+use xfire_api::kernel::{
+    self as api, EmitterSpec, KernelPlan, KernelRequest, RadialPlan, RadialRequest, PHOTON_NOTE,
+};
 
 /// Which emissions of the nuclide are transported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -55,22 +58,15 @@ impl From<KernelParticle> for api::MonoParticle {
     }
 }
 
-/// Where decays happen inside the centre voxel.
+/// Where decays happen, and how energy is scored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SourceKind {
-    /// At the centre of the centre voxel (point kernel).
+    /// At the centre of the centre voxel (point kernel scored in voxels).
     Point,
     /// Uniform in the centre voxel (the voxel S-value definition).
     Voxel,
-}
-
-impl From<SourceKind> for api::SourceKind {
-    fn from(s: SourceKind) -> Self {
-        match s {
-            SourceKind::Point => api::SourceKind::Point,
-            SourceKind::Voxel => api::SourceKind::Voxel,
-        }
-    }
+    /// A point source scored in spherical shells (radial dose point kernel, --shells).
+    Radial,
 }
 
 /// Electron transport model of `xfire kernel`.
@@ -101,7 +97,8 @@ impl From<ElectronModelArg> for api::ElectronModelChoice {
     after_help = "Electrons: class-II condensed history with a 10 keV cutoff for voxels of 25 µm \
 and more, 1 keV on finer grids (--electron-model, --electron-cut); photons are transported (Woodcock tracking), those leaving the grid counted as escaping energy.\n\nExamples:\n  \
 xfire kernel --nuclide Lu-177 --emissions electrons --voxel 50um --grid 81 --source voxel --decays 1000000 --out lu177\n  \
-xfire kernel --particle alpha --energy 5MeV --voxel 1um --grid 81 --source point --decays 100000 --out a5 --json"
+xfire kernel --particle alpha --energy 5MeV --voxel 1um --grid 81 --source point --decays 100000 --out a5 --json\n  \
+xfire kernel --nuclide Y-90 --material soft_tissue_icru --source radial --decays 100000 --out y90dpk"
 )]
 #[command(group(clap::ArgGroup::new("emitter").required(true).args(["nuclide", "particle"])))]
 pub struct Args {
@@ -123,15 +120,21 @@ pub struct Args {
     /// TOML file with user materials (format: docs/formats/materials.md).
     #[arg(long, value_name = "PATH")]
     pub materials_file: Option<PathBuf>,
-    /// Voxel edge length with its unit, e.g. 50um, "0.5 mm".
+    /// Voxel edge length with its unit, e.g. 50um, "0.5 mm" (--source point|voxel).
     #[arg(long, value_name = "LEN")]
-    pub voxel: String,
-    /// Voxels per axis (odd; the source is in the centre voxel).
+    pub voxel: Option<String>,
+    /// Voxels per axis (odd; the source is in the centre voxel) (--source point|voxel).
     #[arg(long, value_name = "N")]
-    pub grid: usize,
-    /// point: decays at the centre of the centre voxel; voxel: uniform in it.
+    pub grid: Option<usize>,
+    /// point: decays at the centre of the centre voxel; voxel: uniform in it; radial: a point
+    /// source scored in spherical shells (--shells), each zone on its own grid.
     #[arg(long, value_enum)]
     pub source: SourceKind,
+    /// Shell zones of --source radial: "R:n,…", n shells of equal width out to radius R
+    /// (with its unit), each zone from the previous one's radius [default:
+    /// 0.3mm:50,3mm:45,12mm:45,60mm:40].
+    #[arg(long, value_name = "ZONES")]
+    pub shells: Option<String>,
     /// Number of decays (histories).
     #[arg(long, value_name = "N")]
     pub decays: u64,
@@ -154,7 +157,8 @@ pub struct Args {
     /// Condensed-history electron tracking cutoff = δ-ray and bremsstrahlung thresholds, with
     /// its unit (1 keV to 1 MeV), or auto: 10 keV (EGSnrc's usual AE = 521 keV) for voxels of
     /// 25 µm and more, 1 keV on finer grids (cellular scale: validated against track
-    /// structure, docs/validation.md).
+    /// structure, docs/validation.md); --source radial: 10 keV when the innermost shell is at
+    /// least 5 µm wide, else 1 keV.
     #[arg(long, value_name = "ENERGY", default_value = "auto")]
     pub electron_cut: String,
     /// Output directory (created if needed) for kernel.h5 and kernel.csv; new, empty or
@@ -173,9 +177,8 @@ pub struct Args {
 }
 
 impl Args {
-    /// The library request (clap has checked that one emitter is given).
-    fn request(&self) -> KernelRequest {
-        let emitter = match (&self.nuclide, self.particle) {
+    fn emitter(&self) -> EmitterSpec {
+        match (&self.nuclide, self.particle) {
             (Some(name), _) => EmitterSpec::Nuclide {
                 name: name.clone(),
                 emissions: self.emissions.into(),
@@ -184,14 +187,36 @@ impl Args {
                 particle: p.unwrap_or(KernelParticle::Electron).into(),
                 energy: self.energy.clone().unwrap_or_default(),
             },
+        }
+    }
+
+    /// The voxel kernel request of --source point|voxel (clap has checked that one emitter
+    /// is given; --voxel and --grid are checked here).
+    fn request(&self) -> anyhow::Result<KernelRequest> {
+        let source = match self.source {
+            SourceKind::Point => api::SourceKind::Point,
+            SourceKind::Voxel => api::SourceKind::Voxel,
+            SourceKind::Radial => anyhow::bail!("--source radial has no voxel kernel request"),
         };
-        KernelRequest {
-            emitter,
+        if self.shells.is_some() {
+            anyhow::bail!(
+                "--shells applies to --source radial only (got --source {})",
+                source.name()
+            );
+        }
+        let (Some(voxel), Some(grid)) = (&self.voxel, self.grid) else {
+            anyhow::bail!(
+                "--source {} needs --voxel (edge with its unit, e.g. \"0.5 mm\") and --grid (odd number of voxels per axis)",
+                source.name()
+            );
+        };
+        Ok(KernelRequest {
+            emitter: self.emitter(),
             material: self.material.clone(),
             materials_file: self.materials_file.clone(),
-            voxel: self.voxel.clone(),
-            grid: self.grid,
-            source: self.source.into(),
+            voxel: voxel.clone(),
+            grid,
+            source,
             decays: self.decays,
             seed: self.seed,
             threads: self.threads,
@@ -199,7 +224,34 @@ impl Args {
             alpha_straggling: self.alpha_straggling,
             electron_model: self.electron_model.into(),
             electron_cut: self.electron_cut.clone(),
+        })
+    }
+
+    /// The radial kernel request of --source radial (--voxel and --grid refused: each zone's
+    /// grid follows from its shells).
+    fn radial_request(&self) -> anyhow::Result<RadialRequest> {
+        if self.voxel.is_some() || self.grid.is_some() {
+            anyhow::bail!(
+                "--voxel and --grid do not apply to --source radial: each zone's grid has voxels \
+                 half its shell width (set the shells with --shells)"
+            );
         }
+        Ok(RadialRequest {
+            emitter: self.emitter(),
+            material: self.material.clone(),
+            materials_file: self.materials_file.clone(),
+            shells: self
+                .shells
+                .clone()
+                .unwrap_or_else(|| DEFAULT_SHELLS.to_string()),
+            decays: self.decays,
+            seed: self.seed,
+            threads: self.threads,
+            batch_size: self.batch_size,
+            alpha_straggling: self.alpha_straggling,
+            electron_model: self.electron_model.into(),
+            electron_cut: self.electron_cut.clone(),
+        })
     }
 
     /// What defines this kernel's results (all but output, threads and printing).
@@ -207,7 +259,7 @@ impl Args {
         crate::outdir::identity(
             "kernel",
             &[&format!(
-                "{:?} {:?} {:?} {:?} {} {:?} {} {} {:?} {} {} {} {} {:?} {}",
+                "{:?} {:?} {:?} {:?} {} {:?} {:?} {:?} {:?} {:?} {} {} {} {} {:?} {}",
                 self.nuclide,
                 self.emissions,
                 self.particle,
@@ -217,6 +269,7 @@ impl Args {
                 self.voxel,
                 self.grid,
                 self.source,
+                self.shells,
                 self.decays,
                 self.seed,
                 self.batch_size,
@@ -298,7 +351,10 @@ impl Progress {
 
 /// Runs `xfire kernel`: checks, output folder, transport, files; returns the summary.
 pub fn run_kernel(args: &Args) -> anyhow::Result<(Value, crate::outdir::OutDir)> {
-    let plan = KernelPlan::new(&args.request())?;
+    if args.source == SourceKind::Radial {
+        return run_radial(args);
+    }
+    let plan = KernelPlan::new(&args.request()?)?;
     let out = crate::outdir::prepare(&args.out, "kernel", &args.identity(), args.force, false)?;
     let progress = Progress::new(args.decays, args.quiet);
     let kernel = plan.run(&|done| progress.update(done), &|| false)?;
@@ -307,41 +363,91 @@ pub fn run_kernel(args: &Args) -> anyhow::Result<(Value, crate::outdir::OutDir)>
     Ok((kernel.summary(Some(&files)), out))
 }
 
+/// `xfire kernel --source radial`: every zone checked and planned before the output folder
+/// is made; writes `radial.csv`.
+fn run_radial(args: &Args) -> anyhow::Result<(Value, crate::outdir::OutDir)> {
+    let plan = RadialPlan::new(&args.radial_request()?)?;
+    let out = crate::outdir::prepare(&args.out, "kernel", &args.identity(), args.force, false)?;
+    let progress = Progress::new(args.decays * plan.zone_count() as u64, args.quiet);
+    let kernel = plan.run(&|done| progress.update(done), &|| false)?;
+    progress.finish();
+    let csv = kernel.write(&args.out)?;
+    Ok((kernel.summary(Some(&csv)), out))
+}
+
 /// Entry point of the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let (v, out) = run_kernel(&args)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&v)?);
         out.finish()?;
-    } else {
-        let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
-        let req = args.request();
-        let model = if req.transports_electrons() {
-            req.electron_model().name().to_string()
-        } else {
-            "not used (no electrons transported)".to_string()
-        };
-        println!(
-            "kernel: {} decays in {:.2} s ({}), electron model {model}",
-            v["decays"],
-            f("wall_s"),
-            crate::common::format_rate(f("decays_per_s"), "decays"),
-        );
-        println!(
-            "energy per decay [MeV]: emitted {:.6}, deposited {:.6}, escaped {:.6} (photons {:.6}: {})",
-            f("emitted_mev_per_decay"),
-            f("deposited_mev_per_decay"),
-            f("escaped_mev_per_decay"),
-            f("escaped_photon_mev_per_decay"),
-            PHOTON_NOTE
-        );
-        println!(
-            "centre voxel: {:.6e} Gy per decay; files {} and {}",
-            f("centre_voxel_dose_gy_per_decay"),
-            v["files"]["h5"].as_str().unwrap_or(""),
-            v["files"]["csv"].as_str().unwrap_or("")
-        );
-        crate::run::finish_listing(Some(out), None)?;
+        return Ok(());
     }
-    Ok(())
+    if args.source == SourceKind::Radial {
+        print_radial(&v);
+    } else {
+        print_voxel(&args.request()?, &v);
+    }
+    crate::run::finish_listing(Some(out), None)
+}
+
+/// A number of the summary (NaN if absent).
+fn num(v: &Value, k: &str) -> f64 {
+    v[k].as_f64().unwrap_or(f64::NAN)
+}
+
+/// The text summary of a radial kernel.
+fn print_radial(v: &Value) {
+    let f = |k: &str| num(v, k);
+    let shells: u64 = (v["zones"].as_array().into_iter().flatten())
+        .map(|z| z["shells"].as_u64().unwrap_or(0))
+        .sum();
+    println!(
+        "radial kernel: {shells} shells ({}), {} decays per zone in {:.2} s",
+        v["shells"].as_str().unwrap_or(""),
+        v["decays"],
+        f("wall_s")
+    );
+    println!(
+        "energy per decay [MeV]: emitted {:.6}, in shells {:.6}, beyond {:.6}, escaped {:.6}",
+        f("emitted_mev_per_decay"),
+        f("shells_mev_per_decay"),
+        f("beyond_mev_per_decay"),
+        f("escaped_mev_per_decay")
+    );
+    println!(
+        "first shell: {:.6e} Gy per decay; file {}",
+        f("first_shell_dose_gy_per_decay"),
+        v["files"]["csv"].as_str().unwrap_or("")
+    );
+}
+
+/// The text summary of a voxel kernel.
+fn print_voxel(req: &KernelRequest, v: &Value) {
+    let f = |k: &str| num(v, k);
+    let model = if req.transports_electrons() {
+        req.electron_model().name().to_string()
+    } else {
+        "not used (no electrons transported)".to_string()
+    };
+    println!(
+        "kernel: {} decays in {:.2} s ({}), electron model {model}",
+        v["decays"],
+        f("wall_s"),
+        crate::common::format_rate(f("decays_per_s"), "decays"),
+    );
+    println!(
+        "energy per decay [MeV]: emitted {:.6}, deposited {:.6}, escaped {:.6} (photons {:.6}: {})",
+        f("emitted_mev_per_decay"),
+        f("deposited_mev_per_decay"),
+        f("escaped_mev_per_decay"),
+        f("escaped_photon_mev_per_decay"),
+        PHOTON_NOTE
+    );
+    println!(
+        "centre voxel: {:.6e} Gy per decay; files {} and {}",
+        f("centre_voxel_dose_gy_per_decay"),
+        v["files"]["h5"].as_str().unwrap_or(""),
+        v["files"]["csv"].as_str().unwrap_or("")
+    );
 }

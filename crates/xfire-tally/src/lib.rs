@@ -19,6 +19,8 @@
 //! * [`RegionMap`]: a voxel → region map (labels, cells, kernel symmetry classes, …).
 //! * [`matrix`]: source → target dose matrices from several results.
 //! * [`kernel`]: symmetry classes of a cubic kernel grid around its centre voxel.
+//! * [`shells`]: energy in spherical shells around a point source (radial dose point
+//!   kernels).
 //!
 //! ```
 //! use xfire_tally::{BatchScorer, RegionMap, Scorer, TallyLayout, TallyResult};
@@ -58,6 +60,7 @@ pub mod kernel;
 pub mod matrix;
 mod result;
 mod scorer;
+pub mod shells;
 
 pub use events::{EventLayout, EventSpectrum};
 pub use exact::{ExactTally, FileError};

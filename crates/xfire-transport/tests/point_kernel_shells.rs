@@ -5,11 +5,12 @@
 //! F(r) = E(< r)/E0, within 1.5 % of EDKnrc's for r ≥ 0.2 r0 (r0 the CSDA range), 0.1 and
 //! 1 MeV; in CI at reduced statistics (1.5 % + 3σ), with `XFIRE_SLOW_TESTS=1` at full.
 //!
-//! Energy is scored by radius, not by voxel: [`ShellScorer`] splits each voxel's deposits over
-//! the spherical shells of width 0.05 r0 around the source in proportion to the voxel volume
-//! in each shell (8³ sub-points), on a grid of r0/40 voxels, so the shell edges do not snap to
-//! voxel centres; the statistics are per history (F(r) of every decay, so correlations between
-//! shells are in σ).
+//! Energy is scored by radius, not by voxel, with the scorer of the radial kernels
+//! (`xfire_tally::shells`, `xfire kernel --source radial`): each voxel's deposits are split
+//! over the spherical shells of width 0.05 r0 around the source in proportion to the voxel
+//! volume in each shell (8³ sub-points), on a grid of r0/40 voxels, so the shell edges do not
+//! snap to voxel centres; the statistics are per history (F(r) of every decay, so
+//! correlations between shells are in σ).
 
 use xfire_data::materials::builtin;
 use xfire_data::nuclides::Particle;
@@ -17,101 +18,16 @@ use xfire_phantom::{Grid, MaterialEntry, Phantom};
 use xfire_physics::condensed::CondensedParams;
 use xfire_physics::csda::ElectronModel;
 use xfire_physics::electron::ElectronStopping;
-use xfire_tally::Scorer;
+use xfire_tally::shells::{ShellBins, ShellMap, ShellScorer, ShellSums};
 use xfire_transport::{run_batches, Emitter, PhysicsTables, Source, TransportSetup};
 
 mod common;
 use common::{read_data, slow};
 
-/// Shells of width 0.05 r0 up to 1.2 r0 (the reference's), plus one for everything beyond.
+/// Shells of width 0.05 r0 up to 1.2 r0 (the reference's); energy beyond goes to the
+/// scorer's "beyond" bin.
 const N_SHELLS: usize = 24;
 const SHELL_WIDTH_R0: f64 = 0.05;
-
-/// Voxel → (shell, volume fraction) lists for spherical shells of width `w_cm` around `c`.
-struct ShellMap {
-    first: Vec<u32>,
-    entries: Vec<(u16, f64)>,
-}
-
-impl ShellMap {
-    fn new(grid: &Grid, c: [f64; 3], w_cm: f64) -> Self {
-        let h = grid.voxel_cm;
-        let shell = |r: f64| ((r / w_cm) as usize).min(N_SHELLS) as u16;
-        let (mut first, mut entries) = (Vec::with_capacity(grid.len() + 1), Vec::new());
-        const M: usize = 8;
-        for v in 0..grid.len() {
-            first.push(entries.len() as u32);
-            let lo = grid.corner(v);
-            let (mut near, mut far) = (0.0_f64, 0.0_f64);
-            for a in 0..3 {
-                let (d0, d1) = (lo[a] - c[a], lo[a] + h[a] - c[a]);
-                let n = if d0 > 0.0 {
-                    d0
-                } else if d1 < 0.0 {
-                    -d1
-                } else {
-                    0.0
-                };
-                near += n * n;
-                far += d0.abs().max(d1.abs()).powi(2);
-            }
-            let (s0, s1) = (shell(near.sqrt()), shell(far.sqrt()));
-            if s0 == s1 {
-                entries.push((s0, 1.0));
-                continue;
-            }
-            let mut count = [0u32; N_SHELLS + 1];
-            for i in 0..M * M * M {
-                let f = [i % M, (i / M) % M, i / (M * M)].map(|x| (x as f64 + 0.5) / M as f64);
-                let r2: f64 = (0..3).map(|a| (lo[a] + f[a] * h[a] - c[a]).powi(2)).sum();
-                count[shell(r2.sqrt()) as usize] += 1;
-            }
-            for (s, &n) in count.iter().enumerate().filter(|(_, &n)| n > 0) {
-                entries.push((s as u16, n as f64 / (M * M * M) as f64));
-            }
-        }
-        first.push(entries.len() as u32);
-        Self { first, entries }
-    }
-
-    fn of(&self, v: usize) -> &[(u16, f64)] {
-        &self.entries[self.first[v] as usize..self.first[v + 1] as usize]
-    }
-}
-
-/// Per history: energy in each shell; per batch: Σ and Σ² over histories of the cumulative
-/// energy within each shell's outer radius.
-struct ShellScorer<'a> {
-    map: &'a ShellMap,
-    history: [f64; N_SHELLS + 1],
-    sum: [f64; N_SHELLS],
-    sum2: [f64; N_SHELLS],
-    n: u64,
-}
-
-impl Scorer for ShellScorer<'_> {
-    fn begin_history(&mut self, _: f64, _: usize) {}
-    fn deposit(&mut self, voxel: usize, e_mev: f64) {
-        for &(s, w) in self.map.of(voxel) {
-            self.history[s as usize] += w * e_mev;
-        }
-    }
-    fn deposit_local(&mut self, voxel: usize, e_mev: f64, _: bool) {
-        self.deposit(voxel, e_mev);
-    }
-    fn escape(&mut self, _: f64) {}
-    fn photon_escape(&mut self, _: f64) {}
-    fn end_history(&mut self) {
-        let mut c = 0.0;
-        for k in 0..N_SHELLS {
-            c += self.history[k];
-            self.sum[k] += c;
-            self.sum2[k] += c * c;
-        }
-        self.history = [0.0; N_SHELLS + 1];
-        self.n += 1;
-    }
-}
 
 /// F(r_k) and its σ for r_k = 0.05 (k + 1) r0, k = 0..23: `decays` electrons of `e_mev`
 /// from a point in water on a grid of r0/`per_r0` voxels.
@@ -131,7 +47,8 @@ fn cumulative_fractions(e_mev: f64, cut_mev: f64, per_r0: f64, decays: u64) -> V
         0,
     );
     let c = p.grid.centre_ijk(n / 2, n / 2, n / 2);
-    let map = ShellMap::new(&p.grid, c, SHELL_WIDTH_R0 * r0);
+    let bins = ShellBins::new(0.0, N_SHELLS as f64 * SHELL_WIDTH_R0 * r0, N_SHELLS).unwrap();
+    let map = ShellMap::new(n, h, bins).unwrap();
     let phys = PhysicsTables::for_phantom(&p, &builtin, false)
         .unwrap()
         .with_condensed(CondensedParams::with_cut(cut_mev))
@@ -148,38 +65,20 @@ fn cumulative_fractions(e_mev: f64, cut_mev: f64, per_r0: f64, decays: u64) -> V
     );
     setup.electron_model = ElectronModel::CondensedHistory;
     setup.seed = 2005;
-    let (mut s, mut s2, mut nn) = ([0.0; N_SHELLS], [0.0; N_SHELLS], 0u64);
+    let mut sums = ShellSums::new(&bins);
     run_batches(
         &setup,
-        || ShellScorer {
-            map: &map,
-            history: [0.0; N_SHELLS + 1],
-            sum: [0.0; N_SHELLS],
-            sum2: [0.0; N_SHELLS],
-            n: 0,
-        },
-        |sc| {
-            let out = (sc.sum, sc.sum2, sc.n);
-            (sc.sum, sc.sum2, sc.n) = ([0.0; N_SHELLS], [0.0; N_SHELLS], 0);
-            out
-        },
-        |(a, b, k)| {
-            for i in 0..N_SHELLS {
-                s[i] += a[i];
-                s2[i] += b[i];
-            }
-            nn += k;
-        },
+        || ShellScorer::new(&map),
+        |sc| sc.finish_batch(),
+        |b| sums.absorb(&b),
         &|_| {},
     )
     .unwrap();
-    assert_eq!(nn, decays);
-    let nf = nn as f64;
+    assert_eq!(sums.decays, decays);
     (0..N_SHELLS)
         .map(|k| {
-            let m = s[k] / nf;
-            let var = (s2[k] / nf - m * m).max(0.0) / nf;
-            (m / e_mev, var.sqrt() / e_mev)
+            let (m, sd) = sums.cumulative_mev(k);
+            (m / e_mev, sd / e_mev)
         })
         .collect()
 }

@@ -2,13 +2,16 @@
 //! [`KernelRequest`] is checked into a [`KernelPlan`] (everything that can fail before
 //! transport), which runs into a [`Kernel`]: energy, dose and relative uncertainty per
 //! voxel and per symmetry class, the summary of `docs/formats/kernel.md`, and the files
-//! `kernel.h5`, `kernel.csv` and the radial-profile figures ([`Kernel::write`]).
+//! `kernel.h5`, `kernel.csv` and the radial-profile figures ([`Kernel::write`]); and radial
+//! dose point kernels scored in spherical shells ([`radial`]).
 
 mod plan;
+pub mod radial;
 mod result;
 mod write;
 
 pub use plan::KernelPlan;
+pub use radial::{RadialKernel, RadialPlan, RadialRequest};
 pub use result::{Kernel, KernelFiles, KernelMeta, PHOTON_NOTE};
 
 use xfire_data::nuclides::RadiationSet;

@@ -7,6 +7,7 @@ use xfire_data::materials::Material;
 use xfire_data::nuclides::{library, EmissionSampler, Particle};
 use xfire_phantom::{Grid, MaterialEntry, Phantom};
 use xfire_tally::kernel::SymmetryClasses;
+use xfire_tally::shells::{ShellMap, ShellScorer, ShellSums};
 use xfire_tally::{BatchScorer, TallyLayout, TallyResult};
 use xfire_transport::{
     phantom_layout, run_batches_until, Cutoffs, Emitter, PhysicsTables, Source, TransportSetup,
@@ -138,6 +139,55 @@ impl KernelPlan {
     /// The request this plan was made from.
     pub fn request(&self) -> &KernelRequest {
         &self.req
+    }
+
+    /// The medium.
+    pub fn material(&self) -> &Material {
+        &self.material
+    }
+
+    /// The condensed-history cutoff used [MeV] (`None`: straight-line electrons).
+    pub fn condensed_cut_mev(&self) -> Option<f64> {
+        self.condensed_cut_mev
+    }
+
+    /// The emitter's description (`{"nuclide", "emissions"}` or `{"particle", "energy_mev"}`).
+    pub fn emitter_meta(&self) -> &Value {
+        &self.emitter_meta
+    }
+
+    /// Transports the decays (a point source) scoring energy in the spherical shells of `map`
+    /// (made for this plan's grid) instead of voxels; returns the sums and the transport time
+    /// [s]. `progress` and `stop` as in [`KernelPlan::run`].
+    pub fn run_shells(
+        &self,
+        map: &ShellMap,
+        progress: &(dyn Fn(u64) + Sync),
+        stop: &dyn Fn() -> bool,
+    ) -> Result<(ShellSums, f64)> {
+        if self.req.source != SourceKind::Point {
+            return Err(ApiError::Invalid(
+                "spherical shells are scored around a point source only".into(),
+            ));
+        }
+        let setup = self.setup();
+        let mut sums = ShellSums::new(&map.bins);
+        let t0 = Instant::now();
+        let stopped = run_batches_until(
+            &setup,
+            || ShellScorer::new(map),
+            |s| s.finish_batch(),
+            |b| sums.absorb(&b),
+            &|d| progress(d),
+            &|| stop(),
+        )?;
+        if stopped {
+            return Err(ApiError::Interrupted {
+                done: sums.decays,
+                total: self.req.decays,
+            });
+        }
+        Ok((sums, t0.elapsed().as_secs_f64()))
     }
 
     fn setup(&self) -> TransportSetup<'_> {
