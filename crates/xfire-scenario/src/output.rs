@@ -132,11 +132,42 @@ pub fn write_results_h5(
     tr: &[ComponentTransport],
     r: &RunResult,
 ) -> Result<()> {
-    let g = &plan.phantom.grid;
-    let [nz, ny, nx] = g.shape_zyx();
+    let mut b = FileBuilder::new();
+    write_root_attrs(&mut b, plan, r);
+    write_components(&mut b, plan, tr, r);
+    write_labels_group(&mut b, r);
+    write_time_group(&mut b, r);
+    write_cells_group(&mut b, plan, r);
+    if !r.dose_maps.is_empty() {
+        write_maps_group(&mut b, plan, tr, r);
+    }
+    if let Some(w) = &r.window {
+        write_window_group(&mut b, w);
+    }
+    if let Some(np) = &plan.nested {
+        crate::lesion::write_macro_group(&mut b, np, tr, r);
+    }
+    xfire_io::fsutil::write_atomic_with(
+        path,
+        |tmp| {
+            b.write(tmp)
+                .map_err(|e| failed(format!("writing {}: {e}", path.display())))
+        },
+        |e| failed(format!("cannot write {}: {e}", path.display())),
+    )
+}
+
+/// Shape (nz, ny, nx) and chunk shape of the voxel arrays of `results.h5`.
+fn voxel_shape(plan: &Plan) -> ([u64; 3], [u64; 3]) {
+    let [nz, ny, nx] = plan.phantom.grid.shape_zyx();
     let shape = [nz as u64, ny as u64, nx as u64];
     let ch = [nz.min(16) as u64, ny.min(64) as u64, nx.min(64) as u64];
-    let mut b = FileBuilder::new();
+    (shape, ch)
+}
+
+/// The root attributes of `results.h5`: format, units, grid, scenario, seed, model.
+fn write_root_attrs(b: &mut FileBuilder, plan: &Plan, r: &RunResult) {
+    let g = &plan.phantom.grid;
     b.set_attr("format", vstr("xfire-results"));
     b.set_attr("format_version", AttrValue::I64(1));
     b.set_attr(
@@ -166,8 +197,12 @@ pub fn write_results_h5(
         );
     }
     b.set_attr("end_s", AttrValue::F64(r.end_s));
+}
 
-    // components
+/// One `component_<i>` group per source component: decays, per-label and per-cell doses per
+/// decay of each part, and the voxel dose per decay when asked for.
+fn write_components(b: &mut FileBuilder, plan: &Plan, tr: &[ComponentTransport], r: &RunResult) {
+    let (shape, ch) = voxel_shape(plan);
     for (ci, (c, t)) in r.components.iter().zip(tr).enumerate() {
         let mut gr = b.create_group(&format!("component_{ci}"));
         gr.set_attr("nuclide", vstr(&c.nuclide));
@@ -185,26 +220,7 @@ pub fn write_results_h5(
             crate::transport::Part::LowLet,
             crate::transport::Part::Alpha,
         ] {
-            let masses_l = xfire_transport::region_masses_g(&plan.phantom, &plan.layout.regions[0]);
-            let masses_c = xfire_transport::region_masses_g(&plan.phantom, &plan.layout.regions[1]);
-            let (dl, ul, dc) = match t.part(part) {
-                Some(x) => (
-                    (0..masses_l.len())
-                        .map(|i| xfire_tally::dose_gy(x.region_mean_mev(0, i), masses_l[i]))
-                        .collect::<Vec<f64>>(),
-                    (0..masses_l.len())
-                        .map(|i| x.region_rel_unc(0, i))
-                        .collect::<Vec<f64>>(),
-                    (1..masses_c.len())
-                        .map(|i| xfire_tally::dose_gy(x.region_mean_mev(1, i), masses_c[i]))
-                        .collect::<Vec<f64>>(),
-                ),
-                None => (
-                    vec![0.0; masses_l.len()],
-                    vec![0.0; masses_l.len()],
-                    vec![0.0; masses_c.len().saturating_sub(1)],
-                ),
-            };
+            let (dl, ul, dc) = part_doses(plan, t, part);
             let p = part.name();
             gr.create_dataset(&format!("label_dose_gy_per_decay_{p}"))
                 .with_f64_data(&dl)
@@ -236,7 +252,39 @@ pub fn write_results_h5(
         }
         b.add_group(gr.finish());
     }
-    // labels
+}
+
+/// Of one part of a component: dose per decay of each label, its relative uncertainty, and
+/// dose per decay of each cell 1..N (zeros when the part was not transported).
+fn part_doses(
+    plan: &Plan,
+    t: &ComponentTransport,
+    part: crate::transport::Part,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let masses_l = xfire_transport::region_masses_g(&plan.phantom, &plan.layout.regions[0]);
+    let masses_c = xfire_transport::region_masses_g(&plan.phantom, &plan.layout.regions[1]);
+    match t.part(part) {
+        Some(x) => (
+            (0..masses_l.len())
+                .map(|i| xfire_tally::dose_gy(x.region_mean_mev(0, i), masses_l[i]))
+                .collect::<Vec<f64>>(),
+            (0..masses_l.len())
+                .map(|i| x.region_rel_unc(0, i))
+                .collect::<Vec<f64>>(),
+            (1..masses_c.len())
+                .map(|i| xfire_tally::dose_gy(x.region_mean_mev(1, i), masses_c[i]))
+                .collect::<Vec<f64>>(),
+        ),
+        None => (
+            vec![0.0; masses_l.len()],
+            vec![0.0; masses_l.len()],
+            vec![0.0; masses_c.len().saturating_sub(1)],
+        ),
+    }
+}
+
+/// The `labels` group: id, names, mass and doses of each label.
+fn write_labels_group(b: &mut FileBuilder, r: &RunResult) {
     let mut gl = b.create_group("labels");
     gl.create_dataset("id")
         .with_u32_data(&r.labels.iter().map(|l| u32::from(l.id)).collect::<Vec<_>>());
@@ -261,7 +309,10 @@ pub fn write_results_h5(
     gl.create_dataset("d2_gy")
         .with_f64_data(&r.labels.iter().map(|l| l.d2_gy).collect::<Vec<_>>());
     b.add_group(gl.finish());
-    // time curves
+}
+
+/// The `time` group: dose-rate and cumulative-dose curves.
+fn write_time_group(b: &mut FileBuilder, r: &RunResult) {
     let c = &r.curves;
     let mut gt = b.create_group("time");
     gt.set_attr("curves", vstr(&c.names.join(",")));
@@ -275,7 +326,10 @@ pub fn write_results_h5(
         .with_f64_data(&flat(&c.cumulative_gy))
         .with_shape(&cs);
     b.add_group(gt.finish());
-    // cells
+}
+
+/// The `cells` group: per-cell kind, uptake, doses, uncertainties, survival, doses at times.
+fn write_cells_group(b: &mut FileBuilder, plan: &Plan, r: &RunResult) {
     let cl = &r.cells;
     let mut gc = b.create_group("cells");
     gc.create_dataset("id").with_u32_data(&cl.id);
@@ -312,86 +366,64 @@ pub fn write_results_h5(
             .with_f64_data(&plan.scenario.output.times_s);
     }
     b.add_group(gc.finish());
-    // maps
-    if !r.dose_maps.is_empty() {
-        let mut gm = b.create_group("maps");
-        gm.create_dataset("times_s")
-            .with_f64_data(&r.dose_maps.times_s())
-            .set_attr(
-                "description",
-                vstr(
-                    "time of each dose_<i> map after the first administration; inf = over all time",
-                ),
-            );
-        for i in 0..r.dose_maps.len() {
-            gm.create_dataset(&format!("dose_{i}"))
-                .with_f32_data(&r.dose_maps.map(i, tr))
-                .with_shape(&shape)
-                .with_chunks(&ch)
-                .with_shuffle()
-                .with_deflate(1)
-                .set_attr("units", vstr("Gy (cumulative absorbed dose)"));
-        }
-        b.add_group(gm.finish());
+}
+
+/// The `maps` group: cumulative dose maps and their times.
+fn write_maps_group(b: &mut FileBuilder, plan: &Plan, tr: &[ComponentTransport], r: &RunResult) {
+    let (shape, ch) = voxel_shape(plan);
+    let mut gm = b.create_group("maps");
+    gm.create_dataset("times_s")
+        .with_f64_data(&r.dose_maps.times_s())
+        .set_attr(
+            "description",
+            vstr("time of each dose_<i> map after the first administration; inf = over all time"),
+        );
+    for i in 0..r.dose_maps.len() {
+        gm.create_dataset(&format!("dose_{i}"))
+            .with_f32_data(&r.dose_maps.map(i, tr))
+            .with_shape(&shape)
+            .with_chunks(&ch)
+            .with_shuffle()
+            .with_deflate(1)
+            .set_attr("units", vstr("Gy (cumulative absorbed dose)"));
     }
-    // window
-    if let Some(w) = &r.window {
-        let mut gw = b.create_group("window");
-        gw.set_attr("survival_target", AttrValue::F64(w.survival_target));
-        gw.set_attr(
-            "earliest_day",
-            AttrValue::F64(w.earliest_day.unwrap_or(f64::NAN)),
-        );
-        gw.create_dataset("start_day")
-            .with_f64_data(&w.days.iter().map(|d| d.day).collect::<Vec<_>>());
-        gw.create_dataset("surviving_fraction").with_f64_data(
-            &w.days
-                .iter()
-                .map(|d| d.surviving_fraction)
-                .collect::<Vec<_>>(),
-        );
-        let est = |f: &dyn Fn(&SurvivalEstimate) -> f64| -> Vec<f64> {
-            w.days.iter().map(|d| f(&d.survival_estimate)).collect()
-        };
-        gw.create_dataset("surviving_fraction_lo95")
-            .with_f64_data(&est(&|e| e.interval[0]));
-        gw.create_dataset("surviving_fraction_hi95")
-            .with_f64_data(&est(&|e| e.interval[1]));
-        gw.create_dataset("surviving_fraction_uncorrected")
-            .with_f64_data(&est(&|e| e.naive));
-        gw.create_dataset("survival_too_wide").with_u8_data(
-            &w.days
-                .iter()
-                .map(|d| u8::from(d.survival_estimate.too_wide))
-                .collect::<Vec<_>>(),
-        );
-        gw.create_dataset("rbe_weighted_mean_gy").with_f64_data(
-            &w.days
-                .iter()
-                .map(|d| d.rbe_weighted_gy.mean)
-                .collect::<Vec<_>>(),
-        );
-        gw.create_dataset("bed_mean_gy")
-            .with_f64_data(&w.days.iter().map(|d| d.bed_gy.mean).collect::<Vec<_>>());
-        gw.create_dataset("tumour_dose_fraction").with_f64_data(
-            &w.days
-                .iter()
-                .map(|d| d.tumour_dose_fraction.unwrap_or(f64::NAN))
-                .collect::<Vec<_>>(),
-        );
-        b.add_group(gw.finish());
-    }
-    if let Some(np) = &plan.nested {
-        crate::lesion::write_macro_group(&mut b, np, tr, r);
-    }
-    xfire_io::fsutil::write_atomic_with(
-        path,
-        |tmp| {
-            b.write(tmp)
-                .map_err(|e| failed(format!("writing {}: {e}", path.display())))
-        },
-        |e| failed(format!("cannot write {}: {e}", path.display())),
-    )
+    b.add_group(gm.finish());
+}
+
+/// The `window` group: surviving fraction and doses of the cohort arriving on each day.
+fn write_window_group(b: &mut FileBuilder, w: &xfire_kinetics::window::WindowReport) {
+    let mut gw = b.create_group("window");
+    gw.set_attr("survival_target", AttrValue::F64(w.survival_target));
+    gw.set_attr(
+        "earliest_day",
+        AttrValue::F64(w.earliest_day.unwrap_or(f64::NAN)),
+    );
+    let per_day = |f: &dyn Fn(&xfire_kinetics::window::DayExposure) -> f64| -> Vec<f64> {
+        w.days.iter().map(f).collect()
+    };
+    gw.create_dataset("start_day")
+        .with_f64_data(&per_day(&|d| d.day));
+    gw.create_dataset("surviving_fraction")
+        .with_f64_data(&per_day(&|d| d.surviving_fraction));
+    gw.create_dataset("surviving_fraction_lo95")
+        .with_f64_data(&per_day(&|d| d.survival_estimate.interval[0]));
+    gw.create_dataset("surviving_fraction_hi95")
+        .with_f64_data(&per_day(&|d| d.survival_estimate.interval[1]));
+    gw.create_dataset("surviving_fraction_uncorrected")
+        .with_f64_data(&per_day(&|d| d.survival_estimate.naive));
+    gw.create_dataset("survival_too_wide").with_u8_data(
+        &w.days
+            .iter()
+            .map(|d| u8::from(d.survival_estimate.too_wide))
+            .collect::<Vec<_>>(),
+    );
+    gw.create_dataset("rbe_weighted_mean_gy")
+        .with_f64_data(&per_day(&|d| d.rbe_weighted_gy.mean));
+    gw.create_dataset("bed_mean_gy")
+        .with_f64_data(&per_day(&|d| d.bed_gy.mean));
+    gw.create_dataset("tumour_dose_fraction")
+        .with_f64_data(&per_day(&|d| d.tumour_dose_fraction.unwrap_or(f64::NAN)));
+    b.add_group(gw.finish());
 }
 
 /// The end of the immunotherapy window: the last day of the run of safe start days that
