@@ -463,6 +463,36 @@ fn window_words(w: &xfire_kinetics::window::WindowReport) -> String {
     }
 }
 
+/// Figures drawn so far and notes on those that could not be drawn.
+struct Figures<'a> {
+    dir: &'a Path,
+    figs: Vec<xfire_report::FigureRef>,
+    notes: Vec<String>,
+}
+
+impl Figures<'_> {
+    /// Record the figure `stem` when it was drawn, a note when it was not.
+    fn add(
+        &mut self,
+        stem: &str,
+        caption: &str,
+        res: std::result::Result<xfire_report::WrittenFigure, xfire_report::ReportError>,
+    ) {
+        match res {
+            Ok(_) => self.figs.push(xfire_report::FigureRef {
+                stem: stem.into(),
+                caption: caption.into(),
+            }),
+            Err(e) => self.notes.push(format!("figure {stem} not drawn: {e}")),
+        }
+    }
+
+    /// Where to draw the figure `stem`.
+    fn target(&self, stem: &str) -> xfire_report::FigureTarget {
+        xfire_report::FigureTarget::new(self.dir, stem)
+    }
+}
+
 /// Figures and report.md/html through `xfire-report`; returns the file stems written and
 /// any figure that could not be drawn (as notes).
 pub fn write_figures(
@@ -471,9 +501,32 @@ pub fn write_figures(
     tr: &[ComponentTransport],
     r: &RunResult,
 ) -> Vec<String> {
+    let mut f = Figures {
+        dir,
+        figs: Vec::new(),
+        notes: Vec::new(),
+    };
+    time_figures(&mut f, r);
+    if let Some(w) = &r.window {
+        survival_figure(&mut f, w);
+    }
+    cell_dose_figure(&mut f, r);
+    if let Some(total) = r.dose_maps.total_map(tr) {
+        dose_slice_figure(&mut f, plan, &total);
+    }
+    if let Some(np) = &plan.nested {
+        macro_slice_figure(&mut f, np, tr, r);
+    }
+    let report = run_report(plan, r, results_blocks(r), &f.figs);
+    if let Err(e) = xfire_report::write_report(dir, &report) {
+        f.notes.push(format!("report not written: {e}"));
+    }
+    f.notes
+}
+
+/// Dose rate and cumulative dose of the tumour cells and resident lymphocytes over time.
+fn time_figures(f: &mut Figures, r: &RunResult) {
     use xfire_report::*;
-    let mut notes = Vec::new();
-    let mut figs: Vec<FigureRef> = Vec::new();
     let c = &r.curves;
     let series = |vals: &Vec<Vec<f64>>, scale: f64| -> Vec<TimeSeries> {
         c.names
@@ -499,53 +552,52 @@ pub fn write_figures(
             })
             .collect()
     };
-    let mut try_fig =
-        |stem: &str, caption: &str, res: std::result::Result<WrittenFigure, ReportError>| match res
-        {
-            Ok(_) => figs.push(FigureRef {
-                stem: stem.into(),
-                caption: caption.into(),
-            }),
-            Err(e) => notes.push(format!("figure {stem} not drawn: {e}")),
-        };
-    try_fig(
+    f.add(
         "dose_rate",
         "Mean absorbed dose rate of the tumour cells (solid) and of the resident lymphocytes (dashed), whole treatment, log scale.",
         dose_rate_vs_time(
-            &FigureTarget::new(dir, "dose_rate"),
+            &f.target("dose_rate"),
             &format!("{}: dose rate, tumour cells vs lymphocytes", r.nuclide),
             &series(&c.rate_gy_per_s, 3600.0),
         ),
     );
-    try_fig(
+    f.add(
         "cumulative_dose",
         "Cumulative mean absorbed dose of the tumour cells (solid) and of the resident lymphocytes (dashed), whole treatment.",
         cumulative_dose_vs_time(
-            &FigureTarget::new(dir, "cumulative_dose"),
+            &f.target("cumulative_dose"),
             &format!("{}: cumulative dose, tumour cells vs lymphocytes", r.nuclide),
             &series(&c.cumulative_gy, 1.0),
         ),
     );
-    if let Some(w) = &r.window {
-        let end = window_end(w);
-        let curve = SurvivalCurve {
-            label: "cohorts".into(),
-            start_days: w.days.iter().map(|d| d.day).collect(),
-            survival: w.days.iter().map(|d| d.surviving_fraction).collect(),
-            window_day: w.earliest_day,
-            window_end_day: end.filter(|e| !e.1).map(|e| e.0),
-        };
-        try_fig(
-            "survival_vs_start_day",
-            "Mean surviving fraction of a lymphocyte cohort arriving on each day and staying the residence time (cohort model); filled circle: the window opens; open square: it closes (the next cohort's stay would overlap the next administration).",
-            survival_vs_start_day(
-                &FigureTarget::new(dir, "survival_vs_start_day").with_size(1200, 700),
-                "Lymphocyte survival vs start day",
-                &[curve],
-                Some(w.survival_target),
-            ),
-        );
-    }
+}
+
+/// Surviving fraction of a lymphocyte cohort against its arrival day, with the window.
+fn survival_figure(f: &mut Figures, w: &xfire_kinetics::window::WindowReport) {
+    use xfire_report::*;
+    let end = window_end(w);
+    let curve = SurvivalCurve {
+        label: "cohorts".into(),
+        start_days: w.days.iter().map(|d| d.day).collect(),
+        survival: w.days.iter().map(|d| d.surviving_fraction).collect(),
+        window_day: w.earliest_day,
+        window_end_day: end.filter(|e| !e.1).map(|e| e.0),
+    };
+    f.add(
+        "survival_vs_start_day",
+        "Mean surviving fraction of a lymphocyte cohort arriving on each day and staying the residence time (cohort model); filled circle: the window opens; open square: it closes (the next cohort's stay would overlap the next administration).",
+        survival_vs_start_day(
+            &f.target("survival_vs_start_day").with_size(1200, 700),
+            "Lymphocyte survival vs start day",
+            &[curve],
+            Some(w.survival_target),
+        ),
+    );
+}
+
+/// Histograms of the per-cell dose of the tumour cells and of the lymphocytes.
+fn cell_dose_figure(f: &mut Figures, r: &RunResult) {
+    use xfire_report::*;
     let cl = &r.cells;
     let pick = |kind: u16| -> Vec<f64> {
         cl.kind
@@ -564,57 +616,73 @@ pub fn write_figures(
         .filter(|g| !g.doses_gy.is_empty())
         .collect();
     if !groups.is_empty() {
-        try_fig(
+        f.add(
             "cell_dose_histogram",
             "Per-cell absorbed dose over the whole treatment.",
             dose_histograms(
-                &FigureTarget::new(dir, "cell_dose_histogram"),
+                &f.target("cell_dose_histogram"),
                 "Per-cell dose",
                 &groups,
                 &HistogramOptions::default(),
             ),
         );
     }
-    if let Some(total) = r.dose_maps.total_map(tr) {
-        let g = &plan.phantom.grid;
-        let k = g.nz / 2;
-        let sl: Vec<f64> = (0..g.ny)
-            .flat_map(|j| (0..g.nx).map(move |i| (i, j)))
-            .map(|(i, j)| f64::from(total[g.index(i, j, k)]))
-            .collect();
-        let lab: Vec<u32> = (0..g.ny)
-            .flat_map(|j| (0..g.nx).map(move |i| (i, j)))
-            .map(|(i, j)| plan.phantom.cell_id[g.index(i, j, k)])
-            .collect();
-        let mut ds = DoseSlice::new(g.nx, g.ny, &sl, (g.voxel_cm[0] * 1e4, g.voxel_cm[1] * 1e4));
-        ds.outlines = Some(&lab);
-        try_fig(
-            "dose_slice",
-            "Total absorbed dose in the central slice, with label outlines.",
-            dose_slice(
-                &FigureTarget::new(dir, "dose_slice"),
-                "Total dose, central slice [Gy]",
-                &ds,
-            ),
-        );
-    }
-    if let Some(np) = &plan.nested {
-        let dose = crate::lesion::macro_dose_gy(np, tr, r);
-        let (nx, ny, sl, lab) = crate::lesion::macro_slice(np, &dose);
-        let h = np.nested.grid.outer().voxel_cm;
-        let mut ds = DoseSlice::new(nx, ny, &sl, (h[0] * 1e4, h[1] * 1e4));
-        ds.outlines = Some(&lab);
-        try_fig(
-            "macro_dose_slice",
-            "The lesion scale: total absorbed dose of the macro voxels in the slice through the \
-             micro phantom (grey: the voxels it covers), with the lesion and body outlined.",
-            dose_slice(
-                &FigureTarget::new(dir, "macro_dose_slice"),
-                "Total dose, lesion and body, slice through the micro phantom [Gy]",
-                &ds,
-            ),
-        );
-    }
+}
+
+/// The total dose `total` in the central slice of the phantom, cells outlined.
+fn dose_slice_figure(f: &mut Figures, plan: &Plan, total: &[f32]) {
+    use xfire_report::*;
+    let g = &plan.phantom.grid;
+    let k = g.nz / 2;
+    let sl: Vec<f64> = (0..g.ny)
+        .flat_map(|j| (0..g.nx).map(move |i| (i, j)))
+        .map(|(i, j)| f64::from(total[g.index(i, j, k)]))
+        .collect();
+    let lab: Vec<u32> = (0..g.ny)
+        .flat_map(|j| (0..g.nx).map(move |i| (i, j)))
+        .map(|(i, j)| plan.phantom.cell_id[g.index(i, j, k)])
+        .collect();
+    let mut ds = DoseSlice::new(g.nx, g.ny, &sl, (g.voxel_cm[0] * 1e4, g.voxel_cm[1] * 1e4));
+    ds.outlines = Some(&lab);
+    f.add(
+        "dose_slice",
+        "Total absorbed dose in the central slice, with label outlines.",
+        dose_slice(
+            &f.target("dose_slice"),
+            "Total dose, central slice [Gy]",
+            &ds,
+        ),
+    );
+}
+
+/// The lesion scale of a nested run: macro-voxel dose in the slice through the micro phantom.
+fn macro_slice_figure(
+    f: &mut Figures,
+    np: &crate::lesion::NestedPlan,
+    tr: &[ComponentTransport],
+    r: &RunResult,
+) {
+    use xfire_report::*;
+    let dose = crate::lesion::macro_dose_gy(np, tr, r);
+    let (nx, ny, sl, lab) = crate::lesion::macro_slice(np, &dose);
+    let h = np.nested.grid.outer().voxel_cm;
+    let mut ds = DoseSlice::new(nx, ny, &sl, (h[0] * 1e4, h[1] * 1e4));
+    ds.outlines = Some(&lab);
+    f.add(
+        "macro_dose_slice",
+        "The lesion scale: total absorbed dose of the macro voxels in the slice through the \
+         micro phantom (grey: the voxels it covers), with the lesion and body outlined.",
+        dose_slice(
+            &f.target("macro_dose_slice"),
+            "Total dose, lesion and body, slice through the micro phantom [Gy]",
+            &ds,
+        ),
+    );
+}
+
+/// The results section of the report: the whole-treatment table and the window in words.
+fn results_blocks(r: &RunResult) -> Vec<xfire_report::Block> {
+    use xfire_report::*;
     let mut rows = vec![];
     for (g, name) in [
         (&r.tumour, "tumour cells"),
@@ -667,8 +735,19 @@ pub fn write_figures(
                 .map_or("-".into(), |f| format!("{:.1} %", 100.0 * f))
         )));
     }
+    blocks
+}
+
+/// The run report: run information, how to read it, the results `blocks` and the figures.
+fn run_report(
+    plan: &Plan,
+    r: &RunResult,
+    blocks: Vec<xfire_report::Block>,
+    figs: &[xfire_report::FigureRef],
+) -> xfire_report::Report {
+    use xfire_report::*;
     let mut fig_blocks = Vec::new();
-    for f in &figs {
+    for f in figs {
         fig_blocks.push(Block::Figure(f.clone()));
     }
     let residence_d = plan.scenario.lymphocytes.residence_s / DAY;
@@ -678,7 +757,7 @@ pub fn write_figures(
         .map_or(plan.scenario.radiobiology.survival_target, |w| {
             w.survival_target
         });
-    let report = Report {
+    Report {
         title: format!(
             "xfire run: {} ({})",
             r.description.clone().unwrap_or_default(),
@@ -713,11 +792,7 @@ pub fn write_figures(
                 blocks: fig_blocks,
             },
         ],
-    };
-    if let Err(e) = write_report(dir, &report) {
-        notes.push(format!("report not written: {e}"));
     }
-    notes
 }
 
 /// Write every output file into `dir`; returns their paths.
