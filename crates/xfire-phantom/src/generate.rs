@@ -368,7 +368,102 @@ fn rng(seed: u64, sub: u64) -> Rng {
     Rng::for_stream(seed, sub, STREAM_PHANTOM)
 }
 
-#[allow(clippy::too_many_lines)]
+/// The validated tumour geometry: cell sizes, region, necrotic core, capillaries, packing.
+#[derive(Debug, Clone, Copy)]
+struct Tumour {
+    /// Tumour-cell radius \[cm\].
+    rc: f64,
+    /// Tumour-cell nucleus radius \[cm\].
+    rn: f64,
+    /// Smallest gap between neighbouring cells \[cm\].
+    gap: f64,
+    region: Region,
+    /// Radius of the necrotic core \[cm\] (0: none).
+    necrotic: f64,
+    caps: Option<Capillaries>,
+    /// Target packing fraction.
+    pf: f64,
+}
+
+impl Tumour {
+    /// Whether a cell of radius `r` at `c` is inside the region, out of necrosis and capillaries.
+    fn allowed(&self, c: [f64; 3], r: f64) -> bool {
+        self.region.depth(c) >= r
+            && (self.necrotic == 0.0 || norm(c) >= self.necrotic + r)
+            && self.caps.is_none_or(|k| k.axis_distance(c) >= k.radius + r)
+    }
+
+    /// Tumour-cell radius plus half the minimum gap.
+    fn r_eff(&self) -> f64 {
+        self.rc + 0.5 * self.gap
+    }
+
+    /// A spatial hash over the region grown by `margin` on every side, of bin size `size`.
+    fn bins(&self, margin: f64, size: f64) -> Bins {
+        let half = self.region.half();
+        Bins::new(
+            [-half[0] - margin, -half[1] - margin, -half[2] - margin],
+            [half[0] + margin, half[1] + margin, half[2] + margin],
+            size,
+        )
+    }
+}
+
+/// The lymphocytes asked for: sizes, number and placement rule.
+#[derive(Debug, Clone, Copy)]
+struct LymphPlan<'a> {
+    /// Lymphocyte radius \[cm\].
+    rl: f64,
+    /// Lymphocyte nucleus radius \[cm\].
+    rln: f64,
+    /// Number of lymphocytes to place.
+    wanted: usize,
+    /// `uniform`, `rim`, `vessels` or `stroma`.
+    placement: &'a str,
+    /// Rim thickness for `rim` \[cm\].
+    rim: f64,
+    /// Largest wall-to-surface distance for `vessels` \[cm\].
+    vdist: f64,
+    /// Clearance between a lymphocyte and a tumour cell \[cm\].
+    margin: f64,
+}
+
+impl LymphPlan<'_> {
+    /// Bin size of the hash over the lymphocytes (one lymphocyte diameter plus the gap).
+    fn bin(&self, gap: f64) -> f64 {
+        2.0 * self.rl + gap + 1e-9
+    }
+}
+
+/// Cells placed so far in a spatial hash: the lymphocytes first, then the tumour cells.
+struct Packing {
+    balls: Vec<Ball>,
+    bins: Bins,
+    n_lymph: usize,
+    /// Clearance between a lymphocyte and a tumour cell \[cm\].
+    lymph_margin: f64,
+}
+
+impl Packing {
+    /// Whether a tumour cell at `c` overlaps no placed cell other than `me`.
+    fn clear(&self, tu: &Tumour, c: [f64; 3], me: Option<u32>) -> bool {
+        !self.bins.any_near(c, |id| {
+            if Some(id) == me {
+                return false;
+            }
+            let o = &self.balls[id as usize];
+            let g = if o.kind == CellKind::LYMPHOCYTE {
+                self.lymph_margin
+            } else {
+                tu.gap
+            };
+            dist2(o.c, c) < (tu.rc + o.r + g).powi(2)
+        })
+    }
+}
+
+/// Tumour cells and lymphocytes of a `[tumour]` phantom (tumour cells first), with report
+/// lines; writes the background labels (necrosis, vessels, stroma) of the region into `label`.
 fn tumour_balls(
     spec: &Spec,
     t: &crate::spec::TumourSpec,
@@ -377,6 +472,40 @@ fn tumour_balls(
     label: &mut [LabelId],
 ) -> Result<(Vec<Ball>, Vec<String>)> {
     let mut report = Vec::new();
+    let tu = tumour_geometry(t, grid)?;
+    label_tumour_background(&tu, grid, label);
+    let (lattice, a) = fcc_lattice(&tu, seed);
+    let mut lymph: Vec<Ball> = Vec::new();
+    let mut lymph_margin = tu.gap;
+    if let Some(l) = &spec.lymphocytes {
+        let lp = lymphocyte_plan(l, &tu, lattice.len())?;
+        lymph_margin = lp.margin;
+        lymph = place_lymphocytes(&tu, &lp, seed)?;
+        if let Some(f) = l.fraction_of_cells {
+            trim_lymphocytes(&tu, &lp, f, &lattice, &mut lymph);
+        }
+        report.push(format!(
+            "lymphocytes: {} placed ({}), radius {:.2} um, nucleus {:.2} um",
+            lymph.len(),
+            lp.placement,
+            lp.rl * 1e4,
+            lp.rln * 1e4
+        ));
+    }
+    let mut packing = seat_tumour_cells(&tu, lymph, lymph_margin, lattice);
+    let sweeps = t.sweeps.unwrap_or(30);
+    let (accepted, tried) = relax_tumour_cells(&tu, &mut packing, a, sweeps, seed);
+    report.extend(tumour_report(&tu, &packing, a, sweeps, accepted, tried));
+    // tumour cells first in the registry, then lymphocytes
+    let (balls, n_lymph) = (&packing.balls, packing.n_lymph);
+    let mut out: Vec<Ball> = balls[n_lymph..].to_vec();
+    out.extend_from_slice(&balls[..n_lymph]);
+    Ok((out, report))
+}
+
+/// Read and check `[tumour]`: cell and nucleus radii, gap, region, necrotic core,
+/// capillaries and packing fraction.
+fn tumour_geometry(t: &crate::spec::TumourSpec, grid: &Grid) -> Result<Tumour> {
     let rc = pos_len(&t.cell_radius, "tumour.cell_radius")?;
     let rn = pos_len(&t.nucleus_radius, "tumour.nucleus_radius")?;
     if rn >= rc {
@@ -390,6 +519,34 @@ fn tumour_balls(
         Some(g) => len(g, "tumour.min_gap")?.max(0.0),
         None => 0.0,
     };
+    let region = tumour_region(t, grid)?;
+    let necrotic = match &t.necrotic_radius {
+        Some(r) => len(r, "tumour.necrotic_radius")?.max(0.0),
+        None => 0.0,
+    };
+    let caps = match &t.capillaries {
+        Some(c) => Some(capillaries(c)?),
+        None => None,
+    };
+    let pf = t.packing_fraction.unwrap_or(0.6);
+    if !(0.05..=0.70).contains(&pf) {
+        return Err(PhantomError::Spec(format!(
+            "tumour.packing_fraction must be in [0.05, 0.70], got {pf}"
+        )));
+    }
+    Ok(Tumour {
+        rc,
+        rn,
+        gap,
+        region,
+        necrotic,
+        caps,
+        pf,
+    })
+}
+
+/// The tumour region (spheroid or block), checked to fit in the grid.
+fn tumour_region(t: &crate::spec::TumourSpec, grid: &Grid) -> Result<Region> {
     let region = match t.shape.as_deref().unwrap_or("spheroid") {
         "spheroid" => {
             let r = pos_len(
@@ -437,61 +594,50 @@ fn tumour_balls(
             )));
         }
     }
-    let necrotic = match &t.necrotic_radius {
-        Some(r) => len(r, "tumour.necrotic_radius")?.max(0.0),
-        None => 0.0,
-    };
-    let caps = match &t.capillaries {
-        Some(c) => {
-            let radius = pos_len(&c.radius, "tumour.capillaries.radius")?;
-            let spacing = pos_len(&c.spacing, "tumour.capillaries.spacing")?;
-            if spacing <= 2.0 * radius {
-                return Err(PhantomError::Spec(format!(
-                    "tumour.capillaries.spacing ({} um) must exceed the capillary diameter ({} um)",
-                    spacing * 1e4,
-                    2.0 * radius * 1e4
-                )));
-            }
-            Some(Capillaries {
-                axis: axis(c.axis.as_deref().unwrap_or("z"), "tumour.capillaries.axis")?,
-                radius,
-                spacing,
-            })
-        }
-        None => None,
-    };
-    let pf = t.packing_fraction.unwrap_or(0.6);
-    if !(0.05..=0.70).contains(&pf) {
+    Ok(region)
+}
+
+/// Read and check `[tumour.capillaries]`.
+fn capillaries(c: &crate::spec::CapillarySpec) -> Result<Capillaries> {
+    let radius = pos_len(&c.radius, "tumour.capillaries.radius")?;
+    let spacing = pos_len(&c.spacing, "tumour.capillaries.spacing")?;
+    if spacing <= 2.0 * radius {
         return Err(PhantomError::Spec(format!(
-            "tumour.packing_fraction must be in [0.05, 0.70], got {pf}"
+            "tumour.capillaries.spacing ({} um) must exceed the capillary diameter ({} um)",
+            spacing * 1e4,
+            2.0 * radius * 1e4
         )));
     }
+    Ok(Capillaries {
+        axis: axis(c.axis.as_deref().unwrap_or("z"), "tumour.capillaries.axis")?,
+        radius,
+        spacing,
+    })
+}
 
-    // background labels of the region
+/// Label the voxels of the region: necrosis, vessel or stroma (cells are drawn over later).
+fn label_tumour_background(tu: &Tumour, grid: &Grid, label: &mut [LabelId]) {
     for v in 0..grid.len() {
         let p = grid.centre(v);
-        if region.depth(p) < 0.0 {
+        if tu.region.depth(p) < 0.0 {
             continue;
         }
-        label[v] = if norm(p) < necrotic {
+        label[v] = if norm(p) < tu.necrotic {
             labels::NECROSIS
-        } else if caps.is_some_and(|c| c.axis_distance(p) < c.radius) {
+        } else if tu.caps.is_some_and(|c| c.axis_distance(p) < c.radius) {
             labels::VESSEL
         } else {
             labels::STROMA
         };
     }
+}
 
-    // a cell of radius r at c must be inside the region, out of necrosis and capillaries
-    let allowed = |c: [f64; 3], r: f64| -> bool {
-        region.depth(c) >= r
-            && (necrotic == 0.0 || norm(c) >= necrotic + r)
-            && caps.is_none_or(|k| k.axis_distance(c) >= k.radius + r)
-    };
-
-    // FCC lattice
-    let r_eff = rc + 0.5 * gap;
-    let a = (16.0 * std::f64::consts::PI * r_eff.powi(3) / (3.0 * pf)).cbrt();
+/// The allowed sites of a face-centred-cubic lattice with a random offset whose spacing gives
+/// the packing fraction, and that spacing \[cm\] (random stream 0).
+fn fcc_lattice(tu: &Tumour, seed: u64) -> (Vec<[f64; 3]>, f64) {
+    let half = tu.region.half();
+    let r_eff = tu.r_eff();
+    let a = (16.0 * std::f64::consts::PI * r_eff.powi(3) / (3.0 * tu.pf)).cbrt();
     let mut rg = rng(seed, 0);
     let off = [rg.uniform() * a, rg.uniform() * a, rg.uniform() * a];
     let basis = [
@@ -515,250 +661,270 @@ fn tumour_balls(
                         (iy as f64 + b[1]) * a + off[1] - 0.5 * a,
                         (iz as f64 + b[2]) * a + off[2] - 0.5 * a,
                     ];
-                    if allowed(c, rc) {
+                    if tu.allowed(c, tu.rc) {
                         lattice.push(c);
                     }
                 }
             }
         }
     }
+    (lattice, a)
+}
 
-    // lymphocytes
-    let mut lymph: Vec<Ball> = Vec::new();
-    let mut lymph_margin = gap;
-    if let Some(l) = &spec.lymphocytes {
-        let rl = pos_len(
-            l.radius.as_deref().unwrap_or("3.5 um"),
-            "lymphocytes.radius",
-        )?;
-        let rln = pos_len(
-            l.nucleus_radius.as_deref().unwrap_or("3 um"),
-            "lymphocytes.nucleus_radius",
-        )?;
-        if rln >= rl {
+/// Read and check `[lymphocytes]` against the tumour with `n_sites` lattice sites.
+fn lymphocyte_plan<'a>(
+    l: &'a crate::spec::LymphocyteSpec,
+    tu: &Tumour,
+    n_sites: usize,
+) -> Result<LymphPlan<'a>> {
+    let rl = pos_len(
+        l.radius.as_deref().unwrap_or("3.5 um"),
+        "lymphocytes.radius",
+    )?;
+    let rln = pos_len(
+        l.nucleus_radius.as_deref().unwrap_or("3 um"),
+        "lymphocytes.nucleus_radius",
+    )?;
+    if rln >= rl {
+        return Err(PhantomError::Spec(format!(
+            "lymphocytes.nucleus_radius ({} um) must be smaller than lymphocytes.radius ({} um)",
+            rln * 1e4,
+            rl * 1e4
+        )));
+    }
+    let wanted = lymphocyte_count(l, &tu.region, n_sites)?;
+    let placement = l.placement.as_deref().unwrap_or("uniform");
+    let rim = match &l.rim_thickness {
+        Some(s) => pos_len(s, "lymphocytes.rim_thickness")?,
+        None => 6.0 * tu.rc,
+    };
+    let vdist = match &l.vessel_distance {
+        Some(s) => len(s, "lymphocytes.vessel_distance")?.max(0.0),
+        None => 15e-4,
+    };
+    match placement {
+        "uniform" | "rim" | "stroma" => {}
+        "vessels" => {
+            if tu.caps.is_none() {
+                return Err(PhantomError::Spec(
+                    "lymphocytes.placement = \"vessels\" needs [tumour.capillaries]".into(),
+                ));
+            }
+        }
+        other => {
             return Err(PhantomError::Spec(format!(
-                "lymphocytes.nucleus_radius ({} um) must be smaller than lymphocytes.radius ({} um)",
-                rln * 1e4,
-                rl * 1e4
-            )));
+                "lymphocytes.placement must be uniform, rim, vessels or stroma, got {other:?}"
+            )))
         }
-        let set = [
-            l.fraction_of_cells.is_some(),
-            l.density_per_mm3.is_some(),
-            l.count.is_some(),
-        ]
-        .iter()
-        .filter(|x| **x)
-        .count();
-        if set != 1 {
-            return Err(PhantomError::Spec(
-                "[lymphocytes] needs exactly one of fraction_of_cells, density_per_mm3, count"
-                    .into(),
-            ));
-        }
-        let wanted = if let Some(f) = l.fraction_of_cells {
-            if !(0.0..=0.9).contains(&f) {
-                return Err(PhantomError::Spec(format!(
-                    "lymphocytes.fraction_of_cells must be in [0, 0.9], got {f}"
-                )));
-            }
-            (f * lattice.len() as f64).round() as usize
-        } else if let Some(d) = l.density_per_mm3 {
-            if !(d.is_finite() && d >= 0.0) {
-                return Err(PhantomError::Spec(format!(
-                    "lymphocytes.density_per_mm3 must be >= 0, got {d}"
-                )));
-            }
-            (d * region.volume_cm3() * 1e3).round() as usize
-        } else {
-            l.count.unwrap_or(0)
+    }
+    let mut margin = tu.gap;
+    if placement == "stroma" {
+        margin = match &l.stroma_margin {
+            Some(s) => len(s, "lymphocytes.stroma_margin")?.max(0.0),
+            None => 2e-4,
         };
-        let placement = l.placement.as_deref().unwrap_or("uniform");
-        let rim = match &l.rim_thickness {
-            Some(s) => pos_len(s, "lymphocytes.rim_thickness")?,
-            None => 6.0 * rc,
-        };
-        let vdist = match &l.vessel_distance {
-            Some(s) => len(s, "lymphocytes.vessel_distance")?.max(0.0),
-            None => 15e-4,
-        };
-        match placement {
-            "uniform" | "rim" | "stroma" => {}
-            "vessels" => {
-                if caps.is_none() {
-                    return Err(PhantomError::Spec(
-                        "lymphocytes.placement = \"vessels\" needs [tumour.capillaries]".into(),
-                    ));
-                }
-            }
-            other => {
-                return Err(PhantomError::Spec(format!(
-                    "lymphocytes.placement must be uniform, rim, vessels or stroma, got {other:?}"
-                )))
-            }
-        }
-        if placement == "stroma" {
-            lymph_margin = match &l.stroma_margin {
-                Some(s) => len(s, "lymphocytes.stroma_margin")?.max(0.0),
-                None => 2e-4,
-            };
-        }
-        let lymph_vol = wanted as f64 * 4.0 / 3.0 * std::f64::consts::PI * (rl + 0.5 * gap).powi(3);
-        if lymph_vol > 0.5 * region.volume_cm3() {
-            return Err(PhantomError::Spec(format!(
-                "{wanted} lymphocytes would fill {:.0} % of the tumour region: not enough room",
-                100.0 * lymph_vol / region.volume_cm3()
-            )));
-        }
-        let lb = 2.0 * rl + gap + 1e-9;
-        let mut lbins = Bins::new(
-            [-half[0] - lb, -half[1] - lb, -half[2] - lb],
-            [half[0] + lb, half[1] + lb, half[2] + lb],
-            lb,
-        );
-        let mut rg = rng(seed, 1);
-        let max_tries = 500 * wanted + 10_000;
-        let mut tries = 0;
-        while lymph.len() < wanted && tries < max_tries {
-            tries += 1;
-            let c = [
-                (2.0 * rg.uniform() - 1.0) * half[0],
-                (2.0 * rg.uniform() - 1.0) * half[1],
-                (2.0 * rg.uniform() - 1.0) * half[2],
-            ];
-            if !allowed(c, rl) {
-                continue;
-            }
-            let ok_mode = match placement {
-                "rim" => region.depth(c) <= rim,
-                "vessels" => caps.is_some_and(|k| k.axis_distance(c) - k.radius - rl <= vdist),
-                _ => true,
-            };
-            if !ok_mode {
-                continue;
-            }
-            if lbins.any_near(c, |id| {
-                dist2(lymph[id as usize].c, c) < (2.0 * rl + gap).powi(2)
-            }) {
-                continue;
-            }
-            lbins.insert(lymph.len() as u32, c);
-            lymph.push(Ball {
-                c,
-                r: rl,
-                nr: rln,
-                kind: CellKind::LYMPHOCYTE,
-            });
-        }
-        if lymph.len() < wanted {
-            return Err(PhantomError::Spec(format!(
-                "could place only {} of {wanted} lymphocytes with placement {placement:?}: not enough room",
-                lymph.len()
-            )));
-        }
-        if let Some(f) = l.fraction_of_cells {
-            // each lymphocyte displaces about one or more lattice sites: trim the (randomly
-            // ordered) list until lymphocytes / all cells matches f for the sites left
-            let margin = if placement == "stroma" {
-                match &l.stroma_margin {
-                    Some(s) => len(s, "lymphocytes.stroma_margin")?.max(0.0),
-                    None => 2e-4,
-                }
-            } else {
-                gap
-            };
-            for _ in 0..8 {
-                let mut b = Bins::new(
-                    [-half[0] - lb, -half[1] - lb, -half[2] - lb],
-                    [half[0] + lb, half[1] + lb, half[2] + lb],
-                    (rl + rc + margin).max(lb),
-                );
-                for (i, x) in lymph.iter().enumerate() {
-                    b.insert(i as u32, x.c);
-                }
-                let t = lattice
-                    .iter()
-                    .filter(|c| {
-                        !b.any_near(**c, |id| {
-                            dist2(lymph[id as usize].c, **c) < (rc + rl + margin).powi(2)
-                        })
-                    })
-                    .count();
-                let target = (f / (1.0 - f) * t as f64).round() as usize;
-                if target >= lymph.len() {
-                    break;
-                }
-                lymph.truncate(target);
-            }
-        }
-        report.push(format!(
-            "lymphocytes: {} placed ({placement}), radius {:.2} um, nucleus {:.2} um",
-            lymph.len(),
-            rl * 1e4,
-            rln * 1e4
+    }
+    let region = tu.region;
+    let lymph_vol = wanted as f64 * 4.0 / 3.0 * std::f64::consts::PI * (rl + 0.5 * tu.gap).powi(3);
+    if lymph_vol > 0.5 * region.volume_cm3() {
+        return Err(PhantomError::Spec(format!(
+            "{wanted} lymphocytes would fill {:.0} % of the tumour region: not enough room",
+            100.0 * lymph_vol / region.volume_cm3()
+        )));
+    }
+    Ok(LymphPlan {
+        rl,
+        rln,
+        wanted,
+        placement,
+        rim,
+        vdist,
+        margin,
+    })
+}
+
+/// The number of lymphocytes asked for by exactly one of fraction_of_cells (of `n_sites`
+/// lattice sites), density_per_mm3 (over the region) or count.
+fn lymphocyte_count(
+    l: &crate::spec::LymphocyteSpec,
+    region: &Region,
+    n_sites: usize,
+) -> Result<usize> {
+    let set = [
+        l.fraction_of_cells.is_some(),
+        l.density_per_mm3.is_some(),
+        l.count.is_some(),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count();
+    if set != 1 {
+        return Err(PhantomError::Spec(
+            "[lymphocytes] needs exactly one of fraction_of_cells, density_per_mm3, count".into(),
         ));
     }
+    Ok(if let Some(f) = l.fraction_of_cells {
+        if !(0.0..=0.9).contains(&f) {
+            return Err(PhantomError::Spec(format!(
+                "lymphocytes.fraction_of_cells must be in [0, 0.9], got {f}"
+            )));
+        }
+        (f * n_sites as f64).round() as usize
+    } else if let Some(d) = l.density_per_mm3 {
+        if !(d.is_finite() && d >= 0.0) {
+            return Err(PhantomError::Spec(format!(
+                "lymphocytes.density_per_mm3 must be >= 0, got {d}"
+            )));
+        }
+        (d * region.volume_cm3() * 1e3).round() as usize
+    } else {
+        l.count.unwrap_or(0)
+    })
+}
 
-    // tumour cells: lattice points clear of lymphocytes
-    let rmax = lymph.iter().map(|b| b.r).fold(rc, f64::max);
-    let bin = 2.0 * rmax + gap.max(lymph_margin) + 1e-9;
-    let mut bins = Bins::new(
-        [-half[0] - bin, -half[1] - bin, -half[2] - bin],
-        [half[0] + bin, half[1] + bin, half[2] + bin],
-        bin,
-    );
-    let mut balls: Vec<Ball> = Vec::new();
-    for l in &lymph {
-        bins.insert(balls.len() as u32, l.c);
-        balls.push(*l);
+/// Place the lymphocytes by random sequential addition under the placement rule (random
+/// stream 1); an error when they do not all fit.
+fn place_lymphocytes(tu: &Tumour, lp: &LymphPlan, seed: u64) -> Result<Vec<Ball>> {
+    let (rl, gap, half) = (lp.rl, tu.gap, tu.region.half());
+    let wanted = lp.wanted;
+    let lb = lp.bin(gap);
+    let mut lbins = tu.bins(lb, lb);
+    let mut lymph: Vec<Ball> = Vec::new();
+    let mut rg = rng(seed, 1);
+    let max_tries = 500 * wanted + 10_000;
+    let mut tries = 0;
+    while lymph.len() < wanted && tries < max_tries {
+        tries += 1;
+        let c = [
+            (2.0 * rg.uniform() - 1.0) * half[0],
+            (2.0 * rg.uniform() - 1.0) * half[1],
+            (2.0 * rg.uniform() - 1.0) * half[2],
+        ];
+        if !tu.allowed(c, rl) {
+            continue;
+        }
+        let ok_mode = match lp.placement {
+            "rim" => tu.region.depth(c) <= lp.rim,
+            "vessels" => tu
+                .caps
+                .is_some_and(|k| k.axis_distance(c) - k.radius - rl <= lp.vdist),
+            _ => true,
+        };
+        if !ok_mode {
+            continue;
+        }
+        if lbins.any_near(c, |id| {
+            dist2(lymph[id as usize].c, c) < (2.0 * rl + gap).powi(2)
+        }) {
+            continue;
+        }
+        lbins.insert(lymph.len() as u32, c);
+        lymph.push(Ball {
+            c,
+            r: rl,
+            nr: lp.rln,
+            kind: CellKind::LYMPHOCYTE,
+        });
     }
-    let n_lymph = balls.len();
-    let clear = |balls: &[Ball], bins: &Bins, c: [f64; 3], me: Option<u32>| -> bool {
-        !bins.any_near(c, |id| {
-            if Some(id) == me {
-                return false;
-            }
-            let o = &balls[id as usize];
-            let g = if o.kind == CellKind::LYMPHOCYTE {
-                lymph_margin
-            } else {
-                gap
-            };
-            dist2(o.c, c) < (rc + o.r + g).powi(2)
-        })
+    if lymph.len() < wanted {
+        return Err(PhantomError::Spec(format!(
+            "could place only {} of {wanted} lymphocytes with placement {:?}: not enough room",
+            lymph.len(),
+            lp.placement
+        )));
+    }
+    Ok(lymph)
+}
+
+/// Each lymphocyte displaces about one or more lattice sites: trim the (randomly ordered)
+/// list until lymphocytes / all cells matches `f` for the sites left.
+fn trim_lymphocytes(
+    tu: &Tumour,
+    lp: &LymphPlan,
+    f: f64,
+    lattice: &[[f64; 3]],
+    lymph: &mut Vec<Ball>,
+) {
+    let (rc, rl, margin) = (tu.rc, lp.rl, lp.margin);
+    let lb = lp.bin(tu.gap);
+    for _ in 0..8 {
+        let mut b = tu.bins(lb, (rl + rc + margin).max(lb));
+        for (i, x) in lymph.iter().enumerate() {
+            b.insert(i as u32, x.c);
+        }
+        let t = lattice
+            .iter()
+            .filter(|c| {
+                !b.any_near(**c, |id| {
+                    dist2(lymph[id as usize].c, **c) < (rc + rl + margin).powi(2)
+                })
+            })
+            .count();
+        let target = (f / (1.0 - f) * t as f64).round() as usize;
+        if target >= lymph.len() {
+            break;
+        }
+        lymph.truncate(target);
+    }
+}
+
+/// Seat a tumour cell on every lattice site clear of the lymphocytes and of the cells seated
+/// before it.
+fn seat_tumour_cells(
+    tu: &Tumour,
+    lymph: Vec<Ball>,
+    lymph_margin: f64,
+    lattice: Vec<[f64; 3]>,
+) -> Packing {
+    let rmax = lymph.iter().map(|b| b.r).fold(tu.rc, f64::max);
+    let bin = 2.0 * rmax + tu.gap.max(lymph_margin) + 1e-9;
+    let mut p = Packing {
+        balls: Vec::new(),
+        bins: tu.bins(bin, bin),
+        n_lymph: lymph.len(),
+        lymph_margin,
     };
+    for l in lymph {
+        p.bins.insert(p.balls.len() as u32, l.c);
+        p.balls.push(l);
+    }
     for c in lattice {
-        if clear(&balls, &bins, c, None) {
-            bins.insert(balls.len() as u32, c);
-            balls.push(Ball {
+        if p.clear(tu, c, None) {
+            p.bins.insert(p.balls.len() as u32, c);
+            p.balls.push(Ball {
                 c,
-                r: rc,
-                nr: rn,
+                r: tu.rc,
+                nr: tu.rn,
                 kind: CellKind::TUMOUR,
             });
         }
     }
-    // relaxation sweeps
-    let sweeps = t.sweeps.unwrap_or(30);
-    let mut delta = (0.5 * (a / std::f64::consts::SQRT_2 - 2.0 * r_eff)).max(0.05 * rc);
+    p
+}
+
+/// Monte Carlo relaxation sweeps of the tumour cells (random stream 2), the step adapted to
+/// keep 30–50 % of the moves; returns the moves accepted and tried.
+fn relax_tumour_cells(tu: &Tumour, p: &mut Packing, a: f64, sweeps: u32, seed: u64) -> (u64, u64) {
+    let rc = tu.rc;
+    let mut delta = (0.5 * (a / std::f64::consts::SQRT_2 - 2.0 * tu.r_eff())).max(0.05 * rc);
     let mut rg = rng(seed, 2);
     let mut accepted_total = 0u64;
     let mut tried_total = 0u64;
     for _ in 0..sweeps {
         let mut acc = 0u64;
         let mut tried = 0u64;
-        for idx in n_lymph..balls.len() {
-            let old = balls[idx].c;
+        for idx in p.n_lymph..p.balls.len() {
+            let old = p.balls[idx].c;
             let c = [
                 old[0] + (2.0 * rg.uniform() - 1.0) * delta,
                 old[1] + (2.0 * rg.uniform() - 1.0) * delta,
                 old[2] + (2.0 * rg.uniform() - 1.0) * delta,
             ];
             tried += 1;
-            if allowed(c, rc) && clear(&balls, &bins, c, Some(idx as u32)) {
-                bins.remove(idx as u32, old);
-                bins.insert(idx as u32, c);
-                balls[idx].c = c;
+            if tu.allowed(c, rc) && p.clear(tu, c, Some(idx as u32)) {
+                p.bins.remove(idx as u32, old);
+                p.bins.insert(idx as u32, c);
+                p.balls[idx].c = c;
                 acc += 1;
             }
         }
@@ -771,34 +937,45 @@ fn tumour_balls(
         accepted_total += acc;
         tried_total += tried;
     }
+    (accepted_total, tried_total)
+}
+
+/// Report lines of the packing: tumour cells, spacing, acceptance, volume and lymphocyte
+/// fractions.
+fn tumour_report(
+    tu: &Tumour,
+    p: &Packing,
+    a: f64,
+    sweeps: u32,
+    accepted_total: u64,
+    tried_total: u64,
+) -> Vec<String> {
+    let (balls, n_lymph) = (&p.balls, p.n_lymph);
     let n_t = balls.len() - n_lymph;
     let cell_vol: f64 = balls
         .iter()
         .map(|b| 4.0 / 3.0 * std::f64::consts::PI * b.r.powi(3))
         .sum();
-    report.push(format!(
+    let mut report = vec![format!(
         "tumour: {} region, {n_t} tumour cells (radius {:.2} um, nucleus {:.2} um), FCC spacing {:.2} um, \
          {sweeps} relaxation sweeps ({:.0} % moves accepted), cell volume fraction {:.3}",
-        match region {
+        match tu.region {
             Region::Spheroid(_) => "spheroid",
             Region::Block(_) => "block",
         },
-        rc * 1e4,
-        rn * 1e4,
+        tu.rc * 1e4,
+        tu.rn * 1e4,
         a * 1e4,
         100.0 * accepted_total as f64 / tried_total.max(1) as f64,
-        cell_vol / region.volume_cm3()
-    ));
+        cell_vol / tu.region.volume_cm3()
+    )];
     if n_lymph > 0 {
         report.push(format!(
             "lymphocyte fraction of all cells: {:.3}",
             n_lymph as f64 / balls.len() as f64
         ));
     }
-    // tumour cells first in the registry, then lymphocytes
-    let mut out: Vec<Ball> = balls[n_lymph..].to_vec();
-    out.extend_from_slice(&balls[..n_lymph]);
-    Ok((out, report))
+    report
 }
 
 const DEFAULT_DIRECTIONS: [[f64; 3]; 14] = [

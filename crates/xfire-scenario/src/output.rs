@@ -132,11 +132,42 @@ pub fn write_results_h5(
     tr: &[ComponentTransport],
     r: &RunResult,
 ) -> Result<()> {
-    let g = &plan.phantom.grid;
-    let [nz, ny, nx] = g.shape_zyx();
+    let mut b = FileBuilder::new();
+    write_root_attrs(&mut b, plan, r);
+    write_components(&mut b, plan, tr, r);
+    write_labels_group(&mut b, r);
+    write_time_group(&mut b, r);
+    write_cells_group(&mut b, plan, r);
+    if !r.dose_maps.is_empty() {
+        write_maps_group(&mut b, plan, tr, r);
+    }
+    if let Some(w) = &r.window {
+        write_window_group(&mut b, w);
+    }
+    if let Some(np) = &plan.nested {
+        crate::lesion::write_macro_group(&mut b, np, tr, r);
+    }
+    xfire_io::fsutil::write_atomic_with(
+        path,
+        |tmp| {
+            b.write(tmp)
+                .map_err(|e| failed(format!("writing {}: {e}", path.display())))
+        },
+        |e| failed(format!("cannot write {}: {e}", path.display())),
+    )
+}
+
+/// Shape (nz, ny, nx) and chunk shape of the voxel arrays of `results.h5`.
+fn voxel_shape(plan: &Plan) -> ([u64; 3], [u64; 3]) {
+    let [nz, ny, nx] = plan.phantom.grid.shape_zyx();
     let shape = [nz as u64, ny as u64, nx as u64];
     let ch = [nz.min(16) as u64, ny.min(64) as u64, nx.min(64) as u64];
-    let mut b = FileBuilder::new();
+    (shape, ch)
+}
+
+/// The root attributes of `results.h5`: format, units, grid, scenario, seed, model.
+fn write_root_attrs(b: &mut FileBuilder, plan: &Plan, r: &RunResult) {
+    let g = &plan.phantom.grid;
     b.set_attr("format", vstr("xfire-results"));
     b.set_attr("format_version", AttrValue::I64(1));
     b.set_attr(
@@ -166,8 +197,12 @@ pub fn write_results_h5(
         );
     }
     b.set_attr("end_s", AttrValue::F64(r.end_s));
+}
 
-    // components
+/// One `component_<i>` group per source component: decays, per-label and per-cell doses per
+/// decay of each part, and the voxel dose per decay when asked for.
+fn write_components(b: &mut FileBuilder, plan: &Plan, tr: &[ComponentTransport], r: &RunResult) {
+    let (shape, ch) = voxel_shape(plan);
     for (ci, (c, t)) in r.components.iter().zip(tr).enumerate() {
         let mut gr = b.create_group(&format!("component_{ci}"));
         gr.set_attr("nuclide", vstr(&c.nuclide));
@@ -185,26 +220,7 @@ pub fn write_results_h5(
             crate::transport::Part::LowLet,
             crate::transport::Part::Alpha,
         ] {
-            let masses_l = xfire_transport::region_masses_g(&plan.phantom, &plan.layout.regions[0]);
-            let masses_c = xfire_transport::region_masses_g(&plan.phantom, &plan.layout.regions[1]);
-            let (dl, ul, dc) = match t.part(part) {
-                Some(x) => (
-                    (0..masses_l.len())
-                        .map(|i| xfire_tally::dose_gy(x.region_mean_mev(0, i), masses_l[i]))
-                        .collect::<Vec<f64>>(),
-                    (0..masses_l.len())
-                        .map(|i| x.region_rel_unc(0, i))
-                        .collect::<Vec<f64>>(),
-                    (1..masses_c.len())
-                        .map(|i| xfire_tally::dose_gy(x.region_mean_mev(1, i), masses_c[i]))
-                        .collect::<Vec<f64>>(),
-                ),
-                None => (
-                    vec![0.0; masses_l.len()],
-                    vec![0.0; masses_l.len()],
-                    vec![0.0; masses_c.len().saturating_sub(1)],
-                ),
-            };
+            let (dl, ul, dc) = part_doses(plan, t, part);
             let p = part.name();
             gr.create_dataset(&format!("label_dose_gy_per_decay_{p}"))
                 .with_f64_data(&dl)
@@ -236,7 +252,39 @@ pub fn write_results_h5(
         }
         b.add_group(gr.finish());
     }
-    // labels
+}
+
+/// Of one part of a component: dose per decay of each label, its relative uncertainty, and
+/// dose per decay of each cell 1..N (zeros when the part was not transported).
+fn part_doses(
+    plan: &Plan,
+    t: &ComponentTransport,
+    part: crate::transport::Part,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let masses_l = xfire_transport::region_masses_g(&plan.phantom, &plan.layout.regions[0]);
+    let masses_c = xfire_transport::region_masses_g(&plan.phantom, &plan.layout.regions[1]);
+    match t.part(part) {
+        Some(x) => (
+            (0..masses_l.len())
+                .map(|i| xfire_tally::dose_gy(x.region_mean_mev(0, i), masses_l[i]))
+                .collect::<Vec<f64>>(),
+            (0..masses_l.len())
+                .map(|i| x.region_rel_unc(0, i))
+                .collect::<Vec<f64>>(),
+            (1..masses_c.len())
+                .map(|i| xfire_tally::dose_gy(x.region_mean_mev(1, i), masses_c[i]))
+                .collect::<Vec<f64>>(),
+        ),
+        None => (
+            vec![0.0; masses_l.len()],
+            vec![0.0; masses_l.len()],
+            vec![0.0; masses_c.len().saturating_sub(1)],
+        ),
+    }
+}
+
+/// The `labels` group: id, names, mass and doses of each label.
+fn write_labels_group(b: &mut FileBuilder, r: &RunResult) {
     let mut gl = b.create_group("labels");
     gl.create_dataset("id")
         .with_u32_data(&r.labels.iter().map(|l| u32::from(l.id)).collect::<Vec<_>>());
@@ -261,7 +309,10 @@ pub fn write_results_h5(
     gl.create_dataset("d2_gy")
         .with_f64_data(&r.labels.iter().map(|l| l.d2_gy).collect::<Vec<_>>());
     b.add_group(gl.finish());
-    // time curves
+}
+
+/// The `time` group: dose-rate and cumulative-dose curves.
+fn write_time_group(b: &mut FileBuilder, r: &RunResult) {
     let c = &r.curves;
     let mut gt = b.create_group("time");
     gt.set_attr("curves", vstr(&c.names.join(",")));
@@ -275,7 +326,10 @@ pub fn write_results_h5(
         .with_f64_data(&flat(&c.cumulative_gy))
         .with_shape(&cs);
     b.add_group(gt.finish());
-    // cells
+}
+
+/// The `cells` group: per-cell kind, uptake, doses, uncertainties, survival, doses at times.
+fn write_cells_group(b: &mut FileBuilder, plan: &Plan, r: &RunResult) {
     let cl = &r.cells;
     let mut gc = b.create_group("cells");
     gc.create_dataset("id").with_u32_data(&cl.id);
@@ -312,86 +366,64 @@ pub fn write_results_h5(
             .with_f64_data(&plan.scenario.output.times_s);
     }
     b.add_group(gc.finish());
-    // maps
-    if !r.dose_maps.is_empty() {
-        let mut gm = b.create_group("maps");
-        gm.create_dataset("times_s")
-            .with_f64_data(&r.dose_maps.times_s())
-            .set_attr(
-                "description",
-                vstr(
-                    "time of each dose_<i> map after the first administration; inf = over all time",
-                ),
-            );
-        for i in 0..r.dose_maps.len() {
-            gm.create_dataset(&format!("dose_{i}"))
-                .with_f32_data(&r.dose_maps.map(i, tr))
-                .with_shape(&shape)
-                .with_chunks(&ch)
-                .with_shuffle()
-                .with_deflate(1)
-                .set_attr("units", vstr("Gy (cumulative absorbed dose)"));
-        }
-        b.add_group(gm.finish());
+}
+
+/// The `maps` group: cumulative dose maps and their times.
+fn write_maps_group(b: &mut FileBuilder, plan: &Plan, tr: &[ComponentTransport], r: &RunResult) {
+    let (shape, ch) = voxel_shape(plan);
+    let mut gm = b.create_group("maps");
+    gm.create_dataset("times_s")
+        .with_f64_data(&r.dose_maps.times_s())
+        .set_attr(
+            "description",
+            vstr("time of each dose_<i> map after the first administration; inf = over all time"),
+        );
+    for i in 0..r.dose_maps.len() {
+        gm.create_dataset(&format!("dose_{i}"))
+            .with_f32_data(&r.dose_maps.map(i, tr))
+            .with_shape(&shape)
+            .with_chunks(&ch)
+            .with_shuffle()
+            .with_deflate(1)
+            .set_attr("units", vstr("Gy (cumulative absorbed dose)"));
     }
-    // window
-    if let Some(w) = &r.window {
-        let mut gw = b.create_group("window");
-        gw.set_attr("survival_target", AttrValue::F64(w.survival_target));
-        gw.set_attr(
-            "earliest_day",
-            AttrValue::F64(w.earliest_day.unwrap_or(f64::NAN)),
-        );
-        gw.create_dataset("start_day")
-            .with_f64_data(&w.days.iter().map(|d| d.day).collect::<Vec<_>>());
-        gw.create_dataset("surviving_fraction").with_f64_data(
-            &w.days
-                .iter()
-                .map(|d| d.surviving_fraction)
-                .collect::<Vec<_>>(),
-        );
-        let est = |f: &dyn Fn(&SurvivalEstimate) -> f64| -> Vec<f64> {
-            w.days.iter().map(|d| f(&d.survival_estimate)).collect()
-        };
-        gw.create_dataset("surviving_fraction_lo95")
-            .with_f64_data(&est(&|e| e.interval[0]));
-        gw.create_dataset("surviving_fraction_hi95")
-            .with_f64_data(&est(&|e| e.interval[1]));
-        gw.create_dataset("surviving_fraction_uncorrected")
-            .with_f64_data(&est(&|e| e.naive));
-        gw.create_dataset("survival_too_wide").with_u8_data(
-            &w.days
-                .iter()
-                .map(|d| u8::from(d.survival_estimate.too_wide))
-                .collect::<Vec<_>>(),
-        );
-        gw.create_dataset("rbe_weighted_mean_gy").with_f64_data(
-            &w.days
-                .iter()
-                .map(|d| d.rbe_weighted_gy.mean)
-                .collect::<Vec<_>>(),
-        );
-        gw.create_dataset("bed_mean_gy")
-            .with_f64_data(&w.days.iter().map(|d| d.bed_gy.mean).collect::<Vec<_>>());
-        gw.create_dataset("tumour_dose_fraction").with_f64_data(
-            &w.days
-                .iter()
-                .map(|d| d.tumour_dose_fraction.unwrap_or(f64::NAN))
-                .collect::<Vec<_>>(),
-        );
-        b.add_group(gw.finish());
-    }
-    if let Some(np) = &plan.nested {
-        crate::lesion::write_macro_group(&mut b, np, tr, r);
-    }
-    xfire_io::fsutil::write_atomic_with(
-        path,
-        |tmp| {
-            b.write(tmp)
-                .map_err(|e| failed(format!("writing {}: {e}", path.display())))
-        },
-        |e| failed(format!("cannot write {}: {e}", path.display())),
-    )
+    b.add_group(gm.finish());
+}
+
+/// The `window` group: surviving fraction and doses of the cohort arriving on each day.
+fn write_window_group(b: &mut FileBuilder, w: &xfire_kinetics::window::WindowReport) {
+    let mut gw = b.create_group("window");
+    gw.set_attr("survival_target", AttrValue::F64(w.survival_target));
+    gw.set_attr(
+        "earliest_day",
+        AttrValue::F64(w.earliest_day.unwrap_or(f64::NAN)),
+    );
+    let per_day = |f: &dyn Fn(&xfire_kinetics::window::DayExposure) -> f64| -> Vec<f64> {
+        w.days.iter().map(f).collect()
+    };
+    gw.create_dataset("start_day")
+        .with_f64_data(&per_day(&|d| d.day));
+    gw.create_dataset("surviving_fraction")
+        .with_f64_data(&per_day(&|d| d.surviving_fraction));
+    gw.create_dataset("surviving_fraction_lo95")
+        .with_f64_data(&per_day(&|d| d.survival_estimate.interval[0]));
+    gw.create_dataset("surviving_fraction_hi95")
+        .with_f64_data(&per_day(&|d| d.survival_estimate.interval[1]));
+    gw.create_dataset("surviving_fraction_uncorrected")
+        .with_f64_data(&per_day(&|d| d.survival_estimate.naive));
+    gw.create_dataset("survival_too_wide").with_u8_data(
+        &w.days
+            .iter()
+            .map(|d| u8::from(d.survival_estimate.too_wide))
+            .collect::<Vec<_>>(),
+    );
+    gw.create_dataset("rbe_weighted_mean_gy")
+        .with_f64_data(&per_day(&|d| d.rbe_weighted_gy.mean));
+    gw.create_dataset("bed_mean_gy")
+        .with_f64_data(&per_day(&|d| d.bed_gy.mean));
+    gw.create_dataset("tumour_dose_fraction")
+        .with_f64_data(&per_day(&|d| d.tumour_dose_fraction.unwrap_or(f64::NAN)));
+    b.add_group(gw.finish());
 }
 
 /// The end of the immunotherapy window: the last day of the run of safe start days that
@@ -431,6 +463,36 @@ fn window_words(w: &xfire_kinetics::window::WindowReport) -> String {
     }
 }
 
+/// Figures drawn so far and notes on those that could not be drawn.
+struct Figures<'a> {
+    dir: &'a Path,
+    figs: Vec<xfire_report::FigureRef>,
+    notes: Vec<String>,
+}
+
+impl Figures<'_> {
+    /// Record the figure `stem` when it was drawn, a note when it was not.
+    fn add(
+        &mut self,
+        stem: &str,
+        caption: &str,
+        res: std::result::Result<xfire_report::WrittenFigure, xfire_report::ReportError>,
+    ) {
+        match res {
+            Ok(_) => self.figs.push(xfire_report::FigureRef {
+                stem: stem.into(),
+                caption: caption.into(),
+            }),
+            Err(e) => self.notes.push(format!("figure {stem} not drawn: {e}")),
+        }
+    }
+
+    /// Where to draw the figure `stem`.
+    fn target(&self, stem: &str) -> xfire_report::FigureTarget {
+        xfire_report::FigureTarget::new(self.dir, stem)
+    }
+}
+
 /// Figures and report.md/html through `xfire-report`; returns the file stems written and
 /// any figure that could not be drawn (as notes).
 pub fn write_figures(
@@ -439,9 +501,32 @@ pub fn write_figures(
     tr: &[ComponentTransport],
     r: &RunResult,
 ) -> Vec<String> {
+    let mut f = Figures {
+        dir,
+        figs: Vec::new(),
+        notes: Vec::new(),
+    };
+    time_figures(&mut f, r);
+    if let Some(w) = &r.window {
+        survival_figure(&mut f, w);
+    }
+    cell_dose_figure(&mut f, r);
+    if let Some(total) = r.dose_maps.total_map(tr) {
+        dose_slice_figure(&mut f, plan, &total);
+    }
+    if let Some(np) = &plan.nested {
+        macro_slice_figure(&mut f, np, tr, r);
+    }
+    let report = run_report(plan, r, results_blocks(r), &f.figs);
+    if let Err(e) = xfire_report::write_report(dir, &report) {
+        f.notes.push(format!("report not written: {e}"));
+    }
+    f.notes
+}
+
+/// Dose rate and cumulative dose of the tumour cells and resident lymphocytes over time.
+fn time_figures(f: &mut Figures, r: &RunResult) {
     use xfire_report::*;
-    let mut notes = Vec::new();
-    let mut figs: Vec<FigureRef> = Vec::new();
     let c = &r.curves;
     let series = |vals: &Vec<Vec<f64>>, scale: f64| -> Vec<TimeSeries> {
         c.names
@@ -467,53 +552,52 @@ pub fn write_figures(
             })
             .collect()
     };
-    let mut try_fig =
-        |stem: &str, caption: &str, res: std::result::Result<WrittenFigure, ReportError>| match res
-        {
-            Ok(_) => figs.push(FigureRef {
-                stem: stem.into(),
-                caption: caption.into(),
-            }),
-            Err(e) => notes.push(format!("figure {stem} not drawn: {e}")),
-        };
-    try_fig(
+    f.add(
         "dose_rate",
         "Mean absorbed dose rate of the tumour cells (solid) and of the resident lymphocytes (dashed), whole treatment, log scale.",
         dose_rate_vs_time(
-            &FigureTarget::new(dir, "dose_rate"),
+            &f.target("dose_rate"),
             &format!("{}: dose rate, tumour cells vs lymphocytes", r.nuclide),
             &series(&c.rate_gy_per_s, 3600.0),
         ),
     );
-    try_fig(
+    f.add(
         "cumulative_dose",
         "Cumulative mean absorbed dose of the tumour cells (solid) and of the resident lymphocytes (dashed), whole treatment.",
         cumulative_dose_vs_time(
-            &FigureTarget::new(dir, "cumulative_dose"),
+            &f.target("cumulative_dose"),
             &format!("{}: cumulative dose, tumour cells vs lymphocytes", r.nuclide),
             &series(&c.cumulative_gy, 1.0),
         ),
     );
-    if let Some(w) = &r.window {
-        let end = window_end(w);
-        let curve = SurvivalCurve {
-            label: "cohorts".into(),
-            start_days: w.days.iter().map(|d| d.day).collect(),
-            survival: w.days.iter().map(|d| d.surviving_fraction).collect(),
-            window_day: w.earliest_day,
-            window_end_day: end.filter(|e| !e.1).map(|e| e.0),
-        };
-        try_fig(
-            "survival_vs_start_day",
-            "Mean surviving fraction of a lymphocyte cohort arriving on each day and staying the residence time (cohort model); filled circle: the window opens; open square: it closes (the next cohort's stay would overlap the next administration).",
-            survival_vs_start_day(
-                &FigureTarget::new(dir, "survival_vs_start_day").with_size(1200, 700),
-                "Lymphocyte survival vs start day",
-                &[curve],
-                Some(w.survival_target),
-            ),
-        );
-    }
+}
+
+/// Surviving fraction of a lymphocyte cohort against its arrival day, with the window.
+fn survival_figure(f: &mut Figures, w: &xfire_kinetics::window::WindowReport) {
+    use xfire_report::*;
+    let end = window_end(w);
+    let curve = SurvivalCurve {
+        label: "cohorts".into(),
+        start_days: w.days.iter().map(|d| d.day).collect(),
+        survival: w.days.iter().map(|d| d.surviving_fraction).collect(),
+        window_day: w.earliest_day,
+        window_end_day: end.filter(|e| !e.1).map(|e| e.0),
+    };
+    f.add(
+        "survival_vs_start_day",
+        "Mean surviving fraction of a lymphocyte cohort arriving on each day and staying the residence time (cohort model); filled circle: the window opens; open square: it closes (the next cohort's stay would overlap the next administration).",
+        survival_vs_start_day(
+            &f.target("survival_vs_start_day").with_size(1200, 700),
+            "Lymphocyte survival vs start day",
+            &[curve],
+            Some(w.survival_target),
+        ),
+    );
+}
+
+/// Histograms of the per-cell dose of the tumour cells and of the lymphocytes.
+fn cell_dose_figure(f: &mut Figures, r: &RunResult) {
+    use xfire_report::*;
     let cl = &r.cells;
     let pick = |kind: u16| -> Vec<f64> {
         cl.kind
@@ -532,57 +616,73 @@ pub fn write_figures(
         .filter(|g| !g.doses_gy.is_empty())
         .collect();
     if !groups.is_empty() {
-        try_fig(
+        f.add(
             "cell_dose_histogram",
             "Per-cell absorbed dose over the whole treatment.",
             dose_histograms(
-                &FigureTarget::new(dir, "cell_dose_histogram"),
+                &f.target("cell_dose_histogram"),
                 "Per-cell dose",
                 &groups,
                 &HistogramOptions::default(),
             ),
         );
     }
-    if let Some(total) = r.dose_maps.total_map(tr) {
-        let g = &plan.phantom.grid;
-        let k = g.nz / 2;
-        let sl: Vec<f64> = (0..g.ny)
-            .flat_map(|j| (0..g.nx).map(move |i| (i, j)))
-            .map(|(i, j)| f64::from(total[g.index(i, j, k)]))
-            .collect();
-        let lab: Vec<u32> = (0..g.ny)
-            .flat_map(|j| (0..g.nx).map(move |i| (i, j)))
-            .map(|(i, j)| plan.phantom.cell_id[g.index(i, j, k)])
-            .collect();
-        let mut ds = DoseSlice::new(g.nx, g.ny, &sl, (g.voxel_cm[0] * 1e4, g.voxel_cm[1] * 1e4));
-        ds.outlines = Some(&lab);
-        try_fig(
-            "dose_slice",
-            "Total absorbed dose in the central slice, with label outlines.",
-            dose_slice(
-                &FigureTarget::new(dir, "dose_slice"),
-                "Total dose, central slice [Gy]",
-                &ds,
-            ),
-        );
-    }
-    if let Some(np) = &plan.nested {
-        let dose = crate::lesion::macro_dose_gy(np, tr, r);
-        let (nx, ny, sl, lab) = crate::lesion::macro_slice(np, &dose);
-        let h = np.nested.grid.outer().voxel_cm;
-        let mut ds = DoseSlice::new(nx, ny, &sl, (h[0] * 1e4, h[1] * 1e4));
-        ds.outlines = Some(&lab);
-        try_fig(
-            "macro_dose_slice",
-            "The lesion scale: total absorbed dose of the macro voxels in the slice through the \
-             micro phantom (grey: the voxels it covers), with the lesion and body outlined.",
-            dose_slice(
-                &FigureTarget::new(dir, "macro_dose_slice"),
-                "Total dose, lesion and body, slice through the micro phantom [Gy]",
-                &ds,
-            ),
-        );
-    }
+}
+
+/// The total dose `total` in the central slice of the phantom, cells outlined.
+fn dose_slice_figure(f: &mut Figures, plan: &Plan, total: &[f32]) {
+    use xfire_report::*;
+    let g = &plan.phantom.grid;
+    let k = g.nz / 2;
+    let sl: Vec<f64> = (0..g.ny)
+        .flat_map(|j| (0..g.nx).map(move |i| (i, j)))
+        .map(|(i, j)| f64::from(total[g.index(i, j, k)]))
+        .collect();
+    let lab: Vec<u32> = (0..g.ny)
+        .flat_map(|j| (0..g.nx).map(move |i| (i, j)))
+        .map(|(i, j)| plan.phantom.cell_id[g.index(i, j, k)])
+        .collect();
+    let mut ds = DoseSlice::new(g.nx, g.ny, &sl, (g.voxel_cm[0] * 1e4, g.voxel_cm[1] * 1e4));
+    ds.outlines = Some(&lab);
+    f.add(
+        "dose_slice",
+        "Total absorbed dose in the central slice, with label outlines.",
+        dose_slice(
+            &f.target("dose_slice"),
+            "Total dose, central slice [Gy]",
+            &ds,
+        ),
+    );
+}
+
+/// The lesion scale of a nested run: macro-voxel dose in the slice through the micro phantom.
+fn macro_slice_figure(
+    f: &mut Figures,
+    np: &crate::lesion::NestedPlan,
+    tr: &[ComponentTransport],
+    r: &RunResult,
+) {
+    use xfire_report::*;
+    let dose = crate::lesion::macro_dose_gy(np, tr, r);
+    let (nx, ny, sl, lab) = crate::lesion::macro_slice(np, &dose);
+    let h = np.nested.grid.outer().voxel_cm;
+    let mut ds = DoseSlice::new(nx, ny, &sl, (h[0] * 1e4, h[1] * 1e4));
+    ds.outlines = Some(&lab);
+    f.add(
+        "macro_dose_slice",
+        "The lesion scale: total absorbed dose of the macro voxels in the slice through the \
+         micro phantom (grey: the voxels it covers), with the lesion and body outlined.",
+        dose_slice(
+            &f.target("macro_dose_slice"),
+            "Total dose, lesion and body, slice through the micro phantom [Gy]",
+            &ds,
+        ),
+    );
+}
+
+/// The results section of the report: the whole-treatment table and the window in words.
+fn results_blocks(r: &RunResult) -> Vec<xfire_report::Block> {
+    use xfire_report::*;
     let mut rows = vec![];
     for (g, name) in [
         (&r.tumour, "tumour cells"),
@@ -635,8 +735,19 @@ pub fn write_figures(
                 .map_or("-".into(), |f| format!("{:.1} %", 100.0 * f))
         )));
     }
+    blocks
+}
+
+/// The run report: run information, how to read it, the results `blocks` and the figures.
+fn run_report(
+    plan: &Plan,
+    r: &RunResult,
+    blocks: Vec<xfire_report::Block>,
+    figs: &[xfire_report::FigureRef],
+) -> xfire_report::Report {
+    use xfire_report::*;
     let mut fig_blocks = Vec::new();
-    for f in &figs {
+    for f in figs {
         fig_blocks.push(Block::Figure(f.clone()));
     }
     let residence_d = plan.scenario.lymphocytes.residence_s / DAY;
@@ -646,7 +757,7 @@ pub fn write_figures(
         .map_or(plan.scenario.radiobiology.survival_target, |w| {
             w.survival_target
         });
-    let report = Report {
+    Report {
         title: format!(
             "xfire run: {} ({})",
             r.description.clone().unwrap_or_default(),
@@ -681,11 +792,7 @@ pub fn write_figures(
                 blocks: fig_blocks,
             },
         ],
-    };
-    if let Err(e) = write_report(dir, &report) {
-        notes.push(format!("report not written: {e}"));
     }
-    notes
 }
 
 /// Write every output file into `dir`; returns their paths.
