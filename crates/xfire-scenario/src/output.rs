@@ -219,7 +219,9 @@ pub fn write_results_h5(
             if voxels && maps.iter().any(|m| m == "dose_per_decay") {
                 let zeros;
                 let data = match t.voxel_dose(part) {
-                    Some(d) => d,
+                    Some(d) => d.full().ok_or_else(|| {
+                        failed("a map of dose per decay needs the dose of every voxel")
+                    })?,
                     None => {
                         zeros = vec![0f32; plan.phantom.grid.len()];
                         &zeros
