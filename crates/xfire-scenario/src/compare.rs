@@ -1140,12 +1140,9 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
                     .map_or(0.0, |a| a.activity_bq),
             );
         }
-        // the plan at the normalised amount (same phantom, same components)
-        let Plan {
-            phantom: ph,
-            notes: pn,
-            ..
-        } = plan;
+        // the plan at the normalised amount (same phantom, same components); the rest of
+        // the transport's plan (site maps, tally layout) is dropped here
+        let (ph, pn) = plan.into_phantom();
         let plan = Plan::with_phantom(scaled_scenario(&scen, k), ph, pn)?;
         ev(Event::Step(format!("{name}: time step (scale {k:.6e})")));
         let mut r = compute(&plan, &tr)?;

@@ -404,6 +404,11 @@ impl Plan {
         })
     }
 
+    /// The phantom and the notes, the rest of the plan dropped.
+    pub fn into_phantom(self) -> (Phantom, Vec<String>) {
+        (self.phantom, self.notes)
+    }
+
     /// The source map of site `name`.
     pub fn site(&self, name: &str) -> Option<&SiteMap> {
         self.sites.iter().find(|s| s.name == name)
