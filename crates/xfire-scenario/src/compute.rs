@@ -398,7 +398,7 @@ fn full_doses<'a>(vdpd: &[[Option<&'a VoxelDose>; 2]]) -> Option<Vec<[Option<&'a
 }
 
 /// The voxels the migrating lymphocytes may walk: every voxel but the medium and necrosis.
-pub(crate) fn walk_voxels(ph: &Phantom) -> VoxelSubset {
+pub fn walk_voxels(ph: &Phantom) -> VoxelSubset {
     VoxelSubset::new(ph.grid.len(), |v| {
         let l = ph.label[v];
         l != labels::MEDIUM && l != labels::NECROSIS
