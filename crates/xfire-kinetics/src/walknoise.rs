@@ -150,6 +150,8 @@ pub(crate) struct PathAccumulator {
     n_components: usize,
     n_cohorts: usize,
     voxels: VoxelSlots,
+    /// the voxel and slot of the last visit (a walker often stays in a voxel for some steps)
+    last: Option<(usize, usize)>,
     /// decays of component c for cohort j in the voxel of slot s at
     /// `(s * n_cohorts + j) * n_components + c`, and whether any step added to it
     decays: Vec<(f64, bool)>,
@@ -167,6 +169,7 @@ impl PathAccumulator {
             n_components: grid.n_components(),
             n_cohorts,
             voxels: VoxelSlots::new(d[0] * d[1] * d[2], false),
+            last: None,
             decays: Vec::new(),
             sd: Vec::new(),
         }
@@ -174,7 +177,11 @@ impl PathAccumulator {
 
     /// The slot of voxel `v` of `grid` on this path, for [`PathAccumulator::add`].
     pub fn visit<G: WalkGrid + ?Sized>(&mut self, grid: &G, v: usize) -> usize {
+        if let Some((_, s)) = self.last.filter(|&(u, _)| u == v) {
+            return s;
+        }
         let (s, new) = self.voxels.insert(v);
+        self.last = Some((v, s));
         if new {
             let nc = self.n_components;
             self.decays
@@ -220,6 +227,7 @@ impl PathAccumulator {
             }
         }
         self.voxels.clear();
+        self.last = None;
         self.decays.clear();
         self.sd.clear();
         out
@@ -304,21 +312,26 @@ impl WalkerSurvival {
         cov: [f64; 3],
         lq: &LqParameters,
     ) {
-        let slots: Vec<usize> = e.iter().map(|&(v, _)| self.voxels.insert(v).0).collect();
         let cohort = &mut self.cohorts[j];
-        for &s in &slots {
-            cohort.seen.at_mut(s)[0] = true;
-        }
         let two_beta_g = 2.0 * lq.alpha_per_gy / lq.alpha_beta_gy * g;
         let [vl, va, cv] = cov;
-        for (mi, m) in cohort.models.iter_mut().enumerate() {
-            let s = (-m.a_alpha * d_a - lq.alpha_per_gy * d_l - 0.5 * two_beta_g * d_l * d_l).exp();
-            let (k_l, k_a) = (lq.alpha_per_gy + two_beta_g * d_l, m.a_alpha);
-            let trace = (k_l * k_l - two_beta_g) * vl + k_a * k_a * va + 2.0 * k_l * k_a * cv;
-            m.corrected += (s - 0.5 * s * trace) / self.n;
-            m.naive += s / self.n;
-            for (&slot, &(_, x)) in slots.iter().zip(e) {
-                cohort.b.at_mut(slot)[mi] -= s * (k_l * x[0] + k_a * x[1]) / self.n;
+        // per model: S and the dose derivatives of ln S
+        let terms: Vec<(f64, f64, f64)> = (cohort.models.iter_mut())
+            .map(|m| {
+                let s =
+                    (-m.a_alpha * d_a - lq.alpha_per_gy * d_l - 0.5 * two_beta_g * d_l * d_l).exp();
+                let (k_l, k_a) = (lq.alpha_per_gy + two_beta_g * d_l, m.a_alpha);
+                let trace = (k_l * k_l - two_beta_g) * vl + k_a * k_a * va + 2.0 * k_l * k_a * cv;
+                m.corrected += (s - 0.5 * s * trace) / self.n;
+                m.naive += s / self.n;
+                (s, k_l, k_a)
+            })
+            .collect();
+        for &(v, x) in e {
+            let slot = self.voxels.insert(v).0;
+            cohort.seen.at_mut(slot)[0] = true;
+            for (b, &(s, k_l, k_a)) in cohort.b.at_mut(slot).iter_mut().zip(&terms) {
+                *b -= s * (k_l * x[0] + k_a * x[1]) / self.n;
             }
         }
     }

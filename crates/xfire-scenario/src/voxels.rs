@@ -52,11 +52,13 @@ impl VoxelSubset {
     }
 
     /// Whether voxel `v` is kept.
+    #[inline]
     pub fn contains(&self, v: usize) -> bool {
         v < self.n_voxels && self.bits[v / 64] >> (v % 64) & 1 == 1
     }
 
     /// The position of voxel `v` among the kept voxels in increasing order (None: not kept).
+    #[inline]
     pub fn rank(&self, v: usize) -> Option<usize> {
         self.contains(v).then(|| {
             let below = self.bits[v / 64] & ((1u64 << (v % 64)) - 1);
@@ -113,6 +115,7 @@ impl VoxelDose {
     }
 
     /// The dose of voxel `v`, if it is kept.
+    #[inline]
     pub fn at(&self, v: usize) -> Option<f32> {
         match &self.subset {
             None => self.values.get(v).copied(),
