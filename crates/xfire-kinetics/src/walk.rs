@@ -47,6 +47,13 @@ pub trait WalkGrid: Sync {
     fn n_components(&self) -> usize;
     /// Dose per decay of `component` in `voxel`: (low LET, α) \[Gy/decay\].
     fn dose_per_decay(&self, voxel: usize, component: usize) -> (f64, f64);
+    /// [`WalkGrid::dose_per_decay`] of every component of `voxel` into `out` (one entry per
+    /// component): the same values; override when the components share work.
+    fn dose_per_decay_all(&self, voxel: usize, out: &mut [(f64, f64)]) {
+        for (c, x) in out.iter_mut().enumerate() {
+            *x = self.dose_per_decay(voxel, c);
+        }
+    }
     /// Monte Carlo standard uncertainty of [`WalkGrid::dose_per_decay`], (low LET, α)
     /// \[Gy/decay\], with any allowance for the correlation between voxels; the walkers'
     /// noise of [`migrating_exposure_noisy`]. Default: exact (0).
@@ -659,14 +666,16 @@ fn walk_one<G: WalkGrid + ?Sized>(
     let mut dose = vec![(0.0, 0.0); paths.len()];
     let mut pieces: Vec<Vec<DoseRatePiece>> =
         (0..paths.len()).map(|_| Vec::with_capacity(n)).collect();
+    let mut dose_per_decay = vec![(0.0, 0.0); grid.n_components()];
     for k in 0..n {
         let v = walker.step();
         let slot = noisy.as_deref_mut().map(|acc| acc.visit(grid, v));
+        grid.dose_per_decay_all(v, &mut dose_per_decay);
         for (j, path) in paths.iter().enumerate() {
             let (mut sl, mut sa) = (0.0, 0.0);
             for (c, &dn) in path.decays[k].iter().enumerate() {
                 if dn != 0.0 {
-                    let (l, a) = grid.dose_per_decay(v, c);
+                    let (l, a) = dose_per_decay[c];
                     sl += l * dn;
                     sa += a * dn;
                     if let (Some(acc), Some(s)) = (noisy.as_deref_mut(), slot) {

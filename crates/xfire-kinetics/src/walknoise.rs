@@ -17,6 +17,8 @@
 //!   B_v = (1/N) Σ_w ∂S/∂D (W_wv·σ_v) — the shared voxels' covariance between walkers
 //!   included.
 
+use std::collections::HashMap;
+
 use crate::noise::SurvivalEstimate;
 use crate::radiobiology::LqParameters;
 use crate::walk::WalkGrid;
@@ -25,54 +27,119 @@ use crate::walk::WalkGrid;
 /// low LET and for α) \[Gy\].
 pub(crate) type PathErrors = Vec<(usize, [f64; 2])>;
 
-/// A dense voxel → slot index over a grid: slots are handed out in first-visit order, and
-/// `sorted` lists the visited voxels in increasing order (the order every sum over voxels
-/// runs in, so results do not depend on the order of the visits).
+/// A voxel → slot index: slots are handed out in first-visit order, and `sorted` lists the
+/// visited voxels in increasing order (the order every sum over voxels runs in, so results
+/// do not depend on the order of the visits).
 #[derive(Debug, Clone)]
 struct VoxelSlots {
-    /// slot of each voxel of the grid (`u32::MAX`: not visited)
-    slot: Vec<u32>,
+    slot: SlotIndex,
     /// visited voxels, by slot
-    voxels: Vec<usize>,
+    voxels: Vec<u32>,
+}
+
+/// Where [`VoxelSlots`] looks a voxel's slot up.
+#[derive(Debug, Clone)]
+enum SlotIndex {
+    /// One entry per voxel of the grid (`u32::MAX`: not visited): for the walkers of a
+    /// population, which visit a large part of the grid.
+    Dense(Vec<u32>),
+    /// The visited voxels only: for one walker's path, a small part of a large grid.
+    Sparse(HashMap<u32, u32>),
 }
 
 impl VoxelSlots {
-    fn new(n_voxels: usize) -> Self {
+    /// Slots over a grid of `n_voxels` voxels, indexed densely or sparsely.
+    fn new(n_voxels: usize, dense: bool) -> Self {
+        assert!(
+            u32::try_from(n_voxels).is_ok_and(|n| n < u32::MAX),
+            "walk grids have fewer than 2³²−1 voxels"
+        );
+        let slot = if dense {
+            SlotIndex::Dense(vec![u32::MAX; n_voxels])
+        } else {
+            SlotIndex::Sparse(HashMap::new())
+        };
         Self {
-            slot: vec![u32::MAX; n_voxels],
+            slot,
             voxels: Vec::new(),
         }
     }
 
     /// The slot of voxel `v` and whether it is new.
     fn insert(&mut self, v: usize) -> (usize, bool) {
-        match self.slot[v] {
-            u32::MAX => {
-                let s = self.voxels.len();
-                self.slot[v] = u32::try_from(s).expect("fewer visited voxels than 2³²−1");
-                self.voxels.push(v);
-                (s, true)
+        let next = self.voxels.len() as u32;
+        let s = match &mut self.slot {
+            SlotIndex::Dense(slot) => {
+                if slot[v] == u32::MAX {
+                    slot[v] = next;
+                }
+                slot[v]
             }
-            s => (s as usize, false),
+            SlotIndex::Sparse(slot) => *slot.entry(v as u32).or_insert(next),
+        };
+        let new = s == next;
+        if new {
+            self.voxels.push(v as u32);
         }
+        (s as usize, new)
     }
 
     /// (voxel, slot) of every visited voxel in increasing voxel order.
     fn sorted(&self) -> Vec<(usize, usize)> {
-        let mut out: Vec<(usize, usize)> = self.voxels.iter().map(|&v| (v, 0)).collect();
+        let mut out: Vec<(usize, usize)> = (self.voxels.iter().enumerate())
+            .map(|(s, &v)| (v as usize, s))
+            .collect();
         out.sort_unstable();
-        for x in &mut out {
-            x.1 = self.slot[x.0] as usize;
-        }
         out
     }
 
     /// Forgets every visit (cost: the number of visited voxels).
     fn clear(&mut self) {
-        for &v in &self.voxels {
-            self.slot[v] = u32::MAX;
+        match &mut self.slot {
+            SlotIndex::Dense(slot) => {
+                for &v in &self.voxels {
+                    slot[v as usize] = u32::MAX;
+                }
+            }
+            SlotIndex::Sparse(slot) => slot.clear(),
         }
         self.voxels.clear();
+    }
+}
+
+/// Values per slot, `stride` per slot, in pages of [`SlotPages::PAGE`] slots: grows with the
+/// visited voxels without copying, and holds at most one page that is not full.
+#[derive(Debug, Clone)]
+struct SlotPages<T> {
+    stride: usize,
+    pages: Vec<Vec<T>>,
+}
+
+impl<T: Copy + Default> SlotPages<T> {
+    /// Slots per page.
+    const PAGE: usize = 1 << 14;
+
+    fn new(stride: usize) -> Self {
+        Self {
+            stride,
+            pages: Vec::new(),
+        }
+    }
+
+    /// The values of slot `s` (zero, `T::default()`, until written), mutable.
+    fn at_mut(&mut self, s: usize) -> &mut [T] {
+        let (p, i) = (s / Self::PAGE, (s % Self::PAGE) * self.stride);
+        while self.pages.len() <= p {
+            self.pages
+                .push(vec![T::default(); Self::PAGE * self.stride]);
+        }
+        &mut self.pages[p][i..i + self.stride]
+    }
+
+    /// The values of slot `s` (`T::default()` never written).
+    fn at(&self, s: usize) -> Option<&[T]> {
+        let (p, i) = (s / Self::PAGE, (s % Self::PAGE) * self.stride);
+        self.pages.get(p).map(|pg| &pg[i..i + self.stride])
     }
 }
 
@@ -83,6 +150,8 @@ pub(crate) struct PathAccumulator {
     n_components: usize,
     n_cohorts: usize,
     voxels: VoxelSlots,
+    /// the voxel and slot of the last visit (a walker often stays in a voxel for some steps)
+    last: Option<(usize, usize)>,
     /// decays of component c for cohort j in the voxel of slot s at
     /// `(s * n_cohorts + j) * n_components + c`, and whether any step added to it
     decays: Vec<(f64, bool)>,
@@ -99,7 +168,8 @@ impl PathAccumulator {
         Self {
             n_components: grid.n_components(),
             n_cohorts,
-            voxels: VoxelSlots::new(d[0] * d[1] * d[2]),
+            voxels: VoxelSlots::new(d[0] * d[1] * d[2], false),
+            last: None,
             decays: Vec::new(),
             sd: Vec::new(),
         }
@@ -107,7 +177,11 @@ impl PathAccumulator {
 
     /// The slot of voxel `v` of `grid` on this path, for [`PathAccumulator::add`].
     pub fn visit<G: WalkGrid + ?Sized>(&mut self, grid: &G, v: usize) -> usize {
+        if let Some((_, s)) = self.last.filter(|&(u, _)| u == v) {
+            return s;
+        }
         let (s, new) = self.voxels.insert(v);
+        self.last = Some((v, s));
         if new {
             let nc = self.n_components;
             self.decays
@@ -153,6 +227,7 @@ impl PathAccumulator {
             }
         }
         self.voxels.clear();
+        self.last = None;
         self.decays.clear();
         self.sd.clear();
         out
@@ -171,7 +246,7 @@ pub(crate) fn path_covariance(e: &PathErrors) -> [f64; 3] {
 #[derive(Debug, Clone)]
 pub(crate) struct WalkerSurvival {
     n: f64,
-    /// voxels of the walkers' paths; slot s holds `ModelSums::b[s]` of every model
+    /// voxels of the walkers' paths; the slot of a voxel indexes `CohortSums::b`
     voxels: VoxelSlots,
     /// per cohort
     cohorts: Vec<CohortSums>,
@@ -182,7 +257,9 @@ pub(crate) struct WalkerSurvival {
 struct CohortSums {
     models: Vec<ModelSums>,
     /// whether a walker of this cohort has path errors in the voxel of a slot
-    seen: Vec<bool>,
+    seen: SlotPages<bool>,
+    /// per-voxel sensitivities of every model by slot; summed in voxel order in `estimates`
+    b: SlotPages<f64>,
 }
 
 /// One model's sums over the walkers of a cohort.
@@ -191,8 +268,6 @@ struct ModelSums {
     a_alpha: f64,
     corrected: f64,
     naive: f64,
-    /// per-voxel sensitivities by slot; summed in voxel order in `estimates`
-    b: Vec<f64>,
 }
 
 impl WalkerSurvival {
@@ -211,16 +286,16 @@ impl WalkerSurvival {
                 a_alpha,
                 corrected: 0.0,
                 naive: 0.0,
-                b: Vec::new(),
             })
             .collect();
         Self {
             n: n as f64,
-            voxels: VoxelSlots::new(d[0] * d[1] * d[2]),
+            voxels: VoxelSlots::new(d[0] * d[1] * d[2], true),
             cohorts: vec![
                 CohortSums {
+                    b: SlotPages::new(models.len()),
                     models,
-                    seen: Vec::new()
+                    seen: SlotPages::new(1),
                 };
                 n_cohorts
             ],
@@ -237,24 +312,26 @@ impl WalkerSurvival {
         cov: [f64; 3],
         lq: &LqParameters,
     ) {
-        let slots: Vec<usize> = e.iter().map(|&(v, _)| self.voxels.insert(v).0).collect();
-        let n_slots = self.voxels.voxels.len();
         let cohort = &mut self.cohorts[j];
-        cohort.seen.resize(n_slots, false);
-        for &s in &slots {
-            cohort.seen[s] = true;
-        }
         let two_beta_g = 2.0 * lq.alpha_per_gy / lq.alpha_beta_gy * g;
         let [vl, va, cv] = cov;
-        for m in &mut cohort.models {
-            let s = (-m.a_alpha * d_a - lq.alpha_per_gy * d_l - 0.5 * two_beta_g * d_l * d_l).exp();
-            let (k_l, k_a) = (lq.alpha_per_gy + two_beta_g * d_l, m.a_alpha);
-            let trace = (k_l * k_l - two_beta_g) * vl + k_a * k_a * va + 2.0 * k_l * k_a * cv;
-            m.corrected += (s - 0.5 * s * trace) / self.n;
-            m.naive += s / self.n;
-            m.b.resize(n_slots, 0.0);
-            for (&slot, &(_, x)) in slots.iter().zip(e) {
-                m.b[slot] -= s * (k_l * x[0] + k_a * x[1]) / self.n;
+        // per model: S and the dose derivatives of ln S
+        let terms: Vec<(f64, f64, f64)> = (cohort.models.iter_mut())
+            .map(|m| {
+                let s =
+                    (-m.a_alpha * d_a - lq.alpha_per_gy * d_l - 0.5 * two_beta_g * d_l * d_l).exp();
+                let (k_l, k_a) = (lq.alpha_per_gy + two_beta_g * d_l, m.a_alpha);
+                let trace = (k_l * k_l - two_beta_g) * vl + k_a * k_a * va + 2.0 * k_l * k_a * cv;
+                m.corrected += (s - 0.5 * s * trace) / self.n;
+                m.naive += s / self.n;
+                (s, k_l, k_a)
+            })
+            .collect();
+        for &(v, x) in e {
+            let slot = self.voxels.insert(v).0;
+            cohort.seen.at_mut(slot)[0] = true;
+            for (b, &(s, k_l, k_a)) in cohort.b.at_mut(slot).iter_mut().zip(&terms) {
+                *b -= s * (k_l * x[0] + k_a * x[1]) / self.n;
             }
         }
     }
@@ -266,13 +343,11 @@ impl WalkerSurvival {
         self.cohorts
             .iter()
             .map(|c| {
-                c.models
-                    .iter()
-                    .map(|m| {
-                        let sd = order
-                            .iter()
-                            .filter(|&&(_, s)| c.seen.get(s).copied().unwrap_or(false))
-                            .map(|&(_, s)| m.b[s] * m.b[s])
+                let seen = |&&(_, s): &&(usize, usize)| c.seen.at(s).is_some_and(|x| x[0]);
+                (c.models.iter().enumerate())
+                    .map(|(mi, m)| {
+                        let sd = (order.iter().filter(seen))
+                            .map(|&(_, s)| c.b.at(s).map_or(0.0, |b| b[mi] * b[mi]))
                             .sum::<f64>()
                             .sqrt();
                         SurvivalEstimate::with_sd(m.corrected.max(0.0), m.naive, sd)
@@ -370,12 +445,43 @@ mod tests {
         }
     }
 
-    /// The dense accumulators give the bytes of the definition (sorted visits, ordered
+    /// Dense and sparse slot indices hand out the same slots and forget them alike, and
+    /// paged values keep what is written across page boundaries.
+    #[test]
+    fn slots_and_pages() {
+        let page = SlotPages::<f64>::PAGE;
+        let n = 3 * page;
+        let (mut dense, mut sparse) = (VoxelSlots::new(n, true), VoxelSlots::new(n, false));
+        let mut pages = SlotPages::<f64>::new(2);
+        let mut want: Vec<[f64; 2]> = Vec::new();
+        let mut rng = Rng::for_stream(9, 0, STREAM_KINETICS);
+        for k in 0..2 * page {
+            let v = (rng.uniform() * n as f64) as usize;
+            let (s, new) = dense.insert(v);
+            assert_eq!(sparse.insert(v), (s, new));
+            assert_eq!(new, s == want.len());
+            want.resize(want.len().max(s + 1), [0.0; 2]);
+            want[s][k % 2] += v as f64;
+            pages.at_mut(s)[k % 2] += v as f64;
+        }
+        assert!(want.len() > page, "more than one page");
+        assert_eq!(dense.sorted(), sparse.sorted());
+        for (s, w) in want.iter().enumerate() {
+            assert_eq!(pages.at(s).expect("written"), w.as_slice());
+        }
+        assert!(pages.at(3 * page).is_none());
+        dense.clear();
+        sparse.clear();
+        assert_eq!(dense.insert(7), (0, true));
+        assert_eq!(sparse.insert(7), (0, true));
+    }
+
+    /// The accumulators give the bytes of the definition (sorted visits, ordered
     /// map) for random multi-component paths with revisits, for two cohorts on the same
     /// path (the second without component 1 and with other decays), and reuse leaves no
     /// trace from one walker to the next.
     #[test]
-    fn dense_accumulators_match_the_sorted_definition_bit_for_bit() {
+    fn accumulators_match_the_sorted_definition_bit_for_bit() {
         let lq = LqParameters::lymphocyte();
         let a = [lq.alpha_per_gy * lq.rbe_alpha, 0.7];
         let walkers = 25;

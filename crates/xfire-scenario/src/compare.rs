@@ -35,7 +35,7 @@ use xfire_kinetics::regimen::Amount;
 use xfire_phantom::Phantom;
 use xfire_transport::PhysicsTables;
 
-use crate::compute::compute;
+use crate::compute::{compute, walk_voxels};
 use crate::plan::Plan;
 use crate::spec::{AmountSpec, Scenario};
 use crate::transport::{transport_part, ComponentTransport, Options, Part, PartTransport};
@@ -445,12 +445,13 @@ fn transport_components(
         for part in [Part::LowLet, Part::Alpha] {
             let key = (c.nuclide.clone(), c.site.clone(), part.name());
             let voxels = plan.layout.voxels != xfire_tally::VoxelTally::None;
+            let need = plan.dose_voxels.as_deref();
             // a part kept for an earlier nuclide, unless this one needs per-voxel doses the
             // kept part does not have (then it is transported again and replaces it)
             if let Some(p) = memo
                 .parts
                 .get(&key)
-                .filter(|p| p.voxel_dose.is_some() || !voxels)
+                .filter(|p| !voxels || p.voxel_dose.as_ref().is_some_and(|d| d.covers(need)))
             {
                 let mut p = p.clone();
                 p.from_cache = true;
@@ -607,6 +608,8 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
     };
     let mut slice = None;
     let mut parameters = Vec::new();
+    // the voxels the migrating lymphocytes may walk (the same phantom for every nuclide)
+    let mut walk = None;
     for (step, &i) in order.iter().enumerate() {
         let name = &names[i];
         ev(Event::Nuclide {
@@ -620,13 +623,16 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
         }
         let ph = phantom.take().expect("phantom present");
         let mut plan = Plan::with_phantom(scen.clone(), ph, phantom_notes.clone())?;
-        // per-voxel tallies only where the answer needs them: migrating lymphocytes, the
-        // reference nuclide's dose slice, full output
-        let voxels = scen.lymphocytes.migrating.is_some()
-            || i == nuc.reference
-            || opts.full_output.is_some();
-        if !voxels {
-            plan.layout.voxels = xfire_tally::VoxelTally::None;
+        // per-voxel doses only where the answer needs them: every voxel for the reference
+        // nuclide's dose slice and full output, the voxels the migrating lymphocytes may
+        // walk otherwise
+        if i != nuc.reference && opts.full_output.is_none() {
+            if scen.lymphocytes.migrating.is_some() {
+                let w = walk.get_or_insert_with(|| Arc::new(walk_voxels(&plan.phantom)));
+                plan.dose_voxels = Some(w.clone());
+            } else {
+                plan.layout.voxels = xfire_tally::VoxelTally::None;
+            }
         }
         let later: Vec<xfire_kinetics::Chain> = order[step + 1..]
             .iter()
@@ -653,12 +659,9 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
         }
         let t_other = std::time::Instant::now();
         let k = nuclide::scale_factor(opts.normalise, name, &plan, &tr, &mut target)?;
-        // the plan at the normalised amount (same phantom, same components)
-        let Plan {
-            phantom: ph,
-            notes: pn,
-            ..
-        } = plan;
+        // the plan at the normalised amount (same phantom, same components); the rest of
+        // the transport's plan (site maps, tally layout) is dropped here
+        let (ph, pn) = plan.into_phantom();
         let plan = Plan::with_phantom(scaled_scenario(&scen, k), ph, pn)?;
         ev(Event::Step(format!("{name}: time step (scale {k:.6e})")));
         let mut r = compute(&plan, &tr)?;

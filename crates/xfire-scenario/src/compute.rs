@@ -15,7 +15,7 @@ use xfire_kinetics::radiobiology::{Grade, LqParameters};
 use xfire_kinetics::walk::{migrating_exposures_noisy, WalkGrid, WalkNoise, WalkParameters};
 use xfire_kinetics::window::{immunotherapy_window, WindowOptions, WindowReport};
 use xfire_kinetics::{ExpTerm, Quantity, SourceModel, Tac};
-use xfire_phantom::{labels, CellKind};
+use xfire_phantom::{labels, CellKind, Phantom};
 use xfire_tally::dose_gy;
 use xfire_transport::region_masses_g;
 
@@ -25,6 +25,7 @@ use crate::cellnoise::{
 };
 use crate::plan::{Plan, GROUP_LYMPHOCYTE, GROUP_MAP, GROUP_TUMOUR};
 use crate::transport::{ComponentTransport, Part};
+use crate::voxels::{VoxelDose, VoxelSubset};
 use crate::{Result, ScenarioError};
 
 use xfire_core::constants::DAY_S as DAY;
@@ -358,7 +359,9 @@ impl DoseMaps {
             Some((_, d)) => d,
             None => self.total.as_ref().expect("a map index below len()"),
         };
-        dose_map(&voxel_doses(tr), decays, self.voxels)
+        let vdpd = voxel_doses(tr);
+        let full = full_doses(&vdpd).expect("maps are made from the doses of every voxel");
+        dose_map(&full, decays, self.voxels)
     }
 
     /// The total map over all time \[Gy\], if there are maps.
@@ -374,10 +377,32 @@ impl DoseMaps {
 
 /// Per-voxel dose per decay of every component, `[low LET, α]` (None: the part is not
 /// emitted or not tallied per voxel), borrowed from the transport.
-fn voxel_doses(tr: &[ComponentTransport]) -> Vec<[Option<&[f32]>; 2]> {
+fn voxel_doses(tr: &[ComponentTransport]) -> Vec<[Option<&VoxelDose>; 2]> {
     tr.iter()
         .map(|t| [t.voxel_dose(Part::LowLet), t.voxel_dose(Part::Alpha)])
         .collect()
+}
+
+/// The doses `vdpd` as slices over every voxel, if there are per-voxel doses and each keeps
+/// every voxel (what maps and label dose quantiles need).
+fn full_doses<'a>(vdpd: &[[Option<&'a VoxelDose>; 2]]) -> Option<Vec<[Option<&'a [f32]>; 2]>> {
+    let some = vdpd.iter().flatten().any(Option::is_some);
+    let full = vdpd
+        .iter()
+        .map(|pair| match pair.map(|d| d.map(VoxelDose::full)) {
+            [Some(None), _] | [_, Some(None)] => None,
+            [l, a] => Some([l.flatten(), a.flatten()]),
+        })
+        .collect::<Option<Vec<_>>>()?;
+    some.then_some(full)
+}
+
+/// The voxels the migrating lymphocytes may walk: every voxel but the medium and necrosis.
+pub fn walk_voxels(ph: &Phantom) -> VoxelSubset {
+    VoxelSubset::new(ph.grid.len(), |v| {
+        let l = ph.label[v];
+        l != labels::MEDIUM && l != labels::NECROSIS
+    })
 }
 
 /// Absorbed dose per voxel \[Gy\] of `decays[c]` decays of every component c, from the
@@ -395,14 +420,15 @@ fn dose_map(vdpd: &[[Option<&[f32]>; 2]], decays: &[f64], nv: usize) -> Vec<f32>
     m.into_iter().map(|x| x as f32).collect()
 }
 
-/// The phantom as the migrating lymphocytes' walk grid: flags and entries of its own, dose
-/// per decay borrowed from the transport (`[low LET, α]` per component, None: zero).
+/// The phantom as the migrating lymphocytes' walk grid: voxels and entries of its own, dose
+/// per decay borrowed from the transport (`[low LET, α]` per component, None: zero), which
+/// keeps (at least) the dose of every voxel of `allowed`.
 struct PhantomWalkGrid<'a> {
     dims: [usize; 3],
     voxel_cm: [f64; 3],
-    allowed: Vec<bool>,
+    allowed: VoxelSubset,
     entries: Vec<usize>,
-    dose: &'a [[Option<&'a [f32]>; 2]],
+    dose: &'a [[Option<&'a VoxelDose>; 2]],
 }
 
 impl WalkGrid for PhantomWalkGrid<'_> {
@@ -413,7 +439,7 @@ impl WalkGrid for PhantomWalkGrid<'_> {
         self.voxel_cm
     }
     fn allowed(&self, voxel: usize) -> bool {
-        self.allowed[voxel]
+        self.allowed.contains(voxel)
     }
     fn entry_voxels(&self) -> &[usize] {
         &self.entries
@@ -422,7 +448,11 @@ impl WalkGrid for PhantomWalkGrid<'_> {
         self.dose.len()
     }
     fn dose_per_decay(&self, voxel: usize, component: usize) -> (f64, f64) {
-        let at = |d: Option<&[f32]>| d.map_or(0.0, |d| f64::from(d[voxel]));
+        let at = |d: Option<&VoxelDose>| {
+            d.map_or(0.0, |d| {
+                f64::from(d.at(voxel).expect("the doses keep every voxel of the walk"))
+            })
+        };
         let [low, alpha] = self.dose[component];
         (at(low), at(alpha))
     }
@@ -599,12 +629,9 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
     // not emit or a layout without per-voxel tallies) and the total map
     let nv = ph.grid.len();
     let vdpd = voxel_doses(tr);
-    let has_voxels = vdpd.iter().flatten().any(Option::is_some);
-    let total_map = if has_voxels {
-        dose_map(&vdpd, &totals, nv)
-    } else {
-        Vec::new()
-    };
+    let full = full_doses(&vdpd);
+    let has_maps = full.is_some();
+    let total_map = full.map_or(Vec::new(), |f| dose_map(&f, &totals, nv));
 
     phase(&mut phases, &mut t0, "labels");
     // labels
@@ -846,12 +873,12 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
         if !cells.id.is_empty() {
             cells.dose_at_gy.push(c);
         }
-        if has_voxels && s.output.maps.iter().any(|m| m == "dose") {
+        if has_maps && s.output.maps.iter().any(|m| m == "dose") {
             let d = k("decays at time", src.decays(first, first + t))?;
             dose_maps.at.push((t, d));
         }
     }
-    dose_maps.total = has_voxels.then(|| totals.clone());
+    dose_maps.total = has_maps.then(|| totals.clone());
 
     phase(&mut phases, &mut t0, "curves");
     // curves
@@ -961,21 +988,14 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
         )?);
     }
     if let Some(m) = &ls.migrating {
-        let allowed: Vec<bool> = ph
-            .label
-            .iter()
-            .map(|&l| l != labels::MEDIUM && l != labels::NECROSIS)
-            .collect();
+        let allowed = walk_voxels(ph);
         let mut entries: Vec<usize> = (0..nv)
-            .filter(|&v| ph.label[v] == labels::VESSEL && allowed[v])
+            .filter(|&v| ph.label[v] == labels::VESSEL && allowed.contains(v))
             .collect();
         if entries.is_empty() {
             // the rim: allowed voxels with a neighbour that is not allowed or outside the grid
             let g = &ph.grid;
-            for v in 0..nv {
-                if !allowed[v] {
-                    continue;
-                }
+            for v in allowed.voxels() {
                 let [i, j, kk] = g.ijk(v);
                 let nb = [
                     (i > 0).then(|| g.index(i - 1, j, kk)),
@@ -985,7 +1005,7 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
                     (kk > 0).then(|| g.index(i, j, kk - 1)),
                     (kk + 1 < g.nz).then(|| g.index(i, j, kk + 1)),
                 ];
-                if nb.iter().any(|n| n.is_none_or(|n| !allowed[n])) {
+                if nb.iter().any(|n| n.is_none_or(|n| !allowed.contains(n))) {
                     entries.push(v);
                 }
             }
@@ -994,9 +1014,15 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
         if entries.is_empty() {
             notes.push("migrating lymphocytes skipped: no voxel where they may walk".into());
         } else {
-            if !has_voxels {
+            let mut doses = vdpd.iter().flatten().flatten().peekable();
+            if doses.peek().is_none() {
                 return Err(failed(
                     "migrating lymphocytes need per-voxel doses: the tally layout keeps none",
+                ));
+            }
+            if !doses.all(|d| d.covers(Some(&allowed))) {
+                return Err(failed(
+                    "migrating lymphocytes need the dose of every voxel they may walk",
                 ));
             }
             let plain = PhantomWalkGrid {

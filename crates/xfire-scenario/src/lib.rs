@@ -54,6 +54,7 @@ pub mod plan;
 pub mod shard;
 pub mod spec;
 pub mod transport;
+pub mod voxels;
 
 pub use compute::{compute, RunResult};
 pub use plan::Plan;

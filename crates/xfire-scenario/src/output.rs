@@ -134,7 +134,7 @@ pub fn write_results_h5(
 ) -> Result<()> {
     let mut b = FileBuilder::new();
     write_root_attrs(&mut b, plan, r);
-    write_components(&mut b, plan, tr, r);
+    write_components(&mut b, plan, tr, r)?;
     write_labels_group(&mut b, r);
     write_time_group(&mut b, r);
     write_cells_group(&mut b, plan, r);
@@ -201,7 +201,12 @@ fn write_root_attrs(b: &mut FileBuilder, plan: &Plan, r: &RunResult) {
 
 /// One `component_<i>` group per source component: decays, per-label and per-cell doses per
 /// decay of each part, and the voxel dose per decay when asked for.
-fn write_components(b: &mut FileBuilder, plan: &Plan, tr: &[ComponentTransport], r: &RunResult) {
+fn write_components(
+    b: &mut FileBuilder,
+    plan: &Plan,
+    tr: &[ComponentTransport],
+    r: &RunResult,
+) -> Result<()> {
     let (shape, ch) = voxel_shape(plan);
     for (ci, (c, t)) in r.components.iter().zip(tr).enumerate() {
         let mut gr = b.create_group(&format!("component_{ci}"));
@@ -235,7 +240,9 @@ fn write_components(b: &mut FileBuilder, plan: &Plan, tr: &[ComponentTransport],
             if voxels && maps.iter().any(|m| m == "dose_per_decay") {
                 let zeros;
                 let data = match t.voxel_dose(part) {
-                    Some(d) => d,
+                    Some(d) => d.full().ok_or_else(|| {
+                        failed("a map of dose per decay needs the dose of every voxel")
+                    })?,
                     None => {
                         zeros = vec![0f32; plan.phantom.grid.len()];
                         &zeros
@@ -252,6 +259,7 @@ fn write_components(b: &mut FileBuilder, plan: &Plan, tr: &[ComponentTransport],
         }
         b.add_group(gr.finish());
     }
+    Ok(())
 }
 
 /// Of one part of a component: dose per decay of each label, its relative uncertainty, and

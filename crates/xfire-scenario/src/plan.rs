@@ -1,11 +1,14 @@
 //! The plan: a validated scenario with its phantom, labelled-cell source map, sites and
 //! source components — everything the transport and time steps need, nothing computed yet.
 
+use std::sync::Arc;
+
 use xfire_kinetics::{DaughterRelease, Quantity, Site, SourceKinetics, SourceModel};
 use xfire_phantom::{build_source_map, labels, CellKind, Phantom, SourceMap};
 use xfire_tally::{dose_gy, EventLayout, RegionMap, SelfCellLayout, TallyLayout, VoxelTally};
 
 use crate::spec::{AmountSpec, PhantomSource, Problem, Scenario};
+use crate::voxels::VoxelSubset;
 use crate::{Result, ScenarioError};
 
 /// Index of the "group" region map in the tally layout (after "label" and "cell").
@@ -46,6 +49,9 @@ pub struct Plan {
     pub sites: Vec<SiteMap>,
     /// The tally layout: region maps "label", "cell", "group".
     pub layout: TallyLayout,
+    /// The voxels whose dose per decay a transported part keeps, when the layout keeps
+    /// per-voxel tallies (None: every voxel; [`Plan::with_phantom`] sets None).
+    pub dose_voxels: Option<Arc<VoxelSubset>>,
     /// Lines printed while building (phantom generation report).
     pub notes: Vec<String>,
     /// The phantom nested in a lesion (`[phantom.lesion]`); `phantom` is then its micro
@@ -400,9 +406,15 @@ impl Plan {
             source,
             sites: all_sites,
             layout,
+            dose_voxels: None,
             notes,
             nested,
         })
+    }
+
+    /// The phantom and the notes, the rest of the plan dropped.
+    pub fn into_phantom(self) -> (Phantom, Vec<String>) {
+        (self.phantom, self.notes)
     }
 
     /// The source map of site `name`.

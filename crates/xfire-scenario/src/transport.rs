@@ -22,6 +22,7 @@ use xfire_tally::{dose_gy, ExactTally, TallyLayout, TallyResult, VoxelTally};
 use xfire_transport::{Emitter, PhysicsTables, Source, TransportSetup};
 
 use crate::plan::Plan;
+use crate::voxels::VoxelDose;
 use crate::{Result, ScenarioError};
 
 /// The α part or the low-LET part of a nuclide's emissions.
@@ -67,9 +68,10 @@ pub struct PartTransport {
     /// spectra; its per-voxel arrays are empty (per-voxel doses are in `voxel_dose`), except
     /// for a part of a nested lesion, which keeps the sums of both grids (its macro map).
     pub tally: TallyResult,
-    /// Absorbed dose per decay of every voxel \[Gy\] (`f32`), when the plan's layout keeps
-    /// per-voxel tallies; shared, not copied, by the comparison's reuse of parts.
-    pub voxel_dose: Option<Arc<Vec<f32>>>,
+    /// Absorbed dose per decay per voxel \[Gy\] (`f32`), when the plan's layout keeps
+    /// per-voxel tallies: of every voxel, or of the plan's [`Plan::dose_voxels`]; shared, not
+    /// copied, by the comparison's reuse of parts.
+    pub voxel_dose: Option<Arc<VoxelDose>>,
     /// Read from the cache.
     pub from_cache: bool,
     /// Cache key (hex).
@@ -100,15 +102,15 @@ impl PartTransport {
     }
 }
 
-/// Absorbed dose per decay \[Gy\] (`f32`) of every voxel of the plan's phantom from the mean
-/// energy per decay `mean_mev(v)` \[MeV\].
-pub(crate) fn voxel_dose(plan: &Plan, mean_mev: impl Fn(usize) -> f64) -> Arc<Vec<f32>> {
+/// Absorbed dose per decay \[Gy\] (`f32`) of the voxels of the plan's phantom that the plan
+/// keeps ([`Plan::dose_voxels`]) from the mean energy per decay `mean_mev(v)` \[MeV\].
+pub(crate) fn voxel_dose(plan: &Plan, mean_mev: impl Fn(usize) -> f64) -> Arc<VoxelDose> {
     let ph = &plan.phantom;
-    Arc::new(
-        (0..ph.grid.len())
-            .map(|v| dose_gy(mean_mev(v), ph.voxel_mass_g(v)) as f32)
-            .collect(),
-    )
+    Arc::new(VoxelDose::new(
+        ph.grid.len(),
+        plan.dose_voxels.clone(),
+        |v| dose_gy(mean_mev(v), ph.voxel_mass_g(v)) as f32,
+    ))
 }
 
 /// The transport of one source component; a part the nuclide does not emit is absent.
@@ -130,11 +132,11 @@ impl ComponentTransport {
 
     /// Absorbed dose per decay per voxel of `part` \[Gy\], if the nuclide emits it and the
     /// layout keeps per-voxel tallies.
-    pub fn voxel_dose(&self, part: Part) -> Option<&[f32]> {
+    pub fn voxel_dose(&self, part: Part) -> Option<&VoxelDose> {
         self.parts
             .iter()
             .find(|p| p.part == part)
-            .and_then(|p| p.voxel_dose.as_deref().map(Vec::as_slice))
+            .and_then(|p| p.voxel_dose.as_deref())
     }
 }
 
