@@ -11,20 +11,20 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A temporary path next to `path` (same folder, so the rename is atomic), unique per process
-/// and call, keeping the extension (an encoder may pick its format from it):
-/// `.NAME.tmp-PID-N.EXT`.
+/// and call: `.NAME.tmp-PID-N` (no extension of its own: folder scans by extension, such as
+/// checkpoints or shard parts, never take it for a finished file).
 pub fn temp_path(path: &Path) -> PathBuf {
+    temp_name(path, "")
+}
+
+fn temp_name(path: &Path, suffix: &str) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = path
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
-    let ext = path
-        .extension()
-        .map(|e| format!(".{}", e.to_string_lossy()))
-        .unwrap_or_default();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    path.with_file_name(format!(".{name}.tmp-{}-{n}{ext}", std::process::id()))
+    path.with_file_name(format!(".{name}.tmp-{}-{n}{suffix}", std::process::id()))
 }
 
 /// Writes `path` atomically through `write`, which writes the temporary file it is given;
@@ -34,16 +34,39 @@ pub fn write_atomic_with<E>(
     write: impl FnOnce(&Path) -> Result<(), E>,
     io: impl FnOnce(std::io::Error) -> E,
 ) -> Result<(), E> {
-    let tmp = temp_path(path);
-    let res = match write(&tmp) {
-        Ok(()) => std::fs::File::open(&tmp)
+    write_through(&temp_path(path), path, write, io)
+}
+
+/// As [`write_atomic_with`], the temporary file keeping `path`'s extension
+/// (`.NAME.tmp-PID-N.EXT`), for an encoder that picks its format from it (PNG figures).
+pub fn write_atomic_with_extension<E>(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), E>,
+    io: impl FnOnce(std::io::Error) -> E,
+) -> Result<(), E> {
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    write_through(&temp_name(path, &ext), path, write, io)
+}
+
+/// `write` to `tmp`, fsync, rename onto `path`; `tmp` removed on any error.
+fn write_through<E>(
+    tmp: &Path,
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), E>,
+    io: impl FnOnce(std::io::Error) -> E,
+) -> Result<(), E> {
+    let res = match write(tmp) {
+        Ok(()) => std::fs::File::open(tmp)
             .and_then(|f| f.sync_all())
-            .and_then(|()| std::fs::rename(&tmp, path))
+            .and_then(|()| std::fs::rename(tmp, path))
             .map_err(io),
         Err(e) => Err(e),
     };
     if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        let _ = std::fs::remove_file(tmp);
     }
     res
 }

@@ -15,11 +15,11 @@ pub(crate) fn ensure_dir(dir: &Path) -> Result<()> {
 /// Writes `path` atomically through `write`, given a temporary path with `path`'s extension
 /// (the PNG encoder picks the format from it); its errors pass through, I/O errors of the
 /// temporary file, fsync and rename name `path`.
-pub(crate) fn write_atomic_with(
+pub(crate) fn write_atomic_with_extension(
     path: &Path,
     write: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<()> {
-    xfire_core::fsutil::write_atomic_with(path, write, |source| ReportError::Io {
+    xfire_core::fsutil::write_atomic_with_extension(path, write, |source| ReportError::Io {
         path: path.to_path_buf(),
         source,
     })

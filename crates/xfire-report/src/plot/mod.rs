@@ -178,7 +178,7 @@ pub(crate) fn render(target: &FigureTarget, fig: &impl Figure) -> Result<Written
     };
 
     let png = target.png_path();
-    fsutil::write_atomic_with(&png, |tmp| {
+    fsutil::write_atomic_with_extension(&png, |tmp| {
         let root = BitMapBackend::new(tmp, size).into_drawing_area();
         let drawn = (|| {
             root.fill(&WHITE).ctx("background")?;
