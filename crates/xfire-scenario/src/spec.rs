@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{ImDocument, Item, TableLike, Value};
 use xfire_core::units;
-use xfire_kinetics::radiobiology::LqParameters;
 use xfire_kinetics::{ExpTerm, Regimen, Tac, Tail};
 
 /// One problem in a scenario file.
@@ -30,9 +29,17 @@ pub fn format_problems(problems: &[Problem]) -> String {
 }
 
 mod lesion;
+mod lymphocytes;
+mod output;
+mod radiobiology;
+mod transport;
 pub use lesion::{
     LesionActivity, LesionGeometry, LesionPosition, LesionSpec, SphereLesion, BODY_MATERIAL,
 };
+pub use lymphocytes::{CirculatingSpec, LymphocyteSpec, MigratingSpec};
+pub use output::OutputSpec;
+pub use radiobiology::RadiobiologySpec;
+pub use transport::TransportSpec;
 
 /// Where the phantom comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,123 +100,6 @@ pub struct DaughterSpec {
     pub clearance_half_time_s: f64,
     /// Line of the rule.
     pub line: Option<usize>,
-}
-
-/// Migrating lymphocytes (persistent random walks).
-#[derive(Debug, Clone, PartialEq)]
-pub struct MigratingSpec {
-    /// Number of walkers per arrival time.
-    pub walkers: usize,
-    /// Speed \[cm/s\].
-    pub speed_cm_per_s: f64,
-    /// Persistence time \[s\].
-    pub persistence_s: f64,
-}
-
-/// Circulating blood lymphocytes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CirculatingSpec {
-    /// Fraction of the administered activity in blood at t = 0 \[1\].
-    pub blood_fraction: f64,
-    /// Blood clearance (biological) as exponential terms.
-    pub clearance: Vec<ExpTerm>,
-    /// Blood mass \[g\].
-    pub blood_mass_g: f64,
-    /// Fraction of time a circulating lymphocyte spends in the tumour's vessels \[1\].
-    pub tumour_transit_fraction: f64,
-    /// Exposure window: from the first administration to this time \[s\].
-    pub until_s: f64,
-}
-
-/// Lymphocyte exposure models.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LymphocyteSpec {
-    /// Residence time of an arriving cohort \[s\].
-    pub residence_s: f64,
-    /// Arrival times of the cohorts reported individually \[s\].
-    pub arrivals_s: Vec<f64>,
-    /// Migrating lymphocytes, if asked for.
-    pub migrating: Option<MigratingSpec>,
-    /// Circulating blood lymphocytes, if asked for.
-    pub circulating: Option<CirculatingSpec>,
-}
-
-/// Radiobiology parameters.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RadiobiologySpec {
-    /// Tumour-cell LQ parameters.
-    pub tumour: LqParameters,
-    /// Lymphocyte LQ parameters.
-    pub lymphocyte: LqParameters,
-    /// Lymphocyte surviving fraction that opens the window \[1\].
-    pub survival_target: f64,
-    /// Candidate start days \[d\].
-    pub start_days: Vec<f64>,
-    /// Which keys were given in the file (the rest are graded defaults).
-    pub overridden: Vec<String>,
-}
-
-/// Transport settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TransportSpec {
-    /// Decays per source component (the minimum when a target uncertainty is given).
-    pub decays: u64,
-    /// Master seed.
-    pub seed: u64,
-    /// Stop after the first batch (once `decays` are done) at which the relative
-    /// uncertainty of the tumour-cell mean dose is at or below this \[1\].
-    pub target_uncertainty: Option<f64>,
-    /// Stop after the first batch (once `decays` are done) at which the 95th percentile of
-    /// the per-cell relative uncertainty is at or below this, for the tumour cells and for
-    /// the lymphocytes \[1\] (`docs/kinetics.md` §9).
-    pub target_cell_uncertainty: Option<f64>,
-    /// Upper limit of decays per component with a target uncertainty.
-    pub max_decays: u64,
-    /// Histories per batch.
-    pub batch_size: u64,
-    /// Electron transport: `true` class-II condensed history (scattering, δ rays,
-    /// straggling; docs/physics.md; the default), `false` the straight-line CSDA model.
-    pub condensed_history: bool,
-    /// Condensed-history tracking cutoff = δ-ray and bremsstrahlung thresholds [MeV]
-    /// (default 1 keV: micrometre voxels; docs/validation.md "Cellular scale").
-    pub electron_cut_mev: f64,
-    /// α recoil nuclei: deposited at the decay site in the α part and in the blood
-    /// self-dose (`local`, the default) or left out of both (`exclude`).
-    pub recoil: xfire_data::nuclides::Recoil,
-}
-
-impl TransportSpec {
-    /// A stop at a target uncertainty is set (`target_uncertainty` and/or
-    /// `target_cell_uncertainty`): `decays` is the minimum and `max_decays` the limit.
-    pub fn has_target(&self) -> bool {
-        self.target_uncertainty.is_some() || self.target_cell_uncertainty.is_some()
-    }
-
-    /// The electron model of the transport setup.
-    pub fn electron_model(&self) -> xfire_physics::csda::ElectronModel {
-        if self.condensed_history {
-            xfire_physics::csda::ElectronModel::CondensedHistory
-        } else {
-            xfire_physics::csda::ElectronModel::CsdaStraightLine
-        }
-    }
-
-    /// The condensed-history parameters (`None` for the straight-line model).
-    pub fn condensed_params(&self) -> Option<xfire_physics::condensed::CondensedParams> {
-        self.condensed_history
-            .then(|| xfire_physics::condensed::CondensedParams::with_cut(self.electron_cut_mev))
-    }
-}
-
-/// What to write.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OutputSpec {
-    /// Times after the first administration at which to report cumulative doses \[s\].
-    pub times_s: Vec<f64>,
-    /// Maps to write in results.h5: "dose" (cumulative dose at each time), "dose_per_decay".
-    pub maps: Vec<String>,
-    /// Write figures and report.md/html.
-    pub figures: bool,
 }
 
 /// A validated scenario: every quantity in internal units.
@@ -1170,250 +1060,10 @@ impl Scenario {
             // every key was a daughter name: nothing unknown
         }
 
-        // lymphocytes
-        let mut lymphocytes = LymphocyteSpec {
-            residence_s: 3.0 * 86400.0,
-            arrivals_s: vec![0.0, 7.0 * 86400.0, 14.0 * 86400.0, 28.0 * 86400.0],
-            migrating: None,
-            circulating: None,
-        };
-        if let Some(mut lt) = sub(&mut cx, &mut root, "lymphocytes") {
-            if let Some(r) = get_qty(&mut cx, &mut lt, "residence", "time", false, &time) {
-                lymphocytes.residence_s = r;
-            }
-            if let Some(a) = get_time_list(&mut cx, &mut lt, "arrivals", true) {
-                lymphocytes.arrivals_s = a;
-            }
-            if let Some(mut mt) = sub(&mut cx, &mut lt, "migrating") {
-                let w = get_u64(&mut cx, &mut mt, "walkers", 1).unwrap_or(200);
-                let sp = get_qty(
-                    &mut cx,
-                    &mut mt,
-                    "speed",
-                    "speed",
-                    false,
-                    &parse_speed_cm_per_s,
-                )
-                .unwrap_or(5e-4 / 60.0);
-                let p =
-                    get_qty(&mut cx, &mut mt, "persistence", "time", false, &time).unwrap_or(180.0);
-                mt.finish(&mut cx, &[]);
-                lymphocytes.migrating = Some(MigratingSpec {
-                    walkers: w as usize,
-                    speed_cm_per_s: sp,
-                    persistence_s: p,
-                });
-            }
-            if let Some(mut ct) = sub(&mut cx, &mut lt, "circulating") {
-                let bf =
-                    get_num(&mut cx, &mut ct, "blood_fraction", 0.0, false, 1.0).unwrap_or(0.0);
-                let hts = get_time_list(&mut cx, &mut ct, "blood_half_times", false)
-                    .unwrap_or_else(|| vec![10.8 * 3600.0]);
-                let bm = get_qty(&mut cx, &mut ct, "blood_mass", "mass", false, &parse_mass_g)
-                    .unwrap_or(5000.0);
-                let tf = get_num(&mut cx, &mut ct, "tumour_transit_fraction", 0.0, false, 1.0)
-                    .unwrap_or(0.0);
-                let until = get_qty(&mut cx, &mut ct, "until", "time", false, &time)
-                    .unwrap_or(56.0 * 86400.0);
-                ct.finish(&mut cx, &[]);
-                let n = hts.len().max(1) as f64;
-                lymphocytes.circulating = Some(CirculatingSpec {
-                    blood_fraction: bf,
-                    clearance: hts
-                        .iter()
-                        .map(|&h| ExpTerm {
-                            fraction: 1.0 / n,
-                            half_time_s: h,
-                        })
-                        .collect(),
-                    blood_mass_g: bm,
-                    tumour_transit_fraction: tf,
-                    until_s: until,
-                });
-            }
-            lt.finish(&mut cx, &[]);
-        }
-
-        // radiobiology
-        let mut rb = RadiobiologySpec {
-            tumour: LqParameters::tumour(),
-            lymphocyte: LqParameters::lymphocyte(),
-            survival_target: 0.9,
-            start_days: (0..=56).map(f64::from).collect(),
-            overridden: vec![],
-        };
-        if let Some(mut bt) = sub(&mut cx, &mut root, "radiobiology") {
-            if let Some(r) = get_num(&mut cx, &mut bt, "rbe_alpha", 0.0, false, 100.0) {
-                rb.tumour.rbe_alpha = r;
-                rb.lymphocyte.rbe_alpha = r;
-                rb.overridden.push("rbe_alpha".into());
-            }
-            if let Some(s) = get_num(&mut cx, &mut bt, "survival_target", 0.0, true, 1.0) {
-                rb.survival_target = s;
-            }
-            if let Some(it) = bt.get("start_days") {
-                let line = cx.item_line(it);
-                let days: Option<Vec<f64>> = if let Some(s) = it.as_str() {
-                    // "0..56" or "0..56 step 2"
-                    parse_day_range(s)
-                } else {
-                    it.as_array().and_then(|a| {
-                        a.iter()
-                            .map(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
-                            .collect()
-                    })
-                };
-                match days {
-                    Some(d) if !d.is_empty() && d.iter().all(|x| x.is_finite() && *x >= 0.0) && d.windows(2).all(|w| w[1] > w[0]) => rb.start_days = d,
-                    _ => cx.problem(line, format!("radiobiology.start_days = {}: expected increasing days >= 0, as \"0..56\" or [0, 7, 14]", show(it))),
-                }
-            }
-            for (key, which) in [("tumour", 0), ("lymphocyte", 1)] {
-                if let Some(mut pt) = sub(&mut cx, &mut bt, key) {
-                    let p = if which == 0 {
-                        &mut rb.tumour
-                    } else {
-                        &mut rb.lymphocyte
-                    };
-                    if let Some(a) = get_num(&mut cx, &mut pt, "alpha", 0.0, false, 100.0) {
-                        p.alpha_per_gy = a;
-                        rb.overridden.push(format!("{key}.alpha"));
-                    }
-                    if let Some(a) = get_qty(&mut cx, &mut pt, "alpha_beta", "dose", false, &|s| {
-                        parse_gy(s)
-                    }) {
-                        p.alpha_beta_gy = a;
-                        rb.overridden.push(format!("{key}.alpha_beta"));
-                    }
-                    if let Some(t) =
-                        get_qty(&mut cx, &mut pt, "repair_half_time", "time", false, &time)
-                    {
-                        p.repair_half_time_s = t;
-                        rb.overridden.push(format!("{key}.repair_half_time"));
-                    }
-                    pt.finish(&mut cx, &[]);
-                }
-            }
-            bt.finish(&mut cx, &[]);
-        }
-
-        // transport
-        let mut tr = TransportSpec {
-            decays: 100_000,
-            seed,
-            target_uncertainty: None,
-            target_cell_uncertainty: None,
-            max_decays: 0,
-            batch_size: xfire_transport::DEFAULT_BATCH_SIZE,
-            condensed_history: true,
-            electron_cut_mev: 0.001,
-            recoil: xfire_data::nuclides::Recoil::Local,
-        };
-        if let Some(mut tt) = sub(&mut cx, &mut root, "transport") {
-            if let Some(d) = get_u64(&mut cx, &mut tt, "decays", 1) {
-                tr.decays = d;
-            }
-            if let Some(s) = get_u64(&mut cx, &mut tt, "seed", 0) {
-                tr.seed = s;
-            }
-            tr.target_uncertainty = get_num(&mut cx, &mut tt, "target_uncertainty", 0.0, true, 1.0);
-            tr.target_cell_uncertainty =
-                get_num(&mut cx, &mut tt, "target_cell_uncertainty", 0.0, true, 1.0);
-            if let Some(m) = get_u64(&mut cx, &mut tt, "max_decays", 1) {
-                tr.max_decays = m;
-            }
-            if let Some(b) = get_u64(&mut cx, &mut tt, "batch_size", 1) {
-                tr.batch_size = b;
-            }
-            if let Some((m, line)) = get_str(&mut cx, &mut tt, "electron_model") {
-                match m.as_str() {
-                    "csda" => tr.condensed_history = false,
-                    "condensed" => tr.condensed_history = true,
-                    _ => cx.problem(
-                        line,
-                        format!(
-                            "transport.electron_model = {m:?}: expected \"csda\" (straight line) or \"condensed\" (condensed history)"
-                        ),
-                    ),
-                }
-            }
-            if let Some((r, line)) = get_str(&mut cx, &mut tt, "recoil") {
-                use xfire_data::nuclides::Recoil;
-                match r.as_str() {
-                    "local" => tr.recoil = Recoil::Local,
-                    "exclude" => tr.recoil = Recoil::Exclude,
-                    _ => cx.problem(
-                        line,
-                        format!(
-                            "transport.recoil = {r:?}: expected \"local\" (α recoil deposited at the decay site) or \"exclude\""
-                        ),
-                    ),
-                }
-            }
-            let energy = |s: &str| units::parse_energy_mev(s).map_err(|e| e.to_string());
-            if let Some((c, line)) = get_str(&mut cx, &mut tt, "electron_cut") {
-                if let Some(v) = qty_text(
-                    &mut cx,
-                    "transport.electron_cut",
-                    &c,
-                    line,
-                    "energy",
-                    false,
-                    &energy,
-                ) {
-                    if (0.001..1.0).contains(&v) {
-                        tr.electron_cut_mev = v;
-                    } else {
-                        cx.problem(
-                            line,
-                            format!(
-                                "transport.electron_cut = {c:?} ({v} MeV): must be from 1 keV to below 1 MeV"
-                            ),
-                        );
-                    }
-                }
-            }
-            tt.finish(&mut cx, &[]);
-        }
-        if tr.max_decays == 0 {
-            tr.max_decays = tr.decays.saturating_mul(20);
-        }
-        if tr.max_decays < tr.decays {
-            cx.problem(
-                None,
-                format!(
-                    "transport.max_decays ({}) is below transport.decays ({})",
-                    tr.max_decays, tr.decays
-                ),
-            );
-        }
-
-        // output
-        let mut out = OutputSpec {
-            times_s: vec![86400.0, 7.0 * 86400.0, 14.0 * 86400.0, 28.0 * 86400.0],
-            maps: vec!["dose".into()],
-            figures: true,
-        };
-        if let Some(mut ot) = sub(&mut cx, &mut root, "output") {
-            if let Some(t) = get_time_list(&mut cx, &mut ot, "times", false) {
-                out.times_s = t;
-                out.times_s.sort_by(f64::total_cmp);
-                out.times_s.dedup();
-            }
-            if let Some((a, line)) = get_array(&mut cx, &mut ot, "maps") {
-                out.maps.clear();
-                for v in a {
-                    match v.as_str() {
-                        Some(s @ ("dose" | "dose_per_decay")) => out.maps.push(s.to_string()),
-                        _ => cx.problem(line, format!("output.maps: unknown map {v} (known: \"dose\", \"dose_per_decay\")")),
-                    }
-                }
-            }
-            if let Some(f) = get_bool(&mut cx, &mut ot, "figures") {
-                out.figures = f;
-            }
-            ot.finish(&mut cx, &[]);
-        }
+        let lymphocytes = LymphocyteSpec::from_root(&mut cx, &mut root);
+        let rb = RadiobiologySpec::from_root(&mut cx, &mut root);
+        let tr = TransportSpec::from_root(&mut cx, &mut root, seed);
+        let out = OutputSpec::from_root(&mut cx, &mut root);
         root.finish(&mut cx, &[]);
 
         // cross checks
@@ -1483,28 +1133,4 @@ impl Scenario {
             output: out,
         })
     }
-}
-
-fn parse_gy(s: &str) -> Result<f64, String> {
-    let t = s.trim();
-    let n = t
-        .strip_suffix("Gy")
-        .ok_or_else(|| format!("expected a dose in Gy like \"10 Gy\", got {s:?}"))?;
-    n.trim()
-        .parse::<f64>()
-        .map_err(|_| format!("cannot read a dose from {s:?}"))
-}
-
-fn parse_day_range(s: &str) -> Option<Vec<f64>> {
-    let (range, step) = match s.split_once("step") {
-        Some((r, st)) => (r.trim(), st.trim().parse::<f64>().ok()?),
-        None => (s.trim(), 1.0),
-    };
-    let (a, b) = range.split_once("..")?;
-    let (a, b): (f64, f64) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
-    if !(step > 0.0 && b >= a && (b - a) / step < 1e5) {
-        return None;
-    }
-    let n = ((b - a) / step + 1e-9).floor() as usize;
-    Some((0..=n).map(|i| a + i as f64 * step).collect())
 }
