@@ -1,5 +1,7 @@
 //! Reading a scenario file: every key checked, every quantity converted from its unit, and
 //! every problem collected with its line number (format: `docs/formats/scenario.md`).
+//! Each table is read in its own submodule beside the struct it builds (`spec/<table>.rs`);
+//! [`Scenario::from_text`] reads them in order and checks across them.
 
 use std::path::{Path, PathBuf};
 
