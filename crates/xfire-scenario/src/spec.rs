@@ -1,12 +1,13 @@
 //! Reading a scenario file: every key checked, every quantity converted from its unit, and
 //! every problem collected with its line number (format: `docs/formats/scenario.md`).
+//! Each table is read in its own submodule beside the struct it builds (`spec/<table>.rs`);
+//! [`Scenario::from_text`] reads them in order and checks across them.
 
 use std::path::{Path, PathBuf};
 
 use toml_edit::{ImDocument, Item, TableLike, Value};
 use xfire_core::units;
-use xfire_kinetics::radiobiology::LqParameters;
-use xfire_kinetics::{ExpTerm, Regimen, Tac, Tail};
+use xfire_kinetics::{Regimen, Tac};
 
 /// One problem in a scenario file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -29,188 +30,27 @@ pub fn format_problems(problems: &[Problem]) -> String {
         .join("\n")
 }
 
+mod agent;
+mod daughters;
+mod kinetics;
 mod lesion;
+mod lymphocytes;
+mod output;
+mod phantom;
+mod radiobiology;
+mod regimen;
+mod transport;
+pub use agent::{Agent, BINDINGS};
+pub use daughters::DaughterSpec;
+pub use kinetics::AmountSpec;
 pub use lesion::{
     LesionActivity, LesionGeometry, LesionPosition, LesionSpec, SphereLesion, BODY_MATERIAL,
 };
-
-/// Where the phantom comes from.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PhantomSource {
-    /// An xfire phantom HDF5 file.
-    File(PathBuf),
-    /// A generator specification (TOML text, from a file or inline).
-    Spec {
-        /// The specification text.
-        text: String,
-        /// Where it came from (a path or "inline").
-        origin: String,
-    },
-}
-
-/// The radioligand: nuclide and binding.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Agent {
-    /// Canonical nuclide name of the parent ("Lu-177").
-    pub nuclide: String,
-    /// Source distribution of the bound agent: `tumour_membrane`, `tumour_cytoplasm`,
-    /// `tumour_nucleus`, `tumour_uniform`, `vessels`, `label:<name>` or a phantom map name.
-    pub binding: String,
-    /// Line of `binding` (for problems found once the phantom exists).
-    pub binding_line: Option<usize>,
-    /// Fraction of tumour cells that carry the agent \[1\] (0, 1].
-    pub labelled_fraction: f64,
-    /// Log-standard deviation of the lognormal per-cell uptake \[1\] (0: equal).
-    pub uptake_sigma: f64,
-}
-
-/// What sets the amount of activity in the phantom.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum AmountSpec {
-    /// Cumulated decays of the parent per labelled cell, for the first administration \[1\].
-    DecaysPerLabelledCell(f64),
-    /// Activity concentration in the tumour at t = 0 of the first administration \[Bq/g\].
-    BqPerGram(f64),
-    /// Administered activity × tumour uptake fraction, spread over a tumour of this mass.
-    UptakeFraction {
-        /// Fraction of the administered activity in the whole tumour \[1\].
-        fraction: f64,
-        /// Mass of the whole tumour \[g\]; the phantom's tumour gets its share by mass.
-        tumour_mass_g: f64,
-    },
-}
-
-/// Release rule of a daughter.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DaughterSpec {
-    /// Daughter nuclide (canonical), None for the `default` rule.
-    pub daughter: Option<String>,
-    /// Fraction released from the bound site \[1\].
-    pub release: f64,
-    /// Destination distribution (`uniform`, `vessels`, `label:<name>`, a map name).
-    pub to: String,
-    /// Clearance half-time from the destination \[s\] (∞: stays).
-    pub clearance_half_time_s: f64,
-    /// Line of the rule.
-    pub line: Option<usize>,
-}
-
-/// Migrating lymphocytes (persistent random walks).
-#[derive(Debug, Clone, PartialEq)]
-pub struct MigratingSpec {
-    /// Number of walkers per arrival time.
-    pub walkers: usize,
-    /// Speed \[cm/s\].
-    pub speed_cm_per_s: f64,
-    /// Persistence time \[s\].
-    pub persistence_s: f64,
-}
-
-/// Circulating blood lymphocytes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CirculatingSpec {
-    /// Fraction of the administered activity in blood at t = 0 \[1\].
-    pub blood_fraction: f64,
-    /// Blood clearance (biological) as exponential terms.
-    pub clearance: Vec<ExpTerm>,
-    /// Blood mass \[g\].
-    pub blood_mass_g: f64,
-    /// Fraction of time a circulating lymphocyte spends in the tumour's vessels \[1\].
-    pub tumour_transit_fraction: f64,
-    /// Exposure window: from the first administration to this time \[s\].
-    pub until_s: f64,
-}
-
-/// Lymphocyte exposure models.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LymphocyteSpec {
-    /// Residence time of an arriving cohort \[s\].
-    pub residence_s: f64,
-    /// Arrival times of the cohorts reported individually \[s\].
-    pub arrivals_s: Vec<f64>,
-    /// Migrating lymphocytes, if asked for.
-    pub migrating: Option<MigratingSpec>,
-    /// Circulating blood lymphocytes, if asked for.
-    pub circulating: Option<CirculatingSpec>,
-}
-
-/// Radiobiology parameters.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RadiobiologySpec {
-    /// Tumour-cell LQ parameters.
-    pub tumour: LqParameters,
-    /// Lymphocyte LQ parameters.
-    pub lymphocyte: LqParameters,
-    /// Lymphocyte surviving fraction that opens the window \[1\].
-    pub survival_target: f64,
-    /// Candidate start days \[d\].
-    pub start_days: Vec<f64>,
-    /// Which keys were given in the file (the rest are graded defaults).
-    pub overridden: Vec<String>,
-}
-
-/// Transport settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TransportSpec {
-    /// Decays per source component (the minimum when a target uncertainty is given).
-    pub decays: u64,
-    /// Master seed.
-    pub seed: u64,
-    /// Stop after the first batch (once `decays` are done) at which the relative
-    /// uncertainty of the tumour-cell mean dose is at or below this \[1\].
-    pub target_uncertainty: Option<f64>,
-    /// Stop after the first batch (once `decays` are done) at which the 95th percentile of
-    /// the per-cell relative uncertainty is at or below this, for the tumour cells and for
-    /// the lymphocytes \[1\] (`docs/kinetics.md` §9).
-    pub target_cell_uncertainty: Option<f64>,
-    /// Upper limit of decays per component with a target uncertainty.
-    pub max_decays: u64,
-    /// Histories per batch.
-    pub batch_size: u64,
-    /// Electron transport: `true` class-II condensed history (scattering, δ rays,
-    /// straggling; docs/physics.md; the default), `false` the straight-line CSDA model.
-    pub condensed_history: bool,
-    /// Condensed-history tracking cutoff = δ-ray and bremsstrahlung thresholds [MeV]
-    /// (default 1 keV: micrometre voxels; docs/validation.md "Cellular scale").
-    pub electron_cut_mev: f64,
-    /// α recoil nuclei: deposited at the decay site in the α part and in the blood
-    /// self-dose (`local`, the default) or left out of both (`exclude`).
-    pub recoil: xfire_data::nuclides::Recoil,
-}
-
-impl TransportSpec {
-    /// A stop at a target uncertainty is set (`target_uncertainty` and/or
-    /// `target_cell_uncertainty`): `decays` is the minimum and `max_decays` the limit.
-    pub fn has_target(&self) -> bool {
-        self.target_uncertainty.is_some() || self.target_cell_uncertainty.is_some()
-    }
-
-    /// The electron model of the transport setup.
-    pub fn electron_model(&self) -> xfire_physics::csda::ElectronModel {
-        if self.condensed_history {
-            xfire_physics::csda::ElectronModel::CondensedHistory
-        } else {
-            xfire_physics::csda::ElectronModel::CsdaStraightLine
-        }
-    }
-
-    /// The condensed-history parameters (`None` for the straight-line model).
-    pub fn condensed_params(&self) -> Option<xfire_physics::condensed::CondensedParams> {
-        self.condensed_history
-            .then(|| xfire_physics::condensed::CondensedParams::with_cut(self.electron_cut_mev))
-    }
-}
-
-/// What to write.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OutputSpec {
-    /// Times after the first administration at which to report cumulative doses \[s\].
-    pub times_s: Vec<f64>,
-    /// Maps to write in results.h5: "dose" (cumulative dose at each time), "dose_per_decay".
-    pub maps: Vec<String>,
-    /// Write figures and report.md/html.
-    pub figures: bool,
-}
+pub use lymphocytes::{CirculatingSpec, LymphocyteSpec, MigratingSpec};
+pub use output::OutputSpec;
+pub use phantom::PhantomSource;
+pub use radiobiology::RadiobiologySpec;
+pub use transport::TransportSpec;
 
 /// A validated scenario: every quantity in internal units.
 #[derive(Debug, Clone, PartialEq)]
@@ -670,16 +510,6 @@ fn phantom_spec_not_scenario(t: &toml_edit::Table) -> Option<&'static str> {
     (t.contains_key("grid") && !scenario).then_some("it has [grid] and no [phantom] or [agent]")
 }
 
-/// Accepted binding names besides `label:<name>` and phantom map names.
-pub const BINDINGS: [&str; 6] = [
-    "tumour_membrane",
-    "tumour_cytoplasm",
-    "tumour_nucleus",
-    "tumour_uniform",
-    "uniform",
-    "vessels",
-];
-
 /// Largest scenario or phantom specification file read \[bytes\] (real ones are a few kB).
 pub const MAX_TEXT_BYTES: u64 = 16 << 20;
 
@@ -716,32 +546,7 @@ impl Scenario {
             file: file.clone(),
             problems,
         };
-        let doc = match ImDocument::parse(text.to_string()) {
-            Ok(d) => d,
-            Err(e) => {
-                let line = e
-                    .span()
-                    .map(|s| 1 + text[..s.start.min(text.len())].matches('\n').count());
-                return Err(invalid(vec![Problem {
-                    line,
-                    message: format!("TOML syntax: {}", e.message()),
-                }]));
-            }
-        };
-        if let Some(why) = phantom_spec_not_scenario(doc.as_table()) {
-            return Err(invalid(vec![Problem {
-                line: None,
-                message: format!(
-                    "this is a phantom specification ({why}), not a scenario: generate the \
-                     phantom with `xfire phantom generate {} -o phantom.h5`, or use it from a \
-                     scenario's [phantom] table (generate = \"{}\"); scenarios: \
-                     docs/formats/scenario.md",
-                    file,
-                    path.and_then(|p| p.file_name())
-                        .map_or("spec.toml".into(), |n| n.to_string_lossy())
-                ),
-            }]));
-        }
+        let doc = parse_doc(text, path, &file).map_err(invalid)?;
         let mut cx = Ctx {
             text,
             problems: Vec::new(),
@@ -758,707 +563,17 @@ impl Scenario {
         };
         let description = get_str(&mut cx, &mut root, "description").map(|x| x.0);
         let seed = get_u64(&mut cx, &mut root, "seed", 0).unwrap_or(1);
-
-        // phantom
-        let mut phantom = None;
-        let mut lesion = None;
-        match sub(&mut cx, &mut root, "phantom") {
-            None => {
-                if root.t.get("phantom").is_none() {
-                    cx.problem(None, "missing table [phantom] (file = \"x.h5\", generate = \"spec.toml\" or [phantom.spec])");
-                }
-            }
-            Some(mut pt) => {
-                let file = get_str(&mut cx, &mut pt, "file");
-                let gen = get_str(&mut cx, &mut pt, "generate");
-                let spec_item = pt.get("spec");
-                lesion = lesion::read(&mut cx, &mut pt, &base);
-                let n = usize::from(file.is_some())
-                    + usize::from(gen.is_some())
-                    + usize::from(spec_item.is_some());
-                if n != 1 {
-                    cx.problem(pt.line, "[phantom] needs exactly one of file = \"phantom.h5\", generate = \"spec.toml\" or a [phantom.spec] table");
-                }
-                if let Some((f, line)) = file {
-                    let p = base.join(f);
-                    if !p.is_file() {
-                        cx.problem(
-                            line,
-                            format!(
-                                "phantom.file: {} does not exist (or is not a file)",
-                                p.display()
-                            ),
-                        );
-                    }
-                    phantom = Some(PhantomSource::File(p));
-                } else if let Some((g, line)) = gen {
-                    let p = base.join(&g);
-                    match read_text(&p) {
-                        Ok(t) => {
-                            phantom = Some(PhantomSource::Spec {
-                                text: t,
-                                origin: p.display().to_string(),
-                            })
-                        }
-                        Err(e) => cx.problem(
-                            line,
-                            format!("phantom.generate: cannot read {}: {e}", p.display()),
-                        ),
-                    }
-                } else if let Some(it) = spec_item {
-                    let line = cx.item_line(it);
-                    // re-read the sub-table with the plain toml parser and print it back
-                    let v: Result<toml::Value, _> = toml::from_str(text);
-                    let st = v
-                        .ok()
-                        .and_then(|v| v.get("phantom").and_then(|p| p.get("spec")).cloned())
-                        .and_then(|s| toml::to_string(&s).ok());
-                    match st {
-                        Some(t) => match xfire_phantom::Spec::from_toml(&t) {
-                            Ok(_) => {
-                                phantom = Some(PhantomSource::Spec {
-                                    text: t,
-                                    origin: "inline [phantom.spec]".into(),
-                                })
-                            }
-                            Err(e) => cx.problem(line, format!("phantom.spec: {e}")),
-                        },
-                        None => cx.problem(
-                            line,
-                            "phantom.spec must be a table (a phantom generator specification)",
-                        ),
-                    }
-                }
-                pt.finish(&mut cx, &[]);
-            }
-        }
-
-        // agent
-        let mut agent = None;
-        match sub(&mut cx, &mut root, "agent") {
-            None => cx.problem(None, "missing table [agent] (nuclide, binding)"),
-            Some(mut at) => {
-                let nuc = match get_str(&mut cx, &mut at, "nuclide") {
-                    Some((s, l)) => nuclide(&mut cx, &s, l, "agent.nuclide"),
-                    None => {
-                        cx.problem(at.line, "agent.nuclide is required (e.g. \"Lu-177\")");
-                        None
-                    }
-                };
-                let binding = match get_str(&mut cx, &mut at, "binding") {
-                    Some((s, l)) => {
-                        let s = s.trim().to_string();
-                        let s = match s.as_str() {
-                            "membrane" => "tumour_membrane".to_string(),
-                            "cytoplasm" => "tumour_cytoplasm".to_string(),
-                            "nucleus" => "tumour_nucleus".to_string(),
-                            "uniform_in_tumour" | "uniform in tumour" => {
-                                "tumour_uniform".to_string()
-                            }
-                            _ => s,
-                        };
-                        if s.is_empty() {
-                            cx.problem(l, "agent.binding must not be empty");
-                        }
-                        Some((s, l))
-                    }
-                    None => {
-                        cx.problem(at.line, format!("agent.binding is required (one of {}, label:<name> or a source map of the phantom)", BINDINGS.join(", ")));
-                        None
-                    }
-                };
-                let lf =
-                    get_num(&mut cx, &mut at, "labelled_fraction", 0.0, true, 1.0).unwrap_or(1.0);
-                let sigma =
-                    get_num(&mut cx, &mut at, "uptake_sigma", 0.0, false, 5.0).unwrap_or(0.0);
-                at.finish(&mut cx, &[]);
-                if let (Some(n), Some((b, bl))) = (nuc, binding) {
-                    agent = Some(Agent {
-                        nuclide: n,
-                        binding: b,
-                        binding_line: bl,
-                        labelled_fraction: lf,
-                        uptake_sigma: sigma,
-                    });
-                }
-            }
-        }
-
-        // kinetics
-        let mut tac = None;
-        let mut amount = None;
-        match sub(&mut cx, &mut root, "kinetics") {
-            None => cx.problem(
-                None,
-                "missing table [kinetics] (clearance or table, and one amount)",
-            ),
-            Some(mut kt) => {
-                let uptake = get_qty(&mut cx, &mut kt, "uptake_half_time", "time", false, &time);
-                let clear = kt.get("clearance");
-                let table = kt.get("table");
-                let tail = get_str(&mut cx, &mut kt, "tail");
-                match (clear, table) {
-                    (Some(_), Some(_)) => cx.problem(kt.line, "kinetics: give either clearance (exponentials) or table (points), not both"),
-                    (Some(c), None) => {
-                        let line = cx.item_line(c);
-                        let mut terms = Vec::new();
-                        let mut ok = true;
-                        let entries: Vec<Item> = if let Some(s) = c.as_str() {
-                            vec![Item::Value(Value::from(s))]
-                        } else if let Some(a) = c.as_array() {
-                            a.iter().map(|v| Item::Value(v.clone())).collect()
-                        } else if let Some(a) = c.as_array_of_tables() {
-                            a.iter().map(|t| Item::Table(t.clone())).collect()
-                        } else {
-                            cx.problem(line, "kinetics.clearance must be a half-time (\"60 h\", \"inf\") or a list of { fraction, half_time }");
-                            vec![]
-                        };
-                        for e in &entries {
-                            if let Some(s) = e.as_str() {
-                                match qty_text(&mut cx, "kinetics.clearance", s, line, "half-time", false, &time_or_inf) {
-                                    Some(h) => terms.push(ExpTerm { fraction: 1.0, half_time_s: h }),
-                                    None => ok = false,
-                                }
-                            } else if let Some(t) = e.as_table_like() {
-                                let mut tt = Tab { path: "kinetics.clearance[]".into(), t, line, used: vec![] };
-                                let f = get_num(&mut cx, &mut tt, "fraction", 0.0, false, f64::INFINITY);
-                                let h = get_qty(&mut cx, &mut tt, "half_time", "half-time", false, &time_or_inf);
-                                if tt.t.get("fraction").is_none() || tt.t.get("half_time").is_none() {
-                                    cx.problem(line, "kinetics.clearance: each term needs fraction and half_time");
-                                    ok = false;
-                                }
-                                tt.finish(&mut cx, &[]);
-                                match (f, h) {
-                                    (Some(f), Some(h)) => terms.push(ExpTerm { fraction: f, half_time_s: h }),
-                                    _ => ok = false,
-                                }
-                            } else {
-                                cx.problem(line, format!("kinetics.clearance: cannot read term {}", show(e)));
-                                ok = false;
-                            }
-                        }
-                        if ok && !terms.is_empty() {
-                            if terms.iter().map(|t| t.fraction).sum::<f64>() <= 0.0 {
-                                cx.problem(line, "kinetics.clearance: the fractions sum to 0");
-                            } else {
-                                tac = Some(Tac::Exponentials { terms, uptake_half_time_s: uptake });
-                            }
-                        }
-                        if tail.is_some() {
-                            cx.problem(line, "kinetics.tail applies to a table only");
-                        }
-                    }
-                    (None, Some(tb)) => {
-                        let line = cx.item_line(tb);
-                        let mut pts = Vec::new();
-                        let mut ok = true;
-                        match tb.as_array() {
-                            Some(a) => {
-                                for p in a.iter() {
-                                    let pair = p.as_array().filter(|x| x.len() == 2);
-                                    let parsed = pair.and_then(|x| {
-                                        let t = x.get(0)?.as_str()?.to_string();
-                                        let v = x.get(1)?;
-                                        let v = v.as_float().or_else(|| v.as_integer().map(|i| i as f64))?;
-                                        Some((t, v))
-                                    });
-                                    match parsed {
-                                        Some((t, v)) => {
-                                            let ts = qty_text(&mut cx, "kinetics.table", &t, line, "time", true, &time);
-                                            if !(v.is_finite() && v >= 0.0) {
-                                                cx.problem(line, format!("kinetics.table: relative activity {v} must be finite and >= 0"));
-                                                ok = false;
-                                            }
-                                            match ts {
-                                                Some(ts) => pts.push((ts, v)),
-                                                None => ok = false,
-                                            }
-                                        }
-                                        None => {
-                                            cx.problem(line, format!("kinetics.table: each point must be [\"time\", value], got {p}"));
-                                            ok = false;
-                                        }
-                                    }
-                                }
-                            }
-                            None => {
-                                cx.problem(line, "kinetics.table must be a list of [\"time\", relative activity] points");
-                                ok = false;
-                            }
-                        }
-                        if ok && pts.windows(2).any(|w| w[1].0 <= w[0].0) {
-                            cx.problem(line, "kinetics.table: times must increase");
-                            ok = false;
-                        }
-                        if ok && pts.is_empty() {
-                            cx.problem(line, "kinetics.table has no points");
-                            ok = false;
-                        }
-                        let tail_v = match tail {
-                            None => Some(Tail::Physical),
-                            Some((s, l)) => match s.trim() {
-                                "physical" => Some(Tail::Physical),
-                                "fit" | "fit_last_two" => Some(Tail::FitLastTwo),
-                                x => qty_text(&mut cx, "kinetics.tail", x, l, "effective half-time", false, &time)
-                                    .map(Tail::EffectiveHalfTime),
-                            },
-                        };
-                        if uptake.is_some() {
-                            cx.problem(line, "kinetics.uptake_half_time applies to clearance exponentials only");
-                        }
-                        if let (true, Some(tail)) = (ok, tail_v) {
-                            tac = Some(Tac::Table { points: pts, tail });
-                        }
-                    }
-                    (None, None) => {
-                        tac = Some(Tac::Exponentials {
-                            terms: vec![ExpTerm { fraction: 1.0, half_time_s: f64::INFINITY }],
-                            uptake_half_time_s: uptake,
-                        });
-                    }
-                }
-                let dpc = get_num(
-                    &mut cx,
-                    &mut kt,
-                    "decays_per_labelled_cell",
-                    0.0,
-                    false,
-                    f64::INFINITY,
-                );
-                let bqg = get_qty(
-                    &mut cx,
-                    &mut kt,
-                    "activity_concentration",
-                    "activity concentration",
-                    true,
-                    &parse_bq_per_g,
-                );
-                let uf = get_num(&mut cx, &mut kt, "uptake_fraction", 0.0, false, 1.0);
-                let tm = get_qty(
-                    &mut cx,
-                    &mut kt,
-                    "tumour_mass",
-                    "mass",
-                    false,
-                    &parse_mass_g,
-                );
-                let given =
-                    usize::from(dpc.is_some() || kt.t.contains_key("decays_per_labelled_cell"))
-                        + usize::from(bqg.is_some() || kt.t.contains_key("activity_concentration"))
-                        + usize::from(uf.is_some() || kt.t.contains_key("uptake_fraction"));
-                if given != 1 {
-                    cx.problem(kt.line, "kinetics needs exactly one amount: decays_per_labelled_cell, activity_concentration (\"1 MBq/g\") or uptake_fraction with tumour_mass");
-                }
-                if let Some(d) = dpc {
-                    amount = Some(AmountSpec::DecaysPerLabelledCell(d));
-                } else if let Some(c) = bqg {
-                    amount = Some(AmountSpec::BqPerGram(c));
-                } else if let Some(f) = uf {
-                    match tm {
-                        Some(m) => {
-                            amount = Some(AmountSpec::UptakeFraction {
-                                fraction: f,
-                                tumour_mass_g: m,
-                            })
-                        }
-                        None => {
-                            if !kt.t.contains_key("tumour_mass") {
-                                cx.problem(kt.line, "kinetics.uptake_fraction needs kinetics.tumour_mass (\"10 g\"): the phantom gets the share of its tumour mass")
-                            }
-                        }
-                    }
-                }
-                if tm.is_some() && uf.is_none() && kt.t.get("uptake_fraction").is_none() {
-                    cx.problem(
-                        kt.line,
-                        "kinetics.tumour_mass is used only with uptake_fraction",
-                    );
-                }
-                kt.finish(&mut cx, &[]);
-            }
-        }
-
-        // regimen
-        let mut regimen = None;
-        let mut body_mass_kg = None;
-        match sub(&mut cx, &mut root, "regimen") {
-            None => {
-                regimen = Some(Regimen::single(1.0));
-                if root.t.get("regimen").is_none() {
-                    // a single unit administration: the amount then must not depend on activity
-                }
-            }
-            Some(mut rt) => {
-                match get_str(&mut cx, &mut rt, "schedule") {
-                    Some((s, l)) => match Regimen::parse(&s) {
-                        Ok(r) => regimen = Some(r),
-                        Err(e) => cx.problem(l, format!("regimen.schedule: {e}")),
-                    },
-                    None => cx.problem(
-                        rt.line,
-                        "regimen.schedule is required (e.g. \"7.4 GBq every 6 weeks x 6\")",
-                    ),
-                }
-                body_mass_kg = get_qty(&mut cx, &mut rt, "body_mass", "mass", false, &parse_mass_g)
-                    .map(|g| g / 1e3);
-                let rline = rt.line;
-                rt.finish(&mut cx, &[]);
-                if let Some(r) = &regimen {
-                    if let Err(e) = r.administrations(body_mass_kg) {
-                        cx.problem(rline, format!("regimen: {e}"));
-                    }
-                }
-            }
-        }
-
-        // daughters
-        let mut daughters = Vec::new();
-        if let Some(mut dt) = sub(&mut cx, &mut root, "daughters") {
-            let keys: Vec<String> = dt.t.iter().map(|(k, _)| k.to_string()).collect();
-            for k in keys {
-                let it = dt.t.get(&k).expect("key listed");
-                let line = cx.item_line(it);
-                let Some(t) = it.as_table_like() else {
-                    cx.problem(line, format!("daughters.{k} must be a table {{ release = 0.3, to = \"uniform\", clearance_half_time = \"1 h\" }}"));
-                    continue;
-                };
-                let daughter = if k == "default" {
-                    None
-                } else {
-                    match nuclide(&mut cx, &k, line, "daughters") {
-                        Some(n) => Some(n),
-                        None => continue,
-                    }
-                };
-                let mut tt = Tab {
-                    path: format!("daughters.{k}"),
-                    t,
-                    line,
-                    used: vec![],
-                };
-                let rel = get_num(&mut cx, &mut tt, "release", 0.0, false, 1.0);
-                let to = get_str(&mut cx, &mut tt, "to").map(|x| x.0);
-                let ch = get_qty(
-                    &mut cx,
-                    &mut tt,
-                    "clearance_half_time",
-                    "half-time",
-                    false,
-                    &time_or_inf,
-                );
-                if tt.t.get("release").is_none() {
-                    cx.problem(
-                        line,
-                        format!("daughters.{k}.release is required (fraction released, 0..1)"),
-                    );
-                }
-                tt.finish(&mut cx, &[]);
-                if let Some(rel) = rel {
-                    let to = to.unwrap_or_else(|| "uniform".into());
-                    if rel > 0.0 || k != "default" {
-                        daughters.push(DaughterSpec {
-                            daughter,
-                            release: rel,
-                            to,
-                            clearance_half_time_s: ch.unwrap_or(f64::INFINITY),
-                            line,
-                        });
-                    }
-                }
-            }
-            dt.used = vec![];
-            // every key was a daughter name: nothing unknown
-        }
-
-        // lymphocytes
-        let mut lymphocytes = LymphocyteSpec {
-            residence_s: 3.0 * 86400.0,
-            arrivals_s: vec![0.0, 7.0 * 86400.0, 14.0 * 86400.0, 28.0 * 86400.0],
-            migrating: None,
-            circulating: None,
-        };
-        if let Some(mut lt) = sub(&mut cx, &mut root, "lymphocytes") {
-            if let Some(r) = get_qty(&mut cx, &mut lt, "residence", "time", false, &time) {
-                lymphocytes.residence_s = r;
-            }
-            if let Some(a) = get_time_list(&mut cx, &mut lt, "arrivals", true) {
-                lymphocytes.arrivals_s = a;
-            }
-            if let Some(mut mt) = sub(&mut cx, &mut lt, "migrating") {
-                let w = get_u64(&mut cx, &mut mt, "walkers", 1).unwrap_or(200);
-                let sp = get_qty(
-                    &mut cx,
-                    &mut mt,
-                    "speed",
-                    "speed",
-                    false,
-                    &parse_speed_cm_per_s,
-                )
-                .unwrap_or(5e-4 / 60.0);
-                let p =
-                    get_qty(&mut cx, &mut mt, "persistence", "time", false, &time).unwrap_or(180.0);
-                mt.finish(&mut cx, &[]);
-                lymphocytes.migrating = Some(MigratingSpec {
-                    walkers: w as usize,
-                    speed_cm_per_s: sp,
-                    persistence_s: p,
-                });
-            }
-            if let Some(mut ct) = sub(&mut cx, &mut lt, "circulating") {
-                let bf =
-                    get_num(&mut cx, &mut ct, "blood_fraction", 0.0, false, 1.0).unwrap_or(0.0);
-                let hts = get_time_list(&mut cx, &mut ct, "blood_half_times", false)
-                    .unwrap_or_else(|| vec![10.8 * 3600.0]);
-                let bm = get_qty(&mut cx, &mut ct, "blood_mass", "mass", false, &parse_mass_g)
-                    .unwrap_or(5000.0);
-                let tf = get_num(&mut cx, &mut ct, "tumour_transit_fraction", 0.0, false, 1.0)
-                    .unwrap_or(0.0);
-                let until = get_qty(&mut cx, &mut ct, "until", "time", false, &time)
-                    .unwrap_or(56.0 * 86400.0);
-                ct.finish(&mut cx, &[]);
-                let n = hts.len().max(1) as f64;
-                lymphocytes.circulating = Some(CirculatingSpec {
-                    blood_fraction: bf,
-                    clearance: hts
-                        .iter()
-                        .map(|&h| ExpTerm {
-                            fraction: 1.0 / n,
-                            half_time_s: h,
-                        })
-                        .collect(),
-                    blood_mass_g: bm,
-                    tumour_transit_fraction: tf,
-                    until_s: until,
-                });
-            }
-            lt.finish(&mut cx, &[]);
-        }
-
-        // radiobiology
-        let mut rb = RadiobiologySpec {
-            tumour: LqParameters::tumour(),
-            lymphocyte: LqParameters::lymphocyte(),
-            survival_target: 0.9,
-            start_days: (0..=56).map(f64::from).collect(),
-            overridden: vec![],
-        };
-        if let Some(mut bt) = sub(&mut cx, &mut root, "radiobiology") {
-            if let Some(r) = get_num(&mut cx, &mut bt, "rbe_alpha", 0.0, false, 100.0) {
-                rb.tumour.rbe_alpha = r;
-                rb.lymphocyte.rbe_alpha = r;
-                rb.overridden.push("rbe_alpha".into());
-            }
-            if let Some(s) = get_num(&mut cx, &mut bt, "survival_target", 0.0, true, 1.0) {
-                rb.survival_target = s;
-            }
-            if let Some(it) = bt.get("start_days") {
-                let line = cx.item_line(it);
-                let days: Option<Vec<f64>> = if let Some(s) = it.as_str() {
-                    // "0..56" or "0..56 step 2"
-                    parse_day_range(s)
-                } else {
-                    it.as_array().and_then(|a| {
-                        a.iter()
-                            .map(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
-                            .collect()
-                    })
-                };
-                match days {
-                    Some(d) if !d.is_empty() && d.iter().all(|x| x.is_finite() && *x >= 0.0) && d.windows(2).all(|w| w[1] > w[0]) => rb.start_days = d,
-                    _ => cx.problem(line, format!("radiobiology.start_days = {}: expected increasing days >= 0, as \"0..56\" or [0, 7, 14]", show(it))),
-                }
-            }
-            for (key, which) in [("tumour", 0), ("lymphocyte", 1)] {
-                if let Some(mut pt) = sub(&mut cx, &mut bt, key) {
-                    let p = if which == 0 {
-                        &mut rb.tumour
-                    } else {
-                        &mut rb.lymphocyte
-                    };
-                    if let Some(a) = get_num(&mut cx, &mut pt, "alpha", 0.0, false, 100.0) {
-                        p.alpha_per_gy = a;
-                        rb.overridden.push(format!("{key}.alpha"));
-                    }
-                    if let Some(a) = get_qty(&mut cx, &mut pt, "alpha_beta", "dose", false, &|s| {
-                        parse_gy(s)
-                    }) {
-                        p.alpha_beta_gy = a;
-                        rb.overridden.push(format!("{key}.alpha_beta"));
-                    }
-                    if let Some(t) =
-                        get_qty(&mut cx, &mut pt, "repair_half_time", "time", false, &time)
-                    {
-                        p.repair_half_time_s = t;
-                        rb.overridden.push(format!("{key}.repair_half_time"));
-                    }
-                    pt.finish(&mut cx, &[]);
-                }
-            }
-            bt.finish(&mut cx, &[]);
-        }
-
-        // transport
-        let mut tr = TransportSpec {
-            decays: 100_000,
-            seed,
-            target_uncertainty: None,
-            target_cell_uncertainty: None,
-            max_decays: 0,
-            batch_size: xfire_transport::DEFAULT_BATCH_SIZE,
-            condensed_history: true,
-            electron_cut_mev: 0.001,
-            recoil: xfire_data::nuclides::Recoil::Local,
-        };
-        if let Some(mut tt) = sub(&mut cx, &mut root, "transport") {
-            if let Some(d) = get_u64(&mut cx, &mut tt, "decays", 1) {
-                tr.decays = d;
-            }
-            if let Some(s) = get_u64(&mut cx, &mut tt, "seed", 0) {
-                tr.seed = s;
-            }
-            tr.target_uncertainty = get_num(&mut cx, &mut tt, "target_uncertainty", 0.0, true, 1.0);
-            tr.target_cell_uncertainty =
-                get_num(&mut cx, &mut tt, "target_cell_uncertainty", 0.0, true, 1.0);
-            if let Some(m) = get_u64(&mut cx, &mut tt, "max_decays", 1) {
-                tr.max_decays = m;
-            }
-            if let Some(b) = get_u64(&mut cx, &mut tt, "batch_size", 1) {
-                tr.batch_size = b;
-            }
-            if let Some((m, line)) = get_str(&mut cx, &mut tt, "electron_model") {
-                match m.as_str() {
-                    "csda" => tr.condensed_history = false,
-                    "condensed" => tr.condensed_history = true,
-                    _ => cx.problem(
-                        line,
-                        format!(
-                            "transport.electron_model = {m:?}: expected \"csda\" (straight line) or \"condensed\" (condensed history)"
-                        ),
-                    ),
-                }
-            }
-            if let Some((r, line)) = get_str(&mut cx, &mut tt, "recoil") {
-                use xfire_data::nuclides::Recoil;
-                match r.as_str() {
-                    "local" => tr.recoil = Recoil::Local,
-                    "exclude" => tr.recoil = Recoil::Exclude,
-                    _ => cx.problem(
-                        line,
-                        format!(
-                            "transport.recoil = {r:?}: expected \"local\" (α recoil deposited at the decay site) or \"exclude\""
-                        ),
-                    ),
-                }
-            }
-            let energy = |s: &str| units::parse_energy_mev(s).map_err(|e| e.to_string());
-            if let Some((c, line)) = get_str(&mut cx, &mut tt, "electron_cut") {
-                if let Some(v) = qty_text(
-                    &mut cx,
-                    "transport.electron_cut",
-                    &c,
-                    line,
-                    "energy",
-                    false,
-                    &energy,
-                ) {
-                    if (0.001..1.0).contains(&v) {
-                        tr.electron_cut_mev = v;
-                    } else {
-                        cx.problem(
-                            line,
-                            format!(
-                                "transport.electron_cut = {c:?} ({v} MeV): must be from 1 keV to below 1 MeV"
-                            ),
-                        );
-                    }
-                }
-            }
-            tt.finish(&mut cx, &[]);
-        }
-        if tr.max_decays == 0 {
-            tr.max_decays = tr.decays.saturating_mul(20);
-        }
-        if tr.max_decays < tr.decays {
-            cx.problem(
-                None,
-                format!(
-                    "transport.max_decays ({}) is below transport.decays ({})",
-                    tr.max_decays, tr.decays
-                ),
-            );
-        }
-
-        // output
-        let mut out = OutputSpec {
-            times_s: vec![86400.0, 7.0 * 86400.0, 14.0 * 86400.0, 28.0 * 86400.0],
-            maps: vec!["dose".into()],
-            figures: true,
-        };
-        if let Some(mut ot) = sub(&mut cx, &mut root, "output") {
-            if let Some(t) = get_time_list(&mut cx, &mut ot, "times", false) {
-                out.times_s = t;
-                out.times_s.sort_by(f64::total_cmp);
-                out.times_s.dedup();
-            }
-            if let Some((a, line)) = get_array(&mut cx, &mut ot, "maps") {
-                out.maps.clear();
-                for v in a {
-                    match v.as_str() {
-                        Some(s @ ("dose" | "dose_per_decay")) => out.maps.push(s.to_string()),
-                        _ => cx.problem(line, format!("output.maps: unknown map {v} (known: \"dose\", \"dose_per_decay\")")),
-                    }
-                }
-            }
-            if let Some(f) = get_bool(&mut cx, &mut ot, "figures") {
-                out.figures = f;
-            }
-            ot.finish(&mut cx, &[]);
-        }
+        let (phantom, lesion) = PhantomSource::from_root(&mut cx, &mut root, text, &base);
+        let agent = Agent::from_root(&mut cx, &mut root);
+        let (tac, amount) = kinetics::from_root(&mut cx, &mut root);
+        let (regimen, body_mass_kg) = regimen::from_root(&mut cx, &mut root);
+        let daughters = DaughterSpec::all_from_root(&mut cx, &mut root);
+        let lymphocytes = LymphocyteSpec::from_root(&mut cx, &mut root);
+        let radiobiology = RadiobiologySpec::from_root(&mut cx, &mut root);
+        let transport = TransportSpec::from_root(&mut cx, &mut root, seed);
+        let output = OutputSpec::from_root(&mut cx, &mut root);
         root.finish(&mut cx, &[]);
-
-        // cross checks
-        if doc.as_table().get("regimen").is_none()
-            && doc
-                .as_table()
-                .get("kinetics")
-                .and_then(|k| k.get("uptake_fraction"))
-                .is_some()
-        {
-            cx.problem(
-                None,
-                "kinetics.uptake_fraction is a fraction of the administered activity: give [regimen] schedule = \"7.4 GBq ...\"",
-            );
-        }
-        if let Some(a) = &agent {
-            if let Ok(chain) = xfire_kinetics::Chain::from_library(&a.nuclide) {
-                for d in &daughters {
-                    if let Some(n) = &d.daughter {
-                        if chain.index_of(n).unwrap_or(0) == 0 {
-                            let members: Vec<&str> = chain.members()[1..]
-                                .iter()
-                                .map(|m| m.nuclide.as_str())
-                                .collect();
-                            cx.problem(
-                                d.line,
-                                format!(
-                                    "daughters: {n} is not a daughter of {} (chain: {})",
-                                    a.nuclide,
-                                    members.join(", ")
-                                ),
-                            );
-                        }
-                    }
-                    if d.to == a.binding {
-                        cx.problem(d.line, format!("daughters: released atoms must go to a site other than the binding site {:?}", a.binding));
-                    }
-                }
-            } else {
-                cx.problem(
-                    a.binding_line,
-                    format!("agent.nuclide: {} has no decay chain (stable?)", a.nuclide),
-                );
-            }
-        }
+        cross_checks(&mut cx, doc.as_table(), agent.as_ref(), &daughters);
 
         if !cx.problems.is_empty() {
             let mut p = cx.problems;
@@ -1478,33 +593,69 @@ impl Scenario {
             body_mass_kg,
             daughters,
             lymphocytes,
-            radiobiology: rb,
-            transport: tr,
-            output: out,
+            radiobiology,
+            transport,
+            output,
         })
     }
 }
 
-fn parse_gy(s: &str) -> Result<f64, String> {
-    let t = s.trim();
-    let n = t
-        .strip_suffix("Gy")
-        .ok_or_else(|| format!("expected a dose in Gy like \"10 Gy\", got {s:?}"))?;
-    n.trim()
-        .parse::<f64>()
-        .map_err(|_| format!("cannot read a dose from {s:?}"))
+/// The TOML document of `text` (`path` and `file` name it), or the one problem why it is
+/// not a scenario: a syntax error, or a phantom generator specification.
+fn parse_doc(
+    text: &str,
+    path: Option<&Path>,
+    file: &str,
+) -> Result<ImDocument<String>, Vec<Problem>> {
+    let doc = match ImDocument::parse(text.to_string()) {
+        Ok(d) => d,
+        Err(e) => {
+            let line = e
+                .span()
+                .map(|s| 1 + text[..s.start.min(text.len())].matches('\n').count());
+            return Err(vec![Problem {
+                line,
+                message: format!("TOML syntax: {}", e.message()),
+            }]);
+        }
+    };
+    if let Some(why) = phantom_spec_not_scenario(doc.as_table()) {
+        return Err(vec![Problem {
+            line: None,
+            message: format!(
+                "this is a phantom specification ({why}), not a scenario: generate the \
+                 phantom with `xfire phantom generate {} -o phantom.h5`, or use it from a \
+                 scenario's [phantom] table (generate = \"{}\"); scenarios: \
+                 docs/formats/scenario.md",
+                file,
+                path.and_then(|p| p.file_name())
+                    .map_or("spec.toml".into(), |n| n.to_string_lossy())
+            ),
+        }]);
+    }
+    Ok(doc)
 }
 
-fn parse_day_range(s: &str) -> Option<Vec<f64>> {
-    let (range, step) = match s.split_once("step") {
-        Some((r, st)) => (r.trim(), st.trim().parse::<f64>().ok()?),
-        None => (s.trim(), 1.0),
-    };
-    let (a, b) = range.split_once("..")?;
-    let (a, b): (f64, f64) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
-    if !(step > 0.0 && b >= a && (b - a) / step < 1e5) {
-        return None;
+/// Checks across tables: an uptake fraction needs a regimen; the daughters fit the agent's
+/// decay chain.
+fn cross_checks(
+    cx: &mut Ctx,
+    doc: &toml_edit::Table,
+    agent: Option<&Agent>,
+    daughters: &[DaughterSpec],
+) {
+    if doc.get("regimen").is_none()
+        && doc
+            .get("kinetics")
+            .and_then(|k| k.get("uptake_fraction"))
+            .is_some()
+    {
+        cx.problem(
+            None,
+            "kinetics.uptake_fraction is a fraction of the administered activity: give [regimen] schedule = \"7.4 GBq ...\"",
+        );
     }
-    let n = ((b - a) / step + 1e-9).floor() as usize;
-    Some((0..=n).map(|i| a + i as f64 * step).collect())
+    if let Some(a) = agent {
+        daughters::check_chain(cx, a, daughters);
+    }
 }
