@@ -1110,6 +1110,8 @@ pub fn transport_part(
         setup.batch_size = t.batch_size;
         setup.threads = opts.threads;
         setup.electron_model = t.electron_model();
+        // the answer is scored in the micro box (the macro map is a by-product)
+        setup.electron_reach_cut = true;
         if part == Part::LowLet {
             // α parts count single events: no weights there (they emit no photons)
             let (lo_cm, hi_cm) = np.nested.grid.micro_box_cm();

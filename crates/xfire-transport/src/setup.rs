@@ -150,8 +150,10 @@ pub struct TransportSetup<'a> {
     /// materials, at the macro grid's smallest density) is shorter than its distance to the
     /// micro box (and to any vacuum of the macro grid) deposits its energy where it is: it
     /// cannot reach the micro box, so the micro tallies are unchanged but for its
-    /// bremsstrahlung; the macro map loses the spread of that energy over its range.
-    /// Default on for [`TransportSetup::nested`]; ignored for a single grid.
+    /// bremsstrahlung; the macro map loses the spread of that energy over its range. Only for
+    /// runs whose answer is scored in the micro box (a lesion's micro phantom), not where
+    /// targets lie in the macro grid (S values of neighbour cells). Default off; ignored for
+    /// a single grid.
     pub electron_reach_cut: bool,
 }
 
@@ -167,7 +169,6 @@ impl<'a> TransportSetup<'a> {
     ) -> Self {
         let mut s = Self::new(&nested.micro, physics, source, emitter, decays);
         s.nested = Some(nested);
-        s.electron_reach_cut = true;
         s
     }
 

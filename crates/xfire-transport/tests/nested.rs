@@ -154,9 +154,7 @@ fn electrons_crossing_the_interface_match_one_fine_grid() {
     };
     let point = Source::Point([0.0011, 0.0007, -0.0013]);
     let decays = 3000;
-    let mut nest_setup = prepare(TransportSetup::nested(&n, &phys, point, e, decays));
-    // the macro shells are compared: electrons transported to their end everywhere
-    nest_setup.electron_reach_cut = false;
+    let nest_setup = prepare(TransportSetup::nested(&n, &phys, point, e, decays));
     let g = &n.grid;
     let centres = (0..g.n_voxels()).map(|v| {
         if v < g.n_micro() {
