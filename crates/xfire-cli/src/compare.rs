@@ -245,5 +245,5 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("warning: {n}");
     }
     println!("wall time {:.1} s", start.elapsed().as_secs_f64());
-    crate::run::finish_listing(Some(out), cache_dir.as_deref())
+    crate::outdir::finish_listing(Some(out), cache_dir.as_deref())
 }

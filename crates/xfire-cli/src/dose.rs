@@ -230,6 +230,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for n in &inp.notes {
         println!("note: {n}");
     }
-    crate::run::finish_listing(Some(out), None)?;
+    crate::outdir::finish_listing(Some(out), None)?;
     Ok(())
 }

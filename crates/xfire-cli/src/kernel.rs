@@ -388,7 +388,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         print_voxel(&args.request()?, &v);
     }
-    crate::run::finish_listing(Some(out), None)
+    crate::outdir::finish_listing(Some(out), None)
 }
 
 /// A number of the summary (NaN if absent).

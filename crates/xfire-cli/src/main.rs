@@ -20,6 +20,7 @@ mod phantom;
 mod preflight;
 mod range;
 mod run;
+mod run_args;
 mod signals;
 mod svalue;
 

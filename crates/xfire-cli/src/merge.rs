@@ -51,7 +51,7 @@ impl Hpc {
 }
 
 /// Fills the shard and checkpoint options of `xfire run` from its arguments.
-pub fn hpc_options(args: &crate::run::Args, opts: &mut Options) -> anyhow::Result<Hpc> {
+pub fn hpc_options(args: &crate::run_args::Args, opts: &mut Options) -> anyhow::Result<Hpc> {
     if let Some(s) = &args.shard {
         let spec = ShardSpec::parse(s).map_err(anyhow::Error::msg)?;
         opts.shard = Some(ShardOut {
@@ -106,7 +106,7 @@ pub fn hpc_options(args: &crate::run::Args, opts: &mut Options) -> anyhow::Resul
 
 /// `xfire run --shard K/N`: transport of the shard's batches, part files and manifest.
 pub fn run_shard(
-    args: &crate::run::Args,
+    args: &crate::run_args::Args,
     plan: &Plan,
     opts: &Options,
     hpc: &Hpc,
@@ -149,7 +149,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let identity = crate::outdir::identity("merge", &[&plan.scenario.text]);
     let out = crate::outdir::prepare(&args.out, "merge", &identity, args.force, false)?;
     merge_into(&plan, &shards, &args.out, args.quiet)?;
-    crate::run::finish_listing(Some(out), None)
+    crate::outdir::finish_listing(Some(out), None)
 }
 
 /// Adds validated shards of `plan` and writes the result files into `out`.

@@ -14,7 +14,7 @@ use xfire_scenario::{Options, Plan};
 /// Runs the scenario over the MPI ranks when there are several; returns false (nothing done)
 /// in a single process.
 pub fn run(
-    args: &crate::run::Args,
+    args: &crate::run_args::Args,
     plan: &Plan,
     opts: &Options,
     hpc: &crate::merge::Hpc,

@@ -380,6 +380,15 @@ pub fn forget_entry(dir: &Path, entry: &str) -> anyhow::Result<()> {
     out.write_marker()
 }
 
+/// Marks the output folder complete and prints what it holds, with sizes.
+pub fn finish_listing(out: Option<OutDir>, cache: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let Some(out) = out else { return Ok(()) };
+    let dir = out.path().to_path_buf();
+    let entries = out.finish()?;
+    print!("{}", listing(&dir, &entries, cache));
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
