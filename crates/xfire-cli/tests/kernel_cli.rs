@@ -106,20 +106,15 @@ fn alpha_point_kernel_conserves_energy_and_files_agree() {
         assert!((v[1] - v[0] / mass * 1.602176634e-10).abs() <= 1e-9 * v[1].abs() + 1e-30);
     }
     // the HDF5 file: full grid and the same symmetric table
-    let f = hdf5_pure::File::open(out_dir.join("kernel.h5")).unwrap();
-    let attrs = f.root().attrs().unwrap();
+    let f = xfire_io::hdf5::H5Reader::open(&out_dir.join("kernel.h5")).unwrap();
     assert_eq!(
-        attrs.get("electron_model").and_then(|a| a.as_str()),
+        f.attr_str("electron_model").as_deref(),
         Some("condensed-history")
     );
-    let edep = f.dataset("edep_mev_per_decay").unwrap().read_f64().unwrap();
+    let edep = f.f64s("edep_mev_per_decay").unwrap();
     assert_eq!(edep.len(), 41 * 41 * 41);
     assert!((edep.iter().sum::<f64>() / d - 1.0).abs() < 1e-9);
-    let sym = f
-        .dataset("symmetric/edep_mev_per_decay")
-        .unwrap()
-        .read_f64()
-        .unwrap();
+    let sym = f.f64s("symmetric/edep_mev_per_decay").unwrap();
     assert_eq!(sym.len(), rows.len());
     for (a, (_, v)) in sym.iter().zip(&rows) {
         assert!((a - v[0]).abs() <= 1e-8 * a.abs());

@@ -139,9 +139,7 @@ fn run_tiny_with(dir: &Path, name: &str, transport_lines: &str) -> std::process:
 }
 
 fn h5_str(path: &Path, key: &str) -> Option<String> {
-    let f = hdf5_pure::File::open(path).unwrap();
-    let attrs = f.root().attrs().unwrap();
-    attrs.get(key).and_then(|a| a.as_str()).map(str::to_string)
+    xfire_io::hdf5::H5Reader::open(path).unwrap().attr_str(key)
 }
 
 /// Scenarios use condensed history (1 keV cutoff) by default; `electron_model = "csda"` selects
@@ -176,13 +174,9 @@ fn scenario_electron_model_option() {
         h5_str(&h5("csda"), "electron_model").as_deref(),
         Some("csda-straight-line")
     );
-    let f = hdf5_pure::File::open(h5("ch2")).unwrap();
-    let cut = f
-        .root()
-        .attrs()
+    let cut = xfire_io::hdf5::H5Reader::open(&h5("ch2"))
         .unwrap()
-        .get("electron_cut_mev")
-        .and_then(|a| a.as_f64());
+        .attr_f64("electron_cut_mev");
     assert_eq!(cut, Some(0.002));
     let tumour = |n: &str| -> f64 {
         let v: serde_json::Value =

@@ -4,9 +4,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use hdf5_pure::{AttrValue, CompoundTypeBuilder, Datatype, File, FileBuilder};
+use hdf5_pure::{AttrValue, Datatype, File};
 use xfire_phantom::{CellKind, CellRegistry, Grid, LabelTable, MaterialEntry, Phantom, SourceMap};
 
+use crate::hdf5::{Attr, Field, H5Dataset, H5Writer};
 use crate::{check_dims, fmt_err, write_atomic, IoError, Result, DEFLATE_MAX_RATIO};
 
 /// Version of the phantom file layout written by [`write_phantom`].
@@ -23,22 +24,33 @@ fn chunks(shape: [usize; 3]) -> [u64; 3] {
     ]
 }
 
-fn vstr(s: &str) -> AttrValue {
-    AttrValue::VarLenString(s.to_string())
+fn vstr(s: &str) -> Attr {
+    Attr::text(s)
 }
 
 // field layout of cells/table (packed, little endian)
-const CELL_FIELDS: [(&str, usize); 9] = [
-    ("id", 4),
-    ("kind", 2),
-    ("centre_x_cm", 8),
-    ("centre_y_cm", 8),
-    ("centre_z_cm", 8),
-    ("radius_cm", 8),
-    ("nucleus_radius_cm", 8),
-    ("n_nucleus_voxels", 4),
-    ("n_cytoplasm_voxels", 4),
+const CELL_FIELDS: [(&str, Field); 9] = [
+    ("id", Field::U32),
+    ("kind", Field::U16),
+    ("centre_x_cm", Field::F64),
+    ("centre_y_cm", Field::F64),
+    ("centre_z_cm", Field::F64),
+    ("radius_cm", Field::F64),
+    ("nucleus_radius_cm", Field::F64),
+    ("n_nucleus_voxels", Field::U32),
+    ("n_cytoplasm_voxels", Field::U32),
 ];
+
+/// A per-voxel array of `g`, shaped (nz, ny, nx) and stored in chunks with deflate (after
+/// the byte shuffle when `shuffle`) and a Fletcher-32 checksum.
+fn voxel_array<'a>(d: H5Dataset<'a>, g: &Grid, shuffle: bool) -> H5Dataset<'a> {
+    let s = g.shape_zyx();
+    let d = d
+        .shape(&[s[0] as u64, s[1] as u64, s[2] as u64])
+        .chunks(&chunks(s));
+    let d = if shuffle { d.shuffle() } else { d };
+    d.deflate(4).fletcher32()
+}
 
 /// Write `phantom` to `path` (atomically: temporary file, then rename).
 pub fn write_phantom(path: &Path, phantom: &Phantom) -> Result<()> {
@@ -46,124 +58,104 @@ pub fn write_phantom(path: &Path, phantom: &Phantom) -> Result<()> {
         path: path.to_path_buf(),
         error: e,
     })?;
+    let mut w = H5Writer::new();
+    write_root_attrs(&mut w, phantom);
+    write_voxel_arrays(&mut w, phantom);
+    write_tables(&mut w, phantom);
+    write_cells(&mut w, phantom)
+        .map_err(|e| fmt_err(path, format!("building the cell table type: {e}")))?;
+    write_source_maps(&mut w, phantom);
+    write_atomic(path, |tmp| {
+        w.write(tmp)
+            .map_err(|e| fmt_err(path, format!("writing HDF5: {e}")))
+    })
+}
+
+/// The root attributes: format, units, grid, provenance, cell count, content hash.
+fn write_root_attrs(w: &mut H5Writer, phantom: &Phantom) {
     let g = &phantom.grid;
-    let shape_zyx = g.shape_zyx();
-    let shape = [
-        shape_zyx[0] as u64,
-        shape_zyx[1] as u64,
-        shape_zyx[2] as u64,
-    ];
-    let ch = chunks(shape_zyx);
-    let mut b = FileBuilder::new();
-    b.set_attr("format", vstr(FORMAT_NAME));
-    b.set_attr("format_version", AttrValue::I64(FORMAT_VERSION));
-    b.set_attr(
+    w.attr("format", vstr(FORMAT_NAME));
+    w.attr("format_version", Attr::I64(FORMAT_VERSION));
+    w.attr(
         "creator",
         vstr(&format!("xfire {}", env!("CARGO_PKG_VERSION"))),
     );
-    b.set_attr("units", vstr("length cm, density g/cm3, mass g"));
-    b.set_attr(
+    w.attr("units", vstr("length cm, density g/cm3, mass g"));
+    w.attr(
         "array_order",
         vstr("arrays shaped (nz, ny, nx), x fastest; index = (k*ny + j)*nx + i"),
     );
-    b.set_attr("voxel_size_cm", AttrValue::F64Array(g.voxel_cm.to_vec()));
-    b.set_attr("origin_cm", AttrValue::F64Array(g.origin_cm.to_vec()));
-    b.set_attr(
+    w.attr("voxel_size_cm", Attr::F64s(g.voxel_cm.to_vec()));
+    w.attr("origin_cm", Attr::F64s(g.origin_cm.to_vec()));
+    w.attr(
         "dims_xyz",
-        AttrValue::I64Array(vec![g.nx as i64, g.ny as i64, g.nz as i64]),
+        Attr::I64s(vec![g.nx as i64, g.ny as i64, g.nz as i64]),
     );
-    b.set_attr("provenance", vstr(&phantom.provenance));
-    b.set_attr("n_cells", AttrValue::I64(phantom.cells.len() as i64));
-    b.set_attr("content_hash", AttrValue::U64(content_hash(phantom)));
+    w.attr("provenance", vstr(&phantom.provenance));
+    w.attr("n_cells", Attr::I64(phantom.cells.len() as i64));
+    w.attr("content_hash", Attr::U64(content_hash(phantom)));
+}
 
-    // labels: u8 when every id fits, else u16
-    let lab = b.create_dataset("labels");
-    if phantom.labels.max_id() <= u8::MAX as u16 {
+/// The per-voxel arrays: labels (`u8` when every id fits, else `u16`), material, density,
+/// cell id.
+fn write_voxel_arrays(w: &mut H5Writer, phantom: &Phantom) {
+    let g = &phantom.grid;
+    let lab = if phantom.labels.max_id() <= u8::MAX as u16 {
         let v: Vec<u8> = phantom.label.iter().map(|&l| l as u8).collect();
-        lab.with_u8_data(&v);
+        voxel_array(w.dataset("labels").u8s(&v), g, false)
     } else {
-        lab.with_u16_data(&phantom.label).with_shuffle();
-    }
-    lab.with_shape(&shape)
-        .with_chunks(&ch)
-        .with_deflate(4)
-        .with_fletcher32()
-        .set_attr(
-            "description",
-            vstr("label id per voxel; names in label_table"),
-        );
-    b.create_dataset("material")
-        .with_u8_data(&phantom.material)
-        .with_shape(&shape)
-        .with_chunks(&ch)
-        .with_deflate(4)
-        .with_fletcher32()
-        .set_attr(
-            "description",
-            vstr("material index per voxel; names in material_table"),
-        );
-    b.create_dataset("density")
-        .with_f32_data(&phantom.density_g_cm3)
-        .with_shape(&shape)
-        .with_chunks(&ch)
-        .with_shuffle()
-        .with_deflate(4)
-        .with_fletcher32()
-        .set_attr("units", vstr("g/cm3"));
-    b.create_dataset("cell_id")
-        .with_u32_data(&phantom.cell_id)
-        .with_shape(&shape)
-        .with_chunks(&ch)
-        .with_shuffle()
-        .with_deflate(4)
-        .with_fletcher32()
-        .set_attr(
-            "description",
-            vstr("cell id per voxel (0 = no cell); rows of cells/table"),
-        );
+        voxel_array(w.dataset("labels").u16s(&phantom.label), g, true)
+    };
+    lab.attr(
+        "description",
+        vstr("label id per voxel; names in label_table"),
+    );
+    voxel_array(w.dataset("material").u8s(&phantom.material), g, false).attr(
+        "description",
+        vstr("material index per voxel; names in material_table"),
+    );
+    voxel_array(w.dataset("density").f32s(&phantom.density_g_cm3), g, true)
+        .attr("units", vstr("g/cm3"));
+    voxel_array(w.dataset("cell_id").u32s(&phantom.cell_id), g, true).attr(
+        "description",
+        vstr("cell id per voxel (0 = no cell); rows of cells/table"),
+    );
+}
 
-    let mut lt = b.create_group("label_table");
-    let ids: Vec<u16> = phantom.labels.entries().iter().map(|e| e.0).collect();
-    let names: Vec<&str> = phantom
-        .labels
-        .entries()
-        .iter()
-        .map(|e| e.1.as_str())
-        .collect();
-    lt.create_dataset("id").with_u16_data(&ids);
-    lt.create_dataset("name").with_vlen_strings(&names);
-    b.add_group(lt.finish());
+/// The groups `label_table` (id, name) and `material_table` (name, density).
+fn write_tables(w: &mut H5Writer, phantom: &Phantom) {
+    let mut lt = w.group("label_table");
+    let entries = phantom.labels.entries();
+    let ids: Vec<u16> = entries.iter().map(|e| e.0).collect();
+    let names: Vec<&str> = entries.iter().map(|e| e.1.as_str()).collect();
+    lt.dataset("id").u16s(&ids);
+    lt.dataset("name").strings(&names);
+    w.add(lt);
 
-    let mut mt = b.create_group("material_table");
+    let mut mt = w.group("material_table");
     let mnames: Vec<&str> = phantom.materials.iter().map(|m| m.name.as_str()).collect();
     let mdens: Vec<f64> = phantom.materials.iter().map(|m| m.density_g_cm3).collect();
-    mt.create_dataset("name").with_vlen_strings(&mnames);
-    mt.create_dataset("density_g_cm3").with_f64_data(&mdens);
-    b.add_group(mt.finish());
+    mt.dataset("name").strings(&mnames);
+    mt.dataset("density_g_cm3").f64s(&mdens);
+    w.add(mt);
+}
 
-    let mut cg = b.create_group("cells");
+/// The group `cells`: kind names, the count and, when there are cells, the packed table.
+fn write_cells(
+    w: &mut H5Writer,
+    phantom: &Phantom,
+) -> std::result::Result<(), crate::hdf5::H5Error> {
+    let mut cg = w.group("cells");
     let kinds: Vec<&str> = phantom
         .cells
         .kind_names
         .iter()
         .map(|s| s.as_str())
         .collect();
-    cg.create_dataset("kind_names").with_vlen_strings(&kinds);
-    cg.set_attr("count", AttrValue::I64(phantom.cells.len() as i64));
+    cg.dataset("kind_names").strings(&kinds);
+    cg.attr("count", Attr::I64(phantom.cells.len() as i64));
     if !phantom.cells.is_empty() {
-        let dt = CompoundTypeBuilder::new()
-            .u32_field("id")
-            .u16_field("kind")
-            .f64_field("centre_x_cm")
-            .f64_field("centre_y_cm")
-            .f64_field("centre_z_cm")
-            .f64_field("radius_cm")
-            .f64_field("nucleus_radius_cm")
-            .u32_field("n_nucleus_voxels")
-            .u32_field("n_cytoplasm_voxels")
-            .build()
-            .map_err(|e| fmt_err(path, format!("building the cell table type: {e}")))?;
-        let rec: usize = CELL_FIELDS.iter().map(|f| f.1).sum();
+        let rec: usize = CELL_FIELDS.iter().map(|f| f.1.width()).sum();
         let mut raw = Vec::with_capacity(rec * phantom.cells.len());
         for c in &phantom.cells.cells {
             raw.extend_from_slice(&c.id.to_le_bytes());
@@ -176,33 +168,26 @@ pub fn write_phantom(path: &Path, phantom: &Phantom) -> Result<()> {
             raw.extend_from_slice(&(c.nucleus_voxels.len() as u32).to_le_bytes());
             raw.extend_from_slice(&(c.cytoplasm_voxels.len() as u32).to_le_bytes());
         }
-        cg.create_dataset("table")
-            .with_compound_data(dt, raw, phantom.cells.len() as u64)
-            .set_attr(
+        cg.dataset("table")
+            .records(&CELL_FIELDS, raw, phantom.cells.len() as u64)?
+            .attr(
                 "description",
                 vstr("one row per cell; kind indexes cells/kind_names; voxels in cell_id"),
             );
     }
-    b.add_group(cg.finish());
+    w.add(cg);
+    Ok(())
+}
 
-    let mut sg = b.create_group("source_maps");
+/// The group `source_maps`: one per-voxel weight array per map.
+fn write_source_maps(w: &mut H5Writer, phantom: &Phantom) {
+    let mut sg = w.group("source_maps");
     for m in &phantom.source_maps {
-        sg.create_dataset(&m.name)
-            .with_f32_data(&m.weight)
-            .with_shape(&shape)
-            .with_chunks(&ch)
-            .with_shuffle()
-            .with_deflate(4)
-            .with_fletcher32()
-            .set_attr("method", vstr(&m.method))
-            .set_attr("units", vstr("relative activity weight per voxel"));
+        voxel_array(sg.dataset(&m.name).f32s(&m.weight), &phantom.grid, true)
+            .attr("method", vstr(&m.method))
+            .attr("units", vstr("relative activity weight per voxel"));
     }
-    b.add_group(sg.finish());
-
-    write_atomic(path, |tmp| {
-        b.write(tmp)
-            .map_err(|e| fmt_err(path, format!("writing HDF5: {e}")))
-    })
+    w.add(sg);
 }
 
 /// A 64-bit hash of everything stored (FNV-1a style over 8-byte words), written as the root
@@ -295,6 +280,49 @@ pub fn read_phantom(path: &Path) -> Result<Phantom> {
 }
 
 fn read_phantom_inner(path: &Path) -> Result<Phantom> {
+    let (f, attrs, file_len) = open_phantom_file(path)?;
+    let grid = read_grid(path, &attrs, file_len)?;
+    let v = read_voxel_arrays(&f, path, &grid)?;
+    let labels = read_label_table(&f, path)?;
+    let materials = read_material_table(&f, path)?;
+    let cells = read_cells(&f, path, &attrs)?;
+    let mut phantom = Phantom {
+        materials,
+        labels,
+        material: v.material,
+        density_g_cm3: v.density,
+        label: v.label,
+        cell_id: v.cell_id,
+        cells,
+        source_maps: read_source_maps(&f, path, &grid)?,
+        provenance: attr_str(&attrs, "provenance").unwrap_or_default(),
+        grid,
+    };
+    let perr = |e| IoError::Phantom {
+        path: path.to_path_buf(),
+        error: e,
+    };
+    phantom.validate().map_err(perr)?;
+    if let Some(stored) = attrs.get("content_hash").and_then(|a| a.as_u64()) {
+        let now = content_hash(&phantom);
+        if stored != now {
+            return Err(fmt_err(
+                path,
+                format!("content hash {now:#018x} differs from the stored {stored:#018x}: the file is corrupt"),
+            ));
+        }
+    }
+    let (cid, lab, lt) = (&phantom.cell_id, &phantom.label, &phantom.labels);
+    phantom
+        .cells
+        .rebuild_voxel_lists(cid, lab, lt)
+        .map_err(perr)?;
+    Ok(phantom)
+}
+
+/// Opens a regular file and checks its root attributes `format` and `format_version`;
+/// returns the file, its root attributes and its length in bytes.
+fn open_phantom_file(path: &Path) -> Result<(File, HashMap<String, AttrValue>, u64)> {
     let meta = std::fs::metadata(path).map_err(|e| crate::io_err(path, e))?;
     if !meta.is_file() {
         return Err(fmt_err(path, "is not a regular file"));
@@ -323,8 +351,14 @@ fn read_phantom_inner(path: &Path) -> Result<Phantom> {
             format!("format_version {version} is not supported (expected {FORMAT_VERSION})"),
         ));
     }
-    let voxel = attr_f64s(path, &attrs, "voxel_size_cm")?;
-    let origin = attr_f64s(path, &attrs, "origin_cm")?;
+    Ok((f, attrs, meta.len()))
+}
+
+/// The grid of the root attributes, refused when it claims more voxels than a file of
+/// `file_len` bytes can hold.
+fn read_grid(path: &Path, attrs: &HashMap<String, AttrValue>, file_len: u64) -> Result<Grid> {
+    let voxel = attr_f64s(path, attrs, "voxel_size_cm")?;
+    let origin = attr_f64s(path, attrs, "origin_cm")?;
     let dims = attrs
         .get("dims_xyz")
         .and_then(|a| a.to_i64s())
@@ -348,37 +382,50 @@ fn read_phantom_inner(path: &Path) -> Result<Phantom> {
     let n = grid.len();
     // every dataset is stored (chunked, deflated): one byte of file holds at most
     // DEFLATE_MAX_RATIO voxels, so a larger claim is refused before anything is read
-    if n as u128 > DEFLATE_MAX_RATIO as u128 * meta.len() as u128 {
+    if n as u128 > DEFLATE_MAX_RATIO as u128 * file_len as u128 {
         return Err(fmt_err(
             path,
             format!(
-                "dims_xyz {}×{}×{} claim {n} voxels but the file holds only {} bytes (at most {DEFLATE_MAX_RATIO} voxels per byte with deflate)",
+                "dims_xyz {}×{}×{} claim {n} voxels but the file holds only {file_len} bytes (at most {DEFLATE_MAX_RATIO} voxels per byte with deflate)",
                 d[0],
                 d[1],
                 d[2],
-                meta.len()
             ),
         ));
     }
+    Ok(grid)
+}
+
+/// The dataset `name`, checked to be shaped (nz, ny, nx) of `grid`.
+fn voxel_dataset(f: &File, path: &Path, grid: &Grid, name: &str) -> Result<hdf5_pure::Dataset> {
     let want_shape = vec![grid.nz as u64, grid.ny as u64, grid.nx as u64];
-    let ds = |name: &str| -> Result<hdf5_pure::Dataset> {
-        let ds = f
-            .dataset(name)
-            .map_err(|e| h5err(path, &format!("dataset {name:?}"), e))?;
-        let shape = ds
-            .shape()
-            .map_err(|e| h5err(path, &format!("shape of {name:?}"), e))?;
-        if shape != want_shape {
-            return Err(fmt_err(
-                path,
-                format!(
-                    "dataset {name:?} has shape {shape:?}, expected (nz, ny, nx) = {want_shape:?}"
-                ),
-            ));
-        }
-        Ok(ds)
-    };
-    let lds = ds("labels")?;
+    let ds = f
+        .dataset(name)
+        .map_err(|e| h5err(path, &format!("dataset {name:?}"), e))?;
+    let shape = ds
+        .shape()
+        .map_err(|e| h5err(path, &format!("shape of {name:?}"), e))?;
+    if shape != want_shape {
+        return Err(fmt_err(
+            path,
+            format!("dataset {name:?} has shape {shape:?}, expected (nz, ny, nx) = {want_shape:?}"),
+        ));
+    }
+    Ok(ds)
+}
+
+/// The per-voxel arrays of a phantom file.
+struct VoxelArrays {
+    label: Vec<u16>,
+    material: Vec<u8>,
+    density: Vec<f32>,
+    cell_id: Vec<u32>,
+}
+
+/// Reads `labels` (`u8` or `u16`), `material`, `density` and `cell_id`, each checked to
+/// hold one value per voxel of `grid`.
+fn read_voxel_arrays(f: &File, path: &Path, grid: &Grid) -> Result<VoxelArrays> {
+    let lds = voxel_dataset(f, path, grid, "labels")?;
     let label: Vec<u16> = match lds.dtype().map_err(|e| h5err(path, "labels dtype", e))? {
         hdf5_pure::DType::U8 => lds
             .read_u8()
@@ -390,15 +437,16 @@ fn read_phantom_inner(path: &Path) -> Result<Phantom> {
             .read_u16()
             .map_err(|e| h5err(path, "reading labels", e))?,
     };
-    let material = ds("material")?
+    let material = voxel_dataset(f, path, grid, "material")?
         .read_u8()
         .map_err(|e| h5err(path, "reading material", e))?;
-    let density = ds("density")?
+    let density = voxel_dataset(f, path, grid, "density")?
         .read_f32()
         .map_err(|e| h5err(path, "reading density", e))?;
-    let cell_id = ds("cell_id")?
+    let cell_id = voxel_dataset(f, path, grid, "cell_id")?
         .read_u32()
         .map_err(|e| h5err(path, "reading cell_id", e))?;
+    let n = grid.len();
     for (name, len) in [
         ("labels", label.len()),
         ("material", material.len()),
@@ -412,12 +460,21 @@ fn read_phantom_inner(path: &Path) -> Result<Phantom> {
             ));
         }
     }
+    Ok(VoxelArrays {
+        label,
+        material,
+        density,
+        cell_id,
+    })
+}
 
+/// The group `label_table`: ids and names.
+fn read_label_table(f: &File, path: &Path) -> Result<LabelTable> {
     let ids = f
         .dataset("label_table/id")
         .and_then(|d| d.read_u16())
         .map_err(|e| h5err(path, "label_table/id", e))?;
-    let names = read_strings(&f, path, "label_table/name")?;
+    let names = read_strings(f, path, "label_table/name")?;
     if ids.len() != names.len() {
         return Err(fmt_err(
             path,
@@ -428,13 +485,15 @@ fn read_phantom_inner(path: &Path) -> Result<Phantom> {
             ),
         ));
     }
-    let labels = LabelTable::from_entries(ids.into_iter().zip(names).collect()).map_err(|e| {
-        IoError::Phantom {
-            path: path.to_path_buf(),
-            error: e,
-        }
-    })?;
-    let mnames = read_strings(&f, path, "material_table/name")?;
+    LabelTable::from_entries(ids.into_iter().zip(names).collect()).map_err(|e| IoError::Phantom {
+        path: path.to_path_buf(),
+        error: e,
+    })
+}
+
+/// The group `material_table`: names and nominal densities.
+fn read_material_table(f: &File, path: &Path) -> Result<Vec<MaterialEntry>> {
+    let mnames = read_strings(f, path, "material_table/name")?;
     let mdens = f
         .dataset("material_table/density_g_cm3")
         .and_then(|d| d.read_f64())
@@ -445,112 +504,91 @@ fn read_phantom_inner(path: &Path) -> Result<Phantom> {
             "material_table name and density_g_cm3 lengths differ",
         ));
     }
-    let materials = mnames
+    Ok(mnames
         .into_iter()
         .zip(mdens)
         .map(|(name, density_g_cm3)| MaterialEntry {
             name,
             density_g_cm3,
         })
-        .collect();
+        .collect())
+}
 
+/// The group `cells`: kind names and, when the root attribute `n_cells` is positive, the
+/// table of cells (ids checked to run 1, 2, …).
+fn read_cells(f: &File, path: &Path, attrs: &HashMap<String, AttrValue>) -> Result<CellRegistry> {
     let mut cells = CellRegistry::new();
-    cells.kind_names = read_strings(&f, path, "cells/kind_names")?;
+    cells.kind_names = read_strings(f, path, "cells/kind_names")?;
     let n_cells = attrs.get("n_cells").and_then(|a| a.as_i64()).unwrap_or(0);
-    if n_cells > 0 {
-        let t = f
-            .dataset("cells/table")
-            .map_err(|e| h5err(path, "cells/table", e))?;
-        let offsets = compound_offsets(path, &t)?;
-        let raw = t
-            .read_raw()
-            .map_err(|e| h5err(path, "reading cells/table", e))?;
-        let rec = match t.datatype() {
-            Ok(Datatype::Compound { size, .. }) => size as usize,
-            _ => return Err(fmt_err(path, "cells/table is not a compound table")),
+    if n_cells <= 0 {
+        return Ok(cells);
+    }
+    let t = f
+        .dataset("cells/table")
+        .map_err(|e| h5err(path, "cells/table", e))?;
+    let offsets = compound_offsets(path, &t)?;
+    let raw = t
+        .read_raw()
+        .map_err(|e| h5err(path, "reading cells/table", e))?;
+    let rec = match t.datatype() {
+        Ok(Datatype::Compound { size, .. }) => size as usize,
+        _ => return Err(fmt_err(path, "cells/table is not a compound table")),
+    };
+    if rec == 0 || raw.len() != rec * n_cells as usize {
+        return Err(fmt_err(
+            path,
+            format!(
+                "cells/table holds {} bytes, expected {n_cells} records of {rec} bytes",
+                raw.len()
+            ),
+        ));
+    }
+    for r in raw.chunks_exact(rec) {
+        let u32_at = |o: usize| u32::from_le_bytes([r[o], r[o + 1], r[o + 2], r[o + 3]]);
+        let f64_at = |o: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&r[o..o + 8]);
+            f64::from_le_bytes(b)
         };
-        if rec == 0 || raw.len() != rec * n_cells as usize {
+        let id = u32_at(offsets[0]);
+        let kind = u16::from_le_bytes([r[offsets[1]], r[offsets[1] + 1]]);
+        let c = [f64_at(offsets[2]), f64_at(offsets[3]), f64_at(offsets[4])];
+        let got = cells.push(CellKind(kind), c, f64_at(offsets[5]), f64_at(offsets[6]));
+        if got != id {
             return Err(fmt_err(
                 path,
-                format!(
-                    "cells/table holds {} bytes, expected {n_cells} records of {rec} bytes",
-                    raw.len()
-                ),
+                format!("cells/table row {} has id {id}, expected {got}", got - 1),
             ));
         }
-        for r in raw.chunks_exact(rec) {
-            let u32_at = |o: usize| u32::from_le_bytes([r[o], r[o + 1], r[o + 2], r[o + 3]]);
-            let f64_at = |o: usize| {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(&r[o..o + 8]);
-                f64::from_le_bytes(b)
-            };
-            let id = u32_at(offsets[0]);
-            let kind = u16::from_le_bytes([r[offsets[1]], r[offsets[1] + 1]]);
-            let c = [f64_at(offsets[2]), f64_at(offsets[3]), f64_at(offsets[4])];
-            let got = cells.push(CellKind(kind), c, f64_at(offsets[5]), f64_at(offsets[6]));
-            if got != id {
-                return Err(fmt_err(
-                    path,
-                    format!("cells/table row {} has id {id}, expected {got}", got - 1),
-                ));
-            }
-        }
     }
-    // source maps
+    Ok(cells)
+}
+
+/// The group `source_maps` (absent: none): one weight array per map, with its method.
+fn read_source_maps(f: &File, path: &Path, grid: &Grid) -> Result<Vec<SourceMap>> {
     let mut source_maps = Vec::new();
-    if let Ok(g) = f.group("source_maps") {
-        let names = g
-            .datasets()
-            .map_err(|e| h5err(path, "listing source_maps", e))?;
-        for name in names {
-            let full = format!("source_maps/{name}");
-            let d = ds(&full)?;
-            let method = d
-                .attrs()
-                .ok()
-                .and_then(|a| attr_str(&a, "method"))
-                .unwrap_or_default();
-            let weight = d.read_f32().map_err(|e| h5err(path, &full, e))?;
-            source_maps.push(SourceMap {
-                name,
-                method,
-                weight,
-            });
-        }
-    }
-    let mut phantom = Phantom {
-        grid,
-        materials,
-        labels,
-        material,
-        density_g_cm3: density,
-        label,
-        cell_id,
-        cells,
-        source_maps,
-        provenance: attr_str(&attrs, "provenance").unwrap_or_default(),
+    let Ok(g) = f.group("source_maps") else {
+        return Ok(source_maps);
     };
-    let perr = |e| IoError::Phantom {
-        path: path.to_path_buf(),
-        error: e,
-    };
-    phantom.validate().map_err(perr)?;
-    if let Some(stored) = attrs.get("content_hash").and_then(|a| a.as_u64()) {
-        let now = content_hash(&phantom);
-        if stored != now {
-            return Err(fmt_err(
-                path,
-                format!("content hash {now:#018x} differs from the stored {stored:#018x}: the file is corrupt"),
-            ));
-        }
+    let names = g
+        .datasets()
+        .map_err(|e| h5err(path, "listing source_maps", e))?;
+    for name in names {
+        let full = format!("source_maps/{name}");
+        let d = voxel_dataset(f, path, grid, &full)?;
+        let method = d
+            .attrs()
+            .ok()
+            .and_then(|a| attr_str(&a, "method"))
+            .unwrap_or_default();
+        let weight = d.read_f32().map_err(|e| h5err(path, &full, e))?;
+        source_maps.push(SourceMap {
+            name,
+            method,
+            weight,
+        });
     }
-    let (cid, lab, lt) = (&phantom.cell_id, &phantom.label, &phantom.labels);
-    phantom
-        .cells
-        .rebuild_voxel_lists(cid, lab, lt)
-        .map_err(perr)?;
-    Ok(phantom)
+    Ok(source_maps)
 }
 
 fn read_strings(f: &File, path: &Path, name: &str) -> Result<Vec<String>> {
@@ -573,7 +611,8 @@ fn compound_offsets(path: &Path, t: &hdf5_pure::Dataset) -> Result<[usize; 7]> {
         return Err(fmt_err(path, "cells/table is not a compound table"));
     };
     let mut out = [0usize; 7];
-    for (k, (name, width)) in CELL_FIELDS.iter().take(7).enumerate() {
+    for (k, (name, field)) in CELL_FIELDS.iter().take(7).enumerate() {
+        let width = field.width();
         let m = members
             .iter()
             .find(|m| m.name == *name)
@@ -594,67 +633,37 @@ fn compound_offsets(path: &Path, t: &hdf5_pure::Dataset) -> Result<[usize; 7]> {
 /// material, density, cell id and source maps as cell data. Lengths in the file are in cm.
 pub fn write_vtkhdf(path: &Path, phantom: &Phantom) -> Result<()> {
     let g = &phantom.grid;
-    let shape_zyx = g.shape_zyx();
-    let shape = [
-        shape_zyx[0] as u64,
-        shape_zyx[1] as u64,
-        shape_zyx[2] as u64,
-    ];
-    let ch = chunks(shape_zyx);
-    let mut b = FileBuilder::new();
-    let mut v = b.create_group("VTKHDF");
-    v.set_attr("Version", AttrValue::I64Array(vec![2, 2]));
-    v.set_attr("Type", AttrValue::AsciiString("ImageData".into()));
-    v.set_attr(
+    let mut w = H5Writer::new();
+    let mut v = w.group("VTKHDF");
+    v.attr("Version", Attr::I64s(vec![2, 2]));
+    v.attr("Type", Attr::Ascii("ImageData".into()));
+    v.attr(
         "WholeExtent",
-        AttrValue::I64Array(vec![0, g.nx as i64, 0, g.ny as i64, 0, g.nz as i64]),
+        Attr::I64s(vec![0, g.nx as i64, 0, g.ny as i64, 0, g.nz as i64]),
     );
-    v.set_attr("Origin", AttrValue::F64Array(g.origin_cm.to_vec()));
-    v.set_attr("Spacing", AttrValue::F64Array(g.voxel_cm.to_vec()));
-    v.set_attr(
+    v.attr("Origin", Attr::F64s(g.origin_cm.to_vec()));
+    v.attr("Spacing", Attr::F64s(g.voxel_cm.to_vec()));
+    v.attr(
         "Direction",
-        AttrValue::F64Array(vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]),
+        Attr::F64s(vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]),
     );
-    let mut cd = v.create_group("CellData");
-    cd.create_dataset("labels")
-        .with_u16_data(&phantom.label)
-        .with_shape(&shape)
-        .with_chunks(&ch)
-        .with_deflate(4)
-        .with_fletcher32();
-    cd.create_dataset("material")
-        .with_u8_data(&phantom.material)
-        .with_shape(&shape)
-        .with_chunks(&ch)
-        .with_deflate(4)
-        .with_fletcher32();
-    cd.create_dataset("density_g_cm3")
-        .with_f32_data(&phantom.density_g_cm3)
-        .with_shape(&shape)
-        .with_chunks(&ch)
-        .with_shuffle()
-        .with_deflate(4)
-        .with_fletcher32();
-    cd.create_dataset("cell_id")
-        .with_u32_data(&phantom.cell_id)
-        .with_shape(&shape)
-        .with_chunks(&ch)
-        .with_shuffle()
-        .with_deflate(4)
-        .with_fletcher32();
+    let mut cd = v.group("CellData");
+    voxel_array(cd.dataset("labels").u16s(&phantom.label), g, false);
+    voxel_array(cd.dataset("material").u8s(&phantom.material), g, false);
+    voxel_array(
+        cd.dataset("density_g_cm3").f32s(&phantom.density_g_cm3),
+        g,
+        true,
+    );
+    voxel_array(cd.dataset("cell_id").u32s(&phantom.cell_id), g, true);
     for m in &phantom.source_maps {
-        cd.create_dataset(&format!("source_{}", m.name.replace([':', '/'], "_")))
-            .with_f32_data(&m.weight)
-            .with_shape(&shape)
-            .with_chunks(&ch)
-            .with_shuffle()
-            .with_deflate(4)
-            .with_fletcher32();
+        let name = format!("source_{}", m.name.replace([':', '/'], "_"));
+        voxel_array(cd.dataset(&name).f32s(&m.weight), g, true);
     }
-    v.add_group(cd.finish());
-    b.add_group(v.finish());
+    v.add(cd);
+    w.add(v);
     write_atomic(path, |tmp| {
-        b.write(tmp)
+        w.write(tmp)
             .map_err(|e| fmt_err(path, format!("writing VTKHDF: {e}")))
     })
 }
@@ -707,9 +716,9 @@ density = 1.07
         // VTKHDF export opens as HDF5 with the expected group
         let v = dir.path().join("p.vtkhdf");
         write_vtkhdf(&v, &p).unwrap();
-        let h = File::open(&v).unwrap();
-        let d = h.dataset("VTKHDF/CellData/density_g_cm3").unwrap();
-        assert_eq!(d.shape().unwrap(), vec![16, 25, 30]);
+        let h = crate::hdf5::H5Reader::open(&v).unwrap();
+        let shape = h.shape("VTKHDF/CellData/density_g_cm3").unwrap();
+        assert_eq!(shape, vec![16, 25, 30]);
     }
 
     #[test]
@@ -772,8 +781,8 @@ density = 1.07
             .to_string();
         assert!(e.contains("nope.h5"));
         // an HDF5 file that is not a phantom
-        let mut b = FileBuilder::new();
-        b.create_dataset("x").with_f64_data(&[1.0]);
+        let mut b = H5Writer::new();
+        b.dataset("x").f64s(&[1.0]);
         let o = dir.path().join("other.h5");
         b.write(&o).unwrap();
         let e = read_phantom(&o).unwrap_err().to_string();
@@ -809,12 +818,12 @@ density = 1.07
         // the root attributes of a phantom claiming 10⁹ voxels, and no data behind them:
         // refused from the file length before a dataset is read or allocated
         let p = dir.path().join("claim.h5");
-        let mut b = FileBuilder::new();
-        b.set_attr("format", vstr(FORMAT_NAME));
-        b.set_attr("format_version", AttrValue::I64(FORMAT_VERSION));
-        b.set_attr("voxel_size_cm", AttrValue::F64Array(vec![1e-4; 3]));
-        b.set_attr("origin_cm", AttrValue::F64Array(vec![0.0; 3]));
-        b.set_attr("dims_xyz", AttrValue::I64Array(vec![1000, 1000, 1000]));
+        let mut b = H5Writer::new();
+        b.attr("format", vstr(FORMAT_NAME));
+        b.attr("format_version", Attr::I64(FORMAT_VERSION));
+        b.attr("voxel_size_cm", Attr::F64s(vec![1e-4; 3]));
+        b.attr("origin_cm", Attr::F64s(vec![0.0; 3]));
+        b.attr("dims_xyz", Attr::I64s(vec![1000, 1000, 1000]));
         b.write(&p).unwrap();
         let e = read_phantom(&p).unwrap_err().to_string();
         assert!(

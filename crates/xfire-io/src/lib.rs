@@ -5,7 +5,10 @@
 //!
 //! * [`h5`]: the phantom HDF5 file (labels, materials, densities, cell ids, label and
 //!   material tables, cell registry, source maps; chunked + deflate; h5py-friendly) and a
-//!   VTKHDF ImageData export for ParaView. Backend: the pure-Rust `hdf5-pure`, hidden here.
+//!   VTKHDF ImageData export for ParaView.
+//! * [`hdf5`]: the workspace's one door to HDF5 — a small writer (groups, typed datasets with
+//!   shape, chunks and filters, attributes) used for `results.h5` and `kernel.h5`, and a small
+//!   reader for tests. Backend: the pure-Rust `hdf5-pure`, hidden here; no other crate uses it.
 //! * [`metaimage`]: MetaImage `.mhd` + `.raw` (GATE, 3D Slicer, ITK) read and write.
 //! * [`nifti`]: NIfTI-1 `.nii` / `.nii.gz` read and write.
 //! * [`dicom`]: DICOM image series (CT, SPECT, PET, RT Dose) read, and RT Dose written
@@ -33,6 +36,7 @@ use std::path::{Path, PathBuf};
 pub mod dicom;
 pub use xfire_core::fsutil;
 pub mod h5;
+pub mod hdf5;
 pub mod import;
 pub mod metaimage;
 pub mod nifti;

@@ -1235,48 +1235,48 @@ pub fn macro_slice(np: &NestedPlan, dose: &[f64]) -> (usize, usize, Vec<f64>, Ve
 /// Adds the group `macro` to `results.h5`: the macro grid, its labels and the dose of every
 /// macro voxel to the end of the run \[Gy\] ([`macro_dose_gy`]).
 pub fn write_macro_group(
-    b: &mut hdf5_pure::FileBuilder,
+    b: &mut xfire_io::hdf5::H5Writer,
     np: &NestedPlan,
     tr: &[ComponentTransport],
     r: &crate::compute::RunResult,
 ) {
-    use hdf5_pure::AttrValue;
+    use xfire_io::hdf5::Attr;
     let g = np.nested.grid.outer();
     let dose = macro_dose_gy(np, tr, r);
     let [nz, ny, nx] = g.shape_zyx();
     let shape = [nz as u64, ny as u64, nx as u64];
-    let mut gr = b.create_group("macro");
-    let s = |x: &str| AttrValue::VarLenString(x.to_string());
-    gr.set_attr("voxel_size_cm", AttrValue::F64Array(g.voxel_cm.to_vec()));
-    gr.set_attr("origin_cm", AttrValue::F64Array(g.origin_cm.to_vec()));
+    let mut gr = b.group("macro");
+    let s = |x: &str| Attr::Text(x.to_string());
+    gr.attr("voxel_size_cm", Attr::F64s(g.voxel_cm.to_vec()));
+    gr.attr("origin_cm", Attr::F64s(g.origin_cm.to_vec()));
     let (lo, hi) = np.nested.grid.micro_box_cm();
-    gr.set_attr("micro_box_lo_cm", AttrValue::F64Array(lo.to_vec()));
-    gr.set_attr("micro_box_hi_cm", AttrValue::F64Array(hi.to_vec()));
+    gr.attr("micro_box_lo_cm", Attr::F64s(lo.to_vec()));
+    gr.attr("micro_box_hi_cm", Attr::F64s(hi.to_vec()));
     match &np.spec.geometry {
         LesionGeometry::Sphere(x) => {
-            gr.set_attr("lesion_radius_cm", AttrValue::F64(x.radius_cm));
-            gr.set_attr("body_radius_cm", AttrValue::F64(x.body_radius_cm));
+            gr.attr("lesion_radius_cm", Attr::F64(x.radius_cm));
+            gr.attr("body_radius_cm", Attr::F64(x.body_radius_cm));
         }
         LesionGeometry::File { path, label } => {
-            gr.set_attr("lesion_file", s(&path.display().to_string()));
-            gr.set_attr("lesion_label", s(label));
+            gr.attr("lesion_file", s(&path.display().to_string()));
+            gr.attr("lesion_label", s(label));
         }
     }
-    gr.set_attr("description", s(&np.notes().join(" ")));
-    gr.create_dataset("label")
-        .with_u16_data(&np.nested.outer.label)
-        .with_shape(&shape);
-    gr.create_dataset("dose_gy")
-        .with_f32_data(&dose.iter().map(|&d| d as f32).collect::<Vec<_>>())
-        .with_shape(&shape)
-        .set_attr(
+    gr.attr("description", s(&np.notes().join(" ")));
+    gr.dataset("label")
+        .u16s(&np.nested.outer.label)
+        .shape(&shape);
+    gr.dataset("dose_gy")
+        .f32s(&dose.iter().map(|&d| d as f32).collect::<Vec<_>>())
+        .shape(&shape)
+        .attr(
             "units",
             s(
                 "Gy to the end of the run; macro voxels the micro box cuts: \
             their part outside it; 0 where the micro box covers the voxel or outside the body",
             ),
         );
-    b.add_group(gr.finish());
+    b.add(gr);
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use hdf5_pure::{AttrValue, FileBuilder};
 use serde_json::json;
+use xfire_io::hdf5::{Attr, H5Writer};
 
 use crate::compute::RunResult;
 use crate::fmt::{fmt_dose, fmt_estimate, fmt_sig, fmt_sig_short, fmt_survival};
@@ -21,8 +21,8 @@ fn failed(what: impl std::fmt::Display) -> ScenarioError {
     ScenarioError::Failed(what.to_string())
 }
 
-fn vstr(s: &str) -> AttrValue {
-    AttrValue::VarLenString(s.to_string())
+fn vstr(s: &str) -> Attr {
+    Attr::Text(s.to_string())
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -132,7 +132,7 @@ pub fn write_results_h5(
     tr: &[ComponentTransport],
     r: &RunResult,
 ) -> Result<()> {
-    let mut b = FileBuilder::new();
+    let mut b = H5Writer::new();
     write_root_attrs(&mut b, plan, r);
     write_components(&mut b, plan, tr, r)?;
     write_labels_group(&mut b, r);
@@ -166,60 +166,60 @@ fn voxel_shape(plan: &Plan) -> ([u64; 3], [u64; 3]) {
 }
 
 /// The root attributes of `results.h5`: format, units, grid, scenario, seed, model.
-fn write_root_attrs(b: &mut FileBuilder, plan: &Plan, r: &RunResult) {
+fn write_root_attrs(b: &mut H5Writer, plan: &Plan, r: &RunResult) {
     let g = &plan.phantom.grid;
-    b.set_attr("format", vstr("xfire-results"));
-    b.set_attr("format_version", AttrValue::I64(1));
-    b.set_attr(
+    b.attr("format", vstr("xfire-results"));
+    b.attr("format_version", Attr::I64(1));
+    b.attr(
         "creator",
         vstr(&format!("xfire {}", env!("CARGO_PKG_VERSION"))),
     );
-    b.set_attr("units", vstr("dose Gy, time s, mass g, activity Bq"));
-    b.set_attr(
+    b.attr("units", vstr("dose Gy, time s, mass g, activity Bq"));
+    b.attr(
         "array_order",
         vstr("voxel arrays shaped (nz, ny, nx), x fastest"),
     );
-    b.set_attr("voxel_size_cm", AttrValue::F64Array(g.voxel_cm.to_vec()));
-    b.set_attr("origin_cm", AttrValue::F64Array(g.origin_cm.to_vec()));
-    b.set_attr("scenario", vstr(&plan.scenario.text));
-    b.set_attr("nuclide", vstr(&r.nuclide));
-    b.set_attr("binding", vstr(&r.binding));
-    b.set_attr("phantom_content_hash", AttrValue::U64(plan.phantom_hash));
-    b.set_attr("seed", AttrValue::U64(plan.scenario.transport.seed));
-    b.set_attr(
+    b.attr("voxel_size_cm", Attr::F64s(g.voxel_cm.to_vec()));
+    b.attr("origin_cm", Attr::F64s(g.origin_cm.to_vec()));
+    b.attr("scenario", vstr(&plan.scenario.text));
+    b.attr("nuclide", vstr(&r.nuclide));
+    b.attr("binding", vstr(&r.binding));
+    b.attr("phantom_content_hash", Attr::U64(plan.phantom_hash));
+    b.attr("seed", Attr::U64(plan.scenario.transport.seed));
+    b.attr(
         "electron_model",
         vstr(plan.scenario.transport.electron_model().name()),
     );
     if plan.scenario.transport.condensed_history {
-        b.set_attr(
+        b.attr(
             "electron_cut_mev",
-            AttrValue::F64(plan.scenario.transport.electron_cut_mev),
+            Attr::F64(plan.scenario.transport.electron_cut_mev),
         );
     }
-    b.set_attr("end_s", AttrValue::F64(r.end_s));
+    b.attr("end_s", Attr::F64(r.end_s));
 }
 
 /// One `component_<i>` group per source component: decays, per-label and per-cell doses per
 /// decay of each part, and the voxel dose per decay when asked for.
 fn write_components(
-    b: &mut FileBuilder,
+    b: &mut H5Writer,
     plan: &Plan,
     tr: &[ComponentTransport],
     r: &RunResult,
 ) -> Result<()> {
     let (shape, ch) = voxel_shape(plan);
     for (ci, (c, t)) in r.components.iter().zip(tr).enumerate() {
-        let mut gr = b.create_group(&format!("component_{ci}"));
-        gr.set_attr("nuclide", vstr(&c.nuclide));
-        gr.set_attr("site", vstr(&c.site));
-        gr.set_attr("total_decays", AttrValue::F64(c.total_decays));
-        gr.set_attr(
+        let mut gr = b.group(&format!("component_{ci}"));
+        gr.attr("nuclide", vstr(&c.nuclide));
+        gr.attr("site", vstr(&c.site));
+        gr.attr("total_decays", Attr::F64(c.total_decays));
+        gr.attr(
             "transported_decays_low_let",
-            AttrValue::U64(c.transported_decays[0]),
+            Attr::U64(c.transported_decays[0]),
         );
-        gr.set_attr(
+        gr.attr(
             "transported_decays_alpha",
-            AttrValue::U64(c.transported_decays[1]),
+            Attr::U64(c.transported_decays[1]),
         );
         for part in [
             crate::transport::Part::LowLet,
@@ -227,14 +227,13 @@ fn write_components(
         ] {
             let (dl, ul, dc) = part_doses(plan, t, part);
             let p = part.name();
-            gr.create_dataset(&format!("label_dose_gy_per_decay_{p}"))
-                .with_f64_data(&dl)
-                .set_attr("units", vstr("Gy per decay, one per label id"));
-            gr.create_dataset(&format!("label_rel_unc_{p}"))
-                .with_f64_data(&ul);
-            gr.create_dataset(&format!("cell_dose_gy_per_decay_{p}"))
-                .with_f64_data(&dc)
-                .set_attr("units", vstr("Gy per decay, one per cell id 1..N"));
+            gr.dataset(&format!("label_dose_gy_per_decay_{p}"))
+                .f64s(&dl)
+                .attr("units", vstr("Gy per decay, one per label id"));
+            gr.dataset(&format!("label_rel_unc_{p}")).f64s(&ul);
+            gr.dataset(&format!("cell_dose_gy_per_decay_{p}"))
+                .f64s(&dc)
+                .attr("units", vstr("Gy per decay, one per cell id 1..N"));
             let maps = &plan.scenario.output.maps;
             let voxels = plan.layout.voxels != xfire_tally::VoxelTally::None;
             if voxels && maps.iter().any(|m| m == "dose_per_decay") {
@@ -248,16 +247,16 @@ fn write_components(
                         &zeros
                     }
                 };
-                gr.create_dataset(&format!("voxel_dose_gy_per_decay_{p}"))
-                    .with_f32_data(data)
-                    .with_shape(&shape)
-                    .with_chunks(&ch)
-                    .with_shuffle()
-                    .with_deflate(1)
-                    .set_attr("units", vstr("Gy per decay"));
+                gr.dataset(&format!("voxel_dose_gy_per_decay_{p}"))
+                    .f32s(data)
+                    .shape(&shape)
+                    .chunks(&ch)
+                    .shuffle()
+                    .deflate(1)
+                    .attr("units", vstr("Gy per decay"));
             }
         }
-        b.add_group(gr.finish());
+        b.add(gr);
     }
     Ok(())
 }
@@ -292,11 +291,11 @@ fn part_doses(
 }
 
 /// The `labels` group: id, names, mass and doses of each label.
-fn write_labels_group(b: &mut FileBuilder, r: &RunResult) {
-    let mut gl = b.create_group("labels");
-    gl.create_dataset("id")
-        .with_u32_data(&r.labels.iter().map(|l| u32::from(l.id)).collect::<Vec<_>>());
-    gl.set_attr(
+fn write_labels_group(b: &mut H5Writer, r: &RunResult) {
+    let mut gl = b.group("labels");
+    gl.dataset("id")
+        .u32s(&r.labels.iter().map(|l| u32::from(l.id)).collect::<Vec<_>>());
+    gl.attr(
         "names",
         vstr(
             &r.labels
@@ -306,132 +305,119 @@ fn write_labels_group(b: &mut FileBuilder, r: &RunResult) {
                 .join(","),
         ),
     );
-    gl.create_dataset("mass_g")
-        .with_f64_data(&r.labels.iter().map(|l| l.mass_g).collect::<Vec<_>>());
-    gl.create_dataset("mean_gy")
-        .with_f64_data(&r.labels.iter().map(|l| l.mean_gy).collect::<Vec<_>>());
-    gl.create_dataset("alpha_gy")
-        .with_f64_data(&r.labels.iter().map(|l| l.alpha_gy).collect::<Vec<_>>());
-    gl.create_dataset("d98_gy")
-        .with_f64_data(&r.labels.iter().map(|l| l.d98_gy).collect::<Vec<_>>());
-    gl.create_dataset("d2_gy")
-        .with_f64_data(&r.labels.iter().map(|l| l.d2_gy).collect::<Vec<_>>());
-    b.add_group(gl.finish());
+    gl.dataset("mass_g")
+        .f64s(&r.labels.iter().map(|l| l.mass_g).collect::<Vec<_>>());
+    gl.dataset("mean_gy")
+        .f64s(&r.labels.iter().map(|l| l.mean_gy).collect::<Vec<_>>());
+    gl.dataset("alpha_gy")
+        .f64s(&r.labels.iter().map(|l| l.alpha_gy).collect::<Vec<_>>());
+    gl.dataset("d98_gy")
+        .f64s(&r.labels.iter().map(|l| l.d98_gy).collect::<Vec<_>>());
+    gl.dataset("d2_gy")
+        .f64s(&r.labels.iter().map(|l| l.d2_gy).collect::<Vec<_>>());
+    b.add(gl);
 }
 
 /// The `time` group: dose-rate and cumulative-dose curves.
-fn write_time_group(b: &mut FileBuilder, r: &RunResult) {
+fn write_time_group(b: &mut H5Writer, r: &RunResult) {
     let c = &r.curves;
-    let mut gt = b.create_group("time");
-    gt.set_attr("curves", vstr(&c.names.join(",")));
-    gt.create_dataset("times_s").with_f64_data(&c.times_s);
+    let mut gt = b.group("time");
+    gt.attr("curves", vstr(&c.names.join(",")));
+    gt.dataset("times_s").f64s(&c.times_s);
     let flat = |m: &Vec<Vec<f64>>| m.iter().flatten().copied().collect::<Vec<f64>>();
     let cs = [c.names.len() as u64, c.times_s.len() as u64];
-    gt.create_dataset("dose_rate_gy_per_s")
-        .with_f64_data(&flat(&c.rate_gy_per_s))
-        .with_shape(&cs);
-    gt.create_dataset("cumulative_dose_gy")
-        .with_f64_data(&flat(&c.cumulative_gy))
-        .with_shape(&cs);
-    b.add_group(gt.finish());
+    gt.dataset("dose_rate_gy_per_s")
+        .f64s(&flat(&c.rate_gy_per_s))
+        .shape(&cs);
+    gt.dataset("cumulative_dose_gy")
+        .f64s(&flat(&c.cumulative_gy))
+        .shape(&cs);
+    b.add(gt);
 }
 
 /// The `cells` group: per-cell kind, uptake, doses, uncertainties, survival, doses at times.
-fn write_cells_group(b: &mut FileBuilder, plan: &Plan, r: &RunResult) {
+fn write_cells_group(b: &mut H5Writer, plan: &Plan, r: &RunResult) {
     let cl = &r.cells;
-    let mut gc = b.create_group("cells");
-    gc.create_dataset("id").with_u32_data(&cl.id);
-    gc.create_dataset("kind").with_u16_data(&cl.kind);
-    gc.create_dataset("labelled")
-        .with_u8_data(&cl.labelled.iter().map(|&x| u8::from(x)).collect::<Vec<_>>());
-    gc.create_dataset("uptake_weight")
-        .with_f64_data(&cl.uptake_weight);
-    gc.create_dataset("dose_gy").with_f64_data(&cl.dose_gy);
-    gc.create_dataset("alpha_dose_gy")
-        .with_f64_data(&cl.alpha_gy);
-    gc.create_dataset("dose_sd_gy")
-        .with_f64_data(&cl.dose_sd_gy)
-        .set_attr(
-            "description",
-            vstr("Monte Carlo standard uncertainty of dose_gy (batch method)"),
-        );
-    gc.create_dataset("alpha_dose_sd_gy")
-        .with_f64_data(&cl.alpha_sd_gy)
-        .set_attr(
-            "description",
-            vstr("Monte Carlo standard uncertainty of alpha_dose_gy (batch method)"),
-        );
-    gc.create_dataset("rbe_weighted_dose_gy")
-        .with_f64_data(&cl.rbe_weighted_gy);
-    gc.create_dataset("bed_gy").with_f64_data(&cl.bed_gy);
-    gc.create_dataset("surviving_fraction")
-        .with_f64_data(&cl.survival);
+    let mut gc = b.group("cells");
+    gc.dataset("id").u32s(&cl.id);
+    gc.dataset("kind").u16s(&cl.kind);
+    gc.dataset("labelled")
+        .u8s(&cl.labelled.iter().map(|&x| u8::from(x)).collect::<Vec<_>>());
+    gc.dataset("uptake_weight").f64s(&cl.uptake_weight);
+    gc.dataset("dose_gy").f64s(&cl.dose_gy);
+    gc.dataset("alpha_dose_gy").f64s(&cl.alpha_gy);
+    gc.dataset("dose_sd_gy").f64s(&cl.dose_sd_gy).attr(
+        "description",
+        vstr("Monte Carlo standard uncertainty of dose_gy (batch method)"),
+    );
+    gc.dataset("alpha_dose_sd_gy").f64s(&cl.alpha_sd_gy).attr(
+        "description",
+        vstr("Monte Carlo standard uncertainty of alpha_dose_gy (batch method)"),
+    );
+    gc.dataset("rbe_weighted_dose_gy").f64s(&cl.rbe_weighted_gy);
+    gc.dataset("bed_gy").f64s(&cl.bed_gy);
+    gc.dataset("surviving_fraction").f64s(&cl.survival);
     if !cl.dose_at_gy.is_empty() {
-        gc.create_dataset("dose_at_times_gy")
-            .with_f64_data(&cl.dose_at_gy.iter().flatten().copied().collect::<Vec<_>>())
-            .with_shape(&[cl.dose_at_gy.len() as u64, cl.id.len() as u64]);
-        gc.create_dataset("times_s")
-            .with_f64_data(&plan.scenario.output.times_s);
+        gc.dataset("dose_at_times_gy")
+            .f64s(&cl.dose_at_gy.iter().flatten().copied().collect::<Vec<_>>())
+            .shape(&[cl.dose_at_gy.len() as u64, cl.id.len() as u64]);
+        gc.dataset("times_s").f64s(&plan.scenario.output.times_s);
     }
-    b.add_group(gc.finish());
+    b.add(gc);
 }
 
 /// The `maps` group: cumulative dose maps and their times.
-fn write_maps_group(b: &mut FileBuilder, plan: &Plan, tr: &[ComponentTransport], r: &RunResult) {
+fn write_maps_group(b: &mut H5Writer, plan: &Plan, tr: &[ComponentTransport], r: &RunResult) {
     let (shape, ch) = voxel_shape(plan);
-    let mut gm = b.create_group("maps");
-    gm.create_dataset("times_s")
-        .with_f64_data(&r.dose_maps.times_s())
-        .set_attr(
-            "description",
-            vstr("time of each dose_<i> map after the first administration; inf = over all time"),
-        );
+    let mut gm = b.group("maps");
+    gm.dataset("times_s").f64s(&r.dose_maps.times_s()).attr(
+        "description",
+        vstr("time of each dose_<i> map after the first administration; inf = over all time"),
+    );
     for i in 0..r.dose_maps.len() {
-        gm.create_dataset(&format!("dose_{i}"))
-            .with_f32_data(&r.dose_maps.map(i, tr))
-            .with_shape(&shape)
-            .with_chunks(&ch)
-            .with_shuffle()
-            .with_deflate(1)
-            .set_attr("units", vstr("Gy (cumulative absorbed dose)"));
+        gm.dataset(&format!("dose_{i}"))
+            .f32s(&r.dose_maps.map(i, tr))
+            .shape(&shape)
+            .chunks(&ch)
+            .shuffle()
+            .deflate(1)
+            .attr("units", vstr("Gy (cumulative absorbed dose)"));
     }
-    b.add_group(gm.finish());
+    b.add(gm);
 }
 
 /// The `window` group: surviving fraction and doses of the cohort arriving on each day.
-fn write_window_group(b: &mut FileBuilder, w: &xfire_kinetics::window::WindowReport) {
-    let mut gw = b.create_group("window");
-    gw.set_attr("survival_target", AttrValue::F64(w.survival_target));
-    gw.set_attr(
+fn write_window_group(b: &mut H5Writer, w: &xfire_kinetics::window::WindowReport) {
+    let mut gw = b.group("window");
+    gw.attr("survival_target", Attr::F64(w.survival_target));
+    gw.attr(
         "earliest_day",
-        AttrValue::F64(w.earliest_day.unwrap_or(f64::NAN)),
+        Attr::F64(w.earliest_day.unwrap_or(f64::NAN)),
     );
     let per_day = |f: &dyn Fn(&xfire_kinetics::window::DayExposure) -> f64| -> Vec<f64> {
         w.days.iter().map(f).collect()
     };
-    gw.create_dataset("start_day")
-        .with_f64_data(&per_day(&|d| d.day));
-    gw.create_dataset("surviving_fraction")
-        .with_f64_data(&per_day(&|d| d.surviving_fraction));
-    gw.create_dataset("surviving_fraction_lo95")
-        .with_f64_data(&per_day(&|d| d.survival_estimate.interval[0]));
-    gw.create_dataset("surviving_fraction_hi95")
-        .with_f64_data(&per_day(&|d| d.survival_estimate.interval[1]));
-    gw.create_dataset("surviving_fraction_uncorrected")
-        .with_f64_data(&per_day(&|d| d.survival_estimate.naive));
-    gw.create_dataset("survival_too_wide").with_u8_data(
+    gw.dataset("start_day").f64s(&per_day(&|d| d.day));
+    gw.dataset("surviving_fraction")
+        .f64s(&per_day(&|d| d.surviving_fraction));
+    gw.dataset("surviving_fraction_lo95")
+        .f64s(&per_day(&|d| d.survival_estimate.interval[0]));
+    gw.dataset("surviving_fraction_hi95")
+        .f64s(&per_day(&|d| d.survival_estimate.interval[1]));
+    gw.dataset("surviving_fraction_uncorrected")
+        .f64s(&per_day(&|d| d.survival_estimate.naive));
+    gw.dataset("survival_too_wide").u8s(
         &w.days
             .iter()
             .map(|d| u8::from(d.survival_estimate.too_wide))
             .collect::<Vec<_>>(),
     );
-    gw.create_dataset("rbe_weighted_mean_gy")
-        .with_f64_data(&per_day(&|d| d.rbe_weighted_gy.mean));
-    gw.create_dataset("bed_mean_gy")
-        .with_f64_data(&per_day(&|d| d.bed_gy.mean));
-    gw.create_dataset("tumour_dose_fraction")
-        .with_f64_data(&per_day(&|d| d.tumour_dose_fraction.unwrap_or(f64::NAN)));
-    b.add_group(gw.finish());
+    gw.dataset("rbe_weighted_mean_gy")
+        .f64s(&per_day(&|d| d.rbe_weighted_gy.mean));
+    gw.dataset("bed_mean_gy").f64s(&per_day(&|d| d.bed_gy.mean));
+    gw.dataset("tumour_dose_fraction")
+        .f64s(&per_day(&|d| d.tumour_dose_fraction.unwrap_or(f64::NAN)));
+    b.add(gw);
 }
 
 /// The end of the immunotherapy window: the last day of the run of safe start days that

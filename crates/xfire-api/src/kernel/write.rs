@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use hdf5_pure::{AttrValue, FileBuilder};
 use serde_json::Value;
+use xfire_io::hdf5::{Attr, H5Writer};
 
 use super::{Kernel, KernelFiles, SourceKind, PHOTON_NOTE};
 use crate::{ApiError, Result};
@@ -182,47 +182,47 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     xfire_io::fsutil::write_atomic(path, bytes).map_err(file_error("write", path))
 }
 
-fn vstr(s: &str) -> AttrValue {
-    AttrValue::VarLenString(s.to_string())
+fn vstr(s: &str) -> Attr {
+    Attr::Text(s.to_string())
 }
 
 /// Root attributes of `kernel.h5`.
-fn h5_attrs(b: &mut FileBuilder, k: &Kernel) {
+fn h5_attrs(b: &mut H5Writer, k: &Kernel) {
     let (m, req, r) = (&k.meta, &k.request, &k.tally);
-    b.set_attr("format", vstr("xfire-kernel"));
-    b.set_attr("format_version", AttrValue::I64(1));
-    b.set_attr(
+    b.attr("format", vstr("xfire-kernel"));
+    b.attr("format_version", Attr::I64(1));
+    b.attr(
         "creator",
         vstr(&format!("xfire {}", env!("CARGO_PKG_VERSION"))),
     );
     for (k, v) in m.emitter.as_object().into_iter().flatten() {
         match v {
-            Value::String(s) => b.set_attr(k, vstr(s)),
-            Value::Number(x) => b.set_attr(k, AttrValue::F64(x.as_f64().unwrap_or(f64::NAN))),
+            Value::String(s) => b.attr(k, vstr(s)),
+            Value::Number(x) => b.attr(k, Attr::F64(x.as_f64().unwrap_or(f64::NAN))),
             _ => {}
         }
     }
-    b.set_attr("electron_model", vstr(req.electron_model().name()));
+    b.attr("electron_model", vstr(req.electron_model().name()));
     if let Some(cut) = m.condensed_cut_mev {
-        b.set_attr("condensed_cut_mev", AttrValue::F64(cut));
+        b.attr("condensed_cut_mev", Attr::F64(cut));
     }
-    b.set_attr(
+    b.attr(
         "electron_model_description",
         vstr(req.electron_model().description()),
     );
-    b.set_attr("photons", vstr(PHOTON_NOTE));
-    b.set_attr("material", vstr(&m.material));
-    b.set_attr("density_g_cm3", AttrValue::F64(m.density_g_cm3));
-    b.set_attr("voxel_size_cm", AttrValue::F64(m.voxel_cm));
-    b.set_attr("grid", AttrValue::I64(req.grid as i64));
-    b.set_attr("source", vstr(req.source.name()));
-    b.set_attr("voxel_mass_g", AttrValue::F64(k.voxel_mass_g()));
-    b.set_attr("cutoff_range_cm", AttrValue::F64(m.cut_cm));
-    b.set_attr("seed", AttrValue::U64(req.seed));
-    b.set_attr("decays", AttrValue::U64(r.decays));
-    b.set_attr("batches", AttrValue::U64(r.batches));
-    let straggling = AttrValue::I64(req.alpha_straggling as i64);
-    b.set_attr("alpha_straggling", straggling);
+    b.attr("photons", vstr(PHOTON_NOTE));
+    b.attr("material", vstr(&m.material));
+    b.attr("density_g_cm3", Attr::F64(m.density_g_cm3));
+    b.attr("voxel_size_cm", Attr::F64(m.voxel_cm));
+    b.attr("grid", Attr::I64(req.grid as i64));
+    b.attr("source", vstr(req.source.name()));
+    b.attr("voxel_mass_g", Attr::F64(k.voxel_mass_g()));
+    b.attr("cutoff_range_cm", Attr::F64(m.cut_cm));
+    b.attr("seed", Attr::U64(req.seed));
+    b.attr("decays", Attr::U64(r.decays));
+    b.attr("batches", Attr::U64(r.batches));
+    let straggling = Attr::I64(req.alpha_straggling as i64);
+    b.attr("alpha_straggling", straggling);
     let energies = [
         ("emitted_mev_per_decay", r.emitted_mev_per_decay()),
         ("deposited_mev_per_decay", r.deposited_mev_per_decay()),
@@ -234,9 +234,9 @@ fn h5_attrs(b: &mut FileBuilder, k: &Kernel) {
         ("below_cutoff_mev_per_decay", r.below_cutoff_mev_per_decay()),
     ];
     for (name, value) in energies {
-        b.set_attr(name, AttrValue::F64(value));
+        b.attr(name, Attr::F64(value));
     }
-    b.set_attr(
+    b.attr(
         "array_order",
         vstr("arrays shaped (nz, ny, nx), x fastest; the source is in voxel (N/2, N/2, N/2)"),
     );
@@ -244,7 +244,7 @@ fn h5_attrs(b: &mut FileBuilder, k: &Kernel) {
 
 /// The per-voxel datasets of `kernel.h5`, each computed when it is added (the builder keeps a
 /// copy of every dataset: one computed array at a time beside them).
-fn h5_voxel_arrays(b: &mut FileBuilder, k: &Kernel) {
+fn h5_voxel_arrays(b: &mut H5Writer, k: &Kernel) {
     let n = k.grid();
     let shape = [n as u64; 3];
     let ch = [n.min(32) as u64, n.min(64) as u64, n.min(64) as u64];
@@ -270,42 +270,42 @@ fn h5_voxel_arrays(b: &mut FileBuilder, k: &Kernel) {
         ),
     ];
     for (name, values, attr, text) in arrays {
-        b.create_dataset(name)
-            .with_f64_data(&values(k))
-            .with_shape(&shape)
-            .with_chunks(&ch)
-            .with_shuffle()
-            .with_deflate(4)
-            .set_attr(attr, vstr(text));
+        b.dataset(name)
+            .f64s(&values(k))
+            .shape(&shape)
+            .chunks(&ch)
+            .shuffle()
+            .deflate(4)
+            .attr(attr, vstr(text));
     }
 }
 
 fn write_h5(k: &Kernel, path: &Path) -> Result<()> {
-    let mut b = FileBuilder::new();
+    let mut b = H5Writer::new();
     h5_attrs(&mut b, k);
     h5_voxel_arrays(&mut b, k);
     let vals = k.class_values();
     let classes = &k.classes;
-    let mut g = b.create_group("symmetric");
+    let mut g = b.group("symmetric");
     let col = |a: usize| -> Vec<u32> { classes.offsets.iter().map(|o| o[a] as u32).collect() };
-    g.create_dataset("i").with_u32_data(&col(0));
-    g.create_dataset("j").with_u32_data(&col(1));
-    g.create_dataset("k").with_u32_data(&col(2));
-    g.create_dataset("voxels").with_u32_data(&classes.counts);
+    g.dataset("i").u32s(&col(0));
+    g.dataset("j").u32s(&col(1));
+    g.dataset("k").u32s(&col(2));
+    g.dataset("voxels").u32s(&classes.counts);
     let e: Vec<f64> = vals.iter().map(|v| v.0).collect();
     let d: Vec<f64> = vals.iter().map(|v| v.1).collect();
     let u: Vec<f64> = vals.iter().map(|v| v.2).collect();
-    g.create_dataset("edep_mev_per_decay").with_f64_data(&e);
-    g.create_dataset("dose_gy_per_decay").with_f64_data(&d);
-    g.create_dataset("rel_unc").with_f64_data(&u);
-    g.set_attr(
+    g.dataset("edep_mev_per_decay").f64s(&e);
+    g.dataset("dose_gy_per_decay").f64s(&d);
+    g.dataset("rel_unc").f64s(&u);
+    g.attr(
         "description",
         vstr(
             "one row per symmetry class 0 <= i <= j <= k (offsets from the centre voxel); \
               means over the equivalent voxels, as kernel.csv",
         ),
     );
-    b.add_group(g.finish());
+    b.add(g);
     xfire_io::fsutil::write_atomic_with(
         path,
         |tmp| {

@@ -1,0 +1,385 @@
+//! The one door to HDF5 for the rest of the workspace: a small writer (groups, datasets of
+//! `u8`/`u16`/`u32`/`i64`/`f32`/`f64`/strings/packed records with a shape, chunks, shuffle,
+//! deflate and Fletcher-32, text and numeric attributes) and a small reader (root attributes,
+//! `f64` datasets and shapes) for tests. The backend, the pure-Rust `hdf5-pure`, stays inside
+//! `xfire-io`: no other crate names it.
+//!
+//! Every call is handed to the backend in the order it is made, so the bytes of a file depend
+//! only on the calls (and the backend version, pinned in the workspace `Cargo.toml`). A file is
+//! built in memory and written in one go; callers write it under a temporary name through
+//! [`crate::fsutil`] and rename it.
+//!
+//! ```no_run
+//! use xfire_io::hdf5::{Attr, H5Writer};
+//! let mut w = H5Writer::new();
+//! w.attr("format", Attr::text("example"));
+//! let mut g = w.group("maps");
+//! g.dataset("dose")
+//!     .f32s(&[0.0; 8])
+//!     .shape(&[2, 2, 2])
+//!     .chunks(&[2, 2, 2])
+//!     .shuffle()
+//!     .deflate(1)
+//!     .attr("units", Attr::text("Gy"));
+//! w.add(g);
+//! w.write("out.h5".as_ref()).unwrap();
+//! ```
+
+use std::path::Path;
+
+use hdf5_pure::{AttrValue, CompoundTypeBuilder, DatasetBuilder, File, FileBuilder, GroupBuilder};
+
+/// An error of the HDF5 backend, as its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct H5Error(String);
+
+impl std::fmt::Display for H5Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for H5Error {}
+
+impl From<hdf5_pure::Error> for H5Error {
+    fn from(e: hdf5_pure::Error) -> Self {
+        H5Error(e.to_string())
+    }
+}
+
+/// An attribute value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attr {
+    /// A variable-length UTF-8 string (what h5py reads as `str`).
+    Text(String),
+    /// A fixed-length ASCII string (VTKHDF's `Type`).
+    Ascii(String),
+    /// One `f64`.
+    F64(f64),
+    /// One `i64`.
+    I64(i64),
+    /// One `u64`.
+    U64(u64),
+    /// A one-dimensional `f64` array.
+    F64s(Vec<f64>),
+    /// A one-dimensional `i64` array.
+    I64s(Vec<i64>),
+}
+
+impl Attr {
+    /// A variable-length string attribute.
+    pub fn text(s: &str) -> Attr {
+        Attr::Text(s.to_string())
+    }
+
+    fn value(self) -> AttrValue {
+        match self {
+            Attr::Text(s) => AttrValue::VarLenString(s),
+            Attr::Ascii(s) => AttrValue::AsciiString(s),
+            Attr::F64(x) => AttrValue::F64(x),
+            Attr::I64(x) => AttrValue::I64(x),
+            Attr::U64(x) => AttrValue::U64(x),
+            Attr::F64s(v) => AttrValue::F64Array(v),
+            Attr::I64s(v) => AttrValue::I64Array(v),
+        }
+    }
+}
+
+/// The type of one field of a packed record (see [`H5Dataset::records`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// Little-endian `u16`, 2 bytes.
+    U16,
+    /// Little-endian `u32`, 4 bytes.
+    U32,
+    /// Little-endian `f64`, 8 bytes.
+    F64,
+}
+
+impl Field {
+    /// Bytes the field takes in a record.
+    pub fn width(self) -> usize {
+        match self {
+            Field::U16 => 2,
+            Field::U32 => 4,
+            Field::F64 => 8,
+        }
+    }
+}
+
+/// A file being built in memory: root attributes, datasets and groups.
+pub struct H5Writer {
+    b: FileBuilder,
+}
+
+impl Default for H5Writer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl H5Writer {
+    /// An empty file.
+    pub fn new() -> Self {
+        H5Writer {
+            b: FileBuilder::new(),
+        }
+    }
+
+    /// Sets a root attribute.
+    pub fn attr(&mut self, name: &str, value: Attr) {
+        self.b.set_attr(name, value.value());
+    }
+
+    /// A dataset in the root group; give it data, then shape, layout and attributes.
+    pub fn dataset(&mut self, name: &str) -> H5Dataset<'_> {
+        H5Dataset(self.b.create_dataset(name))
+    }
+
+    /// A group under the root, filled then added with [`H5Writer::add`].
+    pub fn group(&mut self, name: &str) -> H5Group {
+        H5Group(self.b.create_group(name))
+    }
+
+    /// Adds a filled group to the root.
+    pub fn add(&mut self, group: H5Group) {
+        self.b.add_group(group.0.finish());
+    }
+
+    /// Encodes the file and writes it to `path` (not atomically: write under a temporary
+    /// name with [`crate::fsutil::write_atomic_with`]).
+    pub fn write(self, path: &Path) -> Result<(), H5Error> {
+        Ok(self.b.write(path)?)
+    }
+}
+
+/// A group being filled: attributes, datasets and subgroups.
+pub struct H5Group(GroupBuilder);
+
+impl H5Group {
+    /// Sets an attribute of the group.
+    pub fn attr(&mut self, name: &str, value: Attr) {
+        self.0.set_attr(name, value.value());
+    }
+
+    /// A dataset in the group.
+    pub fn dataset(&mut self, name: &str) -> H5Dataset<'_> {
+        H5Dataset(self.0.create_dataset(name))
+    }
+
+    /// A subgroup, filled then added with [`H5Group::add`].
+    pub fn group(&mut self, name: &str) -> H5Group {
+        H5Group(self.0.create_group(name))
+    }
+
+    /// Adds a filled subgroup.
+    pub fn add(&mut self, group: H5Group) {
+        self.0.add_group(group.0.finish());
+    }
+}
+
+/// A dataset being described. Without [`H5Dataset::shape`] it is one-dimensional; without
+/// [`H5Dataset::chunks`] it is stored contiguous (filters need chunks).
+pub struct H5Dataset<'a>(&'a mut DatasetBuilder);
+
+impl H5Dataset<'_> {
+    /// `u8` data.
+    pub fn u8s(self, data: &[u8]) -> Self {
+        self.0.with_u8_data(data);
+        self
+    }
+
+    /// `u16` data.
+    pub fn u16s(self, data: &[u16]) -> Self {
+        self.0.with_u16_data(data);
+        self
+    }
+
+    /// `u32` data.
+    pub fn u32s(self, data: &[u32]) -> Self {
+        self.0.with_u32_data(data);
+        self
+    }
+
+    /// `i64` data.
+    pub fn i64s(self, data: &[i64]) -> Self {
+        self.0.with_i64_data(data);
+        self
+    }
+
+    /// `f32` data.
+    pub fn f32s(self, data: &[f32]) -> Self {
+        self.0.with_f32_data(data);
+        self
+    }
+
+    /// `f64` data.
+    pub fn f64s(self, data: &[f64]) -> Self {
+        self.0.with_f64_data(data);
+        self
+    }
+
+    /// Variable-length UTF-8 strings.
+    pub fn strings(self, data: &[&str]) -> Self {
+        self.0.with_vlen_strings(data);
+        self
+    }
+
+    /// `rows` packed records (fields in order, no padding, little endian) in `raw`, one
+    /// compound type with the named fields.
+    pub fn records(
+        self,
+        fields: &[(&str, Field)],
+        raw: Vec<u8>,
+        rows: u64,
+    ) -> Result<Self, H5Error> {
+        let mut t = CompoundTypeBuilder::new();
+        for &(name, field) in fields {
+            t = match field {
+                Field::U16 => t.u16_field(name),
+                Field::U32 => t.u32_field(name),
+                Field::F64 => t.f64_field(name),
+            };
+        }
+        let t = t.build().map_err(|e| H5Error(e.to_string()))?;
+        self.0.with_compound_data(t, raw, rows);
+        Ok(self)
+    }
+
+    /// The shape (slowest axis first); the data length must be its product.
+    pub fn shape(self, shape: &[u64]) -> Self {
+        self.0.with_shape(shape);
+        self
+    }
+
+    /// Chunked storage with this chunk shape.
+    pub fn chunks(self, chunks: &[u64]) -> Self {
+        self.0.with_chunks(chunks);
+        self
+    }
+
+    /// The byte-shuffle filter (before deflate).
+    pub fn shuffle(self) -> Self {
+        self.0.with_shuffle();
+        self
+    }
+
+    /// Deflate at `level` (0–9).
+    pub fn deflate(self, level: u32) -> Self {
+        self.0.with_deflate(level);
+        self
+    }
+
+    /// A Fletcher-32 checksum per chunk.
+    pub fn fletcher32(self) -> Self {
+        self.0.with_fletcher32();
+        self
+    }
+
+    /// Sets an attribute of the dataset.
+    pub fn attr(self, name: &str, value: Attr) -> Self {
+        self.0.set_attr(name, value.value());
+        self
+    }
+}
+
+/// A file opened for reading what tests check: root attributes, `f64` datasets, shapes.
+/// (Phantom files have their own checked reader, [`crate::h5::read_phantom`].)
+pub struct H5Reader {
+    f: File,
+}
+
+impl H5Reader {
+    /// Opens `path`.
+    pub fn open(path: &Path) -> Result<Self, H5Error> {
+        Ok(H5Reader {
+            f: File::open(path)?,
+        })
+    }
+
+    fn root_attr(&self, name: &str) -> Option<AttrValue> {
+        self.f.root().attrs().ok()?.remove(name)
+    }
+
+    /// A string root attribute; None when absent or not a string.
+    pub fn attr_str(&self, name: &str) -> Option<String> {
+        self.root_attr(name)?.as_str().map(str::to_string)
+    }
+
+    /// A floating-point root attribute (one value); None when absent, an integer or not a
+    /// number.
+    pub fn attr_f64(&self, name: &str) -> Option<f64> {
+        self.root_attr(name)?.as_f64()
+    }
+
+    /// All values of the dataset at `path` (`group/name`) as `f64`.
+    pub fn f64s(&self, path: &str) -> Result<Vec<f64>, H5Error> {
+        Ok(self.f.dataset(path)?.read_f64()?)
+    }
+
+    /// The shape of the dataset at `path`.
+    pub fn shape(&self, path: &str) -> Result<Vec<u64>, H5Error> {
+        Ok(self.f.dataset(path)?.shape()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_values_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.h5");
+        let mut w = H5Writer::new();
+        w.attr("name", Attr::text("x"));
+        w.attr("cut", Attr::F64(0.002));
+        w.attr("n", Attr::U64(7));
+        let mut g = w.group("g");
+        let v: Vec<f64> = (0..24).map(|i| i as f64 * 0.5).collect();
+        g.dataset("v")
+            .f64s(&v)
+            .shape(&[2, 3, 4])
+            .chunks(&[1, 3, 4])
+            .shuffle()
+            .deflate(4)
+            .fletcher32()
+            .attr("units", Attr::text("Gy"));
+        let mut sub = g.group("s");
+        sub.dataset("w").f64s(&[1.5, -2.0]);
+        g.add(sub);
+        w.add(g);
+        w.write(&p).unwrap();
+        let r = H5Reader::open(&p).unwrap();
+        assert_eq!(r.attr_str("name").as_deref(), Some("x"));
+        assert_eq!(r.attr_f64("cut"), Some(0.002));
+        assert_eq!(r.attr_f64("n"), None);
+        assert_eq!(r.attr_str("cut"), None);
+        assert_eq!(r.attr_str("missing"), None);
+        assert_eq!(r.f64s("g/v").unwrap(), v);
+        assert_eq!(r.shape("g/v").unwrap(), vec![2, 3, 4]);
+        assert_eq!(r.f64s("g/s/w").unwrap(), vec![1.5, -2.0]);
+        assert!(r.f64s("g/nope").is_err());
+        assert!(H5Reader::open(&dir.path().join("none.h5")).is_err());
+    }
+
+    #[test]
+    fn records_need_known_fields_and_match_their_width() {
+        assert_eq!(
+            Field::U16.width() + Field::U32.width() + Field::F64.width(),
+            14
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.h5");
+        let mut w = H5Writer::new();
+        let mut raw = Vec::new();
+        raw.extend_from_slice(&3u32.to_le_bytes());
+        raw.extend_from_slice(&2.5f64.to_le_bytes());
+        w.dataset("t")
+            .records(&[("id", Field::U32), ("x", Field::F64)], raw, 1)
+            .unwrap();
+        w.write(&p).unwrap();
+        let f = File::open(&p).unwrap();
+        assert_eq!(f.dataset("t").unwrap().read_raw().unwrap().len(), 12);
+    }
+}
