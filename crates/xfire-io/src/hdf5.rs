@@ -7,7 +7,11 @@
 //! Every call is handed to the backend in the order it is made, so the bytes of a file depend
 //! only on the calls (and the backend version, pinned in the workspace `Cargo.toml`). A file is
 //! built in memory and written in one go; callers write it under a temporary name through
-//! [`crate::fsutil`] and rename it.
+//! [`crate::fsutil`] and rename it. Large arrays (dose maps, a kernel's per-voxel values) are
+//! given as *late* datasets ([`H5Writer::late`]): a closure that computes the array when the
+//! file is written, after everything else, one array at a time, each committed to the file
+//! and freed before the next is computed — so writing needs the memory of one such array
+//! (and its compressed chunks), not of all of them.
 //!
 //! ```no_run
 //! use xfire_io::hdf5::{Attr, H5Writer};
@@ -107,22 +111,137 @@ impl Field {
     }
 }
 
-/// A file being built in memory: root attributes, datasets and groups.
-pub struct H5Writer {
+/// A file being built in memory: root attributes, datasets and groups, and the late
+/// datasets computed when it is written. `'a` is what the late datasets' closures borrow.
+pub struct H5Writer<'a> {
     b: FileBuilder,
+    late: Vec<Late<'a>>,
 }
 
-impl Default for H5Writer {
+impl Default for H5Writer<'_> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl H5Writer {
+/// The values of a late dataset.
+pub enum LateData {
+    /// `f32` values.
+    F32(Vec<f32>),
+    /// `f64` values.
+    F64(Vec<f64>),
+}
+
+/// A dataset whose values are computed when the file is written ([`H5Writer::late`]).
+pub struct Late<'a> {
+    path: String,
+    shape: Vec<u64>,
+    chunks: Option<Vec<u64>>,
+    shuffle: bool,
+    deflate: Option<u32>,
+    attrs: Vec<(String, Attr)>,
+    make: Option<Box<dyn FnOnce() -> LateData + 'a>>,
+}
+
+impl<'a> Late<'a> {
+    /// Chunked storage with this chunk shape.
+    pub fn chunks(mut self, chunks: &[u64]) -> Self {
+        self.chunks = Some(chunks.to_vec());
+        self
+    }
+
+    /// The byte-shuffle filter (before deflate).
+    pub fn shuffle(mut self) -> Self {
+        self.shuffle = true;
+        self
+    }
+
+    /// Deflate at `level` (0–9).
+    pub fn deflate(mut self, level: u32) -> Self {
+        self.deflate = Some(level);
+        self
+    }
+
+    /// Sets an attribute of the dataset.
+    pub fn attr(mut self, name: &str, value: Attr) -> Self {
+        self.attrs.push((name.to_string(), value));
+        self
+    }
+
+    /// The closure that computes the values (their count must be the shape's product).
+    pub fn values(mut self, make: impl FnOnce() -> LateData + 'a) -> Self {
+        self.make = Some(Box::new(make));
+        self
+    }
+
+    /// Stages the dataset in `file` (the values computed now, copied by the backend and
+    /// freed here) and commits it.
+    fn commit(self, file: &File) -> Result<(), H5Error> {
+        let make = self
+            .make
+            .ok_or_else(|| H5Error(format!("late dataset {}: no values given", self.path)))?;
+        let data = make();
+        let n = match &data {
+            LateData::F32(v) => v.len(),
+            LateData::F64(v) => v.len(),
+        };
+        if n as u64 != self.shape.iter().product::<u64>() {
+            return Err(H5Error(format!(
+                "late dataset {}: {n} values for shape {:?}",
+                self.path, self.shape
+            )));
+        }
+        file.root().create_dataset(&self.path, |d| {
+            match &data {
+                LateData::F32(v) => d.with_f32_data(v),
+                LateData::F64(v) => d.with_f64_data(v),
+            };
+            d.with_shape(&self.shape);
+            if let Some(c) = &self.chunks {
+                d.with_chunks(c);
+            }
+            if self.shuffle {
+                d.with_shuffle();
+            }
+            if let Some(l) = self.deflate {
+                d.with_deflate(l);
+            }
+            for (name, value) in self.attrs {
+                d.set_attr(&name, value.value());
+            }
+        })?;
+        drop(data);
+        Ok(file.commit()?)
+    }
+}
+
+impl<'a> H5Writer<'a> {
     /// An empty file.
     pub fn new() -> Self {
         H5Writer {
             b: FileBuilder::new(),
+            late: Vec::new(),
+        }
+    }
+
+    /// Adds a late dataset at `path` ("group/name"; the group must be in the file, made with
+    /// [`H5Writer::group`]) of this shape: configured, given its closure
+    /// ([`Late::values`]), then computed and written by [`H5Writer::write`] after the rest
+    /// of the file, in the order added.
+    pub fn late(&mut self, late: Late<'a>) {
+        self.late.push(late);
+    }
+
+    /// A late dataset to configure and hand to [`H5Writer::late`].
+    pub fn late_dataset(path: &str, shape: &[u64]) -> Late<'a> {
+        Late {
+            path: path.to_string(),
+            shape: shape.to_vec(),
+            chunks: None,
+            shuffle: false,
+            deflate: None,
+            attrs: Vec::new(),
+            make: None,
         }
     }
 
@@ -146,10 +265,19 @@ impl H5Writer {
         self.b.add_group(group.0.finish());
     }
 
-    /// Encodes the file and writes it to `path` (not atomically: write under a temporary
-    /// name with [`crate::fsutil::write_atomic_with`]).
+    /// Encodes the file and writes it to `path`, then computes and commits the late datasets
+    /// one at a time (not atomically: write under a temporary name with
+    /// [`crate::fsutil::write_atomic_with`]).
     pub fn write(self, path: &Path) -> Result<(), H5Error> {
-        Ok(self.b.write(path)?)
+        self.b.write(path)?;
+        if self.late.is_empty() {
+            return Ok(());
+        }
+        let file = File::open_rw(path)?;
+        for late in self.late {
+            late.commit(&file)?;
+        }
+        Ok(file.close()?)
     }
 }
 
@@ -361,6 +489,73 @@ mod tests {
         assert_eq!(r.f64s("g/s/w").unwrap(), vec![1.5, -2.0]);
         assert!(r.f64s("g/nope").is_err());
         assert!(H5Reader::open(&dir.path().join("none.h5")).is_err());
+    }
+
+    #[test]
+    fn late_datasets_are_computed_at_write_one_at_a_time_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("late.h5");
+        let calls = std::cell::Cell::new(0);
+        let a: Vec<f64> = (0..24).map(|i| i as f64 * 0.25).collect();
+        let mut w = H5Writer::new();
+        w.attr("name", Attr::text("x"));
+        let mut g = w.group("maps");
+        g.dataset("times_s").f64s(&[1.0, 2.0]);
+        w.add(g);
+        for (k, name) in ["maps/a", "b"].into_iter().enumerate() {
+            let (a, calls) = (&a, &calls);
+            w.late(
+                H5Writer::late_dataset(name, &[2, 3, 4])
+                    .chunks(&[1, 3, 4])
+                    .shuffle()
+                    .deflate(1)
+                    .attr("units", Attr::text("Gy"))
+                    .values(move || {
+                        calls.set(calls.get() + 1);
+                        LateData::F64(a.iter().map(|x| x + k as f64).collect())
+                    }),
+            );
+        }
+        assert_eq!(calls.get(), 0, "nothing computed before the write");
+        w.write(&p).unwrap();
+        assert_eq!(calls.get(), 2);
+        let r = H5Reader::open(&p).unwrap();
+        assert_eq!(r.attr_str("name").as_deref(), Some("x"));
+        assert_eq!(r.f64s("maps/times_s").unwrap(), vec![1.0, 2.0]);
+        assert_eq!(r.f64s("maps/a").unwrap(), a);
+        let b: Vec<f64> = a.iter().map(|x| x + 1.0).collect();
+        assert_eq!(r.f64s("b").unwrap(), b);
+        assert_eq!(r.shape("maps/a").unwrap(), vec![2, 3, 4]);
+        // the same calls give the same bytes
+        let p2 = dir.path().join("late2.h5");
+        let mut w = H5Writer::new();
+        w.attr("name", Attr::text("x"));
+        let mut g = w.group("maps");
+        g.dataset("times_s").f64s(&[1.0, 2.0]);
+        w.add(g);
+        for (k, name) in ["maps/a", "b"].into_iter().enumerate() {
+            let a = &a;
+            w.late(
+                H5Writer::late_dataset(name, &[2, 3, 4])
+                    .chunks(&[1, 3, 4])
+                    .shuffle()
+                    .deflate(1)
+                    .attr("units", Attr::text("Gy"))
+                    .values(move || LateData::F64(a.iter().map(|x| x + k as f64).collect())),
+            );
+        }
+        w.write(&p2).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), std::fs::read(&p2).unwrap());
+    }
+
+    #[test]
+    fn a_late_dataset_of_the_wrong_size_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.h5");
+        let mut w = H5Writer::new();
+        w.late(H5Writer::late_dataset("v", &[2, 2]).values(|| LateData::F32(vec![0.0; 3])));
+        let e = w.write(&p).unwrap_err().to_string();
+        assert!(e.contains("3 values for shape [2, 2]"), "{e}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use xfire_io::hdf5::{Attr, H5Writer};
+use xfire_io::hdf5::{Attr, H5Writer, LateData};
 
 use crate::compute::RunResult;
 use crate::fmt::{fmt_dose, fmt_estimate, fmt_sig, fmt_sig_short, fmt_survival};
@@ -201,13 +201,15 @@ fn write_root_attrs(b: &mut H5Writer, plan: &Plan, r: &RunResult) {
 
 /// One `component_<i>` group per source component: decays, per-label and per-cell doses per
 /// decay of each part, and the voxel dose per decay when asked for.
-fn write_components(
-    b: &mut H5Writer,
+fn write_components<'a>(
+    b: &mut H5Writer<'a>,
     plan: &Plan,
-    tr: &[ComponentTransport],
+    tr: &'a [ComponentTransport],
     r: &RunResult,
 ) -> Result<()> {
     let (shape, ch) = voxel_shape(plan);
+    // the voxel arrays are written after the rest of the file, one at a time
+    let mut late = Vec::new();
     for (ci, (c, t)) in r.components.iter().zip(tr).enumerate() {
         let mut gr = b.group(&format!("component_{ci}"));
         gr.attr("nuclide", vstr(&c.nuclide));
@@ -237,26 +239,32 @@ fn write_components(
             let maps = &plan.scenario.output.maps;
             let voxels = plan.layout.voxels != xfire_tally::VoxelTally::None;
             if voxels && maps.iter().any(|m| m == "dose_per_decay") {
-                let zeros;
                 let data = match t.voxel_dose(part) {
-                    Some(d) => d.full().ok_or_else(|| {
+                    Some(d) => Some(d.full().ok_or_else(|| {
                         failed("a map of dose per decay needs the dose of every voxel")
-                    })?,
-                    None => {
-                        zeros = vec![0f32; plan.phantom.grid.len()];
-                        &zeros
-                    }
+                    })?),
+                    None => None,
                 };
-                gr.dataset(&format!("voxel_dose_gy_per_decay_{p}"))
-                    .f32s(data)
-                    .shape(&shape)
+                let n = plan.phantom.grid.len();
+                late.push(
+                    H5Writer::late_dataset(
+                        &format!("component_{ci}/voxel_dose_gy_per_decay_{p}"),
+                        &shape,
+                    )
                     .chunks(&ch)
                     .shuffle()
                     .deflate(1)
-                    .attr("units", vstr("Gy per decay"));
+                    .attr("units", vstr("Gy per decay"))
+                    .values(move || {
+                        LateData::F32(data.map_or_else(|| vec![0f32; n], <[f32]>::to_vec))
+                    }),
+                );
             }
         }
         b.add(gr);
+    }
+    for l in late {
+        b.late(l);
     }
     Ok(())
 }
@@ -367,23 +375,30 @@ fn write_cells_group(b: &mut H5Writer, plan: &Plan, r: &RunResult) {
 }
 
 /// The `maps` group: cumulative dose maps and their times.
-fn write_maps_group(b: &mut H5Writer, plan: &Plan, tr: &[ComponentTransport], r: &RunResult) {
+/// Each map is computed when the file is written, after the rest, one at a time.
+fn write_maps_group<'a>(
+    b: &mut H5Writer<'a>,
+    plan: &Plan,
+    tr: &'a [ComponentTransport],
+    r: &'a RunResult,
+) {
     let (shape, ch) = voxel_shape(plan);
     let mut gm = b.group("maps");
     gm.dataset("times_s").f64s(&r.dose_maps.times_s()).attr(
         "description",
         vstr("time of each dose_<i> map after the first administration; inf = over all time"),
     );
-    for i in 0..r.dose_maps.len() {
-        gm.dataset(&format!("dose_{i}"))
-            .f32s(&r.dose_maps.map(i, tr))
-            .shape(&shape)
-            .chunks(&ch)
-            .shuffle()
-            .deflate(1)
-            .attr("units", vstr("Gy (cumulative absorbed dose)"));
-    }
     b.add(gm);
+    for i in 0..r.dose_maps.len() {
+        b.late(
+            H5Writer::late_dataset(&format!("maps/dose_{i}"), &shape)
+                .chunks(&ch)
+                .shuffle()
+                .deflate(1)
+                .attr("units", vstr("Gy (cumulative absorbed dose)"))
+                .values(move || LateData::F32(r.dose_maps.map(i, tr))),
+        );
+    }
 }
 
 /// The `window` group: surviving fraction and doses of the cohort arriving on each day.

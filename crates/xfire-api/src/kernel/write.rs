@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use serde_json::Value;
-use xfire_io::hdf5::{Attr, H5Writer};
+use xfire_io::hdf5::{Attr, H5Writer, LateData};
 
 use super::{Kernel, KernelFiles, SourceKind, PHOTON_NOTE};
 use crate::{ApiError, Result};
@@ -242,9 +242,9 @@ fn h5_attrs(b: &mut H5Writer, k: &Kernel) {
     );
 }
 
-/// The per-voxel datasets of `kernel.h5`, each computed when it is added (the builder keeps a
-/// copy of every dataset: one computed array at a time beside them).
-fn h5_voxel_arrays(b: &mut H5Writer, k: &Kernel) {
+/// The per-voxel datasets of `kernel.h5`, each computed when the file is written, after the
+/// rest, one at a time (written and freed before the next).
+fn h5_voxel_arrays<'a>(b: &mut H5Writer<'a>, k: &'a Kernel) {
     let n = k.grid();
     let shape = [n as u64; 3];
     let ch = [n.min(32) as u64, n.min(64) as u64, n.min(64) as u64];
@@ -270,13 +270,14 @@ fn h5_voxel_arrays(b: &mut H5Writer, k: &Kernel) {
         ),
     ];
     for (name, values, attr, text) in arrays {
-        b.dataset(name)
-            .f64s(&values(k))
-            .shape(&shape)
-            .chunks(&ch)
-            .shuffle()
-            .deflate(4)
-            .attr(attr, vstr(text));
+        b.late(
+            H5Writer::late_dataset(name, &shape)
+                .chunks(&ch)
+                .shuffle()
+                .deflate(4)
+                .attr(attr, vstr(text))
+                .values(move || LateData::F64(values(k))),
+        );
     }
 }
 
