@@ -125,11 +125,48 @@ impl Default for H5Writer<'_> {
 }
 
 /// The values of a late dataset.
-pub enum LateData {
+pub enum LateData<'a> {
     /// `f32` values.
     F32(Vec<f32>),
     /// `f64` values.
     F64(Vec<f64>),
+    /// `f64` values given by element index (0 ≤ i < the shape's product), encoded straight
+    /// into the file's bytes: no array of values beside them.
+    F64Each(Box<dyn Fn(usize) -> f64 + 'a>),
+}
+
+impl LateData<'_> {
+    /// The backend's type and the little-endian bytes of `n` values; `None` when a vector
+    /// holds another count.
+    fn encode(self, n: usize) -> Option<(hdf5_pure::Datatype, Vec<u8>)> {
+        fn bytes<const W: usize>(n: usize, at: impl Fn(usize) -> [u8; W]) -> Vec<u8> {
+            let mut b = Vec::with_capacity(n * W);
+            for i in 0..n {
+                b.extend_from_slice(&at(i));
+            }
+            b
+        }
+        match self {
+            LateData::F32(v) if v.len() == n => {
+                Some((hdf5_pure::make_f32_type(), bytes(n, |i| v[i].to_le_bytes())))
+            }
+            LateData::F64(v) if v.len() == n => {
+                Some((hdf5_pure::make_f64_type(), bytes(n, |i| v[i].to_le_bytes())))
+            }
+            LateData::F64Each(f) => {
+                Some((hdf5_pure::make_f64_type(), bytes(n, |i| f(i).to_le_bytes())))
+            }
+            _ => None,
+        }
+    }
+
+    fn len(&self) -> Option<usize> {
+        match self {
+            LateData::F32(v) => Some(v.len()),
+            LateData::F64(v) => Some(v.len()),
+            LateData::F64Each(_) => None,
+        }
+    }
 }
 
 /// A dataset whose values are computed when the file is written ([`H5Writer::late`]).
@@ -140,7 +177,7 @@ pub struct Late<'a> {
     shuffle: bool,
     deflate: Option<u32>,
     attrs: Vec<(String, Attr)>,
-    make: Option<Box<dyn FnOnce() -> LateData + 'a>>,
+    make: Option<Box<dyn FnOnce() -> LateData<'a> + 'a>>,
 }
 
 impl<'a> Late<'a> {
@@ -169,33 +206,30 @@ impl<'a> Late<'a> {
     }
 
     /// The closure that computes the values (their count must be the shape's product).
-    pub fn values(mut self, make: impl FnOnce() -> LateData + 'a) -> Self {
+    pub fn values(mut self, make: impl FnOnce() -> LateData<'a> + 'a) -> Self {
         self.make = Some(Box::new(make));
         self
     }
 
-    /// Stages the dataset in `file` (the values computed now, copied by the backend and
-    /// freed here) and commits it.
+    /// Stages the dataset in `file` (the values computed now and encoded into the bytes the
+    /// backend keeps, the values freed before the commit compresses them) and commits it.
     fn commit(self, file: &File) -> Result<(), H5Error> {
         let make = self
             .make
             .ok_or_else(|| H5Error(format!("late dataset {}: no values given", self.path)))?;
         let data = make();
-        let n = match &data {
-            LateData::F32(v) => v.len(),
-            LateData::F64(v) => v.len(),
-        };
-        if n as u64 != self.shape.iter().product::<u64>() {
-            return Err(H5Error(format!(
-                "late dataset {}: {n} values for shape {:?}",
-                self.path, self.shape
-            )));
-        }
+        let n = self.shape.iter().product::<u64>();
+        let count = data.len();
+        let (dtype, bytes) = data.encode(n as usize).ok_or_else(|| {
+            H5Error(format!(
+                "late dataset {}: {} values for shape {:?}",
+                self.path,
+                count.unwrap_or_default(),
+                self.shape
+            ))
+        })?;
         file.root().create_dataset(&self.path, |d| {
-            match &data {
-                LateData::F32(v) => d.with_f32_data(v),
-                LateData::F64(v) => d.with_f64_data(v),
-            };
+            d.with_raw_data(dtype, bytes, n);
             d.with_shape(&self.shape);
             if let Some(c) = &self.chunks {
                 d.with_chunks(c);
@@ -210,7 +244,6 @@ impl<'a> Late<'a> {
                 d.set_attr(&name, value.value());
             }
         })?;
-        drop(data);
         Ok(file.commit()?)
     }
 }
@@ -556,6 +589,23 @@ mod tests {
         w.late(H5Writer::late_dataset("v", &[2, 2]).values(|| LateData::F32(vec![0.0; 3])));
         let e = w.write(&p).unwrap_err().to_string();
         assert!(e.contains("3 values for shape [2, 2]"), "{e}");
+    }
+
+    #[test]
+    fn late_values_by_index_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("each.h5");
+        let mut w = H5Writer::new();
+        w.late(
+            H5Writer::late_dataset("v", &[3, 2])
+                .chunks(&[1, 2])
+                .deflate(1)
+                .values(|| LateData::F64Each(Box::new(|i| i as f64 * 1.5 - 2.0))),
+        );
+        w.write(&p).unwrap();
+        let r = H5Reader::open(&p).unwrap();
+        assert_eq!(r.f64s("v").unwrap(), vec![-2.0, -0.5, 1.0, 2.5, 4.0, 5.5]);
+        assert_eq!(r.shape("v").unwrap(), vec![3, 2]);
     }
 
     #[test]

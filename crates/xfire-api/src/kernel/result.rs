@@ -96,24 +96,39 @@ impl Kernel {
 
     /// Energy deposited per decay in each voxel [MeV].
     pub fn edep_mev_per_decay(&self) -> Vec<f64> {
-        let nv = self.tally.voxel_sum.len();
-        (0..nv).map(|v| self.tally.voxel_mean_mev(v)).collect()
+        self.per_voxel(Self::edep_mev_at)
     }
 
     /// Absorbed dose per decay in each voxel [Gy].
     pub fn dose_gy_per_decay(&self) -> Vec<f64> {
-        let m = self.voxel_mass_g();
-        let nv = self.tally.voxel_sum.len();
-        (0..nv)
-            .map(|v| dose_gy(self.tally.voxel_mean_mev(v), m))
-            .collect()
+        self.per_voxel(Self::dose_gy_at)
     }
 
     /// Relative standard uncertainty of each voxel's energy (batch method; 1 where nothing
     /// was scored, NaN with fewer than 2 batches).
     pub fn rel_unc(&self) -> Vec<f64> {
-        let nv = self.tally.voxel_sum.len();
-        (0..nv).map(|v| self.tally.voxel_rel_unc(v)).collect()
+        self.per_voxel(Self::rel_unc_at)
+    }
+
+    /// Energy deposited per decay in voxel `v` [MeV].
+    pub fn edep_mev_at(&self, v: usize) -> f64 {
+        self.tally.voxel_mean_mev(v)
+    }
+
+    /// Absorbed dose per decay in voxel `v` [Gy].
+    pub fn dose_gy_at(&self, v: usize) -> f64 {
+        dose_gy(self.tally.voxel_mean_mev(v), self.voxel_mass_g())
+    }
+
+    /// Relative standard uncertainty of voxel `v`'s energy (as [`Kernel::rel_unc`]).
+    pub fn rel_unc_at(&self, v: usize) -> f64 {
+        self.tally.voxel_rel_unc(v)
+    }
+
+    fn per_voxel(&self, at: fn(&Self, usize) -> f64) -> Vec<f64> {
+        (0..self.tally.voxel_sum.len())
+            .map(|v| at(self, v))
+            .collect()
     }
 
     /// Per symmetry class (`classes.offsets`): energy per decay in one voxel [MeV], dose per

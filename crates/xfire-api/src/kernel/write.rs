@@ -248,23 +248,23 @@ fn h5_voxel_arrays<'a>(b: &mut H5Writer<'a>, k: &'a Kernel) {
     let n = k.grid();
     let shape = [n as u64; 3];
     let ch = [n.min(32) as u64, n.min(64) as u64, n.min(64) as u64];
-    type Values = fn(&Kernel) -> Vec<f64>;
+    type Values = fn(&Kernel, usize) -> f64;
     let arrays: [(&str, Values, &str, &str); 3] = [
         (
             "edep_mev_per_decay",
-            Kernel::edep_mev_per_decay,
+            Kernel::edep_mev_at,
             "units",
             "MeV per decay",
         ),
         (
             "dose_gy_per_decay",
-            Kernel::dose_gy_per_decay,
+            Kernel::dose_gy_at,
             "units",
             "Gy per decay",
         ),
         (
             "rel_unc",
-            Kernel::rel_unc,
+            Kernel::rel_unc_at,
             "description",
             "relative standard uncertainty of edep (batch method); 1 where nothing was scored",
         ),
@@ -276,7 +276,7 @@ fn h5_voxel_arrays<'a>(b: &mut H5Writer<'a>, k: &'a Kernel) {
                 .shuffle()
                 .deflate(4)
                 .attr(attr, vstr(text))
-                .values(move || LateData::F64(values(k))),
+                .values(move || LateData::F64Each(Box::new(move |v| values(k, v)))),
         );
     }
 }
