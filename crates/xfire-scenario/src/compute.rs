@@ -22,19 +22,11 @@ use crate::cellnoise::{
 use crate::plan::{Plan, GROUP_LYMPHOCYTE, GROUP_MAP, GROUP_TUMOUR};
 use crate::transport::{ComponentTransport, Part};
 use crate::voxels::{VoxelDose, VoxelSubset};
-use crate::{Result, ScenarioError};
+use crate::{Context, Result, ScenarioError};
 
 use xfire_core::constants::DAY_S as DAY;
 
 mod lymphocytes;
-
-fn failed(what: impl std::fmt::Display) -> ScenarioError {
-    ScenarioError::Failed(what.to_string())
-}
-
-fn k<T>(what: &str, r: std::result::Result<T, xfire_kinetics::KineticsError>) -> Result<T> {
-    r.map_err(|e| failed(format!("{what}: {e}")))
-}
 
 /// One source component: its decays and its dose per decay at the tumour cells.
 #[derive(Debug, Clone, Serialize)]
@@ -536,10 +528,7 @@ fn select(field: &[Vec<Vec<f64>>; 2], idx: &[usize]) -> Result<DoseField> {
             .map(|c| idx.iter().map(|&i| c[i]).collect())
             .collect()
     };
-    k(
-        "dose field",
-        DoseField::new(pick(&field[0]), pick(&field[1])),
-    )
+    DoseField::new(pick(&field[0]), pick(&field[1])).context("dose field")
 }
 
 fn quantile_sorted(s: &[f64], p: f64) -> f64 {
@@ -640,8 +629,8 @@ fn check_components(plan: &Plan, tr: &[ComponentTransport]) -> Result<()> {
             .zip(comps)
             .any(|(t, c)| t.nuclide != c.nuclide || t.site != c.site)
     {
-        return Err(failed(
-            "transport results do not match the plan's source components",
+        return Err(ScenarioError::Check(
+            "transport results do not match the plan's source components".into(),
         ));
     }
     Ok(())
@@ -766,15 +755,11 @@ impl<'a> Step<'a> {
         let lf = region_field(tr, 0, &label_masses);
         let cf = region_field(tr, 1, &cell_masses);
         let gf = region_field(tr, GROUP_MAP, &group_masses);
-        let label_field = k(
-            "label dose field",
-            DoseField::new(lf[0].clone(), lf[1].clone()),
-        )?;
-        let group_field = k(
-            "group dose field",
-            DoseField::new(gf[0].clone(), gf[1].clone()),
-        )?;
-        let end_s = k("end of treatment", settle_time_s(ev, 1e-4))?;
+        let label_field =
+            DoseField::new(lf[0].clone(), lf[1].clone()).context("label dose field")?;
+        let group_field =
+            DoseField::new(gf[0].clone(), gf[1].clone()).context("group dose field")?;
+        let end_s = settle_time_s(ev, 1e-4).context("end of treatment")?;
         Ok(Self {
             plan,
             tr,
@@ -829,7 +814,7 @@ impl<'a> Step<'a> {
     fn label_summaries(&self, total_map: &[f32]) -> Result<Vec<LabelSummary>> {
         let ph = &self.plan.phantom;
         let n_labels = self.label_masses.len();
-        let ltot = k("label doses", dose_total(self.ev, &self.label_field))?;
+        let ltot = dose_total(self.ev, &self.label_field).context("label doses")?;
         let mut per_label: Vec<Vec<f64>> = vec![Vec::new(); n_labels];
         for ((v, &l), &d) in ph.label.iter().enumerate().zip(total_map) {
             if (l as usize) < n_labels && ph.voxel_mass_g(v) > 0.0 {
@@ -884,7 +869,7 @@ impl<'a> Step<'a> {
     /// α-hit model, the resident exposures and the per-cell table.
     fn cell_groups(&self, ids: &CellIds) -> Result<CellGroups> {
         let (tr, ph) = (self.tr, &self.plan.phantom);
-        let gtot = k("group doses", dose_total(self.ev, &self.group_field))?;
+        let gtot = dose_total(self.ev, &self.group_field).context("group doses")?;
         let cu = CellUncertainty::new(tr, &self.cf, &self.totals);
         let tumour_classes = geometric_classes(ph, &ids.tumour, &ids.labelled);
         let tumour_noise = cu.noise_of(&ids.tumour, tumour_classes);
@@ -998,21 +983,19 @@ impl<'a> Step<'a> {
             return Ok((sum, None));
         }
         let f = select(&self.cf, g.idx)?;
-        let e = k(
-            &format!("{name}: resident exposure"),
-            resident_exposure_noisy(
-                self.ev,
-                &f,
-                self.end_s.max(self.first + 1.0),
-                lq,
-                self.popts,
-                Some(NoiseInput {
-                    cells: g.noise,
-                    alpha_hit_coeff_per_gy: g.hit,
-                }),
-            ),
-        )?;
-        sum.per_cell_gy = Some(k("distribution", Distribution::of(&e.dose.total()))?);
+        let e = resident_exposure_noisy(
+            self.ev,
+            &f,
+            self.end_s.max(self.first + 1.0),
+            lq,
+            self.popts,
+            Some(NoiseInput {
+                cells: g.noise,
+                alpha_hit_coeff_per_gy: g.hit,
+            }),
+        )
+        .context(format!("{name}: resident exposure"))?;
+        sum.per_cell_gy = Some(Distribution::of(&e.dose.total()).context("distribution")?);
         sum.per_cell_rbe_weighted_gy = Some(e.rbe_weighted_summary.clone());
         sum.per_cell_bed_gy = Some(e.bed_summary.clone());
         sum.surviving_fraction = Some(e.surviving_fraction);
@@ -1086,15 +1069,11 @@ impl<'a> Step<'a> {
         };
         let tum_total = groups.tumour.mean_gy;
         for &t in &s.output.times_s {
-            let g = k(
-                "dose at time",
-                dose_between(ev, &self.group_field, first, first + t),
-            )?;
-            let c = k(
-                "cell dose at time",
-                dose_between(ev, &all_cells_field, first, first + t),
-            )?
-            .total();
+            let g =
+                dose_between(ev, &self.group_field, first, first + t).context("dose at time")?;
+            let c = dose_between(ev, &all_cells_field, first, first + t)
+                .context("cell dose at time")?
+                .total();
             let (ct, cl) = c.split_at(ids.tumour.len());
             let tg = g.low_let[GROUP_TUMOUR] + g.alpha[GROUP_TUMOUR];
             at_times.push(AtTime {
@@ -1109,7 +1088,11 @@ impl<'a> Step<'a> {
                 groups.table.dose_at_gy.push(c);
             }
             if has_maps && s.output.maps.iter().any(|m| m == "dose") {
-                let d = k("decays at time", self.plan.source.decays(first, first + t))?;
+                let d = self
+                    .plan
+                    .source
+                    .decays(first, first + t)
+                    .context("decays at time")?;
                 dose_maps.at.push((t, d));
             }
         }
@@ -1136,14 +1119,10 @@ impl<'a> Step<'a> {
         );
         times.sort_by(f64::total_cmp);
         times.dedup();
-        let gl = k(
-            "group dose timeline",
-            dose_timeline(self.ev, &self.group_field, &times),
-        )?;
-        let ll = k(
-            "label dose timeline",
-            dose_timeline(self.ev, &self.label_field, &times),
-        )?;
+        let gl =
+            dose_timeline(self.ev, &self.group_field, &times).context("group dose timeline")?;
+        let ll =
+            dose_timeline(self.ev, &self.label_field, &times).context("label dose timeline")?;
         let mut names = vec!["tumour cells".to_string(), "lymphocytes".to_string()];
         names.extend(labels.iter().map(|l| l.name.clone()));
         let mut rate = vec![Vec::new(); names.len()];

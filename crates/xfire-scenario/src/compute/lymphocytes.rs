@@ -12,14 +12,12 @@ use xfire_kinetics::window::{immunotherapy_window, WindowOptions, WindowReport};
 use xfire_kinetics::{ExpTerm, Quantity, SourceModel, Tac};
 use xfire_phantom::{labels, Phantom};
 
-use super::{
-    failed, k, select, walk_voxels, CellGroups, CellIds, ExposureSummary, PhantomWalkGrid, Step,
-};
+use super::{select, walk_voxels, CellGroups, CellIds, ExposureSummary, PhantomWalkGrid, Step};
 use crate::cellnoise::NoisyWalkGrid;
 use crate::plan::GROUP_TUMOUR;
 use crate::transport::{ComponentTransport, Part};
 use crate::voxels::{VoxelDose, VoxelSubset};
-use crate::Result;
+use crate::{Context, Result, ScenarioError};
 
 impl Step<'_> {
     /// The resident lymphocytes, the arriving cohorts and the immunotherapy window (none
@@ -49,25 +47,26 @@ impl Step<'_> {
         }
         for &a in &ls.arrivals_s {
             let (a0, a1) = (first + a, first + a + ls.residence_s);
-            let cohort_noise = k("cohort decays", src.decays(a0, a1))?;
-            let cohort_noise = k("cohort noise", groups.lymph_cn.over(&lfield, &cohort_noise))?;
-            let e = k(
-                "cohort exposure",
-                cohort_exposure_noisy(
-                    self.ev,
-                    &lfield,
-                    Cohort {
-                        arrival_s: first + a,
-                        residence_s: ls.residence_s,
-                    },
-                    &self.lq_l,
-                    self.popts,
-                    Some(NoiseInput {
-                        cells: &cohort_noise,
-                        alpha_hit_coeff_per_gy: groups.hit_l,
-                    }),
-                ),
-            )?;
+            let cohort_noise = src.decays(a0, a1).context("cohort decays")?;
+            let cohort_noise = groups
+                .lymph_cn
+                .over(&lfield, &cohort_noise)
+                .context("cohort noise")?;
+            let e = cohort_exposure_noisy(
+                self.ev,
+                &lfield,
+                Cohort {
+                    arrival_s: first + a,
+                    residence_s: ls.residence_s,
+                },
+                &self.lq_l,
+                self.popts,
+                Some(NoiseInput {
+                    cells: &cohort_noise,
+                    alpha_hit_coeff_per_gy: groups.hit_l,
+                }),
+            )
+            .context("cohort exposure")?;
             exposures.push(ExposureSummary::of(
                 "cohort",
                 (a0, a1),
@@ -83,10 +82,9 @@ impl Step<'_> {
         wo.noise = Some(groups.lymph_cn.clone());
         wo.alpha_hit_coeff_per_gy = groups.hit_l;
         let field = Some((&self.group_field, GROUP_TUMOUR));
-        Ok(Some(k(
-            "immunotherapy window",
-            immunotherapy_window(src, &lfield, field, &wo),
-        )?))
+        Ok(Some(
+            immunotherapy_window(src, &lfield, field, &wo).context("immunotherapy window")?,
+        ))
     }
 
     /// The migrating lymphocytes (`[lymphocytes.migrating]`), walking the per-voxel doses
@@ -111,13 +109,13 @@ impl Step<'_> {
         }
         let mut doses = vdpd.iter().flatten().flatten().peekable();
         if doses.peek().is_none() {
-            return Err(failed(
-                "migrating lymphocytes need per-voxel doses: the tally layout keeps none",
+            return Err(ScenarioError::Check(
+                "migrating lymphocytes need per-voxel doses: the tally layout keeps none".into(),
             ));
         }
         if !doses.all(|d| d.covers(Some(&allowed))) {
-            return Err(failed(
-                "migrating lymphocytes need the dose of every voxel they may walk",
+            return Err(ScenarioError::Check(
+                "migrating lymphocytes need the dose of every voxel they may walk".into(),
             ));
         }
         let plain = PhantomWalkGrid {
@@ -152,12 +150,8 @@ impl Step<'_> {
             let noise = Some(WalkNoise {
                 alpha_hit_coeff_per_gy: hit_l,
             });
-            k(
-                "migrating lymphocytes",
-                migrating_exposures_noisy(
-                    self.ev, &grid, &wp, &cohorts, m.walkers, &self.lq_l, noise,
-                ),
-            )?
+            migrating_exposures_noisy(self.ev, &grid, &wp, &cohorts, m.walkers, &self.lq_l, noise)
+                .context("migrating lymphocytes")?
         };
         for (c, w) in cohorts.iter().zip(&walks) {
             exposures.push(ExposureSummary::of(
@@ -224,25 +218,25 @@ impl Step<'_> {
         if c.tumour_transit_fraction > 0.0 && transit.is_none() {
             notes.push("circulating lymphocytes: the phantom has no vessel voxels, so the tumour transit dose is left out".into());
         }
-        let e = k(
-            "circulating lymphocytes",
-            circulating_exposure(
-                Blood {
-                    kinetics: &blood,
-                    site: "blood",
-                    mass_g: c.blood_mass_g,
-                    recoil: s.transport.recoil,
-                },
-                transit,
-                first,
-                first + c.until_s,
-                &self.lq_l,
-                self.popts,
-            ),
-        )?;
+        let e = circulating_exposure(
+            Blood {
+                kinetics: &blood,
+                site: "blood",
+                mass_g: c.blood_mass_g,
+                recoil: s.transport.recoil,
+            },
+            transit,
+            first,
+            first + c.until_s,
+            &self.lq_l,
+            self.popts,
+        )
+        .context("circulating lymphocytes")?;
         let sd = match transit {
             Some(t) => {
-                let d = k("transit decays", src.decays(first, first + c.until_s))?;
+                let d = src
+                    .decays(first, first + c.until_s)
+                    .context("transit decays")?;
                 transit_sd(
                     self.tr,
                     &self.label_field,
@@ -270,16 +264,8 @@ impl Step<'_> {
         c: &crate::spec::CirculatingSpec,
     ) -> Result<xfire_kinetics::SourceKinetics> {
         let nuclide = &self.plan.scenario.agent.nuclide;
-        let chain = k(
-            "chain",
-            xfire_kinetics::Chain::from_library(nuclide).map_err(|e| {
-                xfire_kinetics::KineticsError::Parse {
-                    what: "chain",
-                    text: nuclide.clone(),
-                    reason: e.to_string(),
-                }
-            }),
-        )?;
+        let chain = xfire_kinetics::Chain::from_library(nuclide)
+            .context(format!("cannot read chain {nuclide:?}"))?;
         let terms: Vec<ExpTerm> = c.clearance.clone();
         let blood_model = SourceModel::retained(
             chain,
@@ -292,10 +278,9 @@ impl Step<'_> {
                 uptake_fraction: c.blood_fraction,
             },
         );
-        k(
-            "blood kinetics",
-            blood_model.build(self.plan.source.administrations()),
-        )
+        blood_model
+            .build(self.plan.source.administrations())
+            .context("blood kinetics")
     }
 }
 /// Standard uncertainty of the circulating lymphocytes' tumour-transit dose, (low LET, α)
