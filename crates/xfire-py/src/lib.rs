@@ -54,10 +54,10 @@ pub(crate) fn api_error(e: xfire_api::ApiError) -> PyErr {
     }
 }
 
-/// A scenario error (invalid file: every problem with its line) as `ValueError`, options
-/// named as Python keywords.
+/// A scenario error (invalid file: every problem with its line) as `ValueError`, with its
+/// causes (`ScenarioError::message`), options named as Python keywords.
 pub(crate) fn scenario_error(e: xfire_scenario::ScenarioError) -> PyErr {
-    PyValueError::new_err(python_names(&e.to_string()))
+    PyValueError::new_err(python_names(&e.message()))
 }
 
 /// The module.

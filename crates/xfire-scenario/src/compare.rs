@@ -39,7 +39,7 @@ use crate::compute::{compute, walk_voxels};
 use crate::plan::Plan;
 use crate::spec::{AmountSpec, Scenario};
 use crate::transport::{transport_part, ComponentTransport, Options, Part, PartTransport};
-use crate::{Result, ScenarioError};
+use crate::{Context, Result, ScenarioError};
 
 mod nuclide;
 mod report;
@@ -57,10 +57,6 @@ use xfire_core::constants::DAY_S as DAY;
 pub const DEFAULT_NUCLIDES: [&str; 7] = [
     "Lu-177", "Tb-161", "Ac-225", "Bi-213", "At-211", "Pb-212", "Ra-223",
 ];
-
-fn failed(what: impl std::fmt::Display) -> ScenarioError {
-    ScenarioError::Failed(what.to_string())
-}
 
 /// What is held equal across the nuclides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -402,8 +398,8 @@ pub fn scaled_scenario(s: &Scenario, k: f64) -> Scenario {
 /// The scenario with `nuclide` as the agent's nuclide; daughter rules naming a nuclide that
 /// is not a daughter of `nuclide` are dropped (returned as notes).
 pub fn with_nuclide(s: &Scenario, nuclide: &str) -> Result<(Scenario, Vec<String>)> {
-    let chain = xfire_kinetics::Chain::from_library(nuclide)
-        .map_err(|e| failed(format!("nuclide {nuclide}: {e}")))?;
+    let chain =
+        xfire_kinetics::Chain::from_library(nuclide).context(format!("nuclide {nuclide}"))?;
     let name = chain.members()[0].nuclide.clone();
     let mut s = s.clone();
     s.agent.nuclide = name.clone();
@@ -495,7 +491,7 @@ struct Nuclides {
 /// checks the normalisation against `base`'s amount.
 fn resolve_nuclides(base: &Scenario, opts: &CompareOptions) -> Result<Nuclides> {
     if opts.nuclides.is_empty() {
-        return Err(failed("compare: no nuclides given"));
+        return Err(ScenarioError::Check("compare: no nuclides given".into()));
     }
     let mut chains = Vec::new();
     let mut bad = Vec::new();
@@ -506,7 +502,10 @@ fn resolve_nuclides(base: &Scenario, opts: &CompareOptions) -> Result<Nuclides> 
         }
     }
     if !bad.is_empty() {
-        return Err(failed(format!("unknown nuclide(s): {}", bad.join("; "))));
+        return Err(ScenarioError::Check(format!(
+            "unknown nuclide(s): {}",
+            bad.join("; ")
+        )));
     }
     let names: Vec<String> = chains
         .iter()
@@ -514,17 +513,17 @@ fn resolve_nuclides(base: &Scenario, opts: &CompareOptions) -> Result<Nuclides> 
         .collect();
     for (i, n) in names.iter().enumerate() {
         if names[..i].contains(n) {
-            return Err(failed(format!("nuclide {n} is listed twice")));
+            return Err(ScenarioError::Check(format!("nuclide {n} is listed twice")));
         }
     }
     let reference = match &opts.reference {
         None => names[0].clone(),
         Some(r) => {
-            let c = xfire_kinetics::Chain::from_library(r)
-                .map_err(|e| failed(format!("reference nuclide {r}: {e}")))?;
+            let c =
+                xfire_kinetics::Chain::from_library(r).context(format!("reference nuclide {r}"))?;
             let n = c.members()[0].nuclide.clone();
             if !names.contains(&n) {
-                return Err(failed(format!(
+                return Err(ScenarioError::Check(format!(
                     "the reference nuclide {n} is not among the compared nuclides"
                 )));
             }
@@ -534,9 +533,9 @@ fn resolve_nuclides(base: &Scenario, opts: &CompareOptions) -> Result<Nuclides> 
     if opts.normalise == Normalise::Activity
         && matches!(base.amount, AmountSpec::DecaysPerLabelledCell(_))
     {
-        return Err(failed(
+        return Err(ScenarioError::Check(
             "--normalise activity needs the scenario's amount as an activity \
-             (kinetics.uptake_fraction or kinetics.activity_concentration), not decays_per_labelled_cell",
+             (kinetics.uptake_fraction or kinetics.activity_concentration), not decays_per_labelled_cell".into(),
         ));
     }
     let reference = names.iter().position(|n| *n == reference).expect("present");

@@ -6,37 +6,27 @@ use serde::Serialize;
 use xfire_kinetics::dose_time::{
     dose_between, dose_timeline, dose_total, settle_time_s, DoseField, ProtractionOptions,
 };
-use xfire_kinetics::lymphocytes::{
-    circulating_exposure, cohort_exposure_noisy, resident_exposure_noisy, Blood, Cohort,
-    Distribution, Exposure, NoiseInput, TumourTransit,
-};
-use xfire_kinetics::noise::{CellNoise, SurvivalEstimate};
+use xfire_kinetics::lymphocytes::{resident_exposure_noisy, Distribution, Exposure, NoiseInput};
+use xfire_kinetics::noise::{CellNoise, ComponentNoise, SurvivalEstimate};
 use xfire_kinetics::radiobiology::{Grade, LqParameters};
-use xfire_kinetics::walk::{migrating_exposures_noisy, WalkGrid, WalkNoise, WalkParameters};
-use xfire_kinetics::window::{immunotherapy_window, WindowOptions, WindowReport};
-use xfire_kinetics::{ExpTerm, Quantity, SourceModel, Tac};
+use xfire_kinetics::walk::WalkGrid;
+use xfire_kinetics::window::WindowReport;
+use xfire_kinetics::{Evolution, SplitDose};
 use xfire_phantom::{labels, CellKind, Phantom};
 use xfire_tally::dose_gy;
 use xfire_transport::region_masses_g;
 
 use crate::cellnoise::{
     alpha_hit_coefficient, component_noise, geometric_classes, hit_summary, CellUncertainty,
-    NoisyWalkGrid,
 };
 use crate::plan::{Plan, GROUP_LYMPHOCYTE, GROUP_MAP, GROUP_TUMOUR};
 use crate::transport::{ComponentTransport, Part};
 use crate::voxels::{VoxelDose, VoxelSubset};
-use crate::{Result, ScenarioError};
+use crate::{Context, Result, ScenarioError};
 
 use xfire_core::constants::DAY_S as DAY;
 
-fn failed(what: impl std::fmt::Display) -> ScenarioError {
-    ScenarioError::Failed(what.to_string())
-}
-
-fn k<T>(what: &str, r: std::result::Result<T, xfire_kinetics::KineticsError>) -> Result<T> {
-    r.map_err(|e| failed(format!("{what}: {e}")))
-}
+mod lymphocytes;
 
 /// One source component: its decays and its dose per decay at the tumour cells.
 #[derive(Debug, Clone, Serialize)]
@@ -538,10 +528,7 @@ fn select(field: &[Vec<Vec<f64>>; 2], idx: &[usize]) -> Result<DoseField> {
             .map(|c| idx.iter().map(|&i| c[i]).collect())
             .collect()
     };
-    k(
-        "dose field",
-        DoseField::new(pick(&field[0]), pick(&field[1])),
-    )
+    DoseField::new(pick(&field[0]), pick(&field[1])).context("dose field")
 }
 
 fn quantile_sorted(s: &[f64], p: f64) -> f64 {
@@ -554,27 +541,11 @@ fn quantile_sorted(s: &[f64], p: f64) -> f64 {
     s[lo] + (h - lo as f64) * (s[hi] - s[lo])
 }
 
-/// The time step of a run: everything after the transport.
+/// The time step of a run: everything after the transport. One function per phase; the
+/// phases share the plan, the transport, the kinetics and the dose per decay of every target
+/// through [`Step`].
 pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
-    let s = &plan.scenario;
-    let ph = &plan.phantom;
-    let src = &plan.source;
-    let ev = src.evolution();
-    let comps = src.components();
-    if tr.len() != comps.len()
-        || tr
-            .iter()
-            .zip(comps)
-            .any(|(t, c)| t.nuclide != c.nuclide || t.site != c.site)
-    {
-        return Err(failed(
-            "transport results do not match the plan's source components",
-        ));
-    }
-    let rb = &s.radiobiology;
-    let (lq_t, lq_l): (LqParameters, LqParameters) = (rb.tumour, rb.lymphocyte);
-    let popts = ProtractionOptions::default();
-    let mut notes = Vec::new();
+    check_components(plan, tr)?;
     let mut phases: Vec<(String, f64)> = Vec::new();
     let mut t0 = std::time::Instant::now();
 
@@ -583,171 +554,420 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
         &mut t0,
         "targets: label regions, groups, cells",
     );
-    // targets: label regions, groups, cells
-    let label_masses = region_masses_g(ph, &plan.layout.regions[0]);
-    let cell_masses = region_masses_g(ph, &plan.layout.regions[1]);
-    let group_masses = region_masses_g(ph, &plan.layout.regions[GROUP_MAP]);
-    let lf = region_field(tr, 0, &label_masses);
-    let cf = region_field(tr, 1, &cell_masses);
-    let gf = region_field(tr, GROUP_MAP, &group_masses);
-    let n_labels = label_masses.len();
-    let label_field = k(
-        "label dose field",
-        DoseField::new(lf[0].clone(), lf[1].clone()),
-    )?;
-    let group_field = k(
-        "group dose field",
-        DoseField::new(gf[0].clone(), gf[1].clone()),
-    )?;
-
-    let end_s = k("end of treatment", settle_time_s(ev, 1e-4))?;
-    let first = ev.first_time_s().unwrap_or(0.0);
-
-    // components summary
-    let mut components = Vec::new();
-    let totals = src.total_decays();
-    for (ci, (c, t)) in comps.iter().zip(tr).enumerate() {
-        let unc = |p: Part| {
-            t.part(p)
-                .map_or(0.0, |x| x.region_rel_unc(GROUP_MAP, GROUP_TUMOUR))
-        };
-        let dec = |p: Part| t.part(p).map_or(0, |x| x.decays);
-        components.push(ComponentSummary {
-            nuclide: c.nuclide.clone(),
-            site: c.site.clone(),
-            total_decays: totals[ci],
-            transported_decays: [dec(Part::LowLet), dec(Part::Alpha)],
-            tumour_gy_per_decay: [gf[0][ci][GROUP_TUMOUR], gf[1][ci][GROUP_TUMOUR]],
-            tumour_rel_unc: [unc(Part::LowLet), unc(Part::Alpha)],
-            lymphocyte_gy_per_decay: [gf[0][ci][GROUP_LYMPHOCYTE], gf[1][ci][GROUP_LYMPHOCYTE]],
-            from_cache: t.parts.iter().all(|p| p.from_cache),
-        });
-    }
+    let st = Step::new(plan, tr)?;
+    let components = st.component_summaries();
 
     phase(&mut phases, &mut t0, "voxel dose per decay and total map");
     // voxel dose per decay (borrowed from the transport; None for a part the nuclide does
     // not emit or a layout without per-voxel tallies) and the total map
-    let nv = ph.grid.len();
     let vdpd = voxel_doses(tr);
     let full = full_doses(&vdpd);
     let has_maps = full.is_some();
-    let total_map = full.map_or(Vec::new(), |f| dose_map(&f, &totals, nv));
+    let total_map = full.map_or(Vec::new(), |f| dose_map(&f, &st.totals, st.voxels()));
 
     phase(&mut phases, &mut t0, "labels");
-    // labels
-    let ltot = k("label doses", dose_total(ev, &label_field))?;
-    let mut per_label: Vec<Vec<f64>> = vec![Vec::new(); n_labels];
-    for ((v, &l), &d) in ph.label.iter().enumerate().zip(&total_map) {
-        if (l as usize) < n_labels && ph.voxel_mass_g(v) > 0.0 {
-            per_label[l as usize].push(f64::from(d));
+    let labels = st.label_summaries(&total_map)?;
+    drop(total_map); // per-voxel array not needed past the labels
+
+    phase(&mut phases, &mut t0, "cells");
+    let ids = CellIds::of(plan);
+    let mut groups = st.cell_groups(&ids)?;
+    let mut notes = st.cell_notes(&ids, &groups);
+
+    phase(&mut phases, &mut t0, "reporting times");
+    let (at_times, dose_maps) = st.reporting_times(&ids, has_maps, &mut groups)?;
+
+    phase(&mut phases, &mut t0, "curves");
+    let curves = st.curves(&labels)?;
+
+    phase(&mut phases, &mut t0, "lymphocyte models");
+    let mut exposures = Vec::new();
+    let window = st.resident_and_cohorts(&ids, &groups, &mut exposures)?;
+    st.migrating(&vdpd, groups.hit_l, &mut exposures, &mut notes)?;
+    st.circulating(&mut exposures, &mut notes)?;
+
+    phase(&mut phases, &mut t0, "end");
+    let s = &plan.scenario;
+    let ratio = groups.tumour_to_lymphocyte_ratio();
+    Ok(RunResult {
+        phases,
+        description: s.description.clone(),
+        nuclide: s.agent.nuclide.clone(),
+        binding: s.agent.binding.clone(),
+        administrations: plan
+            .source
+            .administrations()
+            .iter()
+            .map(|a| (a.time_s, a.activity_bq))
+            .collect(),
+        labelled_cells: [plan.labelled_cells.len(), ids.tumour.len()],
+        tumour_mass_g: plan.tumour_mass_g,
+        end_s: st.end_s,
+        components,
+        labels,
+        tumour: groups.tumour,
+        lymphocytes: groups.lymphocytes,
+        tumour_to_lymphocyte_ratio: ratio,
+        at_times,
+        exposures,
+        window,
+        parameters: params(plan),
+        notes,
+        single_hit: groups.single_hit,
+        curves,
+        cells: groups.table,
+        dose_maps,
+    })
+}
+
+/// The transport `tr` must hold the plan's source components, in order.
+fn check_components(plan: &Plan, tr: &[ComponentTransport]) -> Result<()> {
+    let comps = plan.source.components();
+    if tr.len() != comps.len()
+        || tr
+            .iter()
+            .zip(comps)
+            .any(|(t, c)| t.nuclide != c.nuclide || t.site != c.site)
+    {
+        return Err(ScenarioError::Check(
+            "transport results do not match the plan's source components".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// What the phases of the time step share: the plan, the transport, the kinetics, and the
+/// dose per decay of every target (`[part][component][region]` per region map, and the
+/// label and group maps as dose fields).
+struct Step<'a> {
+    plan: &'a Plan,
+    tr: &'a [ComponentTransport],
+    ev: &'a Evolution,
+    /// Decays of every component over all time.
+    totals: Vec<f64>,
+    /// The first administration \[s\].
+    first: f64,
+    /// End of the treatment (< 1e-4 of the decays left) \[s\].
+    end_s: f64,
+    /// Radiobiology of the tumour cells and of the lymphocytes.
+    lq_t: LqParameters,
+    lq_l: LqParameters,
+    popts: ProtractionOptions,
+    label_masses: Vec<f64>,
+    /// Dose per decay per label, cell and group.
+    lf: [Vec<Vec<f64>>; 2],
+    cf: [Vec<Vec<f64>>; 2],
+    gf: [Vec<Vec<f64>>; 2],
+    label_field: DoseField,
+    group_field: DoseField,
+}
+
+/// The cells of the phantom by kind (cell ids = cell region indices), and which are labelled
+/// with what uptake weight (indexed by cell id).
+struct CellIds {
+    tumour: Vec<usize>,
+    lymph: Vec<usize>,
+    labelled: Vec<bool>,
+    weight: Vec<f64>,
+}
+
+impl CellIds {
+    fn of(plan: &Plan) -> Self {
+        let ph = &plan.phantom;
+        let of_kind = |kind: CellKind| -> Vec<usize> {
+            ph.cells
+                .cells
+                .iter()
+                .filter(|c| c.kind == kind)
+                .map(|c| c.id as usize)
+                .collect()
+        };
+        let n_cells = ph.cells.len();
+        let mut labelled = vec![false; n_cells + 1];
+        let mut weight = vec![0.0; n_cells + 1];
+        for (id, w) in plan.labelled_cells.iter().zip(&plan.cell_weights) {
+            labelled[*id as usize] = true;
+            weight[*id as usize] = *w;
+        }
+        Self {
+            tumour: of_kind(CellKind::TUMOUR),
+            lymph: of_kind(CellKind::LYMPHOCYTE),
+            labelled,
+            weight,
         }
     }
-    let mut label_summaries = Vec::new();
-    for (id, name) in ph.labels.entries() {
-        let i = *id as usize;
-        if i >= n_labels || label_masses[i] <= 0.0 {
-            continue;
+}
+
+/// The cell phase's results: the two groups over all time with their resident exposures,
+/// the per-cell table, the α-hit model, and what the lymphocyte models take from it.
+struct CellGroups {
+    tumour: CellGroupSummary,
+    lymphocytes: CellGroupSummary,
+    /// The resident lymphocytes' exposure (None without lymphocyte cells).
+    resident: Option<Exposure>,
+    table: CellTable,
+    single_hit: Vec<SingleHitSummary>,
+    /// The lymphocytes' α-hit coefficient and per-component noise (cohorts, window).
+    hit_l: Option<f64>,
+    lymph_cn: ComponentNoise,
+}
+
+impl CellGroups {
+    /// Tumour / lymphocyte mean dose: absorbed and RBE-weighted (NaN without lymphocyte dose).
+    fn tumour_to_lymphocyte_ratio(&self) -> [f64; 2] {
+        let (t, l) = (&self.tumour, &self.lymphocytes);
+        [
+            if l.mean_gy > 0.0 {
+                t.mean_gy / l.mean_gy
+            } else {
+                f64::NAN
+            },
+            if l.rbe_weighted_gy > 0.0 {
+                t.rbe_weighted_gy / l.rbe_weighted_gy
+            } else {
+                f64::NAN
+            },
+        ]
+    }
+}
+
+/// One group of cells whose resident exposure is computed.
+struct GroupTarget<'a> {
+    idx: &'a [usize],
+    lq: &'a LqParameters,
+    name: &'a str,
+    /// Its region in the group map.
+    group: usize,
+    noise: &'a CellNoise,
+    hit: Option<f64>,
+}
+
+impl<'a> Step<'a> {
+    /// Targets: masses and dose per decay of the label regions, cells and groups.
+    fn new(plan: &'a Plan, tr: &'a [ComponentTransport]) -> Result<Self> {
+        let ph = &plan.phantom;
+        let src = &plan.source;
+        let ev = src.evolution();
+        let rb = &plan.scenario.radiobiology;
+        let label_masses = region_masses_g(ph, &plan.layout.regions[0]);
+        let cell_masses = region_masses_g(ph, &plan.layout.regions[1]);
+        let group_masses = region_masses_g(ph, &plan.layout.regions[GROUP_MAP]);
+        let lf = region_field(tr, 0, &label_masses);
+        let cf = region_field(tr, 1, &cell_masses);
+        let gf = region_field(tr, GROUP_MAP, &group_masses);
+        let label_field =
+            DoseField::new(lf[0].clone(), lf[1].clone()).context("label dose field")?;
+        let group_field =
+            DoseField::new(gf[0].clone(), gf[1].clone()).context("group dose field")?;
+        let end_s = settle_time_s(ev, 1e-4).context("end of treatment")?;
+        Ok(Self {
+            plan,
+            tr,
+            ev,
+            totals: src.total_decays(),
+            first: ev.first_time_s().unwrap_or(0.0),
+            end_s,
+            lq_t: rb.tumour,
+            lq_l: rb.lymphocyte,
+            popts: ProtractionOptions::default(),
+            label_masses,
+            lf,
+            cf,
+            gf,
+            label_field,
+            group_field,
+        })
+    }
+
+    /// Voxels of the phantom.
+    fn voxels(&self) -> usize {
+        self.plan.phantom.grid.len()
+    }
+
+    /// Per source component: its decays and its dose per decay at the cell groups.
+    fn component_summaries(&self) -> Vec<ComponentSummary> {
+        let gf = &self.gf;
+        let comps = self.plan.source.components();
+        let mut components = Vec::new();
+        for (ci, (c, t)) in comps.iter().zip(self.tr).enumerate() {
+            let unc = |p: Part| {
+                t.part(p)
+                    .map_or(0.0, |x| x.region_rel_unc(GROUP_MAP, GROUP_TUMOUR))
+            };
+            let dec = |p: Part| t.part(p).map_or(0, |x| x.decays);
+            components.push(ComponentSummary {
+                nuclide: c.nuclide.clone(),
+                site: c.site.clone(),
+                total_decays: self.totals[ci],
+                transported_decays: [dec(Part::LowLet), dec(Part::Alpha)],
+                tumour_gy_per_decay: [gf[0][ci][GROUP_TUMOUR], gf[1][ci][GROUP_TUMOUR]],
+                tumour_rel_unc: [unc(Part::LowLet), unc(Part::Alpha)],
+                lymphocyte_gy_per_decay: [gf[0][ci][GROUP_LYMPHOCYTE], gf[1][ci][GROUP_LYMPHOCYTE]],
+                from_cache: t.parts.iter().all(|p| p.from_cache),
+            });
         }
-        let vals = &mut per_label[i];
-        vals.sort_by(f64::total_cmp);
-        // combined uncertainty: Σ_c (N_c d_c u_c)² over components and parts
+        components
+    }
+
+    /// Per label over all time: mean, α and RBE-weighted dose, the quantiles of its voxels'
+    /// doses in `total_map` (empty: NaN) and the combined uncertainty.
+    fn label_summaries(&self, total_map: &[f32]) -> Result<Vec<LabelSummary>> {
+        let ph = &self.plan.phantom;
+        let n_labels = self.label_masses.len();
+        let ltot = dose_total(self.ev, &self.label_field).context("label doses")?;
+        let mut per_label: Vec<Vec<f64>> = vec![Vec::new(); n_labels];
+        for ((v, &l), &d) in ph.label.iter().enumerate().zip(total_map) {
+            if (l as usize) < n_labels && ph.voxel_mass_g(v) > 0.0 {
+                per_label[l as usize].push(f64::from(d));
+            }
+        }
+        let mut label_summaries = Vec::new();
+        for (id, name) in ph.labels.entries() {
+            let i = *id as usize;
+            if i >= n_labels || self.label_masses[i] <= 0.0 {
+                continue;
+            }
+            let vals = &mut per_label[i];
+            vals.sort_by(f64::total_cmp);
+            let mean = ltot.low_let[i] + ltot.alpha[i];
+            let var = self.label_variance(i);
+            label_summaries.push(LabelSummary {
+                id: *id,
+                name: name.clone(),
+                mass_g: self.label_masses[i],
+                mean_gy: mean,
+                alpha_gy: ltot.alpha[i],
+                rbe_weighted_gy: ltot.low_let[i] + self.lq_t.rbe_alpha * ltot.alpha[i],
+                median_gy: quantile_sorted(vals, 0.5),
+                d98_gy: quantile_sorted(vals, 0.02),
+                d2_gy: quantile_sorted(vals, 0.98),
+                rel_unc: if mean > 0.0 { var.sqrt() / mean } else { 0.0 },
+            });
+        }
+        Ok(label_summaries)
+    }
+
+    /// Combined variance of label `i`'s dose over all time: Σ_c (N_c d_c u_c)² over
+    /// components and parts \[Gy²\].
+    fn label_variance(&self, i: usize) -> f64 {
         let mut var = 0.0;
-        for (ci, t) in tr.iter().enumerate() {
+        for (ci, t) in self.tr.iter().enumerate() {
             for (pi, part) in [Part::LowLet, Part::Alpha].into_iter().enumerate() {
                 if let Some(x) = t.part(part) {
                     let u = x.region_rel_unc(0, i);
-                    let d = lf[pi][ci][i] * totals[ci];
+                    let d = self.lf[pi][ci][i] * self.totals[ci];
                     if u.is_finite() {
                         var += (d * u).powi(2);
                     }
                 }
             }
         }
-        let mean = ltot.low_let[i] + ltot.alpha[i];
-        label_summaries.push(LabelSummary {
-            id: *id,
-            name: name.clone(),
-            mass_g: label_masses[i],
-            mean_gy: mean,
-            alpha_gy: ltot.alpha[i],
-            rbe_weighted_gy: ltot.low_let[i] + lq_t.rbe_alpha * ltot.alpha[i],
-            median_gy: quantile_sorted(vals, 0.5),
-            d98_gy: quantile_sorted(vals, 0.02),
-            d2_gy: quantile_sorted(vals, 0.98),
-            rel_unc: if mean > 0.0 { var.sqrt() / mean } else { 0.0 },
-        });
+        var
     }
 
-    drop((total_map, per_label)); // per-voxel arrays not needed past the labels
-    phase(&mut phases, &mut t0, "cells");
-    // cells
-    let n_cells = ph.cells.len();
-    let tumour_idx: Vec<usize> = ph
-        .cells
-        .cells
-        .iter()
-        .filter(|c| c.kind == CellKind::TUMOUR)
-        .map(|c| c.id as usize)
-        .collect();
-    let lymph_idx: Vec<usize> = ph
-        .cells
-        .cells
-        .iter()
-        .filter(|c| c.kind == CellKind::LYMPHOCYTE)
-        .map(|c| c.id as usize)
-        .collect();
-    let gtot = k("group doses", dose_total(ev, &group_field))?;
-    let mut cells = CellTable::default();
-    let mut labelled = vec![false; n_cells + 1];
-    let mut weight = vec![0.0; n_cells + 1];
-    for (id, w) in plan.labelled_cells.iter().zip(&plan.cell_weights) {
-        labelled[*id as usize] = true;
-        weight[*id as usize] = *w;
+    /// Cells: the tumour cells and the lymphocytes over all time with their noise, the
+    /// α-hit model, the resident exposures and the per-cell table.
+    fn cell_groups(&self, ids: &CellIds) -> Result<CellGroups> {
+        let (tr, ph) = (self.tr, &self.plan.phantom);
+        let gtot = dose_total(self.ev, &self.group_field).context("group doses")?;
+        let cu = CellUncertainty::new(tr, &self.cf, &self.totals);
+        let tumour_classes = geometric_classes(ph, &ids.tumour, &ids.labelled);
+        let tumour_noise = cu.noise_of(&ids.tumour, tumour_classes);
+        let lymph_classes = geometric_classes(ph, &ids.lymph, &ids.labelled);
+        let lymph_noise = cu.noise_of(&ids.lymph, lymph_classes.clone());
+        // cohorts and the window: the noise of their own interval's mix of components
+        let lymph_cn = component_noise(tr, &ids.lymph, lymph_classes);
+        let hit_t = self.hit_coefficient(GROUP_TUMOUR, 0, &self.lq_t);
+        let hit_l = self.hit_coefficient(GROUP_LYMPHOCYTE, 1, &self.lq_l);
+        let single_hit = self.single_hit_summaries([hit_t, hit_l]);
+        let (tumour, te) = self.group_exposure(
+            &gtot,
+            &cu,
+            GroupTarget {
+                idx: &ids.tumour,
+                lq: &self.lq_t,
+                name: "tumour cells",
+                group: GROUP_TUMOUR,
+                noise: &tumour_noise,
+                hit: hit_t,
+            },
+        )?;
+        let (lymphocytes, le) = self.group_exposure(
+            &gtot,
+            &cu,
+            GroupTarget {
+                idx: &ids.lymph,
+                lq: &self.lq_l,
+                name: "lymphocytes",
+                group: GROUP_LYMPHOCYTE,
+                noise: &lymph_noise,
+                hit: hit_l,
+            },
+        )?;
+        let table = self.cell_table(ids, &cu, [&te, &le]);
+        Ok(CellGroups {
+            tumour,
+            lymphocytes,
+            resident: le,
+            table,
+            single_hit,
+            hit_l,
+            lymph_cn,
+        })
     }
-    let cu = CellUncertainty::new(tr, &cf, &totals);
-    let tumour_noise = cu.noise_of(&tumour_idx, geometric_classes(ph, &tumour_idx, &labelled));
-    let lymph_classes = geometric_classes(ph, &lymph_idx, &labelled);
-    let lymph_noise = cu.noise_of(&lymph_idx, lymph_classes.clone());
-    // cohorts and the window: the noise of their own interval's mix of components
-    let lymph_cn = component_noise(tr, &lymph_idx, lymph_classes);
-    let hit_coeff = |group: usize, class: usize, lq: &LqParameters| {
-        let a: Vec<f64> = gf[1].iter().map(|c| c[group]).collect();
-        alpha_hit_coefficient(tr, &a, &totals, class, lq.alpha_per_gy * lq.rbe_alpha)
-    };
-    let hit_t = hit_coeff(GROUP_TUMOUR, 0, &lq_t);
-    let hit_l = hit_coeff(GROUP_LYMPHOCYTE, 1, &lq_l);
-    let mut single_hit = Vec::new();
-    for (who, class, k, lq) in [
-        ("tumour cells", 0, hit_t, &lq_t),
-        ("lymphocytes", 1, hit_l, &lq_l),
-    ] {
-        if let Some(k) = k {
-            single_hit.push(SingleHitSummary {
-                target: who.into(),
-                coefficient_per_gy: k,
-                alpha_rbe_per_gy: lq.alpha_per_gy * lq.rbe_alpha,
-                members: hit_summary(tr, class)
-                    .into_iter()
-                    .map(|(nuclide, z, events)| SingleHitMember {
-                        nuclide,
-                        frequency_mean_z_gy: z,
-                        events,
-                    })
-                    .collect(),
-            });
+
+    /// The α-hit coefficient of target `class` (0 tumour cells, 1 lymphocytes) at region
+    /// `group` of the group map (None: no α events).
+    fn hit_coefficient(&self, group: usize, class: usize, lq: &LqParameters) -> Option<f64> {
+        let a: Vec<f64> = self.gf[1].iter().map(|c| c[group]).collect();
+        alpha_hit_coefficient(
+            self.tr,
+            &a,
+            &self.totals,
+            class,
+            lq.alpha_per_gy * lq.rbe_alpha,
+        )
+    }
+
+    /// The α-hit model of the tumour cells and the lymphocytes (`hit`: their coefficients).
+    fn single_hit_summaries(&self, hit: [Option<f64>; 2]) -> Vec<SingleHitSummary> {
+        let mut single_hit = Vec::new();
+        for (who, class, k, lq) in [
+            ("tumour cells", 0, hit[0], &self.lq_t),
+            ("lymphocytes", 1, hit[1], &self.lq_l),
+        ] {
+            if let Some(k) = k {
+                single_hit.push(SingleHitSummary {
+                    target: who.into(),
+                    coefficient_per_gy: k,
+                    alpha_rbe_per_gy: lq.alpha_per_gy * lq.rbe_alpha,
+                    members: hit_summary(self.tr, class)
+                        .into_iter()
+                        .map(|(nuclide, z, events)| SingleHitMember {
+                            nuclide,
+                            frequency_mean_z_gy: z,
+                            events,
+                        })
+                        .collect(),
+                });
+            }
         }
+        single_hit
     }
-    let exposure_of = |idx: &[usize],
-                       lq: &LqParameters,
-                       name: &str,
-                       group: usize,
-                       noise: &CellNoise,
-                       hit: Option<f64>|
-     -> Result<(CellGroupSummary, Option<Exposure>)> {
+
+    /// Group `g` over all time (`gtot`: the group doses) and, if it has cells, their
+    /// resident exposure.
+    fn group_exposure(
+        &self,
+        gtot: &SplitDose,
+        cu: &CellUncertainty,
+        g: GroupTarget,
+    ) -> Result<(CellGroupSummary, Option<Exposure>)> {
+        let (group, lq, name) = (g.group, g.lq, g.name);
         let mean = gtot.low_let[group] + gtot.alpha[group];
-        let mut g = CellGroupSummary {
+        let mut sum = CellGroupSummary {
             name: name.into(),
-            cells: idx.len(),
+            cells: g.idx.len(),
             mean_gy: mean,
             alpha_gy: gtot.alpha[group],
             rbe_weighted_gy: gtot.low_let[group] + lq.rbe_alpha * gtot.alpha[group],
@@ -757,469 +977,174 @@ pub fn compute(plan: &Plan, tr: &[ComponentTransport]) -> Result<RunResult> {
             surviving_fraction: None,
             survival: None,
             alpha_hit_survival: None,
-            per_cell_rel_unc_p95: cu.rel_p95(idx),
+            per_cell_rel_unc_p95: cu.rel_p95(g.idx),
         };
-        if idx.is_empty() {
-            return Ok((g, None));
+        if g.idx.is_empty() {
+            return Ok((sum, None));
         }
-        let f = select(&cf, idx)?;
-        let e = k(
-            &format!("{name}: resident exposure"),
-            resident_exposure_noisy(
-                ev,
-                &f,
-                end_s.max(first + 1.0),
-                lq,
-                popts,
-                Some(NoiseInput {
-                    cells: noise,
-                    alpha_hit_coeff_per_gy: hit,
-                }),
-            ),
-        )?;
-        g.per_cell_gy = Some(k("distribution", Distribution::of(&e.dose.total()))?);
-        g.per_cell_rbe_weighted_gy = Some(e.rbe_weighted_summary.clone());
-        g.per_cell_bed_gy = Some(e.bed_summary.clone());
-        g.surviving_fraction = Some(e.surviving_fraction);
-        g.survival = Some(e.survival_estimate);
-        g.alpha_hit_survival = e.alpha_hit_estimate;
-        Ok((g, Some(e)))
-    };
-    let (tumour, te) = exposure_of(
-        &tumour_idx,
-        &lq_t,
-        "tumour cells",
-        GROUP_TUMOUR,
-        &tumour_noise,
-        hit_t,
-    )?;
-    let (lymphocytes, le) = exposure_of(
-        &lymph_idx,
-        &lq_l,
-        "lymphocytes",
-        GROUP_LYMPHOCYTE,
-        &lymph_noise,
-        hit_l,
-    )?;
-    for (idx, e) in [(&tumour_idx, &te), (&lymph_idx, &le)] {
-        let Some(e) = e else { continue };
-        let tot = e.dose.total();
-        for (j, &i) in idx.iter().enumerate() {
-            let c = &ph.cells.cells[i - 1];
-            cells.id.push(c.id);
-            cells.kind.push(c.kind.0);
-            cells.labelled.push(labelled[i]);
-            cells.uptake_weight.push(weight[i]);
-            cells.dose_gy.push(tot[j]);
-            cells.alpha_gy.push(e.dose.alpha[j]);
-            cells.dose_sd_gy.push(cu.total_sd(i));
-            cells.alpha_sd_gy.push(cu.sd[1][i]);
-            cells.rbe_weighted_gy.push(e.rbe_weighted_gy[j]);
-            cells.bed_gy.push(e.bed_gy[j]);
-            cells.survival.push(e.survival[j]);
-        }
-    }
-    if let Some(target) = s.transport.target_cell_uncertainty {
-        for g in [&tumour, &lymphocytes] {
-            notes.extend(cell_target_note(g, target, tr, s.transport.max_decays));
-        }
-    }
-    if lymph_idx.is_empty() {
-        notes.push("the phantom has no lymphocyte cells: resident, cohort and window models need lymphocyte positions and were skipped".into());
-    }
-    let ratio = [
-        if lymphocytes.mean_gy > 0.0 {
-            tumour.mean_gy / lymphocytes.mean_gy
-        } else {
-            f64::NAN
-        },
-        if lymphocytes.rbe_weighted_gy > 0.0 {
-            tumour.rbe_weighted_gy / lymphocytes.rbe_weighted_gy
-        } else {
-            f64::NAN
-        },
-    ];
-
-    phase(&mut phases, &mut t0, "reporting times");
-    // reporting times
-    let order: Vec<usize> = tumour_idx.iter().chain(&lymph_idx).copied().collect();
-    let all_cells_field = select(&cf, &order)?;
-    let mut at_times = Vec::new();
-    let mut dose_maps = DoseMaps {
-        voxels: nv,
-        ..DoseMaps::default()
-    };
-    let tum_total = tumour.mean_gy;
-    for &t in &s.output.times_s {
-        let g = k(
-            "dose at time",
-            dose_between(ev, &group_field, first, first + t),
-        )?;
-        let c = k(
-            "cell dose at time",
-            dose_between(ev, &all_cells_field, first, first + t),
-        )?
-        .total();
-        let (ct, cl) = c.split_at(tumour_idx.len());
-        let tg = g.low_let[GROUP_TUMOUR] + g.alpha[GROUP_TUMOUR];
-        at_times.push(AtTime {
-            time_s: t,
-            tumour_gy: tg,
-            lymphocyte_gy: g.low_let[GROUP_LYMPHOCYTE] + g.alpha[GROUP_LYMPHOCYTE],
-            tumour_fraction_delivered: if tum_total > 0.0 { tg / tum_total } else { 0.0 },
-            tumour_per_cell_gy: Distribution::of(ct).ok(),
-            lymphocyte_per_cell_gy: Distribution::of(cl).ok(),
-        });
-        if !cells.id.is_empty() {
-            cells.dose_at_gy.push(c);
-        }
-        if has_maps && s.output.maps.iter().any(|m| m == "dose") {
-            let d = k("decays at time", src.decays(first, first + t))?;
-            dose_maps.at.push((t, d));
-        }
-    }
-    dose_maps.total = has_maps.then(|| totals.clone());
-
-    phase(&mut phases, &mut t0, "curves");
-    // curves
-    let mut times: Vec<f64> = (0..=600)
-        .map(|i| first + (end_s - first) * f64::from(i) / 600.0)
-        .collect();
-    times.extend(
-        s.output
-            .times_s
-            .iter()
-            .map(|t| first + t)
-            .filter(|&t| t < end_s),
-    );
-    times.sort_by(f64::total_cmp);
-    times.dedup();
-    let gl = k(
-        "group dose timeline",
-        dose_timeline(ev, &group_field, &times),
-    )?;
-    let ll = k(
-        "label dose timeline",
-        dose_timeline(ev, &label_field, &times),
-    )?;
-    let mut names = vec!["tumour cells".to_string(), "lymphocytes".to_string()];
-    let mut rate = vec![Vec::new(), Vec::new()];
-    let mut cum = vec![Vec::new(), Vec::new()];
-    let label_ids: Vec<(usize, String)> = label_summaries
-        .iter()
-        .map(|l| (l.id as usize, l.name.clone()))
-        .collect();
-    for (_, n) in &label_ids {
-        names.push(n.clone());
-        rate.push(Vec::new());
-        cum.push(Vec::new());
-    }
-    for ti in 0..times.len() {
-        let (gr, gc) = (gl.rate[ti].total(), gl.cumulative[ti].total());
-        rate[0].push(gr[GROUP_TUMOUR]);
-        rate[1].push(gr[GROUP_LYMPHOCYTE]);
-        cum[0].push(gc[GROUP_TUMOUR]);
-        cum[1].push(gc[GROUP_LYMPHOCYTE]);
-        let (lr, lc) = (ll.rate[ti].total(), ll.cumulative[ti].total());
-        for (j, (i, _)) in label_ids.iter().enumerate() {
-            rate[2 + j].push(lr[*i]);
-            cum[2 + j].push(lc[*i]);
-        }
-    }
-    let curves = Curves {
-        times_s: times,
-        names,
-        rate_gy_per_s: rate,
-        cumulative_gy: cum,
-    };
-
-    phase(&mut phases, &mut t0, "lymphocyte models");
-    // lymphocyte models
-    let ls = &s.lymphocytes;
-    let mut exposures = Vec::new();
-    let mut window = None;
-    if !lymph_idx.is_empty() {
-        let lfield = select(&cf, &lymph_idx)?;
-        if let Some(e) = &le {
-            exposures.push(ExposureSummary::of(
-                "resident",
-                (first, end_s),
-                e,
-                e.survival_estimate,
-            ));
-        }
-        for &a in &ls.arrivals_s {
-            let (a0, a1) = (first + a, first + a + ls.residence_s);
-            let cohort_noise = k("cohort decays", src.decays(a0, a1))?;
-            let cohort_noise = k("cohort noise", lymph_cn.over(&lfield, &cohort_noise))?;
-            let e = k(
-                "cohort exposure",
-                cohort_exposure_noisy(
-                    ev,
-                    &lfield,
-                    Cohort {
-                        arrival_s: first + a,
-                        residence_s: ls.residence_s,
-                    },
-                    &lq_l,
-                    popts,
-                    Some(NoiseInput {
-                        cells: &cohort_noise,
-                        alpha_hit_coeff_per_gy: hit_l,
-                    }),
-                ),
-            )?;
-            exposures.push(ExposureSummary::of(
-                "cohort",
-                (a0, a1),
-                &e,
-                e.survival_estimate,
-            ));
-        }
-        let mut wo = WindowOptions::new(ls.residence_s);
-        wo.start_days = rb.start_days.clone();
-        wo.survival_target = rb.survival_target;
-        wo.lq = lq_l;
-        wo.noise = Some(lymph_cn.clone());
-        wo.alpha_hit_coeff_per_gy = hit_l;
-        window = Some(k(
-            "immunotherapy window",
-            immunotherapy_window(src, &lfield, Some((&group_field, GROUP_TUMOUR)), &wo),
-        )?);
-    }
-    if let Some(m) = &ls.migrating {
-        let allowed = walk_voxels(ph);
-        let mut entries: Vec<usize> = (0..nv)
-            .filter(|&v| ph.label[v] == labels::VESSEL && allowed.contains(v))
-            .collect();
-        if entries.is_empty() {
-            // the rim: allowed voxels with a neighbour that is not allowed or outside the grid
-            let g = &ph.grid;
-            for v in allowed.voxels() {
-                let [i, j, kk] = g.ijk(v);
-                let nb = [
-                    (i > 0).then(|| g.index(i - 1, j, kk)),
-                    (i + 1 < g.nx).then(|| g.index(i + 1, j, kk)),
-                    (j > 0).then(|| g.index(i, j - 1, kk)),
-                    (j + 1 < g.ny).then(|| g.index(i, j + 1, kk)),
-                    (kk > 0).then(|| g.index(i, j, kk - 1)),
-                    (kk + 1 < g.nz).then(|| g.index(i, j, kk + 1)),
-                ];
-                if nb.iter().any(|n| n.is_none_or(|n| !allowed.contains(n))) {
-                    entries.push(v);
-                }
-            }
-            notes.push("migrating lymphocytes enter at the tumour rim (no vessel voxels)".into());
-        }
-        if entries.is_empty() {
-            notes.push("migrating lymphocytes skipped: no voxel where they may walk".into());
-        } else {
-            let mut doses = vdpd.iter().flatten().flatten().peekable();
-            if doses.peek().is_none() {
-                return Err(failed(
-                    "migrating lymphocytes need per-voxel doses: the tally layout keeps none",
-                ));
-            }
-            if !doses.all(|d| d.covers(Some(&allowed))) {
-                return Err(failed(
-                    "migrating lymphocytes need the dose of every voxel they may walk",
-                ));
-            }
-            let plain = PhantomWalkGrid {
-                dims: ph.grid.dims(),
-                voxel_cm: ph.grid.voxel_cm,
-                allowed,
-                entries,
-                dose: &vdpd,
-            };
-            // the walkers' interval: docs/kinetics.md §9 (not a note: compare prints notes
-            // as warnings)
-            let grid = NoisyWalkGrid::new(plain, tr, ph);
-            let wp = WalkParameters {
-                speed_cm_per_s: m.speed_cm_per_s,
-                persistence_s: m.persistence_s,
-                seed: s.transport.seed,
-                ..WalkParameters::default()
-            };
-            // every cohort's walkers take the same paths: walked once (in parallel over the
-            // walkers), doses per cohort in arrival order
-            let cohorts: Vec<Cohort> = ls
-                .arrivals_s
-                .iter()
-                .map(|&a| Cohort {
-                    arrival_s: first + a,
-                    residence_s: ls.residence_s,
-                })
-                .collect();
-            let walks = if cohorts.is_empty() {
-                Vec::new()
-            } else {
-                k(
-                    "migrating lymphocytes",
-                    migrating_exposures_noisy(
-                        ev,
-                        &grid,
-                        &wp,
-                        &cohorts,
-                        m.walkers,
-                        &lq_l,
-                        Some(WalkNoise {
-                            alpha_hit_coeff_per_gy: hit_l,
-                        }),
-                    ),
-                )?
-            };
-            for (c, w) in cohorts.iter().zip(&walks) {
-                exposures.push(ExposureSummary::of(
-                    "migrating",
-                    (c.arrival_s, c.arrival_s + c.residence_s),
-                    &w.exposure,
-                    w.exposure.survival_estimate,
-                ));
-            }
-        }
-    }
-    if let Some(c) = &ls.circulating {
-        let chain = k(
-            "chain",
-            xfire_kinetics::Chain::from_library(&s.agent.nuclide).map_err(|e| {
-                xfire_kinetics::KineticsError::Parse {
-                    what: "chain",
-                    text: s.agent.nuclide.clone(),
-                    reason: e.to_string(),
-                }
+        let f = select(&self.cf, g.idx)?;
+        let e = resident_exposure_noisy(
+            self.ev,
+            &f,
+            self.end_s.max(self.first + 1.0),
+            lq,
+            self.popts,
+            Some(NoiseInput {
+                cells: g.noise,
+                alpha_hit_coeff_per_gy: g.hit,
             }),
-        )?;
-        let terms: Vec<ExpTerm> = c.clearance.clone();
-        let blood_model = SourceModel::retained(
-            chain,
-            "blood",
-            Tac::Exponentials {
-                terms,
-                uptake_half_time_s: None,
-            },
-            Quantity::AdministeredFraction {
-                uptake_fraction: c.blood_fraction,
-            },
-        );
-        let blood = k("blood kinetics", blood_model.build(src.administrations()))?;
-        let vessel = labels::VESSEL as usize;
-        let transit =
-            (c.tumour_transit_fraction > 0.0 && vessel < n_labels && label_masses[vessel] > 0.0)
-                .then_some(TumourTransit {
-                    evolution: ev,
-                    field: &label_field,
-                    vessel_target: vessel,
-                    fraction_of_time: c.tumour_transit_fraction,
-                });
-        if c.tumour_transit_fraction > 0.0 && transit.is_none() {
-            notes.push("circulating lymphocytes: the phantom has no vessel voxels, so the tumour transit dose is left out".into());
-        }
-        let e = k(
-            "circulating lymphocytes",
-            circulating_exposure(
-                Blood {
-                    kinetics: &blood,
-                    site: "blood",
-                    mass_g: c.blood_mass_g,
-                    recoil: plan.scenario.transport.recoil,
-                },
-                transit,
-                first,
-                first + c.until_s,
-                &lq_l,
-                popts,
-            ),
-        )?;
-        let sd = match transit {
-            Some(t) => {
-                let d = k("transit decays", src.decays(first, first + c.until_s))?;
-                transit_sd(tr, &label_field, t.vessel_target, &d, t.fraction_of_time)
+        )
+        .context(format!("{name}: resident exposure"))?;
+        sum.per_cell_gy = Some(Distribution::of(&e.dose.total()).context("distribution")?);
+        sum.per_cell_rbe_weighted_gy = Some(e.rbe_weighted_summary.clone());
+        sum.per_cell_bed_gy = Some(e.bed_summary.clone());
+        sum.surviving_fraction = Some(e.surviving_fraction);
+        sum.survival = Some(e.survival_estimate);
+        sum.alpha_hit_survival = e.alpha_hit_estimate;
+        Ok((sum, Some(e)))
+    }
+
+    /// The per-cell table: the tumour cells, then the lymphocytes, of the groups with a
+    /// resident exposure `resident` (tumour, lymphocytes).
+    fn cell_table(
+        &self,
+        ids: &CellIds,
+        cu: &CellUncertainty,
+        resident: [&Option<Exposure>; 2],
+    ) -> CellTable {
+        let ph = &self.plan.phantom;
+        let mut cells = CellTable::default();
+        for (idx, e) in [(&ids.tumour, resident[0]), (&ids.lymph, resident[1])] {
+            let Some(e) = e else { continue };
+            let tot = e.dose.total();
+            for (j, &i) in idx.iter().enumerate() {
+                let c = &ph.cells.cells[i - 1];
+                cells.id.push(c.id);
+                cells.kind.push(c.kind.0);
+                cells.labelled.push(ids.labelled[i]);
+                cells.uptake_weight.push(ids.weight[i]);
+                cells.dose_gy.push(tot[j]);
+                cells.alpha_gy.push(e.dose.alpha[j]);
+                cells.dose_sd_gy.push(cu.total_sd(i));
+                cells.alpha_sd_gy.push(cu.sd[1][i]);
+                cells.rbe_weighted_gy.push(e.rbe_weighted_gy[j]);
+                cells.bed_gy.push(e.bed_gy[j]);
+                cells.survival.push(e.survival[j]);
             }
-            None => [0.0; 2],
+        }
+        cells
+    }
+
+    /// The notes of the cell phase: per-cell uncertainty above the target, no lymphocytes.
+    fn cell_notes(&self, ids: &CellIds, groups: &CellGroups) -> Vec<String> {
+        let mut notes = Vec::new();
+        let t = &self.plan.scenario.transport;
+        if let Some(target) = t.target_cell_uncertainty {
+            for g in [&groups.tumour, &groups.lymphocytes] {
+                notes.extend(cell_target_note(g, target, self.tr, t.max_decays));
+            }
+        }
+        if ids.lymph.is_empty() {
+            notes.push("the phantom has no lymphocyte cells: resident, cohort and window models need lymphocyte positions and were skipped".into());
+        }
+        notes
+    }
+
+    /// Reporting times: doses of the groups and cells delivered up to each (the cells' into
+    /// `groups.table`), and the decays of the dose maps (`has_maps`: per-voxel doses of every
+    /// voxel are kept).
+    fn reporting_times(
+        &self,
+        ids: &CellIds,
+        has_maps: bool,
+        groups: &mut CellGroups,
+    ) -> Result<(Vec<AtTime>, DoseMaps)> {
+        let (s, ev, first) = (&self.plan.scenario, self.ev, self.first);
+        let order: Vec<usize> = ids.tumour.iter().chain(&ids.lymph).copied().collect();
+        let all_cells_field = select(&self.cf, &order)?;
+        let mut at_times = Vec::new();
+        let mut dose_maps = DoseMaps {
+            voxels: self.voxels(),
+            ..DoseMaps::default()
         };
-        let survival = circulating_estimate(&e, sd, &lq_l);
-        exposures.push(ExposureSummary::of(
-            "circulating",
-            (first, first + c.until_s),
-            &e,
-            survival,
-        ));
-    }
-
-    phase(&mut phases, &mut t0, "end");
-    Ok(RunResult {
-        phases,
-        description: s.description.clone(),
-        nuclide: s.agent.nuclide.clone(),
-        binding: s.agent.binding.clone(),
-        administrations: src
-            .administrations()
-            .iter()
-            .map(|a| (a.time_s, a.activity_bq))
-            .collect(),
-        labelled_cells: [plan.labelled_cells.len(), tumour_idx.len()],
-        tumour_mass_g: plan.tumour_mass_g,
-        end_s,
-        components,
-        labels: label_summaries,
-        tumour,
-        lymphocytes,
-        tumour_to_lymphocyte_ratio: ratio,
-        at_times,
-        exposures,
-        window,
-        parameters: params(plan),
-        notes,
-        single_hit,
-        curves,
-        cells,
-        dose_maps,
-    })
-}
-
-/// Standard uncertainty of the circulating lymphocytes' tumour-transit dose, (low LET, α)
-/// \[Gy\]: `fraction` × Σ_c N_c d_c u_c at the vessel label (`label_field` target `vessel`,
-/// `decays[c]` of component c over the exposure, u_c the relative uncertainty of the
-/// label's energy per decay; components added linearly as in `cellnoise`). The blood
-/// self-dose is analytic and adds nothing.
-fn transit_sd(
-    tr: &[ComponentTransport],
-    label_field: &DoseField,
-    vessel: usize,
-    decays: &[f64],
-    fraction: f64,
-) -> [f64; 2] {
-    let mut sd = [0.0; 2];
-    let fields = [label_field.low_let(), label_field.alpha()];
-    for (c, t) in tr.iter().enumerate() {
-        for (pi, part) in [Part::LowLet, Part::Alpha].into_iter().enumerate() {
-            let Some(x) = t.part(part) else { continue };
-            let u = x.region_rel_unc(0, vessel);
-            let d = fields[pi].get(c).map_or(0.0, |f| f[vessel]);
-            if u.is_finite() {
-                sd[pi] += fraction * decays[c] * d * u;
+        let tum_total = groups.tumour.mean_gy;
+        for &t in &s.output.times_s {
+            let g =
+                dose_between(ev, &self.group_field, first, first + t).context("dose at time")?;
+            let c = dose_between(ev, &all_cells_field, first, first + t)
+                .context("cell dose at time")?
+                .total();
+            let (ct, cl) = c.split_at(ids.tumour.len());
+            let tg = g.low_let[GROUP_TUMOUR] + g.alpha[GROUP_TUMOUR];
+            at_times.push(AtTime {
+                time_s: t,
+                tumour_gy: tg,
+                lymphocyte_gy: g.low_let[GROUP_LYMPHOCYTE] + g.alpha[GROUP_LYMPHOCYTE],
+                tumour_fraction_delivered: if tum_total > 0.0 { tg / tum_total } else { 0.0 },
+                tumour_per_cell_gy: Distribution::of(ct).ok(),
+                lymphocyte_per_cell_gy: Distribution::of(cl).ok(),
+            });
+            if !groups.table.id.is_empty() {
+                groups.table.dose_at_gy.push(c);
+            }
+            if has_maps && s.output.maps.iter().any(|m| m == "dose") {
+                let d = self
+                    .plan
+                    .source
+                    .decays(first, first + t)
+                    .context("decays at time")?;
+                dose_maps.at.push((t, d));
             }
         }
+        dose_maps.total = has_maps.then(|| self.totals.clone());
+        Ok((at_times, dose_maps))
     }
-    sd
-}
 
-/// The circulating lymphocytes' survival (one target) with the Monte Carlo uncertainty of
-/// its transit dose `sd` = (low LET, α) \[Gy\] by the delta method: σ_S = S·(α·RBE·σ_α +
-/// (α + 2βG·D_L)·σ_L) (the parts' errors added linearly, as correlated). The noise bias of
-/// S is second order in σ/D and is not removed.
-fn circulating_estimate(e: &Exposure, sd: [f64; 2], lq: &LqParameters) -> SurvivalEstimate {
-    let (Some(&s), Some(p)) = (e.survival.first(), e.low_let.first()) else {
-        return SurvivalEstimate::unestimated(e.surviving_fraction);
-    };
-    let beta = lq.alpha_per_gy / lq.alpha_beta_gy;
-    let slope_l = lq.alpha_per_gy + 2.0 * beta * p.g * p.dose_gy;
-    let sd_s = s * (lq.alpha_per_gy * lq.rbe_alpha * sd[1] + slope_l * sd[0]);
-    if sd_s > 0.0 {
-        SurvivalEstimate::with_sd(s, s, sd_s)
-    } else {
-        SurvivalEstimate::exact(s)
+    /// Curves: dose rate and cumulative dose of the cell groups and of every label of
+    /// `labels`, at 601 times from the first administration to the end and at the
+    /// reporting times.
+    fn curves(&self, labels: &[LabelSummary]) -> Result<Curves> {
+        let (first, end_s) = (self.first, self.end_s);
+        let mut times: Vec<f64> = (0..=600)
+            .map(|i| first + (end_s - first) * f64::from(i) / 600.0)
+            .collect();
+        times.extend(
+            self.plan
+                .scenario
+                .output
+                .times_s
+                .iter()
+                .map(|t| first + t)
+                .filter(|&t| t < end_s),
+        );
+        times.sort_by(f64::total_cmp);
+        times.dedup();
+        let gl =
+            dose_timeline(self.ev, &self.group_field, &times).context("group dose timeline")?;
+        let ll =
+            dose_timeline(self.ev, &self.label_field, &times).context("label dose timeline")?;
+        let mut names = vec!["tumour cells".to_string(), "lymphocytes".to_string()];
+        names.extend(labels.iter().map(|l| l.name.clone()));
+        let mut rate = vec![Vec::new(); names.len()];
+        let mut cum = vec![Vec::new(); names.len()];
+        for ti in 0..times.len() {
+            let (gr, gc) = (gl.rate[ti].total(), gl.cumulative[ti].total());
+            rate[0].push(gr[GROUP_TUMOUR]);
+            rate[1].push(gr[GROUP_LYMPHOCYTE]);
+            cum[0].push(gc[GROUP_TUMOUR]);
+            cum[1].push(gc[GROUP_LYMPHOCYTE]);
+            let (lr, lc) = (ll.rate[ti].total(), ll.cumulative[ti].total());
+            for (j, l) in labels.iter().enumerate() {
+                rate[2 + j].push(lr[l.id as usize]);
+                cum[2 + j].push(lc[l.id as usize]);
+            }
+        }
+        Ok(Curves {
+            times_s: times,
+            names,
+            rate_gy_per_s: rate,
+            cumulative_gy: cum,
+        })
     }
 }
 

@@ -26,12 +26,8 @@ use crate::spec::{
     LesionActivity, LesionGeometry, LesionPosition, LesionSpec, Problem, BODY_MATERIAL,
 };
 use crate::transport::{ComponentTransport, Options, Part, PartTransport};
-use crate::{Result, ScenarioError};
+use crate::{Context, Result, ScenarioError};
 use xfire_tally::ExactTally;
-
-fn failed(what: impl std::fmt::Display) -> ScenarioError {
-    ScenarioError::Failed(what.to_string())
-}
 
 /// The nested geometry of a plan and what its transport needs.
 #[derive(Debug, Clone)]
@@ -57,8 +53,9 @@ pub struct NestedPlan {
 }
 
 fn material(name: &str) -> Result<MaterialEntry> {
-    let m = xfire_data::materials::builtin(name)
-        .ok_or_else(|| failed(format!("material {name:?} is not a built-in material")))?;
+    let m = xfire_data::materials::builtin(name).ok_or_else(|| {
+        ScenarioError::Check(format!("material {name:?} is not a built-in material"))
+    })?;
     Ok(MaterialEntry {
         name: m.name.clone(),
         density_g_cm3: m.density_g_cm3,
@@ -128,12 +125,8 @@ fn image_phantom(spec: &LesionSpec, file: &str, path: &Path, label: &str) -> Res
     let lm = material(&spec.material)?;
     let lesion_m = p
         .material_or_add(&lm.name, lm.density_g_cm3)
-        .map_err(|e| failed(format!("phantom.lesion: {e}")))?;
-    let ids = |n: &str, p: &mut Phantom| {
-        p.labels
-            .get_or_add(n)
-            .map_err(|e| failed(format!("phantom.lesion: {e}")))
-    };
+        .context("phantom.lesion")?;
+    let ids = |n: &str, p: &mut Phantom| p.labels.get_or_add(n).context("phantom.lesion");
     let (l_lesion, l_body, l_out) = (
         ids(LESION_LABEL, &mut p)?,
         ids(BODY_LABEL, &mut p)?,
@@ -170,7 +163,7 @@ fn macro_phantom(spec: &LesionSpec, file: &str) -> Result<Phantom> {
             material(BODY_MATERIAL)?,
             s.body_radius_cm,
         )
-        .map_err(|e| failed(format!("phantom.lesion: {e}")))?,
+        .context("phantom.lesion")?,
         LesionGeometry::File { path, .. } if is_phantom_file(path) => {
             let mut p =
                 xfire_io::h5::read_phantom(path).map_err(|e| invalid(spec, file, e.to_string()))?;
@@ -187,7 +180,9 @@ fn macro_phantom(spec: &LesionSpec, file: &str) -> Result<Phantom> {
         .map_or(0, |id| p.label.iter().filter(|&&l| l == id).count());
     if n == 0 {
         let LesionGeometry::File { path, .. } = &spec.geometry else {
-            return Err(failed("phantom.lesion: the generated lesion has no voxel"));
+            return Err(ScenarioError::Check(
+                "phantom.lesion: the generated lesion has no voxel".into(),
+            ));
         };
         let names: Vec<&str> = p.labels.entries().iter().map(|e| e.1.as_str()).collect();
         let what = if is_phantom_file(path) {
@@ -322,7 +317,10 @@ fn place(spec: &LesionSpec, micro: &mut Phantom, outer: &Phantom, file: &str) ->
 /// The plan's layout over both grids: each region map gets one more region for the macro
 /// voxels; events as the plan's (the extra region in no class).
 fn nested_layout(plan_layout: &TallyLayout, n_macro: usize) -> Result<TallyLayout> {
-    let bad = |e: xfire_tally::TallyError| failed(format!("nested tally layout: {e}"));
+    let bad = |source| ScenarioError::Tally {
+        context: "nested tally layout".into(),
+        source,
+    };
     let mut maps = Vec::new();
     for m in &plan_layout.regions {
         let (n, of) = (m.of_voxel.len(), &m.of_voxel);
@@ -354,7 +352,7 @@ pub fn nest(spec: &LesionSpec, micro: Phantom, file: &str) -> Result<Nested> {
     let mut micro = micro;
     let outer = macro_phantom(spec, file)?;
     place(spec, &mut micro, &outer, file)?;
-    Nested::new(micro, outer).map_err(|e| failed(format!("nesting: {e}")))
+    Nested::new(micro, outer).context("nesting")
 }
 
 /// The lesion voxels of the macro phantom (the label `spec` names).
@@ -1060,26 +1058,27 @@ pub fn transport_part(
 ) -> Result<Option<PartTransport>> {
     let t = &plan.scenario.transport;
     if opts.shard.is_some() {
-        return Err(failed(
+        return Err(ScenarioError::Check(
             "a scenario with [phantom.lesion] cannot be run in shards (--shard, mpirun) yet: run it \
-             whole in one process",
+             whole in one process".into(),
         ));
     }
     if t.has_target() {
-        return Err(failed(
+        return Err(ScenarioError::Check(
             "transport.target_uncertainty and target_cell_uncertainty are not supported with \
-             [phantom.lesion] yet: set transport.decays",
+             [phantom.lesion] yet: set transport.decays"
+                .into(),
         ));
     }
     let nuc = library()
         .resolve(nuclide)
-        .map_err(|e| failed(format!("nuclide {nuclide}: {e}")))?;
+        .context(format!("nuclide {nuclide}"))?;
     let Ok(sampler) = EmissionSampler::new(nuc, part.set(t.recoil)) else {
         return Ok(None);
     };
     let sm = plan
         .site(site)
-        .ok_or_else(|| failed(format!("no source map for site {site:?}")))?;
+        .ok_or_else(|| ScenarioError::Check(format!("no source map for site {site:?}")))?;
     let start = std::time::Instant::now();
     let range = np.range_scale * max_range_cm(nuclide, part, physics, np);
     let mut tallies = Vec::new();
@@ -1155,7 +1154,7 @@ pub fn transport_part(
             },
             &stop,
         )
-        .map_err(|e| failed(format!("transport of {what}: {e}")))?;
+        .context(format!("transport of {what}"))?;
         if stopped {
             return Err(ScenarioError::Interrupted(format!(
                 "{what}: runs with [phantom.lesion] keep no checkpoint; rerun to start again"

@@ -70,6 +70,12 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<(Vec<ComponentTransport>, RunR
 }
 
 /// Errors of a scenario run; messages name the value, its unit and where it came from.
+///
+/// A failure of another crate keeps that crate's error as its [`source`](std::error::Error::source)
+/// (the message here is the context: which file, which table, which part); the CLI prints
+/// the chain as `context: cause` and [`ScenarioError::message`] writes it out. Errors whose
+/// own message already repeats their cause (transport set-up, figures, HDF5) are kept as a
+/// field and written after the context instead, so that no cause is printed twice.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     /// The scenario file has problems; every one is listed with its line.
@@ -80,13 +86,178 @@ pub enum ScenarioError {
         /// Every problem found.
         problems: Vec<Problem>,
     },
-    /// Any other failure (files, phantom, transport, kinetics, output), with context.
+    /// A file or folder could not be read, written or created.
+    #[error("cannot {action} {}", path.display())]
+    Io {
+        /// What was tried: "read scenario", "create", "write checkpoint", ...
+        action: &'static str,
+        /// The file or folder.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A phantom file could not be read.
+    #[error("phantom {}", path.display())]
+    PhantomFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why (the message names the file again and the bad value).
+        source: xfire_io::IoError,
+    },
+    /// A phantom could not be generated, nested or checked.
+    #[error("{context}")]
+    Phantom {
+        /// Which phantom, table or step.
+        context: String,
+        /// Why.
+        source: xfire_phantom::PhantomError,
+    },
+    /// A nuclide is not in the library.
+    #[error("{context}")]
+    Nuclide {
+        /// Where the nuclide was named.
+        context: String,
+        /// Why.
+        source: xfire_data::nuclides::NuclideError,
+    },
+    /// A decay chain could not be built.
+    #[error("{context}")]
+    Chain {
+        /// Where the chain is needed.
+        context: String,
+        /// Why.
+        source: xfire_kinetics::ChainError,
+    },
+    /// Kinetics, dose over time, lymphocyte models or radiobiology refused their input.
+    #[error("{context}")]
+    Kinetics {
+        /// Which quantity or model.
+        context: String,
+        /// Why.
+        source: xfire_kinetics::KineticsError,
+    },
+    /// A tally layout could not be built, or tallies could not be merged.
+    #[error("{context}")]
+    Tally {
+        /// Which layout or file.
+        context: String,
+        /// Why.
+        source: xfire_tally::TallyError,
+    },
+    /// A tally file (cache, checkpoint, shard part) could not be decoded.
+    #[error("{}", path.display())]
+    TallyFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why (an older format is named with its version).
+        source: xfire_tally::FileError,
+    },
+    /// A JSON document (summary, manifest, comparison) could not be written or read.
+    #[error("{context}")]
+    Json {
+        /// Which document.
+        context: String,
+        /// Why.
+        source: serde_json::Error,
+    },
+    /// The transport could not be set up (physics tables, engine, batches).
+    #[error("{context}: {error}")]
+    Transport {
+        /// Which tables or part.
+        context: String,
+        /// Why (its message carries its own cause).
+        error: xfire_transport::TransportError,
+    },
+    /// A figure or report could not be written.
+    #[error("{context}: {error}")]
+    Report {
+        /// Which figure or report.
+        context: String,
+        /// Why (its message carries its own cause).
+        error: xfire_report::ReportError,
+    },
+    /// An HDF5 file could not be written.
+    #[error("writing {}: {error}", path.display())]
+    Hdf5 {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why (its message carries its own cause).
+        error: xfire_io::hdf5::H5Error,
+    },
+    /// A check of this crate refused the inputs: files or options that do not fit together
+    /// (shards of another run, a checkpoint of another run, a nuclide listed twice), or a
+    /// model that needs what the plan does not keep. The message names the value.
     #[error("{0}")]
-    Failed(String),
+    Check(String),
     /// The transport was stopped at a batch boundary ([`Options::stop`], Ctrl-C); what was
     /// done is in the checkpoint named by the message (`resume` continues it).
     #[error("interrupted: {0}")]
     Interrupted(String),
+}
+
+impl ScenarioError {
+    /// The message with its causes appended as `: cause` (what the CLI prints).
+    pub fn message(&self) -> String {
+        let mut msg = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            msg.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        msg
+    }
+}
+
+/// The error of another crate in the context it was met (`what`: the file, table or step),
+/// as a [`ScenarioError`]; [`Context::context`] is the one way this crate adds context.
+pub(crate) trait InContext {
+    /// `self` met in `context`.
+    fn in_context(self, context: String) -> ScenarioError;
+}
+
+macro_rules! in_context {
+    ($($t:ty => $v:ident { $field:ident }),* $(,)?) => {
+        $(impl InContext for $t {
+            fn in_context(self, context: String) -> ScenarioError {
+                ScenarioError::$v { context, $field: self }
+            }
+        })*
+    };
+}
+
+in_context!(
+    xfire_phantom::PhantomError => Phantom { source },
+    xfire_data::nuclides::NuclideError => Nuclide { source },
+    xfire_kinetics::ChainError => Chain { source },
+    xfire_kinetics::KineticsError => Kinetics { source },
+    xfire_tally::TallyError => Tally { source },
+    serde_json::Error => Json { source },
+    xfire_transport::TransportError => Transport { error },
+    xfire_report::ReportError => Report { error },
+);
+
+/// Context for the errors of other crates: `r.context("tally layout")?`.
+pub(crate) trait Context<T> {
+    /// The error, if any, met in `what`.
+    fn context(self, what: impl std::fmt::Display) -> Result<T>;
+}
+
+impl<T, E: InContext> Context<T> for std::result::Result<T, E> {
+    fn context(self, what: impl std::fmt::Display) -> Result<T> {
+        self.map_err(|e| e.in_context(what.to_string()))
+    }
+}
+
+/// An I/O error met doing `action` ("write", "create cache folder") on `path`.
+pub(crate) fn io_error<'a>(
+    action: &'static str,
+    path: &'a std::path::Path,
+) -> impl FnOnce(std::io::Error) -> ScenarioError + 'a {
+    move |source| ScenarioError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Result alias of this crate.

@@ -11,28 +11,23 @@ use crate::compute::RunResult;
 use crate::fmt::{fmt_dose, fmt_estimate, fmt_sig, fmt_sig_short, fmt_survival};
 use crate::plan::Plan;
 use crate::transport::ComponentTransport;
-use crate::{Result, ScenarioError};
+use crate::{io_error, Context, Result, ScenarioError};
 
 use xfire_core::constants::DAY_S as DAY;
 
 use xfire_kinetics::noise::{SurvivalEstimate, TOO_WIDE_LEGEND};
-
-fn failed(what: impl std::fmt::Display) -> ScenarioError {
-    ScenarioError::Failed(what.to_string())
-}
 
 fn vstr(s: &str) -> Attr {
     Attr::Text(s.to_string())
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    xfire_io::fsutil::write_atomic(path, bytes)
-        .map_err(|e| failed(format!("cannot write {}: {e}", path.display())))
+    xfire_io::fsutil::write_atomic(path, bytes).map_err(io_error("write", path))
 }
 
 /// The JSON summary (plain data of [`RunResult`] plus file names).
 pub fn summary_json(r: &RunResult) -> Result<serde_json::Value> {
-    let mut v = serde_json::to_value(r).map_err(|e| failed(format!("summary: {e}")))?;
+    let mut v = serde_json::to_value(r).context("summary")?;
     v["format"] = json!("xfire-run-summary");
     v["format_version"] = json!(1);
     v["xfire_version"] = json!(env!("CARGO_PKG_VERSION"));
@@ -150,10 +145,12 @@ pub fn write_results_h5(
     xfire_io::fsutil::write_atomic_with(
         path,
         |tmp| {
-            b.write(tmp)
-                .map_err(|e| failed(format!("writing {}: {e}", path.display())))
+            b.write(tmp).map_err(|error| ScenarioError::Hdf5 {
+                path: path.to_path_buf(),
+                error,
+            })
         },
-        |e| failed(format!("cannot write {}: {e}", path.display())),
+        io_error("write", path),
     )
 }
 
@@ -241,7 +238,9 @@ fn write_components<'a>(
             if voxels && maps.iter().any(|m| m == "dose_per_decay") {
                 let data = match t.voxel_dose(part) {
                     Some(d) => Some(d.full().ok_or_else(|| {
-                        failed("a map of dose per decay needs the dose of every voxel")
+                        ScenarioError::Check(
+                            "a map of dose per decay needs the dose of every voxel".into(),
+                        )
                     })?),
                     None => None,
                 };
@@ -811,8 +810,7 @@ pub fn write_all(
     tr: &[ComponentTransport],
     r: &RunResult,
 ) -> Result<(Vec<PathBuf>, Vec<String>)> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| failed(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(io_error("create", dir))?;
     let mut files = Vec::new();
     let h5 = dir.join("results.h5");
     write_results_h5(&h5, plan, tr, r)?;
@@ -822,7 +820,7 @@ pub fn write_all(
     write_atomic(
         &j,
         serde_json::to_string_pretty(&v)
-            .map_err(|e| failed(e.to_string()))?
+            .context("summary.json")?
             .as_bytes(),
     )?;
     files.push(j);

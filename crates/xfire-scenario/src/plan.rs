@@ -9,7 +9,7 @@ use xfire_tally::{dose_gy, EventLayout, RegionMap, SelfCellLayout, TallyLayout, 
 
 use crate::spec::{AmountSpec, PhantomSource, Problem, Scenario};
 use crate::voxels::VoxelSubset;
-use crate::{Result, ScenarioError};
+use crate::{Context, Result, ScenarioError};
 
 /// Index of the "group" region map in the tally layout (after "label" and "cell").
 pub const GROUP_MAP: usize = 2;
@@ -59,10 +59,6 @@ pub struct Plan {
     pub nested: Option<crate::lesion::NestedPlan>,
 }
 
-fn failed(what: impl std::fmt::Display) -> ScenarioError {
-    ScenarioError::Failed(what.to_string())
-}
-
 /// Material density lookup for the generator: built-in materials.
 fn density(name: &str) -> Option<f64> {
     xfire_data::materials::builtin(name).map(|m| m.density_g_cm3)
@@ -72,15 +68,18 @@ fn density(name: &str) -> Option<f64> {
 pub fn load_phantom(s: &Scenario) -> Result<(Phantom, Vec<String>)> {
     match &s.phantom {
         PhantomSource::File(p) => {
-            let ph = xfire_io::h5::read_phantom(p)
-                .map_err(|e| failed(format!("phantom {}: {e}", p.display())))?;
+            let ph =
+                xfire_io::h5::read_phantom(p).map_err(|source| ScenarioError::PhantomFile {
+                    path: p.clone(),
+                    source,
+                })?;
             Ok((ph, vec![format!("phantom read from {}", p.display())]))
         }
         PhantomSource::Spec { text, origin } => {
-            let spec = xfire_phantom::Spec::from_toml(text)
-                .map_err(|e| failed(format!("phantom spec ({origin}): {e}")))?;
+            let spec =
+                xfire_phantom::Spec::from_toml(text).context(format!("phantom spec ({origin})"))?;
             let g = xfire_phantom::generate(&spec, text, &density)
-                .map_err(|e| failed(format!("phantom spec ({origin}): {e}")))?;
+                .context(format!("phantom spec ({origin})"))?;
             let mut notes = vec![format!("phantom generated from {origin}")];
             notes.extend(g.report);
             Ok((g.phantom, notes))
@@ -144,7 +143,7 @@ pub fn labelled_cells(
         return Ok((ids, vec![]));
     }
     let w = xfire_kinetics::lognormal_uptake_weights(ids.len(), sigma, seed)
-        .map_err(|e| failed(format!("uptake heterogeneity: {e}")))?;
+        .context("uptake heterogeneity")?;
     Ok((ids, w))
 }
 
@@ -172,10 +171,9 @@ pub fn layout(phantom: &Phantom) -> Result<TallyLayout> {
             0
         }
     };
-    let group = RegionMap::from_fn("group", phantom.grid.len(), 3, group_of)
-        .map_err(|e| failed(format!("tally layout: {e}")))?;
-    let l = xfire_transport::phantom_layout(phantom, vec![group])
-        .map_err(|e| failed(format!("tally layout: {e}")))?;
+    let group =
+        RegionMap::from_fn("group", phantom.grid.len(), 3, group_of).context("tally layout")?;
+    let l = xfire_transport::phantom_layout(phantom, vec![group]).context("tally layout")?;
     // single-event spectra per cell type (class 1 tumour cells, 2 lymphocytes) on the cells
     let masses = xfire_transport::region_masses_g(phantom, &l.regions[1]);
     let mut class = vec![0u8; masses.len()];
@@ -197,8 +195,7 @@ pub fn layout(phantom: &Phantom) -> Result<TallyLayout> {
             *c = 0;
         }
     }
-    let ev = EventLayout::new(1, class, 2, gy_per_mev)
-        .map_err(|e| failed(format!("tally layout: {e}")))?;
+    let ev = EventLayout::new(1, class, 2, gy_per_mev).context("tally layout")?;
     // energy from decays in their own cell, per group, in the same pass (the cross-fire
     // fraction of the comparison)
     let own_cell = SelfCellLayout {
@@ -209,7 +206,7 @@ pub fn layout(phantom: &Phantom) -> Result<TallyLayout> {
     l.with_events(ev)
         .and_then(|l| l.with_self_cell(own_cell))
         .map(|l| l.with_voxels(VoxelTally::Sum))
-        .map_err(|e| failed(format!("tally layout: {e}")))
+        .context("tally layout")
 }
 
 impl Plan {
@@ -355,8 +352,7 @@ impl Plan {
             return Err(ScenarioError::Invalid { file, problems });
         }
         let bound = bound.expect("checked");
-        let chain = xfire_kinetics::Chain::from_library(&a.nuclide)
-            .map_err(|e| failed(format!("agent.nuclide: {e}")))?;
+        let chain = xfire_kinetics::Chain::from_library(&a.nuclide).context("agent.nuclide")?;
         let model = SourceModel {
             chain,
             bound_site: a.binding.clone(),
@@ -376,10 +372,8 @@ impl Plan {
         let adm = s
             .regimen
             .administrations(s.body_mass_kg)
-            .map_err(|e| failed(format!("regimen: {e}")))?;
-        let source = model
-            .build(&adm)
-            .map_err(|e| failed(format!("kinetics: {e}")))?;
+            .context("regimen")?;
+        let source = model.build(&adm).context("kinetics")?;
         let mut all_sites = vec![bound];
         all_sites.extend(site_maps);
         let layout = layout(&phantom)?;

@@ -37,11 +37,7 @@ use crate::cellnoise::CELL_MAP;
 use crate::plan::{Plan, GROUP_MAP, GROUP_TUMOUR};
 use crate::spec::TransportSpec;
 use crate::transport::{ComponentTransport, Options, Part, PartTransport};
-use crate::{Result, ScenarioError};
-
-fn failed(what: impl std::fmt::Display) -> ScenarioError {
-    ScenarioError::Failed(what.to_string())
-}
+use crate::{io_error, Context, Result, ScenarioError};
 
 /// Shard K of N (K counted from 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,11 +139,18 @@ pub fn write_part(path: &Path, h: &PartHeader, t: &ExactTally) -> std::io::Resul
 
 /// Reads a part file written by [`write_part`]; a file of an older format is refused with
 /// its version named.
-pub fn read_part(path: &Path) -> std::result::Result<(PartHeader, ExactTally), String> {
-    let buf = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let (head, t) = decode_file(&buf).map_err(|e| format!("{}: {e}", path.display()))?;
-    let h: PartHeader = serde_json::from_slice(head)
-        .map_err(|_| format!("{} is not an xfire part file (bad header)", path.display()))?;
+pub fn read_part(path: &Path) -> Result<(PartHeader, ExactTally)> {
+    let buf = std::fs::read(path).map_err(io_error("read", path))?;
+    let (head, t) = decode_file(&buf).map_err(|source| ScenarioError::TallyFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let h: PartHeader = serde_json::from_slice(head).map_err(|_| {
+        ScenarioError::Check(format!(
+            "{} is not an xfire part file (bad header)",
+            path.display()
+        ))
+    })?;
     Ok((h, t))
 }
 
@@ -253,11 +256,12 @@ pub(crate) fn run_part(
     let (first, end) = match &opts.shard {
         Some(s) => {
             if t.has_target() {
-                return Err(failed(
+                return Err(ScenarioError::Check(
                     "transport.target_uncertainty and transport.target_cell_uncertainty cannot \
                      be combined with shards: where the run stops depends on every batch before \
                      it. Remove the target (set transport.decays) or run without --shard \
-                     (checkpoints and --resume work with a target)",
+                     (checkpoints and --resume work with a target)"
+                        .into(),
                 ));
             }
             s.spec.range(nb)
@@ -288,10 +292,10 @@ pub(crate) fn run_part(
     let mut stopped = false;
     if let (Some(c), Some(f)) = (&opts.checkpoint, &ck_file) {
         if c.resume && f.exists() {
-            let (h, tally) = read_part(f).map_err(failed)?;
+            let (h, tally) = read_part(f)?;
             let want = header(h.next_batch, h.stopped);
             if h != want || tally.batches != h.next_batch - first {
-                return Err(failed(format!(
+                return Err(ScenarioError::Check(format!(
                     "checkpoint {} does not belong to this run (batches {}..{} of key {}, \
                      expected {}..{} of key {key}); remove it to start afresh",
                     f.display(),
@@ -306,13 +310,12 @@ pub(crate) fn run_part(
             next = h.next_batch;
             stopped = h.stopped;
         }
-        std::fs::create_dir_all(&c.dir)
-            .map_err(|e| failed(format!("cannot create {}: {e}", c.dir.display())))?;
+        std::fs::create_dir_all(&c.dir).map_err(io_error("create", &c.dir))?;
     }
     let planned = (end * bs).min(limit) - (first * bs).min(limit);
     let mut last_ck = Instant::now();
     let mut since_ck = 0u64;
-    let mut ck_err: Option<String> = None;
+    let mut ck_err: Option<ScenarioError> = None;
     let cells = target_cells(plan);
     while next < end && !stopped {
         // with a target, run the minimum (transport.decays) in one go, then smaller segments
@@ -370,7 +373,7 @@ pub(crate) fn run_part(
                         || (c.every_s > 0.0 && last_ck.elapsed().as_secs_f64() >= c.every_s);
                     if due && next < end && !stopped && ck_err.is_none() {
                         if let Err(e) = write_part(f, &header(next, false), &acc) {
-                            ck_err = Some(format!("cannot write checkpoint {}: {e}", f.display()));
+                            ck_err = Some(io_error("write checkpoint", f)(e));
                         }
                         since_ck = 0;
                         last_ck = Instant::now();
@@ -380,9 +383,9 @@ pub(crate) fn run_part(
             &cb,
             &stop,
         )
-        .map_err(|e| failed(format!("transport of {what}: {e}")))?;
+        .context(format!("transport of {what}"))?;
         if let Some(e) = ck_err.take() {
-            return Err(failed(e));
+            return Err(e);
         }
         if interrupted && next < end && !stopped {
             return Err(interrupted_at(
@@ -398,15 +401,12 @@ pub(crate) fn run_part(
     // the finished part: a checkpoint lets --resume skip it, unless the cache holds it
     let cached = opts.cache_dir.is_some() && opts.shard.is_none();
     if let (Some(f), false) = (&ck_file, cached) {
-        write_part(f, &header(next, stopped), &acc)
-            .map_err(|e| failed(format!("cannot write checkpoint {}: {e}", f.display())))?;
+        write_part(f, &header(next, stopped), &acc).map_err(io_error("write checkpoint", f))?;
     }
     if let Some(s) = &opts.shard {
-        std::fs::create_dir_all(&s.dir)
-            .map_err(|e| failed(format!("cannot create {}: {e}", s.dir.display())))?;
+        std::fs::create_dir_all(&s.dir).map_err(io_error("create", &s.dir))?;
         let f = s.dir.join(shard_part_file(stem, key));
-        write_part(&f, &header(next, stopped), &acc)
-            .map_err(|e| failed(format!("cannot write {}: {e}", f.display())))?;
+        write_part(&f, &header(next, stopped), &acc).map_err(io_error("write", &f))?;
     }
     Ok(acc)
 }
@@ -534,10 +534,9 @@ pub fn write_manifest(
         shards: out.spec.count,
         parts,
     };
-    let text = serde_json::to_string_pretty(&m).map_err(|e| failed(e.to_string()))?;
+    let text = serde_json::to_string_pretty(&m).context("manifest.json")?;
     let f = out.dir.join("manifest.json");
-    write_atomic(&f, text.as_bytes())
-        .map_err(|e| failed(format!("cannot write {}: {e}", f.display())))?;
+    write_atomic(&f, text.as_bytes()).map_err(io_error("write", &f))?;
     Ok(m)
 }
 
@@ -545,15 +544,19 @@ pub fn write_manifest(
 pub fn read_manifest(dir: &Path) -> Result<ShardManifest> {
     let f = dir.join("manifest.json");
     let text = std::fs::read_to_string(&f).map_err(|e| {
-        failed(format!(
-            "{} is not a shard folder (no manifest.json: {e})",
-            dir.display()
-        ))
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ScenarioError::Check(format!(
+                "{} is not a shard folder (no manifest.json)",
+                dir.display()
+            ))
+        } else {
+            io_error("read", &f)(e)
+        }
     })?;
     let m: ShardManifest = serde_json::from_str(&text)
-        .map_err(|e| failed(format!("{}: not an xfire shard manifest: {e}", f.display())))?;
+        .context(format_args!("{}: not an xfire shard manifest", f.display()))?;
     if m.format != "xfire-shard" || m.format_version != 1 {
-        return Err(failed(format!(
+        return Err(ScenarioError::Check(format!(
             "{}: format {:?} version {} is not xfire-shard version 1",
             f.display(),
             m.format,
@@ -571,7 +574,7 @@ pub fn check_manifests(
     ms: Vec<ShardManifest>,
 ) -> Result<Vec<(PathBuf, ShardManifest)>> {
     if ms.is_empty() {
-        return Err(failed("no shard folders given"));
+        return Err(ScenarioError::Check("no shard folders given".into()));
     }
     let mut problems = Vec::new();
     let m0 = ms[0].clone();
@@ -623,7 +626,7 @@ pub fn check_manifests(
         problems.extend(diffs);
     }
     if !problems.is_empty() {
-        return Err(failed(format!(
+        return Err(ScenarioError::Check(format!(
             "cannot merge:\n  {}",
             problems.join("\n  ")
         )));
@@ -657,7 +660,7 @@ pub fn check_manifests(
         ));
     }
     if !problems.is_empty() {
-        return Err(failed(format!(
+        return Err(ScenarioError::Check(format!(
             "cannot merge:\n  {}",
             problems.join("\n  ")
         )));
@@ -694,7 +697,7 @@ pub fn check_manifests(
         }
     }
     if !problems.is_empty() {
-        return Err(failed(format!(
+        return Err(ScenarioError::Check(format!(
             "cannot merge:\n  {}",
             problems.join("\n  ")
         )));
@@ -710,7 +713,7 @@ pub fn merge_shards(
 ) -> Result<Vec<ComponentTransport>> {
     let m0 = &shards[0].1;
     if text_hash(&plan.scenario.text) != m0.scenario_hash {
-        return Err(failed(format!(
+        return Err(ScenarioError::Check(format!(
             "the scenario file {} changed since the shards were run (text hash {} vs {})",
             m0.scenario_path,
             text_hash(&plan.scenario.text),
@@ -718,7 +721,7 @@ pub fn merge_shards(
         )));
     }
     if format!("{:016x}", plan.phantom_hash) != m0.phantom_hash {
-        return Err(failed(format!(
+        return Err(ScenarioError::Check(format!(
             "the phantom differs from the shards' (content hash {:016x} vs {})",
             plan.phantom_hash, m0.phantom_hash
         )));
@@ -741,20 +744,20 @@ pub fn merge_shards(
             for (d, m) in shards {
                 let p = &m.parts[pi];
                 let f = d.join(&p.file);
-                let (h, t) = read_part(&f).map_err(failed)?;
+                let (h, t) = read_part(&f)?;
                 if h.key != p.key
                     || h.first_batch != p.first_batch
                     || h.end_batch != p.end_batch
                     || !h.complete()
                     || t.batches != p.end_batch - p.first_batch
                 {
-                    return Err(failed(format!(
+                    return Err(ScenarioError::Check(format!(
                         "{} does not match its manifest (key, batch range or incomplete)",
                         f.display()
                     )));
                 }
                 acc.merge(&t)
-                    .map_err(|e| failed(format!("{}: {e}", f.display())))?;
+                    .map_err(|e| ScenarioError::Check(format!("{}: {e}", f.display())))?;
             }
             parts.push(PartTransport::from_exact(plan, part, &acc, &mp.key));
         }
@@ -765,8 +768,8 @@ pub fn merge_shards(
         });
     }
     if used != m0.parts.len() {
-        return Err(failed(
-            "the shards hold parts that the scenario does not have (different scenario)",
+        return Err(ScenarioError::Check(
+            "the shards hold parts that the scenario does not have (different scenario)".into(),
         ));
     }
     Ok(out)

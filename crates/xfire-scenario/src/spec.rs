@@ -532,9 +532,7 @@ fn read_text(path: &Path) -> std::io::Result<String> {
 impl Scenario {
     /// Read and validate a scenario file.
     pub fn from_file(path: &Path) -> crate::Result<Self> {
-        let text = read_text(path).map_err(|e| {
-            crate::ScenarioError::Failed(format!("cannot read scenario {}: {e}", path.display()))
-        })?;
+        let text = read_text(path).map_err(crate::io_error("read scenario", path))?;
         Self::from_text(&text, Some(path))
     }
 

@@ -23,7 +23,7 @@ use xfire_transport::{Emitter, PhysicsTables, Source, TransportSetup};
 
 use crate::plan::Plan;
 use crate::voxels::VoxelDose;
-use crate::{Result, ScenarioError};
+use crate::{io_error, Context, Result, ScenarioError};
 
 /// The α part or the low-LET part of a nuclide's emissions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -178,10 +178,6 @@ impl std::fmt::Debug for Options {
     }
 }
 
-fn failed(what: impl std::fmt::Display) -> ScenarioError {
-    ScenarioError::Failed(what.to_string())
-}
-
 /// The cache key of one part of one component.
 pub fn cache_key(
     plan: &Plan,
@@ -292,7 +288,8 @@ fn read_cache(f: &Path, key: &str, layout: &TallyLayout) -> (Option<ExactTally>,
         Err(e) => (
             None,
             Some(format!(
-                "cache file refused ({e}); transported again, the file is replaced"
+                "cache file refused ({}); transported again, the file is replaced",
+                e.message()
             )),
         ),
     }
@@ -312,14 +309,14 @@ pub fn transport_part(
     }
     let nuc = library()
         .resolve(nuclide)
-        .map_err(|e| failed(format!("nuclide {nuclide}: {e}")))?;
+        .context(format!("nuclide {nuclide}"))?;
     let t = &plan.scenario.transport;
     let Ok(sampler) = EmissionSampler::new(nuc, part.set(t.recoil)) else {
         return Ok(None); // the nuclide emits nothing of this part
     };
     let sm = plan
         .site(site)
-        .ok_or_else(|| failed(format!("no source map for site {site:?}")))?;
+        .ok_or_else(|| ScenarioError::Check(format!("no source map for site {site:?}")))?;
     let mut setup = TransportSetup::new(
         &plan.phantom,
         physics,
@@ -369,12 +366,10 @@ pub fn transport_part(
     let acc = crate::shard::run_part(plan, &mut setup, (nuclide, site, part), &key, opts)?;
     if let Some(f) = &file {
         if let Some(d) = f.parent() {
-            std::fs::create_dir_all(d)
-                .map_err(|e| failed(format!("cannot create cache folder {}: {e}", d.display())))?;
+            std::fs::create_dir_all(d).map_err(io_error("create cache folder", d))?;
         }
         let h = cache_header(plan, (nuclide, site, part), &key, &acc);
-        crate::shard::write_part(f, &h, &acc)
-            .map_err(|e| failed(format!("cannot write cache file {}: {e}", f.display())))?;
+        crate::shard::write_part(f, &h, &acc).map_err(io_error("write cache file", f))?;
     }
     let mut p = PartTransport::from_exact(plan, part, &acc, &key);
     p.wall_s = start.elapsed().as_secs_f64();
@@ -389,11 +384,11 @@ pub fn physics_tables(
     t: &crate::spec::TransportSpec,
 ) -> Result<PhysicsTables> {
     let physics = PhysicsTables::for_phantom(phantom, &xfire_data::materials::builtin, true)
-        .map_err(|e| failed(format!("physics tables: {e}")))?;
+        .context("physics tables")?;
     match t.condensed_params() {
         Some(params) => physics
             .with_condensed(params)
-            .map_err(|e| failed(format!("condensed-history tables: {e}"))),
+            .context("condensed-history tables"),
         None => Ok(physics),
     }
 }

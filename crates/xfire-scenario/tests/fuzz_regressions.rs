@@ -14,7 +14,7 @@ fn le(x: u64) -> [u8; 8] {
 fn part_file(dir: &Path, bytes: &[u8]) -> Result<(PartHeader, ExactTally), String> {
     let p = dir.join("t.bin");
     std::fs::write(&p, bytes).unwrap();
-    read_part(&p)
+    read_part(&p).map_err(|e| e.message())
 }
 
 fn header() -> PartHeader {

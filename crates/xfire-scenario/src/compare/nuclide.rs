@@ -9,13 +9,13 @@ use xfire_tally::SelfCellMean;
 use xfire_transport::region_masses_g;
 
 use super::{
-    failed, ComponentRow, ExposureRow, Normalise, NuclideCurves, NuclideRow, SliceData, Warnings,
+    ComponentRow, ExposureRow, Normalise, NuclideCurves, NuclideRow, SliceData, Warnings,
     WindowRun, WithSigma, DAY,
 };
 use crate::compute::RunResult;
 use crate::plan::{Plan, GROUP_LYMPHOCYTE, GROUP_MAP, GROUP_TUMOUR};
 use crate::transport::ComponentTransport;
-use crate::Result;
+use crate::{Context, Result, ScenarioError};
 
 /// What one nuclide's row is made from besides the time step's result.
 pub(super) struct Step<'a> {
@@ -50,7 +50,7 @@ pub(super) fn scale_factor(
         Normalise::Activity => 1.0,
         Normalise::TumourDose => {
             if d1.is_nan() || d1 <= 0.0 {
-                return Err(failed(format!(
+                return Err(ScenarioError::Check(format!(
                     "{name}: no dose to the tumour cells, so it cannot be normalised to equal tumour dose"
                 )));
             }
@@ -59,7 +59,9 @@ pub(super) fn scale_factor(
         }
         Normalise::Decays => {
             if p1.is_nan() || p1 <= 0.0 {
-                return Err(failed(format!("{name}: no parent decays in the phantom")));
+                return Err(ScenarioError::Check(format!(
+                    "{name}: no parent decays in the phantom"
+                )));
             }
             let t = *target.get_or_insert(p1);
             t / p1
@@ -141,8 +143,7 @@ fn curves(plan: &Plan, r: &RunResult, field: &DoseField) -> Result<NuclideCurves
     taus.sort_by(f64::total_cmp);
     taus.dedup();
     let abs: Vec<f64> = taus.iter().map(|t| first + t).collect();
-    let tl =
-        dose_timeline(ev_, field, &abs).map_err(|e| failed(format!("dose-rate curve: {e}")))?;
+    let tl = dose_timeline(ev_, field, &abs).context("dose-rate curve")?;
     let rate_of = |g: usize| -> Vec<f64> {
         tl.rate
             .iter()
@@ -162,7 +163,7 @@ fn curves(plan: &Plan, r: &RunResult, field: &DoseField) -> Result<NuclideCurves
         field,
         &cum_taus.iter().map(|t| first + t).collect::<Vec<_>>(),
     )
-    .map_err(|e| failed(format!("cumulative-dose curve: {e}")))?;
+    .context("cumulative-dose curve")?;
     let cum_of = |g: usize| -> Vec<f64> {
         ctl.cumulative
             .iter()
@@ -234,7 +235,7 @@ pub(super) fn row(
         .map(|a| a.time_s)
         .collect();
     let peak = rate_peak(plan.source.evolution(), &field, GROUP_TUMOUR, &adm_times)
-        .map_err(|e| failed(format!("tumour dose-rate peak: {e}")))?;
+        .context("tumour dose-rate peak")?;
     let curves = curves(plan, r, &field)?;
     let tumour_rel_unc = tumour_rel_unc(r);
     if let Some(target_u) = plan.scenario.transport.target_uncertainty {
@@ -363,14 +364,13 @@ fn self_cell_parts(
 fn group_field(plan: &Plan, tr: &[ComponentTransport]) -> Result<DoseField> {
     let masses = region_masses_g(&plan.phantom, &plan.layout.regions[GROUP_MAP]);
     let [low, alpha] = crate::compute::region_field(tr, GROUP_MAP, &masses);
-    DoseField::new(low, alpha).map_err(|e| failed(format!("group dose field: {e}")))
+    DoseField::new(low, alpha).context("group dose field")
 }
 
 /// Mean tumour-cell absorbed dose over the whole treatment \[Gy\], as the time step computes it.
 fn tumour_dose_gy(plan: &Plan, tr: &[ComponentTransport]) -> Result<f64> {
     let f = group_field(plan, tr)?;
-    let d =
-        dose_total(plan.source.evolution(), &f).map_err(|e| failed(format!("tumour dose: {e}")))?;
+    let d = dose_total(plan.source.evolution(), &f).context("tumour dose")?;
     Ok(d.low_let[GROUP_TUMOUR] + d.alpha[GROUP_TUMOUR])
 }
 

@@ -12,17 +12,16 @@ use std::path::{Path, PathBuf};
 use super::table::{
     comparison_csv, comparison_json, normalisation_text, survival_legend, table_lines,
 };
-use super::{failed, Comparison, NuclideRow};
+use super::{Comparison, NuclideRow};
 use crate::fmt::{fmt_sig, fmt_sig_short};
-use crate::Result;
+use crate::{io_error, Context, Result};
 use xfire_report as rp;
 
 /// Panels per row in the per-nuclide figures.
 const COLUMNS: usize = 4;
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    xfire_io::fsutil::write_atomic(path, bytes)
-        .map_err(|e| failed(format!("cannot write {}: {e}", path.display())))
+    xfire_io::fsutil::write_atomic(path, bytes).map_err(io_error("write", path))
 }
 
 /// Facts about the invocation for the report.
@@ -458,7 +457,7 @@ pub fn write_report(
         },
         sections,
     };
-    rp::write_report(dir, &report).map_err(|e| failed(format!("report: {e}")))?;
+    rp::write_report(dir, &report).context("report")?;
     Ok(figs.notes)
 }
 
@@ -470,13 +469,11 @@ pub fn write_outputs(
     scenario_text: &str,
     inv: &Invocation,
 ) -> Result<(Vec<PathBuf>, Vec<String>)> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| failed(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(io_error("create", dir))?;
     let csv = dir.join("comparison.csv");
     write_atomic(&csv, comparison_csv(c).as_bytes())?;
     let json = dir.join("comparison.json");
-    let text = serde_json::to_string_pretty(&comparison_json(c)?)
-        .map_err(|e| failed(format!("comparison.json: {e}")))?;
+    let text = serde_json::to_string_pretty(&comparison_json(c)?).context("comparison.json")?;
     write_atomic(&json, text.as_bytes())?;
     let notes = write_report(dir, c, scenario_text, inv)?;
     Ok((

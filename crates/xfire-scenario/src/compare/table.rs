@@ -11,7 +11,7 @@
 
 use super::{Comparison, ExposureRow, NuclideRow, WithSigma, DAY};
 use crate::fmt::{fmt_dose, fmt_estimate, fmt_sig, fmt_sig_short, fmt_survival};
-use crate::Result;
+use crate::{Context, Result};
 use xfire_kinetics::noise::SurvivalEstimate;
 
 /// A fraction as a percentage with one decimal ("16.5 %").
@@ -372,8 +372,7 @@ const UNITS: &str = "doses Gy (absorbed unless named rbe_weighted: low LET + RBE
 
 /// `comparison.json`: the [`Comparison`] plus format, version and units.
 pub fn comparison_json(c: &Comparison) -> Result<serde_json::Value> {
-    let mut v =
-        serde_json::to_value(c).map_err(|e| super::failed(format!("comparison.json: {e}")))?;
+    let mut v = serde_json::to_value(c).context("comparison.json")?;
     v["format"] = serde_json::json!("xfire-comparison");
     v["format_version"] = serde_json::json!(3);
     v["xfire_version"] = serde_json::json!(env!("CARGO_PKG_VERSION"));
