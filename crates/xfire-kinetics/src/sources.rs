@@ -84,6 +84,13 @@ pub struct SourceKinetics {
     administrations: Vec<Administration>,
 }
 
+/// Adds the error of `r`, if any, to `out`.
+fn keep<T>(out: &mut Vec<KineticsError>, r: KResult<T>) {
+    if let Err(e) = r {
+        out.push(e);
+    }
+}
+
 impl SourceModel {
     /// A model with all daughters retained at the bound site.
     pub fn retained(chain: Chain, bound_site: &str, tac: Tac, quantity: Quantity) -> Self {
@@ -113,106 +120,115 @@ impl SourceModel {
     /// problems at once). Empty when [`SourceModel::build`] will succeed.
     pub fn problems(&self, administrations: &[Administration]) -> Vec<KineticsError> {
         let mut out = Vec::new();
-        let mut keep = |r: KResult<f64>| {
-            if let Err(e) = r {
-                out.push(e);
+        self.administration_problems(administrations, &mut out);
+        let mut seen: Vec<Option<&str>> = Vec::new();
+        for r in &self.releases {
+            self.release_problems(r, &mut out);
+            let key = r.daughter.as_deref();
+            if seen.contains(&key) {
+                out.push(KineticsError::Parse {
+                    what: "daughter release rules",
+                    text: key.unwrap_or("all daughters").to_string(),
+                    reason: "more than one rule for the same daughter".into(),
+                });
             }
-        };
+            seen.push(key);
+        }
+        for s in &self.sites {
+            keep(
+                &mut out,
+                positive_or_inf(
+                    format!("clearance half-time of site {:?}", s.name),
+                    s.clearance_half_time_s,
+                    "s",
+                ),
+            );
+            if s.name == self.bound_site {
+                out.push(KineticsError::Parse {
+                    what: "release site",
+                    text: s.name.clone(),
+                    reason: "a release site must differ from the bound site".into(),
+                });
+            }
+        }
+        out
+    }
+
+    /// Problems of the TAC, the administrations (at least one; finite times, activities
+    /// ≥ 0) and the quantity at the first administration.
+    fn administration_problems(
+        &self,
+        administrations: &[Administration],
+        out: &mut Vec<KineticsError>,
+    ) {
         let lp = self.chain.members()[0].decay_constant_per_s;
-        keep(self.tac.rates(lp).map(|_| 0.0));
+        keep(out, self.tac.rates(lp).map(|_| 0.0));
         if administrations.is_empty() {
-            keep(Err(KineticsError::Empty("administrations".into())));
+            out.push(KineticsError::Empty("administrations".into()));
         }
         for (k, a) in administrations.iter().enumerate() {
-            keep(crate::error::finite(
-                format!("time of administration {k}"),
-                a.time_s,
-                "s",
-            ));
-            keep(non_negative(
-                format!("activity of administration {k}"),
-                a.activity_bq,
-                "Bq",
-            ));
+            keep(
+                out,
+                crate::error::finite(format!("time of administration {k}"), a.time_s, "s"),
+            );
+            keep(
+                out,
+                non_negative(
+                    format!("activity of administration {k}"),
+                    a.activity_bq,
+                    "Bq",
+                ),
+            );
         }
         if let Some(first) = administrations.first() {
             if self.tac.rates(lp).is_ok()
                 && first.activity_bq.is_finite()
                 && first.activity_bq > 0.0
             {
-                keep(self.quantity.amplitude_bq(
-                    &self.tac,
-                    lp,
-                    first.activity_bq,
-                    first.activity_bq,
-                ));
+                keep(
+                    out,
+                    self.quantity
+                        .amplitude_bq(&self.tac, lp, first.activity_bq, first.activity_bq),
+                );
             }
         }
-        let mut seen: Vec<Option<&str>> = Vec::new();
-        for r in &self.releases {
-            let what = format!(
-                "release fraction of {}",
-                r.daughter.as_deref().unwrap_or("all daughters")
-            );
-            match non_negative(what.clone(), r.fraction, "1") {
-                Ok(f) if f > 1.0 => keep(Err(KineticsError::BadValue {
-                    what,
-                    value: f,
-                    unit: "1",
-                    expected: "in [0, 1]",
-                })),
-                other => keep(other),
-            }
-            if !self.sites.iter().any(|s| s.name == r.to_site) {
-                keep(Err(KineticsError::Unknown {
-                    what: "release site",
-                    name: r.to_site.clone(),
-                    known: self
-                        .sites
-                        .iter()
-                        .map(|s| s.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                }));
-            }
-            if let Some(d) = &r.daughter {
-                if self.chain.index_of(d).unwrap_or(0) == 0 {
-                    keep(Err(KineticsError::Unknown {
-                        what: "daughter",
-                        name: d.clone(),
-                        known: self.chain.members()[1..]
-                            .iter()
-                            .map(|m| m.nuclide.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    }));
-                }
-            }
-            let key = r.daughter.as_deref();
-            if seen.contains(&key) {
-                keep(Err(KineticsError::Parse {
-                    what: "daughter release rules",
-                    text: key.unwrap_or("all daughters").to_string(),
-                    reason: "more than one rule for the same daughter".into(),
-                }));
-            }
-            seen.push(key);
+    }
+
+    /// Problems of one release rule: its fraction in [0, 1], a known site, a daughter of the
+    /// chain.
+    fn release_problems(&self, r: &DaughterRelease, out: &mut Vec<KineticsError>) {
+        let what = format!(
+            "release fraction of {}",
+            r.daughter.as_deref().unwrap_or("all daughters")
+        );
+        match non_negative(what.clone(), r.fraction, "1") {
+            Ok(f) if f > 1.0 => out.push(KineticsError::BadValue {
+                what,
+                value: f,
+                unit: "1",
+                expected: "in [0, 1]",
+            }),
+            other => keep(out, other),
         }
-        for s in &self.sites {
-            keep(positive_or_inf(
-                format!("clearance half-time of site {:?}", s.name),
-                s.clearance_half_time_s,
-                "s",
-            ));
-            if s.name == self.bound_site {
-                keep(Err(KineticsError::Parse {
-                    what: "release site",
-                    text: s.name.clone(),
-                    reason: "a release site must differ from the bound site".into(),
-                }));
+        if !self.sites.iter().any(|s| s.name == r.to_site) {
+            let known: Vec<&str> = self.sites.iter().map(|s| s.name.as_str()).collect();
+            out.push(KineticsError::Unknown {
+                what: "release site",
+                name: r.to_site.clone(),
+                known: known.join(", "),
+            });
+        }
+        if let Some(d) = &r.daughter {
+            if self.chain.index_of(d).unwrap_or(0) == 0 {
+                let members = &self.chain.members()[1..];
+                let known: Vec<&str> = members.iter().map(|m| m.nuclide.as_str()).collect();
+                out.push(KineticsError::Unknown {
+                    what: "daughter",
+                    name: d.clone(),
+                    known: known.join(", "),
+                });
             }
         }
-        out
     }
 
     /// Solve the model for a list of administrations (times \[s\], activities \[Bq\]); the
