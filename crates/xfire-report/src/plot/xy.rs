@@ -541,9 +541,29 @@ impl ResolvedXy {
     /// The legend position whose box covers the fewest points of the drawn lines (sampled
     /// along each segment), reference lines and their labels, and markers.
     fn best_legend_corner(&self, st: &Style, plot_px: (u32, u32)) -> SeriesLabelPosition {
-        let p = &self.plot;
+        let candidates = self.legend_candidates(st, plot_px);
+        let (xr, yr) = (self.xr, self.yr);
+        let mut counts = [0usize; 8];
+        self.for_each_obstacle(st, plot_px, |q: Pt, weight: usize| {
+            let fx = (q.0 - xr.0) / (xr.1 - xr.0);
+            let fy = (q.1 - yr.0) / (yr.1 - yr.0);
+            for (k, (_, bx, by)) in candidates.iter().enumerate() {
+                if fx >= bx.0 && fx <= bx.1 && fy >= by.0 && fy <= by.1 {
+                    counts[k] += weight;
+                }
+            }
+        });
+        let best = (0..candidates.len())
+            .min_by_key(|&k| (counts[k], k))
+            .unwrap_or(0);
+        candidates[best].0.clone()
+    }
+
+    /// Candidate legend boxes in fractions of the plot area (x to the right, y up), in order
+    /// of preference, sized for the legend's entries.
+    fn legend_candidates(&self, st: &Style, plot_px: (u32, u32)) -> [LegendBox; 8] {
         let font = st.legend().font;
-        let labels: Vec<&Line> = p.lines.iter().filter(|l| l.in_legend).collect();
+        let labels: Vec<&Line> = self.plot.lines.iter().filter(|l| l.in_legend).collect();
         let text_w = labels
             .iter()
             .map(|l| font.box_size(&l.label).map(|b| b.0).unwrap_or(0))
@@ -554,13 +574,10 @@ impl ResolvedXy {
             labels.len() as f64 * 1.6 * 19.0 * st.px(1.0) as f64 + f64::from(3 * st.px(12.0));
         let fw = (box_w / f64::from(plot_px.0.max(1))).min(1.0);
         let fh = (box_h / f64::from(plot_px.1.max(1))).min(1.0);
-        let (xr, yr) = (self.xr, self.yr);
-        // Candidate boxes in fractions of the plot area (x to the right, y up), in order of
-        // preference; the one covering the fewest sampled points wins.
         use SeriesLabelPosition as P;
         let xs = [(1.0 - fw, 1.0), (0.0, fw), (0.5 - fw / 2.0, 0.5 + fw / 2.0)];
         let ys = [(1.0 - fh, 1.0), (0.0, fh), (0.5 - fh / 2.0, 0.5 + fh / 2.0)];
-        let candidates = [
+        [
             (P::UpperRight, xs[0], ys[0]),
             (P::UpperLeft, xs[1], ys[0]),
             (P::LowerRight, xs[0], ys[1]),
@@ -569,17 +586,14 @@ impl ResolvedXy {
             (P::MiddleLeft, xs[1], ys[2]),
             (P::UpperMiddle, xs[2], ys[0]),
             (P::LowerMiddle, xs[2], ys[1]),
-        ];
-        let mut counts = [0usize; 8];
-        let mut count = |q: Pt, weight: usize| {
-            let fx = (q.0 - xr.0) / (xr.1 - xr.0);
-            let fy = (q.1 - yr.0) / (yr.1 - yr.0);
-            for (k, (_, bx, by)) in candidates.iter().enumerate() {
-                if fx >= bx.0 && fx <= bx.1 && fy >= by.0 && fy <= by.1 {
-                    counts[k] += weight;
-                }
-            }
-        };
+        ]
+    }
+
+    /// Calls `count(point, weight)` for what a legend box should not cover: points sampled
+    /// along the visible parts of every line (weight 1), along reference lines (1) and their
+    /// labels (3), and the marks (20).
+    fn for_each_obstacle(&self, st: &Style, plot_px: (u32, u32), mut count: impl FnMut(Pt, usize)) {
+        let (p, xr, yr) = (&self.plot, self.xr, self.yr);
         let sample = |a: Pt, b: Pt, n: u32| {
             (0..=n).map(move |k| {
                 let f = f64::from(k) / f64::from(n);
@@ -605,6 +619,7 @@ impl ResolvedXy {
             }
             isolated.into_iter().for_each(|q| count(q, 1));
         }
+        let font = st.legend().font;
         for r in &p.ref_lines {
             let t = if r.horizontal {
                 p.y.t(r.at)
@@ -631,12 +646,11 @@ impl ResolvedXy {
                 count((x, y), 20);
             }
         }
-        let best = (0..candidates.len())
-            .min_by_key(|&k| (counts[k], k))
-            .unwrap_or(0);
-        candidates[best].0.clone()
     }
 }
+
+/// A candidate legend position with its box: x and y extents in fractions of the plot area.
+type LegendBox = (SeriesLabelPosition, (f64, f64), (f64, f64));
 
 fn label_count(axis: &Axis, r: (f64, f64)) -> usize {
     if axis.log {
