@@ -57,40 +57,63 @@ fn nums(path: &Path, key: &str, v: &str, n: usize) -> Result<Vec<f64>> {
     Ok(out)
 }
 
-/// Read a MetaImage file (`.mhd` with a separate data file, or `.mha`).
-pub fn read_metaimage(path: &Path) -> Result<Volume> {
-    let bytes = read_regular(path)?;
-    // header: lines up to and including ElementDataFile
-    let mut pos = 0usize;
-    let mut dims = None;
-    let mut spacing = vec![1.0; 3];
-    let mut offset = vec![0.0; 3];
-    let mut element = None;
-    let mut msb = false;
-    let mut compressed = false;
-    let mut header_size: i64 = 0;
-    let mut data_file = None;
-    let mut ndims = 3;
-    while pos < bytes.len() {
-        let end = bytes[pos..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map(|e| pos + e + 1)
-            .unwrap_or(bytes.len());
-        let line = std::str::from_utf8(&bytes[pos..end])
-            .map_err(|_| fmt_err(path, "header is not text"))?
-            .trim();
-        pos = end;
-        if line.is_empty() {
-            continue;
+/// The header keys of a MetaImage file that the reader uses, with their defaults.
+struct MetaHeader {
+    ndims: i64,
+    dims: Option<[i64; 3]>,
+    spacing: Vec<f64>,
+    offset: Vec<f64>,
+    element: Option<ElementType>,
+    msb: bool,
+    compressed: bool,
+    header_size: i64,
+    data_file: Option<String>,
+    /// Byte position after the header (`ElementDataFile` line included).
+    data_pos: usize,
+}
+
+impl MetaHeader {
+    /// Reads header lines up to and including `ElementDataFile`.
+    fn parse(path: &Path, bytes: &[u8]) -> Result<MetaHeader> {
+        let mut h = MetaHeader {
+            ndims: 3,
+            dims: None,
+            spacing: vec![1.0; 3],
+            offset: vec![0.0; 3],
+            element: None,
+            msb: false,
+            compressed: false,
+            header_size: 0,
+            data_file: None,
+            data_pos: 0,
+        };
+        while h.data_pos < bytes.len() && h.data_file.is_none() {
+            let pos = h.data_pos;
+            let end = bytes[pos..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|e| pos + e + 1)
+                .unwrap_or(bytes.len());
+            let line = std::str::from_utf8(&bytes[pos..end])
+                .map_err(|_| fmt_err(path, "header is not text"))?
+                .trim();
+            h.data_pos = end;
+            if line.is_empty() {
+                continue;
+            }
+            let (k, v) = line
+                .split_once('=')
+                .ok_or_else(|| fmt_err(path, format!("header line {line:?} has no '='")))?;
+            h.set(path, k.trim(), v.trim())?;
         }
-        let (k, v) = line
-            .split_once('=')
-            .ok_or_else(|| fmt_err(path, format!("header line {line:?} has no '='")))?;
-        let (k, v) = (k.trim(), v.trim());
+        Ok(h)
+    }
+
+    /// Takes one `key = value` line; unknown keys are ignored.
+    fn set(&mut self, path: &Path, k: &str, v: &str) -> Result<()> {
         match k {
             "NDims" => {
-                ndims = v
+                self.ndims = v
                     .parse::<i64>()
                     .map_err(|_| fmt_err(path, format!("NDims = {v:?} is not an integer")))?
             }
@@ -99,10 +122,10 @@ pub fn read_metaimage(path: &Path) -> Result<Volume> {
                 if d.iter().any(|x| x.fract() != 0.0 || *x > i64::MAX as f64) {
                     return Err(fmt_err(path, format!("DimSize = {v:?} must be integers")));
                 }
-                dims = Some([d[0] as i64, d[1] as i64, d[2] as i64]);
+                self.dims = Some([d[0] as i64, d[1] as i64, d[2] as i64]);
             }
-            "ElementSpacing" | "ElementSize" => spacing = nums(path, k, v, 3)?,
-            "Offset" | "Origin" | "Position" => offset = nums(path, k, v, 3)?,
+            "ElementSpacing" | "ElementSize" => self.spacing = nums(path, k, v, 3)?,
+            "Offset" | "Origin" | "Position" => self.offset = nums(path, k, v, 3)?,
             "TransformMatrix" | "Rotation" | "Orientation" => {
                 let m = nums(path, k, v, 9)?;
                 let id = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
@@ -113,13 +136,13 @@ pub fn read_metaimage(path: &Path) -> Result<Volume> {
                     ));
                 }
             }
-            "ElementType" => element = Some(met_type(path, v)?),
+            "ElementType" => self.element = Some(met_type(path, v)?),
             "ElementByteOrderMSB" | "BinaryDataByteOrderMSB" => {
-                msb = v.eq_ignore_ascii_case("true")
+                self.msb = v.eq_ignore_ascii_case("true")
             }
-            "CompressedData" => compressed = v.eq_ignore_ascii_case("true"),
+            "CompressedData" => self.compressed = v.eq_ignore_ascii_case("true"),
             "HeaderSize" => {
-                header_size = v
+                self.header_size = v
                     .parse()
                     .map_err(|_| fmt_err(path, format!("HeaderSize = {v:?} is not an integer")))?
             }
@@ -129,38 +152,55 @@ pub fn read_metaimage(path: &Path) -> Result<Volume> {
                     format!("ElementNumberOfChannels = {v}: only 1 channel is supported"),
                 ));
             }
-            "ElementDataFile" => {
-                data_file = Some(v.to_string());
-                break;
-            }
+            "ElementDataFile" => self.data_file = Some(v.to_string()),
             _ => {}
         }
+        Ok(())
     }
-    if ndims != 3 {
-        return Err(fmt_err(
-            path,
-            format!("NDims = {ndims}: only 3-D images are supported"),
-        ));
-    }
-    let dims = dims.ok_or_else(|| fmt_err(path, "header has no DimSize"))?;
-    let element = element.ok_or_else(|| fmt_err(path, "header has no ElementType"))?;
-    let data_file = data_file.ok_or_else(|| fmt_err(path, "header has no ElementDataFile"))?;
-    let d = check_dims(path, dims)?;
-    for (a, s) in spacing.iter().enumerate() {
-        if !(*s > 0.0) {
+
+    /// The checked dimensions, element type and data file name: a 3-D image with DimSize,
+    /// ElementType, ElementDataFile and positive spacings.
+    fn checked(&self, path: &Path) -> Result<([usize; 3], ElementType, &str)> {
+        if self.ndims != 3 {
             return Err(fmt_err(
                 path,
-                format!(
-                    "ElementSpacing along {} is {s} mm; it must be positive",
-                    ["x", "y", "z"][a]
-                ),
+                format!("NDims = {}: only 3-D images are supported", self.ndims),
             ));
         }
+        let dims = self
+            .dims
+            .ok_or_else(|| fmt_err(path, "header has no DimSize"))?;
+        let element = self
+            .element
+            .ok_or_else(|| fmt_err(path, "header has no ElementType"))?;
+        let data_file = self
+            .data_file
+            .as_deref()
+            .ok_or_else(|| fmt_err(path, "header has no ElementDataFile"))?;
+        let d = check_dims(path, dims)?;
+        for (a, s) in self.spacing.iter().enumerate() {
+            if !(*s > 0.0) {
+                return Err(fmt_err(
+                    path,
+                    format!(
+                        "ElementSpacing along {} is {s} mm; it must be positive",
+                        ["x", "y", "z"][a]
+                    ),
+                ));
+            }
+        }
+        Ok((d, element, data_file))
     }
-    let n = d[0] * d[1] * d[2];
-    let need = n * element.size();
+}
+
+/// Read a MetaImage file (`.mhd` with a separate data file, or `.mha`).
+pub fn read_metaimage(path: &Path) -> Result<Volume> {
+    let bytes = read_regular(path)?;
+    let h = MetaHeader::parse(path, &bytes)?;
+    let (d, element, data_file) = h.checked(path)?;
+    let need = d[0] * d[1] * d[2] * element.size();
     let (data_path, raw): (PathBuf, Vec<u8>) = if data_file == "LOCAL" {
-        (path.to_path_buf(), bytes[pos..].to_vec())
+        (path.to_path_buf(), bytes[h.data_pos..].to_vec())
     } else {
         if data_file.contains('%') || data_file == "LIST" {
             return Err(fmt_err(
@@ -168,64 +208,76 @@ pub fn read_metaimage(path: &Path) -> Result<Volume> {
                 format!("ElementDataFile = {data_file}: file lists are not supported"),
             ));
         }
-        let dp = path.parent().unwrap_or(Path::new(".")).join(&data_file);
+        let dp = path.parent().unwrap_or(Path::new(".")).join(data_file);
         let r = read_regular(&dp)?;
         (dp, r)
     };
-    let data: Vec<u8> = if compressed {
-        let mut out = Vec::new();
-        flate2::read::ZlibDecoder::new(&raw[..])
-            .take(need as u64 + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| fmt_err(&data_path, format!("zlib data: {e}")))?;
-        if out.len() != need {
-            return Err(fmt_err(
-                &data_path,
-                format!(
-                    "compressed data holds {} bytes, DimSize {}×{}×{} of {} needs {need}",
-                    out.len(),
-                    d[0],
-                    d[1],
-                    d[2],
-                    met_name(element)
-                ),
-            ));
-        }
-        out
+    let what = || {
+        format!(
+            "DimSize {}×{}×{} of {}",
+            d[0],
+            d[1],
+            d[2],
+            met_name(element)
+        )
+    };
+    let data = if h.compressed {
+        inflate_exact(&data_path, &raw, need, what)?
     } else {
-        let skip = if header_size < 0 {
+        let skip = if h.header_size < 0 {
             raw.len().saturating_sub(need)
         } else {
-            header_size as usize
+            h.header_size as usize
         };
         let avail = raw.len().saturating_sub(skip);
-        let exact = data_file == "LOCAL" || header_size != 0;
+        let exact = data_file == "LOCAL" || h.header_size != 0;
         if avail < need || (!exact && avail != need) {
             return Err(fmt_err(
                 &data_path,
-                format!(
-                    "data holds {avail} bytes but DimSize {}×{}×{} of {} needs {need}",
-                    d[0],
-                    d[1],
-                    d[2],
-                    met_name(element)
-                ),
+                format!("data holds {avail} bytes but {} needs {need}", what()),
             ));
         }
         raw[skip..skip + need].to_vec()
     };
-    let h = [spacing[0] * 0.1, spacing[1] * 0.1, spacing[2] * 0.1];
+    let s = &h.spacing;
+    let hv = [s[0] * 0.1, s[1] * 0.1, s[2] * 0.1];
+    let o = &h.offset;
     let origin = [
-        offset[0] * 0.1 - 0.5 * h[0],
-        offset[1] * 0.1 - 0.5 * h[1],
-        offset[2] * 0.1 - 0.5 * h[2],
+        o[0] * 0.1 - 0.5 * hv[0],
+        o[1] * 0.1 - 0.5 * hv[1],
+        o[2] * 0.1 - 0.5 * hv[2],
     ];
-    let grid = Grid::new(d, h, origin).map_err(|e| fmt_err(path, e.to_string()))?;
+    let grid = Grid::new(d, hv, origin).map_err(|e| fmt_err(path, e.to_string()))?;
     Ok(Volume {
         grid,
-        values: element.decode(&data, msb),
+        values: element.decode(&data, h.msb),
         element,
     })
+}
+
+/// Inflates zlib data that must hold exactly `need` bytes (read at most one more).
+fn inflate_exact(
+    data_path: &Path,
+    raw: &[u8],
+    need: usize,
+    what: impl Fn() -> String,
+) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    flate2::read::ZlibDecoder::new(raw)
+        .take(need as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| fmt_err(data_path, format!("zlib data: {e}")))?;
+    if out.len() != need {
+        return Err(fmt_err(
+            data_path,
+            format!(
+                "compressed data holds {} bytes, {} needs {need}",
+                out.len(),
+                what()
+            ),
+        ));
+    }
+    Ok(out)
 }
 
 /// Write `volume` as `path` (`.mhd`) plus a `.raw` file with the same stem, both atomically.

@@ -49,6 +49,132 @@ fn is_gz(path: &Path) -> bool {
     path.to_string_lossy().to_ascii_lowercase().ends_with(".gz")
 }
 
+/// The 348-byte NIfTI-1 header and its byte order.
+struct Header {
+    h: [u8; 348],
+    be: bool,
+}
+
+impl Header {
+    /// Reads the header and checks `sizeof_hdr` (which gives the byte order) and the magic
+    /// of a single-file image.
+    fn read(path: &Path, reader: &mut dyn Read) -> Result<Header> {
+        let mut h = [0u8; 348];
+        reader
+            .read_exact(&mut h)
+            .map_err(|e| fmt_err(path, format!("cannot read the 348-byte NIfTI header: {e}")))?;
+        let be = match (
+            i32::from_le_bytes([h[0], h[1], h[2], h[3]]),
+            i32::from_be_bytes([h[0], h[1], h[2], h[3]]),
+        ) {
+            (348, _) => false,
+            (_, 348) => true,
+            (x, _) => {
+                return Err(fmt_err(
+                    path,
+                    format!("sizeof_hdr is {x}, not 348: not a NIfTI-1 file"),
+                ))
+            }
+        };
+        if &h[344..347] != b"n+1" && &h[344..347] != b"ni1" {
+            return Err(fmt_err(
+                path,
+                "magic is not \"n+1\": not a single-file NIfTI-1 image",
+            ));
+        }
+        if &h[344..347] == b"ni1" {
+            return Err(fmt_err(
+                path,
+                "a two-file NIfTI (.hdr/.img) is not supported; use .nii",
+            ));
+        }
+        Ok(Header { h, be })
+    }
+
+    fn i16_at(&self, o: usize) -> i16 {
+        let b = [self.h[o], self.h[o + 1]];
+        if self.be {
+            i16::from_be_bytes(b)
+        } else {
+            i16::from_le_bytes(b)
+        }
+    }
+
+    fn f32_at(&self, o: usize) -> f32 {
+        let b = [self.h[o], self.h[o + 1], self.h[o + 2], self.h[o + 3]];
+        if self.be {
+            f32::from_be_bytes(b)
+        } else {
+            f32::from_le_bytes(b)
+        }
+    }
+
+    /// The dimensions of a 3-D scalar image (a 4-D one with one volume), checked.
+    fn dims(&self, path: &Path) -> Result<[usize; 3]> {
+        let dim: Vec<i16> = (0..8).map(|k| self.i16_at(40 + 2 * k)).collect();
+        let nd = dim[0];
+        if !(3..=7).contains(&nd) || (4..=nd as usize).any(|k| dim[k] != 1) {
+            return Err(fmt_err(
+                path,
+                format!(
+                    "dim = {:?}: only 3-D scalar images are supported",
+                    &dim[..(nd.clamp(0, 7) as usize + 1)]
+                ),
+            ));
+        }
+        check_dims(path, [dim[1] as i64, dim[2] as i64, dim[3] as i64])
+    }
+
+    /// cm per length unit of `xyzt_units` (mm when unset).
+    fn cm_per_unit(&self) -> f64 {
+        match self.h[123] & 0x07 {
+            1 => 100.0,
+            3 => 1e-4,
+            _ => 0.1, // 2 = mm, 0 = unknown: assume mm
+        }
+    }
+
+    /// The voxel size \[cm\] from `pixdim[1..4]` (sign dropped).
+    fn voxel_cm(&self, path: &Path) -> Result<[f64; 3]> {
+        let mut voxel = [0.0; 3];
+        for a in 0..3 {
+            let p = self.f32_at(80 + 4 * a) as f64;
+            if !(p.is_finite() && p != 0.0) {
+                return Err(fmt_err(
+                    path,
+                    format!(
+                        "pixdim[{}] = {p}: voxel size must be non-zero and finite",
+                        a + 1
+                    ),
+                ));
+            }
+            voxel[a] = p.abs() * self.cm_per_unit();
+        }
+        Ok(voxel)
+    }
+
+    /// The grid origin \[cm\] (corner of voxel 0): the sform (when `sform_code > 0`) or qform
+    /// offsets are the centre of voxel (0, 0, 0).
+    fn origin_cm(&self, path: &Path, voxel: [f64; 3]) -> Result<[f64; 3]> {
+        let centre0 = if self.i16_at(254) > 0 {
+            [self.f32_at(292), self.f32_at(308), self.f32_at(324)]
+        } else if self.i16_at(252) > 0 {
+            [self.f32_at(268), self.f32_at(272), self.f32_at(276)]
+        } else {
+            [0.0; 3]
+        };
+        let mut origin = [0.0; 3];
+        for a in 0..3 {
+            let c = centre0[a] as f64;
+            if !c.is_finite() {
+                return Err(fmt_err(path, format!("origin component {c} is not finite")));
+            }
+            origin[a] = c * self.cm_per_unit() - 0.5 * voxel[a];
+        }
+        Ok(origin)
+    }
+}
+
 /// Read a NIfTI-1 image.
 pub fn read_nifti(path: &Path) -> Result<Volume> {
     let file = open_regular(path)?;
@@ -57,118 +183,27 @@ pub fn read_nifti(path: &Path) -> Result<Volume> {
     } else {
         Box::new(std::io::BufReader::new(file))
     };
-    let mut h = [0u8; 348];
-    reader
-        .read_exact(&mut h)
-        .map_err(|e| fmt_err(path, format!("cannot read the 348-byte NIfTI header: {e}")))?;
-    let be = match (
-        i32::from_le_bytes([h[0], h[1], h[2], h[3]]),
-        i32::from_be_bytes([h[0], h[1], h[2], h[3]]),
-    ) {
-        (348, _) => false,
-        (_, 348) => true,
-        (x, _) => {
-            return Err(fmt_err(
-                path,
-                format!("sizeof_hdr is {x}, not 348: not a NIfTI-1 file"),
-            ))
-        }
-    };
-    if &h[344..347] != b"n+1" && &h[344..347] != b"ni1" {
-        return Err(fmt_err(
-            path,
-            "magic is not \"n+1\": not a single-file NIfTI-1 image",
-        ));
-    }
-    if &h[344..347] == b"ni1" {
-        return Err(fmt_err(
-            path,
-            "a two-file NIfTI (.hdr/.img) is not supported; use .nii",
-        ));
-    }
-    let i16_at = |o: usize| {
-        let b = [h[o], h[o + 1]];
-        if be {
-            i16::from_be_bytes(b)
-        } else {
-            i16::from_le_bytes(b)
-        }
-    };
-    let f32_at = |o: usize| {
-        let b = [h[o], h[o + 1], h[o + 2], h[o + 3]];
-        if be {
-            f32::from_be_bytes(b)
-        } else {
-            f32::from_le_bytes(b)
-        }
-    };
-    let dim: Vec<i16> = (0..8).map(|k| i16_at(40 + 2 * k)).collect();
-    let nd = dim[0];
-    if !(3..=7).contains(&nd) || (4..=nd as usize).any(|k| dim[k] != 1) {
-        return Err(fmt_err(
-            path,
-            format!(
-                "dim = {:?}: only 3-D scalar images are supported",
-                &dim[..(nd.clamp(0, 7) as usize + 1)]
-            ),
-        ));
-    }
-    let d = check_dims(path, [dim[1] as i64, dim[2] as i64, dim[3] as i64])?;
-    let dt = i16_at(70);
+    let h = Header::read(path, &mut reader)?;
+    let d = h.dims(path)?;
+    let dt = h.i16_at(70);
     let element =
         dtype(dt).ok_or_else(|| fmt_err(path, format!("datatype code {dt} is not supported")))?;
-    let units = h[123] & 0x07;
-    let scale = match units {
-        1 => 100.0,
-        3 => 1e-4,
-        _ => 0.1, // 2 = mm, 0 = unknown: assume mm
-    };
-    let mut voxel = [0.0; 3];
-    for a in 0..3 {
-        let p = f32_at(80 + 4 * a) as f64;
-        if !(p.is_finite() && p != 0.0) {
-            return Err(fmt_err(
-                path,
-                format!(
-                    "pixdim[{}] = {p}: voxel size must be non-zero and finite",
-                    a + 1
-                ),
-            ));
-        }
-        voxel[a] = p.abs() * scale;
-    }
-    let vox_offset = f32_at(108);
+    let voxel = h.voxel_cm(path)?;
+    let vox_offset = h.f32_at(108);
     if !(vox_offset.is_finite() && vox_offset >= 348.0) {
         return Err(fmt_err(
             path,
             format!("vox_offset = {vox_offset} is invalid"),
         ));
     }
-    let slope = f32_at(112) as f64;
-    let inter = f32_at(116) as f64;
-    let sform = i16_at(254);
-    let qform = i16_at(252);
-    let centre0 = if sform > 0 {
-        [f32_at(280 + 12), f32_at(296 + 12), f32_at(312 + 12)]
-    } else if qform > 0 {
-        [f32_at(268), f32_at(272), f32_at(276)]
-    } else {
-        [0.0; 3]
-    };
-    let mut origin = [0.0; 3];
-    for a in 0..3 {
-        let c = centre0[a] as f64;
-        if !c.is_finite() {
-            return Err(fmt_err(path, format!("origin component {c} is not finite")));
-        }
-        origin[a] = c * scale - 0.5 * voxel[a];
-    }
+    let slope = h.f32_at(112) as f64;
+    let inter = h.f32_at(116) as f64;
+    let origin = h.origin_cm(path, voxel)?;
     // skip to the data and read exactly what the header promises
     let skip = vox_offset as u64 - 348;
     std::io::copy(&mut (&mut reader).take(skip), &mut std::io::sink())
         .map_err(|e| fmt_err(path, format!("reading up to vox_offset: {e}")))?;
-    let n = d[0] * d[1] * d[2];
-    let need = n * element.size();
+    let need = d[0] * d[1] * d[2] * element.size();
     let mut data = Vec::new();
     (&mut reader)
         .take(need as u64)
@@ -186,7 +221,7 @@ pub fn read_nifti(path: &Path) -> Result<Volume> {
             ),
         ));
     }
-    let mut values = element.decode(&data, be);
+    let mut values = element.decode(&data, h.be);
     if slope != 0.0 && slope.is_finite() && inter.is_finite() && !(slope == 1.0 && inter == 0.0) {
         for v in &mut values {
             *v = *v * slope + inter;

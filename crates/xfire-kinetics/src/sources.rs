@@ -84,6 +84,13 @@ pub struct SourceKinetics {
     administrations: Vec<Administration>,
 }
 
+/// Adds the error of `r`, if any, to `out`.
+fn keep<T>(out: &mut Vec<KineticsError>, r: KResult<T>) {
+    if let Err(e) = r {
+        out.push(e);
+    }
+}
+
 impl SourceModel {
     /// A model with all daughters retained at the bound site.
     pub fn retained(chain: Chain, bound_site: &str, tac: Tac, quantity: Quantity) -> Self {
@@ -113,106 +120,115 @@ impl SourceModel {
     /// problems at once). Empty when [`SourceModel::build`] will succeed.
     pub fn problems(&self, administrations: &[Administration]) -> Vec<KineticsError> {
         let mut out = Vec::new();
-        let mut keep = |r: KResult<f64>| {
-            if let Err(e) = r {
-                out.push(e);
+        self.administration_problems(administrations, &mut out);
+        let mut seen: Vec<Option<&str>> = Vec::new();
+        for r in &self.releases {
+            self.release_problems(r, &mut out);
+            let key = r.daughter.as_deref();
+            if seen.contains(&key) {
+                out.push(KineticsError::Parse {
+                    what: "daughter release rules",
+                    text: key.unwrap_or("all daughters").to_string(),
+                    reason: "more than one rule for the same daughter".into(),
+                });
             }
-        };
+            seen.push(key);
+        }
+        for s in &self.sites {
+            keep(
+                &mut out,
+                positive_or_inf(
+                    format!("clearance half-time of site {:?}", s.name),
+                    s.clearance_half_time_s,
+                    "s",
+                ),
+            );
+            if s.name == self.bound_site {
+                out.push(KineticsError::Parse {
+                    what: "release site",
+                    text: s.name.clone(),
+                    reason: "a release site must differ from the bound site".into(),
+                });
+            }
+        }
+        out
+    }
+
+    /// Problems of the TAC, the administrations (at least one; finite times, activities
+    /// ≥ 0) and the quantity at the first administration.
+    fn administration_problems(
+        &self,
+        administrations: &[Administration],
+        out: &mut Vec<KineticsError>,
+    ) {
         let lp = self.chain.members()[0].decay_constant_per_s;
-        keep(self.tac.rates(lp).map(|_| 0.0));
+        keep(out, self.tac.rates(lp).map(|_| 0.0));
         if administrations.is_empty() {
-            keep(Err(KineticsError::Empty("administrations".into())));
+            out.push(KineticsError::Empty("administrations".into()));
         }
         for (k, a) in administrations.iter().enumerate() {
-            keep(crate::error::finite(
-                format!("time of administration {k}"),
-                a.time_s,
-                "s",
-            ));
-            keep(non_negative(
-                format!("activity of administration {k}"),
-                a.activity_bq,
-                "Bq",
-            ));
+            keep(
+                out,
+                crate::error::finite(format!("time of administration {k}"), a.time_s, "s"),
+            );
+            keep(
+                out,
+                non_negative(
+                    format!("activity of administration {k}"),
+                    a.activity_bq,
+                    "Bq",
+                ),
+            );
         }
         if let Some(first) = administrations.first() {
             if self.tac.rates(lp).is_ok()
                 && first.activity_bq.is_finite()
                 && first.activity_bq > 0.0
             {
-                keep(self.quantity.amplitude_bq(
-                    &self.tac,
-                    lp,
-                    first.activity_bq,
-                    first.activity_bq,
-                ));
+                keep(
+                    out,
+                    self.quantity
+                        .amplitude_bq(&self.tac, lp, first.activity_bq, first.activity_bq),
+                );
             }
         }
-        let mut seen: Vec<Option<&str>> = Vec::new();
-        for r in &self.releases {
-            let what = format!(
-                "release fraction of {}",
-                r.daughter.as_deref().unwrap_or("all daughters")
-            );
-            match non_negative(what.clone(), r.fraction, "1") {
-                Ok(f) if f > 1.0 => keep(Err(KineticsError::BadValue {
-                    what,
-                    value: f,
-                    unit: "1",
-                    expected: "in [0, 1]",
-                })),
-                other => keep(other),
-            }
-            if !self.sites.iter().any(|s| s.name == r.to_site) {
-                keep(Err(KineticsError::Unknown {
-                    what: "release site",
-                    name: r.to_site.clone(),
-                    known: self
-                        .sites
-                        .iter()
-                        .map(|s| s.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                }));
-            }
-            if let Some(d) = &r.daughter {
-                if self.chain.index_of(d).unwrap_or(0) == 0 {
-                    keep(Err(KineticsError::Unknown {
-                        what: "daughter",
-                        name: d.clone(),
-                        known: self.chain.members()[1..]
-                            .iter()
-                            .map(|m| m.nuclide.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    }));
-                }
-            }
-            let key = r.daughter.as_deref();
-            if seen.contains(&key) {
-                keep(Err(KineticsError::Parse {
-                    what: "daughter release rules",
-                    text: key.unwrap_or("all daughters").to_string(),
-                    reason: "more than one rule for the same daughter".into(),
-                }));
-            }
-            seen.push(key);
+    }
+
+    /// Problems of one release rule: its fraction in [0, 1], a known site, a daughter of the
+    /// chain.
+    fn release_problems(&self, r: &DaughterRelease, out: &mut Vec<KineticsError>) {
+        let what = format!(
+            "release fraction of {}",
+            r.daughter.as_deref().unwrap_or("all daughters")
+        );
+        match non_negative(what.clone(), r.fraction, "1") {
+            Ok(f) if f > 1.0 => out.push(KineticsError::BadValue {
+                what,
+                value: f,
+                unit: "1",
+                expected: "in [0, 1]",
+            }),
+            other => keep(out, other),
         }
-        for s in &self.sites {
-            keep(positive_or_inf(
-                format!("clearance half-time of site {:?}", s.name),
-                s.clearance_half_time_s,
-                "s",
-            ));
-            if s.name == self.bound_site {
-                keep(Err(KineticsError::Parse {
-                    what: "release site",
-                    text: s.name.clone(),
-                    reason: "a release site must differ from the bound site".into(),
-                }));
+        if !self.sites.iter().any(|s| s.name == r.to_site) {
+            let known: Vec<&str> = self.sites.iter().map(|s| s.name.as_str()).collect();
+            out.push(KineticsError::Unknown {
+                what: "release site",
+                name: r.to_site.clone(),
+                known: known.join(", "),
+            });
+        }
+        if let Some(d) = &r.daughter {
+            if self.chain.index_of(d).unwrap_or(0) == 0 {
+                let members = &self.chain.members()[1..];
+                let known: Vec<&str> = members.iter().map(|m| m.nuclide.as_str()).collect();
+                out.push(KineticsError::Unknown {
+                    what: "daughter",
+                    name: d.clone(),
+                    known: known.join(", "),
+                });
             }
         }
-        out
     }
 
     /// Solve the model for a list of administrations (times \[s\], activities \[Bq\]); the
@@ -222,78 +238,121 @@ impl SourceModel {
             return Err(e);
         }
         let members = self.chain.members();
-        let nm = members.len();
         let lp = members[0].decay_constant_per_s;
-        let ln2 = std::f64::consts::LN_2;
         let rates = self.tac.rates(lp)?;
-        let nsites = 1 + self.sites.len();
+        let release = self.release_rules();
+        let reach = self.reachability(&release);
+        let (components, comp_index) = self.components(&reach);
+        let amps = self.amplitudes(administrations, lp)?;
+        let mut asm = Assembly::new(members.len());
+        let parent = Parent {
+            lp,
+            component: comp_index[0][0],
+            administrations,
+            amps: &amps,
+        };
+        let carriers = match &rates {
+            TacRates::Exponentials {
+                terms,
+                uptake_per_s,
+            } => asm.parent_exponentials(&parent, terms, *uptake_per_s),
+            TacRates::Table { points, tail_per_s } => {
+                asm.parent_table(&parent, points, *tail_per_s)
+            }
+        };
+        let ln2 = std::f64::consts::LN_2;
         let site_clear: Vec<f64> = std::iter::once(0.0)
             .chain(self.sites.iter().map(|s| ln2 / s.clearance_half_time_s))
             .collect();
+        // daughters, in chain order
+        for (j, m) in members.iter().enumerate().skip(1) {
+            if m.is_stable() {
+                continue;
+            }
+            let lj = m.decay_constant_per_s;
+            let (bound_c, site_c) =
+                asm.daughter_compartments(j, lj, &reach[j], &comp_index[j], &carriers, &site_clear);
+            for b in self.chain.branches().iter().filter(|b| b.to == j) {
+                asm.daughter_flows(b.from, b.fraction, release[j], &bound_c, &site_c);
+            }
+        }
+        let system = LinearSystem::new(asm.comps, &asm.flows, components.len())?;
+        Ok(SourceKinetics {
+            components,
+            evolution: Evolution::new(system, asm.impulses)?,
+            administrations: administrations.to_vec(),
+        })
+    }
 
-        // reachability of (member, site): site 0 = bound
-        let mut reach = vec![vec![false; nsites]; nm];
+    /// Release fraction and destination site index of each member (None for the parent and
+    /// for daughters without a rule).
+    fn release_rules(&self) -> Vec<Option<(f64, usize)>> {
+        let members = self.chain.members();
+        let daughters = members.iter().skip(1).map(|m| self.release_of(&m.nuclide));
+        std::iter::once(None).chain(daughters).collect()
+    }
+
+    /// `reach[member][site]`: whether atoms of the member can be at the site (site 0 = bound,
+    /// 1 + s = release site s).
+    fn reachability(&self, release: &[Option<(f64, usize)>]) -> Vec<Vec<bool>> {
+        let nsites = 1 + self.sites.len();
+        let mut reach = vec![vec![false; nsites]; self.chain.members().len()];
         reach[0][0] = true;
-        let release: Vec<Option<(f64, usize)>> = members
-            .iter()
-            .enumerate()
-            .map(|(j, m)| {
-                if j == 0 {
-                    None
-                } else {
-                    self.release_of(&m.nuclide)
-                }
-            })
-            .collect();
         for b in self.chain.branches() {
             // branches are sorted by `from`, so parents are final before their daughters
             for s in 0..nsites {
-                if reach[b.from][s] {
-                    if s == 0 {
-                        match release[b.to] {
-                            Some((f, d)) => {
-                                if f < 1.0 {
-                                    reach[b.to][0] = true;
-                                }
-                                if f > 0.0 {
-                                    reach[b.to][1 + d] = true;
-                                }
-                            }
-                            None => reach[b.to][0] = true,
+                if !reach[b.from][s] {
+                    continue;
+                }
+                if s != 0 {
+                    reach[b.to][s] = true;
+                    continue;
+                }
+                match release[b.to] {
+                    Some((f, d)) => {
+                        if f < 1.0 {
+                            reach[b.to][0] = true;
                         }
-                    } else {
-                        reach[b.to][s] = true;
+                        if f > 0.0 {
+                            reach[b.to][1 + d] = true;
+                        }
                     }
+                    None => reach[b.to][0] = true,
                 }
             }
         }
+        reach
+    }
+
+    /// The components (radioactive member × reachable site, in member then site order) and
+    /// the component index of each (member, site).
+    fn components(&self, reach: &[Vec<bool>]) -> (Vec<Component>, Vec<Vec<Option<usize>>>) {
+        let nsites = 1 + self.sites.len();
+        let members = self.chain.members();
         let mut components = Vec::new();
-        let mut comp_index = vec![vec![None; nsites]; nm];
+        let mut comp_index = vec![vec![None; nsites]; members.len()];
         for (j, m) in members.iter().enumerate() {
             if m.is_stable() {
                 continue;
             }
-            for s in 0..nsites {
-                if reach[j][s] {
-                    comp_index[j][s] = Some(components.len());
-                    components.push(Component {
-                        member: j,
-                        nuclide: m.nuclide.clone(),
-                        site: if s == 0 {
-                            self.bound_site.clone()
-                        } else {
-                            self.sites[s - 1].name.clone()
-                        },
-                    });
-                }
+            for s in (0..nsites).filter(|&s| reach[j][s]) {
+                comp_index[j][s] = Some(components.len());
+                components.push(Component {
+                    member: j,
+                    nuclide: m.nuclide.clone(),
+                    site: if s == 0 {
+                        self.bound_site.clone()
+                    } else {
+                        self.sites[s - 1].name.clone()
+                    },
+                });
             }
         }
+        (components, comp_index)
+    }
 
-        // compartments; holders[i] = (compartment, site, carrier term, production multiplier)
-        let mut comps: Vec<Compartment> = Vec::new();
-        let mut flows: Vec<Flow> = Vec::new();
-        let mut impulses: Vec<Impulse> = Vec::new();
-        let mut holders: Vec<Vec<(usize, usize, usize, f64)>> = vec![Vec::new(); nm];
+    /// The TAC amplitude \[Bq\] of each administration (the first is the reference).
+    fn amplitudes(&self, administrations: &[Administration], lp: f64) -> KResult<Vec<f64>> {
         let reference = administrations[0].activity_bq;
         let mut amps = Vec::with_capacity(administrations.len());
         for a in administrations {
@@ -303,185 +362,209 @@ impl SourceModel {
                     .amplitude_bq(&self.tac, lp, a.activity_bq, reference)?,
             );
         }
-        let comp0 = comp_index[0][0];
-        // carrier clearance rates of the bound site's terms [1/s]
-        let carriers: Vec<f64> = match &rates {
-            TacRates::Exponentials {
-                terms,
-                uptake_per_s,
-            } => {
-                let input = uptake_per_s.map(|lu| {
-                    comps.push(Compartment {
-                        component: None,
-                        count_rate_per_s: lp,
-                        removal_per_s: lu + lp,
-                    });
-                    comps.len() - 1
-                });
-                for (k, &(f, lb)) in terms.iter().enumerate() {
-                    comps.push(Compartment {
-                        component: comp0,
-                        count_rate_per_s: lp,
-                        removal_per_s: lp + lb,
-                    });
-                    let c = comps.len() - 1;
-                    holders[0].push((c, 0, k, lp));
-                    match (input, uptake_per_s) {
-                        (Some(i), Some(lu)) => flows.push(Flow {
-                            from: i,
-                            to: c,
-                            rate_per_s: f * lu,
-                        }),
-                        _ => {
-                            for (a, amp) in administrations.iter().zip(&amps) {
-                                impulses.push(Impulse {
-                                    time_s: a.time_s,
-                                    reset: vec![],
-                                    delta: vec![(c, amp * f / lp)],
-                                });
-                            }
-                        }
-                    }
-                }
-                if let Some(i) = input {
-                    for (a, amp) in administrations.iter().zip(&amps) {
-                        impulses.push(Impulse {
-                            time_s: a.time_s,
-                            reset: vec![],
-                            delta: vec![(i, amp / lp)],
-                        });
-                    }
-                }
-                terms.iter().map(|t| t.1).collect()
-            }
-            TacRates::Table { points, tail_per_s } => {
-                let m = points.len();
-                for (a, amp) in administrations.iter().zip(&amps) {
-                    // helper states of this administration: slope [Bq/s], then value [Bq]
-                    let slope = comps.len();
-                    comps.push(Compartment {
-                        component: None,
-                        count_rate_per_s: 0.0,
-                        removal_per_s: 0.0,
-                    });
-                    let value = comps.len();
-                    comps.push(Compartment {
-                        component: comp0,
-                        count_rate_per_s: 1.0,
-                        removal_per_s: 0.0,
-                    });
-                    holders[0].push((value, 0, 0, 1.0));
-                    flows.push(Flow {
-                        from: slope,
-                        to: value,
-                        rate_per_s: 1.0,
-                    });
-                    for i in 0..m {
-                        let (t, v) = points[i];
-                        let mut delta = vec![];
-                        if i + 1 < m {
-                            let (t2, v2) = points[i + 1];
-                            delta.push((value, amp * v));
-                            delta.push((slope, amp * (v2 - v) / (t2 - t)));
-                        }
-                        impulses.push(Impulse {
-                            time_s: a.time_s + t,
-                            reset: vec![slope, value],
-                            delta,
-                        });
-                    }
-                }
-                comps.push(Compartment {
-                    component: comp0,
-                    count_rate_per_s: lp,
-                    removal_per_s: *tail_per_s,
-                });
-                let tail = comps.len() - 1;
-                holders[0].push((tail, 0, 0, lp));
-                let (tl, vl) = points[m - 1];
-                for (a, amp) in administrations.iter().zip(&amps) {
-                    impulses.push(Impulse {
-                        time_s: a.time_s + tl,
-                        reset: vec![],
-                        delta: vec![(tail, amp * vl / lp)],
-                    });
-                }
-                vec![0.0]
-            }
-        };
+        Ok(amps)
+    }
+}
 
-        // daughters, in chain order
-        for j in 1..nm {
-            let lj = members[j].decay_constant_per_s;
-            if members[j].is_stable() {
-                continue;
-            }
-            let mut bound_c = vec![None; carriers.len()];
-            if reach[j][0] {
-                for (k, &lb) in carriers.iter().enumerate() {
-                    comps.push(Compartment {
-                        component: comp_index[j][0],
-                        count_rate_per_s: lj,
-                        removal_per_s: lj + lb,
-                    });
-                    bound_c[k] = Some(comps.len() - 1);
-                    holders[j].push((comps.len() - 1, 0, k, lj));
-                }
-            }
-            let mut site_c = vec![None; nsites];
-            for s in 1..nsites {
-                if reach[j][s] {
-                    comps.push(Compartment {
-                        component: comp_index[j][s],
-                        count_rate_per_s: lj,
-                        removal_per_s: lj + site_clear[s],
-                    });
-                    site_c[s] = Some(comps.len() - 1);
-                    holders[j].push((comps.len() - 1, s, 0, lj));
-                }
-            }
-            for b in self.chain.branches().iter().filter(|b| b.to == j) {
-                for &(c, s, k, mult) in &holders[b.from] {
-                    let rate = b.fraction * mult;
-                    if s == 0 {
-                        let (f, d) = match release[j] {
-                            Some((f, d)) => (f, Some(1 + d)),
-                            None => (0.0, None),
-                        };
-                        if f < 1.0 {
-                            if let Some(to) = bound_c[k] {
-                                flows.push(Flow {
-                                    from: c,
-                                    to,
-                                    rate_per_s: rate * (1.0 - f),
-                                });
-                            }
-                        }
-                        if let (true, Some(d)) = (f > 0.0, d) {
-                            if let Some(to) = site_c[d] {
-                                flows.push(Flow {
-                                    from: c,
-                                    to,
-                                    rate_per_s: rate * f,
-                                });
-                            }
-                        }
-                    } else if let Some(to) = site_c[s] {
-                        flows.push(Flow {
-                            from: c,
-                            to,
-                            rate_per_s: rate,
-                        });
+/// The parent at the bound site: its decay constant λ_p \[1/s\], its component, and the
+/// administrations with their TAC amplitudes \[Bq\].
+struct Parent<'a> {
+    lp: f64,
+    component: Option<usize>,
+    administrations: &'a [Administration],
+    amps: &'a [f64],
+}
+
+impl Parent<'_> {
+    /// (time \[s\], amplitude \[Bq\]) of each administration.
+    fn doses(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.administrations
+            .iter()
+            .zip(self.amps)
+            .map(|(a, &amp)| (a.time_s, amp))
+    }
+}
+
+/// The compartment system [`SourceModel::build`] assembles, in the order its compartments,
+/// flows and impulses are added (the order fixes the solution's bytes).
+struct Assembly {
+    comps: Vec<Compartment>,
+    flows: Vec<Flow>,
+    impulses: Vec<Impulse>,
+    /// `holders[member]`: (compartment, site, carrier term, production multiplier) of every
+    /// compartment holding the member's atoms (or activity).
+    holders: Vec<Vec<(usize, usize, usize, f64)>>,
+}
+
+impl Assembly {
+    fn new(members: usize) -> Self {
+        Assembly {
+            comps: Vec::new(),
+            flows: Vec::new(),
+            impulses: Vec::new(),
+            holders: vec![Vec::new(); members],
+        }
+    }
+
+    /// Adds a compartment; returns its index.
+    fn add(
+        &mut self,
+        component: Option<usize>,
+        count_rate_per_s: f64,
+        removal_per_s: f64,
+    ) -> usize {
+        self.comps.push(Compartment {
+            component,
+            count_rate_per_s,
+            removal_per_s,
+        });
+        self.comps.len() - 1
+    }
+
+    fn flow(&mut self, from: usize, to: usize, rate_per_s: f64) {
+        self.flows.push(Flow {
+            from,
+            to,
+            rate_per_s,
+        });
+    }
+
+    fn impulse(&mut self, time_s: f64, reset: Vec<usize>, delta: Vec<(usize, f64)>) {
+        self.impulses.push(Impulse {
+            time_s,
+            reset,
+            delta,
+        });
+    }
+
+    /// The parent of an exponential TAC: one bound compartment per term (fed by an input
+    /// compartment at rate f_k λ_u with an uptake phase, else by the administrations);
+    /// returns the carrier clearance rate of each term \[1/s\].
+    fn parent_exponentials(
+        &mut self,
+        p: &Parent,
+        terms: &[(f64, f64)],
+        uptake_per_s: Option<f64>,
+    ) -> Vec<f64> {
+        let lp = p.lp;
+        let input = uptake_per_s.map(|lu| self.add(None, lp, lu + lp));
+        for (k, &(f, lb)) in terms.iter().enumerate() {
+            let c = self.add(p.component, lp, lp + lb);
+            self.holders[0].push((c, 0, k, lp));
+            match (input, uptake_per_s) {
+                (Some(i), Some(lu)) => self.flow(i, c, f * lu),
+                _ => {
+                    for (t, amp) in p.doses() {
+                        self.impulse(t, vec![], vec![(c, amp * f / lp)]);
                     }
                 }
             }
         }
-        let system = LinearSystem::new(comps, &flows, components.len())?;
-        Ok(SourceKinetics {
-            components,
-            evolution: Evolution::new(system, impulses)?,
-            administrations: administrations.to_vec(),
-        })
+        if let Some(i) = input {
+            for (t, amp) in p.doses() {
+                self.impulse(t, vec![], vec![(i, amp / lp)]);
+            }
+        }
+        terms.iter().map(|t| t.1).collect()
+    }
+
+    /// The parent of a tabulated TAC: per administration a slope and a value state reset at
+    /// every table point, then a tail compartment after the last point; one carrier term
+    /// with no clearance.
+    fn parent_table(&mut self, p: &Parent, points: &[(f64, f64)], tail_per_s: f64) -> Vec<f64> {
+        let m = points.len();
+        for (t0, amp) in p.doses() {
+            // helper states of this administration: slope [Bq/s], then value [Bq]
+            let slope = self.add(None, 0.0, 0.0);
+            let value = self.add(p.component, 1.0, 0.0);
+            self.holders[0].push((value, 0, 0, 1.0));
+            self.flow(slope, value, 1.0);
+            for i in 0..m {
+                let (t, v) = points[i];
+                let mut delta = vec![];
+                if i + 1 < m {
+                    let (t2, v2) = points[i + 1];
+                    delta.push((value, amp * v));
+                    delta.push((slope, amp * (v2 - v) / (t2 - t)));
+                }
+                self.impulse(t0 + t, vec![slope, value], delta);
+            }
+        }
+        let tail = self.add(p.component, p.lp, tail_per_s);
+        self.holders[0].push((tail, 0, 0, p.lp));
+        let (tl, vl) = points[m - 1];
+        for (t0, amp) in p.doses() {
+            self.impulse(t0 + tl, vec![], vec![(tail, amp * vl / p.lp)]);
+        }
+        vec![0.0]
+    }
+
+    /// The compartments of radioactive daughter `j` (decay constant `lj`): one per carrier
+    /// term at the bound site, one per release site it reaches; returns their indices
+    /// (bound by term, release by site).
+    fn daughter_compartments(
+        &mut self,
+        j: usize,
+        lj: f64,
+        reach: &[bool],
+        comp_index: &[Option<usize>],
+        carriers: &[f64],
+        site_clear: &[f64],
+    ) -> (Vec<Option<usize>>, Vec<Option<usize>>) {
+        let mut bound_c = vec![None; carriers.len()];
+        if reach[0] {
+            for (k, &lb) in carriers.iter().enumerate() {
+                let c = self.add(comp_index[0], lj, lj + lb);
+                bound_c[k] = Some(c);
+                self.holders[j].push((c, 0, k, lj));
+            }
+        }
+        let mut site_c = vec![None; reach.len()];
+        for s in 1..reach.len() {
+            if reach[s] {
+                let c = self.add(comp_index[s], lj, lj + site_clear[s]);
+                site_c[s] = Some(c);
+                self.holders[j].push((c, s, 0, lj));
+            }
+        }
+        (bound_c, site_c)
+    }
+
+    /// The flows of decays of member `from` (branching `fraction`) into a daughter: from the
+    /// bound site split (1 − f) to its bound compartment of the same carrier term and f to
+    /// its release site (`release`: f and the site), from a release site to the same site.
+    fn daughter_flows(
+        &mut self,
+        from: usize,
+        fraction: f64,
+        release: Option<(f64, usize)>,
+        bound_c: &[Option<usize>],
+        site_c: &[Option<usize>],
+    ) {
+        for h in 0..self.holders[from].len() {
+            let (c, s, k, mult) = self.holders[from][h];
+            let rate = fraction * mult;
+            if s != 0 {
+                if let Some(to) = site_c[s] {
+                    self.flow(c, to, rate);
+                }
+                continue;
+            }
+            let (f, d) = match release {
+                Some((f, d)) => (f, Some(1 + d)),
+                None => (0.0, None),
+            };
+            if f < 1.0 {
+                if let Some(to) = bound_c[k] {
+                    self.flow(c, to, rate * (1.0 - f));
+                }
+            }
+            if let (true, Some(d)) = (f > 0.0, d) {
+                if let Some(to) = site_c[d] {
+                    self.flow(c, to, rate * f);
+                }
+            }
+        }
     }
 }
 

@@ -193,23 +193,69 @@ pub fn generate(
     material_density: &dyn Fn(&str) -> Option<f64>,
 ) -> Result<Generated> {
     let grid = spec.grid.grid()?;
-    let seed = spec.seed.unwrap_or(1);
+    let n = grid.len();
     let mut labels = LabelTable::new();
     let mut registry = CellRegistry::new();
-    let n = grid.len();
     let mut label = vec![labels::MEDIUM; n];
     let mut cell_id = vec![0u32; n];
-    let mut report = Vec::new();
-    // label name -> (material, density) from the shape spec
-    let mut shape_material: Option<(LabelId, String, Option<f64>)> = None;
+    let layout = lay_out(spec, &grid, &mut labels, &mut registry, &mut label)?;
+    let mut report = layout.report;
+    voxelise_cells(
+        &layout.balls,
+        &grid,
+        &mut labels,
+        &mut registry,
+        &mut label,
+        &mut cell_id,
+    )?;
+    registry.rebuild_voxel_lists(&cell_id, &label, &labels)?;
+    check_label_names(spec, &labels)?;
+    let mut phantom = Phantom {
+        grid,
+        materials: Vec::new(),
+        labels,
+        material: vec![0; n],
+        density_g_cm3: vec![0.0; n],
+        label,
+        cell_id,
+        cells: registry,
+        source_maps: Vec::new(),
+        provenance: spec_text.to_string(),
+    };
+    assign_materials(spec, &mut phantom, &layout.shape_material, material_density)?;
+    report.extend(cell_summary(&phantom));
+    add_source_maps(spec, &mut phantom, &mut report)?;
+    phantom.validate()?;
+    Ok(Generated { phantom, report })
+}
 
-    let balls: Vec<Ball>;
+/// What the geometry section of a specification places: the cells (balls), report lines,
+/// and for a `[shape]` its label with the material and density it names.
+struct Layout {
+    balls: Vec<Ball>,
+    report: Vec<String>,
+    shape_material: Option<(LabelId, String, Option<f64>)>,
+}
+
+/// Lays out the one geometry of `spec` (`[tumour]`, `[cluster]` or `[shape]`) on `grid`:
+/// labels of the tissue around the cells, and the cells to voxelise.
+fn lay_out(
+    spec: &Spec,
+    grid: &Grid,
+    labels: &mut LabelTable,
+    registry: &mut CellRegistry,
+    label: &mut [LabelId],
+) -> Result<Layout> {
+    let seed = spec.seed.unwrap_or(1);
+    let mut out = Layout {
+        balls: Vec::new(),
+        report: Vec::new(),
+        shape_material: None,
+    };
     if let Some(t) = &spec.tumour {
-        let (b, lines) = tumour_balls(spec, t, &grid, seed, &mut label)?;
-        balls = b;
-        report.extend(lines);
+        (out.balls, out.report) = tumour_balls(spec, t, grid, seed, label)?;
     } else if let Some(c) = &spec.cluster {
-        balls = cluster_balls(c, &grid, &mut registry)?;
+        out.balls = cluster_balls(c, grid, registry)?;
         if let Some(s) = &c.surrounding {
             let id = labels.get_or_add(s)?;
             label.fill(id);
@@ -217,21 +263,28 @@ pub fn generate(
     } else if let Some(s) = &spec.shape {
         let lname = s.label.clone().unwrap_or_else(|| s.kind.clone());
         let id = labels.get_or_add(&lname)?;
-        shape(s, &grid, id, &mut label)?;
-        shape_material = Some((
-            id,
-            s.material.clone().unwrap_or_else(|| "water".into()),
-            s.density,
-        ));
-        balls = Vec::new();
+        shape(s, grid, id, label)?;
+        let material = s.material.clone().unwrap_or_else(|| "water".into());
+        out.shape_material = Some((id, material, s.density));
     } else {
         return Err(PhantomError::Spec(
             "exactly one of [tumour], [cluster], [shape] must be given".into(),
         ));
     }
+    Ok(out)
+}
 
-    // register and voxelise cells
-    for b in &balls {
+/// Registers every ball as a cell and writes its voxels (centre inside the ball) into
+/// `cell_id` and `label` (nucleus inside the nucleus radius, else cytoplasm).
+fn voxelise_cells(
+    balls: &[Ball],
+    grid: &Grid,
+    labels: &mut LabelTable,
+    registry: &mut CellRegistry,
+    label: &mut [LabelId],
+    cell_id: &mut [u32],
+) -> Result<()> {
+    for b in balls {
         let id = registry.push(b.kind, b.c, b.r, b.nr);
         let (nuc, cyt) = match b.kind {
             CellKind::TUMOUR => (labels::TUMOUR_NUCLEUS, labels::TUMOUR_CYTOPLASM),
@@ -255,9 +308,11 @@ pub fn generate(
             }
         }
     }
-    registry.rebuild_voxel_lists(&cell_id, &label, &labels)?;
+    Ok(())
+}
 
-    // materials per label
+/// Every `[labels.<name>]` table names a label of the phantom.
+fn check_label_names(spec: &Spec, labels: &LabelTable) -> Result<()> {
     for name in spec.labels.keys() {
         if labels.id(name).is_none() {
             let known: Vec<&str> = labels.entries().iter().map(|e| e.1.as_str()).collect();
@@ -266,18 +321,18 @@ pub fn generate(
             )));
         }
     }
-    let mut phantom = Phantom {
-        grid,
-        materials: Vec::new(),
-        labels: labels.clone(),
-        material: vec![0; n],
-        density_g_cm3: vec![0.0; n],
-        label,
-        cell_id,
-        cells: registry,
-        source_maps: Vec::new(),
-        provenance: spec_text.to_string(),
-    };
+    Ok(())
+}
+
+/// Material and density of every voxel from its label: `[labels.<name>]`, else the shape's
+/// material, else the medium (label 0), else water; the density given, else the nominal one.
+fn assign_materials(
+    spec: &Spec,
+    phantom: &mut Phantom,
+    shape_material: &Option<(LabelId, String, Option<f64>)>,
+    material_density: &dyn Fn(&str) -> Option<f64>,
+) -> Result<()> {
+    let labels = phantom.labels.clone();
     let max_id = labels.max_id() as usize;
     let mut mat_of = vec![0u8; max_id + 1];
     let mut rho_of = vec![0f32; max_id + 1];
@@ -306,13 +361,17 @@ pub fn generate(
         mat_of[*id as usize] = phantom.material_or_add(&mname, nominal)?;
         rho_of[*id as usize] = rho as f32;
     }
-    for v in 0..n {
+    for v in 0..phantom.label.len() {
         let l = phantom.label[v] as usize;
         phantom.material[v] = mat_of[l];
         phantom.density_g_cm3[v] = rho_of[l];
     }
+    Ok(())
+}
 
-    // cell summary
+/// Report lines: cells per kind, and a warning for cells without nucleus or cytoplasm voxels.
+fn cell_summary(phantom: &Phantom) -> Vec<String> {
+    let mut report = Vec::new();
     let counts = phantom.cells.count_by_kind();
     for (k, c) in counts.iter().enumerate() {
         if *c > 0 {
@@ -330,8 +389,12 @@ pub fn generate(
             "warning: {empty} cells have no nucleus or no cytoplasm voxel (voxels too coarse for their size)"
         ));
     }
+    report
+}
 
-    // source maps
+/// The source maps the specification names (or the default ones); an empty map is an error
+/// when named explicitly, else left out.
+fn add_source_maps(spec: &Spec, phantom: &mut Phantom, report: &mut Vec<String>) -> Result<()> {
     let explicit = spec.sources.is_some();
     for name in spec.source_names() {
         let m = build_source_map(
@@ -353,8 +416,7 @@ pub fn generate(
         report.push(format!("source {}: {}", m.name, m.method));
         phantom.source_maps.push(m);
     }
-    phantom.validate()?;
-    Ok(Generated { phantom, report })
+    Ok(())
 }
 
 fn medium(spec: &Spec) -> (String, Option<f64>) {
@@ -1018,64 +1080,84 @@ fn cluster_balls(
         ],
         None => [0.0; 3],
     };
-    let mut balls = vec![Ball {
+    let first = Ball {
         c: centre,
         r,
         nr,
         kind,
-    }];
+    };
+    let mut balls = vec![first];
     for (i, nb) in c.neighbours.iter().enumerate() {
-        let what = format!("cluster.neighbours[{i}]");
-        let d = pos_len(&nb.distance, &format!("{what}.distance"))?;
-        let nkind = match &nb.kind {
-            Some(k) => reg.kind_or_add(k)?,
-            None => kind,
-        };
-        let (dr, dn) = if nkind == CellKind::LYMPHOCYTE && kind != CellKind::LYMPHOCYTE {
-            (3.5e-4, 3e-4)
-        } else {
-            (r, nr)
-        };
-        let br = match &nb.cell_radius {
-            Some(s) => pos_len(s, &format!("{what}.cell_radius"))?,
-            None => dr,
-        };
-        let bn = match &nb.nucleus_radius {
-            Some(s) => pos_len(s, &format!("{what}.nucleus_radius"))?,
-            None => dn.min(0.999 * br),
-        };
-        if bn >= br {
-            return Err(PhantomError::Spec(format!(
-                "{what}: nucleus radius {} um must be smaller than cell radius {} um",
-                bn * 1e4,
-                br * 1e4
-            )));
-        }
-        let dir = match nb.direction {
-            Some(v) => v,
-            None => *DEFAULT_DIRECTIONS.get(i).ok_or_else(|| {
-                PhantomError::Spec(format!(
-                    "{what}: give a direction (only the first 14 neighbours have default directions)"
-                ))
-            })?,
-        };
-        let l = norm(dir);
-        if !(l.is_finite() && l > 0.0) {
-            return Err(PhantomError::Spec(format!(
-                "{what}.direction must be non-zero, got {dir:?}"
-            )));
-        }
-        balls.push(Ball {
-            c: [
-                centre[0] + d * dir[0] / l,
-                centre[1] + d * dir[1] / l,
-                centre[2] + d * dir[2] / l,
-            ],
-            r: br,
-            nr: bn,
-            kind: nkind,
-        });
+        balls.push(neighbour_ball(i, nb, &first, reg)?);
     }
+    check_cluster(&balls, grid)?;
+    Ok(balls)
+}
+
+/// Neighbour `i` of the cluster's first cell: its kind (default: the first cell's), radii
+/// (default: the first cell's, or 3.5/3 µm for a lymphocyte beside other cells) and centre
+/// at `distance` along `direction` (default: the i-th of [`DEFAULT_DIRECTIONS`]).
+fn neighbour_ball(
+    i: usize,
+    nb: &crate::spec::NeighbourSpec,
+    first: &Ball,
+    reg: &mut CellRegistry,
+) -> Result<Ball> {
+    let what = format!("cluster.neighbours[{i}]");
+    let d = pos_len(&nb.distance, &format!("{what}.distance"))?;
+    let nkind = match &nb.kind {
+        Some(k) => reg.kind_or_add(k)?,
+        None => first.kind,
+    };
+    let (dr, dn) = if nkind == CellKind::LYMPHOCYTE && first.kind != CellKind::LYMPHOCYTE {
+        (3.5e-4, 3e-4)
+    } else {
+        (first.r, first.nr)
+    };
+    let br = match &nb.cell_radius {
+        Some(s) => pos_len(s, &format!("{what}.cell_radius"))?,
+        None => dr,
+    };
+    let bn = match &nb.nucleus_radius {
+        Some(s) => pos_len(s, &format!("{what}.nucleus_radius"))?,
+        None => dn.min(0.999 * br),
+    };
+    if bn >= br {
+        return Err(PhantomError::Spec(format!(
+            "{what}: nucleus radius {} um must be smaller than cell radius {} um",
+            bn * 1e4,
+            br * 1e4
+        )));
+    }
+    let dir = match nb.direction {
+        Some(v) => v,
+        None => *DEFAULT_DIRECTIONS.get(i).ok_or_else(|| {
+            PhantomError::Spec(format!(
+                "{what}: give a direction (only the first 14 neighbours have default directions)"
+            ))
+        })?,
+    };
+    let l = norm(dir);
+    if !(l.is_finite() && l > 0.0) {
+        return Err(PhantomError::Spec(format!(
+            "{what}.direction must be non-zero, got {dir:?}"
+        )));
+    }
+    let centre = first.c;
+    Ok(Ball {
+        c: [
+            centre[0] + d * dir[0] / l,
+            centre[1] + d * dir[1] / l,
+            centre[2] + d * dir[2] / l,
+        ],
+        r: br,
+        nr: bn,
+        kind: nkind,
+    })
+}
+
+/// Every cell of a cluster lies inside the grid and overlaps no other.
+fn check_cluster(balls: &[Ball], grid: &Grid) -> Result<()> {
     let e = grid.extent_cm();
     for (i, b) in balls.iter().enumerate() {
         for a in 0..3 {
@@ -1100,7 +1182,7 @@ fn cluster_balls(
             }
         }
     }
-    Ok(balls)
+    Ok(())
 }
 
 fn shape(

@@ -186,140 +186,13 @@ impl<'a, G: Geometry> Engine<'a, G> {
         material: &'a [u8],
         density: &'a [f32],
     ) -> Result<Self> {
-        let p = setup.phantom;
+        check_parameters(setup)?;
+        check_physics_for_emitter(setup)?;
+        let source = prepare_source(setup.source, &grid)?;
         let phys = setup.physics;
-        if phys.len() != p.materials.len() {
-            return Err(invalid(format!(
-                "physics tables for {} materials, but the phantom has {}",
-                phys.len(),
-                p.materials.len()
-            )));
-        }
-        if setup.decays == 0 {
-            return Err(invalid(
-                "the number of decays must be at least 1, got 0".into(),
-            ));
-        }
-        if setup.batch_size == 0 {
-            return Err(invalid("the batch size must be at least 1, got 0".into()));
-        }
         let c = setup.cutoffs;
-        if !(c.range_fraction_of_voxel.is_finite() && c.range_fraction_of_voxel >= 0.0) {
-            return Err(invalid(format!(
-                "cutoff range fraction must be finite and >= 0, got {}",
-                c.range_fraction_of_voxel
-            )));
-        }
-        if !(c.min_energy_mev.is_finite() && c.min_energy_mev > 0.0) {
-            return Err(invalid(format!(
-                "minimum cutoff energy must be positive, got {} MeV",
-                c.min_energy_mev
-            )));
-        }
-        if let Some(sp) = setup.photon_split {
-            let ok = (0..3).all(|a| {
-                sp.lo_cm[a].is_finite() && sp.hi_cm[a].is_finite() && sp.lo_cm[a] < sp.hi_cm[a]
-            });
-            if !ok || sp.copies == 0 {
-                return Err(invalid(format!(
-                    "photon splitting needs a box with finite corners lo < hi [cm] and at least \
-                     1 copy, got lo {:?} cm, hi {:?} cm, {} copies",
-                    sp.lo_cm, sp.hi_cm, sp.copies
-                )));
-            }
-        }
-        let mut needs_alpha = false;
-        match setup.emitter {
-            Emitter::Mono {
-                particle,
-                energy_mev,
-            } => {
-                if !(energy_mev.is_finite() && energy_mev > 0.0) {
-                    return Err(invalid(format!(
-                        "particle energy must be positive and finite, got {energy_mev} MeV"
-                    )));
-                }
-                needs_alpha = particle == Particle::Alpha;
-            }
-            Emitter::Nuclide(s) => {
-                // conservative: a nuclide with α lines may emit α particles
-                if let Some(n) = xfire_data::nuclides::library().get(s.nuclide()) {
-                    needs_alpha = !n.alpha.is_empty();
-                }
-            }
-        }
-        if needs_alpha && !phys.has_alpha() {
-            return Err(invalid(
-                "alpha particles are emitted but the physics tables were built without alpha data"
-                    .into(),
-            ));
-        }
-        if setup.electron_model == ElectronModel::CondensedHistory
-            && phys.condensed.len() != p.materials.len()
-        {
-            return Err(invalid(
-                "the condensed-history electron model needs PhysicsTables::with_condensed".into(),
-            ));
-        }
-        let source = match setup.source {
-            Source::Point(pos) => {
-                let voxel = grid.locate(pos).ok_or_else(|| {
-                    invalid(format!(
-                        "point source at ({}, {}, {}) cm lies outside the grid",
-                        pos[0], pos[1], pos[2]
-                    ))
-                })?;
-                PreparedSource::Point { pos_cm: pos, voxel }
-            }
-            Source::Voxel(v) => {
-                if v >= grid.n_voxels() || owns_nothing(&grid, v) {
-                    return Err(invalid(format!(
-                        "source voxel {v} is outside the grid of {} voxels or owns no space",
-                        grid.n_voxels()
-                    )));
-                }
-                PreparedSource::Voxel(v)
-            }
-            Source::Map(m) => {
-                if m.weight.len() != grid.n_voxels() {
-                    return Err(invalid(format!(
-                        "source map {:?} has {} weights for {} voxels",
-                        m.name,
-                        m.weight.len(),
-                        grid.n_voxels()
-                    )));
-                }
-                if let Some(v) =
-                    (0..m.weight.len()).find(|&v| m.weight[v] > 0.0 && owns_nothing(&grid, v))
-                {
-                    return Err(invalid(format!(
-                        "source map {:?} has weight at voxel {v}, which the micro grid covers",
-                        m.name
-                    )));
-                }
-                PreparedSource::Map(
-                    AliasSampler::new(&m.weight)
-                        .map_err(|e| invalid(format!("source map {:?}: {e}", m.name)))?,
-                )
-            }
-            Source::Boxes(b) => prepare_boxes(&grid, b)?,
-        };
         let e_min = c.min_energy_mev;
-        let mut min_density_g_cm3 = [f64::INFINITY; 2];
-        for (v, &d) in density.iter().enumerate() {
-            let r = grid.region(v).min(1);
-            if r == 0 || d > 0.0 {
-                min_density_g_cm3[r] = min_density_g_cm3[r].min(d as f64);
-            }
-        }
-        let mut range_rejection_below_mev = [RANGE_REJECTION_MAX_MEV; 2];
-        let mut min_edge_cm = f64::INFINITY;
-        for r in 0..grid.n_regions().min(2) {
-            let h = grid.region_min_edge_cm(r);
-            min_edge_cm = min_edge_cm.min(h);
-            range_rejection_below_mev[r] =
-                range_rejection_bound(&phys.condensed, h, min_density_g_cm3[r]);
-        }
+        let bounds = DensityBounds::of(&grid, density, &phys.condensed);
         Ok(Self {
             setup: *setup,
             material,
@@ -340,11 +213,11 @@ impl<'a, G: Geometry> Engine<'a, G> {
                 .iter()
                 .map(|t| t.csda_range_g_cm2(e_min))
                 .collect(),
-            cut_cm: c.range_fraction_of_voxel * min_edge_cm,
+            cut_cm: c.range_fraction_of_voxel * bounds.min_edge_cm,
             diagonal_cm: grid.diagonal_cm(),
-            min_edge_cm,
-            min_density_g_cm3,
-            range_rejection_below_mev,
+            min_edge_cm: bounds.min_edge_cm,
+            min_density_g_cm3: bounds.min_density_g_cm3,
+            range_rejection_below_mev: bounds.range_rejection_below_mev,
             reach: None,
             source,
             grid,
@@ -785,6 +658,174 @@ fn range_rejection_bound(condensed: &[CondensedTables], min_edge_cm: f64, min_de
         }
     }
     (hi * (1.0 + 1e-6)).min(RANGE_REJECTION_MAX_MEV)
+}
+
+/// The run's numbers: physics tables for every material, at least one decay and one history
+/// per batch, valid cutoffs, a valid photon-splitting box.
+fn check_parameters(setup: &TransportSetup) -> Result<()> {
+    let (p, phys) = (setup.phantom, setup.physics);
+    if phys.len() != p.materials.len() {
+        return Err(invalid(format!(
+            "physics tables for {} materials, but the phantom has {}",
+            phys.len(),
+            p.materials.len()
+        )));
+    }
+    if setup.decays == 0 {
+        return Err(invalid(
+            "the number of decays must be at least 1, got 0".into(),
+        ));
+    }
+    if setup.batch_size == 0 {
+        return Err(invalid("the batch size must be at least 1, got 0".into()));
+    }
+    let c = setup.cutoffs;
+    if !(c.range_fraction_of_voxel.is_finite() && c.range_fraction_of_voxel >= 0.0) {
+        return Err(invalid(format!(
+            "cutoff range fraction must be finite and >= 0, got {}",
+            c.range_fraction_of_voxel
+        )));
+    }
+    if !(c.min_energy_mev.is_finite() && c.min_energy_mev > 0.0) {
+        return Err(invalid(format!(
+            "minimum cutoff energy must be positive, got {} MeV",
+            c.min_energy_mev
+        )));
+    }
+    if let Some(sp) = setup.photon_split {
+        let ok = (0..3).all(|a| {
+            sp.lo_cm[a].is_finite() && sp.hi_cm[a].is_finite() && sp.lo_cm[a] < sp.hi_cm[a]
+        });
+        if !ok || sp.copies == 0 {
+            return Err(invalid(format!(
+                "photon splitting needs a box with finite corners lo < hi [cm] and at least \
+                 1 copy, got lo {:?} cm, hi {:?} cm, {} copies",
+                sp.lo_cm, sp.hi_cm, sp.copies
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The emitter's energy, and the physics tables it needs: α data when α particles may be
+/// emitted, condensed-history tables for that electron model.
+fn check_physics_for_emitter(setup: &TransportSetup) -> Result<()> {
+    let phys = setup.physics;
+    let mut needs_alpha = false;
+    match setup.emitter {
+        Emitter::Mono {
+            particle,
+            energy_mev,
+        } => {
+            if !(energy_mev.is_finite() && energy_mev > 0.0) {
+                return Err(invalid(format!(
+                    "particle energy must be positive and finite, got {energy_mev} MeV"
+                )));
+            }
+            needs_alpha = particle == Particle::Alpha;
+        }
+        Emitter::Nuclide(s) => {
+            // conservative: a nuclide with α lines may emit α particles
+            if let Some(n) = xfire_data::nuclides::library().get(s.nuclide()) {
+                needs_alpha = !n.alpha.is_empty();
+            }
+        }
+    }
+    if needs_alpha && !phys.has_alpha() {
+        return Err(invalid(
+            "alpha particles are emitted but the physics tables were built without alpha data"
+                .into(),
+        ));
+    }
+    if setup.electron_model == ElectronModel::CondensedHistory
+        && phys.condensed.len() != setup.phantom.materials.len()
+    {
+        return Err(invalid(
+            "the condensed-history electron model needs PhysicsTables::with_condensed".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The sampler of `source` on `grid`: a point inside the grid, a voxel that owns space, a
+/// map with one weight per voxel and none where the micro grid covers, or boxes.
+fn prepare_source<'a, G: Geometry>(source: Source<'a>, grid: &G) -> Result<PreparedSource<'a>> {
+    Ok(match source {
+        Source::Point(pos) => {
+            let voxel = grid.locate(pos).ok_or_else(|| {
+                invalid(format!(
+                    "point source at ({}, {}, {}) cm lies outside the grid",
+                    pos[0], pos[1], pos[2]
+                ))
+            })?;
+            PreparedSource::Point { pos_cm: pos, voxel }
+        }
+        Source::Voxel(v) => {
+            if v >= grid.n_voxels() || owns_nothing(grid, v) {
+                return Err(invalid(format!(
+                    "source voxel {v} is outside the grid of {} voxels or owns no space",
+                    grid.n_voxels()
+                )));
+            }
+            PreparedSource::Voxel(v)
+        }
+        Source::Map(m) => {
+            if m.weight.len() != grid.n_voxels() {
+                return Err(invalid(format!(
+                    "source map {:?} has {} weights for {} voxels",
+                    m.name,
+                    m.weight.len(),
+                    grid.n_voxels()
+                )));
+            }
+            if let Some(v) =
+                (0..m.weight.len()).find(|&v| m.weight[v] > 0.0 && owns_nothing(grid, v))
+            {
+                return Err(invalid(format!(
+                    "source map {:?} has weight at voxel {v}, which the micro grid covers",
+                    m.name
+                )));
+            }
+            PreparedSource::Map(
+                AliasSampler::new(&m.weight)
+                    .map_err(|e| invalid(format!("source map {:?}: {e}", m.name)))?,
+            )
+        }
+        Source::Boxes(b) => prepare_boxes(grid, b)?,
+    })
+}
+
+/// Per region (0: the single or micro grid, 1: the macro grid) the smallest density and the
+/// range-rejection bound, and the smallest voxel edge over all regions.
+struct DensityBounds {
+    min_density_g_cm3: [f64; 2],
+    range_rejection_below_mev: [f64; 2],
+    min_edge_cm: f64,
+}
+
+impl DensityBounds {
+    fn of<G: Geometry>(grid: &G, density: &[f32], condensed: &[CondensedTables]) -> Self {
+        let mut min_density_g_cm3 = [f64::INFINITY; 2];
+        for (v, &d) in density.iter().enumerate() {
+            let r = grid.region(v).min(1);
+            if r == 0 || d > 0.0 {
+                min_density_g_cm3[r] = min_density_g_cm3[r].min(d as f64);
+            }
+        }
+        let mut range_rejection_below_mev = [RANGE_REJECTION_MAX_MEV; 2];
+        let mut min_edge_cm = f64::INFINITY;
+        for r in 0..grid.n_regions().min(2) {
+            let h = grid.region_min_edge_cm(r);
+            min_edge_cm = min_edge_cm.min(h);
+            range_rejection_below_mev[r] =
+                range_rejection_bound(condensed, h, min_density_g_cm3[r]);
+        }
+        DensityBounds {
+            min_density_g_cm3,
+            range_rejection_below_mev,
+            min_edge_cm,
+        }
+    }
 }
 
 /// True if `v` is a voxel of `grid` that owns no space (a macro voxel the micro box covers).

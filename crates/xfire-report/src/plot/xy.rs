@@ -541,9 +541,29 @@ impl ResolvedXy {
     /// The legend position whose box covers the fewest points of the drawn lines (sampled
     /// along each segment), reference lines and their labels, and markers.
     fn best_legend_corner(&self, st: &Style, plot_px: (u32, u32)) -> SeriesLabelPosition {
-        let p = &self.plot;
+        let candidates = self.legend_candidates(st, plot_px);
+        let (xr, yr) = (self.xr, self.yr);
+        let mut counts = [0usize; 8];
+        self.for_each_obstacle(st, plot_px, |q: Pt, weight: usize| {
+            let fx = (q.0 - xr.0) / (xr.1 - xr.0);
+            let fy = (q.1 - yr.0) / (yr.1 - yr.0);
+            for (k, (_, bx, by)) in candidates.iter().enumerate() {
+                if fx >= bx.0 && fx <= bx.1 && fy >= by.0 && fy <= by.1 {
+                    counts[k] += weight;
+                }
+            }
+        });
+        let best = (0..candidates.len())
+            .min_by_key(|&k| (counts[k], k))
+            .unwrap_or(0);
+        candidates[best].0.clone()
+    }
+
+    /// Candidate legend boxes in fractions of the plot area (x to the right, y up), in order
+    /// of preference, sized for the legend's entries.
+    fn legend_candidates(&self, st: &Style, plot_px: (u32, u32)) -> [LegendBox; 8] {
         let font = st.legend().font;
-        let labels: Vec<&Line> = p.lines.iter().filter(|l| l.in_legend).collect();
+        let labels: Vec<&Line> = self.plot.lines.iter().filter(|l| l.in_legend).collect();
         let text_w = labels
             .iter()
             .map(|l| font.box_size(&l.label).map(|b| b.0).unwrap_or(0))
@@ -554,13 +574,10 @@ impl ResolvedXy {
             labels.len() as f64 * 1.6 * 19.0 * st.px(1.0) as f64 + f64::from(3 * st.px(12.0));
         let fw = (box_w / f64::from(plot_px.0.max(1))).min(1.0);
         let fh = (box_h / f64::from(plot_px.1.max(1))).min(1.0);
-        let (xr, yr) = (self.xr, self.yr);
-        // Candidate boxes in fractions of the plot area (x to the right, y up), in order of
-        // preference; the one covering the fewest sampled points wins.
         use SeriesLabelPosition as P;
         let xs = [(1.0 - fw, 1.0), (0.0, fw), (0.5 - fw / 2.0, 0.5 + fw / 2.0)];
         let ys = [(1.0 - fh, 1.0), (0.0, fh), (0.5 - fh / 2.0, 0.5 + fh / 2.0)];
-        let candidates = [
+        [
             (P::UpperRight, xs[0], ys[0]),
             (P::UpperLeft, xs[1], ys[0]),
             (P::LowerRight, xs[0], ys[1]),
@@ -569,17 +586,14 @@ impl ResolvedXy {
             (P::MiddleLeft, xs[1], ys[2]),
             (P::UpperMiddle, xs[2], ys[0]),
             (P::LowerMiddle, xs[2], ys[1]),
-        ];
-        let mut counts = [0usize; 8];
-        let mut count = |q: Pt, weight: usize| {
-            let fx = (q.0 - xr.0) / (xr.1 - xr.0);
-            let fy = (q.1 - yr.0) / (yr.1 - yr.0);
-            for (k, (_, bx, by)) in candidates.iter().enumerate() {
-                if fx >= bx.0 && fx <= bx.1 && fy >= by.0 && fy <= by.1 {
-                    counts[k] += weight;
-                }
-            }
-        };
+        ]
+    }
+
+    /// Calls `count(point, weight)` for what a legend box should not cover: points sampled
+    /// along the visible parts of every line (weight 1), along reference lines (1) and their
+    /// labels (3), and the marks (20).
+    fn for_each_obstacle(&self, st: &Style, plot_px: (u32, u32), mut count: impl FnMut(Pt, usize)) {
+        let (p, xr, yr) = (&self.plot, self.xr, self.yr);
         let sample = |a: Pt, b: Pt, n: u32| {
             (0..=n).map(move |k| {
                 let f = f64::from(k) / f64::from(n);
@@ -605,6 +619,7 @@ impl ResolvedXy {
             }
             isolated.into_iter().for_each(|q| count(q, 1));
         }
+        let font = st.legend().font;
         for r in &p.ref_lines {
             let t = if r.horizontal {
                 p.y.t(r.at)
@@ -631,12 +646,11 @@ impl ResolvedXy {
                 count((x, y), 20);
             }
         }
-        let best = (0..candidates.len())
-            .min_by_key(|&k| (counts[k], k))
-            .unwrap_or(0);
-        candidates[best].0.clone()
     }
 }
+
+/// A candidate legend position with its box: x and y extents in fractions of the plot area.
+type LegendBox = (SeriesLabelPosition, (f64, f64), (f64, f64));
 
 fn label_count(axis: &Axis, r: (f64, f64)) -> usize {
     if axis.log {
@@ -666,12 +680,18 @@ impl Figure for ResolvedXy {
     }
 }
 
+/// The chart of an [`XyPlot`]: data coordinates on both (possibly log10) axes.
+type Chart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+type Drawn = std::result::Result<(), String>;
+
 impl ResolvedXy {
-    fn draw_chart<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        st: &Style,
-    ) -> std::result::Result<(), String> {
+    /// Axes, grids, filled areas, reference lines, lines, markers, notes and the legend
+    /// inside the plot area, in that order (later ones on top).
+    fn draw_chart<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, st: &Style) -> Drawn {
         let p = &self.plot;
         let (xr, yr) = (self.xr, self.yr);
         let mut chart = ChartBuilder::on(root)
@@ -682,7 +702,40 @@ impl ResolvedXy {
             .y_label_area_size(st.px(115.0))
             .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)
             .ctx("chart")?;
+        self.draw_axes(&mut chart, st)?;
+        self.draw_minor_grid(&mut chart)?;
+        self.draw_fills(&mut chart)?;
+        self.draw_ref_lines(&mut chart, st)?;
+        let plot_px = chart.plotting_area().dim_in_pixel();
+        let inside_legend = !p.legend_outside && !p.no_legend;
+        let legend_pos = match &p.legend_pos {
+            Some(pos) => pos.clone(),
+            None => self.best_legend_corner(st, plot_px),
+        };
+        for line in &p.lines {
+            self.draw_line(&mut chart, st, line, plot_px, inside_legend)?;
+        }
+        self.draw_marks(&mut chart, st)?;
+        self.draw_corner_notes(&chart, st)?;
+        let n_legend = p.lines.iter().filter(|l| l.in_legend).count();
+        if inside_legend && (n_legend > 1 || (n_legend == 1 && p.legend_always)) {
+            chart
+                .configure_series_labels()
+                .position(legend_pos)
+                .margin(st.px(12.0))
+                .legend_area_size(st.px(44.0))
+                .label_font(st.legend())
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK.mix(0.4))
+                .draw()
+                .ctx("legend")?;
+        }
+        Ok(())
+    }
 
+    /// Axes, tick labels (decades on log axes) and the major grid.
+    fn draw_axes<DB: DrawingBackend>(&self, chart: &mut Chart<DB>, st: &Style) -> Drawn {
+        let p = &self.plot;
         let xlog = p.x.log;
         let ylog = p.y.log;
         let x_fmt = move |v: &f64| format_tick(xlog, *v);
@@ -690,8 +743,8 @@ impl ResolvedXy {
         let mut mesh = chart.configure_mesh();
         mesh.x_desc(p.x.label.as_str())
             .y_desc(p.y.label.as_str())
-            .x_labels(label_count(&p.x, xr))
-            .y_labels(label_count(&p.y, yr))
+            .x_labels(label_count(&p.x, self.xr))
+            .y_labels(label_count(&p.y, self.yr))
             .x_label_formatter(&x_fmt)
             .y_label_formatter(&y_fmt)
             .label_style(st.tick())
@@ -705,11 +758,14 @@ impl ResolvedXy {
         } else {
             mesh.light_line_style(BLACK.mix(0.05));
         }
-        mesh.draw().ctx("axes")?;
+        mesh.draw().ctx("axes")
+    }
 
-        // Minor decade grid (2…9 × 10ᵏ) on log axes of moderate span.
+    /// Minor decade grid (2…9 × 10ᵏ) on log axes of moderate span.
+    fn draw_minor_grid<DB: DrawingBackend>(&self, chart: &mut Chart<DB>) -> Drawn {
+        let (xr, yr) = (self.xr, self.yr);
         let minor = BLACK.mix(0.06);
-        for (log, r, vertical) in [(xlog, xr, true), (ylog, yr, false)] {
+        for (log, r, vertical) in [(self.plot.x.log, xr, true), (self.plot.y.log, yr, false)] {
             if !log || r.1 - r.0 > 5.0 {
                 continue;
             }
@@ -731,7 +787,12 @@ impl ResolvedXy {
                 k += 1.0;
             }
         }
+        Ok(())
+    }
 
+    /// The filled areas, clamped to the plot area (points below a log axis at its bottom).
+    fn draw_fills<DB: DrawingBackend>(&self, chart: &mut Chart<DB>) -> Drawn {
+        let (p, xr, yr) = (&self.plot, self.xr, self.yr);
         let clamp = |v: f64, r: (f64, f64)| v.clamp(r.0, r.1);
         for f in &p.fills {
             let pts: Vec<(f64, f64)> = f
@@ -752,7 +813,12 @@ impl ResolvedXy {
                     .ctx("filled area")?;
             }
         }
+        Ok(())
+    }
 
+    /// The dashed reference lines inside the ranges, with their labels.
+    fn draw_ref_lines<DB: DrawingBackend>(&self, chart: &mut Chart<DB>, st: &Style) -> Drawn {
+        let (p, xr, yr) = (&self.plot, self.xr, self.yr);
         for r in &p.ref_lines {
             let (t, range) = if r.horizontal {
                 (p.y.t(r.at), yr)
@@ -789,78 +855,89 @@ impl ResolvedXy {
                     .ctx("reference label")?;
             }
         }
+        Ok(())
+    }
 
-        let (pw, ph) = chart.plotting_area().dim_in_pixel();
-        let inside_legend = !p.legend_outside && !p.no_legend;
-        let legend_pos = match &p.legend_pos {
-            Some(pos) => pos.clone(),
-            None => self.best_legend_corner(st, (pw, ph)),
-        };
-        for line in &p.lines {
-            let pts: Vec<Option<(f64, f64)>> = line
-                .xs
-                .iter()
-                .zip(&line.ys)
-                .map(|(&x, &y)| Some((p.x.t(x)?, p.y.t(y)?)))
-                .collect();
-            let (polys, isolated) = visible_parts(&pts, xr, yr);
-            let style = line
-                .colour
-                .stroke_width(st.px(f64::from(line.width)).max(1));
-            let mut labelled = false;
-            let dash = (st.px(12.0), st.px(8.0));
-            let px = (
-                f64::from(pw) / (xr.1 - xr.0).max(f64::MIN_POSITIVE),
-                f64::from(ph) / (yr.1 - yr.0).max(f64::MIN_POSITIVE),
-            );
-            let mut parts: Vec<Vec<(f64, f64)>> = polys
-                .into_iter()
-                .flat_map(|p| split_sharp_turns(p, px))
-                .collect();
-            if parts.is_empty() {
-                parts.push(Vec::new());
-            }
-            for poly in parts {
-                let anno = if line.dashed {
-                    chart
-                        .draw_series(DashedLineSeries::new(poly, dash.0, dash.1, style))
-                        .ctx("line")?
-                } else {
-                    chart
-                        .draw_series(LineSeries::new(poly, style))
-                        .ctx("line")?
-                };
-                if inside_legend && line.in_legend && !labelled {
-                    labelled = true;
-                    let dashed = line.dashed;
-                    let w = st.pxi(34.0);
-                    anno.label(line.label.clone()).legend(move |(x, y)| {
-                        let (a, b) = if dashed { (w / 3, 2 * w / 3) } else { (w, w) };
-                        EmptyElement::at((x, y))
-                            + PathElement::new(vec![(0, 0), (a, 0)], style)
-                            + PathElement::new(vec![(b, 0), (w, 0)], style)
-                    });
-                }
-            }
-            let marker_pts: Vec<(f64, f64)> = if line.markers {
-                pts.iter()
-                    .flatten()
-                    .copied()
-                    .filter(|q| q.0 >= xr.0 && q.0 <= xr.1 && q.1 >= yr.0 && q.1 <= yr.1)
-                    .collect()
-            } else {
-                isolated
-            };
-            let r = st.px(4.5);
-            chart
-                .draw_series(
-                    marker_pts
-                        .into_iter()
-                        .map(|q| Circle::new(q, r, line.colour.filled())),
-                )
-                .ctx("markers")?;
+    /// One line: its visible parts (split at gaps, the plot border and sharp turns), solid
+    /// or dashed, its legend entry on the first part, and its markers (every visible point,
+    /// or the isolated ones).
+    fn draw_line<'a, DB: DrawingBackend + 'a>(
+        &self,
+        chart: &mut Chart<'a, DB>,
+        st: &Style,
+        line: &Line,
+        (pw, ph): (u32, u32),
+        inside_legend: bool,
+    ) -> Drawn {
+        let (p, xr, yr) = (&self.plot, self.xr, self.yr);
+        let pts: Vec<Option<(f64, f64)>> = line
+            .xs
+            .iter()
+            .zip(&line.ys)
+            .map(|(&x, &y)| Some((p.x.t(x)?, p.y.t(y)?)))
+            .collect();
+        let (polys, isolated) = visible_parts(&pts, xr, yr);
+        let style = line
+            .colour
+            .stroke_width(st.px(f64::from(line.width)).max(1));
+        let mut labelled = false;
+        let dash = (st.px(12.0), st.px(8.0));
+        let px = (
+            f64::from(pw) / (xr.1 - xr.0).max(f64::MIN_POSITIVE),
+            f64::from(ph) / (yr.1 - yr.0).max(f64::MIN_POSITIVE),
+        );
+        let mut parts: Vec<Vec<(f64, f64)>> = polys
+            .into_iter()
+            .flat_map(|p| split_sharp_turns(p, px))
+            .collect();
+        if parts.is_empty() {
+            parts.push(Vec::new());
         }
+        for poly in parts {
+            let anno = if line.dashed {
+                chart
+                    .draw_series(DashedLineSeries::new(poly, dash.0, dash.1, style))
+                    .ctx("line")?
+            } else {
+                chart
+                    .draw_series(LineSeries::new(poly, style))
+                    .ctx("line")?
+            };
+            if inside_legend && line.in_legend && !labelled {
+                labelled = true;
+                let dashed = line.dashed;
+                let w = st.pxi(34.0);
+                anno.label(line.label.clone()).legend(move |(x, y)| {
+                    let (a, b) = if dashed { (w / 3, 2 * w / 3) } else { (w, w) };
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (a, 0)], style)
+                        + PathElement::new(vec![(b, 0), (w, 0)], style)
+                });
+            }
+        }
+        let marker_pts: Vec<(f64, f64)> = if line.markers {
+            pts.iter()
+                .flatten()
+                .copied()
+                .filter(|q| q.0 >= xr.0 && q.0 <= xr.1 && q.1 >= yr.0 && q.1 <= yr.1)
+                .collect()
+        } else {
+            isolated
+        };
+        let r = st.px(4.5);
+        chart
+            .draw_series(
+                marker_pts
+                    .into_iter()
+                    .map(|q| Circle::new(q, r, line.colour.filled())),
+            )
+            .ctx("markers")?;
+        Ok(())
+    }
 
+    /// The single marks inside the ranges: filled circles or open squares.
+    fn draw_marks<DB: DrawingBackend>(&self, chart: &mut Chart<DB>, st: &Style) -> Drawn {
+        let (p, xr, yr) = (&self.plot, self.xr, self.yr);
         for m in &p.marks {
             let (Some(tx), Some(ty)) = (p.x.t(m.x), p.y.t(m.y)) else {
                 continue;
@@ -885,9 +962,13 @@ impl ResolvedXy {
                 }
             }
         }
+        Ok(())
+    }
 
+    /// The notes in the upper left corner of the plot area, one per row.
+    fn draw_corner_notes<DB: DrawingBackend>(&self, chart: &Chart<DB>, st: &Style) -> Drawn {
         let area = chart.plotting_area().strip_coord_spec();
-        for (k, (text, col)) in p.corner_notes.iter().enumerate() {
+        for (k, (text, col)) in self.plot.corner_notes.iter().enumerate() {
             let y = st.pxi(8.0) + k as i32 * st.pxi(24.0);
             area.draw(&Text::new(
                 text.clone(),
@@ -895,20 +976,6 @@ impl ResolvedXy {
                 st.legend().color(col),
             ))
             .ctx("note")?;
-        }
-
-        let n_legend = p.lines.iter().filter(|l| l.in_legend).count();
-        if inside_legend && (n_legend > 1 || (n_legend == 1 && p.legend_always)) {
-            chart
-                .configure_series_labels()
-                .position(legend_pos)
-                .margin(st.px(12.0))
-                .legend_area_size(st.px(44.0))
-                .label_font(st.legend())
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.4))
-                .draw()
-                .ctx("legend")?;
         }
         Ok(())
     }
