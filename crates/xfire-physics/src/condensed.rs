@@ -37,8 +37,8 @@ use crate::moller::{
     binary_cos_theta, moller_cross_section, sample_moller_transfer, soft_collision_straggling,
 };
 use crate::msc::{
-    dcs_moments, hard_moller_scattering_fraction, random_azimuth, rotate_cs, sample_hard_mu,
-    sample_soft_mu, soft_moments, ElasticMaterial, SpinFactor,
+    dcs_moments, hard_moller_scattering_fraction, random_azimuth, rotate_cs, sample_composite_mu,
+    sample_hard_mu, sample_soft_mu, soft_moments, ElasticMaterial, SpinFactor,
 };
 use crate::table::RangeTable;
 use crate::PhysicsError;
@@ -69,6 +69,26 @@ pub struct CondensedParams {
     /// Remove from the elastic cross section the part of the atomic-electron scattering
     /// that the hard Møller events already simulate ([`crate::msc::hard_moller_scattering_fraction`]).
     pub hard_collision_correction: bool,
+    /// How elastic scattering enters the step ([`ElasticScheme`]).
+    pub elastic: ElasticScheme,
+}
+
+/// How elastic scattering shapes the steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ElasticScheme {
+    /// PENELOPE's mixed scheme: every hard elastic event (mean free path
+    /// max{λ_el, min[C₁λ₁, C₂T/S]}) ends a step; the soft deflection is applied at a random
+    /// hinge.
+    #[default]
+    Mixed,
+    /// Long steps: steps end only at the energy-loss limit f_E, at hard Møller and
+    /// bremsstrahlung events and at material changes. The elastic deflection of the whole
+    /// step — the same hard events, their number Poisson-distributed, and the soft
+    /// deflection — is composed into one angle applied at the random hinge, so the angular
+    /// distribution at the end of a step is the one of the mixed scheme at the step's
+    /// mid-energy (exact Goudsmit–Saunderson moments); only the spatial path within the step
+    /// is the hinge's.
+    LongStep,
 }
 
 impl Default for CondensedParams {
@@ -82,6 +102,7 @@ impl Default for CondensedParams {
             straggling: true,
             spin: true,
             hard_collision_correction: true,
+            elastic: ElasticScheme::Mixed,
         }
     }
 }
@@ -330,7 +351,10 @@ impl CondensedTables {
             t.soft_t2.push(kpref * soft[2]);
             t.sigma_moller.push(sm);
             t.sigma_brems.push(sb);
-            t.sigma_hard.push(inv_lh + sm + sb);
+            // long steps: hard elastic events are composed into the step, not ended at
+            let elastic_ends_steps = params.elastic == ElasticScheme::Mixed;
+            t.sigma_hard
+                .push(if elastic_ends_steps { inv_lh } else { 0.0 } + sm + sb);
             t.omega2.push(w2);
         }
         let bad = || {
@@ -504,7 +528,16 @@ impl CondensedTables {
         };
         let k = self.idx_scaled(ln_e, 0.5 * loss / e_mev);
         let (m1, m2) = soft_moments(Self::at(&self.soft_t1, k), Self::at(&self.soft_t2, k), s);
-        let mu = sample_soft_mu(m1, m2, rng);
+        let mu = match self.params.elastic {
+            ElasticScheme::Mixed => sample_soft_mu(m1, m2, rng),
+            ElasticScheme::LongStep => {
+                let n_hard = Self::at(&self.inv_lambda_h, k) * s;
+                let t_mid = e_mev - 0.5 * loss;
+                let spin = SpinFactor::new(t_mid, self.z_spin, self.params.spin);
+                let (a, mu_c) = (Self::at(&self.screening, k), Self::at(&self.mu_c, k));
+                sample_composite_mu(m1, m2, n_hard, a, mu_c, spin, rng)
+            }
+        };
         let (cos_phi, sin_phi) = random_azimuth(rng);
         let tau = rng.uniform();
         StepPlan {
@@ -533,7 +566,10 @@ impl CondensedTables {
     ) -> Option<Secondary> {
         let t = el.e_mev;
         let k = self.idx(t);
-        let sh = Self::at(&self.inv_lambda_h, k);
+        let sh = match self.params.elastic {
+            ElasticScheme::Mixed => Self::at(&self.inv_lambda_h, k),
+            ElasticScheme::LongStep => 0.0,
+        };
         let sm = if t > 2.0 * self.params.cut_mev {
             Self::at(&self.sigma_moller, k)
         } else {
@@ -582,8 +618,10 @@ impl CondensedTables {
     }
 
     /// Applies the elastic deflection of a path of `s_g_cm2` [g/cm²] at fixed energy
-    /// `e_mev` \[MeV\] with the mixed scheme (hard events and soft deflections only, no energy
-    /// loss): the angular part of transport, for tests of the Goudsmit–Saunderson moments.
+    /// `e_mev` \[MeV\] (hard events and soft deflections only, no energy loss): the angular
+    /// part of transport, for tests of the Goudsmit–Saunderson moments. Mixed scheme: hard
+    /// events one by one with soft deflections between; long steps: the one composite
+    /// deflection a step of that length gets.
     pub fn deflect_fixed_energy(
         &self,
         e_mev: f64,
@@ -594,6 +632,14 @@ impl CondensedTables {
         let k = self.idx(e_mev);
         let inv_lh = Self::at(&self.inv_lambda_h, k);
         let (t1, t2) = (Self::at(&self.soft_t1, k), Self::at(&self.soft_t2, k));
+        if self.params.elastic == ElasticScheme::LongStep {
+            let (m1, m2) = soft_moments(t1, t2, s_g_cm2);
+            let spin = SpinFactor::new(e_mev, self.z_spin, self.params.spin);
+            let (a, mu_c) = (Self::at(&self.screening, k), Self::at(&self.mu_c, k));
+            let mu = sample_composite_mu(m1, m2, inv_lh * s_g_cm2, a, mu_c, spin, rng);
+            let (c, s) = random_azimuth(rng);
+            return rotate_cs(dir, 1.0 - 2.0 * mu, c, s);
+        }
         let mut left = s_g_cm2;
         let mut d = dir;
         loop {
