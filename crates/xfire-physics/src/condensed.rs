@@ -239,6 +239,12 @@ pub struct CondensedTables {
     sigma_brems: Vec<f64>,
     sigma_hard: Vec<f64>,
     omega2: Vec<f64>,
+    /// Path integrals ∫ q ds = ∫ q dT/L(T) from the table's lowest energy up to T of the
+    /// soft coefficients, the hard elastic inverse mean free path and 1/λ₁ (long steps).
+    cum_soft_t1: Vec<f64>,
+    cum_soft_t2: Vec<f64>,
+    cum_hard: Vec<f64>,
+    cum_inv_lambda_1: Vec<f64>,
     /// R_Δ(cut) [g/cm²], ln(cut), ln(1 − f_E) and ln(1 − 2f_E): constants of every step plan.
     range_cut: f64,
     ln_cut: f64,
@@ -290,6 +296,10 @@ impl CondensedTables {
             sigma_brems: Vec::with_capacity(n),
             sigma_hard: Vec::with_capacity(n),
             omega2: Vec::with_capacity(n),
+            cum_soft_t1: Vec::new(),
+            cum_soft_t2: Vec::new(),
+            cum_hard: Vec::new(),
+            cum_inv_lambda_1: Vec::new(),
             range_cut: 0.0,
             ln_cut: params.cut_mev.ln(),
             ln_one_minus_fe: (-params.max_loss_fraction).ln_1p(),
@@ -363,6 +373,11 @@ impl CondensedTables {
                 t.material
             ))
         };
+        let along = |q: &[f64]| path_integral(&t.e, q, &cont, dln);
+        t.cum_soft_t1 = along(&t.soft_t1);
+        t.cum_soft_t2 = along(&t.soft_t2);
+        t.cum_hard = along(&t.inv_lambda_h);
+        t.cum_inv_lambda_1 = along(&t.inv_lambda_1);
         t.continuous = RangeTable::new(t.e.clone(), cont, -1.0).ok_or_else(bad)?;
         t.total_range = RangeTable::new(t.e.clone(), tot, -1.0).ok_or_else(bad)?;
         t.range_cut = t.continuous.range(params.cut_mev);
@@ -513,33 +528,30 @@ impl CondensedTables {
             (s_limit, limit_end)
         };
         // continuous loss: mean from the restricted range, straggling around it
-        let loss = if end == StepEnd::Absorbed {
-            e_mev
+        let (loss, mean) = if end == StepEnd::Absorbed {
+            (e_mev, e_mev - cut)
         } else {
             let mean = (e_mev - self.continuous.energy_from_range_below(r0 - s, ln_e)).max(0.0);
             let k = self.idx_scaled(ln_e, 0.5 * mean / e_mev);
             let var = Self::at(&self.omega2, k) * s;
             let loss = sample_loss(mean, var, rng).min(e_mev);
-            if end == StepEnd::Hard && e_min > cut {
+            let loss = if end == StepEnd::Hard && e_min > cut {
                 loss.min(e_mev - e_min)
             } else {
                 loss
-            }
+            };
+            (loss, mean)
         };
         let k = self.idx_scaled(ln_e, 0.5 * loss / e_mev);
-        let (m1, m2) = soft_moments(Self::at(&self.soft_t1, k), Self::at(&self.soft_t2, k), s);
-        let mu = match self.params.elastic {
-            ElasticScheme::Mixed => sample_soft_mu(m1, m2, rng),
-            ElasticScheme::LongStep => {
-                let n_hard = Self::at(&self.inv_lambda_h, k) * s;
-                let t_mid = e_mev - 0.5 * loss;
-                let spin = SpinFactor::new(t_mid, self.z_spin, self.params.spin);
-                let (a, mu_c) = (Self::at(&self.screening, k), Self::at(&self.mu_c, k));
-                sample_composite_mu(m1, m2, n_hard, a, mu_c, spin, rng)
+        let (mu, tau) = match self.params.elastic {
+            ElasticScheme::Mixed => {
+                let (t1, t2) = (Self::at(&self.soft_t1, k), Self::at(&self.soft_t2, k));
+                let (m1, m2) = soft_moments(t1, t2, s);
+                (sample_soft_mu(m1, m2, rng), rng.uniform())
             }
+            ElasticScheme::LongStep => self.long_step_deflection(e_mev, ln_e, mean, k, rng),
         };
         let (cos_phi, sin_phi) = random_azimuth(rng);
-        let tau = rng.uniform();
         StepPlan {
             s1_g_cm2: s * tau,
             s2_g_cm2: s * (1.0 - tau),
@@ -551,6 +563,45 @@ impl CondensedTables {
             end,
             sigma_max,
         }
+    }
+
+    /// The elastic deflection μ of a long step from `e_mev` (ln `ln_e`) with mean continuous
+    /// loss `mean` \[MeV\], and its hinge position τ (fraction of the step before it). The
+    /// soft moments and the mean number of hard events are the path integrals of their
+    /// coefficients along the CSDA slowing-down from T to T − `mean` (differences of the
+    /// cumulative tables, so the scattering strength follows the energy within the step);
+    /// the hard events' angular distribution is taken at the table position `k` (the
+    /// step's mid-energy).
+    fn long_step_deflection(
+        &self,
+        e_mev: f64,
+        ln_e: f64,
+        mean: f64,
+        k: Idx,
+        rng: &mut Rng,
+    ) -> (f64, f64) {
+        let k0 = self.idx_ln(ln_e);
+        let k1 = if e_mev - mean <= self.params.cut_mev {
+            self.idx_ln(self.ln_cut)
+        } else {
+            self.idx_scaled(ln_e, mean / e_mev)
+        };
+        let along = |v: &[f64]| (Self::at(v, k0) - Self::at(v, k1)).max(0.0);
+        let (m1, m2) = soft_moments(along(&self.cum_soft_t1), along(&self.cum_soft_t2), 1.0);
+        let n_hard = along(&self.cum_hard);
+        let spin = SpinFactor::new(self.e_at(k), self.z_spin, self.params.spin);
+        let (a, mu_c) = (Self::at(&self.screening, k), Self::at(&self.mu_c, k));
+        let mu = sample_composite_mu(m1, m2, n_hard, a, mu_c, spin, rng);
+        // hinge uniform on [0, 2τ̄] with τ̄ = ½ − x/12 (x = s/λ₁): the mean of
+        // z = s[τ + (1 − τ)⟨cos θ⟩] is Lewis's λ₁(1 − e^(−x)) up to O(x³)/720
+        let x = along(&self.cum_inv_lambda_1).min(3.0);
+        (mu, (1.0 - x / 6.0) * rng.uniform())
+    }
+
+    /// The energy \[MeV\] at table position `k`.
+    #[inline]
+    fn e_at(&self, k: Idx) -> f64 {
+        Self::at(&self.e, k)
     }
 
     /// Resolves a hard-event candidate at the end of a step planned with `sigma_max`
@@ -669,6 +720,20 @@ impl CondensedTables {
     pub fn electron_mass_mev(&self) -> f64 {
         ELECTRON_MASS_MEV
     }
+}
+
+/// Cumulative ∫ q(T)/L(T) dT on the log-energy grid `e` (step `dln` in ln T) by the
+/// trapezoid rule in ln T, 0 at the first node: the path integral of q while slowing down.
+fn path_integral(e: &[f64], q: &[f64], stopping: &[f64], dln: f64) -> Vec<f64> {
+    let f = |j: usize| q[j] * e[j] / stopping[j];
+    let mut out = Vec::with_capacity(e.len());
+    let mut acc = 0.0;
+    out.push(acc);
+    for j in 1..e.len() {
+        acc += 0.5 * dln * (f(j - 1) + f(j));
+        out.push(acc);
+    }
+    out
 }
 
 /// μ_c with K ∫_{μ_c}^1 M/(μ+A)² dμ = `target` [cm²/g] (Newton from the spin-free guess).
