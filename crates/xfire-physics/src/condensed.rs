@@ -11,7 +11,10 @@
 //! * Elastic scattering: the mixed scheme of [`crate::msc`] (hard elastic events from the
 //!   screened-Rutherford DCS with spin correction, soft deflection with exact moments at a
 //!   random hinge), exact in the Goudsmit–Saunderson moments for any step length.
-//! * Step control: a step ends at the first of (a) the next hard event (elastic, Møller,
+//! * Long steps ([`ElasticScheme::LongStep`], an option): hard elastic events do not end
+//!   steps; their deflections and the soft one are composed into one hinge deflection per
+//!   step, and a step is also limited to s ≤ √(ε h λ₁) for voxels of edge h.
+//! * Step control (mixed scheme): a step ends at the first of (a) the next hard event (elastic, Møller,
 //!   bremsstrahlung), sampled with the maximum total hard cross section Σ_max over every
 //!   energy the straggled step can end at, [max(cut, T(1 − 2f_E)), T], and thinned (delta
 //!   events) at the end, (b) a continuous energy loss of
@@ -45,6 +48,8 @@ use crate::PhysicsError;
 
 /// Highest electron energy of the condensed-history tables \[MeV\].
 pub const CONDENSED_MAX_ENERGY_MEV: f64 = 100.0;
+/// ε of the long steps' resolution limit s ≤ √(ε h λ₁) ([`CondensedTables::plan_step_resolved`]).
+pub const LONG_STEP_RESOLUTION: f64 = 0.1;
 /// Table nodes per decade of energy.
 const NODES_PER_DECADE: usize = 100;
 
@@ -81,13 +86,15 @@ pub enum ElasticScheme {
     /// hinge.
     #[default]
     Mixed,
-    /// Long steps: steps end only at the energy-loss limit f_E, at hard Møller and
-    /// bremsstrahlung events and at material changes. The elastic deflection of the whole
-    /// step — the same hard events, their number Poisson-distributed, and the soft
-    /// deflection — is composed into one angle applied at the random hinge, so the angular
-    /// distribution at the end of a step is the one of the mixed scheme at the step's
-    /// mid-energy (exact Goudsmit–Saunderson moments); only the spatial path within the step
-    /// is the hinge's.
+    /// Long steps: steps end only at the energy-loss limit f_E, at the resolution limit
+    /// s ≤ √(ε h λ₁) of the voxel edge h ([`CondensedTables::plan_step_resolved`]), at hard
+    /// Møller and bremsstrahlung events and at material changes. The elastic deflection of
+    /// the whole step — the mixed scheme's hard events, their number Poisson-distributed,
+    /// and its soft deflection, with the soft moments and the mean number of hard events
+    /// integrated along the slowing-down within the step — is composed into one angle
+    /// applied at a random hinge: the angular distribution at the end of a step has the
+    /// exact Goudsmit–Saunderson moments ⟨P₁⟩, ⟨P₂⟩ of the step (tested); only the spatial
+    /// path within the step is the hinge's.
     LongStep,
 }
 
@@ -488,8 +495,18 @@ impl CondensedTables {
         m
     }
 
-    /// Plans the next step of an electron of kinetic energy `e_mev` (≥ the cutoff) \[MeV\].
+    /// Plans the next step of an electron of kinetic energy `e_mev` (≥ the cutoff) \[MeV\]
+    /// with no length scale of the scoring grid ([`Self::plan_step_resolved`]).
     pub fn plan_step(&self, e_mev: f64, rng: &mut Rng) -> StepPlan {
+        self.plan_step_resolved(e_mev, f64::INFINITY, rng)
+    }
+
+    /// Plans the next step of an electron of kinetic energy `e_mev` (≥ the cutoff) \[MeV\]
+    /// in a voxel of edge `edge_g_cm2` [g/cm²] (edge × density). The mixed scheme ignores
+    /// the edge. Long steps are also limited to s ≤ √(ε h λ₁) (ε = [`LONG_STEP_RESOLUTION`],
+    /// h the edge): the hinge's geometric error, of order s²/λ₁, stays a small fraction of
+    /// the voxel.
+    pub fn plan_step_resolved(&self, e_mev: f64, edge_g_cm2: f64, rng: &mut Rng) -> StepPlan {
         let cut = self.params.cut_mev;
         // one logarithm per step: the other table positions are offsets of ln T
         let ln_e = e_mev.ln();
@@ -504,6 +521,18 @@ impl CondensedTables {
                 r0 - self.continuous.range_with_ln(e_low, ln_low),
                 StepEnd::Soft,
             )
+        };
+        let (s_limit, limit_end) = match self.params.elastic {
+            ElasticScheme::LongStep if edge_g_cm2 < f64::INFINITY => {
+                let l1 = 1.0 / Self::at(&self.inv_lambda_1, self.idx_ln(ln_e));
+                let s_cap = (LONG_STEP_RESOLUTION * edge_g_cm2 * l1).sqrt();
+                if s_cap < s_limit {
+                    (s_cap, StepEnd::Soft)
+                } else {
+                    (s_limit, limit_end)
+                }
+            }
+            _ => (s_limit, limit_end),
         };
         let s_limit = s_limit.max(0.0);
         // A hard event happens at T − ω with ω the straggled loss of a step shorter than
@@ -543,15 +572,16 @@ impl CondensedTables {
             (loss, mean)
         };
         let k = self.idx_scaled(ln_e, 0.5 * loss / e_mev);
-        let (mu, tau) = match self.params.elastic {
+        let (mu, tau_max) = match self.params.elastic {
             ElasticScheme::Mixed => {
                 let (t1, t2) = (Self::at(&self.soft_t1, k), Self::at(&self.soft_t2, k));
                 let (m1, m2) = soft_moments(t1, t2, s);
-                (sample_soft_mu(m1, m2, rng), rng.uniform())
+                (sample_soft_mu(m1, m2, rng), 1.0)
             }
             ElasticScheme::LongStep => self.long_step_deflection(e_mev, ln_e, mean, k, rng),
         };
         let (cos_phi, sin_phi) = random_azimuth(rng);
+        let tau = tau_max * rng.uniform();
         StepPlan {
             s1_g_cm2: s * tau,
             s2_g_cm2: s * (1.0 - tau),
@@ -566,7 +596,8 @@ impl CondensedTables {
     }
 
     /// The elastic deflection μ of a long step from `e_mev` (ln `ln_e`) with mean continuous
-    /// loss `mean` \[MeV\], and its hinge position τ (fraction of the step before it). The
+    /// loss `mean` \[MeV\], and the upper end of its hinge position τ (uniform, fraction of
+    /// the step before the hinge). The
     /// soft moments and the mean number of hard events are the path integrals of their
     /// coefficients along the CSDA slowing-down from T to T − `mean` (differences of the
     /// cumulative tables, so the scattering strength follows the energy within the step);
@@ -595,7 +626,7 @@ impl CondensedTables {
         // hinge uniform on [0, 2τ̄] with τ̄ = ½ − x/12 (x = s/λ₁): the mean of
         // z = s[τ + (1 − τ)⟨cos θ⟩] is Lewis's λ₁(1 − e^(−x)) up to O(x³)/720
         let x = along(&self.cum_inv_lambda_1).min(3.0);
-        (mu, (1.0 - x / 6.0) * rng.uniform())
+        (mu, 1.0 - x / 6.0)
     }
 
     /// The energy \[MeV\] at table position `k`.
@@ -707,6 +738,24 @@ impl CondensedTables {
             let mu = self.sample_hard_elastic(e_mev, k, rng);
             let (c, s) = random_azimuth(rng);
             d = rotate_cs(d, 1.0 - 2.0 * mu, c, s);
+        }
+    }
+
+    /// The direction after a step cut short by a change of material before its hinge, at
+    /// mass path `s_g_cm2` [g/cm²]: unchanged in the mixed scheme (the soft deflection of
+    /// a short path is dropped, the hard events are memoryless); with long steps the
+    /// elastic deflection of the path flown ([`Self::deflect_fixed_energy`]), which would
+    /// otherwise be lost with the step.
+    pub fn deflect_truncated(
+        &self,
+        e_mev: f64,
+        s_g_cm2: f64,
+        dir: [f64; 3],
+        rng: &mut Rng,
+    ) -> [f64; 3] {
+        match self.params.elastic {
+            ElasticScheme::Mixed => dir,
+            ElasticScheme::LongStep => self.deflect_fixed_energy(e_mev, s_g_cm2, dir, rng),
         }
     }
 
