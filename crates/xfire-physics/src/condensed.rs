@@ -1024,4 +1024,38 @@ mod tests {
         }
         assert!(n_sec > 100);
     }
+
+    /// The long steps' resolution limit: no planned step is longer than √(ε h λ₁(T)), the
+    /// limit binds on a fine grid and not on a coarse one, and the mixed scheme ignores the
+    /// voxel edge (the same plan from the same random numbers).
+    #[test]
+    fn long_steps_respect_the_resolution_limit() {
+        let long = water(CondensedParams {
+            elastic: ElasticScheme::LongStep,
+            max_loss_fraction: 0.25,
+            ..CondensedParams::default()
+        });
+        let mixed = water(CondensedParams::default());
+        for (h, binds) in [(3e-4, true), (0.5, false)] {
+            let mut bound = 0;
+            for i in 0..2000 {
+                let e = 0.011 * (2.0 / 0.011_f64).powf(i as f64 / 2000.0);
+                let mut rng = Rng::for_stream(23, i, 0);
+                let plan = long.plan_step_resolved(e, h, &mut rng);
+                let (_, l1, _) = long.elastic_inverse_mfps(e);
+                let cap = (LONG_STEP_RESOLUTION * h / l1).sqrt();
+                assert!(plan.length_g_cm2() <= cap * (1.0 + 1e-12), "{e} MeV, h {h}");
+                if plan.length_g_cm2() >= cap * (1.0 - 1e-12) {
+                    bound += 1;
+                }
+                let (mut r1, mut r2) = (Rng::for_stream(5, i, 0), Rng::for_stream(5, i, 0));
+                assert_eq!(
+                    mixed.plan_step_resolved(e, h, &mut r1),
+                    mixed.plan_step(e, &mut r2)
+                );
+            }
+            println!("h = {h} g/cm²: {bound} of 2000 long steps at the resolution limit");
+            assert_eq!(bound > 1000, binds, "h = {h}: {bound}");
+        }
+    }
 }
