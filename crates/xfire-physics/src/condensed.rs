@@ -512,29 +512,7 @@ impl CondensedTables {
         let ln_e = e_mev.ln();
         let r0 = self.continuous.range_with_ln(e_mev, ln_e);
         let fe = self.params.max_loss_fraction;
-        let e_low = e_mev * (1.0 - fe);
-        let (s_limit, limit_end) = if e_low <= cut {
-            (r0 - self.range_cut, StepEnd::Absorbed)
-        } else {
-            let ln_low = ln_e + self.ln_one_minus_fe;
-            (
-                r0 - self.continuous.range_with_ln(e_low, ln_low),
-                StepEnd::Soft,
-            )
-        };
-        let (s_limit, limit_end) = match self.params.elastic {
-            ElasticScheme::LongStep if edge_g_cm2 < f64::INFINITY => {
-                let l1 = 1.0 / Self::at(&self.inv_lambda_1, self.idx_ln(ln_e));
-                let s_cap = (LONG_STEP_RESOLUTION * edge_g_cm2 * l1).sqrt();
-                if s_cap < s_limit {
-                    (s_cap, StepEnd::Soft)
-                } else {
-                    (s_limit, limit_end)
-                }
-            }
-            _ => (s_limit, limit_end),
-        };
-        let s_limit = s_limit.max(0.0);
+        let (s_limit, limit_end) = self.step_limit(e_mev, ln_e, r0, edge_g_cm2);
         // A hard event happens at T − ω with ω the straggled loss of a step shorter than
         // s_limit: mean < f_E T and ω < 2·mean (Gaussian and uniform cases), so the
         // majorant covers [max(cut, T(1 − 2f_E)), T]; the rare δ + uniform loss above that
@@ -593,6 +571,36 @@ impl CondensedTables {
             end,
             sigma_max,
         }
+    }
+
+    /// The longest step [g/cm²] from `e_mev` (ln `ln_e`, restricted range `r0`) without
+    /// hard events, and how it ends: the energy-loss limit f_E (or the cutoff) and, for
+    /// long steps, the resolution limit of the voxel edge `edge_g_cm2`.
+    #[inline]
+    fn step_limit(&self, e_mev: f64, ln_e: f64, r0: f64, edge_g_cm2: f64) -> (f64, StepEnd) {
+        let e_low = e_mev * (1.0 - self.params.max_loss_fraction);
+        let (s_limit, limit_end) = if e_low <= self.params.cut_mev {
+            (r0 - self.range_cut, StepEnd::Absorbed)
+        } else {
+            let ln_low = ln_e + self.ln_one_minus_fe;
+            (
+                r0 - self.continuous.range_with_ln(e_low, ln_low),
+                StepEnd::Soft,
+            )
+        };
+        let (s_limit, limit_end) = match self.params.elastic {
+            ElasticScheme::LongStep if edge_g_cm2 < f64::INFINITY => {
+                let l1 = 1.0 / Self::at(&self.inv_lambda_1, self.idx_ln(ln_e));
+                let s_cap = (LONG_STEP_RESOLUTION * edge_g_cm2 * l1).sqrt();
+                if s_cap < s_limit {
+                    (s_cap, StepEnd::Soft)
+                } else {
+                    (s_limit, limit_end)
+                }
+            }
+            _ => (s_limit, limit_end),
+        };
+        (s_limit.max(0.0), limit_end)
     }
 
     /// The elastic deflection μ of a long step from `e_mev` (ln `ln_e`) with mean continuous
