@@ -124,7 +124,7 @@ def run_ch(args, case, threads, out, scale):
     cmd = [str(args.xfire_ch), "--model", "condensed", *case["ch"],
            "--voxel-cm", str(case["voxel_cm"]), "--grid", str(case["grid"]),
            "--decays", str(nd), "--threads", str(threads), "--seed", "12345",
-           "--radii-cm", ",".join(str(r) for r in case["radii_cm"])]
+           "--radii-cm", ",".join(str(r) for r in case["radii_cm"]), *args.ch_args]
     stdout, wall, cpu = run_cmd(cmd, log=out.with_suffix(".log"))
     s = json.loads(stdout)
     (out / "hash").write_text(s["voxel_sum_hash"])
@@ -213,8 +213,12 @@ def main():
                     default=Path(tempfile.gettempdir()) / "xfire-bench-vs-peer")
     ap.add_argument("--append", action="store_true", help="append the table to docs/perf.md")
     ap.add_argument("--xfire-args", default="", help="extra arguments for every xfire kernel run")
+    ap.add_argument("--ch-args", default="",
+                    help="extra arguments for every xfire-bench-kernel run (e.g. '--elastic long "
+                         "--max-loss 0.25')")
     args = ap.parse_args()
     args.xfire_args = args.xfire_args.split()
+    args.ch_args = args.ch_args.split()
     engines = args.engines.split(",")
     if "peer" in engines and not args.peer.is_file():
         sys.exit(f"peer driver not found: {args.peer} (give --peer PATH)")
@@ -251,6 +255,7 @@ def main():
     lines = [f"Run {t_start}, `scripts/bench-vs-peer --threads {args.threads} --rounds "
              f"{args.rounds} --scale {args.scale:g}"
              + (f" --xfire-args '{' '.join(args.xfire_args)}'" if args.xfire_args else "")
+             + (f" --ch-args '{' '.join(args.ch_args)}'" if args.ch_args else "")
              + f"`. Machine: {machine()}. Load average (1 min) {load0:.1f} at the start, "
              f"{load1:.1f} at the end.", ""]
     lines.append("| case | engine | threads | decays/s | × ompMC | decays per CPU-s (whole "

@@ -11,7 +11,10 @@
 //! * Elastic scattering: the mixed scheme of [`crate::msc`] (hard elastic events from the
 //!   screened-Rutherford DCS with spin correction, soft deflection with exact moments at a
 //!   random hinge), exact in the Goudsmit–Saunderson moments for any step length.
-//! * Step control: a step ends at the first of (a) the next hard event (elastic, Møller,
+//! * Long steps ([`ElasticScheme::LongStep`], an option): hard elastic events do not end
+//!   steps; their deflections and the soft one are composed into one hinge deflection per
+//!   step, and a step is also limited to s ≤ √(ε h λ₁) for voxels of edge h.
+//! * Step control (mixed scheme): a step ends at the first of (a) the next hard event (elastic, Møller,
 //!   bremsstrahlung), sampled with the maximum total hard cross section Σ_max over every
 //!   energy the straggled step can end at, [max(cut, T(1 − 2f_E)), T], and thinned (delta
 //!   events) at the end, (b) a continuous energy loss of
@@ -37,14 +40,16 @@ use crate::moller::{
     binary_cos_theta, moller_cross_section, sample_moller_transfer, soft_collision_straggling,
 };
 use crate::msc::{
-    dcs_moments, hard_moller_scattering_fraction, random_azimuth, rotate_cs, sample_hard_mu,
-    sample_soft_mu, soft_moments, ElasticMaterial, SpinFactor,
+    dcs_moments, hard_moller_scattering_fraction, random_azimuth, rotate_cs, sample_composite_mu,
+    sample_hard_mu, sample_soft_mu, soft_moments, ElasticMaterial, SpinFactor,
 };
 use crate::table::RangeTable;
 use crate::PhysicsError;
 
 /// Highest electron energy of the condensed-history tables \[MeV\].
 pub const CONDENSED_MAX_ENERGY_MEV: f64 = 100.0;
+/// ε of the long steps' resolution limit s ≤ √(ε h λ₁) ([`CondensedTables::plan_step_resolved`]).
+pub const LONG_STEP_RESOLUTION: f64 = 0.1;
 /// Table nodes per decade of energy.
 const NODES_PER_DECADE: usize = 100;
 
@@ -69,6 +74,28 @@ pub struct CondensedParams {
     /// Remove from the elastic cross section the part of the atomic-electron scattering
     /// that the hard Møller events already simulate ([`crate::msc::hard_moller_scattering_fraction`]).
     pub hard_collision_correction: bool,
+    /// How elastic scattering enters the step ([`ElasticScheme`]).
+    pub elastic: ElasticScheme,
+}
+
+/// How elastic scattering shapes the steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ElasticScheme {
+    /// PENELOPE's mixed scheme: every hard elastic event (mean free path
+    /// max{λ_el, min[C₁λ₁, C₂T/S]}) ends a step; the soft deflection is applied at a random
+    /// hinge.
+    #[default]
+    Mixed,
+    /// Long steps: steps end only at the energy-loss limit f_E, at the resolution limit
+    /// s ≤ √(ε h λ₁) of the voxel edge h ([`CondensedTables::plan_step_resolved`]), at hard
+    /// Møller and bremsstrahlung events and at material changes. The elastic deflection of
+    /// the whole step — the mixed scheme's hard events, their number Poisson-distributed,
+    /// and its soft deflection, with the soft moments and the mean number of hard events
+    /// integrated along the slowing-down within the step — is composed into one angle
+    /// applied at a random hinge: the angular distribution at the end of a step has the
+    /// exact Goudsmit–Saunderson moments ⟨P₁⟩, ⟨P₂⟩ of the step (tested); only the spatial
+    /// path within the step is the hinge's.
+    LongStep,
 }
 
 impl Default for CondensedParams {
@@ -82,6 +109,7 @@ impl Default for CondensedParams {
             straggling: true,
             spin: true,
             hard_collision_correction: true,
+            elastic: ElasticScheme::Mixed,
         }
     }
 }
@@ -218,6 +246,12 @@ pub struct CondensedTables {
     sigma_brems: Vec<f64>,
     sigma_hard: Vec<f64>,
     omega2: Vec<f64>,
+    /// Path integrals ∫ q ds = ∫ q dT/L(T) from the table's lowest energy up to T of the
+    /// soft coefficients, the hard elastic inverse mean free path and 1/λ₁ (long steps).
+    cum_soft_t1: Vec<f64>,
+    cum_soft_t2: Vec<f64>,
+    cum_hard: Vec<f64>,
+    cum_inv_lambda_1: Vec<f64>,
     /// R_Δ(cut) [g/cm²], ln(cut), ln(1 − f_E) and ln(1 − 2f_E): constants of every step plan.
     range_cut: f64,
     ln_cut: f64,
@@ -269,6 +303,10 @@ impl CondensedTables {
             sigma_brems: Vec::with_capacity(n),
             sigma_hard: Vec::with_capacity(n),
             omega2: Vec::with_capacity(n),
+            cum_soft_t1: Vec::new(),
+            cum_soft_t2: Vec::new(),
+            cum_hard: Vec::new(),
+            cum_inv_lambda_1: Vec::new(),
             range_cut: 0.0,
             ln_cut: params.cut_mev.ln(),
             ln_one_minus_fe: (-params.max_loss_fraction).ln_1p(),
@@ -330,7 +368,10 @@ impl CondensedTables {
             t.soft_t2.push(kpref * soft[2]);
             t.sigma_moller.push(sm);
             t.sigma_brems.push(sb);
-            t.sigma_hard.push(inv_lh + sm + sb);
+            // long steps: hard elastic events are composed into the step, not ended at
+            let elastic_ends_steps = params.elastic == ElasticScheme::Mixed;
+            t.sigma_hard
+                .push(if elastic_ends_steps { inv_lh } else { 0.0 } + sm + sb);
             t.omega2.push(w2);
         }
         let bad = || {
@@ -339,6 +380,11 @@ impl CondensedTables {
                 t.material
             ))
         };
+        let along = |q: &[f64]| path_integral(&t.e, q, &cont, dln);
+        t.cum_soft_t1 = along(&t.soft_t1);
+        t.cum_soft_t2 = along(&t.soft_t2);
+        t.cum_hard = along(&t.inv_lambda_h);
+        t.cum_inv_lambda_1 = along(&t.inv_lambda_1);
         t.continuous = RangeTable::new(t.e.clone(), cont, -1.0).ok_or_else(bad)?;
         t.total_range = RangeTable::new(t.e.clone(), tot, -1.0).ok_or_else(bad)?;
         t.range_cut = t.continuous.range(params.cut_mev);
@@ -449,24 +495,24 @@ impl CondensedTables {
         m
     }
 
-    /// Plans the next step of an electron of kinetic energy `e_mev` (≥ the cutoff) \[MeV\].
+    /// Plans the next step of an electron of kinetic energy `e_mev` (≥ the cutoff) \[MeV\]
+    /// with no length scale of the scoring grid ([`Self::plan_step_resolved`]).
     pub fn plan_step(&self, e_mev: f64, rng: &mut Rng) -> StepPlan {
+        self.plan_step_resolved(e_mev, f64::INFINITY, rng)
+    }
+
+    /// Plans the next step of an electron of kinetic energy `e_mev` (≥ the cutoff) \[MeV\]
+    /// in a voxel of edge `edge_g_cm2` [g/cm²] (edge × density). The mixed scheme ignores
+    /// the edge. Long steps are also limited to s ≤ √(ε h λ₁) (ε = [`LONG_STEP_RESOLUTION`],
+    /// h the edge): the hinge's geometric error, of order s²/λ₁, stays a small fraction of
+    /// the voxel.
+    pub fn plan_step_resolved(&self, e_mev: f64, edge_g_cm2: f64, rng: &mut Rng) -> StepPlan {
         let cut = self.params.cut_mev;
         // one logarithm per step: the other table positions are offsets of ln T
         let ln_e = e_mev.ln();
         let r0 = self.continuous.range_with_ln(e_mev, ln_e);
         let fe = self.params.max_loss_fraction;
-        let e_low = e_mev * (1.0 - fe);
-        let (s_limit, limit_end) = if e_low <= cut {
-            (r0 - self.range_cut, StepEnd::Absorbed)
-        } else {
-            let ln_low = ln_e + self.ln_one_minus_fe;
-            (
-                r0 - self.continuous.range_with_ln(e_low, ln_low),
-                StepEnd::Soft,
-            )
-        };
-        let s_limit = s_limit.max(0.0);
+        let (s_limit, limit_end) = self.step_limit(e_mev, ln_e, r0, edge_g_cm2);
         // A hard event happens at T − ω with ω the straggled loss of a step shorter than
         // s_limit: mean < f_E T and ω < 2·mean (Gaussian and uniform cases), so the
         // majorant covers [max(cut, T(1 − 2f_E)), T]; the rare δ + uniform loss above that
@@ -489,24 +535,31 @@ impl CondensedTables {
             (s_limit, limit_end)
         };
         // continuous loss: mean from the restricted range, straggling around it
-        let loss = if end == StepEnd::Absorbed {
-            e_mev
+        let (loss, mean) = if end == StepEnd::Absorbed {
+            (e_mev, e_mev - cut)
         } else {
             let mean = (e_mev - self.continuous.energy_from_range_below(r0 - s, ln_e)).max(0.0);
             let k = self.idx_scaled(ln_e, 0.5 * mean / e_mev);
             let var = Self::at(&self.omega2, k) * s;
             let loss = sample_loss(mean, var, rng).min(e_mev);
-            if end == StepEnd::Hard && e_min > cut {
+            let loss = if end == StepEnd::Hard && e_min > cut {
                 loss.min(e_mev - e_min)
             } else {
                 loss
-            }
+            };
+            (loss, mean)
         };
         let k = self.idx_scaled(ln_e, 0.5 * loss / e_mev);
-        let (m1, m2) = soft_moments(Self::at(&self.soft_t1, k), Self::at(&self.soft_t2, k), s);
-        let mu = sample_soft_mu(m1, m2, rng);
+        let (mu, tau_max) = match self.params.elastic {
+            ElasticScheme::Mixed => {
+                let (t1, t2) = (Self::at(&self.soft_t1, k), Self::at(&self.soft_t2, k));
+                let (m1, m2) = soft_moments(t1, t2, s);
+                (sample_soft_mu(m1, m2, rng), 1.0)
+            }
+            ElasticScheme::LongStep => self.long_step_deflection(e_mev, ln_e, mean, k, rng),
+        };
         let (cos_phi, sin_phi) = random_azimuth(rng);
-        let tau = rng.uniform();
+        let tau = tau_max * rng.uniform();
         StepPlan {
             s1_g_cm2: s * tau,
             s2_g_cm2: s * (1.0 - tau),
@@ -518,6 +571,76 @@ impl CondensedTables {
             end,
             sigma_max,
         }
+    }
+
+    /// The longest step [g/cm²] from `e_mev` (ln `ln_e`, restricted range `r0`) without
+    /// hard events, and how it ends: the energy-loss limit f_E (or the cutoff) and, for
+    /// long steps, the resolution limit of the voxel edge `edge_g_cm2`.
+    #[inline]
+    fn step_limit(&self, e_mev: f64, ln_e: f64, r0: f64, edge_g_cm2: f64) -> (f64, StepEnd) {
+        let e_low = e_mev * (1.0 - self.params.max_loss_fraction);
+        let (s_limit, limit_end) = if e_low <= self.params.cut_mev {
+            (r0 - self.range_cut, StepEnd::Absorbed)
+        } else {
+            let ln_low = ln_e + self.ln_one_minus_fe;
+            (
+                r0 - self.continuous.range_with_ln(e_low, ln_low),
+                StepEnd::Soft,
+            )
+        };
+        let (s_limit, limit_end) = match self.params.elastic {
+            ElasticScheme::LongStep if edge_g_cm2 < f64::INFINITY => {
+                let l1 = 1.0 / Self::at(&self.inv_lambda_1, self.idx_ln(ln_e));
+                let s_cap = (LONG_STEP_RESOLUTION * edge_g_cm2 * l1).sqrt();
+                if s_cap < s_limit {
+                    (s_cap, StepEnd::Soft)
+                } else {
+                    (s_limit, limit_end)
+                }
+            }
+            _ => (s_limit, limit_end),
+        };
+        (s_limit.max(0.0), limit_end)
+    }
+
+    /// The elastic deflection μ of a long step from `e_mev` (ln `ln_e`) with mean continuous
+    /// loss `mean` \[MeV\], and the upper end of its hinge position τ (uniform, fraction of
+    /// the step before the hinge). The
+    /// soft moments and the mean number of hard events are the path integrals of their
+    /// coefficients along the CSDA slowing-down from T to T − `mean` (differences of the
+    /// cumulative tables, so the scattering strength follows the energy within the step);
+    /// the hard events' angular distribution is taken at the table position `k` (the
+    /// step's mid-energy).
+    fn long_step_deflection(
+        &self,
+        e_mev: f64,
+        ln_e: f64,
+        mean: f64,
+        k: Idx,
+        rng: &mut Rng,
+    ) -> (f64, f64) {
+        let k0 = self.idx_ln(ln_e);
+        let k1 = if e_mev - mean <= self.params.cut_mev {
+            self.idx_ln(self.ln_cut)
+        } else {
+            self.idx_scaled(ln_e, mean / e_mev)
+        };
+        let along = |v: &[f64]| (Self::at(v, k0) - Self::at(v, k1)).max(0.0);
+        let (m1, m2) = soft_moments(along(&self.cum_soft_t1), along(&self.cum_soft_t2), 1.0);
+        let n_hard = along(&self.cum_hard);
+        let spin = SpinFactor::new(self.e_at(k), self.z_spin, self.params.spin);
+        let (a, mu_c) = (Self::at(&self.screening, k), Self::at(&self.mu_c, k));
+        let mu = sample_composite_mu(m1, m2, n_hard, a, mu_c, spin, rng);
+        // hinge uniform on [0, 2τ̄] with τ̄ = ½ − x/12 (x = s/λ₁): the mean of
+        // z = s[τ + (1 − τ)⟨cos θ⟩] is Lewis's λ₁(1 − e^(−x)) up to O(x³)/720
+        let x = along(&self.cum_inv_lambda_1).min(3.0);
+        (mu, 1.0 - x / 6.0)
+    }
+
+    /// The energy \[MeV\] at table position `k`.
+    #[inline]
+    fn e_at(&self, k: Idx) -> f64 {
+        Self::at(&self.e, k)
     }
 
     /// Resolves a hard-event candidate at the end of a step planned with `sigma_max`
@@ -533,7 +656,10 @@ impl CondensedTables {
     ) -> Option<Secondary> {
         let t = el.e_mev;
         let k = self.idx(t);
-        let sh = Self::at(&self.inv_lambda_h, k);
+        let sh = match self.params.elastic {
+            ElasticScheme::Mixed => Self::at(&self.inv_lambda_h, k),
+            ElasticScheme::LongStep => 0.0,
+        };
         let sm = if t > 2.0 * self.params.cut_mev {
             Self::at(&self.sigma_moller, k)
         } else {
@@ -582,8 +708,10 @@ impl CondensedTables {
     }
 
     /// Applies the elastic deflection of a path of `s_g_cm2` [g/cm²] at fixed energy
-    /// `e_mev` \[MeV\] with the mixed scheme (hard events and soft deflections only, no energy
-    /// loss): the angular part of transport, for tests of the Goudsmit–Saunderson moments.
+    /// `e_mev` \[MeV\] (hard events and soft deflections only, no energy loss): the angular
+    /// part of transport, for tests of the Goudsmit–Saunderson moments. Mixed scheme: hard
+    /// events one by one with soft deflections between; long steps: the one composite
+    /// deflection a step of that length gets.
     pub fn deflect_fixed_energy(
         &self,
         e_mev: f64,
@@ -594,6 +722,14 @@ impl CondensedTables {
         let k = self.idx(e_mev);
         let inv_lh = Self::at(&self.inv_lambda_h, k);
         let (t1, t2) = (Self::at(&self.soft_t1, k), Self::at(&self.soft_t2, k));
+        if self.params.elastic == ElasticScheme::LongStep {
+            let (m1, m2) = soft_moments(t1, t2, s_g_cm2);
+            let spin = SpinFactor::new(e_mev, self.z_spin, self.params.spin);
+            let (a, mu_c) = (Self::at(&self.screening, k), Self::at(&self.mu_c, k));
+            let mu = sample_composite_mu(m1, m2, inv_lh * s_g_cm2, a, mu_c, spin, rng);
+            let (c, s) = random_azimuth(rng);
+            return rotate_cs(dir, 1.0 - 2.0 * mu, c, s);
+        }
         let mut left = s_g_cm2;
         let mut d = dir;
         loop {
@@ -613,6 +749,24 @@ impl CondensedTables {
         }
     }
 
+    /// The direction after a step cut short by a change of material before its hinge, at
+    /// mass path `s_g_cm2` [g/cm²]: unchanged in the mixed scheme (the soft deflection of
+    /// a short path is dropped, the hard events are memoryless); with long steps the
+    /// elastic deflection of the path flown ([`Self::deflect_fixed_energy`]), which would
+    /// otherwise be lost with the step.
+    pub fn deflect_truncated(
+        &self,
+        e_mev: f64,
+        s_g_cm2: f64,
+        dir: [f64; 3],
+        rng: &mut Rng,
+    ) -> [f64; 3] {
+        match self.params.elastic {
+            ElasticScheme::Mixed => dir,
+            ElasticScheme::LongStep => self.deflect_fixed_energy(e_mev, s_g_cm2, dir, rng),
+        }
+    }
+
     /// The kinetic energy of an electron of `e_mev` \[MeV\] counts as absorbed (below cutoff).
     #[inline]
     pub fn is_absorbed(&self, e_mev: f64) -> bool {
@@ -623,6 +777,20 @@ impl CondensedTables {
     pub fn electron_mass_mev(&self) -> f64 {
         ELECTRON_MASS_MEV
     }
+}
+
+/// Cumulative ∫ q(T)/L(T) dT on the log-energy grid `e` (step `dln` in ln T) by the
+/// trapezoid rule in ln T, 0 at the first node: the path integral of q while slowing down.
+fn path_integral(e: &[f64], q: &[f64], stopping: &[f64], dln: f64) -> Vec<f64> {
+    let f = |j: usize| q[j] * e[j] / stopping[j];
+    let mut out = Vec::with_capacity(e.len());
+    let mut acc = 0.0;
+    out.push(acc);
+    for j in 1..e.len() {
+        acc += 0.5 * dln * (f(j - 1) + f(j));
+        out.push(acc);
+    }
+    out
 }
 
 /// μ_c with K ∫_{μ_c}^1 M/(μ+A)² dμ = `target` [cm²/g] (Newton from the spin-free guess).
@@ -863,5 +1031,39 @@ mod tests {
             assert!((n - 1.0).abs() < 1e-12);
         }
         assert!(n_sec > 100);
+    }
+
+    /// The long steps' resolution limit: no planned step is longer than √(ε h λ₁(T)), the
+    /// limit binds on a fine grid and not on a coarse one, and the mixed scheme ignores the
+    /// voxel edge (the same plan from the same random numbers).
+    #[test]
+    fn long_steps_respect_the_resolution_limit() {
+        let long = water(CondensedParams {
+            elastic: ElasticScheme::LongStep,
+            max_loss_fraction: 0.25,
+            ..CondensedParams::default()
+        });
+        let mixed = water(CondensedParams::default());
+        for (h, binds) in [(3e-4, true), (0.5, false)] {
+            let mut bound = 0;
+            for i in 0..2000 {
+                let e = 0.011 * (2.0 / 0.011_f64).powf(i as f64 / 2000.0);
+                let mut rng = Rng::for_stream(23, i, 0);
+                let plan = long.plan_step_resolved(e, h, &mut rng);
+                let (_, l1, _) = long.elastic_inverse_mfps(e);
+                let cap = (LONG_STEP_RESOLUTION * h / l1).sqrt();
+                assert!(plan.length_g_cm2() <= cap * (1.0 + 1e-12), "{e} MeV, h {h}");
+                if plan.length_g_cm2() >= cap * (1.0 - 1e-12) {
+                    bound += 1;
+                }
+                let (mut r1, mut r2) = (Rng::for_stream(5, i, 0), Rng::for_stream(5, i, 0));
+                assert_eq!(
+                    mixed.plan_step_resolved(e, h, &mut r1),
+                    mixed.plan_step(e, &mut r2)
+                );
+            }
+            println!("h = {h} g/cm²: {bound} of 2000 long steps at the resolution limit");
+            assert_eq!(bound > 1000, binds, "h = {h}: {bound}");
+        }
     }
 }

@@ -281,6 +281,50 @@ pub fn sample_soft_mu(mean: f64, mean_sq: f64, rng: &mut Rng) -> f64 {
     }
 }
 
+/// μ of the composite deflection of a path at fixed energy in the mixed model: one soft
+/// deflection with moments `mean`, `mean_sq` ([`sample_soft_mu`]) and a Poisson number, of
+/// mean `n_hard`, of hard deflections from [`sample_hard_mu`] (`a`, `mu_c`, `spin`), each
+/// with a uniform azimuth, composed in order. Legendre moments of independent deflections
+/// with random azimuth multiply, so ⟨P_l⟩ of the result is the product of the soft and the
+/// hard parts' ⟨P_l⟩: for l = 1, 2 the exact Goudsmit–Saunderson e^(−s/λ_l).
+#[inline]
+pub fn sample_composite_mu(
+    mean: f64,
+    mean_sq: f64,
+    n_hard: f64,
+    a: f64,
+    mu_c: f64,
+    spin: SpinFactor,
+    rng: &mut Rng,
+) -> f64 {
+    let mu_soft = sample_soft_mu(mean, mean_sq, rng);
+    // Poisson by products of uniforms (Knuth): n is the number of factors above e^(−ν)
+    let floor = (-n_hard).exp();
+    let mut prod = rng.uniform();
+    if prod <= floor {
+        return mu_soft;
+    }
+    // direction in the frame of the incoming one; only its polar angle is kept
+    let mut d = [0.0, 0.0, 1.0];
+    if mu_soft > 0.0 {
+        let (c, s) = random_azimuth(rng);
+        d = rotate_cs(d, 1.0 - 2.0 * mu_soft, c, s);
+    }
+    while prod > floor {
+        let mu = sample_hard_mu(a, mu_c, spin, rng);
+        let (c, s) = random_azimuth(rng);
+        d = rotate_cs(d, 1.0 - 2.0 * mu, c, s);
+        prod *= rng.uniform();
+    }
+    // 1 − cos θ without cancellation: (x² + y²)/(1 + z) for z > 0
+    let one_minus = if d[2] > 0.0 {
+        (d[0] * d[0] + d[1] * d[1]) / (1.0 + d[2])
+    } else {
+        1.0 - d[2]
+    };
+    (0.5 * one_minus).clamp(0.0, 1.0)
+}
+
 /// First and second moments of the soft deflection after a path of `s_g_cm2` [g/cm²] with
 /// soft coefficients `t1` = ∫₀^μc μ dσ and `t2` = ∫₀^μc μ² dσ [cm²/g].
 #[inline]

@@ -7,7 +7,7 @@
 use xfire_core::rng::Rng;
 use xfire_data::materials::builtin;
 use xfire_physics::condensed::{
-    CondensedParams, CondensedTables, ElectronState, Secondary, StepEnd,
+    CondensedParams, CondensedTables, ElasticScheme, ElectronState, Secondary, StepEnd,
 };
 use xfire_physics::msc::rotate_cs;
 
@@ -18,23 +18,31 @@ fn tables(material: &str, params: CondensedParams) -> CondensedTables {
 /// ⟨cos θ⟩ = e^(−s/λ₁) and ⟨P₂(cos θ)⟩ = e^(−s/λ₂) after a path s at fixed energy, for
 /// step lengths from 0.05 to 1 transport mean free path, C₁ from 0.01 to 0.2, with and
 /// without spin correction, water and bone; the assertion is 4σ (σ ≈ 0.01–0.03 % of ⟨P₁⟩
-/// for s ≤ 0.3 λ₁, 0.2 % at s = λ₁).
+/// for s ≤ 0.3 λ₁, 0.2 % at s = λ₁). The long-step scheme's composite deflection of one
+/// step of length s is checked the same way.
 #[test]
 fn mixed_elastic_scheme_has_goudsmit_saunderson_moments() {
-    let cases: &[(&str, f64, bool, f64)] = &[
-        ("water", 0.05, true, 0.05),
-        ("water", 0.05, true, 0.3),
-        ("water", 0.05, true, 1.0),
-        ("water", 0.2, true, 0.1),
-        ("water", 0.01, false, 0.3),
-        ("bone_cortical", 0.05, true, 0.3),
+    use ElasticScheme::{LongStep, Mixed};
+    let cases: &[(&str, f64, bool, f64, ElasticScheme)] = &[
+        ("water", 0.05, true, 0.05, Mixed),
+        ("water", 0.05, true, 0.3, Mixed),
+        ("water", 0.05, true, 1.0, Mixed),
+        ("water", 0.2, true, 0.1, Mixed),
+        ("water", 0.01, false, 0.3, Mixed),
+        ("bone_cortical", 0.05, true, 0.3, Mixed),
+        ("water", 0.1, true, 0.05, LongStep),
+        ("water", 0.1, true, 0.3, LongStep),
+        ("water", 0.1, true, 1.0, LongStep),
+        ("water", 0.01, false, 0.3, LongStep),
+        ("bone_cortical", 0.2, true, 0.3, LongStep),
     ];
     let mut rng = Rng::for_stream(2024, 0, 0);
-    for &(mat, c1, spin, s_over_l1) in cases {
+    for &(mat, c1, spin, s_over_l1, elastic) in cases {
         let p = CondensedParams {
             c1,
             c2: c1,
             spin,
+            elastic,
             ..CondensedParams::default()
         };
         let t = tables(mat, p);
@@ -58,7 +66,7 @@ fn mixed_elastic_scheme_has_goudsmit_saunderson_moments() {
             let s2 = ((q2 / nf - m2 * m2) / nf).sqrt();
             let (e1, e2) = ((-s * l1).exp(), (-s * l2).exp());
             println!(
-                "{mat} C1={c1} spin={spin} T={e} s/λ₁={s_over_l1}: <P1> {m1:.5} vs {e1:.5} ({:+.3}σ), <P2> {m2:.5} vs {e2:.5} ({:+.3}σ)",
+                "{mat} {elastic:?} C1={c1} spin={spin} T={e} s/λ₁={s_over_l1}: <P1> {m1:.5} vs {e1:.5} ({:+.3}σ), <P2> {m2:.5} vs {e2:.5} ({:+.3}σ)",
                 (m1 - e1) / s1,
                 (m2 - e2) / s2
             );

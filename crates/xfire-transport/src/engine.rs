@@ -72,6 +72,9 @@ pub struct Engine<'a, G: Geometry = Grid> {
     diagonal_cm: f64,
     /// Smallest voxel edge over all regions [cm] (the nudge across a material face).
     min_edge_cm: f64,
+    /// Per region (0: single or micro grid, 1: macro grid), the smallest voxel edge [cm]:
+    /// the scale of the long steps' resolution limit.
+    region_edge_cm: [f64; 2],
     /// Per region, the smallest voxel density [g/cm³] (range rejection of condensed-history
     /// electrons): over all voxels of region 0 (the single grid or the micro grid), over the
     /// voxels of positive density of region 1 (the macro grid, whose vacuum outside the body
@@ -216,6 +219,7 @@ impl<'a, G: Geometry> Engine<'a, G> {
             cut_cm: c.range_fraction_of_voxel * bounds.min_edge_cm,
             diagonal_cm: grid.diagonal_cm(),
             min_edge_cm: bounds.min_edge_cm,
+            region_edge_cm: bounds.region_edge_cm,
             min_density_g_cm3: bounds.min_density_g_cm3,
             range_rejection_below_mev: bounds.range_rejection_below_mev,
             reach: None,
@@ -446,7 +450,9 @@ impl<'a, G: Geometry> Engine<'a, G> {
                 scorer.deposit(voxel, el.e_mev);
                 return;
             }
-            let plan = t.plan_step(el.e_mev, rng);
+            let edge_g =
+                self.region_edge_cm[self.grid.region(voxel).min(1)] * self.density[voxel] as f64;
+            let plan = t.plan_step_resolved(el.e_mev, edge_g, rng);
             // first segment, hinge, second segment
             let mut completed = true;
             for (seg, s_g, loss) in [
@@ -471,7 +477,12 @@ impl<'a, G: Geometry> Engine<'a, G> {
                         pos: p,
                         voxel: v,
                         deposited,
+                        mass,
                     } => {
+                        if seg == 0 {
+                            // the hinge was not reached: the path flown still scatters
+                            el.dir = t.deflect_truncated(el.e_mev, mass, el.dir, rng);
+                        }
                         pos = p;
                         voxel = v;
                         m = self.material[v] as usize;
@@ -598,12 +609,14 @@ impl<'a, G: Geometry> Engine<'a, G> {
                             pos: p,
                             voxel: v2,
                             deposited,
+                            mass: s_g - left,
                         }
                     }
                     _ => Fly::Boundary {
                         pos: p,
                         voxel: v,
                         deposited,
+                        mass: s_g - left,
                     },
                 };
             }
@@ -801,6 +814,7 @@ struct DensityBounds {
     min_density_g_cm3: [f64; 2],
     range_rejection_below_mev: [f64; 2],
     min_edge_cm: f64,
+    region_edge_cm: [f64; 2],
 }
 
 impl DensityBounds {
@@ -814,8 +828,10 @@ impl DensityBounds {
         }
         let mut range_rejection_below_mev = [RANGE_REJECTION_MAX_MEV; 2];
         let mut min_edge_cm = f64::INFINITY;
+        let mut region_edge_cm = [f64::INFINITY; 2];
         for r in 0..grid.n_regions().min(2) {
             let h = grid.region_min_edge_cm(r);
+            region_edge_cm[r] = h;
             min_edge_cm = min_edge_cm.min(h);
             range_rejection_below_mev[r] =
                 range_rejection_bound(condensed, h, min_density_g_cm3[r]);
@@ -824,6 +840,7 @@ impl DensityBounds {
             min_density_g_cm3,
             range_rejection_below_mev,
             min_edge_cm,
+            region_edge_cm,
         }
     }
 }
@@ -877,11 +894,13 @@ fn prepare_boxes<'a, G: Geometry>(
 enum Fly {
     /// Completed inside `voxel` at `pos` [cm].
     Done { pos: [f64; 3], voxel: usize },
-    /// Stopped on entering another material (`voxel`, at `pos`), after `deposited` [MeV].
+    /// Stopped on entering another material (`voxel`, at `pos`), after `deposited` [MeV]
+    /// and a mass path of `mass` [g/cm²].
     Boundary {
         pos: [f64; 3],
         voxel: usize,
         deposited: f64,
+        mass: f64,
     },
     /// Left the grid after depositing `deposited` [MeV].
     Escaped { deposited: f64 },

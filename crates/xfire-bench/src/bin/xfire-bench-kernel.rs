@@ -8,18 +8,18 @@
 //! ```text
 //! xfire-bench-kernel --model csda|condensed (--lu177-electrons | --electron-mev E)
 //!     --voxel-cm H --grid N --source point|voxel --decays N [--threads T] [--seed S]
-//!     [--radii-cm R1,R2,...] [--c1 C] [--c2 C] [--max-loss F]
+//!     [--radii-cm R1,R2,...] [--c1 C] [--c2 C] [--max-loss F] [--elastic mixed|long]
 //! ```
 //!
-//! `--c1`, `--c2`, `--max-loss` override the condensed-history step parameters
-//! (`CondensedParams::c1`, `c2`, `max_loss_fraction`; defaults those of
-//! `CondensedParams::default()`: 0.1, 0.1, 0.1).
+//! `--c1`, `--c2`, `--max-loss`, `--elastic` override the condensed-history step parameters
+//! (`CondensedParams::c1`, `c2`, `max_loss_fraction`, `elastic`; defaults those of
+//! `CondensedParams::default()`: 0.1, 0.1, 0.1, mixed).
 
 use std::time::Instant;
 
 use xfire_bench::{layout_for, physics_for, water_phantom};
 use xfire_data::nuclides::{library, EmissionSampler, Particle, RadiationSet};
-use xfire_physics::condensed::CondensedParams;
+use xfire_physics::condensed::{CondensedParams, ElasticScheme};
 use xfire_physics::csda::ElectronModel;
 use xfire_transport::{run, Emitter, Source, TransportSetup};
 
@@ -64,6 +64,13 @@ fn real_main() -> Result<(), String> {
             "--c1" => params.c1 = num(val()?)?,
             "--c2" => params.c2 = num(val()?)?,
             "--max-loss" => params.max_loss_fraction = num(val()?)?,
+            "--elastic" => {
+                params.elastic = match val()?.as_str() {
+                    "mixed" => ElasticScheme::Mixed,
+                    "long" => ElasticScheme::LongStep,
+                    m => return Err(format!("unknown elastic scheme {m:?} (mixed|long)")),
+                }
+            }
             "--radii-cm" => {
                 radii = val()?
                     .split(',')
