@@ -592,52 +592,92 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
     // per-voxel sums of every chain member would be most of the disk a comparison uses
     let mut topts = topts.clone();
     topts.cache_regions_only |= opts.full_output.is_none();
-    let topts = &topts;
     let (phantom, phantom_notes) = crate::plan::load_phantom(base)?;
     let physics = comparison_physics(base, &phantom)?;
-    let mut phantom: Option<Phantom> = Some(phantom);
-    let mut memo = Memo {
-        parts: HashMap::new(),
+    let mut run = Run {
+        base,
+        opts,
+        topts: &topts,
+        nuc: &nuc,
+        physics,
+        phantom: Some(phantom),
+        phantom_notes,
+        memo: Memo {
+            parts: HashMap::new(),
+        },
+        target: None,
+        walk: None,
+        slice: None,
+        parameters: Vec::new(),
     };
-    let mut target: Option<f64> = None;
     let mut rows: Vec<Option<NuclideRow>> = vec![None; names.len()];
     let mut warnings = Warnings {
         list: Vec::new(),
         ev: &ev,
     };
-    let mut slice = None;
-    let mut parameters = Vec::new();
-    // the voxels the migrating lymphocytes may walk (the same phantom for every nuclide)
-    let mut walk = None;
     for (step, &i) in order.iter().enumerate() {
-        let name = &names[i];
         ev(Event::Nuclide {
             index: step,
             total: names.len(),
-            nuclide: name.clone(),
+            nuclide: names[i].clone(),
         });
-        let (scen, dropped) = with_nuclide(base, name)?;
-        for n in dropped {
-            warnings.add(n);
-        }
-        let ph = phantom.take().expect("phantom present");
-        let mut plan = Plan::with_phantom(scen.clone(), ph, phantom_notes.clone())?;
-        // per-voxel doses only where the answer needs them: every voxel for the reference
-        // nuclide's dose slice and full output, the voxels the migrating lymphocytes may
-        // walk otherwise
-        if i != nuc.reference && opts.full_output.is_none() {
-            if scen.lymphocytes.migrating.is_some() {
-                let w = walk.get_or_insert_with(|| Arc::new(walk_voxels(&plan.phantom)));
-                plan.dose_voxels = Some(w.clone());
-            } else {
-                plan.layout.voxels = xfire_tally::VoxelTally::None;
-            }
-        }
-        let later: Vec<xfire_kinetics::Chain> = order[step + 1..]
-            .iter()
-            .map(|&j| nuc.chains[j].clone())
-            .collect();
-        ev(Event::Step(format!(
+        rows[i] = Some(run.nuclide(i, &order[step + 1..], &mut warnings)?);
+    }
+    Ok(Comparison {
+        description: base.description.clone(),
+        scenario: base.path.as_ref().map(|p| p.display().to_string()),
+        scenario_nuclide: base.agent.nuclide.clone(),
+        binding: base.agent.binding.clone(),
+        normalise: opts.normalise,
+        reference: names[nuc.reference].clone(),
+        normalised_value: run.target.unwrap_or(f64::NAN),
+        seed: base.transport.seed,
+        residence_d: base.lymphocytes.residence_s / DAY,
+        parameters: run.parameters,
+        rows: rows
+            .into_iter()
+            .map(|r| r.expect("every nuclide ran"))
+            .collect(),
+        warnings: warnings.list,
+        wall_s: start.elapsed().as_secs_f64(),
+        slice: run.slice,
+    })
+}
+
+/// What a comparison carries from one nuclide to the next: the phantom (handed from plan
+/// to plan), the physics, the parts transported for later chains, the normalisation target,
+/// and what the reference nuclide leaves (dose slice, radiobiology parameters).
+struct Run<'a> {
+    base: &'a Scenario,
+    opts: &'a CompareOptions,
+    topts: &'a Options,
+    nuc: &'a Nuclides,
+    physics: PhysicsTables,
+    phantom: Option<Phantom>,
+    phantom_notes: Vec<String>,
+    memo: Memo,
+    target: Option<f64>,
+    /// The voxels the migrating lymphocytes may walk (the same phantom for every nuclide).
+    walk: Option<Arc<crate::voxels::VoxelSubset>>,
+    slice: Option<SliceData>,
+    parameters: Vec<crate::compute::ParameterUsed>,
+}
+
+impl Run<'_> {
+    /// The row of nuclide `i` (`later`: the nuclides still to run): its plan, its components
+    /// transported (parts shared with other chains), the time step at the normalised amount.
+    fn nuclide(
+        &mut self,
+        i: usize,
+        later: &[usize],
+        warnings: &mut Warnings<'_>,
+    ) -> Result<NuclideRow> {
+        let nuc = self.nuc;
+        let name = &nuc.names[i];
+        let (scen, plan) = self.transport_plan(i, warnings)?;
+        let later: Vec<xfire_kinetics::Chain> =
+            later.iter().map(|&j| nuc.chains[j].clone()).collect();
+        (warnings.ev)(Event::Step(format!(
             "{name}: {} component(s): {}",
             plan.source.components().len(),
             plan.source
@@ -648,7 +688,7 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
                 .join(", ")
         )));
         let (tr, tr_wall, reused) =
-            transport_components(&plan, &physics, &mut memo, &later, topts)?;
+            transport_components(&plan, &self.physics, &mut self.memo, &later, self.topts)?;
         for n in tr
             .iter()
             .flat_map(|c| &c.parts)
@@ -657,21 +697,21 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
             warnings.add(n);
         }
         let t_other = std::time::Instant::now();
-        let k = nuclide::scale_factor(opts.normalise, name, &plan, &tr, &mut target)?;
+        let k = nuclide::scale_factor(self.opts.normalise, name, &plan, &tr, &mut self.target)?;
         // the plan at the normalised amount (same phantom, same components); the rest of
         // the transport's plan (site maps, tally layout) is dropped here
         let (ph, pn) = plan.into_phantom();
         let plan = Plan::with_phantom(scaled_scenario(&scen, k), ph, pn)?;
-        ev(Event::Step(format!("{name}: time step (scale {k:.6e})")));
+        (warnings.ev)(Event::Step(format!("{name}: time step (scale {k:.6e})")));
         let mut r = compute(&plan, &tr)?;
-        if let Some(full) = &opts.full_output {
+        if let Some(full) = &self.opts.full_output {
             let (_, notes) = crate::output::write_all(&full.join(name), &plan, &tr, &r)?;
             for n in notes {
                 warnings.add(format!("{name}: {n}"));
             }
         }
         if i == nuc.reference {
-            slice = nuclide::dose_slice(name, &plan, &r, &tr);
+            self.slice = nuclide::dose_slice(name, &plan, &r, &tr);
         }
         let step = nuclide::Step {
             name,
@@ -682,35 +722,44 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
             reused: &reused,
             transport_wall_s: tr_wall,
         };
-        let row = nuclide::row(&step, &r, &mut warnings, t_other)?;
+        let row = nuclide::row(&step, &r, warnings, t_other)?;
         // free the large arrays before the next nuclide
         r.dose_maps.clear();
         drop(tr);
-        rows[i] = Some(row);
-        if parameters.is_empty() {
-            parameters = r.parameters.clone();
+        if self.parameters.is_empty() {
+            self.parameters = r.parameters.clone();
         }
-        phantom = Some(plan.phantom);
+        self.phantom = Some(plan.phantom);
+        Ok(row)
     }
-    Ok(Comparison {
-        description: base.description.clone(),
-        scenario: base.path.as_ref().map(|p| p.display().to_string()),
-        scenario_nuclide: base.agent.nuclide.clone(),
-        binding: base.agent.binding.clone(),
-        normalise: opts.normalise,
-        reference: names[nuc.reference].clone(),
-        normalised_value: target.unwrap_or(f64::NAN),
-        seed: base.transport.seed,
-        residence_d: base.lymphocytes.residence_s / DAY,
-        parameters,
-        rows: rows
-            .into_iter()
-            .map(|r| r.expect("every nuclide ran"))
-            .collect(),
-        warnings: warnings.list,
-        wall_s: start.elapsed().as_secs_f64(),
-        slice,
-    })
+
+    /// The scenario of nuclide `i` and its plan for the transport, on the comparison's
+    /// phantom; per-voxel doses only where the answer needs them: every voxel for the
+    /// reference nuclide's dose slice and full output, the voxels the migrating lymphocytes
+    /// may walk otherwise.
+    fn transport_plan(
+        &mut self,
+        i: usize,
+        warnings: &mut Warnings<'_>,
+    ) -> Result<(Scenario, Plan)> {
+        let (scen, dropped) = with_nuclide(self.base, &self.nuc.names[i])?;
+        for n in dropped {
+            warnings.add(n);
+        }
+        let ph = self.phantom.take().expect("phantom present");
+        let mut plan = Plan::with_phantom(scen.clone(), ph, self.phantom_notes.clone())?;
+        if i != self.nuc.reference && self.opts.full_output.is_none() {
+            if scen.lymphocytes.migrating.is_some() {
+                let w = self
+                    .walk
+                    .get_or_insert_with(|| Arc::new(walk_voxels(&plan.phantom)));
+                plan.dose_voxels = Some(w.clone());
+            } else {
+                plan.layout.voxels = xfire_tally::VoxelTally::None;
+            }
+        }
+        Ok((scen, plan))
+    }
 }
 
 #[cfg(test)]

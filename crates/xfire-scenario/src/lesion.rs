@@ -1057,19 +1057,7 @@ pub fn transport_part(
     opts: &Options,
 ) -> Result<Option<PartTransport>> {
     let t = &plan.scenario.transport;
-    if opts.shard.is_some() {
-        return Err(ScenarioError::Check(
-            "a scenario with [phantom.lesion] cannot be run in shards (--shard, mpirun) yet: run it \
-             whole in one process".into(),
-        ));
-    }
-    if t.has_target() {
-        return Err(ScenarioError::Check(
-            "transport.target_uncertainty and target_cell_uncertainty are not supported with \
-             [phantom.lesion] yet: set transport.decays"
-                .into(),
-        ));
-    }
+    check_supported(t, opts)?;
     let nuc = library()
         .resolve(nuclide)
         .context(format!("nuclide {nuclide}"))?;
@@ -1094,86 +1082,16 @@ pub fn transport_part(
         .into_iter()
         .enumerate()
     {
-        let source = match &s.source {
-            StratumSource::Map(m) => Source::Map(m),
-            StratumSource::Boxes(b) => Source::Boxes(b),
-        };
-        let mut setup = TransportSetup::nested(
-            &np.nested,
-            physics,
-            source,
-            Emitter::Nuclide(&sampler),
-            s.decays,
-        );
-        setup.seed = t.seed;
-        setup.batch_size = t.batch_size;
-        setup.threads = opts.threads;
-        setup.electron_model = t.electron_model();
-        // the answer is scored in the micro box (the macro map is a by-product)
-        setup.electron_reach_cut = true;
-        if part == Part::LowLet {
-            // α parts count single events: no weights there (they emit no photons)
-            let (lo_cm, hi_cm) = np.nested.grid.micro_box_cm();
-            setup.photon_split = Some(xfire_transport::PhotonSplit {
-                lo_cm,
-                hi_cm,
-                copies: if s.name == FAR_NAME {
-                    FAR_PHOTON_COPIES
-                } else {
-                    PHOTON_COPIES
-                },
-            });
-        }
-        // strata draw disjoint history ranges: independent random numbers
-        setup.first_history = (j as u64) << 40;
+        let setup = stratum_setup(plan, np, physics, (&s, j), &sampler, part, opts);
         if j == 0 {
             key = crate::transport::cache_key(plan, nuclide, site, part, &setup);
         }
         let what = format!("{nuclide} @ {site} ({}, {})", part.name(), s.name);
-        let mut acc = ExactTally::new(&np.layout);
-        let stop = || {
-            opts.stop
-                .as_ref()
-                .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
-        };
-        let stopped = xfire_transport::run_batches_until(
-            &setup,
-            || {
-                if part == Part::Alpha {
-                    BatchScorer::with_event_spectra(&np.layout)
-                } else {
-                    BatchScorer::new(&np.layout)
-                }
-            },
-            |b| b.finish_batch(),
-            |b| acc.absorb(&b),
-            &|d| {
-                if let Some(p) = &opts.progress {
-                    p(&what, d, s.decays);
-                }
-            },
-            &stop,
-        )
-        .context(format!("transport of {what}"))?;
-        if stopped {
-            return Err(ScenarioError::Interrupted(format!(
-                "{what}: runs with [phantom.lesion] keep no checkpoint; rerun to start again"
-            )));
-        }
+        let acc = run_stratum(np, &setup, part, (&what, s.decays), opts)?;
         tallies.push((acc.to_result(), s.k));
     }
     let mut tally = combine(&tallies, t.decays);
-    // the plan's regions (the macro region of each map dropped); voxels stay global
-    for (r, m) in tally.regions.iter_mut().zip(&plan.layout.regions) {
-        r.sum.truncate(m.n_regions);
-        r.sum2.truncate(m.n_regions);
-    }
-    if let Some(sc) = &mut tally.self_cell {
-        let n = plan.layout.regions[sc.by_map].n_regions;
-        for a in [&mut sc.sum, &mut sc.sum2, &mut sc.cross] {
-            a.truncate(n);
-        }
-    }
+    plan_regions(&mut tally, plan);
     // the time step's per-voxel doses: the micro voxels (the plan's phantom)
     let n = tally.decays.max(1) as f64;
     let voxel_dose = crate::transport::voxel_dose(plan, |v| tally.voxel_sum[v] / n);
@@ -1186,6 +1104,129 @@ pub fn transport_part(
         wall_s: start.elapsed().as_secs_f64(),
         cache_note: None,
     }))
+}
+
+/// What nested runs cannot do yet: shards, uncertainty targets.
+fn check_supported(t: &crate::spec::TransportSpec, opts: &Options) -> Result<()> {
+    if opts.shard.is_some() {
+        return Err(ScenarioError::Check(
+            "a scenario with [phantom.lesion] cannot be run in shards (--shard, mpirun) yet: run it \
+             whole in one process".into(),
+        ));
+    }
+    if t.has_target() {
+        return Err(ScenarioError::Check(
+            "transport.target_uncertainty and target_cell_uncertainty are not supported with \
+             [phantom.lesion] yet: set transport.decays"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The transport of stratum `s`, the `j`-th of the part: its source, the scenario's
+/// settings, the electron reach cut, photons split at the micro box (low-LET parts), and a
+/// history range of its own.
+fn stratum_setup<'a>(
+    plan: &crate::plan::Plan,
+    np: &'a NestedPlan,
+    physics: &'a PhysicsTables,
+    (s, j): (&'a Stratum, usize),
+    sampler: &'a EmissionSampler,
+    part: Part,
+    opts: &Options,
+) -> TransportSetup<'a> {
+    let t = &plan.scenario.transport;
+    let source = match &s.source {
+        StratumSource::Map(m) => Source::Map(m),
+        StratumSource::Boxes(b) => Source::Boxes(b),
+    };
+    let mut setup = TransportSetup::nested(
+        &np.nested,
+        physics,
+        source,
+        Emitter::Nuclide(sampler),
+        s.decays,
+    );
+    setup.seed = t.seed;
+    setup.batch_size = t.batch_size;
+    setup.threads = opts.threads;
+    setup.electron_model = t.electron_model();
+    // the answer is scored in the micro box (the macro map is a by-product)
+    setup.electron_reach_cut = true;
+    if part == Part::LowLet {
+        // α parts count single events: no weights there (they emit no photons)
+        let (lo_cm, hi_cm) = np.nested.grid.micro_box_cm();
+        setup.photon_split = Some(xfire_transport::PhotonSplit {
+            lo_cm,
+            hi_cm,
+            copies: if s.name == FAR_NAME {
+                FAR_PHOTON_COPIES
+            } else {
+                PHOTON_COPIES
+            },
+        });
+    }
+    // strata draw disjoint history ranges: independent random numbers
+    setup.first_history = (j as u64) << 40;
+    setup
+}
+
+/// The `decays` of one stratum (`what` names it in progress and errors), in the nested
+/// layout; stopped (Ctrl-C) runs keep nothing.
+fn run_stratum(
+    np: &NestedPlan,
+    setup: &TransportSetup,
+    part: Part,
+    (what, decays): (&str, u64),
+    opts: &Options,
+) -> Result<ExactTally> {
+    let mut acc = ExactTally::new(&np.layout);
+    let stop = || {
+        opts.stop
+            .as_ref()
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
+    };
+    let stopped = xfire_transport::run_batches_until(
+        setup,
+        || {
+            if part == Part::Alpha {
+                BatchScorer::with_event_spectra(&np.layout)
+            } else {
+                BatchScorer::new(&np.layout)
+            }
+        },
+        |b| b.finish_batch(),
+        |b| acc.absorb(&b),
+        &|d| {
+            if let Some(p) = &opts.progress {
+                p(what, d, decays);
+            }
+        },
+        &stop,
+    )
+    .context(format!("transport of {what}"))?;
+    if stopped {
+        return Err(ScenarioError::Interrupted(format!(
+            "{what}: runs with [phantom.lesion] keep no checkpoint; rerun to start again"
+        )));
+    }
+    Ok(acc)
+}
+
+/// The plan's regions of a combined nested tally: the macro region of each map dropped
+/// (voxels stay global).
+fn plan_regions(tally: &mut TallyResult, plan: &crate::plan::Plan) {
+    for (r, m) in tally.regions.iter_mut().zip(&plan.layout.regions) {
+        r.sum.truncate(m.n_regions);
+        r.sum2.truncate(m.n_regions);
+    }
+    if let Some(sc) = &mut tally.self_cell {
+        let n = plan.layout.regions[sc.by_map].n_regions;
+        for a in [&mut sc.sum, &mut sc.sum2, &mut sc.cross] {
+            a.truncate(n);
+        }
+    }
 }
 
 /// The dose of every macro voxel to the end of the run \[Gy\] (all components and parts;

@@ -235,145 +235,16 @@ impl Plan {
         let mut problems: Vec<Problem> = Vec::new();
         let a = &s.agent;
         let seed = s.transport.seed;
-
-        // the bound map
-        let base = site_map(&phantom, &a.binding);
         let (cells, weights) = labelled_cells(&phantom, a.labelled_fraction, a.uptake_sigma, seed)?;
-        let mut bound = None;
-        match base {
-            Err(e) => problems.push(Problem {
-                line: a.binding_line,
-                message: format!("agent.binding = {:?}: {e}", a.binding),
-            }),
-            Ok(mut m) => {
-                let cell_based = a.binding.starts_with("tumour_");
-                if cell_based {
-                    let mut f = vec![0f32; phantom.cells.len() + 1];
-                    for (id, w) in cells.iter().zip(&weights) {
-                        f[*id as usize] = *w as f32;
-                    }
-                    for (w, &c) in m.weight.iter_mut().zip(&phantom.cell_id) {
-                        *w *= f.get(c as usize).copied().unwrap_or(0.0);
-                    }
-                    m.method = format!(
-                        "{}; {} of {} tumour cells labelled (fraction {}), lognormal uptake sigma {}",
-                        m.method,
-                        cells.len(),
-                        phantom.cells.cells.iter().filter(|c| c.kind == CellKind::TUMOUR).count(),
-                        a.labelled_fraction,
-                        a.uptake_sigma
-                    );
-                }
-                if m.weight.iter().all(|&w| w <= 0.0) {
-                    problems.push(Problem { line: a.binding_line, message: format!("agent.binding = {:?}: the source map has no activity in this phantom (no labelled voxels)", a.binding) });
-                } else {
-                    bound = Some(SiteMap {
-                        name: a.binding.clone(),
-                        map: m,
-                    });
-                }
-            }
-        }
-        // release sites
-        let mut sites: Vec<Site> = Vec::new();
-        let mut site_maps = Vec::new();
-        for d in &s.daughters {
-            if let Some(prev) = sites.iter().find(|x| x.name == d.to) {
-                if prev.clearance_half_time_s != d.clearance_half_time_s {
-                    problems.push(Problem { line: d.line, message: format!("daughters: site {:?} is given two clearance half-times; use one per site", d.to) });
-                }
-                continue;
-            }
-            match site_map(&phantom, &d.to) {
-                Ok(m) if m.weight.iter().any(|&w| w > 0.0) => {
-                    sites.push(Site {
-                        name: d.to.clone(),
-                        clearance_half_time_s: d.clearance_half_time_s,
-                    });
-                    site_maps.push(SiteMap {
-                        name: d.to.clone(),
-                        map: m,
-                    });
-                }
-                Ok(_) => problems.push(Problem {
-                    line: d.line,
-                    message: format!(
-                        "daughters: release site {:?} is empty in this phantom",
-                        d.to
-                    ),
-                }),
-                Err(e) => problems.push(Problem {
-                    line: d.line,
-                    message: format!("daughters: release site {:?}: {e}", d.to),
-                }),
-            }
-        }
-
-        let tumour_mass_g: f64 = phantom
-            .label
-            .iter()
-            .enumerate()
-            .filter(|(_, &l)| l != labels::MEDIUM)
-            .map(|(v, _)| phantom.voxel_mass_g(v))
-            .sum();
-        let quantity = match s.amount {
-            AmountSpec::DecaysPerLabelledCell(d) => {
-                if cells.is_empty() {
-                    problems.push(Problem { line: None, message: "kinetics.decays_per_labelled_cell: the phantom has no labelled tumour cells".into() });
-                }
-                Quantity::DecaysPerLabelledCell {
-                    decays_per_cell: d,
-                    labelled_cells: cells.len() as f64,
-                }
-            }
-            AmountSpec::BqPerGram(c) => Quantity::Concentration {
-                bq_per_g: c,
-                mass_g: tumour_mass_g.max(f64::MIN_POSITIVE),
-            },
-            AmountSpec::UptakeFraction {
-                fraction,
-                tumour_mass_g: m,
-            } => {
-                if tumour_mass_g > m {
-                    problems.push(Problem { line: None, message: format!("kinetics.tumour_mass = {m} g is smaller than the phantom's tumour ({tumour_mass_g:.3e} g)") });
-                }
-                Quantity::AdministeredFraction {
-                    uptake_fraction: (fraction * tumour_mass_g / m).min(1.0),
-                }
-            }
-        };
-        if tumour_mass_g <= 0.0 {
-            problems.push(Problem {
-                line: None,
-                message: "the phantom has no tumour (every voxel is labelled medium)".into(),
-            });
-        }
+        let bound = bound_site(s, &phantom, (&cells, &weights), &mut problems);
+        let (sites, site_maps) = release_sites(s, &phantom, &mut problems);
+        let tumour_mass_g = tumour_mass_g(&phantom);
+        let quantity = quantity(s, cells.len(), tumour_mass_g, &mut problems);
         if !problems.is_empty() {
             return Err(ScenarioError::Invalid { file, problems });
         }
         let bound = bound.expect("checked");
-        let chain = xfire_kinetics::Chain::from_library(&a.nuclide).context("agent.nuclide")?;
-        let model = SourceModel {
-            chain,
-            bound_site: a.binding.clone(),
-            tac: s.tac.clone(),
-            quantity,
-            sites,
-            releases: s
-                .daughters
-                .iter()
-                .map(|d| DaughterRelease {
-                    daughter: d.daughter.clone(),
-                    fraction: d.release,
-                    to_site: d.to.clone(),
-                })
-                .collect(),
-        };
-        let adm = s
-            .regimen
-            .administrations(s.body_mass_kg)
-            .context("regimen")?;
-        let source = model.build(&adm).context("kinetics")?;
+        let source = source_kinetics(s, quantity, sites)?;
         let mut all_sites = vec![bound];
         all_sites.extend(site_maps);
         let layout = layout(&phantom)?;
@@ -415,4 +286,188 @@ impl Plan {
     pub fn site(&self, name: &str) -> Option<&SiteMap> {
         self.sites.iter().find(|s| s.name == name)
     }
+}
+
+/// The bound site's map: `agent.binding` in `phantom`, weighted by the labelled cells'
+/// uptake `(ids, weights)` when the binding is cell based; None (with a problem in
+/// `problems`) when it is unknown or has no activity.
+fn bound_site(
+    s: &Scenario,
+    phantom: &Phantom,
+    (cells, weights): (&[u32], &[f64]),
+    problems: &mut Vec<Problem>,
+) -> Option<SiteMap> {
+    let a = &s.agent;
+    let mut m = match site_map(phantom, &a.binding) {
+        Ok(m) => m,
+        Err(e) => {
+            problems.push(Problem {
+                line: a.binding_line,
+                message: format!("agent.binding = {:?}: {e}", a.binding),
+            });
+            return None;
+        }
+    };
+    if a.binding.starts_with("tumour_") {
+        let mut f = vec![0f32; phantom.cells.len() + 1];
+        for (id, w) in cells.iter().zip(weights) {
+            f[*id as usize] = *w as f32;
+        }
+        for (w, &c) in m.weight.iter_mut().zip(&phantom.cell_id) {
+            *w *= f.get(c as usize).copied().unwrap_or(0.0);
+        }
+        m.method = format!(
+            "{}; {} of {} tumour cells labelled (fraction {}), lognormal uptake sigma {}",
+            m.method,
+            cells.len(),
+            phantom
+                .cells
+                .cells
+                .iter()
+                .filter(|c| c.kind == CellKind::TUMOUR)
+                .count(),
+            a.labelled_fraction,
+            a.uptake_sigma
+        );
+    }
+    if m.weight.iter().all(|&w| w <= 0.0) {
+        problems.push(Problem { line: a.binding_line, message: format!("agent.binding = {:?}: the source map has no activity in this phantom (no labelled voxels)", a.binding) });
+        return None;
+    }
+    Some(SiteMap {
+        name: a.binding.clone(),
+        map: m,
+    })
+}
+
+/// The release sites of `[daughters]` (one per site name) and their maps in `phantom`;
+/// problems (two clearance half-times for one site, an unknown or empty site) in `problems`.
+fn release_sites(
+    s: &Scenario,
+    phantom: &Phantom,
+    problems: &mut Vec<Problem>,
+) -> (Vec<Site>, Vec<SiteMap>) {
+    let mut sites: Vec<Site> = Vec::new();
+    let mut site_maps = Vec::new();
+    for d in &s.daughters {
+        if let Some(prev) = sites.iter().find(|x| x.name == d.to) {
+            if prev.clearance_half_time_s != d.clearance_half_time_s {
+                problems.push(Problem {
+                    line: d.line,
+                    message: format!(
+                        "daughters: site {:?} is given two clearance half-times; use one per site",
+                        d.to
+                    ),
+                });
+            }
+            continue;
+        }
+        match site_map(phantom, &d.to) {
+            Ok(m) if m.weight.iter().any(|&w| w > 0.0) => {
+                sites.push(Site {
+                    name: d.to.clone(),
+                    clearance_half_time_s: d.clearance_half_time_s,
+                });
+                site_maps.push(SiteMap {
+                    name: d.to.clone(),
+                    map: m,
+                });
+            }
+            Ok(_) => problems.push(Problem {
+                line: d.line,
+                message: format!(
+                    "daughters: release site {:?} is empty in this phantom",
+                    d.to
+                ),
+            }),
+            Err(e) => problems.push(Problem {
+                line: d.line,
+                message: format!("daughters: release site {:?}: {e}", d.to),
+            }),
+        }
+    }
+    (sites, site_maps)
+}
+
+/// Mass of the phantom's tumour: every voxel not labelled `medium` \[g\].
+fn tumour_mass_g(phantom: &Phantom) -> f64 {
+    phantom
+        .label
+        .iter()
+        .enumerate()
+        .filter(|(_, &l)| l != labels::MEDIUM)
+        .map(|(v, _)| phantom.voxel_mass_g(v))
+        .sum()
+}
+
+/// The amount of the scenario as the kinetics' quantity, for `n_cells` labelled cells and a
+/// phantom tumour of `tumour_mass_g`; problems (no labelled cells, a tumour mass below the
+/// phantom's, no tumour) in `problems`.
+fn quantity(
+    s: &Scenario,
+    n_cells: usize,
+    tumour_mass_g: f64,
+    problems: &mut Vec<Problem>,
+) -> Quantity {
+    let quantity = match s.amount {
+        AmountSpec::DecaysPerLabelledCell(d) => {
+            if n_cells == 0 {
+                problems.push(Problem { line: None, message: "kinetics.decays_per_labelled_cell: the phantom has no labelled tumour cells".into() });
+            }
+            Quantity::DecaysPerLabelledCell {
+                decays_per_cell: d,
+                labelled_cells: n_cells as f64,
+            }
+        }
+        AmountSpec::BqPerGram(c) => Quantity::Concentration {
+            bq_per_g: c,
+            mass_g: tumour_mass_g.max(f64::MIN_POSITIVE),
+        },
+        AmountSpec::UptakeFraction {
+            fraction,
+            tumour_mass_g: m,
+        } => {
+            if tumour_mass_g > m {
+                problems.push(Problem { line: None, message: format!("kinetics.tumour_mass = {m} g is smaller than the phantom's tumour ({tumour_mass_g:.3e} g)") });
+            }
+            Quantity::AdministeredFraction {
+                uptake_fraction: (fraction * tumour_mass_g / m).min(1.0),
+            }
+        }
+    };
+    if tumour_mass_g <= 0.0 {
+        problems.push(Problem {
+            line: None,
+            message: "the phantom has no tumour (every voxel is labelled medium)".into(),
+        });
+    }
+    quantity
+}
+
+/// The solved source kinetics: the agent's chain at the bound site and the release `sites`,
+/// `quantity` of every administration of the regimen.
+fn source_kinetics(s: &Scenario, quantity: Quantity, sites: Vec<Site>) -> Result<SourceKinetics> {
+    let a = &s.agent;
+    let chain = xfire_kinetics::Chain::from_library(&a.nuclide).context("agent.nuclide")?;
+    let model = SourceModel {
+        chain,
+        bound_site: a.binding.clone(),
+        tac: s.tac.clone(),
+        quantity,
+        sites,
+        releases: s
+            .daughters
+            .iter()
+            .map(|d| DaughterRelease {
+                daughter: d.daughter.clone(),
+                fraction: d.release,
+                to_site: d.to.clone(),
+            })
+            .collect(),
+    };
+    let adm = s
+        .regimen
+        .administrations(s.body_mass_kg)
+        .context("regimen")?;
+    model.build(&adm).context("kinetics")
 }

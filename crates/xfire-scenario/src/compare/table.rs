@@ -166,7 +166,17 @@ pub(crate) fn table_lines(c: &Comparison) -> Vec<Line> {
         rows: &c.rows,
         out: Vec::new(),
     };
-    let any_alpha = c.rows.iter().any(|r| r.alpha_emitter);
+    amount_lines(&mut l, c);
+    tumour_lines(&mut l, c);
+    for k in &exposure_keys(c) {
+        lymphocyte_lines(&mut l, c, k);
+    }
+    rate_and_window_lines(&mut l, c);
+    l.out
+}
+
+/// The amount of every nuclide: half-life, scale, activity, parent decays.
+fn amount_lines(l: &mut Lines<'_>, c: &Comparison) {
     l.section(format!("Amount (normalised to {})", normalisation_text(c)));
     l.add("half-life of the parent (d)", |r| {
         fmt_sig(r.half_life_s / DAY)
@@ -178,7 +188,10 @@ pub(crate) fn table_lines(c: &Comparison) -> Vec<Line> {
     l.add("parent decays in the phantom, whole treatment", |r| {
         fmt_sig(r.parent_decays)
     });
+}
 
+/// The tumour cells over the whole treatment.
+fn tumour_lines(l: &mut Lines<'_>, c: &Comparison) {
     l.section("Tumour cells, whole treatment");
     l.add("absorbed dose (Gy)", |r| fmt_dose(r.tumour_gy));
     l.add("its Monte Carlo uncertainty (1 σ)", |r| {
@@ -205,69 +218,71 @@ pub(crate) fn table_lines(c: &Comparison) -> Vec<Line> {
     l.add("cross-fire fraction of the dose", |r| {
         fmt_pm(r.crossfire_tumour)
     });
+}
 
+/// One lymphocyte model `k` (resident, a cohort, migrating, blood); the resident section
+/// also has the per-cell uncertainty, the tumour/lymphocyte ratios and the cross-fire.
+fn lymphocyte_lines(l: &mut Lines<'_>, c: &Comparison, k: &ExposureKey) {
+    let any_alpha = c.rows.iter().any(|r| r.alpha_emitter);
     let lymph_rbe = rbe_label(c, "lymphocyte");
-    let keys = exposure_keys(c);
-    for k in &keys {
-        let key = k.key.as_str();
-        let find = move |r: &NuclideRow| -> Option<ExposureRow> {
-            r.lymphocytes.iter().find(|e| e.key() == key).cloned()
-        };
-        l.section(k.heading.clone());
-        if k.key == "resident" {
-            l.add("end of the whole-treatment interval (d)", move |r| {
-                find(r).map_or("-".into(), |e| fmt_sig(e.to_day))
-            });
-        }
-        l.add("absorbed (physical) dose, mean (Gy)", move |r| {
-            find(r).map_or("-".into(), |e| fmt_dose(e.mean_gy))
+    let key = k.key.as_str();
+    let find = move |r: &NuclideRow| -> Option<ExposureRow> {
+        r.lymphocytes.iter().find(|e| e.key() == key).cloned()
+    };
+    l.section(k.heading.clone());
+    if k.key == "resident" {
+        l.add("end of the whole-treatment interval (d)", move |r| {
+            find(r).map_or("-".into(), |e| fmt_sig(e.to_day))
+        });
+    }
+    l.add("absorbed (physical) dose, mean (Gy)", move |r| {
+        find(r).map_or("-".into(), |e| fmt_dose(e.mean_gy))
+    });
+    if any_alpha {
+        l.add(format!("{lymph_rbe}, mean"), move |r| {
+            find(r).map_or("-".into(), |e| fmt_dose(e.rbe_weighted_gy))
+        });
+    }
+    l.add("mean surviving fraction (LQ) [95 % interval]", move |r| {
+        find(r).map_or("-".into(), |e| {
+            survival_text(e.survival, e.surviving_fraction)
+        })
+    });
+    if c.rows
+        .iter()
+        .any(|r| find(r).is_some_and(|e| e.alpha_hit_survival.is_some()))
+    {
+        l.add("mean surviving fraction, α-hit model", move |r| {
+            find(r)
+                .and_then(|e| e.alpha_hit_survival)
+                .map_or("-".into(), |x| fmt_estimate(&x))
+        });
+    }
+    if k.key == "resident" {
+        l.add("per-cell dose MC uncertainty, 95th percentile", |r| {
+            percent0(r.cell_rel_unc_p95[1])
+        });
+        l.add("tumour/lymphocyte absorbed dose ratio", |r| {
+            fmt_sig(r.tumour_to_lymphocyte[0])
         });
         if any_alpha {
-            l.add(format!("{lymph_rbe}, mean"), move |r| {
-                find(r).map_or("-".into(), |e| fmt_dose(e.rbe_weighted_gy))
+            l.add("tumour/lymphocyte RBE-weighted dose ratio", |r| {
+                fmt_sig(r.tumour_to_lymphocyte[1])
             });
         }
-        l.add("mean surviving fraction (LQ) [95 % interval]", move |r| {
-            find(r).map_or("-".into(), |e| {
-                survival_text(e.survival, e.surviving_fraction)
-            })
+        l.add("cross-fire fraction of the dose", |r| {
+            fmt_pm(r.crossfire_lymphocyte)
         });
-        if c.rows
-            .iter()
-            .any(|r| find(r).is_some_and(|e| e.alpha_hit_survival.is_some()))
-        {
-            l.add("mean surviving fraction, α-hit model", move |r| {
-                find(r)
-                    .and_then(|e| e.alpha_hit_survival)
-                    .map_or("-".into(), |x| fmt_estimate(&x))
-            });
-        }
-        if k.key == "resident" {
-            l.add("per-cell dose MC uncertainty, 95th percentile", |r| {
-                percent0(r.cell_rel_unc_p95[1])
-            });
-        }
-        if k.key == "resident" {
-            l.add("tumour/lymphocyte absorbed dose ratio", |r| {
-                fmt_sig(r.tumour_to_lymphocyte[0])
-            });
-            if any_alpha {
-                l.add("tumour/lymphocyte RBE-weighted dose ratio", |r| {
-                    fmt_sig(r.tumour_to_lymphocyte[1])
-                });
-            }
-            l.add("cross-fire fraction of the dose", |r| {
-                fmt_pm(r.crossfire_lymphocyte)
-            });
-        }
     }
+}
 
+/// The tumour-cell dose rate and the immunotherapy window.
+fn rate_and_window_lines(l: &mut Lines<'_>, c: &Comparison) {
     l.section("Tumour-cell dose rate after the first administration");
     l.add("peak (Gy/h)", |r| fmt_sig(r.peak_dose_rate_gy_per_h));
     l.add("time from the peak to half the peak (h)", |r| {
         r.dose_rate_half_time_h.map_or("-".into(), fmt_sig)
     });
-
     let target = c.rows.first().map_or(0.9, |r| r.survival_target);
     l.section(format!(
         "Immunotherapy window (cohorts staying {} d; safe: mean survival >= {} %)",
@@ -291,7 +306,6 @@ pub(crate) fn table_lines(c: &Comparison) -> Vec<Line> {
         r.window_tumour_dose_fraction
             .map_or("-".into(), fmt_percent)
     });
-    l.out
 }
 
 /// What is held equal, in words.
@@ -396,6 +410,19 @@ pub fn comparison_csv(c: &Comparison) -> String {
         c.description.as_deref().unwrap_or("scenario"),
         normalisation_text(c)
     );
+    s.push_str(&csv_header(&keys).join(","));
+    s.push('\n');
+    for r in &c.rows {
+        let mut f = csv_values(r, &keys);
+        f.extend(csv_estimates(r, &keys));
+        s.push_str(&f.join(","));
+        s.push('\n');
+    }
+    s
+}
+
+/// The column names of `comparison.csv`, for the lymphocyte models `keys`.
+fn csv_header(keys: &[ExposureKey]) -> Vec<String> {
     let mut head = vec![
         "nuclide",
         "half_life_d",
@@ -413,7 +440,7 @@ pub fn comparison_csv(c: &Comparison) -> String {
     .into_iter()
     .map(String::from)
     .collect::<Vec<_>>();
-    for k in &keys {
+    for k in keys {
         let k = &k.key;
         for suffix in [
             "from_day",
@@ -446,7 +473,7 @@ pub fn comparison_csv(c: &Comparison) -> String {
     }
     // survival intervals, flags and the α-hit model, after the columns above
     let mut est_names = vec!["tumour".to_string(), "tumour_alpha_hit".to_string()];
-    for k in &keys {
+    for k in keys {
         est_names.push(format!("lymphocyte_{}", k.key));
         est_names.push(format!("lymphocyte_{}_alpha_hit", k.key));
     }
@@ -456,80 +483,86 @@ pub fn comparison_csv(c: &Comparison) -> String {
             head.push(format!("{n}_{suffix}"));
         }
     }
-    s.push_str(&head.join(","));
-    s.push('\n');
-    for r in &c.rows {
-        let mut f: Vec<String> = vec![
-            r.nuclide.clone(),
-            csv_num(r.half_life_s / DAY),
-            r.alpha_emitter.to_string(),
-            csv_num(r.scale),
-            csv_num(r.activity_per_administration_bq),
-            r.administrations.to_string(),
-            csv_num(r.parent_decays),
-            csv_num(r.tumour_gy),
-            csv_num(r.tumour_rel_unc),
-            csv_num(r.tumour_alpha_gy),
-            csv_num(r.tumour_rbe_weighted_gy),
-            csv_num(opt(r.tumour_surviving_fraction)),
-        ];
-        for k in &keys {
-            match r.lymphocytes.iter().find(|e| e.key() == k.key) {
-                Some(e) => f.extend([
-                    csv_num(e.from_day),
-                    csv_num(e.to_day),
-                    csv_num(e.mean_gy),
-                    csv_num(e.rbe_weighted_gy),
-                    csv_num(e.surviving_fraction),
-                ]),
-                None => f.extend(std::iter::repeat_n(String::new(), 5)),
-            }
+    head
+}
+
+/// The values of nuclide row `r` before the survival estimates.
+fn csv_values(r: &NuclideRow, keys: &[ExposureKey]) -> Vec<String> {
+    let mut f: Vec<String> = vec![
+        r.nuclide.clone(),
+        csv_num(r.half_life_s / DAY),
+        r.alpha_emitter.to_string(),
+        csv_num(r.scale),
+        csv_num(r.activity_per_administration_bq),
+        r.administrations.to_string(),
+        csv_num(r.parent_decays),
+        csv_num(r.tumour_gy),
+        csv_num(r.tumour_rel_unc),
+        csv_num(r.tumour_alpha_gy),
+        csv_num(r.tumour_rbe_weighted_gy),
+        csv_num(opt(r.tumour_surviving_fraction)),
+    ];
+    for k in keys {
+        match r.lymphocytes.iter().find(|e| e.key() == k.key) {
+            Some(e) => f.extend([
+                csv_num(e.from_day),
+                csv_num(e.to_day),
+                csv_num(e.mean_gy),
+                csv_num(e.rbe_weighted_gy),
+                csv_num(e.surviving_fraction),
+            ]),
+            None => f.extend(std::iter::repeat_n(String::new(), 5)),
         }
-        let ws = |w: Option<WithSigma>| {
-            (
-                csv_num(w.map_or(f64::NAN, |x| x.value)),
-                csv_num(w.map_or(f64::NAN, |x| x.sigma)),
-            )
-        };
-        let (ct, cts) = ws(r.crossfire_tumour);
-        let (cl, cls) = ws(r.crossfire_lymphocyte);
-        f.extend([
-            csv_num(r.tumour_to_lymphocyte[0]),
-            csv_num(r.tumour_to_lymphocyte[1]),
-            ct,
-            cts,
-            cl,
-            cls,
-            csv_num(r.peak_dose_rate_gy_per_h),
-            csv_num(r.peak_time_h),
-            csv_num(opt(r.dose_rate_half_time_h)),
-            csv_num(r.survival_target),
-            csv_num(opt(r.window_day)),
-            csv_num(opt(r.window_end_day)),
-            r.window_open_at_scan_end.to_string(),
-            csv_num(opt(r.window_survival)),
-            csv_num(opt(r.window_tumour_dose_fraction)),
-        ]);
-        let mut est = vec![r.tumour_survival, r.tumour_alpha_hit_survival];
-        for k in &keys {
-            let e = r.lymphocytes.iter().find(|e| e.key() == k.key);
-            est.push(e.and_then(|e| e.survival));
-            est.push(e.and_then(|e| e.alpha_hit_survival));
-        }
-        est.push(r.window_survival_estimate);
-        for e in est {
-            match e {
-                Some(e) => f.extend([
-                    csv_num(e.value),
-                    csv_num(e.interval[0]),
-                    csv_num(e.interval[1]),
-                    u8::from(e.too_wide).to_string(),
-                ]),
-                None => f.extend(std::iter::repeat_n(String::new(), 4)),
-            }
-        }
-        s.push_str(&f.join(","));
-        s.push('\n');
     }
-    s
+    let ws = |w: Option<WithSigma>| {
+        (
+            csv_num(w.map_or(f64::NAN, |x| x.value)),
+            csv_num(w.map_or(f64::NAN, |x| x.sigma)),
+        )
+    };
+    let (ct, cts) = ws(r.crossfire_tumour);
+    let (cl, cls) = ws(r.crossfire_lymphocyte);
+    f.extend([
+        csv_num(r.tumour_to_lymphocyte[0]),
+        csv_num(r.tumour_to_lymphocyte[1]),
+        ct,
+        cts,
+        cl,
+        cls,
+        csv_num(r.peak_dose_rate_gy_per_h),
+        csv_num(r.peak_time_h),
+        csv_num(opt(r.dose_rate_half_time_h)),
+        csv_num(r.survival_target),
+        csv_num(opt(r.window_day)),
+        csv_num(opt(r.window_end_day)),
+        r.window_open_at_scan_end.to_string(),
+        csv_num(opt(r.window_survival)),
+        csv_num(opt(r.window_tumour_dose_fraction)),
+    ]);
+    f
+}
+
+/// The survival estimates of nuclide row `r` (value, 95 % interval, too-wide flag): the
+/// tumour cells, every lymphocyte model of `keys`, the window.
+fn csv_estimates(r: &NuclideRow, keys: &[ExposureKey]) -> Vec<String> {
+    let mut est = vec![r.tumour_survival, r.tumour_alpha_hit_survival];
+    for k in keys {
+        let e = r.lymphocytes.iter().find(|e| e.key() == k.key);
+        est.push(e.and_then(|e| e.survival));
+        est.push(e.and_then(|e| e.alpha_hit_survival));
+    }
+    est.push(r.window_survival_estimate);
+    let mut f = Vec::new();
+    for e in est {
+        match e {
+            Some(e) => f.extend([
+                csv_num(e.value),
+                csv_num(e.interval[0]),
+                csv_num(e.interval[1]),
+                u8::from(e.too_wide).to_string(),
+            ]),
+            None => f.extend(std::iter::repeat_n(String::new(), 4)),
+        }
+    }
+    f
 }
