@@ -101,6 +101,9 @@ fn shards_merge_to_the_bytes_of_the_single_run_and_bad_sets_are_refused() {
     );
     let e = fails(&mut merge(&p("x"), &[&k0, &k1, &p("h1")]));
     assert!(e.contains("shard count"), "{e}");
+    // a shard index beyond the first folder's count: refused, not a panic
+    let e = fails(&mut merge(&p("x"), &[&p("h0"), &k2]));
+    assert!(e.contains("shard 2 is not one of the 2 shards"), "{e}");
     // a shard of another seed
     let text = std::fs::read_to_string(tiny()).unwrap();
     let other = p("seed8.toml");

@@ -751,7 +751,14 @@ fn shard_slots(dirs: &[PathBuf], ms: &[ShardManifest]) -> (Vec<Option<usize>>, V
     let n = ms[0].shards;
     let mut slots: Vec<Option<usize>> = vec![None; n as usize];
     for (i, m) in ms.iter().enumerate() {
-        let s = &mut slots[m.shard as usize];
+        let Some(s) = slots.get_mut(m.shard as usize) else {
+            problems.push(format!(
+                "{}: shard {} is not one of the {n} shards (0..{n}) of the first folder's run",
+                dirs[i].display(),
+                m.shard
+            ));
+            continue;
+        };
         if let Some(j) = *s {
             problems.push(format!(
                 "overlapping shards: shard {}/{n} is given twice ({} and {})",
