@@ -39,6 +39,7 @@ use crate::compute::{compute, walk_voxels};
 use crate::plan::Plan;
 use crate::spec::{AmountSpec, Scenario};
 use crate::transport::{transport_part, ComponentTransport, Options, Part, PartTransport};
+use crate::voxels::VoxelSubset;
 use crate::{Result, ScenarioError};
 
 mod nuclide;
@@ -135,6 +136,10 @@ pub struct CompareOptions {
     pub full_output: Option<PathBuf>,
     /// Progress events.
     pub events: Option<EventFn>,
+    /// Transport a nuclide whose survival figures are flagged too uncertain again with
+    /// twice the decays, until none is or `transport.max_decays` is reached
+    /// (`xfire compare --converge`; [`flagged_figures`]).
+    pub converge: bool,
 }
 
 impl std::fmt::Debug for CompareOptions {
@@ -144,6 +149,7 @@ impl std::fmt::Debug for CompareOptions {
             .field("normalise", &self.normalise)
             .field("reference", &self.reference)
             .field("full_output", &self.full_output)
+            .field("converge", &self.converge)
             .finish()
     }
 }
@@ -156,6 +162,7 @@ impl Default for CompareOptions {
             reference: None,
             full_output: None,
             events: None,
+            converge: false,
         }
     }
 }
@@ -574,6 +581,160 @@ impl Warnings<'_> {
     }
 }
 
+/// What one nuclide's run needs from the comparison.
+struct NuclideCx<'a> {
+    name: &'a str,
+    chain: &'a xfire_kinetics::Chain,
+    reference: bool,
+    later: &'a [xfire_kinetics::Chain],
+    physics: &'a PhysicsTables,
+    phantom_notes: &'a [String],
+}
+
+/// One nuclide's transport and time step at the normalised amount.
+struct NuclideRun {
+    row: NuclideRow,
+    r: crate::compute::RunResult,
+    plan: Plan,
+    tr: Vec<ComponentTransport>,
+}
+
+/// The survival figures of `row` flagged too uncertain to read
+/// ([`SurvivalEstimate::too_wide`]): tumour cells, every lymphocyte model, the window (mean
+/// dose and α-hit models).
+pub fn flagged_figures(row: &NuclideRow) -> usize {
+    let mut all = vec![
+        row.tumour_survival,
+        row.tumour_alpha_hit_survival,
+        row.window_survival_estimate,
+    ];
+    for e in &row.lymphocytes {
+        all.extend([e.survival, e.alpha_hit_survival]);
+    }
+    all.iter().flatten().filter(|e| e.too_wide).count()
+}
+
+/// Transports `scen`'s components on the phantom `ph` (parts shared through `memo`), scales
+/// the amount to the normalisation (`target` set by the reference nuclide) and runs the
+/// time step: the nuclide's row, its result, plan and transports.
+fn nuclide_run(
+    (cx, scen, ph): (&NuclideCx<'_>, Scenario, Phantom),
+    (memo, walk): (&mut Memo, &mut Option<Arc<VoxelSubset>>),
+    (opts, topts, ev): (&CompareOptions, &Options, &dyn Fn(Event)),
+    (target, warnings): (&mut Option<f64>, &mut Warnings<'_>),
+) -> Result<NuclideRun> {
+    let name = cx.name;
+    let mut plan = Plan::with_phantom(scen.clone(), ph, cx.phantom_notes.to_vec())?;
+    // per-voxel doses only where the answer needs them: every voxel for the reference
+    // nuclide's dose slice and full output, the voxels the migrating lymphocytes may
+    // walk otherwise
+    if !cx.reference && opts.full_output.is_none() {
+        if scen.lymphocytes.migrating.is_some() {
+            let w = walk.get_or_insert_with(|| Arc::new(walk_voxels(&plan.phantom)));
+            plan.dose_voxels = Some(w.clone());
+        } else {
+            plan.layout.voxels = xfire_tally::VoxelTally::None;
+        }
+    }
+    ev(Event::Step(format!(
+        "{name}: {} component(s): {}",
+        plan.source.components().len(),
+        plan.source
+            .components()
+            .iter()
+            .map(|c| format!("{} @ {}", c.nuclide, c.site))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )));
+    let (tr, tr_wall, reused) = transport_components(&plan, cx.physics, memo, cx.later, topts)?;
+    for n in tr
+        .iter()
+        .flat_map(|c| &c.parts)
+        .filter_map(|p| p.cache_note.clone())
+    {
+        warnings.add(n);
+    }
+    let t_other = std::time::Instant::now();
+    let k = nuclide::scale_factor(opts.normalise, name, &plan, &tr, target)?;
+    // the plan at the normalised amount (same phantom, same components); the rest of
+    // the transport's plan (site maps, tally layout) is dropped here
+    let (ph, pn) = plan.into_phantom();
+    let plan = Plan::with_phantom(scaled_scenario(&scen, k), ph, pn)?;
+    ev(Event::Step(format!("{name}: time step (scale {k:.6e})")));
+    let r = compute(&plan, &tr)?;
+    let step = nuclide::Step {
+        name,
+        chain: cx.chain,
+        scale: k,
+        plan: &plan,
+        tr: &tr,
+        reused: &reused,
+        transport_wall_s: tr_wall,
+    };
+    let row = nuclide::row(&step, &r, warnings, t_other)?;
+    Ok(NuclideRun { row, r, plan, tr })
+}
+
+/// [`nuclide_run`] at `scen`'s decays; with `opts.converge`, while a survival figure of the
+/// row is flagged ([`flagged_figures`]) and the decays are below `transport.max_decays`,
+/// again from the start with twice the decays (at most the cap). The decision reads only the
+/// row, whose bytes do not depend on the thread count. A run again takes no part from the
+/// memo and gives none to it, so the other nuclides' transports are those without
+/// `converge`; the reference nuclide sets the normalisation again. Returns the last run and
+/// its warnings.
+fn converged_run(
+    cx: &NuclideCx<'_>,
+    mut scen: Scenario,
+    (phantom, memo, walk): (
+        &mut Option<Phantom>,
+        &mut Memo,
+        &mut Option<Arc<VoxelSubset>>,
+    ),
+    (opts, topts, ev): (&CompareOptions, &Options, &dyn Fn(Event)),
+    target: &mut Option<f64>,
+) -> Result<(NuclideRun, Vec<String>)> {
+    let first_decays = scen.transport.decays;
+    loop {
+        let mut quiet = Warnings {
+            list: Vec::new(),
+            ev: &|_| {},
+        };
+        let mut fresh = Memo {
+            parts: HashMap::new(),
+        };
+        let (d, max) = (scen.transport.decays, scen.transport.max_decays);
+        let ph = phantom.take().expect("phantom present");
+        let a = nuclide_run(
+            (cx, scen.clone(), ph),
+            (
+                if d == first_decays {
+                    &mut *memo
+                } else {
+                    &mut fresh
+                },
+                walk,
+            ),
+            (opts, topts, ev),
+            (target, &mut quiet),
+        )?;
+        let flagged = flagged_figures(&a.row);
+        if !(opts.converge && flagged > 0 && d < max) {
+            return Ok((a, quiet.list));
+        }
+        let next = d.saturating_mul(2).min(max);
+        ev(Event::Step(format!(
+            "{}: {flagged} survival figure(s) too uncertain at {d} decays: transported \
+             again with {next} (--converge)",
+            cx.name
+        )));
+        if cx.reference {
+            *target = None;
+        }
+        *phantom = Some(a.plan.phantom);
+        scen.transport.decays = next;
+    }
+}
+
 /// Run the comparison. `base` is the scenario as read; `topts` the transport options
 /// (threads, cache, progress).
 pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Result<Comparison> {
@@ -621,77 +782,45 @@ pub fn compare(base: &Scenario, opts: &CompareOptions, topts: &Options) -> Resul
         for n in dropped {
             warnings.add(n);
         }
-        let ph = phantom.take().expect("phantom present");
-        let mut plan = Plan::with_phantom(scen.clone(), ph, phantom_notes.clone())?;
-        // per-voxel doses only where the answer needs them: every voxel for the reference
-        // nuclide's dose slice and full output, the voxels the migrating lymphocytes may
-        // walk otherwise
-        if i != nuc.reference && opts.full_output.is_none() {
-            if scen.lymphocytes.migrating.is_some() {
-                let w = walk.get_or_insert_with(|| Arc::new(walk_voxels(&plan.phantom)));
-                plan.dose_voxels = Some(w.clone());
-            } else {
-                plan.layout.voxels = xfire_tally::VoxelTally::None;
-            }
-        }
         let later: Vec<xfire_kinetics::Chain> = order[step + 1..]
             .iter()
             .map(|&j| nuc.chains[j].clone())
             .collect();
-        ev(Event::Step(format!(
-            "{name}: {} component(s): {}",
-            plan.source.components().len(),
-            plan.source
-                .components()
-                .iter()
-                .map(|c| format!("{} @ {}", c.nuclide, c.site))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-        let (tr, tr_wall, reused) =
-            transport_components(&plan, &physics, &mut memo, &later, topts)?;
-        for n in tr
-            .iter()
-            .flat_map(|c| &c.parts)
-            .filter_map(|p| p.cache_note.clone())
-        {
-            warnings.add(n);
+        let cx = NuclideCx {
+            name,
+            chain: &nuc.chains[i],
+            reference: i == nuc.reference,
+            later: &later,
+            physics: &physics,
+            phantom_notes: &phantom_notes,
+        };
+        let (mut a, kept) = converged_run(
+            &cx,
+            scen,
+            (&mut phantom, &mut memo, &mut walk),
+            (opts, topts, &ev),
+            &mut target,
+        )?;
+        for w in kept {
+            warnings.add(w);
         }
-        let t_other = std::time::Instant::now();
-        let k = nuclide::scale_factor(opts.normalise, name, &plan, &tr, &mut target)?;
-        // the plan at the normalised amount (same phantom, same components); the rest of
-        // the transport's plan (site maps, tally layout) is dropped here
-        let (ph, pn) = plan.into_phantom();
-        let plan = Plan::with_phantom(scaled_scenario(&scen, k), ph, pn)?;
-        ev(Event::Step(format!("{name}: time step (scale {k:.6e})")));
-        let mut r = compute(&plan, &tr)?;
         if let Some(full) = &opts.full_output {
-            let (_, notes) = crate::output::write_all(&full.join(name), &plan, &tr, &r)?;
+            let (_, notes) = crate::output::write_all(&full.join(name), &a.plan, &a.tr, &a.r)?;
             for n in notes {
                 warnings.add(format!("{name}: {n}"));
             }
         }
         if i == nuc.reference {
-            slice = nuclide::dose_slice(name, &plan, &r, &tr);
+            slice = nuclide::dose_slice(name, &a.plan, &a.r, &a.tr);
         }
-        let step = nuclide::Step {
-            name,
-            chain: &nuc.chains[i],
-            scale: k,
-            plan: &plan,
-            tr: &tr,
-            reused: &reused,
-            transport_wall_s: tr_wall,
-        };
-        let row = nuclide::row(&step, &r, &mut warnings, t_other)?;
         // free the large arrays before the next nuclide
-        r.dose_maps.clear();
-        drop(tr);
-        rows[i] = Some(row);
+        a.r.dose_maps.clear();
+        drop(a.tr);
+        rows[i] = Some(a.row);
         if parameters.is_empty() {
-            parameters = r.parameters.clone();
+            parameters = a.r.parameters.clone();
         }
-        phantom = Some(plan.phantom);
+        phantom = Some(a.plan.phantom);
     }
     Ok(Comparison {
         description: base.description.clone(),
@@ -893,6 +1022,37 @@ mod tests {
         let f = crossfire_fraction(&[(part(0.5, 0.5), 1.0), (part(0.0, 0.5), 3.0)]).unwrap();
         assert!((f.value - 0.75).abs() < 1e-12);
         assert!(crossfire_fraction(&[(part(0.0, 0.0), 1.0)]).is_none());
+    }
+
+    /// `converge`: a nuclide with a flagged survival figure is transported again with twice
+    /// the decays; its row is then byte for byte the row of a plain run at those decays,
+    /// and the run at half of them had a flag.
+    #[test]
+    fn converge_reruns_a_flagged_nuclide_at_twice_the_decays() {
+        let mut s = tiny();
+        s.transport.decays = 200;
+        s.transport.batch_size = 100;
+        s.transport.max_decays = 800;
+        let plain = |d: u64| {
+            let mut s = s.clone();
+            s.transport.decays = d;
+            let opts = CompareOptions {
+                nuclides: vec!["Lu-177".into()],
+                ..CompareOptions::default()
+            };
+            compare(&s, &opts, &Options::default()).unwrap()
+        };
+        let opts = CompareOptions {
+            nuclides: vec!["Lu-177".into()],
+            converge: true,
+            ..CompareOptions::default()
+        };
+        let c = compare(&s, &opts, &Options::default()).unwrap();
+        let d = c.rows[0].components[0].transported_decays[0];
+        assert!(d > 200, "the tiny case at 200 decays has a flagged figure");
+        assert!(flagged_figures(&plain(d / 2).rows[0]) > 0);
+        assert!(flagged_figures(&c.rows[0]) == 0 || d == 800);
+        assert_eq!(comparison_csv(&c), comparison_csv(&plain(d)));
     }
 
     #[test]
