@@ -58,13 +58,21 @@ pub struct Args {
     #[arg(long, short)]
     pub out: PathBuf,
     /// Override the scenario's transport.decays (decays per transport round of each
-    /// component part; the README's main job uses 40000 on the shipped TIL spheroid, where no
-    /// survival figure is then flagged as too uncertain; its `xfire run` example transports 10⁶).
+    /// component part; the README's main job uses 40000 with --converge on the shipped nested
+    /// lesion, and 40000 flags no survival figure on the TIL spheroid alone; its `xfire run`
+    /// example transports 10⁶).
     #[arg(long, value_name = "N")]
     pub decays: Option<u64>,
-    /// Override the scenario's transport.max_decays (cap when a target uncertainty is set).
+    /// Override the scenario's transport.max_decays (cap when a target uncertainty is set,
+    /// or with --converge).
     #[arg(long, value_name = "N")]
     pub max_decays: Option<u64>,
+    /// Transport a nuclide whose survival figures are flagged "!" (too uncertain) again from
+    /// the start with twice the decays, until none is flagged or --max-decays (default 20 ×
+    /// --decays) is reached; deterministic (the same for any thread count). The README's
+    /// main job uses it on the nested lesion.
+    #[arg(long)]
+    pub converge: bool,
     /// Override the scenario's transport.target_uncertainty (relative, e.g. 0.02 for 2 %).
     #[arg(long, value_name = "FRACTION")]
     pub target_uncertainty: Option<f64>,
@@ -150,6 +158,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 args.target_cell_uncertainty
                     .map(|u| format!(" cell {u}"))
                     .unwrap_or_default()
+                    + if args.converge { " converge" } else { "" }
             ),
         ],
     );
@@ -196,6 +205,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         reference: args.reference.clone(),
         full_output: args.full.then(|| args.out.clone()),
         events: Some(events),
+        converge: args.converge,
     };
     let topts = Options {
         threads: args.threads,

@@ -150,6 +150,7 @@ fn compare_options(kw: &Kw<'_>) -> PyResult<CompareOptions> {
         reference: kw.text("reference", " (a nuclide name)")?,
         full_output: None,
         events: None,
+        converge: false,
     })
 }
 

@@ -131,6 +131,10 @@ pub struct CompareOptions {
     pub full_output: Option<PathBuf>,
     /// Progress events.
     pub events: Option<EventFn>,
+    /// Transport a nuclide whose survival figures are flagged too uncertain again with
+    /// twice the decays, until none is or `transport.max_decays` is reached
+    /// (`xfire compare --converge`; [`flagged_figures`]).
+    pub converge: bool,
 }
 
 impl std::fmt::Debug for CompareOptions {
@@ -140,6 +144,7 @@ impl std::fmt::Debug for CompareOptions {
             .field("normalise", &self.normalise)
             .field("reference", &self.reference)
             .field("full_output", &self.full_output)
+            .field("converge", &self.converge)
             .finish()
     }
 }
@@ -152,6 +157,7 @@ impl Default for CompareOptions {
             reference: None,
             full_output: None,
             events: None,
+            converge: false,
         }
     }
 }
@@ -663,21 +669,95 @@ struct Run<'a> {
     parameters: Vec<crate::compute::ParameterUsed>,
 }
 
+/// The survival figures of `row` flagged too uncertain to read
+/// ([`SurvivalEstimate::too_wide`]): tumour cells, every lymphocyte model, the window (mean
+/// dose and α-hit models).
+pub fn flagged_figures(row: &NuclideRow) -> usize {
+    let mut all = vec![
+        row.tumour_survival,
+        row.tumour_alpha_hit_survival,
+        row.window_survival_estimate,
+    ];
+    for e in &row.lymphocytes {
+        all.extend([e.survival, e.alpha_hit_survival]);
+    }
+    all.iter().flatten().filter(|e| e.too_wide).count()
+}
+
+/// One nuclide's transport and time step at the normalised amount.
+struct Attempt {
+    row: NuclideRow,
+    r: crate::compute::RunResult,
+    plan: Plan,
+    tr: Vec<ComponentTransport>,
+}
+
 impl Run<'_> {
-    /// The row of nuclide `i` (`later`: the nuclides still to run): its plan, its components
-    /// transported (parts shared with other chains), the time step at the normalised amount.
+    /// The row of nuclide `i` (`later`: the nuclides still to run) at the scenario's decays;
+    /// with `opts.converge`, while a survival figure of the row is flagged
+    /// ([`flagged_figures`]) and the decays are below `transport.max_decays`, again from the
+    /// start with twice the decays (at most the cap). The decision reads only the row, whose
+    /// bytes do not depend on the thread count. A run again takes no part from the memo and
+    /// gives none to it, so the other nuclides' transports are those without `converge`; the
+    /// reference nuclide sets the normalisation again. Only the last run's warnings are kept.
     fn nuclide(
         &mut self,
         i: usize,
         later: &[usize],
         warnings: &mut Warnings<'_>,
     ) -> Result<NuclideRow> {
+        let (first, max) = (self.base.transport.decays, self.base.transport.max_decays);
+        let mut decays = first;
+        loop {
+            let mut quiet = Warnings {
+                list: Vec::new(),
+                ev: &|_| {},
+            };
+            let ev = warnings.ev;
+            let a = if decays == first {
+                self.attempt(i, (later, decays), ev, &mut quiet)?
+            } else {
+                let shared = std::mem::take(&mut self.memo.parts);
+                let a = self.attempt(i, (later, decays), ev, &mut quiet);
+                self.memo.parts = shared;
+                a?
+            };
+            let flagged = flagged_figures(&a.row);
+            if !(self.opts.converge && flagged > 0 && decays < max) {
+                for w in quiet.list {
+                    warnings.add(w);
+                }
+                return self.finish(i, a, warnings);
+            }
+            let next = decays.saturating_mul(2).min(max);
+            (warnings.ev)(Event::Step(format!(
+                "{}: {flagged} survival figure(s) too uncertain at {decays} decays: transported \
+                 again with {next} (--converge)",
+                self.nuc.names[i]
+            )));
+            if i == self.nuc.reference {
+                self.target = None;
+            }
+            self.phantom = Some(a.plan.phantom);
+            decays = next;
+        }
+    }
+
+    /// Nuclide `i` at `decays` decays per part: its plan, its components transported (parts
+    /// shared with other chains through the memo), the time step at the normalised amount.
+    fn attempt(
+        &mut self,
+        i: usize,
+        (later, decays): (&[usize], u64),
+        ev: &dyn Fn(Event),
+        warnings: &mut Warnings<'_>,
+    ) -> Result<Attempt> {
         let nuc = self.nuc;
         let name = &nuc.names[i];
-        let (scen, plan) = self.transport_plan(i, warnings)?;
+        let (scen, plan) = self.transport_plan(i, decays, warnings)?;
         let later: Vec<xfire_kinetics::Chain> =
             later.iter().map(|&j| nuc.chains[j].clone()).collect();
-        (warnings.ev)(Event::Step(format!(
+        ev(Event::Step(format!(
             "{name}: {} component(s): {}",
             plan.source.components().len(),
             plan.source
@@ -702,17 +782,8 @@ impl Run<'_> {
         // the transport's plan (site maps, tally layout) is dropped here
         let (ph, pn) = plan.into_phantom();
         let plan = Plan::with_phantom(scaled_scenario(&scen, k), ph, pn)?;
-        (warnings.ev)(Event::Step(format!("{name}: time step (scale {k:.6e})")));
-        let mut r = compute(&plan, &tr)?;
-        if let Some(full) = &self.opts.full_output {
-            let (_, notes) = crate::output::write_all(&full.join(name), &plan, &tr, &r)?;
-            for n in notes {
-                warnings.add(format!("{name}: {n}"));
-            }
-        }
-        if i == nuc.reference {
-            self.slice = nuclide::dose_slice(name, &plan, &r, &tr);
-        }
+        ev(Event::Step(format!("{name}: time step (scale {k:.6e})")));
+        let r = compute(&plan, &tr)?;
         let step = nuclide::Step {
             name,
             chain: &nuc.chains[i],
@@ -723,14 +794,35 @@ impl Run<'_> {
             transport_wall_s: tr_wall,
         };
         let row = nuclide::row(&step, &r, warnings, t_other)?;
-        // free the large arrays before the next nuclide
-        r.dose_maps.clear();
-        drop(tr);
-        if self.parameters.is_empty() {
-            self.parameters = r.parameters.clone();
+        Ok(Attempt { row, r, plan, tr })
+    }
+
+    /// What the last run of nuclide `i` leaves: its full output, the reference's dose slice,
+    /// the radiobiology parameters; the large arrays freed and the phantom handed back.
+    fn finish(
+        &mut self,
+        i: usize,
+        mut a: Attempt,
+        warnings: &mut Warnings<'_>,
+    ) -> Result<NuclideRow> {
+        let name = &self.nuc.names[i];
+        if let Some(full) = &self.opts.full_output {
+            let (_, notes) = crate::output::write_all(&full.join(name), &a.plan, &a.tr, &a.r)?;
+            for n in notes {
+                warnings.add(format!("{name}: {n}"));
+            }
         }
-        self.phantom = Some(plan.phantom);
-        Ok(row)
+        if i == self.nuc.reference {
+            self.slice = nuclide::dose_slice(name, &a.plan, &a.r, &a.tr);
+        }
+        // free the large arrays before the next nuclide
+        a.r.dose_maps.clear();
+        drop(a.tr);
+        if self.parameters.is_empty() {
+            self.parameters = a.r.parameters.clone();
+        }
+        self.phantom = Some(a.plan.phantom);
+        Ok(a.row)
     }
 
     /// The scenario of nuclide `i` and its plan for the transport, on the comparison's
@@ -740,9 +832,11 @@ impl Run<'_> {
     fn transport_plan(
         &mut self,
         i: usize,
+        decays: u64,
         warnings: &mut Warnings<'_>,
     ) -> Result<(Scenario, Plan)> {
-        let (scen, dropped) = with_nuclide(self.base, &self.nuc.names[i])?;
+        let (mut scen, dropped) = with_nuclide(self.base, &self.nuc.names[i])?;
+        scen.transport.decays = decays;
         for n in dropped {
             warnings.add(n);
         }
@@ -941,6 +1035,37 @@ mod tests {
         let f = crossfire_fraction(&[(part(0.5, 0.5), 1.0), (part(0.0, 0.5), 3.0)]).unwrap();
         assert!((f.value - 0.75).abs() < 1e-12);
         assert!(crossfire_fraction(&[(part(0.0, 0.0), 1.0)]).is_none());
+    }
+
+    /// `converge`: a nuclide with a flagged survival figure is transported again with twice
+    /// the decays; its row is then byte for byte the row of a plain run at those decays,
+    /// and the run at half of them had a flag.
+    #[test]
+    fn converge_reruns_a_flagged_nuclide_at_twice_the_decays() {
+        let mut s = tiny();
+        s.transport.decays = 200;
+        s.transport.batch_size = 100;
+        s.transport.max_decays = 800;
+        let plain = |d: u64| {
+            let mut s = s.clone();
+            s.transport.decays = d;
+            let opts = CompareOptions {
+                nuclides: vec!["Lu-177".into()],
+                ..CompareOptions::default()
+            };
+            compare(&s, &opts, &Options::default()).unwrap()
+        };
+        let opts = CompareOptions {
+            nuclides: vec!["Lu-177".into()],
+            converge: true,
+            ..CompareOptions::default()
+        };
+        let c = compare(&s, &opts, &Options::default()).unwrap();
+        let d = c.rows[0].components[0].transported_decays[0];
+        assert!(d > 200, "the tiny case at 200 decays has a flagged figure");
+        assert!(flagged_figures(&plain(d / 2).rows[0]) > 0);
+        assert!(flagged_figures(&c.rows[0]) == 0 || d == 800);
+        assert_eq!(comparison_csv(&c), comparison_csv(&plain(d)));
     }
 
     #[test]

@@ -657,6 +657,37 @@ fn shell_histories(n: u64, k: f64, f: f64, share: f64) -> u64 {
     n * m.clamp(1, MAX_SHELL_HISTORIES)
 }
 
+/// Largest weight of one lesion history, in micro-phantom histories of the part, that
+/// [`weight_floor`] allows: k·N/N_s ≤ this (split photons: k·N/(N_s·copies)).
+pub const MAX_HISTORY_WEIGHT: f64 = 20.0;
+
+/// Most histories per `transport.decays` that [`weight_floor`] asks of one stratum (the cost
+/// bound: ¹⁶¹Tb's far strata cost ~6× ¹⁷⁷Lu's per history, docs/physics.md).
+pub const MAX_WEIGHTED_HISTORIES: u64 = 32;
+
+/// Histories per `transport.decays` that keep one history of a stratum of weight `k` (its
+/// activity per micro activity) from weighing more than [`MAX_HISTORY_WEIGHT`] histories of
+/// the micro phantom, for a part whose shells get `share` times the histories
+/// ([`part_histories`]) and whose particles reach the micro box as `copies` copies (split
+/// photons; 1 for electrons): ⌈share·k / (copies·W)⌉, 1 to [`MAX_WEIGHTED_HISTORIES`].
+///
+/// Why: the far strata reach a given cell in rare hits, each of weight k·N/N_s; the Neyman
+/// allocation of [`shell_histories`] balances the *variance* of a mean, but a cell hit once
+/// by a history of weight 10³ gets 10–50 times its neighbours' dose, and such outliers set
+/// the class moments of the noise-corrected survival (`xfire_kinetics::noise`). Bounding the
+/// weight bounds the outliers; these strata are the cheapest (the reach cut stops most of
+/// their electrons at once). Like every allocation it decides how many histories, never a
+/// weight.
+fn weight_floor(k: f64, share: f64, copies: u32) -> u64 {
+    let m = (share * k / (f64::from(copies) * MAX_HISTORY_WEIGHT)).ceil();
+    // NaN compares false (1); ∞ saturates (the cap)
+    if m > 1.0 {
+        (m as u64).min(MAX_WEIGHTED_HISTORIES)
+    } else {
+        1
+    }
+}
+
 /// Smallest fraction of `transport.decays` a low-LET part's micro phantom gets
 /// ([`part_histories`]).
 pub const MIN_PART_FRACTION: f64 = 0.125;
@@ -945,7 +976,8 @@ fn strata(
                     source: StratumSource::Boxes(boxes(&what, Vec::new(), b)),
                     name: what,
                     k,
-                    decays: shell_histories(n, k, reach(lo) - reach(bounds[i]), share),
+                    decays: shell_histories(n, k, reach(lo) - reach(bounds[i]), share)
+                        .max(n * weight_floor(k, share, 1)),
                 });
             }
         }
@@ -953,11 +985,17 @@ fn strata(
     let w = total(&far);
     if w > 0.0 {
         let what = FAR_NAME;
+        let k = w / w_micro;
+        // α parts: no photons, and the far lesion adds no α events
+        let floor = match part {
+            Part::Alpha => 1,
+            _ => weight_floor(k, share, FAR_PHOTON_COPIES),
+        };
         out.push(Stratum {
             name: what.into(),
             source: StratumSource::Boxes(boxes(what, Vec::new(), far)),
-            k: w / w_micro,
-            decays: n * FAR_HISTORIES,
+            k,
+            decays: n * FAR_HISTORIES.max(floor),
         });
     }
     out
@@ -1415,6 +1453,31 @@ mod tests {
         assert_eq!(shell_histories(1000, 100.0, 0.5, 1.0), 1000 * 17);
         assert_eq!(shell_histories(1000, 100.0, 0.5, 0.1), 1000 * 2);
         assert_eq!(shell_histories(1000, 100.0, 0.5, 0.01), 1000);
+    }
+
+    #[test]
+    fn far_strata_histories_bound_the_weight_of_one_history() {
+        // k N / N_s <= W: a shell of 613 micro activities needs 31 N (613/31 = 19.8 <= 20)
+        assert_eq!(weight_floor(613.0, 1.0, 1), 31);
+        // one of 4070 would need 204 N: capped
+        assert_eq!(weight_floor(4070.0, 1.0, 1), MAX_WEIGHTED_HISTORIES);
+        // a chain member's share scales it like the Neyman allocation; near shells: 1
+        assert_eq!(weight_floor(613.0, 0.1, 1), 4);
+        assert_eq!(weight_floor(5.0, 1.0, 1), 1);
+        // split photons: each copy weighs 1/copies (1e5 / (256 · 20) = 19.5)
+        assert_eq!(weight_floor(1e5, 1.0, 256), 20);
+        assert_eq!(weight_floor(5.163e5, 1.0, 256), MAX_WEIGHTED_HISTORIES);
+        // never zero, never a panic on odd input
+        assert_eq!(weight_floor(0.0, 1.0, 1), 1);
+        assert_eq!(weight_floor(f64::NAN, 1.0, 1), 1);
+        assert_eq!(weight_floor(f64::INFINITY, 1.0, 1), MAX_WEIGHTED_HISTORIES);
+        for k in [3.0, 40.0, 613.0, 639.9, 640.0, 641.0, 1e4] {
+            let m = weight_floor(k, 1.0, 1);
+            assert!(
+                k / m as f64 <= MAX_HISTORY_WEIGHT || m == MAX_WEIGHTED_HISTORIES,
+                "{k} {m}"
+            );
+        }
     }
 
     #[test]
