@@ -101,9 +101,18 @@ fn shards_merge_to_the_bytes_of_the_single_run_and_bad_sets_are_refused() {
     );
     let e = fails(&mut merge(&p("x"), &[&k0, &k1, &p("h1")]));
     assert!(e.contains("shard count"), "{e}");
-    // a shard index beyond the first folder's count: refused, not a panic
-    let e = fails(&mut merge(&p("x"), &[&p("h0"), &k2]));
-    assert!(e.contains("shard 2 is not one of the 2 shards"), "{e}");
+    // a manifest whose shard index is beyond its shard count: refused, not a panic
+    let bad = p("h1bad");
+    std::fs::create_dir(&bad).unwrap();
+    for f in std::fs::read_dir(p("h1")).unwrap().flatten() {
+        std::fs::copy(f.path(), bad.join(f.file_name())).unwrap();
+    }
+    let mt = std::fs::read_to_string(bad.join("manifest.json")).unwrap();
+    let edited = mt.replacen("\"shard\": 1", "\"shard\": 5", 1);
+    assert_ne!(edited, mt, "the manifest names its shard index");
+    std::fs::write(bad.join("manifest.json"), edited).unwrap();
+    let e = fails(&mut merge(&p("x"), &[&p("h0"), &bad]));
+    assert!(e.contains("shard 5 is not one of the 2 shards"), "{e}");
     // a shard of another seed
     let text = std::fs::read_to_string(tiny()).unwrap();
     let other = p("seed8.toml");
